@@ -1,0 +1,47 @@
+/// A learnable tensor and the gradient accumulated into it by `backward`.
+public final class Parameter {
+    public let value: Tensor
+    public let grad: Tensor
+
+    public init(_ value: Tensor) {
+        self.value = value
+        self.grad = Tensor(shape: value.shape)
+    }
+
+    public convenience init(shape: [Int]) { self.init(Tensor(shape: shape)) }
+}
+
+/// Whether a forward pass trains (BatchNorm uses batch statistics and updates its running ones)
+/// or evaluates (BatchNorm uses its running statistics).
+public enum Mode: Sendable {
+    case training
+    case evaluation
+}
+
+/// A network layer with an explicit backward pass, in the style of llm.c: the layer keeps what
+/// its backward needs from the last forward (named in each layer), and owns its output tensors.
+///
+/// `forward` returns a tensor the layer owns and overwrites on its next call. `backward` adds
+/// the parameter gradients into each `Parameter.grad` (as PyTorch accumulates `.grad`) and
+/// returns the gradient with respect to the forward's input, or `nil` when
+/// `needsInputGradient` is false (the first layers of a network need none).
+public protocol Layer: AnyObject {
+    func forward(_ input: Tensor, mode: Mode) -> Tensor
+    func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor?
+    /// Learnable parameters under their PyTorch names (`weight`, `bias`).
+    var parameters: [(name: String, parameter: Parameter)] { get }
+    /// Non-learnable state saved with the model (`running_mean`, …).
+    var buffers: [(name: String, tensor: Tensor)] { get }
+}
+
+extension Layer {
+    public var parameters: [(name: String, parameter: Parameter)] { [] }
+    public var buffers: [(name: String, tensor: Tensor)] { [] }
+}
+
+/// PyTorch's default initialization for Conv2d and Linear: weights and biases uniform in
+/// ±1/√fan_in (kaiming_uniform with a = √5 reduces to that bound).
+func initializeUniform(_ t: Tensor, bound: Float, rng: inout some RandomNumberGenerator) {
+    let p = t.pointer
+    for i in 0..<t.count { p[i] = Float.random(in: -bound...bound, using: &rng) }
+}

@@ -1,0 +1,61 @@
+/// Pads the two spatial dimensions of an NCHW tensor by reflecting at the border, without
+/// repeating the edge (PyTorch's `ReflectionPad2d`): with padding 1, row -1 is row 1.
+public final class ReflectionPad2d: Layer {
+    public let padding: Int
+    private var output: Tensor?
+    private var gradInput: Tensor?
+    private var inputShape: [Int] = []
+
+    public init(_ padding: Int) { self.padding = padding }
+
+    @inline(__always)
+    static func reflect(_ i: Int, _ n: Int) -> Int {
+        i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i)
+    }
+
+    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        precondition(padding < h && padding < w, "reflection padding \(padding) needs an input larger than \(h)×\(w)")
+        let p = padding, ho = h + 2 * p, wo = w + 2 * p
+        let out = Tensor.reuse(output, shape: [n, c, ho, wo])
+        output = out
+        inputShape = input.shape
+        let src = input.pointer, dst = out.pointer
+        Parallel.chunks(n * c) { _, planes in
+            for plane in planes {
+                let s = src + plane * h * w, d = dst + plane * ho * wo
+                for y in 0..<ho {
+                    let row = s + Self.reflect(y - p, h) * w
+                    let drow = d + y * wo
+                    (drow + p).update(from: row, count: w)
+                    for x in 0..<p {
+                        drow[x] = row[Self.reflect(x - p, w)]
+                        drow[p + w + x] = row[Self.reflect(w + x, w)]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard needsInputGradient else { return nil }
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let p = padding, ho = h + 2 * p, wo = w + 2 * p
+        let gin = Tensor.reuse(gradInput, shape: inputShape)
+        gradInput = gin
+        let src = gradOutput.pointer, dst = gin.pointer
+        Parallel.chunks(n * c) { _, planes in
+            for plane in planes {
+                let d = dst + plane * h * w, s = src + plane * ho * wo
+                d.update(repeating: 0, count: h * w)
+                for y in 0..<ho {
+                    let row = d + Self.reflect(y - p, h) * w
+                    let srow = s + y * wo
+                    for x in 0..<wo { row[Self.reflect(x - p, w)] += srow[x] }
+                }
+            }
+        }
+        return gin
+    }
+}

@@ -1,0 +1,30 @@
+import CBLAS
+
+/// Thin wrappers over OpenBLAS's `cblas_sgemm`, in row-major terms, and its thread count.
+public enum BLAS {
+    nonisolated(unsafe) private static var currentThreads = -1
+
+    /// Sets OpenBLAS's thread count for the GEMMs that follow. Called from the coordinating thread
+    /// only, between phases: big GEMMs use every core, small per-image GEMMs run one thread each.
+    public static func setThreads(_ n: Int) {
+        if n != currentThreads {
+            openblas_set_num_threads(Int32(n))
+            currentThreads = n
+        }
+    }
+
+    /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
+    /// op(A) is m×k (A is k×m when `transA`), op(B) is k×n (B is n×k when `transB`).
+    @inline(__always)
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                            alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor,
+                    transA ? CblasTrans : CblasNoTrans,
+                    transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(transA ? m : k),
+                    b, Int32(transB ? k : n),
+                    beta, c, Int32(n))
+    }
+}

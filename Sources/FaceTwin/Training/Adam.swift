@@ -1,0 +1,60 @@
+/// Adam (Kingma and Ba, 2015) with PyTorch's semantics and defaults: β = (0.9, 0.999),
+/// eps 1e-8 added after dividing √v by √(1 − β₂ᵗ), no weight decay, no AMSGrad.
+public final class Adam {
+    public let parameters: [Parameter]
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, eps: Float
+    public private(set) var step = 0
+    private let firstMoments: [Tensor]
+    private let secondMoments: [Tensor]
+
+    public init(parameters: [Parameter], learningRate: Float = 5e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        firstMoments = parameters.map { Tensor(shape: $0.value.shape) }
+        secondMoments = parameters.map { Tensor(shape: $0.value.shape) }
+    }
+
+    /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`, without freeing).
+    public func zeroGradients() {
+        for p in parameters {
+            let g = p.grad
+            Parallel.chunks(g.count / 65536 + 1) { _, blocks in
+                let lo = blocks.lowerBound * 65536, hi = min(g.count, blocks.upperBound * 65536)
+                if lo < hi { (g.pointer + lo).update(repeating: 0, count: hi - lo) }
+            }
+        }
+    }
+
+    /// One update of every parameter from its gradient, as one fused pass per tensor.
+    public func update() {
+        step += 1
+        let t = Double(step)
+        let stepSize = Float(Double(learningRate) / (1 - pow(Double(beta1), t)))
+        let correction2 = Float((1 - pow(Double(beta2), t)).squareRoot())
+        let (b1, b2, eps) = (beta1, beta2, self.eps)
+        for (j, p) in parameters.enumerated() {
+            let w = p.value.pointer, g = p.grad.pointer
+            let m = firstMoments[j].pointer, v = secondMoments[j].pointer
+            let n = p.value.count
+            Parallel.chunks(n / 65536 + 1) { _, blocks in
+                let lo = blocks.lowerBound * 65536, hi = min(n, blocks.upperBound * 65536)
+                var i = lo
+                while i < hi {
+                    let gi = g[i]
+                    let mi = m[i] + (1 - b1) * (gi - m[i])
+                    let vi = b2 * v[i] + (1 - b2) * gi * gi
+                    m[i] = mi
+                    v[i] = vi
+                    w[i] -= stepSize * mi / (vi.squareRoot() / correction2 + eps)
+                    i += 1
+                }
+            }
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,37 @@
+/// Contrastive loss of Hadsell, Chopra and LeCun (2006), as the seed writes it:
+/// `mean((1 − y)·d² + y·max(0, margin − d)²)` with d = ‖o₁ − o₂ + 1e-6‖ (PyTorch's
+/// `pairwise_distance`, whose eps keeps the gradient finite at d = 0) and y = 1 for a pair of
+/// *different* people.
+public struct ContrastiveLoss {
+    public var margin: Float
+    /// PyTorch's `pairwise_distance` eps, added to the difference before the norm.
+    public static let eps: Float = 1e-6
+
+    public init(margin: Float = 2) { self.margin = margin }
+
+    /// The loss over `labels.count` pairs, and its gradient with respect to both embeddings.
+    /// `first` and `second` are [B × dim] row-major; `gradFirst`/`gradSecond` are overwritten.
+    public func evaluate(first: UnsafePointer<Float>, second: UnsafePointer<Float>, dim: Int, labels: [Float],
+                         gradFirst: UnsafeMutablePointer<Float>, gradSecond: UnsafeMutablePointer<Float>) -> Float {
+        let b = labels.count
+        var total = 0.0
+        for i in 0..<b {
+            let a = first + i * dim, c = second + i * dim
+            var sq: Float = 0
+            for k in 0..<dim { let diff = a[k] - c[k] + Self.eps; sq += diff * diff }
+            let d = sq.squareRoot()
+            let y = labels[i]
+            let hinge = max(0, margin - d)
+            total += Double((1 - y) * sq + y * hinge * hinge)
+            // dL/dd for this pair, over the batch mean; dd/do₁ = (o₁ − o₂ + eps)/d.
+            let dLdd = ((1 - y) * 2 * d - y * 2 * hinge) / Float(b)
+            let scale: Float = d > 0 ? dLdd / d : 0
+            for k in 0..<dim {
+                let g = scale * (a[k] - c[k] + Self.eps)
+                gradFirst[i * dim + k] = g
+                gradSecond[i * dim + k] = -g
+            }
+        }
+        return Float(total / Double(b))
+    }
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Golden fixtures from PyTorch for FaceTwin's parity tests. Run by a developer, not by CI.
+
+    python scripts/make-golden.py                  # small training-step fixture (committed)
+    python scripts/make-golden.py --full OUT_DIR   # full-size model + ORL embeddings (not committed)
+
+Needs torch (a CPU build: pip install torch==2.13.0+cpu), numpy, pillow, safetensors.
+
+The small fixture is the seed architecture (reflection-padded 3-block CNN, MLP, contrastive loss
+with margin 2, Adam 5e-4) at a reduced input size and width, so that it stays well under 1 MiB:
+fixed weights (with non-trivial BatchNorm state), a fixed batch of pairs, the embeddings of both
+twins, the loss, every parameter's gradient, the parameters and BatchNorm running statistics
+after one Adam step, and after a second step on a second batch (which exercises Adam's moments
+and bias correction beyond the first step).
+"""
+import argparse, json, os
+import numpy as np
+import torch, torch.nn as nn, torch.nn.functional as F
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "train_step.safetensors")
+
+
+class Net(nn.Module):
+    """The seed's network (shared/bench/torch_reference.py), parameterized by size."""
+
+    def __init__(self, h=100, w=100, channels=(4, 8, 8), hidden=(500, 500), emb=5):
+        super().__init__()
+        layers, cin = [], 1
+        for c in channels:
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, c, 3), nn.ReLU(inplace=True), nn.BatchNorm2d(c)]
+            cin = c
+        self.cnn1 = nn.Sequential(*layers)
+        mlp, width = [], cin * h * w
+        for k in hidden:
+            mlp += [nn.Linear(width, k), nn.ReLU(inplace=True)]
+            width = k
+        mlp.append(nn.Linear(width, emb))
+        self.fc1 = nn.Sequential(*mlp)
+
+    def forward_once(self, x):
+        return self.fc1(self.cnn1(x).flatten(1))
+
+
+def contrastive(o1, o2, label, margin=2.0):
+    d = F.pairwise_distance(o1, o2, keepdim=True)
+    return torch.mean((1 - label) * d.pow(2) + label * torch.clamp(margin - d, min=0).pow(2))
+
+
+def randomize_batchnorm(net, g):
+    """PyTorch's BatchNorm starts at weight 1, bias 0, mean 0, var 1; a golden test of the
+    formulas needs other values."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5, generator=g)
+                m.bias.uniform_(-0.3, 0.3, generator=g)
+                m.running_mean.uniform_(-0.2, 0.2, generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+                m.num_batches_tracked.fill_(3)
+
+
+def small_fixture(path):
+    cfg = dict(inputHeight=12, inputWidth=10, channels=[4, 8, 8], hidden=[24, 16], embeddingSize=5,
+               batch=4, margin=2.0, lr=5e-4)
+    torch.manual_seed(1234)
+    g = torch.Generator().manual_seed(99)
+    net = Net(cfg["inputHeight"], cfg["inputWidth"], cfg["channels"], cfg["hidden"], cfg["embeddingSize"])
+    randomize_batchnorm(net, g)
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    b, h, w = cfg["batch"], cfg["inputHeight"], cfg["inputWidth"]
+    out = {}
+    for name, t in net.state_dict().items():
+        out["init." + name] = t.clone()
+
+    for step in (1, 2):
+        x1 = torch.rand(b, 1, h, w, generator=g)
+        x2 = torch.rand(b, 1, h, w, generator=g)
+        label = torch.tensor([[0.0], [1.0], [1.0], [0.0]])
+        opt.zero_grad()
+        o1, o2 = net.forward_once(x1), net.forward_once(x2)
+        loss = contrastive(o1, o2, label, cfg["margin"])
+        loss.backward()
+        opt.step()
+        p = f"step{step}."
+        out[p + "x1"], out[p + "x2"], out[p + "label"] = x1, x2, label.flatten()
+        out[p + "o1"], out[p + "o2"] = o1.detach(), o2.detach()
+        out[p + "loss"] = loss.detach().reshape(1)
+        for name, prm in net.named_parameters():
+            out[p + "grad." + name] = prm.grad.clone()
+        for name, t in net.state_dict().items():
+            out[p + "after." + name] = t.clone()
+    # Evaluation mode (running statistics) on the first step's inputs, after the two steps.
+    net.eval()
+    with torch.no_grad():
+        out["eval.o1"] = net.forward_once(out["step1.x1"])
+    out = {k: v.contiguous() for k, v in out.items()}
+    save_file(out, path, metadata={"config": json.dumps(cfg), "torch": torch.__version__})
+    print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(out)} tensors), loss {out['step1.loss'].item():.6f}")
+
+
+def full_fixture(out_dir, orl):
+    """A full-size seed model with PyTorch's default init (seed 0) and non-trivial BatchNorm
+    state, written by PyTorch as safetensors, and its embeddings of a few ORL images loaded as
+    the reference does (PIL convert L, bilinear resize to 100×100, /255)."""
+    from PIL import Image
+    os.makedirs(out_dir, exist_ok=True)
+    torch.manual_seed(0)
+    net = Net()
+    randomize_batchnorm(net, torch.Generator().manual_seed(7))
+    net.eval()
+    names = ["s1/1.pgm", "s2/5.pgm", "s17/3.pgm", "s40/10.pgm"]
+    x = torch.from_numpy(np.stack([
+        np.asarray(Image.open(os.path.join(orl, n)).convert("L").resize((100, 100), Image.BILINEAR), dtype=np.float32) / 255.0
+        for n in names]))[:, None]
+    with torch.no_grad():
+        emb = net.forward_once(x)
+    model = os.path.join(out_dir, "torch_full_model.safetensors")
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, model,
+              metadata={"source": "scripts/make-golden.py --full", "torch": torch.__version__})
+    expected = os.path.join(out_dir, "torch_full_embeddings.json")
+    with open(expected, "w") as f:
+        json.dump({"images": names, "embeddings": emb.tolist()}, f, indent=1)
+    print(f"wrote {model} and {expected}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--full", metavar="OUT_DIR", help="write the full-size model and embeddings here instead")
+    ap.add_argument("--orl", default=os.path.join(HERE, "..", "..", "shared", "data", "orl"))
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    if a.full:
+        full_fixture(a.full, a.orl)
+    else:
+        small_fixture(FIXTURE)
+
+
+if __name__ == "__main__":
+    main()
