@@ -14,8 +14,15 @@ extension SiameseNetwork {
                 throw fail("tensor \(key) has shape \(shape), the network expects \(tensor.shape)")
             }
             do {
-                let values = try file.floats(key)
-                values.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: values.count) }
+                if try file.dtype(of: key) == .float32 {
+                    // Straight from the mapped file: little-endian F32 is this machine's Float.
+                    try file.withUnsafeBytes(of: key) { raw in
+                        UnsafeMutableRawPointer(tensor.pointer).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+                    }
+                } else {
+                    let values = try file.floats(key)
+                    values.withUnsafeBufferPointer { tensor.pointer.update(from: $0.baseAddress!, count: values.count) }
+                }
             } catch {
                 throw fail("tensor \(key): \(error)")
             }

@@ -1,0 +1,161 @@
+import Foundation
+
+/// A siamese network with what it needs to be used: its configuration, training facts and
+/// threshold. Stored as safetensors with PyTorch's state-dict names, so the same file loads
+/// with `safetensors.torch.load_file` into the PyTorch seed network.
+public final class FaceModel {
+    public let network: SiameseNetwork
+    public var info: ModelInfo
+
+    /// The `format` metadata value that marks a FaceTwin model file.
+    public static let format = "facetwin.siamese"
+    public static let formatVersion = "1"
+
+    public init(network: SiameseNetwork, info: ModelInfo) {
+        self.network = network
+        self.info = info
+    }
+
+    public var config: NetworkConfig { network.config }
+
+    // MARK: Loading
+
+    /// Loads a model file: FaceTwin's own (configuration from its metadata), or a PyTorch state
+    /// dict of the seed architecture saved with safetensors (configuration read off the tensor
+    /// shapes; the input is taken as square).
+    public static func load(path: String) throws(ModelFileError) -> FaceModel {
+        let file: SafeTensorsFile
+        do {
+            file = try SafeTensorsFile(path: path)
+        } catch let e as SafeTensorsError {
+            switch e.problem {
+            case .io(let operation, let message): throw ModelFileError(path: path, "cannot \(operation): \(message)")
+            default: throw ModelFileError(path: path, "not a model file: \(Self.problemText(e))")
+            }
+        } catch {
+            throw ModelFileError(path: path, "not a model file: \(error)")
+        }
+        let info: ModelInfo
+        if file.metadata["format"] == format {
+            guard let json = file.metadata["info"], let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8)) else {
+                throw ModelFileError(path: path, "FaceTwin model with unreadable metadata (key \"info\")")
+            }
+            if file.metadata["format_version"] != formatVersion {
+                throw ModelFileError(path: path, "FaceTwin model format version \(file.metadata["format_version"] ?? "?") is not supported (this build reads \(formatVersion))")
+            }
+            info = decoded
+        } else {
+            info = ModelInfo(config: try inferConfig(file))
+        }
+        try validate(info.config, path: path)
+        let network = SiameseNetwork(config: info.config, seed: 0)
+        try network.loadState(from: file)
+        return FaceModel(network: network, info: info)
+    }
+
+    /// Shapes of a PyTorch seed-architecture state dict → configuration.
+    private static func inferConfig(_ file: SafeTensorsFile) throws(ModelFileError) -> NetworkConfig {
+        func fail(_ m: String) -> ModelFileError { ModelFileError(path: file.path, "not a FaceTwin or seed-architecture model: \(m)") }
+        func shape(_ name: String) throws(ModelFileError) -> [Int]? {
+            guard file.contains(name) else { return nil }
+            do { return try file.shape(of: name) } catch { throw fail("\(error)") }
+        }
+        var channels: [Int] = []
+        var index = 1
+        while let s = try shape("cnn1.\(index).weight") {
+            guard s.count == 4, s[2] == 3, s[3] == 3 else { throw fail("cnn1.\(index).weight has shape \(s), expected [out, in, 3, 3]") }
+            channels.append(s[0])
+            index += 4
+        }
+        var widths: [Int] = []
+        var inFeatures: Int? = nil
+        index = 0
+        while let s = try shape("fc1.\(index).weight") {
+            guard s.count == 2 else { throw fail("fc1.\(index).weight has shape \(s)") }
+            if inFeatures == nil { inFeatures = s[1] }
+            widths.append(s[0])
+            index += 2
+        }
+        guard !channels.isEmpty, let flat = inFeatures, let embedding = widths.last else {
+            throw fail("no cnn1.1.weight / fc1.0.weight tensors")
+        }
+        let pixels = flat / channels.last!
+        let side = Int(Double(pixels).squareRoot().rounded())
+        guard side * side * channels.last! == flat else {
+            throw fail("fc1.0 takes \(flat) features, not \(channels.last!) channels of a square image")
+        }
+        return NetworkConfig(inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
+                             embeddingSize: embedding)
+    }
+
+    private static func validate(_ c: NetworkConfig, path: String) throws(ModelFileError) {
+        guard c.inputHeight >= 2, c.inputWidth >= 2, c.inputHeight <= 4096, c.inputWidth <= 4096,
+              !c.channels.isEmpty, c.channels.allSatisfy({ $0 > 0 && $0 <= 4096 }),
+              c.hidden.allSatisfy({ $0 > 0 }), c.embeddingSize > 0,
+              c.flatFeatures <= 1 << 28 else {
+            throw ModelFileError(path: path, "implausible network configuration \(c)")
+        }
+    }
+
+    private static func problemText(_ e: SafeTensorsError) -> String {
+        let d = e.description
+        return d.hasPrefix(e.path + ": ") ? String(d.dropFirst(e.path.count + 2)) : d
+    }
+
+    // MARK: Saving
+
+    /// Writes the model atomically: to a temporary file beside `path`, then renamed over it.
+    public func save(to path: String) throws(ModelFileError) {
+        var writer = SafeTensorsWriter()
+        var tracked: [Int: Int64] = [:]
+        for (index, bn) in network.batchNorms { tracked[index] = bn.numBatchesTracked }
+        for (name, tensor) in network.stateTensors {
+            writer.add(name, floats: tensor.toArray(), shape: tensor.shape)
+            // PyTorch's order: num_batches_tracked follows running_var.
+            if name.hasSuffix(".running_var"), let index = Int(name.split(separator: ".")[1]), let n = tracked[index] {
+                writer.add("cnn1.\(index).num_batches_tracked", int64s: [n], shape: [])
+            }
+        }
+        let json: String
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            json = String(decoding: try encoder.encode(info), as: UTF8.self)
+        } catch {
+            throw ModelFileError(path: path, "cannot encode metadata: \(error)")
+        }
+        writer.metadata = ["format": Self.format, "format_version": Self.formatVersion, "info": json]
+        do {
+            try writer.write(to: URL(fileURLWithPath: path))
+        } catch let e as SafeTensorsError {
+            throw ModelFileError(path: path, "cannot write model: \(Self.problemText(e))")
+        } catch {
+            throw ModelFileError(path: path, "cannot write model: \(error)")
+        }
+    }
+
+    // MARK: Using
+
+    /// Embeddings of images already prepared for the network ([count × H × W] values).
+    public func embed(pixels: [Float], count: Int) -> [[Float]] {
+        let dim = config.embeddingSize
+        let flat = network.embed(pixels: pixels, count: count)
+        return (0..<count).map { Array(flat[($0 * dim)..<(($0 + 1) * dim)]) }
+    }
+}
+
+extension FaceModel {
+    /// Decodes an image file and prepares it as this model's input (resize, scale, invert).
+    public func prepareImage(at path: String) throws(ImageError) -> [Float] {
+        let image = try ImageDecoder.decode(path: path)
+        return Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+    }
+
+    /// Embeddings of image files, in order, computed in batches.
+    public func embed(imagesAt paths: [String]) throws(ImageError) -> [[Float]] {
+        var pixels: [Float] = []
+        pixels.reserveCapacity(paths.count * config.inputHeight * config.inputWidth)
+        for path in paths { pixels += try prepareImage(at: path) }
+        return embed(pixels: pixels, count: paths.count)
+    }
+}

@@ -1,0 +1,60 @@
+/// What a model file records beside its weights (in the safetensors `__metadata__`): how to
+/// feed the network, how it was trained, and the verification threshold once one was chosen.
+public struct ModelInfo: Codable, Equatable, Sendable {
+    public var config: NetworkConfig
+    /// The contrastive loss margin the model was trained with.
+    public var margin: Float
+    /// Distance at or below which two faces are the same person, and how it was chosen
+    /// (e.g. "EER on held-out s5,s6,s7"); nil until validation or calibration ran.
+    public var threshold: Float?
+    public var thresholdMethod: String?
+    public var training: TrainingSummary?
+
+    public init(config: NetworkConfig, margin: Float = 2, threshold: Float? = nil, thresholdMethod: String? = nil,
+                training: TrainingSummary? = nil) {
+        self.config = config
+        self.margin = margin
+        self.threshold = threshold
+        self.thresholdMethod = thresholdMethod
+        self.training = training
+    }
+}
+
+/// The facts of a training run, kept in the model file.
+public struct TrainingSummary: Codable, Equatable, Sendable {
+    public var data: String
+    public var trainIdentities: Int
+    public var trainImages: Int
+    public var holdout: [String]
+    public var epochs: Int
+    /// The epoch whose weights were kept (the best validation EER), 1-based.
+    public var bestEpoch: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var seed: UInt64
+    /// Mean training loss of the last epoch run, and of the kept epoch.
+    public var finalLoss: Float
+    public var bestEpochLoss: Float
+    public var validationEER: Double?
+    public var validationAUC: Double?
+    public var seconds: Double
+
+    public init(data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,
+                batchSize: Int, learningRate: Float, seed: UInt64, finalLoss: Float, bestEpochLoss: Float,
+                validationEER: Double?, validationAUC: Double?, seconds: Double) {
+        self.data = data
+        self.trainIdentities = trainIdentities
+        self.trainImages = trainImages
+        self.holdout = holdout
+        self.epochs = epochs
+        self.bestEpoch = bestEpoch
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.seed = seed
+        self.finalLoss = finalLoss
+        self.bestEpochLoss = bestEpochLoss
+        self.validationEER = validationEER
+        self.validationAUC = validationAUC
+        self.seconds = seconds
+    }
+}

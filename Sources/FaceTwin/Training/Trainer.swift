@@ -1,0 +1,179 @@
+import Foundation
+
+/// The knobs of a training run. The defaults are the seed recipe.
+public struct TrainingOptions: Sendable {
+    public var epochs = 50
+    public var batchSize = 32
+    public var learningRate: Float = 5e-4
+    public var margin: Float = 2
+    /// Seeds the weight initialization and the pair sampler: the same seed and data give the
+    /// same run.
+    public var seed: UInt64 = 0
+
+    public init(epochs: Int = 50, batchSize: Int = 32, learningRate: Float = 5e-4, margin: Float = 2, seed: UInt64 = 0) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.margin = margin
+        self.seed = seed
+    }
+}
+
+/// What one epoch did, for progress lines and the loss history.
+public struct EpochReport: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var steps: Int
+    public var meanLoss: Float
+    public var seconds: Double
+    public var pairsPerSecond: Double
+    /// Estimated time for the remaining epochs, from the mean epoch time so far.
+    public var secondsLeft: Double
+    /// Metrics on the held-out identities, when there are any.
+    public var validation: VerificationMetrics?
+    /// Whether this epoch's weights are now the ones kept.
+    public var isBest: Bool
+}
+
+/// The outcome of `Trainer.run`: the kept model (the best validation epoch, or the last one
+/// without validation) and every epoch's report.
+public struct TrainingResult {
+    public let model: FaceModel
+    public let history: [EpochReport]
+    public let bestEpoch: Int
+
+    /// The loss history as CSV: one row per epoch.
+    public var historyCSV: String {
+        var s = "epoch,steps,mean_loss,val_eer,val_auc,val_tar_at_far1,seconds,pairs_per_second,kept\n"
+        for r in history {
+            let v = r.validation
+            s += "\(r.epoch),\(r.steps),\(r.meanLoss),\(v.map { "\($0.eer)" } ?? ""),\(v.map { "\($0.auc)" } ?? ""),"
+            s += "\(v.map { "\($0.tarAtFAR1)" } ?? ""),\(String(format: "%.3f", r.seconds)),\(String(format: "%.1f", r.pairsPerSecond)),"
+            s += "\(r.epoch == bestEpoch ? 1 : 0)\n"
+        }
+        return s
+    }
+}
+
+/// Why training could not run.
+public enum TrainingError: Error, CustomStringConvertible, Sendable {
+    case invalidOption(String)
+    case sizeMismatch(String)
+    case diverged(epoch: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let m): return m
+        case .sizeMismatch(let m): return m
+        case .diverged(let e): return "training diverged at epoch \(e): the loss is not a finite number"
+        }
+    }
+}
+
+/// Trains a siamese network by the seed recipe: balanced pairs sampled on the fly, contrastive
+/// loss, Adam; an epoch is as many pairs as there are training images, in batches. After every
+/// epoch the held-out identities (if any) are embedded and scored over all their pairs, and the
+/// epoch with the lowest EER (then highest AUC) is the one kept.
+public final class Trainer {
+    public let config: NetworkConfig
+    public let options: TrainingOptions
+    public let training: ImageFolder
+    public let validation: ImageFolder?
+
+    public init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?) throws(TrainingError) {
+        guard options.epochs > 0 else { throw .invalidOption("epochs must be at least 1 (got \(options.epochs))") }
+        guard options.batchSize > 1 else { throw .invalidOption("the batch needs at least 2 pairs for BatchNorm (got \(options.batchSize))") }
+        guard options.learningRate > 0, options.learningRate.isFinite else { throw .invalidOption("learning rate must be positive (got \(options.learningRate))") }
+        guard options.margin > 0, options.margin.isFinite else { throw .invalidOption("margin must be positive (got \(options.margin))") }
+        for folder in [training] + (validation.map { [$0] } ?? []) {
+            guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert else {
+                throw .sizeMismatch("\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)")
+            }
+        }
+        self.config = config
+        self.options = options
+        self.training = training
+        self.validation = validation
+    }
+
+    /// Runs every epoch, calling `progress` after each (from the calling thread). Returns the
+    /// kept model; its threshold is the kept epoch's validation EER threshold.
+    public func run(progress: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingResult {
+        let network = SiameseNetwork(config: config, seed: options.seed)
+        let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: options.learningRate)
+        let loss = ContrastiveLoss(margin: options.margin)
+        // A seed of its own for the pairs, derived from the run's seed.
+        var sampler = PairSampler(labels: training.labels, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        let b = options.batchSize, hw = config.inputHeight * config.inputWidth
+        let images = Tensor(shape: [2 * b, 1, config.inputHeight, config.inputWidth])
+        let stepsPerEpoch = (training.count + b - 1) / b
+        var labels = [Float](repeating: 0, count: b)
+
+        var history: [EpochReport] = []
+        var best: (epoch: Int, eer: Double, auc: Double, loss: Float, threshold: Float?, state: [Tensor], tracked: [Int64])? = nil
+        let start = Date()
+        for epoch in 1...options.epochs {
+            let epochStart = Date()
+            var total = 0.0
+            training.pixels.withUnsafeBufferPointer { px in
+                for _ in 0..<stepsPerEpoch {
+                    for i in 0..<b {
+                        let pair = sampler.next()
+                        labels[i] = pair.label
+                        (images.pointer + i * hw).update(from: px.baseAddress! + pair.first * hw, count: hw)
+                        (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
+                    }
+                    adam.zeroGradients()
+                    let (value, _) = network.trainStep(images: images, labels: labels, loss: loss)
+                    adam.update()
+                    total += Double(value)
+                }
+            }
+            let meanLoss = Float(total / Double(stepsPerEpoch))
+            guard meanLoss.isFinite else { throw .diverged(epoch: epoch) }
+            let trainSeconds = Date().timeIntervalSince(epochStart)
+
+            var metrics: VerificationMetrics? = nil
+            if let validation {
+                let emb = network.embed(pixels: validation.pixels, count: validation.count)
+                if let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: validation.labels) {
+                    metrics = try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
+                }
+            }
+            let eer = metrics?.eer ?? 0, auc = metrics?.auc ?? 0
+            let improves: Bool
+            if let best, metrics != nil {
+                improves = eer < best.eer || (eer == best.eer && auc >= best.auc)
+            } else {
+                improves = true
+            }
+            if improves {
+                best = (epoch, eer, auc, meanLoss, metrics?.eerThreshold, network.stateTensors.map { $0.tensor.clone() },
+                        network.batchNorms.map(\.layer.numBatchesTracked))
+            }
+            let elapsed = Date().timeIntervalSince(start)
+            let report = EpochReport(epoch: epoch, epochs: options.epochs, steps: stepsPerEpoch, meanLoss: meanLoss,
+                                     seconds: Date().timeIntervalSince(epochStart),
+                                     pairsPerSecond: Double(stepsPerEpoch * b) / trainSeconds,
+                                     secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch),
+                                     validation: metrics, isBest: improves)
+            history.append(report)
+            progress(report)
+        }
+
+        let kept = best!
+        for ((_, tensor), saved) in zip(network.stateTensors, kept.state) { tensor.copy(from: saved) }
+        for ((_, bn), n) in zip(network.batchNorms, kept.tracked) { bn.numBatchesTracked = n }
+        let holdout = validation?.identities ?? []
+        let summary = TrainingSummary(
+            data: training.root, trainIdentities: training.identities.count, trainImages: training.count,
+            holdout: holdout, epochs: options.epochs, bestEpoch: kept.epoch, batchSize: b,
+            learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
+            bestEpochLoss: kept.loss, validationEER: validation == nil ? nil : kept.eer,
+            validationAUC: validation == nil ? nil : kept.auc, seconds: Date().timeIntervalSince(start))
+        let info = ModelInfo(config: config, margin: options.margin, threshold: kept.threshold,
+                             thresholdMethod: kept.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
+                             training: summary)
+        return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: kept.epoch)
+    }
+}

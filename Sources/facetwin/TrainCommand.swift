@@ -1,0 +1,142 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a siamese network on identity folders (the seed recipe by default).",
+        discussion: """
+            Prints a progress line per epoch on stderr. With --holdout, those identities are
+            kept out of training and scored after every epoch (EER over all their pairs); the
+            best epoch's weights are kept and its EER threshold is stored in the model. The loss
+            history is written beside the model as CSV (model.history.csv).
+            """
+    )
+
+    @Option(help: "Root of the identity folders (DIR/<identity>/<image>.pgm).")
+    var data: String
+
+    @Option(help: "Comma-separated identities kept out of training for validation, e.g. s5,s6,s7.")
+    var holdout: String = ""
+
+    @Option(help: "Training epochs; an epoch is as many pairs as there are training images.")
+    var epochs: Int = 50
+
+    @Option(help: "Pairs per training step.")
+    var batch: Int = 32
+
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 5e-4
+
+    @Option(help: "Contrastive loss margin.")
+    var margin: Float = 2
+
+    @Option(help: "Seed for weight initialization and pair sampling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Input image size: N for N×N, or WxH.")
+    var size: String = "100"
+
+    @Option(help: "Output channels of the convolution blocks, comma-separated.")
+    var channels: String = "4,8,8"
+
+    @Option(help: "Hidden widths of the fully connected layers, comma-separated.")
+    var hidden: String = "500,500"
+
+    @Option(help: "Embedding size.")
+    var embedding: Int = 5
+
+    @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
+    var invert = false
+
+    @Option(help: "Where to write the model (safetensors).")
+    var out: String = "model.safetensors"
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        _ = try parsedConfig()
+    }
+
+    func parsedConfig() throws -> NetworkConfig {
+        func ints(_ s: String, _ what: String) throws -> [Int] {
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ValidationError("\(what) must be positive integers separated by commas (got \"\(s)\")")
+            }
+            return parts.map { $0! }
+        }
+        let dims = size.lowercased().split(separator: "x").map { Int($0) }
+        guard (1...2).contains(dims.count), dims.allSatisfy({ ($0 ?? 0) >= 3 }) else {
+            throw ValidationError("--size must be N or WxH with sides of at least 3 (got \"\(size)\")")
+        }
+        let width = dims[0]!, height = dims.count == 2 ? dims[1]! : dims[0]!
+        guard embedding > 0 else { throw ValidationError("--embedding must be positive") }
+        return NetworkConfig(inputHeight: height, inputWidth: width, channels: try ints(channels, "--channels"),
+                             hidden: hidden.isEmpty ? [] : try ints(hidden, "--hidden"), embeddingSize: embedding, invert: invert)
+    }
+
+    func run() throws {
+        let config = try parsedConfig()
+        let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let trainSet = try ImageFolder(root: data, width: config.inputWidth, height: config.inputHeight, invert: config.invert, excluding: held)
+        let validation = held.isEmpty ? nil
+            : try ImageFolder(root: data, width: config.inputWidth, height: config.inputHeight, invert: config.invert, only: held)
+        var summary = "data: \(trainSet.identities.count) identities, \(trainSet.count) images for training"
+        if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
+        if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
+        if !quiet { printError(summary) }
+
+        let options = TrainingOptions(epochs: epochs, batchSize: batch, learningRate: lr, margin: margin, seed: seed)
+        let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
+        let result = try trainer.run { r in
+            guard !quiet else { return }
+            var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
+            if let v = r.validation { line += String(format: "  val EER %5.2f%%  AUC %.4f", 100 * v.eer, v.auc) }
+            line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
+            line += "  eta \(formatDuration(r.secondsLeft))"
+            if r.isBest && r.validation != nil { line += "  *" }
+            printError(line)
+        }
+        try result.model.save(to: out)
+        let historyPath = Self.historyPath(for: out)
+        try writeAtomically(result.historyCSV, to: historyPath)
+
+        let t = result.model.info.training!
+        print("model: \(out)")
+        print("history: \(historyPath)")
+        print(String(format: "loss: %.4f (epoch 1) -> %.4f (epoch %d)", result.history.first!.meanLoss, t.finalLoss, t.epochs))
+        if let eer = t.validationEER, let auc = t.validationAUC {
+            print(String(format: "kept epoch %d: held-out EER %.2f%%, AUC %.4f, threshold %.4f", t.bestEpoch, 100 * eer, auc,
+                         result.model.info.threshold ?? .nan))
+        }
+        print(String(format: "time: %.1fs", t.seconds))
+    }
+
+    static func historyPath(for model: String) -> String {
+        let url = URL(fileURLWithPath: model)
+        let base = url.pathExtension.isEmpty ? url : url.deletingPathExtension()
+        return base.path + ".history.csv"
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    let t = Int(s.rounded())
+    return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+}
+
+/// Writes text to a temporary file beside `path`, then renames it over `path`.
+func writeAtomically(_ text: String, to path: String) throws {
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw CLIError("\(path): cannot write: \(error.localizedDescription)")
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

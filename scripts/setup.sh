@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what FaceTwin needs on Debian/Ubuntu and builds it in release.
+#   scripts/setup.sh            install + release build
+#   scripts/setup.sh --no-build install only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(libopenblas-dev libnetpbm-dev pkg-config)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to apt-get install ${missing[*]}" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
+
+if [ "${1:-}" != "--no-build" ]; then
+  echo "setup: building facetwin (release)" >&2
+  swift build -c release --product facetwin
+  echo "setup: built $(swift build -c release --show-bin-path)/facetwin" >&2
+fi
