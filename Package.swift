@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "FaceTwin", targets: ["FaceTwin"]),
         .executable(name: "facetwin", targets: ["facetwin"]),
+        .executable(name: "facetwin-bench", targets: ["facetwin-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +32,11 @@ let package = Package(
                 "FaceTwin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "facetwin-bench",
+            dependencies: ["FaceTwin"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .testTarget(
             name: "FaceTwinTests",

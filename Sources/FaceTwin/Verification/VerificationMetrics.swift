@@ -1,0 +1,66 @@
+/// The headline figures of a verification evaluation, computed from pair distances.
+///
+/// Convention: smaller distance = more similar; match iff `distance <= threshold`.
+/// Every threshold here is one that reproduces its operating point on the evaluated
+/// pairs, placed midway to the next distance value (`ROCCurve.operatingThreshold(at:)`).
+///
+/// No genuine or no impostor pairs → the initialisers throw `MetricsError` (the rates
+/// would be 0/0), rather than returning NaNs that look like numbers in a report.
+public struct VerificationMetrics: Sendable, Equatable, Codable {
+    /// Same-identity pairs evaluated, P.
+    public let genuineCount: Int
+    /// Different-identity pairs evaluated, N.
+    public let impostorCount: Int
+    /// Equal error rate, (FRR + FAR) / 2 at the ROC point minimising |FRR − FAR|
+    /// (the definition of `bench/torch_reference.py`).
+    public let eer: Double
+    public let eerThreshold: Float
+    /// Area under the ROC curve (trapezoid rule; ties count ½).
+    public let auc: Double
+    /// TAR at FAR ≤ 1 %.
+    public let tarAtFAR1: Double
+    public let tarAtFAR1Threshold: Float
+    /// TAR at FAR ≤ 0.1 %.
+    public let tarAtFAR01: Double
+    public let tarAtFAR01Threshold: Float
+    /// Highest (TP + TN) / (P + N) over all thresholds, including "accept nothing".
+    public let bestAccuracy: Double
+    public let bestAccuracyThreshold: Float
+
+    /// Computes every figure from one ROC curve. Throws `MetricsError`.
+    public init(distances: [Float], genuine: [Bool]) throws {
+        self.init(curve: try ROCCurve(distances: distances, genuine: genuine))
+    }
+
+    /// Reads every figure from an already built curve.
+    public init(curve: ROCCurve) {
+        genuineCount = curve.genuineCount
+        impostorCount = curve.impostorCount
+        let equalError = curve.equalErrorPoint()
+        eer = equalError.halfTotalErrorRate
+        eerThreshold = equalError.threshold
+        auc = curve.auc
+        let at1 = curve.tar(atFAR: 0.01)
+        tarAtFAR1 = at1.tar
+        tarAtFAR1Threshold = at1.threshold
+        let at01 = curve.tar(atFAR: 0.001)
+        tarAtFAR01 = at01.tar
+        tarAtFAR01Threshold = at01.threshold
+        let best = curve.bestAccuracyPoint()
+        bestAccuracy = best.accuracy
+        bestAccuracyThreshold = best.threshold
+    }
+
+    /// Accuracy (TP + TN) / (P + N) of the rule "match iff distance ≤ threshold",
+    /// counted directly. Throws `MetricsError` on a length mismatch or when there are no
+    /// pairs at all; unlike the rates, accuracy is defined with only one kind of pair.
+    public static func accuracy(distances: [Float], genuine: [Bool], threshold: Float) throws -> Double {
+        guard distances.count == genuine.count else {
+            throw MetricsError.lengthMismatch(distances: distances.count, labels: genuine.count)
+        }
+        guard !distances.isEmpty else { throw MetricsError.noPairs }
+        var correct = 0
+        for i in distances.indices where (distances[i] <= threshold) == genuine[i] { correct += 1 }
+        return Double(correct) / Double(distances.count)
+    }
+}

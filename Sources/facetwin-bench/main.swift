@@ -1,0 +1,89 @@
+// Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object:
+//   swift run -c release facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64]
+// scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
+import FaceTwin
+import Foundation
+
+var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
+var args = CommandLine.arguments.dropFirst()
+while let a = args.popFirst() {
+    guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
+        FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
+        exit(2)
+    }
+    switch a {
+    case "--steps": steps = v
+    case "--warmup": warmup = v
+    case "--batch": batch = v
+    case "--embed-batch": embedBatch = v
+    case "--latency-runs": latencyRuns = v
+    default:
+        FileHandle.standardError.write(Data("facetwin-bench: unknown option \(a)\n".utf8))
+        exit(2)
+    }
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+
+let config = NetworkConfig.seed
+let hw = config.inputHeight * config.inputWidth
+var rng = RandomSource(seed: 1)
+let network = SiameseNetwork(config: config, seed: 0)
+let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: 5e-4)
+let loss = ContrastiveLoss(margin: 2)
+let images = Tensor(shape: [2 * batch, 1, config.inputHeight, config.inputWidth])
+for i in 0..<images.count { images.pointer[i] = Float.random(in: 0..<1, using: &rng) }
+let labels = (0..<batch).map { Float($0 % 2) }
+
+var stepTimes: [Double] = []
+for s in 0..<(warmup + steps) {
+    let t0 = now()
+    adam.zeroGradients()
+    network.trainStep(images: images, labels: labels, loss: loss)
+    adam.update()
+    if s >= warmup { stepTimes.append(now() - t0) }
+}
+
+let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }
+var embedTimes: [Double] = []
+for r in 0..<(warmup + max(3, steps / 2)) {
+    let t0 = now()
+    _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+    if r >= warmup { embedTimes.append(now() - t0) }
+}
+let one = Array(pixels[0..<hw])
+var latencies: [Double] = []
+for r in 0..<(warmup + latencyRuns) {
+    let t0 = now()
+    _ = network.embed(pixels: one, count: 1)
+    if r >= warmup { latencies.append(now() - t0) }
+}
+
+// FLOPs of one step: the three GEMMs of every linear layer and conv (forward, input gradient,
+// weight gradient; the first conv has no input gradient), 2 per multiply-add.
+var flops = 0.0
+let n = Double(2 * batch)
+var features = Double(config.flatFeatures)
+for h in config.hidden + [config.embeddingSize] { flops += 3 * 2 * n * features * Double(h); features = Double(h) }
+var cin = 1.0
+for (i, c) in config.channels.enumerated() {
+    let f = 2 * n * Double(hw) * Double(c) * cin * 9
+    flops += f * (i == 0 ? 2 : 3)
+    cin = Double(c)
+}
+let stepMedian = median(stepTimes)
+let result: [String: Double] = [
+    "ms_per_step": 1000 * stepMedian,
+    "ms_per_step_min": 1000 * (stepTimes.min() ?? 0),
+    "pairs_per_s": Double(batch) / stepMedian,
+    "gflop_per_step": flops / 1e9,
+    "gflops": flops / stepMedian / 1e9,
+    "embed_per_s": Double(embedBatch) / median(embedTimes),
+    "latency_ms": 1000 * median(latencies),
+    "steps": Double(steps),
+    "batch": Double(batch),
+    "threads": Double(Parallel.workers),
+]
+let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+print(String(decoding: json, as: UTF8.self))
