@@ -5,8 +5,10 @@ import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
+var breakdown = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
+    if a == "--breakdown" { breakdown = true; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -43,6 +45,28 @@ for s in 0..<(warmup + steps) {
     network.trainStep(images: images, labels: labels, loss: loss)
     adam.update()
     if s >= warmup { stepTimes.append(now() - t0) }
+}
+
+// Where a step's time goes, phase by phase (the same work as trainStep + Adam).
+var phases: [String: Double] = [:]
+if breakdown {
+    var acc: [String: [Double]] = [:]
+    let grad = Tensor(shape: [2 * batch, config.embeddingSize])
+    for (_, bn) in network.batchNorms { bn.groups = 2 }
+    for s in 0..<(warmup + steps) {
+        var t = now()
+        func lap(_ name: String) { let t1 = now(); if s >= warmup { acc[name, default: []].append(t1 - t) }; t = t1 }
+        adam.zeroGradients(); lap("zero_grad")
+        let features = network.cnn1.forward(images, mode: .training); lap("cnn_forward")
+        let emb = network.fc1.forward(features.reshaped([2 * batch, config.flatFeatures]), mode: .training); lap("fc_forward")
+        _ = loss.evaluate(first: emb.pointer, second: emb.pointer + batch * config.embeddingSize, dim: config.embeddingSize,
+                          labels: labels, gradFirst: grad.pointer, gradSecond: grad.pointer + batch * config.embeddingSize)
+        let g = network.fc1.backward(grad, needsInputGradient: true)!; lap("fc_backward")
+        _ = network.cnn1.backward(g.reshaped(features.shape), needsInputGradient: false); lap("cnn_backward")
+        adam.update(); lap("adam")
+    }
+    for (_, bn) in network.batchNorms { bn.groups = 1 }
+    for (k, v) in acc { phases["ms_" + k] = 1000 * median(v) }
 }
 
 let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }
@@ -85,5 +109,5 @@ let result: [String: Double] = [
     "batch": Double(batch),
     "threads": Double(Parallel.workers),
 ]
-let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+let json = try JSONSerialization.data(withJSONObject: result.merging(phases) { a, _ in a }, options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))

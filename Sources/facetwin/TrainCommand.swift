@@ -108,9 +108,11 @@ struct TrainCommand: ParsableCommand {
         print("model: \(out)")
         print("history: \(historyPath)")
         print(String(format: "loss: %.4f (epoch 1) -> %.4f (epoch %d)", result.history.first!.meanLoss, t.finalLoss, t.epochs))
-        if let eer = t.validationEER, let auc = t.validationAUC {
+        if let eer = t.validationEER, let auc = t.validationAUC, let last = result.history.last?.validation {
+            print(String(format: "held-out EER, last epoch: %.2f%% (AUC %.4f)", 100 * last.eer, last.auc))
             print(String(format: "kept epoch %d: held-out EER %.2f%%, AUC %.4f, threshold %.4f", t.bestEpoch, 100 * eer, auc,
                          result.model.info.threshold ?? .nan))
+            print("  (the kept epoch was chosen on these held-out identities, so its EER is optimistic; use crossval for an unbiased figure)")
         }
         print(String(format: "time: %.1fs", t.seconds))
     }
