@@ -1,5 +1,14 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
+
+// The engine's hot loops use 8-wide SIMD with fused multiply-add. They compile to AVX2/FMA
+// only when the compiler may assume those instructions, so build for them when this machine
+// has them (the package is built where it runs); FACETWIN_PORTABLE=1 turns this off.
+let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+let hasAVX2FMA = cpuInfo.contains(" avx2") && cpuInfo.contains(" fma")
+let portable = ProcessInfo.processInfo.environment["FACETWIN_PORTABLE"] == "1"
+let simdFlags: [String] = hasAVX2FMA && !portable ? ["-target-cpu", "haswell"] : []
 
 let package = Package(
     name: "FaceTwin",
@@ -10,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,8 +33,11 @@ let package = Package(
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["CBLAS", "CNetpbm"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["CBLAS", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: [
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+                .unsafeFlags(simdFlags),
+            ]
         ),
         .executableTarget(
             name: "facetwin",

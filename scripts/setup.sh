@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libopenblas-dev libnetpbm-dev pkg-config)
+PACKAGES=(libopenblas-dev libnetpbm-dev libsqlite3-dev pkg-config)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -42,17 +42,43 @@ public final class Adam {
             let n = p.value.count
             Parallel.chunks(n / 65536 + 1) { _, blocks in
                 let lo = blocks.lowerBound * 65536, hi = min(n, blocks.upperBound * 65536)
-                var i = lo
-                while i < hi {
-                    let gi = g[i]
-                    let mi = m[i] + (1 - b1) * (gi - m[i])
-                    let vi = b2 * v[i] + (1 - b2) * gi * gi
-                    m[i] = mi
-                    v[i] = vi
-                    w[i] -= stepSize * mi / (vi.squareRoot() / correction2 + eps)
-                    i += 1
-                }
+                Self.update(w + lo, g + lo, m + lo, v + lo, count: hi - lo, beta1: b1, beta2: b2, eps: eps,
+                            stepSize: stepSize, correction2: correction2)
             }
+        }
+    }
+
+    /// One pass over a slice: m ← m + (1−β₁)(g − m) (PyTorch's lerp), v ← β₂v + (1−β₂)g²,
+    /// w ← w − stepSize · m / (√v / √(1−β₂ᵗ) + eps), eight lanes at a time.
+    @inline(__always)
+    static func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                       _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, eps: Float,
+                       stepSize: Float, correction2: Float) {
+        typealias V = SIMD8<Float>
+        let a1 = V(repeating: 1 - beta1), b2 = V(repeating: beta2), a2 = V(repeating: 1 - beta2)
+        let step = V(repeating: stepSize), c2 = V(repeating: correction2), e = V(repeating: eps)
+        var i = 0
+        while i + 8 <= count {
+            let gi = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
+            var mi = UnsafeRawPointer(m + i).loadUnaligned(as: V.self)
+            var vi = UnsafeRawPointer(v + i).loadUnaligned(as: V.self)
+            var wi = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
+            mi = mi + a1 * (gi - mi)
+            vi = b2 * vi + a2 * (gi * gi)
+            wi = wi - step * mi / (vi.squareRoot() / c2 + e)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
+            UnsafeMutableRawPointer(w + i).storeBytes(of: wi, as: V.self)
+            i += 8
+        }
+        while i < count {
+            let gi = g[i]
+            let mi = m[i] + (1 - beta1) * (gi - m[i])
+            let vi = beta2 * v[i] + (1 - beta2) * (gi * gi)
+            m[i] = mi
+            v[i] = vi
+            w[i] -= stepSize * mi / (vi.squareRoot() / correction2 + eps)
+            i += 1
         }
     }
 }

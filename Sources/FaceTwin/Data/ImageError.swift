@@ -1,0 +1,56 @@
+/// Why an image file could not be decoded.
+///
+/// Every case carries the file's path, and ``description`` is a single line
+/// that starts with it (`s1/3.pgm: truncated: EOF / read error …`), so a CLI can
+/// print it as is and a user knows which file to look at. The message text after
+/// the path comes from libnetpbm where libnetpbm found the problem.
+public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file could not be opened or read (missing, permissions, a directory).
+    case cannotOpen(path: String, reason: String)
+    /// The file has zero bytes.
+    case empty(path: String)
+    /// The first bytes are not a Netpbm magic number (`P1` … `P7`).
+    case notNetpbm(path: String, reason: String)
+    /// The file ends before its header or raster is complete.
+    case truncated(path: String, reason: String)
+    /// libnetpbm rejected the header or data for another reason.
+    case malformed(path: String, reason: String)
+    /// The header declares more pixels than the caller allowed; nothing was allocated.
+    case tooLarge(path: String, width: Int, height: Int, limit: Int)
+    /// A valid Netpbm file we cannot turn into gray (e.g. a PAM with depth 5).
+    case unsupported(path: String, reason: String)
+    /// Memory for the raster could not be allocated.
+    case outOfMemory(path: String, width: Int, height: Int)
+
+    /// The file the error is about.
+    public var path: String {
+        switch self {
+        case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _),
+             .truncated(let path, _), .malformed(let path, _), .tooLarge(let path, _, _, _),
+             .unsupported(let path, _), .outOfMemory(let path, _, _):
+            return path
+        }
+    }
+
+    /// One line: the path, a colon, what is wrong.
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason):
+            return "\(path): cannot open: \(reason)"
+        case .empty(let path):
+            return "\(path): empty file (0 bytes)"
+        case .notNetpbm(let path, let reason):
+            return "\(path): not a Netpbm image (\(reason))"
+        case .truncated(let path, let reason):
+            return "\(path): truncated: \(reason)"
+        case .malformed(let path, let reason):
+            return "\(path): malformed Netpbm image: \(reason)"
+        case .tooLarge(let path, let width, let height, let limit):
+            return "\(path): image too large: \(width)x\(height) = \(width * height) pixels exceeds the limit of \(limit) pixels"
+        case .unsupported(let path, let reason):
+            return "\(path): unsupported image: \(reason)"
+        case .outOfMemory(let path, let width, let height):
+            return "\(path): out of memory for a \(width)x\(height) image"
+        }
+    }
+}

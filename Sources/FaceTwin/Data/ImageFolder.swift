@@ -1,0 +1,218 @@
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A face dataset laid out as `root/<identity>/<image>`, decoded once and kept
+/// in memory as network-ready floats.
+///
+/// This is the layout of ORL and of every "folder per person" dataset, and of
+/// `torchvision.datasets.ImageFolder`. Everything the training and evaluation
+/// code needs is computed here, once: each image is decoded with
+/// ``ImageDecoder``, resized with Pillow-exact ``Resize/bilinear(_:width:height:)``
+/// and scaled to [0, 1], so an epoch never touches the disk and a Swift run
+/// sees the same inputs as the PyTorch reference.
+///
+/// Rules, chosen so that a mistake in the data is loud rather than silently
+/// changing results:
+/// - Identities are the subdirectories of `root`, in natural order (`s2` before
+///   `s10`); labels index ``identities``. Hidden directories (`.git`) are ignored.
+/// - In an identity folder, files ending in `.pgm`, `.ppm`, `.pnm` or `.pam`
+///   (any case) are images, loaded in natural order. Everything else (hidden
+///   files such as `.DS_Store`, `README.txt`, subfolders), and any non-folder
+///   entry at the root, is skipped and counted in ``skippedFiles``.
+/// - An image file that fails to decode throws; it is not skipped.
+/// - Every loaded identity needs at least 2 images (a same-identity pair), and at
+///   least 2 identities must remain (a different-identity pair).
+/// - `only` and `excluding` must name existing identity folders; a typo in a
+///   holdout list would otherwise leak the held-out people into training.
+public struct ImageFolder: Sendable {
+    /// The folder the dataset was loaded from, as given.
+    public let root: String
+    /// Width of every stored image (the network input width).
+    public let width: Int
+    /// Height of every stored image.
+    public let height: Int
+    /// Whether pixels were stored inverted (`1 - x`).
+    public let invert: Bool
+    /// Loaded identity names (folder names), natural order; `labels` index this.
+    public let identities: [String]
+    /// All images, contiguous: image `i` is `pixels[i*height*width ..< (i+1)*height*width]`,
+    /// row-major, values in [0, 1].
+    public let pixels: [Float]
+    /// The identity of each image, an index into ``identities``.
+    public let labels: [Int]
+    /// The file of each image.
+    public let paths: [String]
+    /// For each label, the indices of its images, ascending.
+    public let imagesByLabel: [[Int]]
+    /// Entries ignored while scanning (non-image files, hidden files, subfolders).
+    public let skippedFiles: Int
+
+    /// Number of images.
+    public var count: Int { labels.count }
+
+    /// Floats per image (`height * width`).
+    public var imageSize: Int { height * width }
+
+    /// The stored floats of image `index` (a view into ``pixels``, no copy).
+    public func image(at index: Int) -> ArraySlice<Float> {
+        pixels[index * imageSize ..< (index + 1) * imageSize]
+    }
+
+    /// Image file extensions that are loaded, lower-cased.
+    public static let imageExtensions: Set<String> = ["pgm", "ppm", "pnm", "pam"]
+
+    /// Scans `root`, decodes every image (in parallel across cores) and stores it
+    /// resized to `width × height`.
+    ///
+    /// - Parameters:
+    ///   - only: load just these identities (e.g. one fold); unknown names throw.
+    ///   - excluding: leave these identities out (e.g. a holdout); unknown names throw.
+    ///   - maxPixels: per-image decode limit, see ``ImageDecoder/decode(path:maxPixels:)``.
+    /// - Throws: ``DatasetError`` naming the folder or file at fault. Which error
+    ///   is reported does not depend on thread scheduling: when several images fail,
+    ///   the first in load order is named.
+    public init(root: String, width: Int = 100, height: Int = 100, invert: Bool = false,
+                only: Set<String>? = nil, excluding: Set<String> = [],
+                maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(DatasetError) {
+        guard width > 0, height > 0 else {
+            throw .invalidImageSize(root: root, width: width, height: height)
+        }
+        var info = stat()
+        if stat(root, &info) != 0 {
+            let code = errno
+            if code == ENOENT { throw .rootNotFound(path: root) }
+            throw .unreadableDirectory(path: root, reason: String(cString: strerror(code)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .notADirectory(path: root) }
+
+        var skipped = 0
+        var folders: [String] = []
+        for name in try Self.list(root) {
+            let path = Self.join(root, name)
+            let isDirectory = Self.kind(of: path) == .directory
+            if isDirectory && !name.hasPrefix(".") {
+                folders.append(name)
+            } else if !isDirectory {
+                skipped += 1
+            }
+        }
+        folders = NaturalOrder.sorted(folders)
+
+        let known = Set(folders)
+        let unknown = (only ?? []).union(excluding).subtracting(known)
+        if !unknown.isEmpty {
+            throw .unknownIdentities(root: root, names: NaturalOrder.sorted(unknown))
+        }
+        let selected = folders.filter { (only?.contains($0) ?? true) && !excluding.contains($0) }
+        if selected.count < 2 { throw .tooFewIdentities(root: root, count: selected.count) }
+
+        var paths: [String] = []
+        var labels: [Int] = []
+        var byLabel: [[Int]] = []
+        for (label, identity) in selected.enumerated() {
+            let folder = Self.join(root, identity)
+            var images: [String] = []
+            for name in try Self.list(folder) {
+                let path = Self.join(folder, name)
+                if !name.hasPrefix("."), Self.kind(of: path) != .directory,
+                   Self.imageExtensions.contains(Self.fileExtension(name)) {
+                    images.append(name)
+                } else {
+                    skipped += 1
+                }
+            }
+            if images.count < 2 { throw .tooFewImages(folder: folder, count: images.count) }
+            byLabel.append(Array(paths.count ..< paths.count + images.count))
+            for name in NaturalOrder.sorted(images) {
+                paths.append(Self.join(folder, name))
+                labels.append(label)
+            }
+        }
+
+        let pixels = try Self.decodeAll(paths, width: width, height: height, invert: invert, maxPixels: maxPixels)
+
+        self.root = root
+        self.width = width
+        self.height = height
+        self.invert = invert
+        self.identities = selected
+        self.pixels = pixels
+        self.labels = labels
+        self.paths = paths
+        self.imagesByLabel = byLabel
+        self.skippedFiles = skipped
+    }
+
+    /// Decodes, resizes and normalizes every file into one contiguous array.
+    /// Each worker writes only its own image's slice, so the result does not
+    /// depend on scheduling; errors are kept per image and the first is thrown.
+    private static func decodeAll(_ paths: [String], width: Int, height: Int, invert: Bool,
+                                  maxPixels: Int) throws(DatasetError) -> [Float] {
+        let size = width * height
+        var pixels = [Float](repeating: 0, count: paths.count * size)
+        var errors = [ImageError?](repeating: nil, count: paths.count)
+        pixels.withUnsafeMutableBufferPointer { pixels in
+            errors.withUnsafeMutableBufferPointer { errors in
+                DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+                    do throws(ImageError) {
+                        let image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
+                        let resized = Resize.bilinear(image, width: width, height: height)
+                        let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size ..< (i + 1) * size])
+                        resized.writeNormalized(into: slot, invert: invert)
+                    } catch {
+                        errors[i] = error
+                    }
+                }
+            }
+        }
+        if let first = errors.lazy.compactMap({ $0 }).first { throw .image(first) }
+        return pixels
+    }
+
+    // MARK: - File system
+
+    private enum Kind { case directory, other }
+
+    /// `nil` if nothing exists at `path`; follows symlinks.
+    private static func kind(of path: String) -> Kind? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+    }
+
+    /// Entry names of a directory, without `.` and `..`, in no particular order.
+    private static func list(_ path: String) throws(DatasetError) -> [String] {
+        guard let dir = opendir(path) else {
+            let code = errno
+            if code == ENOTDIR { throw .notADirectory(path: path) }
+            if code == ENOENT { throw .rootNotFound(path: path) }
+            throw .unreadableDirectory(path: path, reason: String(cString: strerror(code)))
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    private static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// Lower-cased text after the last dot, or "" if there is none.
+    private static func fileExtension(_ name: String) -> String {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return String(name[name.index(after: dot)...]).lowercased()
+    }
+}
