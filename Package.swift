@@ -36,6 +36,8 @@ let package = Package(
             dependencies: ["CBLAS", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+                // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.
+                .unsafeFlags(["-O"], .when(configuration: .debug)),
                 .unsafeFlags(simdFlags),
             ]
         ),
