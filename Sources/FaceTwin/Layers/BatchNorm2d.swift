@@ -165,7 +165,7 @@ public final class BatchNorm2d: Layer {
                 }
             }
         }
-        let gw = weight.grad.pointer, gb = bias.grad.pointer
+        let gw = weight.gradPointerForAccumulation(), gb = bias.gradPointerForAccumulation()
         for grp in 0..<g {
             for ch in 0..<c {
                 gw[ch] += sumDyXhat[grp * c + ch]

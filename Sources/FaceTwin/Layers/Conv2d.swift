@@ -88,7 +88,7 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        let gW = weight.grad.pointer, gb = bias.grad.pointer
+        let gW = weight.gradPointerForAccumulation(), gb = bias.gradPointerForAccumulation()
         for worker in 0..<workers {
             let dW = workerWeightGrads[worker].pointer, db = workerBiasGrads[worker].pointer
             for j in 0..<(cout * cin * k * k) { gW[j] += dW[j] }

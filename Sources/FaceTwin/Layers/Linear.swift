@@ -32,7 +32,11 @@ public final class Linear: Layer {
         let y = out.pointer, b = bias.value.pointer
         for i in 0..<n { (y + i * outFeatures).update(from: b, count: outFeatures) }
         BLAS.setThreads(Parallel.workers)
-        BLAS.gemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: input.pointer, b: weight.value.pointer, beta: 1, c: y)
+        if n == 1 {
+            BLAS.gemv(m: outFeatures, n: inFeatures, a: weight.value.pointer, x: input.pointer, beta: 1, y: y)
+        } else {
+            BLAS.gemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: input.pointer, b: weight.value.pointer, beta: 1, c: y)
+        }
         return out
     }
 
@@ -42,12 +46,14 @@ public final class Linear: Layer {
         let dy = gradOutput.pointer
         BLAS.setThreads(Parallel.workers)
         // dW += dYᵀ · X
-        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy, b: input.pointer, beta: 1, c: weight.grad.pointer)
+        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy, b: input.pointer,
+                  beta: weight.gradIsZero ? 0 : 1, c: weight.grad.pointer)
+        weight.gradIsZero = false
         // db += column sums of dY, in Double: for the siamese loss the two twins' contributions
         // to a bias often cancel exactly, and PyTorch then gets exactly 0, which Adam turns
         // into no step at all; a Float sum would leave rounding noise that Adam blows up to a
         // full learning-rate step.
-        let db = bias.grad.pointer
+        let db = bias.gradPointerForAccumulation()
         for j in 0..<outFeatures {
             var s = 0.0
             for i in 0..<n { s += Double(dy[i * outFeatures + j]) }

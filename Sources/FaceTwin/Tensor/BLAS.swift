@@ -13,6 +13,14 @@ public enum BLAS {
         }
     }
 
+    /// y[m] = A[m×n] · x[n] + beta · y, A row-major: one probe through a linear layer, where a
+    /// GEMV streams the weights once instead of packing them for a GEMM.
+    @inline(__always)
+    public static func gemv(m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float = 0,
+                            y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, a, Int32(n), x, 1, beta, y, 1)
+    }
+
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
     /// op(A) is m×k (A is k×m when `transA`), op(B) is k×n (B is n×k when `transB`).
     @inline(__always)

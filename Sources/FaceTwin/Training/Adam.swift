@@ -18,13 +18,15 @@ public final class Adam {
         secondMoments = parameters.map { Tensor(shape: $0.value.shape) }
     }
 
-    /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`, without freeing).
+    /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`). Large gradients are
+    /// marked zero rather than cleared (`Parameter.gradIsZero`): the next backward overwrites them.
     public func zeroGradients() {
         for p in parameters {
-            let g = p.grad
-            Parallel.chunks(g.count / 65536 + 1) { _, blocks in
-                let lo = blocks.lowerBound * 65536, hi = min(g.count, blocks.upperBound * 65536)
-                if lo < hi { (g.pointer + lo).update(repeating: 0, count: hi - lo) }
+            if p.grad.count >= 1 << 16 {
+                p.gradIsZero = true
+            } else {
+                p.grad.fill(0)
+                p.gradIsZero = false
             }
         }
     }
@@ -37,7 +39,7 @@ public final class Adam {
         let correction2 = Float((1 - pow(Double(beta2), t)).squareRoot())
         let (b1, b2, eps) = (beta1, beta2, self.eps)
         for (j, p) in parameters.enumerated() {
-            let w = p.value.pointer, g = p.grad.pointer
+            let w = p.value.pointer, g = p.gradPointerForAccumulation()
             let m = firstMoments[j].pointer, v = secondMoments[j].pointer
             let n = p.value.count
             Parallel.chunks(n / 65536 + 1) { _, blocks in
