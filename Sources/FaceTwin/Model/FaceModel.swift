@@ -110,7 +110,10 @@ public final class FaceModel {
         var tracked: [Int: Int64] = [:]
         for (index, bn) in network.batchNorms { tracked[index] = bn.numBatchesTracked }
         for (name, tensor) in network.stateTensors {
-            writer.add(name, floats: tensor.toArray(), shape: tensor.shape)
+            // The tensor's own bytes, not a copy: the 160 MB weight would otherwise double the
+            // memory a save needs. Little-endian F32 is this machine's Float layout.
+            let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
+            writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
             // PyTorch's order: num_batches_tracked follows running_var.
             if name.hasSuffix(".running_var"), let index = Int(name.split(separator: ".")[1]), let n = tracked[index] {
                 writer.add("cnn1.\(index).num_batches_tracked", int64s: [n], shape: [])
