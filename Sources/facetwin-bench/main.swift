@@ -26,6 +26,12 @@ while let a = args.popFirst() {
 }
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+/// CPU time of the process (all threads), which a busy machine inflates far less than wall time.
+func cpuTime() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
 
 let config = NetworkConfig.seed
@@ -50,12 +56,17 @@ for s in 0..<(warmup + steps) {
 // Where a step's time goes, phase by phase (the same work as trainStep + Adam).
 var phases: [String: Double] = [:]
 if breakdown {
-    var acc: [String: [Double]] = [:]
+    var acc: [String: [Double]] = [:], cpu: [String: [Double]] = [:]
     let grad = Tensor(shape: [2 * batch, config.embeddingSize])
     for (_, bn) in network.batchNorms { bn.groups = 2 }
     for s in 0..<(warmup + steps) {
-        var t = now()
-        func lap(_ name: String) { let t1 = now(); if s >= warmup { acc[name, default: []].append(t1 - t) }; t = t1 }
+        var t = now(), c = cpuTime()
+        func lap(_ name: String) {
+            let t1 = now(), c1 = cpuTime()
+            if s >= warmup { acc[name, default: []].append(t1 - t); cpu[name, default: []].append(c1 - c) }
+            t = t1
+            c = c1
+        }
         adam.zeroGradients(); lap("zero_grad")
         let features = network.cnn1.forward(images, mode: .training); lap("cnn_forward")
         let emb = network.fc1.forward(features.reshaped([2 * batch, config.flatFeatures]), mode: .training); lap("fc_forward")
@@ -67,6 +78,7 @@ if breakdown {
     }
     for (_, bn) in network.batchNorms { bn.groups = 1 }
     for (k, v) in acc { phases["ms_" + k] = 1000 * median(v) }
+    for (k, v) in cpu { phases["cpu_ms_" + k] = 1000 * median(v) }
 }
 
 let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }
