@@ -21,7 +21,7 @@ public final class Conv2d: Layer {
     private var workerWeightGrads: [Tensor] = []
     private var workerBiasGrads: [Tensor] = []
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator) {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -29,8 +29,10 @@ public final class Conv2d: Layer {
         bias = Parameter(shape: [outChannels])
         flipped = Tensor(shape: [inChannels, outChannels, kernel, kernel])
         let bound = 1 / Float(inChannels * kernel * kernel).squareRoot()
-        initializeUniform(weight.value, bound: bound, rng: &rng)
-        initializeUniform(bias.value, bound: bound, rng: &rng)
+        if initialize {
+            initializeUniform(weight.value, bound: bound, rng: &rng)
+            initializeUniform(bias.value, bound: bound, rng: &rng)
+        }
     }
 
     public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }

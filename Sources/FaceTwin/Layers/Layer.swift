@@ -1,7 +1,8 @@
 /// A learnable tensor and the gradient accumulated into it by `backward`.
 public final class Parameter {
     public let value: Tensor
-    public let grad: Tensor
+    /// Allocated on first use: a model loaded only to embed faces never needs gradients.
+    public private(set) lazy var grad = Tensor(shape: value.shape)
     /// True when `grad` is to be read as all zeros although its memory was not cleared: set by
     /// `Adam.zeroGradients` for large tensors, so that the first backward can write its
     /// gradient instead of adding to zeros (for the 80 000 × 500 weight that saves clearing
@@ -21,7 +22,6 @@ public final class Parameter {
 
     public init(_ value: Tensor) {
         self.value = value
-        self.grad = Tensor(shape: value.shape)
     }
 
     public convenience init(shape: [Int]) { self.init(Tensor(shape: shape)) }

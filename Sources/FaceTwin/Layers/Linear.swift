@@ -11,14 +11,16 @@ public final class Linear: Layer {
     private var output: Tensor?
     private var gradInput: Tensor?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         weight = Parameter(shape: [outFeatures, inFeatures])
         bias = Parameter(shape: [outFeatures])
         let bound = 1 / Float(inFeatures).squareRoot()
-        initializeUniform(weight.value, bound: bound, rng: &rng)
-        initializeUniform(bias.value, bound: bound, rng: &rng)
+        if initialize {
+            initializeUniform(weight.value, bound: bound, rng: &rng)
+            initializeUniform(bias.value, bound: bound, rng: &rng)
+        }
     }
 
     public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }

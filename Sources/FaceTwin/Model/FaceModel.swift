@@ -48,7 +48,7 @@ public final class FaceModel {
             info = ModelInfo(config: try inferConfig(file))
         }
         try validate(info.config, path: path)
-        let network = SiameseNetwork(config: info.config, seed: 0)
+        let network = SiameseNetwork(config: info.config, seed: nil)
         try network.loadState(from: file)
         return FaceModel(network: network, info: info)
     }

@@ -11,16 +11,18 @@ public final class SiameseNetwork {
     /// Gradient of the loss with respect to the embeddings, [2B, dim], reused between steps.
     private var gradEmbeddings: Tensor?
 
-    /// A network with PyTorch's default initialization drawn from `seed`.
-    public init(config: NetworkConfig = .seed, seed: UInt64 = 0) {
+    /// A network with PyTorch's default initialization drawn from `seed`; with `seed` nil the
+    /// weights are left at zero, for a network whose state is loaded next.
+    public init(config: NetworkConfig = .seed, seed: UInt64? = 0) {
         self.config = config
-        var rng = RandomSource(seed: seed)
+        var rng = RandomSource(seed: seed ?? 0)
+        let initialize = seed != nil
         var layers: [Layer] = []
         var norms: [(Int, BatchNorm2d)] = []
         var inChannels = 1
         for c in config.channels {
             let bn = BatchNorm2d(c)
-            layers += [ReflectionPad2d(1), Conv2d(inChannels, c, kernel: 3, rng: &rng), ReLU()]
+            layers += [ReflectionPad2d(1), Conv2d(inChannels, c, kernel: 3, rng: &rng, initialize: initialize), ReLU()]
             norms.append((layers.count, bn))
             layers.append(bn)
             inChannels = c
@@ -30,10 +32,10 @@ public final class SiameseNetwork {
         var mlp: [Layer] = []
         var width = config.flatFeatures
         for h in config.hidden {
-            mlp += [Linear(width, h, rng: &rng), ReLU()]
+            mlp += [Linear(width, h, rng: &rng, initialize: initialize), ReLU()]
             width = h
         }
-        mlp.append(Linear(width, config.embeddingSize, rng: &rng))
+        mlp.append(Linear(width, config.embeddingSize, rng: &rng, initialize: initialize))
         fc1 = Sequential(mlp)
     }
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Storage for a tensor: one contiguous, 64-byte aligned block of `Float`s.
 ///
 /// A reference type on purpose: the engine preallocates every activation and gradient once and
@@ -8,14 +14,17 @@ public final class TensorStorage {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
+    /// Zeroed storage. `calloc` hands large blocks over as fresh zero pages, so a 160 MB weight
+    /// costs nothing until it is written (loading a model writes it once, not twice).
     public init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            fatalError("out of memory allocating \(count) floats")
+        }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { free(pointer) }
 }
 
 /// A shape and a view of contiguous row-major `Float` storage.
