@@ -55,7 +55,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FaceTwinTests",
-            dependencies: ["FaceTwin"],
+            dependencies: ["FaceTwin", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole job on ORL, from a fresh clone: install and build, get ORL, train the seed recipe
-# with s5,s6,s7 held out, then show what the model file holds.
+# with s5,s6,s7 held out, evaluate on those unseen identities, then enroll them into a
+# gallery and verify and identify probes that were not enrolled.
 #   scripts/demo.sh               (EPOCHS=50 by default; EPOCHS=5 for a quick look)
 # ORL comes from $ORL_MIRROR when set, else ../shared/data/orl beside the checkout when it is
-# there, else the public archive.
+# there, else the public archive. Everything the demo writes goes to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-50}
@@ -15,10 +16,35 @@ BIN="$(swift build -c release --show-bin-path)/facetwin"
 if [ -z "${ORL_MIRROR:-}" ] && [ -d ../shared/data/orl/s1 ]; then export ORL_MIRROR=../shared/data/orl; fi
 scripts/fetch-orl.sh
 
-mkdir -p "$OUT"
-echo
-echo "== train: seed recipe, $EPOCHS epochs, identities s5,s6,s7 held out"
-"$BIN" train --data data/orl --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 --out "$OUT/model.safetensors"
-echo
-echo "== the model file"
-"$BIN" info --model "$OUT/model.safetensors"
+rm -rf "$OUT" && mkdir -p "$OUT"
+M="$OUT/model.safetensors"
+G="$OUT/gallery.sqlite"
+D=data/orl
+
+step() { echo; echo "== $*"; }
+
+step "train: seed recipe, $EPOCHS epochs, identities s5,s6,s7 held out"
+"$BIN" train --data "$D" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 --out "$M"
+
+step "the model file"
+"$BIN" info --model "$M"
+
+step "evaluate on the held-out identities (all their pairs); report in $OUT/report"
+"$BIN" evaluate --model "$M" --data "$D" --identities s5,s6,s7 --report "$OUT/report"
+
+step "enroll photos 1-5 of each held-out person"
+for s in s5 s6 s7; do
+  "$BIN" enroll --gallery "$G" --model "$M" --name "$s" "$D/$s"/{1,2,3,4,5}.pgm
+done
+"$BIN" gallery list --gallery "$G"
+
+# verify exits 0 for a match and 1 for no match, so the script goes on either way.
+step "verify: photo 8 of s5 claiming to be s5 (a genuine claim)"
+"$BIN" verify --gallery "$G" --claim s5 "$D/s5/8.pgm" || true
+step "verify: photo 9 of s6 claiming to be s5 (an impostor)"
+"$BIN" verify --gallery "$G" --claim s5 "$D/s6/9.pgm" || true
+
+step "identify: photo 10 of s7"
+"$BIN" identify --gallery "$G" "$D/s7/10.pgm" --top 3 || true
+step "identify: photo 10 of s1 (a person who was never enrolled)"
+"$BIN" identify --gallery "$G" "$D/s1/10.pgm" --top 3 || true

@@ -20,35 +20,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Comma-separated identities kept out of training for validation, e.g. s5,s6,s7.")
     var holdout: String = ""
 
-    @Option(help: "Training epochs; an epoch is as many pairs as there are training images.")
-    var epochs: Int = 50
-
-    @Option(help: "Pairs per training step.")
-    var batch: Int = 32
-
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 5e-4
-
-    @Option(help: "Contrastive loss margin.")
-    var margin: Float = 2
+    @OptionGroup var recipe: TrainingOptionsGroup
 
     @Option(help: "Seed for weight initialization and pair sampling.")
     var seed: UInt64 = 0
-
-    @Option(help: "Input image size: N for N×N, or WxH.")
-    var size: String = "100"
-
-    @Option(help: "Output channels of the convolution blocks, comma-separated.")
-    var channels: String = "4,8,8"
-
-    @Option(help: "Hidden widths of the fully connected layers, comma-separated.")
-    var hidden: String = "500,500"
-
-    @Option(help: "Embedding size.")
-    var embedding: Int = 5
-
-    @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
-    var invert = false
 
     @Option(help: "Where to write the model (safetensors).")
     var out: String = "model.safetensors"
@@ -56,30 +31,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
-    func validate() throws {
-        _ = try parsedConfig()
-    }
-
-    func parsedConfig() throws -> NetworkConfig {
-        func ints(_ s: String, _ what: String) throws -> [Int] {
-            let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("\(what) must be positive integers separated by commas (got \"\(s)\")")
-            }
-            return parts.map { $0! }
-        }
-        let dims = size.lowercased().split(separator: "x").map { Int($0) }
-        guard (1...2).contains(dims.count), dims.allSatisfy({ ($0 ?? 0) >= 3 }) else {
-            throw ValidationError("--size must be N or WxH with sides of at least 3 (got \"\(size)\")")
-        }
-        let width = dims[0]!, height = dims.count == 2 ? dims[1]! : dims[0]!
-        guard embedding > 0 else { throw ValidationError("--embedding must be positive") }
-        return NetworkConfig(inputHeight: height, inputWidth: width, channels: try ints(channels, "--channels"),
-                             hidden: hidden.isEmpty ? [] : try ints(hidden, "--hidden"), embeddingSize: embedding, invert: invert)
-    }
-
     func run() throws {
-        let config = try parsedConfig()
+        let config = try recipe.networkConfig()
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let trainSet = try ImageFolder(root: data, width: config.inputWidth, height: config.inputHeight, invert: config.invert, excluding: held)
         let validation = held.isEmpty ? nil
@@ -89,7 +42,7 @@ struct TrainCommand: ParsableCommand {
         if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
         if !quiet { printError(summary) }
 
-        let options = TrainingOptions(epochs: epochs, batchSize: batch, learningRate: lr, margin: margin, seed: seed)
+        let options = recipe.trainingOptions(seed: seed)
         let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
         let result = try trainer.run { r in
             guard !quiet else { return }

@@ -1,0 +1,193 @@
+import Foundation
+
+/// One fold of a subject-disjoint cross-validation: the identities it tests on and the ones
+/// it trains on (all the others). No identity is in both.
+public struct CrossValidationFold: Sendable, Equatable {
+    /// 0-based.
+    public let index: Int
+    public let count: Int
+    /// Natural order.
+    public let testIdentities: [String]
+    public let trainIdentities: [String]
+}
+
+/// What one fold produced.
+public struct CrossValidationFoldResult {
+    public let fold: CrossValidationFold
+    /// Metrics over all pairs of the fold's test identities (never seen in training).
+    public let metrics: VerificationMetrics
+    public let testImages: Int
+    public let trainImages: Int
+    /// Mean training loss of the last epoch.
+    public let finalLoss: Float
+    /// Training and evaluation time.
+    public let seconds: Double
+    /// The trained model (the last epoch's weights). Its training record lists the fold's test
+    /// identities as held out, and its threshold is the EER threshold on them.
+    public let model: FaceModel
+    public let history: [EpochReport]
+}
+
+/// Mean and standard deviation over folds.
+public struct CrossValidationStatistic: Sendable, Equatable, Codable {
+    public let mean: Double
+    /// Sample standard deviation (divides by K − 1).
+    public let standardDeviation: Double
+    public let minimum: Double
+    public let maximum: Double
+
+    public init(_ values: [Double]) {
+        let n = Double(values.count)
+        let m = values.reduce(0, +) / n
+        mean = m
+        let squares = values.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+        standardDeviation = values.count > 1 ? (squares / (n - 1)).squareRoot() : 0
+        minimum = values.min() ?? .nan
+        maximum = values.max() ?? .nan
+    }
+}
+
+/// The outcome of a cross-validation.
+public struct CrossValidationResult {
+    public let folds: [CrossValidationFoldResult]
+    public var eer: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.eer)) }
+    public var auc: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.auc)) }
+    public var tarAtFAR1: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.tarAtFAR1)) }
+    public var bestAccuracy: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.bestAccuracy)) }
+}
+
+/// Progress of a cross-validation, reported from the calling thread.
+public enum CrossValidationEvent {
+    case foldStarted(CrossValidationFold, trainImages: Int, testImages: Int)
+    case epoch(CrossValidationFold, EpochReport)
+    case foldFinished(CrossValidationFoldResult)
+}
+
+/// Subject-disjoint K-fold cross-validation, the project's headline quality protocol.
+///
+/// The identities are shuffled with a seeded ``RandomSource`` and dealt into K folds like
+/// cards: fold f tests on shuffled[f], shuffled[f+K], shuffled[f+2K], … (the protocol of
+/// `torch_reference.py --folds`, though its shuffle is Python's, so its folds differ). Each
+/// fold trains a fresh network on the other identities for the full number of epochs, with
+/// no validation set and so no epoch selection (the last epoch is kept: the test identities
+/// influence nothing), then scores all pairs of its test identities. Fold f's training seed
+/// is `seed + f`, as in the reference.
+public final class CrossValidation {
+    public let root: String
+    public let config: NetworkConfig
+    public let options: TrainingOptions
+    public let folds: [CrossValidationFold]
+
+    /// Lists the identities under `root` (loading them once at the network's input size, so
+    /// a bad image fails here rather than in fold 3) and splits them into `folds` folds
+    /// shuffled by `options.seed`.
+    public init(root: String, config: NetworkConfig, options: TrainingOptions, folds: Int) throws(CrossValidationError) {
+        let all: ImageFolder
+        do {
+            all = try ImageFolder(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        } catch {
+            throw .dataset(error)
+        }
+        self.root = root
+        self.config = config
+        self.options = options
+        self.folds = try Self.split(all.identities, folds: folds, seed: options.seed)
+    }
+
+    /// Deals `identities` into `folds` disjoint folds after a seeded Fisher–Yates shuffle.
+    /// Every fold needs at least 2 test identities (else it has no impostor pairs), so
+    /// `identities.count ≥ 2 × folds`; and at least 2 folds.
+    public static func split(_ identities: [String], folds k: Int, seed: UInt64) throws(CrossValidationError) -> [CrossValidationFold] {
+        guard k >= 2 else { throw .invalidFoldCount(k) }
+        guard identities.count >= 2 * k else { throw .tooFewIdentities(folds: k, identities: identities.count) }
+        guard Set(identities).count == identities.count else { throw .duplicateIdentities }
+        var order = identities
+        var rng = RandomSource(seed: seed)
+        // Fisher–Yates, written out so the order depends only on RandomSource.
+        if order.count > 1 {
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                let j = Int(rng.next() % UInt64(i + 1))
+                order.swapAt(i, j)
+            }
+        }
+        return (0 ..< k).map { f in
+            let test = Set(stride(from: f, to: order.count, by: k).map { order[$0] })
+            return CrossValidationFold(index: f, count: k, testIdentities: NaturalOrder.sorted(test),
+                                       trainIdentities: identities.filter { !test.contains($0) })
+        }
+    }
+
+    /// Runs every fold in turn.
+    public func run(progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationResult {
+        var results: [CrossValidationFoldResult] = []
+        for fold in folds {
+            results.append(try run(fold, progress: progress))
+        }
+        return CrossValidationResult(folds: results)
+    }
+
+    /// Trains and evaluates one fold.
+    public func run(_ fold: CrossValidationFold, progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationFoldResult {
+        let start = Date()
+        let test = Set(fold.testIdentities)
+        let trainSet: ImageFolder, testSet: ImageFolder
+        do {
+            trainSet = try ImageFolder(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert, excluding: test)
+            testSet = try ImageFolder(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert, only: test)
+        } catch {
+            throw .dataset(error)
+        }
+        progress(.foldStarted(fold, trainImages: trainSet.count, testImages: testSet.count))
+        var foldOptions = options
+        foldOptions.seed = options.seed &+ UInt64(fold.index)
+        let result: TrainingResult
+        do {
+            let trainer = try Trainer(config: config, options: foldOptions, training: trainSet, validation: nil)
+            result = try trainer.run { progress(.epoch(fold, $0)) }
+        } catch {
+            throw .training(fold: fold.index, count: fold.count, error)
+        }
+        let evaluation: Evaluation
+        do {
+            evaluation = try Evaluation(model: result.model, folder: testSet)
+        } catch {
+            throw .evaluation(fold: fold.index, count: fold.count, error)
+        }
+        let model = result.model
+        model.info.training?.holdout = fold.testIdentities
+        model.info.threshold = evaluation.metrics.eerThreshold
+        model.info.thresholdMethod = "EER on crossval fold \(fold.index + 1)/\(fold.count) test identities \(evaluation.summary)"
+        let done = CrossValidationFoldResult(fold: fold, metrics: evaluation.metrics, testImages: testSet.count,
+                                             trainImages: trainSet.count, finalLoss: result.history.last!.meanLoss,
+                                             seconds: Date().timeIntervalSince(start), model: model, history: result.history)
+        progress(.foldFinished(done))
+        return done
+    }
+}
+
+/// Why a cross-validation could not run. `description` is one line.
+public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
+    case invalidFoldCount(Int)
+    case tooFewIdentities(folds: Int, identities: Int)
+    case duplicateIdentities
+    case dataset(DatasetError)
+    case training(fold: Int, count: Int, TrainingError)
+    case evaluation(fold: Int, count: Int, EvaluationError)
+
+    public var description: String {
+        switch self {
+        case .invalidFoldCount(let k):
+            return "cross-validation needs at least 2 folds (got \(k))"
+        case .tooFewIdentities(let k, let n):
+            return "\(k) folds need at least \(2 * k) identities (2 a fold, so that each test fold has impostor pairs); found \(n)"
+        case .duplicateIdentities:
+            return "cross-validation: identity names are not unique"
+        case .dataset(let e):
+            return e.description
+        case .training(let f, let k, let e):
+            return "fold \(f + 1)/\(k): \(e.description)"
+        case .evaluation(let f, let k, let e):
+            return "fold \(f + 1)/\(k): \(e.description)"
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Chooses a verification threshold on an evaluation's pairs and records it in a model.
+///
+/// The threshold should be chosen on identities the model never trained on (the CLI refuses
+/// otherwise): on training identities the genuine distances are too small and the threshold
+/// comes out too strict for new people.
+public struct Calibration: Sendable {
+    /// How to choose the threshold.
+    public enum Target: Sendable, Equatable {
+        /// The equal error rate point: false rejects ≈ false accepts.
+        case eer
+        /// The most accepting threshold whose false accept rate is at most this (0…1).
+        case far(Double)
+    }
+
+    public let target: Target
+    /// Accept iff distance ≤ threshold.
+    public let threshold: Float
+    /// The ROC point the threshold reproduces on the calibration pairs.
+    public let point: ROCOperatingPoint
+    /// How it was chosen, as stored in the model: "EER on s5,s6,s7 (30 images, 435 pairs)".
+    public let method: String
+    /// Impostor pairs available: a FAR target below 1 / this cannot be resolved.
+    public let impostorCount: Int
+
+    public init(evaluation: Evaluation, target: Target) throws(CalibrationError) {
+        let chosen: ROCOperatingPoint
+        switch target {
+        case .eer:
+            chosen = evaluation.curve.equalErrorPoint()
+            method = "EER on \(evaluation.summary)"
+        case .far(let far):
+            guard far > 0, far < 1, far.isFinite else { throw .invalidTarget(far) }
+            chosen = evaluation.curve.tar(atFAR: far)
+            method = "FAR \(Self.percent(far)) on \(evaluation.summary)"
+        }
+        self.target = target
+        threshold = chosen.threshold
+        point = chosen
+        impostorCount = evaluation.metrics.impostorCount
+    }
+
+    /// True when the target FAR is below what the impostor pairs can measure (1 / N).
+    public var targetBelowResolution: Bool {
+        if case .far(let f) = target { return f < 1 / Double(impostorCount) }
+        return false
+    }
+
+    /// Stores the threshold and method in the model's metadata (the weights are untouched);
+    /// save the model afterwards.
+    public func apply(to model: FaceModel) {
+        model.info.threshold = threshold
+        model.info.thresholdMethod = method
+    }
+
+    /// 0.01 → "1 %", 0.001 → "0.1 %", 0.025 → "2.5 %".
+    public static func percent(_ fraction: Double) -> String {
+        let p = fraction * 100
+        var s = String(format: "%.4f", p)
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s + " %"
+    }
+}
+
+/// Why a threshold could not be chosen.
+public enum CalibrationError: Error, CustomStringConvertible, Equatable, Sendable {
+    case invalidTarget(Double)
+
+    public var description: String {
+        switch self {
+        case .invalidTarget(let f): return "target FAR must be between 0 and 1 exclusive, e.g. 0.01 for 1 % (got \(f))"
+        }
+    }
+}

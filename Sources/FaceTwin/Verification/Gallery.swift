@@ -1,0 +1,462 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A gallery of enrolled people: an SQLite database (through GRDB) with one row per
+/// identity and one template per enrolled photo (the photo's embedding, its path and its
+/// SHA-256), bound to the fingerprint of the model that made the templates.
+///
+/// Why SQLite: an enroll is one transaction, so a bad photo cannot leave a half-enrolled
+/// person behind; WAL mode lets `verify` read while an `enroll` writes. Why the model's
+/// fingerprint: distances between embeddings of two different models mean nothing, so a
+/// gallery refuses every model but its own (a recalibrated threshold is fine: the
+/// fingerprint covers the weights, not the metadata).
+///
+/// The file is created readable and writable by its owner only (0600; SQLite gives its
+/// `-wal` and `-shm` files the database's permissions): face templates are biometric data.
+/// Deleted rows are overwritten with zeros (`PRAGMA secure_delete`), so `remove` does not
+/// leave a person's templates behind in free pages.
+///
+/// Schema (version 1):
+///
+///     gallery_meta(id = 1, schema_version, model_fingerprint, model_path, embedding_size, created_at)
+///     identities(id, name UNIQUE, created_at)
+///     templates(id, identity_id → identities ON DELETE CASCADE, embedding BLOB (little-endian
+///               Float32), image_path, image_sha256, enrolled_at, UNIQUE(identity_id, image_sha256))
+public final class Gallery {
+    /// The gallery file, as given.
+    public let path: String
+    /// What the gallery records about itself.
+    public let info: GalleryInfo
+    /// The model bound to this gallery (its fingerprint is the gallery's), or nil when the
+    /// gallery was opened for management only (list, show, remove, rename).
+    public let model: FaceModel?
+    /// Where the bound model was loaded from (absolute), for messages.
+    public let modelPath: String?
+    /// Whether opening it created the gallery.
+    public let isNew: Bool
+
+    let database: DatabasePool
+
+    /// The schema this build writes and reads.
+    public static let schemaVersion = 1
+
+    /// How ``init(path:model:modelPath:mode:)`` treats a missing gallery file.
+    public enum OpenMode: Sendable {
+        /// Create a new gallery bound to the model when there is none (enroll).
+        case openOrCreate
+        /// Throw ``GalleryError/notFound(path:)`` when there is none (verify, identify).
+        case openExisting
+    }
+
+    /// Opens the gallery at `path` bound to `model`, or creates it (mode `.openOrCreate`).
+    ///
+    /// - Parameters:
+    ///   - model: the model that embeds photos and probes.
+    ///   - modelPath: where the model was loaded from; stored (made absolute) in a new
+    ///     gallery, so later commands can find the model without being told.
+    /// - Throws: ``GalleryError/modelMismatch(path:galleryFingerprint:galleryModelPath:modelFingerprint:modelPath:)``
+    ///   when an existing gallery was made with another model; `.notFound` (mode
+    ///   `.openExisting`), `.notAGallery`, `.newerSchema` or `.database` otherwise.
+    public convenience init(path: String, model: FaceModel, modelPath: String, mode: OpenMode = .openOrCreate) throws(GalleryError) {
+        try self.init(path: path, binding: (model, Self.absolute(modelPath), model.fingerprint), mode: mode)
+    }
+
+    /// Opens an existing gallery without a model, for listing and editing identities.
+    /// Enrolling and matching throw ``GalleryError/noModel(path:)``.
+    public convenience init(path: String) throws(GalleryError) {
+        try self.init(path: path, binding: nil, mode: .openExisting)
+    }
+
+    private init(path: String, binding: (model: FaceModel, path: String, fingerprint: String)?, mode: OpenMode) throws(GalleryError) {
+        self.path = path
+        self.model = binding?.model
+        self.modelPath = binding?.path
+
+        // Decide between creating and opening before SQLite touches the file: opening a
+        // missing path would create it with the process umask's permissions.
+        var isNew = false
+        var createdFile = false
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let code = errno
+            guard code == ENOENT else { throw .database(path: path, message: String(cString: strerror(code))) }
+            guard mode == .openOrCreate, binding != nil else { throw .notFound(path: path) }
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw .database(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
+            }
+            _ = fchmod(fd, 0o600)  // exactly 0600, whatever the umask
+            close(fd)
+            isNew = true
+            createdFile = true
+        } else if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw .notAGallery(path: path, reason: "it is a directory")
+        } else if st.st_size == 0 {
+            // An empty file (e.g. from mktemp) is an empty SQLite database: make it a gallery.
+            guard mode == .openOrCreate, binding != nil else { throw .notAGallery(path: path, reason: "empty file") }
+            _ = chmod(path, 0o600)
+            isNew = true
+        }
+
+        do {
+            let pool = try Self.openPool(path: path)
+            let meta: GalleryInfo
+            if isNew, let binding {
+                meta = GalleryInfo(schemaVersion: Self.schemaVersion, modelFingerprint: binding.fingerprint,
+                                   modelPath: binding.path, embeddingSize: binding.model.config.embeddingSize,
+                                   createdAt: Date())
+            } else {
+                meta = try Self.checkIsGallery(pool, path: path)
+            }
+            // New galleries get their tables and metadata in one transaction (migration v1);
+            // existing ones are brought up to this build's schema.
+            try Self.migrator(creating: meta).migrate(pool)
+            let stored = try Self.readInfo(pool, path: path)
+            if let binding, stored.modelFingerprint != binding.fingerprint {
+                throw GalleryError.modelMismatch(path: path, galleryFingerprint: stored.modelFingerprint,
+                                                 galleryModelPath: stored.modelPath,
+                                                 modelFingerprint: binding.fingerprint, modelPath: binding.path)
+            }
+            if let binding, stored.embeddingSize != binding.model.config.embeddingSize {
+                throw GalleryError.embeddingSize(path: path, expected: stored.embeddingSize, got: binding.model.config.embeddingSize)
+            }
+            if isNew {
+                for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
+            }
+            self.database = pool
+            self.info = stored
+            self.isNew = isNew
+        } catch {
+            if createdFile {
+                for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+            }
+            throw Self.galleryError(error, path: path)
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Every identity with its number of templates, in natural name order (`s2` before `s10`).
+    public func identities() throws(GalleryError) -> [IdentitySummary] {
+        let rows = try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT i.name, i.created_at, COUNT(t.id) AS template_count, MAX(t.enrolled_at) AS last_enrolled
+                FROM identities i LEFT JOIN templates t ON t.identity_id = i.id
+                GROUP BY i.id
+                """)
+        }
+        let summaries = rows.map { row in
+            IdentitySummary(name: row["name"], templateCount: row["template_count"], enrolledAt: row["created_at"],
+                            lastEnrolledAt: row["last_enrolled"])
+        }
+        return summaries.sorted { NaturalOrder.areInIncreasingOrder($0.name, $1.name) }
+    }
+
+    /// The templates of one identity, in enrollment order.
+    public func templates(of name: String) throws(GalleryError) -> [GalleryTemplate] {
+        let size = info.embeddingSize
+        let path = self.path
+        let rows: [Row]? = try read { db in
+            guard try Self.identityID(db, name: name) != nil else { return nil }
+            return try Row.fetchAll(db, sql: """
+                SELECT t.id, t.embedding, t.image_path, t.image_sha256, t.enrolled_at
+                FROM templates t JOIN identities i ON i.id = t.identity_id
+                WHERE i.name = ? ORDER BY t.id
+                """, arguments: [name])
+        }
+        guard let rows else { throw .unknownIdentity(path: path, name: name) }
+        var templates: [GalleryTemplate] = []
+        for row in rows {
+            templates.append(GalleryTemplate(id: row["id"], identity: name,
+                                             embedding: try Self.decodeEmbedding(row["embedding"], size: size, path: path),
+                                             imagePath: row["image_path"], imageSHA256: row["image_sha256"],
+                                             enrolledAt: row["enrolled_at"]))
+        }
+        return templates
+    }
+
+    /// Distances from a probe embedding to every identity's templates: the smallest and the
+    /// mean Euclidean distance, per identity, in natural name order.
+    public func distances(probe: [Float]) throws(GalleryError) -> [IdentityDistance] {
+        try distances(probe: probe, only: nil)
+    }
+
+    /// Distances from a probe embedding to one identity's templates.
+    /// - Throws: ``GalleryError/unknownIdentity(path:name:)`` for a name not in the gallery.
+    public func distances(probe: [Float], to name: String) throws(GalleryError) -> IdentityDistance {
+        guard let d = try distances(probe: probe, only: name).first else { throw .unknownIdentity(path: path, name: name) }
+        return d
+    }
+
+    private func distances(probe: [Float], only name: String?) throws(GalleryError) -> [IdentityDistance] {
+        let size = info.embeddingSize
+        let path = self.path
+        guard probe.count == size else { throw .embeddingSize(path: path, expected: size, got: probe.count) }
+        let rows = try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT i.name, t.embedding FROM identities i JOIN templates t ON t.identity_id = i.id
+                \(name == nil ? "" : "WHERE i.name = ?")
+                ORDER BY i.id, t.id
+                """, arguments: name.map { StatementArguments([$0]) } ?? StatementArguments())
+        }
+        var order: [String] = []
+        var acc: [String: (min: Double, sum: Double, count: Int)] = [:]
+        for row in rows {
+            let identity: String = row["name"]
+            let e = try Self.decodeEmbedding(row["embedding"], size: size, path: path)
+            var sum = 0.0
+            for c in 0..<size {
+                let diff = Double(probe[c]) - Double(e[c])
+                sum += diff * diff
+            }
+            let d = sum.squareRoot()
+            if let a = acc[identity] {
+                acc[identity] = (Swift.min(a.min, d), a.sum + d, a.count + 1)
+            } else {
+                order.append(identity)
+                acc[identity] = (d, d, 1)
+            }
+        }
+        return NaturalOrder.sorted(order).map { identity in
+            let a = acc[identity]!
+            return IdentityDistance(name: identity, minDistance: Float(a.min), meanDistance: Float(a.sum / Double(a.count)),
+                                    templateCount: a.count)
+        }
+    }
+
+    // MARK: - Editing
+
+    /// Removes an identity and all its templates; returns how many templates went.
+    @discardableResult
+    public func remove(name: String) throws(GalleryError) -> Int {
+        let path = self.path
+        let removed: Int? = try write { db in
+            guard let id = try Self.identityID(db, name: name) else { return nil }
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [id]) ?? 0
+            try db.execute(sql: "DELETE FROM identities WHERE id = ?", arguments: [id])
+            return count
+        }
+        guard let removed else { throw .unknownIdentity(path: path, name: name) }
+        return removed
+    }
+
+    /// Gives an identity a new name, keeping its templates.
+    public func rename(old: String, new: String) throws(GalleryError) {
+        try Self.validate(name: new)
+        let path = self.path
+        enum Outcome { case done, unknown, taken }
+        let outcome: Outcome = try write { db in
+            guard let id = try Self.identityID(db, name: old) else { return .unknown }
+            if old == new { return .done }
+            if try Self.identityID(db, name: new) != nil { return .taken }
+            try db.execute(sql: "UPDATE identities SET name = ? WHERE id = ?", arguments: [new, id])
+            return .done
+        }
+        switch outcome {
+        case .done: return
+        case .unknown: throw .unknownIdentity(path: path, name: old)
+        case .taken: throw .duplicateIdentity(path: path, name: new)
+        }
+    }
+
+    // MARK: - Names
+
+    /// Longest identity name accepted, in characters.
+    public static let maxNameLength = 200
+
+    /// Identity names are free text (people's names, folder names) but not empty, without
+    /// control characters or surrounding white space (which would make `verify --claim`
+    /// fail on an invisible difference), and at most ``maxNameLength`` characters.
+    public static func validate(name: String) throws(GalleryError) {
+        if name.isEmpty { throw .invalidName(name: name, reason: "empty") }
+        if name.count > maxNameLength { throw .invalidName(name: String(name.prefix(40)) + "…", reason: "longer than \(maxNameLength) characters") }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw .invalidName(name: name.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : String($0) }.joined(),
+                               reason: "contains control characters")
+        }
+        if name.first!.isWhitespace || name.last!.isWhitespace {
+            throw .invalidName(name: name, reason: "starts or ends with white space")
+        }
+    }
+
+    // MARK: - Internals
+
+    static func identityID(_ db: Database, name: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM identities WHERE name = ?", arguments: [name])
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw Self.galleryError(error, path: path)
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw Self.galleryError(error, path: path)
+        }
+    }
+
+    static func galleryError(_ error: any Error, path: String) -> GalleryError {
+        if let e = error as? GalleryError { return e }
+        if let e = error as? DatabaseError {
+            if e.resultCode == .SQLITE_NOTADB { return .notAGallery(path: path, reason: "not an SQLite database") }
+            return .database(path: path, message: e.message ?? "\(e.resultCode)")
+        }
+        return .database(path: path, message: "\(error)")
+    }
+
+    /// Float32 values → little-endian bytes.
+    static func encodeEmbedding(_ values: [Float]) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    static func decodeEmbedding(_ data: Data, size: Int, path: String) throws(GalleryError) -> [Float] {
+        guard data.count == size * 4 else {
+            throw .notAGallery(path: path, reason: "a template has \(data.count) bytes, not \(size * 4) (\(size) Float32 values)")
+        }
+        return data.withUnsafeBytes { raw in
+            (0..<size).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
+            : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
+        return url.standardizedFileURL.path
+    }
+
+    private static func openPool(path: String) throws -> DatabasePool {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        // An enroll running elsewhere holds the write lock for a moment: wait, don't fail.
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return try DatabasePool(path: path, configuration: config)
+    }
+
+    /// An existing, non-empty file must already be a FaceTwin gallery: the migrator would
+    /// otherwise add our tables to someone else's database.
+    private static func checkIsGallery(_ pool: DatabasePool, path: String) throws -> GalleryInfo {
+        try pool.read { db in
+            guard try db.tableExists("grdb_migrations"), try db.tableExists("gallery_meta"),
+                  try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v1'") != nil else {
+                throw GalleryError.notAGallery(path: path, reason: "an SQLite database without FaceTwin's gallery tables")
+            }
+            if try migrator(creating: nil).hasBeenSuperseded(db) { throw GalleryError.newerSchema(path: path) }
+        }
+        return try readInfo(pool, path: path)
+    }
+
+    private static func readInfo(_ pool: DatabasePool, path: String) throws -> GalleryInfo {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM gallery_meta WHERE id = 1") else {
+                throw GalleryError.notAGallery(path: path, reason: "no gallery metadata")
+            }
+            let version: Int = row["schema_version"]
+            if version > schemaVersion { throw GalleryError.newerSchema(path: path) }
+            return GalleryInfo(schemaVersion: version, modelFingerprint: row["model_fingerprint"], modelPath: row["model_path"],
+                               embeddingSize: row["embedding_size"], createdAt: row["created_at"])
+        }
+    }
+
+    /// The schema's migrations. `creating` is the metadata a new gallery starts with; the
+    /// first migration writes it together with the tables, so a gallery never exists
+    /// without its model fingerprint.
+    private static func migrator(creating meta: GalleryInfo?) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            guard let meta else { throw GalleryError.notAGallery(path: db.configuration.label ?? "gallery", reason: "no gallery metadata") }
+            try db.execute(sql: """
+                CREATE TABLE gallery_meta (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    schema_version INTEGER NOT NULL,
+                    model_fingerprint TEXT NOT NULL,
+                    model_path TEXT NOT NULL,
+                    embedding_size INTEGER NOT NULL CHECK (embedding_size > 0),
+                    created_at DATETIME NOT NULL
+                );
+                CREATE TABLE identities (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL UNIQUE,
+                    created_at DATETIME NOT NULL
+                );
+                CREATE TABLE templates (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+                    embedding BLOB NOT NULL,
+                    image_path TEXT NOT NULL,
+                    image_sha256 TEXT NOT NULL,
+                    enrolled_at DATETIME NOT NULL,
+                    UNIQUE (identity_id, image_sha256)
+                );
+                CREATE INDEX templates_identity ON templates(identity_id);
+                """)
+            try db.execute(sql: """
+                INSERT INTO gallery_meta (id, schema_version, model_fingerprint, model_path, embedding_size, created_at)
+                VALUES (1, ?, ?, ?, ?, ?)
+                """, arguments: [meta.schemaVersion, meta.modelFingerprint, meta.modelPath, meta.embeddingSize, meta.createdAt])
+        }
+        return migrator
+    }
+}
+
+/// What a gallery records about itself.
+public struct GalleryInfo: Sendable, Equatable, Codable {
+    public let schemaVersion: Int
+    /// ``FaceModel/fingerprint`` of the model that made every template.
+    public let modelFingerprint: String
+    /// Where that model was (absolute path) when the gallery was created.
+    public let modelPath: String
+    /// Values per embedding.
+    public let embeddingSize: Int
+    public let createdAt: Date
+}
+
+/// One identity of a gallery.
+public struct IdentitySummary: Sendable, Equatable, Codable {
+    public let name: String
+    public let templateCount: Int
+    /// When the identity was first enrolled.
+    public let enrolledAt: Date
+    /// When its latest template was enrolled.
+    public let lastEnrolledAt: Date?
+}
+
+/// One enrolled photo.
+public struct GalleryTemplate: Sendable, Equatable, Codable {
+    public let id: Int64
+    public let identity: String
+    public let embedding: [Float]
+    /// The photo's path as given when it was enrolled.
+    public let imagePath: String
+    /// Hex SHA-256 of the photo file.
+    public let imageSHA256: String
+    public let enrolledAt: Date
+}
+
+/// How far a probe is from one identity's templates.
+public struct IdentityDistance: Sendable, Equatable, Codable {
+    public let name: String
+    /// The smallest distance to one of its templates.
+    public let minDistance: Float
+    /// The mean distance over its templates.
+    public let meanDistance: Float
+    public let templateCount: Int
+}

@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A photo that was not enrolled, and why.
+public struct SkippedPhoto: Sendable, Equatable, Codable {
+    public let path: String
+    public let reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+}
+
+/// What one enroll did for one identity.
+public struct EnrollmentReport: Sendable, Equatable, Codable {
+    public let identity: String
+    /// Whether this enroll created the identity.
+    public let isNewIdentity: Bool
+    /// Photos that became templates, in the order given.
+    public let enrolled: [String]
+    /// Photos already enrolled for this identity (same SHA-256), or given twice.
+    public let duplicates: [SkippedPhoto]
+    /// Photos (or an identity folder without photos) skipped as unreadable (`skipBad` only).
+    public let skipped: [SkippedPhoto]
+    /// The identity's templates after the enroll.
+    public let templateCount: Int
+}
+
+extension Gallery {
+    /// Enrolls photos of one person: every photo is decoded, hashed and embedded first, then
+    /// everything is written in one transaction.
+    ///
+    /// - Parameters:
+    ///   - name: the identity; created if new, added to otherwise.
+    ///   - images: photo files (PGM, PPM, PNM or PAM).
+    ///   - skipBad: enroll the readable photos and report the others, instead of failing.
+    /// - Returns: what was enrolled, what was a duplicate (a photo whose SHA-256 is already
+    ///   enrolled for this person, or that appears twice in `images`) and what was skipped.
+    /// - Throws: ``GalleryError/badPhoto(gallery:identity:error:)`` for the first photo that
+    ///   cannot be read (unless `skipBad`); the gallery is then left exactly as it was.
+    public func enroll(name: String, images: [String], skipBad: Bool = false) throws(GalleryError) -> EnrollmentReport {
+        try Self.validate(name: name)
+        guard !images.isEmpty else { throw .nothingToEnroll(path: path, reason: "no photos given for \"\(name)\"") }
+        return try enroll([EnrollBatch(name: name, photos: images, skipped: [])], skipBad: skipBad)[0]
+    }
+
+    /// Enrolls every identity folder under `root` (`root/<name>/<photo>`), all in one
+    /// transaction, with the folder's name as the identity.
+    ///
+    /// Which entries count follows ``ImageFolder``: identity folders are the non-hidden
+    /// subdirectories of `root` in natural order; photos are the non-hidden files ending in
+    /// `.pgm`, `.ppm`, `.pnm` or `.pam` (any case); anything else is ignored. Unlike training,
+    /// one photo a person is enough. An identity folder without photos fails the enroll
+    /// (or is reported as skipped with `skipBad`).
+    public func enrollFolder(root: String, skipBad: Bool = false) throws(GalleryError) -> [EnrollmentReport] {
+        let folders = try Self.entries(of: root).filter { !$0.hasPrefix(".") && Self.isDirectory(Self.join(root, $0)) }
+        guard !folders.isEmpty else {
+            throw .nothingToEnroll(path: root, reason: "no identity folders (expected \(root)/<name>/<photo>.pgm)")
+        }
+        var batches: [EnrollBatch] = []
+        for name in NaturalOrder.sorted(folders) {
+            let folder = Self.join(root, name)
+            do throws(GalleryError) {
+                try Self.validate(name: name)
+            } catch {
+                if !skipBad { throw error }
+                continue
+            }
+            let photos = try Self.entries(of: folder).filter { entry in
+                !entry.hasPrefix(".") && !Self.isDirectory(Self.join(folder, entry))
+                    && ImageFolder.imageExtensions.contains(URL(fileURLWithPath: entry).pathExtension.lowercased())
+            }
+            if photos.isEmpty {
+                let reason = "no photos (.pgm, .ppm, .pnm or .pam files)"
+                if !skipBad { throw .nothingToEnroll(path: folder, reason: reason) }
+                batches.append(EnrollBatch(name: name, photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
+                continue
+            }
+            batches.append(EnrollBatch(name: name, photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) }, skipped: []))
+        }
+        return try enroll(batches, skipBad: skipBad)
+    }
+
+    struct EnrollBatch {
+        var name: String
+        var photos: [String]
+        var skipped: [SkippedPhoto]
+    }
+
+    /// Decode, hash and embed everything, then write it all in one transaction.
+    func enroll(_ batches: [EnrollBatch], skipBad: Bool) throws(GalleryError) -> [EnrollmentReport] {
+        guard let model else { throw .noModel(path: path) }
+
+        struct Prepared { var batch: Int; var path: String; var sha: String }
+        var prepared: [Prepared] = []
+        var pixels: [Float] = []
+        var skipped = batches.map(\.skipped)
+        var duplicates = [[SkippedPhoto]](repeating: [], count: batches.count)
+        for (b, batch) in batches.enumerated() {
+            var seen: [String: String] = [:]
+            for photo in batch.photos {
+                do throws(ImageError) {
+                    let input = try model.prepareImage(at: photo)
+                    let sha = try Self.sha256(ofFile: photo)
+                    if let first = seen[sha] {
+                        duplicates[b].append(SkippedPhoto(path: photo, reason: "same photo as \(first)"))
+                        continue
+                    }
+                    seen[sha] = photo
+                    pixels += input
+                    prepared.append(Prepared(batch: b, path: photo, sha: sha))
+                } catch {
+                    if !skipBad { throw .badPhoto(gallery: path, identity: batch.name, error: error) }
+                    skipped[b].append(SkippedPhoto(path: photo, reason: Self.reason(error)))
+                }
+            }
+        }
+        let embeddings = model.embed(pixels: pixels, count: prepared.count)
+        let now = Date()
+
+        return try write { db in
+            var reports: [EnrollmentReport] = []
+            for (b, batch) in batches.enumerated() {
+                var id = try Self.identityID(db, name: batch.name)
+                let isNew = id == nil
+                var enrolled: [String] = []
+                var dups = duplicates[b]
+                for (i, item) in prepared.enumerated() where item.batch == b {
+                    if let id, let earlier = try String.fetchOne(db, sql: """
+                        SELECT image_path FROM templates WHERE identity_id = ? AND image_sha256 = ?
+                        """, arguments: [id, item.sha]) {
+                        dups.append(SkippedPhoto(path: item.path, reason: "already enrolled for \"\(batch.name)\" (as \(earlier))"))
+                        continue
+                    }
+                    if id == nil {
+                        try db.execute(sql: "INSERT INTO identities (name, created_at) VALUES (?, ?)", arguments: [batch.name, now])
+                        id = db.lastInsertedRowID
+                    }
+                    try db.execute(sql: """
+                        INSERT INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """, arguments: [id!, Self.encodeEmbedding(embeddings[i]), item.path, item.sha, now])
+                    enrolled.append(item.path)
+                }
+                let count = try id.map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [$0]) ?? 0 } ?? 0
+                reports.append(EnrollmentReport(identity: batch.name, isNewIdentity: isNew && id != nil, enrolled: enrolled,
+                                                duplicates: dups, skipped: skipped[b], templateCount: count))
+            }
+            return reports
+        }
+    }
+
+    // MARK: - Files
+
+    /// Hex SHA-256 of a file's bytes.
+    static func sha256(ofFile path: String) throws(ImageError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var hash = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return hash.hexDigest()
+    }
+
+    /// An image error's text without its leading path.
+    static func reason(_ error: ImageError) -> String {
+        let d = error.description
+        return d.hasPrefix(error.path + ": ") ? String(d.dropFirst(error.path.count + 2)) : d
+    }
+
+    static func entries(of directory: String) throws(GalleryError) -> [String] {
+        guard isDirectory(directory) else {
+            if FileManager.default.fileExists(atPath: directory) {
+                throw .folder(path: directory, reason: "not a directory (expected <root>/<name>/<photo> folders)")
+            }
+            throw .folder(path: directory, reason: "folder not found")
+        }
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .folder(path: directory, reason: "cannot list directory: \(error.localizedDescription)")
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}
+
+/// The C library's `read` (inside `Gallery`, `read` names the database read).
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}

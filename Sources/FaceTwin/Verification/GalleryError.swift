@@ -1,0 +1,85 @@
+/// Why a gallery operation, a verification or an identification failed.
+///
+/// ``description`` is one line that starts with the file at fault: the gallery, or the
+/// photo or probe image that could not be used, so a CLI prints it as it is.
+public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// No gallery file at `path` (verify, identify and the `gallery` commands do not create one).
+    case notFound(path: String)
+    /// The file exists but is not a FaceTwin gallery (not SQLite, or no gallery metadata).
+    case notAGallery(path: String, reason: String)
+    /// The gallery was written by a newer FaceTwin (a schema this build does not know).
+    case newerSchema(path: String)
+    /// SQLite failed (I/O, locked, read-only, …).
+    case database(path: String, message: String)
+    /// The gallery's templates were made by another model.
+    case modelMismatch(path: String, galleryFingerprint: String, galleryModelPath: String,
+                       modelFingerprint: String, modelPath: String)
+    /// The operation needs a model (enroll, verify, identify) but the gallery was opened without one.
+    case noModel(path: String)
+    /// No identity of that name in the gallery.
+    case unknownIdentity(path: String, name: String)
+    /// `rename` to a name that is already taken.
+    case duplicateIdentity(path: String, name: String)
+    /// An identity name that cannot be stored (empty, control characters, too long, …).
+    case invalidName(name: String, reason: String)
+    /// An enroll with no photos, or a folder with no identity folders.
+    case nothingToEnroll(path: String, reason: String)
+    /// A photo could not be read or decoded; nothing was written.
+    case badPhoto(gallery: String, identity: String, error: ImageError)
+    /// An identity folder tree could not be listed.
+    case folder(path: String, reason: String)
+    /// The probe image could not be read or decoded.
+    case badProbe(ImageError)
+    /// A probe embedding of the wrong length for this gallery.
+    case embeddingSize(path: String, expected: Int, got: Int)
+    /// The gallery holds no identities, so there is nothing to match against.
+    case empty(path: String)
+    /// No threshold: neither given nor stored in the model.
+    case noThreshold(modelPath: String)
+    /// A threshold that is not a finite non-negative number.
+    case invalidThreshold(Float)
+
+    /// The 12 leading hex digits of a fingerprint: enough to tell models apart in a message.
+    public static func short(_ fingerprint: String) -> String { String(fingerprint.prefix(12)) }
+
+    public var description: String {
+        switch self {
+        case .notFound(let path):
+            return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"
+        case .notAGallery(let path, let reason):
+            return "\(path): not a FaceTwin gallery (\(reason))"
+        case .newerSchema(let path):
+            return "\(path): gallery written by a newer FaceTwin (unknown schema); upgrade facetwin to use it"
+        case .database(let path, let message):
+            return "\(path): database error: \(message)"
+        case .modelMismatch(let path, let gfp, let gpath, let mfp, let mpath):
+            return "gallery \(path) was made with model \(Self.short(gfp)) (\(gpath)), not \(Self.short(mfp)) (\(mpath)): "
+                + "re-enroll or pass the model it was made with"
+        case .noModel(let path):
+            return "\(path): gallery opened without a model; enrolling and matching need one"
+        case .unknownIdentity(let path, let name):
+            return "\(path): no identity named \"\(name)\" in the gallery"
+        case .duplicateIdentity(let path, let name):
+            return "\(path): the gallery already has an identity named \"\(name)\""
+        case .invalidName(let name, let reason):
+            return "invalid identity name \"\(name)\": \(reason)"
+        case .nothingToEnroll(let path, let reason):
+            return "\(path): nothing to enroll: \(reason)"
+        case .badPhoto(let gallery, let identity, let error):
+            return "\(error.description) (enrolling \"\(identity)\" into \(gallery); nothing was written)"
+        case .folder(let path, let reason):
+            return "\(path): \(reason)"
+        case .badProbe(let error):
+            return "\(error.description) (probe image)"
+        case .embeddingSize(let path, let expected, let got):
+            return "\(path): gallery embeddings have \(expected) values, the probe has \(got)"
+        case .empty(let path):
+            return "\(path): the gallery has no identities; enroll someone first"
+        case .noThreshold(let modelPath):
+            return "\(modelPath): the model has no verification threshold; give --threshold, "
+                + "train with --holdout, or run facetwin calibrate"
+        case .invalidThreshold(let t):
+            return "threshold must be a finite number ≥ 0, got \(t)"
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+
+/// A list of image pairs to score, read from CSV: the input of `facetwin evaluate --pairs`
+/// and `facetwin verify --pairs`.
+///
+/// ## Format
+///
+/// ```
+/// image1,image2,same
+/// s5/1.pgm,s5/2.pgm,1
+/// s5/1.pgm,s6/1.pgm,0
+/// ```
+///
+/// - One pair a line: `image1,image2` or `image1,image2,same`. Every row has the same
+///   number of columns.
+/// - The third column says whether the two images are of the **same person**: `1` (or
+///   `same`, `true`, `yes`) = the same person, a genuine pair; `0` (or `different`, `false`,
+///   `no`) = two different people, an impostor pair. This is the user-facing convention
+///   (as in LFW's pair lists), and the opposite of the contrastive loss's internal label
+///   (1 = different); to rule out that confusion, a header must name the column `same`,
+///   and a header calling it `label` (or anything else) is rejected.
+/// - A header line is optional; it is recognised by its first field being `image1`
+///   (any case) and must then read `image1,image2` or `image1,image2,same`.
+/// - Blank lines and lines starting with `#` are skipped. Fields are trimmed of spaces
+///   and may be double-quoted (RFC 4180: `"a,b.pgm"`, `""` for a quote inside).
+/// - Relative image paths are resolved against `root` when given, otherwise against the
+///   folder that holds the CSV file; absolute paths are used as they are.
+///
+/// Every problem is a ``PairListError`` naming the file and line.
+public struct PairList: Sendable {
+    /// One row of the list.
+    public struct Pair: Sendable, Equatable {
+        /// The paths as written in the file.
+        public var image1: String
+        public var image2: String
+        /// The paths resolved against the root (what is opened).
+        public var path1: String
+        public var path2: String
+        /// `true` = same person, `false` = different people, `nil` = no label column.
+        public var same: Bool?
+        /// 1-based line number in the file.
+        public var line: Int
+    }
+
+    /// The CSV file the list was read from (as given), or a name for in-memory text.
+    public let file: String
+    /// The folder relative paths were resolved against.
+    public let root: String
+    public let pairs: [Pair]
+    /// Whether the list has the `same` column (then every pair has a label).
+    public let hasLabels: Bool
+
+    public var count: Int { pairs.count }
+
+    /// Reads and parses a pair list file.
+    ///
+    /// - Parameters:
+    ///   - root: folder for relative image paths; `nil` = the CSV file's folder.
+    ///   - checkImagesExist: when true, an image path that names no file is an error
+    ///     (with the CSV line), before any image is decoded.
+    public init(contentsOf file: String, root: String? = nil, checkImagesExist: Bool = true) throws(PairListError) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: file) ? "cannot read" : "file not found"
+            throw PairListError(file: file, line: nil, reason)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw PairListError(file: file, line: nil, "not UTF-8 text")
+        }
+        let folder = root ?? URL(fileURLWithPath: file).deletingLastPathComponent().path
+        try self.init(text: text, file: file, root: folder, checkImagesExist: checkImagesExist)
+    }
+
+    /// Parses pair list text; `file` names it in errors, `root` resolves relative paths.
+    public init(text: String, file: String, root: String, checkImagesExist: Bool = false) throws(PairListError) {
+        var pairs: [Pair] = []
+        var columns: Int? = nil
+        var sawHeader = false
+        var lineNumber = 0
+        // Split on \n, tolerating \r\n; a lone \r is not a line break.
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            let fields = try Self.fields(of: line, file: file, line: lineNumber)
+
+            if pairs.isEmpty, !sawHeader, fields.first?.lowercased() == "image1" {
+                let names = fields.map { $0.lowercased() }
+                guard names.count >= 2, names[1] == "image2" else {
+                    throw PairListError(file: file, line: lineNumber, "header must be \"image1,image2\" or \"image1,image2,same\" (got \"\(trimmed)\")")
+                }
+                if names.count > 3 {
+                    throw PairListError(file: file, line: lineNumber, "header has \(names.count) columns; expected image1,image2[,same]")
+                }
+                if names.count == 3, names[2] != "same" {
+                    throw PairListError(file: file, line: lineNumber, "third column is named \"\(fields[2])\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous")
+                }
+                columns = names.count
+                sawHeader = true
+                continue
+            }
+            guard fields.count == 2 || fields.count == 3 else {
+                throw PairListError(file: file, line: lineNumber, "expected 2 or 3 columns (image1,image2[,same]), found \(fields.count)")
+            }
+            if let expected = columns, fields.count != expected {
+                throw PairListError(file: file, line: lineNumber, "\(fields.count) columns, but earlier rows (or the header) have \(expected)")
+            }
+            columns = fields.count
+            for (k, f) in fields.prefix(2).enumerated() where f.isEmpty {
+                throw PairListError(file: file, line: lineNumber, "image\(k + 1) is empty")
+            }
+            var same: Bool? = nil
+            if fields.count == 3 {
+                switch fields[2].lowercased() {
+                case "1", "same", "true", "yes": same = true
+                case "0", "different", "false", "no": same = false
+                default:
+                    throw PairListError(file: file, line: lineNumber, "label \"\(fields[2])\" is not 1 (same person) or 0 (different people)")
+                }
+            }
+            let p1 = Self.resolve(fields[0], root: root), p2 = Self.resolve(fields[1], root: root)
+            if checkImagesExist {
+                for (written, path) in [(fields[0], p1), (fields[1], p2)] {
+                    var isDirectory: ObjCBool = false
+                    if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue {
+                        let shown = written == path ? path : "\(written) (\(path))"
+                        throw PairListError(file: file, line: lineNumber, "image \(shown) \(isDirectory.boolValue ? "is a directory" : "not found")")
+                    }
+                }
+            }
+            pairs.append(Pair(image1: fields[0], image2: fields[1], path1: p1, path2: p2, same: same, line: lineNumber))
+        }
+        guard !pairs.isEmpty else { throw PairListError(file: file, line: nil, "no pairs (expected lines image1,image2[,same])") }
+        self.file = file
+        self.root = root
+        self.pairs = pairs
+        self.hasLabels = columns == 3
+    }
+
+    /// `path` if absolute, else `root/path`.
+    public static func resolve(_ path: String, root: String) -> String {
+        if path.hasPrefix("/") || root.isEmpty { return path }
+        return root.hasSuffix("/") ? root + path : root + "/" + path
+    }
+
+    /// Splits one CSV line into trimmed fields, honouring double quotes.
+    static func fields(of line: Substring, file: String, line number: Int) throws(PairListError) -> [String] {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false       // inside quotes
+        var wasQuoted = false    // this field was quoted (no trimming of its content)
+        var afterQuote = false   // the closing quote was seen; only spaces may follow
+        var chars = line.makeIterator()
+        var pending: Character? = nil
+        func finish() {
+            fields.append(wasQuoted ? current : current.trimmingCharacters(in: .whitespaces))
+            current = ""; wasQuoted = false; afterQuote = false
+        }
+        while let c = pending ?? chars.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let next = chars.next() {
+                        if next == "\"" { current.append("\"") } else { quoted = false; afterQuote = true; pending = next }
+                    } else {
+                        quoted = false; afterQuote = true
+                    }
+                } else {
+                    current.append(c)
+                }
+                continue
+            }
+            switch c {
+            case ",":
+                finish()
+            case "\"" where current.trimmingCharacters(in: .whitespaces).isEmpty && !afterQuote:
+                quoted = true; wasQuoted = true; current = ""
+            default:
+                if afterQuote {
+                    if c == " " || c == "\t" { continue }
+                    throw PairListError(file: file, line: number, "text after a closing quote")
+                }
+                current.append(c)
+            }
+        }
+        if quoted { throw PairListError(file: file, line: number, "unterminated quote") }
+        finish()
+        return fields
+    }
+}
+
+/// A pair list that could not be read. `description` is one line: `file:line: problem`.
+public struct PairListError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let file: String
+    /// 1-based line, or nil for a problem with the whole file.
+    public let line: Int?
+    public let message: String
+
+    public init(file: String, line: Int?, _ message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Writes an evaluation report folder that a person can read by opening `index.html`:
+///
+/// | file | what it shows |
+/// |---|---|
+/// | `index.html` | the headline numbers, warnings, and the pictures below |
+/// | `roc.svg` | ROC curve: true accept rate against false accept rate, with the EER and TAR@FAR=1 % points |
+/// | `det.svg` | DET curve: false reject against false accept rate on normal-deviate axes |
+/// | `distances.svg` | histograms of genuine and impostor pair distances, with the thresholds |
+/// | `roc.csv` | every ROC point: threshold, far, tar (and the counts) |
+/// | `pairs.png` | 12 pairs of faces side by side with distance and verdict, incl. the hardest errors |
+/// | `summary.json` | the numbers of `index.html`, for machines |
+///
+/// Every file is written to a temporary file in the folder and renamed over its name, so a
+/// reader never sees half a file.
+public enum EvaluationReport {
+    /// The files written, in order.
+    public static let files = ["roc.svg", "det.svg", "distances.svg", "roc.csv", "pairs.png", "summary.json", "index.html"]
+
+    /// Writes the report into `directory` (created if needed). `summary` carries the model path
+    /// and warnings shown on the page.
+    ///
+    /// - Returns: the paths written.
+    @discardableResult
+    public static func write(_ evaluation: Evaluation, summary: EvaluationSummary, to directory: String) throws(ReportError) -> [String] {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ReportError(path: directory, "cannot create the report folder: \(error.localizedDescription)")
+        }
+        let picture = try pairsPicture(evaluation)
+        let contents: [(String, Data)] = [
+            ("roc.svg", Data(rocSVG(evaluation).utf8)),
+            ("det.svg", Data(detSVG(evaluation).utf8)),
+            ("distances.svg", Data(distancesSVG(evaluation).utf8)),
+            ("roc.csv", Data(rocCSV(evaluation).utf8)),
+            ("pairs.png", Data(picture.png)),
+            ("summary.json", Data((summary.json() + "\n").utf8)),
+            ("index.html", Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs).utf8)),
+        ]
+        var written: [String] = []
+        for (name, data) in contents {
+            let path = (directory as NSString).appendingPathComponent(name)
+            try writeAtomically(data, to: path)
+            written.append(path)
+        }
+        return written
+    }
+
+    /// Writes `data` to a temporary file beside `path`, then renames it over `path`.
+    static func writeAtomically(_ data: Data, to path: String) throws(ReportError) {
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ReportError(path: path, "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Every ROC point, from "accept nothing" to "accept everything".
+    public static func rocCSV(_ e: Evaluation) -> String {
+        var s = "threshold,far,tar,false_accepts,true_accepts\n"
+        s.reserveCapacity(e.curve.points.count * 40)
+        for p in e.curve.points {
+            let t = p.threshold.isFinite ? "\(p.threshold)" : (p.threshold < 0 ? "-inf" : "inf")
+            s += "\(t),\(p.far),\(p.tar),\(p.falsePositives),\(p.truePositives)\n"
+        }
+        return s
+    }
+
+    // MARK: index.html
+
+    static func indexHTML(_ e: Evaluation, summary s: EvaluationSummary, pairs: [PairsPictureEntry]) -> String {
+        func h(_ t: String) -> String { SVGPlot.escape(t) }
+        func pct(_ v: Double) -> String { String(format: "%.2f %%", 100 * v) }
+        func thr(_ v: Float) -> String { String(format: "%.4f", v) }
+        let what: String
+        switch e.source {
+        case .identities(let root, let names):
+            what = "all pairs of the images of \(names.count) identities (\(h(Evaluation.compactList(names, limit: 40)))) in <code>\(h(root))</code>"
+        case .pairList(let file):
+            what = "the pairs listed in <code>\(h(file))</code>"
+        }
+        var rows: [(String, String, String)] = [
+            ("Images", "\(s.images)", ""),
+            ("Genuine pairs (same person)", "\(s.genuinePairs)", ""),
+            ("Impostor pairs (different people)", "\(s.impostorPairs)", ""),
+            ("Equal error rate (EER)", pct(s.eer), "threshold \(thr(s.eerThreshold))"),
+            ("ROC AUC", String(format: "%.4f", s.auc), "1 = perfect, 0.5 = chance"),
+            ("TAR at FAR = 1 %", pct(s.tarAtFAR1), "threshold \(thr(s.tarAtFAR1Threshold))"),
+            ("TAR at FAR = 0.1 %", pct(s.tarAtFAR01), "threshold \(thr(s.tarAtFAR01Threshold))"
+                + (s.impostorPairs < 1000 ? "; only \(s.impostorPairs) impostor pairs, so FAR 0.1 % means no false accept at all" : "")),
+            ("Best accuracy", pct(s.bestAccuracy), "threshold \(thr(s.bestAccuracyThreshold)) (chosen on these pairs: optimistic)"),
+        ]
+        if let t = s.storedThreshold, let acc = s.accuracyAtStoredThreshold {
+            rows.append(("Accuracy at the model's threshold", pct(acc),
+                         "threshold \(thr(t)) (\(h(s.storedThresholdMethod ?? "method not recorded"))); FAR \(pct(s.farAtStoredThreshold ?? 0)), FRR \(pct(s.frrAtStoredThreshold ?? 0))"))
+        } else {
+            rows.append(("Accuracy at the model's threshold", "—", "the model has no stored threshold (run facetwin calibrate)"))
+        }
+        var html = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>FaceTwin evaluation</title>
+            <style>
+            body { font-family: Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+            table { border-collapse: collapse; } td, th { padding: 4px 12px; border-bottom: 1px solid #ddd; text-align: left; }
+            td.num { text-align: right; font-weight: bold; } .warn { background: #fff0f0; border: 2px solid #c00; padding: 0.6em 1em; }
+            figure { margin: 1.5em 0; } figcaption { color: #444; max-width: 760px; } img { border: 1px solid #ccc; }
+            </style></head><body>
+            <h1>FaceTwin evaluation</h1>
+            <p>Model <code>\(h(s.model ?? "?"))</code>, scored on \(what).
+            A pair is a <b>match</b> when the distance between the two faces' embeddings is at most the threshold.</p>
+
+            """
+        for w in s.warnings { html += "<p class=\"warn\"><b>Warning:</b> \(h(w))</p>\n" }
+        html += "<table>\n"
+        for (name, value, note) in rows { html += "<tr><th>\(h(name))</th><td class=\"num\">\(value)</td><td>\(note)</td></tr>\n" }
+        html += "</table>\n"
+        let verdictThreshold = pairsThreshold(e)
+        html += """
+            <figure><img src="roc.svg" alt="ROC curve" width="720"><figcaption><b>ROC curve.</b> Each point is one threshold: to the right it accepts more impostors (false accept rate), upwards more genuine pairs (true accept rate). The false accept rate is on a log scale, so the strict thresholds that matter in practice (FAR 1 %, 0.1 %) are spread out. The higher the curve, the better; the dashed curve is guessing. Points: <a href="roc.csv">roc.csv</a>.</figcaption></figure>
+            <figure><img src="det.svg" alt="DET curve" width="720"><figcaption><b>DET curve.</b> The same thresholds as errors: false rejects against false accepts, both on normal-deviate (probit) scales so the low-error region is spread out. Lower-left is better; the curve crosses the dotted diagonal at the EER. Rates of 0 lie off these scales, so there the curve leaves the plot through its edge.</figcaption></figure>
+            <figure><img src="distances.svg" alt="Distance histograms" width="720"><figcaption><b>Distances.</b> How far apart the embeddings of genuine pairs (same person) and of impostor pairs (different people) are, each as a share of its own pairs. The less the two overlap, the better any threshold works.</figcaption></figure>
+            <figure><img src="pairs.png" alt="Example pairs"><figcaption><b>Example pairs</b>, sorted by distance: typical and hardest genuine and impostor pairs. Verdicts use threshold \(thr(verdictThreshold.value)) (\(h(verdictThreshold.name))); a red frame marks a wrong verdict.</figcaption></figure>
+            <h2>The pairs in the picture</h2>
+            <table><tr><th>image 1</th><th>image 2</th><th>same person</th><th>distance</th><th>verdict</th></tr>
+
+            """
+        for p in pairs {
+            html += "<tr><td>\(h(e.imagePaths[p.a]))</td><td>\(h(e.imagePaths[p.b]))</td><td>\(p.genuine ? "yes" : "no")</td><td>\(String(format: "%.4f", p.distance))</td><td>\(p.match ? "match" : "no match")\(p.correct ? "" : " (wrong)")</td></tr>\n"
+        }
+        html += "</table>\n<p>Numbers for machines: <a href=\"summary.json\">summary.json</a>.</p>\n</body></html>\n"
+        return html
+    }
+}
+
+/// A report could not be written. `description` is one line naming the file.
+public struct ReportError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let message: String
+
+    public init(path: String, _ message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}

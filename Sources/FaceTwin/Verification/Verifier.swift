@@ -1,0 +1,131 @@
+/// How a probe's distances to an identity's templates become one score.
+public enum MatchScore: String, Sendable, Codable, CaseIterable {
+    /// The smallest distance to any template: one good photo is enough (the usual choice,
+    /// and the one whose threshold behaves like a pair threshold for a single template).
+    case min
+    /// The mean distance over templates: steadier with many templates, but one odd photo
+    /// pulls it up.
+    case mean
+}
+
+/// The answer to "is this probe the person it claims to be?".
+public struct VerificationResult: Sendable, Equatable, Codable {
+    public let probe: String
+    public let claim: String
+    /// The score: min or mean distance to the claimed identity's templates.
+    public let distance: Float
+    public let threshold: Float
+    /// `distance <= threshold`.
+    public let isMatch: Bool
+    public let score: MatchScore
+    public let templatesCompared: Int
+}
+
+/// One ranked identity of an identification.
+public struct IdentificationCandidate: Sendable, Equatable, Codable {
+    public let name: String
+    /// The score used for ranking (min or mean distance).
+    public let distance: Float
+    public let minDistance: Float
+    public let meanDistance: Float
+    public let templateCount: Int
+    /// `distance <= threshold`.
+    public let isMatch: Bool
+}
+
+/// The answer to "who is this?", open set: the best candidate is only an answer when it is
+/// within the threshold.
+public struct IdentificationResult: Sendable, Equatable, Codable {
+    public let probe: String
+    public let threshold: Float
+    public let score: MatchScore
+    /// The best candidates, nearest first (ties in natural name order).
+    public let candidates: [IdentificationCandidate]
+    /// The identity found, or nil for "unknown" (even the nearest is above the threshold).
+    public let identity: String?
+    /// Identities in the gallery.
+    public let identitiesCompared: Int
+}
+
+/// Verifies claimed identities and identifies probes against a gallery, with the model
+/// bound to the gallery and a threshold (given, or the model's stored one).
+///
+/// Note on thresholds: a model's threshold is chosen on pairs of single photos. With
+/// `.min` over several templates a probe gets several chances, so an impostor is accepted a
+/// little more often than the pair FAR says; `.mean` is stricter for impostors but rejects
+/// genuine probes with one bad template more often.
+public final class Verifier {
+    public let gallery: Gallery
+    public let threshold: Float
+    let model: FaceModel
+
+    /// - Parameters:
+    ///   - gallery: a gallery opened with its model.
+    ///   - threshold: overrides the model's stored threshold.
+    /// - Throws: ``GalleryError/noModel(path:)`` for a gallery opened without a model;
+    ///   ``GalleryError/noThreshold(modelPath:)`` when neither a threshold is given nor the
+    ///   model has one; ``GalleryError/invalidThreshold(_:)`` for a negative or non-finite one.
+    public init(gallery: Gallery, threshold: Float? = nil) throws(GalleryError) {
+        guard let model = gallery.model else { throw .noModel(path: gallery.path) }
+        guard let t = threshold ?? model.info.threshold else {
+            throw .noThreshold(modelPath: gallery.modelPath ?? gallery.info.modelPath)
+        }
+        guard t.isFinite, t >= 0 else { throw .invalidThreshold(t) }
+        self.gallery = gallery
+        self.model = model
+        self.threshold = t
+    }
+
+    /// The probe's embedding under the gallery's model.
+    public func embed(probe path: String) throws(GalleryError) -> [Float] {
+        do {
+            return try model.embed(imagesAt: [path])[0]
+        } catch {
+            throw .badProbe(error)
+        }
+    }
+
+    /// Compares a probe image with the templates of the claimed identity.
+    /// - Throws: ``GalleryError/unknownIdentity(path:name:)`` for a claim not in the gallery,
+    ///   ``GalleryError/badProbe(_:)`` for an unreadable probe.
+    public func verify(probe path: String, claim: String, score: MatchScore = .min) throws(GalleryError) -> VerificationResult {
+        // Check the claim first: a typo in the name is reported before any image work.
+        guard try gallery.identities().contains(where: { $0.name == claim }) else {
+            throw .unknownIdentity(path: gallery.path, name: claim)
+        }
+        return try verify(embedding: try embed(probe: path), probe: path, claim: claim, score: score)
+    }
+
+    /// Compares a probe embedding with the templates of the claimed identity.
+    public func verify(embedding: [Float], probe: String, claim: String, score: MatchScore = .min) throws(GalleryError) -> VerificationResult {
+        let d = try gallery.distances(probe: embedding, to: claim)
+        let distance = score == .min ? d.minDistance : d.meanDistance
+        return VerificationResult(probe: probe, claim: claim, distance: distance, threshold: threshold,
+                                  isMatch: distance <= threshold, score: score, templatesCompared: d.templateCount)
+    }
+
+    /// Ranks the gallery's identities by distance to a probe image.
+    /// - Parameter top: how many candidates to return (at least 1).
+    /// - Throws: ``GalleryError/empty(path:)`` when the gallery has no identities.
+    public func identify(probe path: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError) -> IdentificationResult {
+        try identify(embedding: try embed(probe: path), probe: path, top: top, score: score)
+    }
+
+    /// Ranks the gallery's identities by distance to a probe embedding.
+    public func identify(embedding: [Float], probe: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError) -> IdentificationResult {
+        let all = try gallery.distances(probe: embedding)
+        guard !all.isEmpty else { throw .empty(path: gallery.path) }
+        // `all` is in natural name order; a stable sort keeps that order among ties.
+        let ranked = all.map { d -> IdentificationCandidate in
+            let distance = score == .min ? d.minDistance : d.meanDistance
+            return IdentificationCandidate(name: d.name, distance: distance, minDistance: d.minDistance,
+                                           meanDistance: d.meanDistance, templateCount: d.templateCount,
+                                           isMatch: distance <= threshold)
+        }
+        .enumerated().sorted { ($0.element.distance, $0.offset) < ($1.element.distance, $1.offset) }.map(\.element)
+        let best = ranked[0]
+        return IdentificationResult(probe: probe, threshold: threshold, score: score,
+                                    candidates: Array(ranked.prefix(Swift.max(1, top))),
+                                    identity: best.isMatch ? best.name : nil, identitiesCompared: all.count)
+    }
+}

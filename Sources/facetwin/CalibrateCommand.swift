@@ -1,0 +1,111 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Choose the model's verification threshold on held-out identities and store it in the model file.",
+        discussion: """
+            Scores all pairs of --identities (or the pairs of --pairs, CSV image1,image2,same as \
+            for evaluate), chooses the threshold at the equal error rate (--eer) or at a false \
+            accept rate (--target-far 0.01: the most accepting threshold that lets through at \
+            most 1 % of impostor pairs), and records it with how it was chosen (e.g. "EER on \
+            s5,s6,s7 (30 images, 435 pairs)") in the model's metadata. The model file is rewritten \
+            atomically (or written to --out); the weights are not touched.
+
+            Calibrating on identities the model trained on gives a threshold that is too strict \
+            for new people, so it is refused unless --allow-training-identities.
+            """
+    )
+
+    @Option(help: "Model file (rewritten in place unless --out).")
+    var model: String
+
+    @Option(help: "Root of the identity folders.")
+    var data: String?
+
+    @Option(help: "Comma-separated held-out identities to calibrate on, e.g. s5,s6,s7.")
+    var identities: String?
+
+    @Option(help: "Instead of --identities: CSV of labelled pairs (image1,image2,same).")
+    var pairs: String?
+
+    @Option(help: "Folder that relative image paths in --pairs resolve against (default: --data, else the CSV's folder).")
+    var root: String?
+
+    @Flag(help: "Threshold at the equal error rate (false rejects ≈ false accepts).")
+    var eer = false
+
+    @Option(name: .customLong("target-far"), help: "Threshold for this false accept rate, e.g. 0.01 for 1 %.")
+    var targetFAR: Double?
+
+    @Option(help: "Write the calibrated model here instead of rewriting --model.")
+    var out: String?
+
+    @Flag(help: "Calibrate even on identities the model trained on (the threshold will be too strict).")
+    var allowTrainingIdentities = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard eer != (targetFAR != nil) else { throw ValidationError("give exactly one of --eer or --target-far F") }
+        if let targetFAR, !(targetFAR > 0 && targetFAR < 1) {
+            throw ValidationError("--target-far must be a fraction between 0 and 1, e.g. 0.01 for 1 % (got \(targetFAR))")
+        }
+        guard (identities != nil) != (pairs != nil) else {
+            throw ValidationError("give --identities (with --data) or --pairs: the identities to calibrate on, held out of training")
+        }
+        if identities != nil, data == nil { throw ValidationError("--identities needs --data") }
+        if let identities { _ = try EvalFormat.identityList(identities) }
+    }
+
+    func run() throws {
+        let m = try FaceModel.load(path: model)
+        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairs: pairs, root: root)
+        let check = TrainingIdentities(info: m.info)
+        if let trained = check.overlap(with: evaluation.identities), !trained.isEmpty {
+            let message = "the model trained on \(Evaluation.compactList(trained)); a threshold chosen on them is too strict for new people"
+            guard allowTrainingIdentities else {
+                throw CLIError("\(model): \(message) — calibrate on held-out identities\(EvalFormat.heldOutHint(check)), or pass --allow-training-identities")
+            }
+            printError("facetwin: WARNING: \(message); calibrating anyway (--allow-training-identities)")
+        } else if check.overlap(with: evaluation.identities) == nil {
+            printError("facetwin: warning: \(EvalFormat.cannotCheck(check))")
+        }
+        let previous = (m.info.threshold, m.info.thresholdMethod)
+        let calibration = try Calibration(evaluation: evaluation, target: eer ? .eer : .far(targetFAR!))
+        if calibration.targetBelowResolution {
+            printError("facetwin: warning: only \(calibration.impostorCount) impostor pairs: a FAR of \(Calibration.percent(targetFAR!)) cannot be measured (one false accept is \(Calibration.percent(1 / Double(calibration.impostorCount)))); the threshold admits none of them")
+        }
+        calibration.apply(to: m)
+        let destination = out ?? model
+        try m.save(to: destination)
+
+        let point = calibration.point
+        if json {
+            struct Output: Encodable {
+                let model: String, threshold: Float, method: String
+                let far: Double, frr: Double, tar: Double, accuracy: Double
+                let genuinePairs: Int, impostorPairs: Int
+                let previousThreshold: Float?, previousMethod: String?
+            }
+            let o = Output(model: destination, threshold: calibration.threshold, method: calibration.method, far: point.far, frr: point.frr,
+                           tar: point.tar, accuracy: point.accuracy, genuinePairs: point.genuineCount, impostorPairs: point.impostorCount,
+                           previousThreshold: previous.0, previousMethod: previous.1)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(o), as: UTF8.self))
+            return
+        }
+        print("threshold: \(EvalFormat.threshold(calibration.threshold)) (\(calibration.method))")
+        print("on these pairs: FAR \(EvalFormat.percent(point.far)), FRR \(EvalFormat.percent(point.frr)), accuracy \(EvalFormat.percent(point.accuracy))")
+        if let t = previous.0 {
+            print("previous threshold: \(EvalFormat.threshold(t)) (\(previous.1 ?? "method not recorded"))")
+        } else {
+            print("previous threshold: none")
+        }
+        print("model: \(destination) (threshold stored; weights unchanged)")
+    }
+}

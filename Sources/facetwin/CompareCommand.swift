@@ -1,0 +1,59 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two face photos: distance, threshold, verdict (exit 0 same person, 1 different, 2 error).",
+        discussion: """
+            Embeds both images and compares the Euclidean distance of the embeddings with the \
+            threshold (the model's stored one unless --threshold): at or below it, the two photos \
+            are taken to show the same person.
+            """
+    )
+
+    @Argument(help: "First image (PGM, PPM or PAM).")
+    var image1: String
+
+    @Argument(help: "Second image.")
+    var image2: String
+
+    @Option(help: "Model file.")
+    var model: String
+
+    @Option(help: "Distance threshold (default: the one stored in the model).")
+    var threshold: Float?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if let threshold, !(threshold.isFinite && threshold >= 0) {
+            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
+        }
+    }
+
+    func run() throws {
+        let m = try FaceModel.load(path: model)
+        guard let limit = threshold ?? m.info.threshold else {
+            throw CLIError("\(model): the model has no stored threshold; pass --threshold T or run facetwin calibrate first")
+        }
+        let method = threshold != nil ? "--threshold" : (m.info.thresholdMethod ?? "stored in the model")
+        let embeddings = try m.embed(imagesAt: [image1, image2])
+        let distance = Evaluation.distance(embeddings[0], embeddings[1])
+        let same = distance <= limit
+        if json {
+            struct Output: Encodable {
+                let image1: String, image2: String, distance: Float, threshold: Float, thresholdMethod: String, match: Bool
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(Output(image1: image1, image2: image2, distance: distance, threshold: limit,
+                                                              thresholdMethod: method, match: same)), as: UTF8.self))
+        } else {
+            print("\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))  threshold \(EvalFormat.threshold(limit)) (\(method))")
+        }
+        if !same { throw ExitCode(1) }
+    }
+}

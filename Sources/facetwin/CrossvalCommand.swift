@@ -1,0 +1,206 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+/// The network and training options of `train`, as one group so that `crossval` (and later
+/// `train`) declare them once: same names, defaults (the seed recipe) and help.
+struct TrainingOptionsGroup: ParsableArguments {
+    @Option(help: "Training epochs; an epoch is as many pairs as there are training images.")
+    var epochs: Int = 50
+
+    @Option(help: "Pairs per training step.")
+    var batch: Int = 32
+
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 5e-4
+
+    @Option(help: "Contrastive loss margin.")
+    var margin: Float = 2
+
+    @Option(help: "Input image size: N for N×N, or WxH.")
+    var size: String = "100"
+
+    @Option(help: "Output channels of the convolution blocks, comma-separated.")
+    var channels: String = "4,8,8"
+
+    @Option(help: "Hidden widths of the fully connected layers, comma-separated.")
+    var hidden: String = "500,500"
+
+    @Option(help: "Embedding size.")
+    var embedding: Int = 5
+
+    @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
+    var invert = false
+
+    func validate() throws {
+        _ = try networkConfig()
+        guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
+        guard batch > 1 else { throw ValidationError("--batch must be at least 2 (BatchNorm needs two pairs)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
+        guard margin > 0, margin.isFinite else { throw ValidationError("--margin must be positive") }
+    }
+
+    /// The network these options describe (the parsing of `train`).
+    func networkConfig() throws -> NetworkConfig {
+        func ints(_ s: String, _ what: String) throws -> [Int] {
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ValidationError("\(what) must be positive integers separated by commas (got \"\(s)\")")
+            }
+            return parts.map { $0! }
+        }
+        let dims = size.lowercased().split(separator: "x").map { Int($0) }
+        guard (1...2).contains(dims.count), dims.allSatisfy({ ($0 ?? 0) >= 3 }) else {
+            throw ValidationError("--size must be N or WxH with sides of at least 3 (got \"\(size)\")")
+        }
+        let width = dims[0]!, height = dims.count == 2 ? dims[1]! : dims[0]!
+        guard embedding > 0 else { throw ValidationError("--embedding must be positive") }
+        return NetworkConfig(inputHeight: height, inputWidth: width, channels: try ints(channels, "--channels"),
+                             hidden: hidden.isEmpty ? [] : try ints(hidden, "--hidden"), embeddingSize: embedding, invert: invert)
+    }
+
+    func trainingOptions(seed: UInt64) -> TrainingOptions {
+        TrainingOptions(epochs: epochs, batchSize: batch, learningRate: lr, margin: margin, seed: seed)
+    }
+}
+
+/// A fraction as a percentage (kept out of format argument lists, where literal arithmetic
+/// is slow to type-check).
+private func percentOf(_ fraction: Double) -> Double { fraction * 100 }
+
+struct CrossvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crossval",
+        abstract: "Subject-disjoint K-fold cross-validation: train on K−1 folds of identities, score the unseen fold.",
+        discussion: """
+            The identities of --data are shuffled with --seed and dealt into K folds (fold f tests \
+            on shuffled[f], shuffled[f+K], …). Each fold trains a fresh network on the other \
+            identities for all the epochs, with no validation set and no epoch selection (the \
+            test identities influence nothing), using seed + f, then scores all pairs of its own \
+            unseen identities. Prints each fold and the mean ± sample standard deviation of EER, \
+            ROC AUC and TAR at FAR = 1 %: the project's headline quality figure.
+
+            Progress per epoch goes to stderr. --models DIR saves each fold's model as \
+            fold-N.safetensors (its training record names the fold's test identities as held out; \
+            its threshold is the EER threshold on them).
+            """
+    )
+
+    @Option(help: "Root of the identity folders (DIR/<identity>/<image>.pgm).")
+    var data: String
+
+    @Option(help: "Number of folds (each needs at least 2 identities).")
+    var folds: Int = 5
+
+    @Option(help: "Seed for the fold split; fold f trains with seed + f.")
+    var seed: UInt64 = 0
+
+    @OptionGroup var training: TrainingOptionsGroup
+
+    @Option(help: "Save each fold's model in this folder (fold-1.safetensors, …).")
+    var models: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+    }
+
+    func run() throws {
+        let config = try training.networkConfig()
+        let cv = try CrossValidation(root: data, config: config, options: training.trainingOptions(seed: seed), folds: folds)
+        if let models {
+            do {
+                try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError("\(models): cannot create folder: \(error.localizedDescription)")
+            }
+        }
+        let result = try cv.run { event in
+            switch event {
+            case .foldStarted(let fold, let trainImages, let testImages):
+                if !quiet {
+                    printError("fold \(fold.index + 1)/\(fold.count): test \(fold.testIdentities.joined(separator: ",")) (\(testImages) images); "
+                               + "training on \(fold.trainIdentities.count) identities (\(trainImages) images)")
+                }
+            case .epoch(let fold, let r):
+                if !quiet {
+                    let number: Int = fold.index + 1
+                    let loss: Double = Double(r.meanLoss)
+                    var line: String = String(format: "fold %d/%d  epoch %3d/%d  loss %.4f", number, fold.count, r.epoch, r.epochs, loss)
+                    line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
+                    line += "  eta " + formatDuration(r.secondsLeft)
+                    printError(line)
+                }
+            case .foldFinished(let f):
+                if !quiet {
+                    let number: Int = f.fold.index + 1
+                    let eer: Double = percentOf(f.metrics.eer), tar: Double = percentOf(f.metrics.tarAtFAR1)
+                    printError(String(format: "fold %d/%d: EER %.2f%%  AUC %.4f  TAR@FAR=1%% %.2f%%  (%.1fs)", number, f.fold.count,
+                                      eer, f.metrics.auc, tar, f.seconds))
+                }
+            }
+        }
+        var modelPaths: [String?] = Array(repeating: nil, count: result.folds.count)
+        if let models {
+            for (k, f) in result.folds.enumerated() {
+                let path = (models as NSString).appendingPathComponent("fold-\(f.fold.index + 1).safetensors")
+                try f.model.save(to: path)
+                modelPaths[k] = path
+            }
+        }
+
+        if json {
+            struct Fold: Encodable {
+                let fold: Int, testIdentities: [String], testImages: Int, trainImages: Int, genuinePairs: Int, impostorPairs: Int
+                let eer: Double, eerThreshold: Float, auc: Double, tarAtFAR1: Double, tarAtFAR01: Double, bestAccuracy: Double
+                let finalLoss: Float, seconds: Double, model: String?
+            }
+            struct Output: Encodable {
+                let data: String, folds: Int, seed: UInt64, epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
+                let results: [Fold]
+                let eer: CrossValidationStatistic, auc: CrossValidationStatistic, tarAtFAR1: CrossValidationStatistic
+                let bestAccuracy: CrossValidationStatistic
+            }
+            let rows = zip(result.folds, modelPaths).map { f, path in
+                Fold(fold: f.fold.index + 1, testIdentities: f.fold.testIdentities, testImages: f.testImages, trainImages: f.trainImages,
+                     genuinePairs: f.metrics.genuineCount, impostorPairs: f.metrics.impostorCount, eer: f.metrics.eer,
+                     eerThreshold: f.metrics.eerThreshold, auc: f.metrics.auc, tarAtFAR1: f.metrics.tarAtFAR1,
+                     tarAtFAR01: f.metrics.tarAtFAR01, bestAccuracy: f.metrics.bestAccuracy, finalLoss: f.finalLoss,
+                     seconds: f.seconds, model: path)
+            }
+            let o = Output(data: data, folds: folds, seed: seed, epochs: training.epochs, batch: training.batch, lr: training.lr,
+                           margin: training.margin, network: config, results: rows, eer: result.eer, auc: result.auc,
+                           tarAtFAR1: result.tarAtFAR1, bestAccuracy: result.bestAccuracy)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(o), as: UTF8.self))
+            return
+        }
+
+        print("crossval: \(folds) subject-disjoint folds of \(data), seed \(seed), \(training.epochs) epochs each (last epoch kept)")
+        print("fold  test identities                     EER      AUC     TAR@FAR=1%  final loss   time")
+        for f in result.folds {
+            let ids = Evaluation.compactList(f.fold.testIdentities, limit: 10)
+            let padded = ids.count >= 34 ? ids : ids + String(repeating: " ", count: 34 - ids.count)
+            let number: Int = f.fold.index + 1
+            let eer: Double = percentOf(f.metrics.eer), tar: Double = percentOf(f.metrics.tarAtFAR1), loss: Double = Double(f.finalLoss)
+            var row: String = String(format: "%4d  ", number)
+            row += padded
+            row += String(format: "  %6.2f%%  %.4f  %8.2f%%  %10.4f  %6.1fs", eer, f.metrics.auc, tar, loss, f.seconds)
+            print(row)
+        }
+        let e = result.eer, a = result.auc, t = result.tarAtFAR1
+        let eerMean: Double = percentOf(e.mean), eerSD: Double = percentOf(e.standardDeviation)
+        let eerMin: Double = percentOf(e.minimum), eerMax: Double = percentOf(e.maximum)
+        print(String(format: "mean ± sd   EER %.2f%% ± %.2f  (min %.2f, max %.2f)", eerMean, eerSD, eerMin, eerMax))
+        print(String(format: "            AUC %.4f ± %.4f", a.mean, a.standardDeviation))
+        let tarMean: Double = percentOf(t.mean), tarSD: Double = percentOf(t.standardDeviation)
+        print(String(format: "            TAR@FAR=1%% %.2f%% ± %.2f", tarMean, tarSD))
+        if let models { print("models: \(models)/fold-1…\(folds).safetensors") }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct EnrollCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Enroll photos of people into a gallery (created if it does not exist).",
+        discussion: """
+            One template per photo: its embedding, path and SHA-256. Either --name with photos of \
+            one person, or --folder with a folder of identity folders (DIR/<name>/<photo>.pgm), \
+            which enrolls everyone in it. An enroll is all or nothing: a photo that cannot be read \
+            fails it and nothing is written, unless --skip-bad. A photo already enrolled for the \
+            same person is skipped as a duplicate. A new gallery file is readable by you only.
+            """
+    )
+
+    @Option(help: "Gallery file (SQLite); created if it does not exist.")
+    var gallery: String
+
+    @Option(help: "Model file; needed to create a gallery (default: the model the gallery was made with).")
+    var model: String?
+
+    @Option(help: "The identity the photos are enrolled as (new, or added to).")
+    var name: String?
+
+    @Option(help: "A folder of identity folders (DIR/<name>/<photo>.pgm): enroll everyone in it, each as its folder's name.")
+    var folder: String?
+
+    @Flag(help: "Enroll the readable photos and list the others, instead of enrolling nothing.")
+    var skipBad = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Argument(help: "Photos of the person named by --name (PGM, PPM or PAM).")
+    var photos: [String] = []
+
+    func validate() throws {
+        switch (name, folder) {
+        case (nil, nil): throw ValidationError("give --name with photos, or --folder")
+        case (.some, .some): throw ValidationError("give either --name with photos or --folder, not both")
+        case (.some, nil): guard !photos.isEmpty else { throw ValidationError("give at least one photo to enroll as \(name!)") }
+        case (nil, .some): guard photos.isEmpty else { throw ValidationError("--folder takes no photo arguments (got \(photos[0]))") }
+        }
+    }
+
+    func run() throws {
+        let g = try openGallery(gallery, model: model, create: true)
+        let reports: [EnrollmentReport]
+        do throws(GalleryError) {
+            if let name {
+                reports = [try g.enroll(name: name, images: photos, skipBad: skipBad)]
+            } else {
+                reports = try g.enrollFolder(root: folder!, skipBad: skipBad)
+            }
+        } catch {
+            if case .badPhoto = error { throw CLIError("\(error); --skip-bad enrolls the rest") }
+            throw error
+        }
+
+        if json {
+            struct Output: Encodable {
+                let gallery: String
+                let created: Bool
+                let modelFingerprint: String
+                let identities: [EnrollmentReport]
+            }
+            GalleryText.printJSON(Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
+            return
+        }
+        if g.isNew {
+            print("created gallery \(gallery) for model \(GalleryError.short(g.info.modelFingerprint)) (\(g.info.modelPath))")
+        }
+        for r in reports {
+            let photos: String = GalleryText.count(r.enrolled.count, "photo")
+            let detail: String = r.isNewIdentity ? "new identity" : "\(GalleryText.count(r.templateCount, "template")) in all"
+            print("enrolled \(r.identity): \(photos) (\(detail))")
+            for d in r.duplicates { print("  duplicate \(d.path): \(d.reason)") }
+            for s in r.skipped { print("  skipped \(s.path): \(s.reason)") }
+        }
+        if reports.count > 1 {
+            var people = 0, photos = 0, skipped = 0, duplicates = 0
+            for r in reports {
+                if !r.enrolled.isEmpty { people += 1 }
+                photos += r.enrolled.count
+                skipped += r.skipped.count
+                duplicates += r.duplicates.count
+            }
+            var line = "total: \(people) identities, \(photos) photos enrolled"
+            if duplicates > 0 { line += ", \(duplicates) duplicates" }
+            if skipped > 0 { line += ", \(skipped) skipped" }
+            print(line)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score a model on identities or listed pairs: EER, ROC AUC, TAR at FAR, accuracy; optionally a report.",
+        discussion: """
+            Embeds every image once and scores all pairs of the chosen identities (every identity \
+            folder of --data unless --identities), or the pairs of --pairs. A pair is a match when \
+            the distance between its two embeddings is at most the threshold.
+
+            Honest figures need identities the model never trained on: when the model's training \
+            record shows that some evaluated identities were trained on, a warning says so.
+
+            Pair list (--pairs): CSV, one pair a line, image1,image2,same where same is 1 for two \
+            photos of the same person and 0 for two different people (the opposite of the \
+            contrastive loss's internal label). A header line image1,image2,same is optional; a \
+            header naming the third column anything else (e.g. "label") is rejected as ambiguous. \
+            Blank lines and lines starting with # are skipped; fields may be "quoted". Relative \
+            image paths resolve against --root, else --data, else the folder holding the CSV.
+
+            --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
+            (every ROC point: threshold, far, tar), pairs.png (example pairs with verdicts) and \
+            summary.json.
+            """
+    )
+
+    @Option(help: "Model file.")
+    var model: String
+
+    @Option(help: "Root of the identity folders (DIR/<identity>/<image>.pgm).")
+    var data: String?
+
+    @Option(help: "Comma-separated identities to evaluate, e.g. s5,s6,s7 (default: all in --data).")
+    var identities: String?
+
+    @Option(help: "CSV of labelled pairs (image1,image2,same; same: 1 = same person, 0 = different) instead of all pairs.")
+    var pairs: String?
+
+    @Option(help: "Folder that relative image paths in --pairs resolve against (default: --data, else the CSV's folder).")
+    var root: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Option(help: "Write a report folder: index.html, roc.svg, det.svg, distances.svg, roc.csv, pairs.png.")
+    var report: String?
+
+    func validate() throws {
+        if pairs != nil {
+            guard identities == nil else { throw ValidationError("give --identities or --pairs, not both") }
+        } else {
+            guard data != nil else { throw ValidationError("give --data DIR (identity folders) or --pairs pairs.csv") }
+            guard root == nil else { throw ValidationError("--root goes with --pairs") }
+        }
+        if let identities { _ = try EvalFormat.identityList(identities) }
+    }
+
+    func run() throws {
+        let m = try FaceModel.load(path: model)
+        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairs: pairs, root: root)
+        var warnings: [String] = []
+        let check = TrainingIdentities(info: m.info)
+        let included = check.overlap(with: evaluation.identities)
+        if let included, !included.isEmpty {
+            warnings.append("the model trained on \(included.count) of the \(evaluation.identities.count) evaluated identities (\(Evaluation.compactList(included))); figures on them are optimistic — evaluate on held-out identities\(EvalFormat.heldOutHint(check))")
+        } else if included == nil {
+            warnings.append(EvalFormat.cannotCheck(check))
+        }
+        if m.info.threshold == nil {
+            warnings.append("the model has no stored threshold, so there is no accuracy at it (run facetwin calibrate on held-out identities)")
+        }
+        let summary = EvaluationSummary(evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included)
+        for w in warnings { printError("facetwin: warning: \(w)") }
+
+        var reportIndex: String? = nil
+        if let report {
+            try EvaluationReport.write(evaluation, summary: summary, to: report)
+            reportIndex = (report as NSString).appendingPathComponent("index.html")
+        }
+        if json {
+            print(summary.json())
+            return
+        }
+        print("model: \(model)")
+        switch evaluation.source {
+        case .identities(let root, let names):
+            print("evaluated: all pairs of \(names.count) identities (\(Evaluation.compactList(names))) in \(root), \(evaluation.imagePaths.count) images")
+        case .pairList(let file):
+            print("evaluated: the \(evaluation.pairCount) pairs of \(file), \(evaluation.imagePaths.count) images")
+        }
+        EvalFormat.printFigures(summary)
+        if let reportIndex { print("report: \(reportIndex)") }
+    }
+}
+
+/// Formatting and argument helpers shared by evaluate, calibrate, compare, crossval and
+/// verify --pairs.
+enum EvalFormat {
+    static func percent(_ v: Double) -> String { String(format: "%.2f %%", 100 * v) }
+    static func threshold(_ v: Float) -> String { String(format: "%.4f", v) }
+
+    /// "s5,s6,s7" → ["s5", "s6", "s7"]; empty names are an error.
+    static func identityList(_ text: String) throws -> [String] {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
+            throw ValidationError("--identities must be names separated by commas, e.g. s5,s6,s7 (got \"\(text)\")")
+        }
+        return names
+    }
+
+    /// The evaluation of `model` on identities of `data` or on a pair list.
+    static func evaluation(model: FaceModel, data: String?, identities: String?, pairs: String?, root: String?) throws -> Evaluation {
+        if let pairs {
+            let list = try PairList(contentsOf: pairs, root: root ?? data)
+            return try Evaluation(model: model, pairList: list)
+        }
+        let names = try identities.map { Set(try identityList($0)) }
+        return try Evaluation(model: model, root: data!, identities: names)
+    }
+
+    static func heldOutHint(_ check: TrainingIdentities) -> String {
+        if case .known(_, let heldOut, _) = check, !heldOut.isEmpty {
+            return " (it held out \(Evaluation.compactList(heldOut)))"
+        }
+        return ""
+    }
+
+    static func cannotCheck(_ check: TrainingIdentities) -> String {
+        switch check {
+        case .noRecord:
+            return "the model file has no training record, so whether it trained on these identities cannot be checked"
+        case .unknown(let reason):
+            return "cannot check whether the model trained on these identities: \(reason)"
+        case .known:
+            return ""
+        }
+    }
+
+    /// The headline figures, one a line.
+    static func printFigures(_ s: EvaluationSummary) {
+        print("pairs: \(s.genuinePairs) genuine (same person), \(s.impostorPairs) impostor (different people)")
+        print("EER: \(percent(s.eer)) at threshold \(threshold(s.eerThreshold))")
+        print(String(format: "ROC AUC: %.4f", s.auc))
+        print("TAR at FAR = 1 %: \(percent(s.tarAtFAR1)) (threshold \(threshold(s.tarAtFAR1Threshold)))"
+              + (s.impostorPairs < 100 ? "  [only \(s.impostorPairs) impostor pairs: FAR 1 % means no false accept]" : ""))
+        print("TAR at FAR = 0.1 %: \(percent(s.tarAtFAR01)) (threshold \(threshold(s.tarAtFAR01Threshold)))"
+              + (s.impostorPairs < 1000 ? "  [only \(s.impostorPairs) impostor pairs: FAR 0.1 % means no false accept]" : ""))
+        if let t = s.storedThreshold, let acc = s.accuracyAtStoredThreshold {
+            print("accuracy at the model's threshold \(threshold(t)) (\(s.storedThresholdMethod ?? "method not recorded")): \(percent(acc))"
+                  + " (FAR \(percent(s.farAtStoredThreshold ?? 0)), FRR \(percent(s.frrAtStoredThreshold ?? 0)))")
+        } else {
+            print("accuracy at the model's threshold: none stored (run facetwin calibrate)")
+        }
+        print("best accuracy: \(percent(s.bestAccuracy)) at threshold \(threshold(s.bestAccuracyThreshold)) (chosen on these pairs, so optimistic)")
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct IdentifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identify",
+        abstract: "Find who a probe photo is among a gallery's identities (exit 0 found, 1 unknown, 2 error).",
+        discussion: """
+            Ranks the gallery's identities by distance to the probe (nearest template, or the mean \
+            with --score mean). Open set: when even the nearest identity is above the threshold the \
+            answer is "unknown" — someone who was never enrolled.
+            """
+    )
+
+    @Option(help: "Gallery file.")
+    var gallery: String
+
+    @Argument(help: "Probe photo (PGM, PPM or PAM).")
+    var probe: String
+
+    @Option(help: "How many ranked identities to show.")
+    var top: Int = 5
+
+    @Option(help: "How a probe's distances to the templates become one score: min (nearest template) or mean.")
+    var score: MatchScore = .min
+
+    @Option(help: "Distance threshold (default: the one stored in the model).")
+    var threshold: Float?
+
+    @Option(help: "Model file (default: the model the gallery was made with).")
+    var model: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top))") }
+        if let threshold, !(threshold.isFinite && threshold >= 0) {
+            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
+        }
+    }
+
+    func run() throws {
+        let g = try openGallery(gallery, model: model, create: false)
+        let verifier = try Verifier(gallery: g, threshold: threshold)
+        let r = try verifier.identify(probe: probe, top: top, score: score)
+        if json {
+            GalleryText.printJSON(r)
+        } else {
+            let best = r.candidates[0]
+            let distance: String = GalleryText.distance(best.distance)
+            let threshold: String = GalleryText.distance(r.threshold)
+            if let identity = r.identity {
+                print("IDENTIFIED \(identity)  distance \(distance)  threshold \(threshold)")
+            } else {
+                print("UNKNOWN  nearest \(best.name)  distance \(distance)  threshold \(threshold)")
+            }
+            var width = 0
+            for c in r.candidates { width = max(width, c.name.count) }
+            for (rank, c) in r.candidates.enumerated() {
+                let name: String = GalleryText.pad(c.name, width)
+                let d: String = GalleryText.distance(c.distance)
+                let over: String = GalleryText.templates(c.templateCount, score: r.score)
+                let mark: String = c.isMatch ? "  within threshold" : ""
+                print("  \(rank + 1). \(name)  \(d)  (\(over))\(mark)")
+            }
+            let hidden = r.identitiesCompared - r.candidates.count
+            if hidden > 0 {
+                print("  (\(hidden) more of \(r.identitiesCompared) identities not shown)")
+            }
+        }
+        if r.identity == nil { throw ExitCode(1) }
+    }
+}

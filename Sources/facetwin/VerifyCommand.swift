@@ -1,0 +1,85 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+extension MatchScore: ExpressibleByArgument {}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check that a probe photo is the person it claims to be (exit 0 match, 1 no match, 2 error).",
+        discussion: """
+            Compares the probe with the claimed identity's templates in the gallery: the smallest \
+            distance (or the mean, with --score mean) against the threshold (the model's stored one \
+            unless --threshold). A distance at or below the threshold is a match.
+
+            Batch mode: --pairs pairs.csv --model M [--out results.csv] compares listed image pairs \
+            without a gallery.
+            """
+    )
+
+    @Option(help: "Gallery file.")
+    var gallery: String?
+
+    @Option(help: "The identity the probe claims to be.")
+    var claim: String?
+
+    @Argument(help: "Probe photo (PGM, PPM or PAM).")
+    var probe: String?
+
+    @Option(help: "How a probe's distances to the templates become one score: min (nearest template) or mean.")
+    var score: MatchScore = .min
+
+    @Option(help: "Distance threshold (default: the one stored in the model).")
+    var threshold: Float?
+
+    @Option(help: "Model file (default: the model the gallery was made with; required with --pairs).")
+    var model: String?
+
+    @Option(help: "Batch mode: CSV of image pairs (image1,image2[,label]) to compare, no gallery.")
+    var pairs: String?
+
+    @Option(help: "Batch mode: where to write the results CSV.")
+    var out: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if let threshold, !(threshold.isFinite && threshold >= 0) {
+            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
+        }
+        if pairs != nil {
+            guard model != nil else { throw ValidationError("--pairs needs --model") }
+            guard gallery == nil, claim == nil, probe == nil else {
+                throw ValidationError("--pairs compares listed pairs: it takes no --gallery, --claim or probe")
+            }
+            return
+        }
+        guard out == nil else { throw ValidationError("--out goes with --pairs") }
+        guard gallery != nil else { throw ValidationError("give --gallery (or --pairs for batch mode)") }
+        guard let claim else { throw ValidationError("give --claim NAME: the identity the probe claims to be") }
+        guard !claim.isEmpty else { throw ValidationError("--claim must not be empty") }
+        guard probe != nil else { throw ValidationError("give the probe photo") }
+    }
+
+    func run() throws {
+        if let pairs {
+            try runPairsMode(model: model!, pairs: pairs, out: out, json: json)
+            return
+        }
+        let g = try openGallery(gallery!, model: model, create: false)
+        let verifier = try Verifier(gallery: g, threshold: threshold)
+        let r = try verifier.verify(probe: probe!, claim: claim!, score: score)
+        if json {
+            GalleryText.printJSON(r)
+        } else {
+            let verdict: String = r.isMatch ? "MATCH" : "NO MATCH"
+            let distance: String = GalleryText.distance(r.distance)
+            let threshold: String = GalleryText.distance(r.threshold)
+            let over: String = GalleryText.templates(r.templatesCompared, score: r.score)
+            print("\(verdict) \(r.claim)  distance \(distance)  threshold \(threshold)  (\(over))")
+        }
+        if !r.isMatch { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+@testable import FaceTwin
+
+/// Choosing a threshold on held-out identities and storing it without touching the weights.
+final class CalibrationTests: XCTestCase {
+    func testEERAndFARThresholds() throws {
+        let orl = try orlDirectory()
+        let model = try FaceModel.load(path: try EvalFixture.modelPath())
+        let e = try Evaluation(model: model, root: orl, identities: EvalFixture.heldOut)
+
+        let eer = try Calibration(evaluation: e, target: .eer)
+        XCTAssertEqual(eer.threshold, e.metrics.eerThreshold)
+        XCTAssertEqual(eer.method, "EER on s5,s6,s7 (30 images, 435 pairs)")
+        XCTAssertEqual(eer.point.halfTotalErrorRate, e.metrics.eer, accuracy: 1e-12)
+
+        let far = try Calibration(evaluation: e, target: .far(0.01))
+        XCTAssertEqual(far.method, "FAR 1 % on s5,s6,s7 (30 images, 435 pairs)")
+        XCTAssertEqual(far.threshold, e.metrics.tarAtFAR1Threshold)
+        let rates = e.errorRates(atThreshold: far.threshold)
+        XCTAssertLessThanOrEqual(rates.far, 0.01, "the threshold keeps the FAR at or below the target")
+        XCTAssertEqual(1 - rates.frr, e.metrics.tarAtFAR1, accuracy: 1e-12)
+        XCTAssertFalse(far.targetBelowResolution)
+        XCTAssertTrue(try Calibration(evaluation: e, target: .far(0.001)).targetBelowResolution, "300 impostor pairs cannot measure 0.1 %")
+        XCTAssertThrowsError(try Calibration(evaluation: e, target: .far(1.5)))
+        XCTAssertEqual(Calibration.percent(0.001), "0.1 %")
+        XCTAssertEqual(Calibration.percent(0.025), "2.5 %")
+    }
+
+    func testCalibrateStoresThresholdAndLeavesWeights() throws {
+        let orl = try orlDirectory()
+        let dir = try temporaryDirectory(self)
+        let path = try EvalFixture.copyModel(to: dir)
+        let before = try FaceModel.load(path: path)
+        let beforeFile = try SafeTensorsFile(path: path)
+
+        let model = try FaceModel.load(path: path)
+        let calibration = try Calibration(evaluation: try Evaluation(model: model, root: orl, identities: ["s5", "s6"]), target: .far(0.05))
+        calibration.apply(to: model)
+        try model.save(to: path)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"], "no temporary file left")
+
+        let after = try FaceModel.load(path: path)
+        XCTAssertEqual(after.info.threshold, calibration.threshold)
+        XCTAssertEqual(after.info.thresholdMethod, "FAR 5 % on s5,s6 (20 images, 190 pairs)")
+        XCTAssertNotEqual(after.info.threshold, before.info.threshold)
+        var expected = before.info
+        expected.threshold = calibration.threshold
+        expected.thresholdMethod = calibration.method
+        XCTAssertEqual(after.info, expected, "only the threshold and its method change")
+        // Every tensor of the file, byte for byte the same values.
+        let afterFile = try SafeTensorsFile(path: path)
+        XCTAssertEqual(afterFile.tensorNames, beforeFile.tensorNames)
+        for ((name, a), (_, b)) in zip(after.network.stateTensors, before.network.stateTensors) {
+            XCTAssertEqual(a.toArray(), b.toArray(), name)
+        }
+        XCTAssertEqual(after.network.batchNorms.map(\.layer.numBatchesTracked), before.network.batchNorms.map(\.layer.numBatchesTracked))
+        XCTAssertEqual(after.fingerprint, before.fingerprint, "galleries made with the model stay valid")
+    }
+
+    /// `facetwin calibrate` refuses identities the model trained on and rewrites the model.
+    func testCalibrateCommand() throws {
+        let orl = try orlDirectory()
+        let dir = try temporaryDirectory(self)
+        let path = try EvalFixture.copyModel(to: dir)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let refused = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s1,s5", "--eer"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.hasPrefix("facetwin: error: \(path): the model trained on s1"), refused.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), original, "a refused calibration leaves the model alone")
+
+        let ok = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6,s7", "--target-far", "0.01"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("(FAR 1 % on s5,s6,s7 (30 images, 435 pairs))"), ok.stdout)
+        XCTAssertEqual(try FaceModel.load(path: path).info.thresholdMethod, "FAR 1 % on s5,s6,s7 (30 images, 435 pairs)")
+
+        let forced = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s1,s2", "--eer",
+                                      "--allow-training-identities", "--out", dir.appendingPathComponent("m2.safetensors").path])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("WARNING"), forced.stderr)
+
+        let usage = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6"])
+        XCTAssertEqual(usage.status, 2)
+        XCTAssertTrue(usage.stderr.contains("--eer or --target-far"), usage.stderr)
+    }
+}
