@@ -109,6 +109,8 @@ final class GalleryTests: XCTestCase {
         let fp = fx.model.fingerprint
         XCTAssertEqual(fp.count, 64)
         XCTAssertEqual(try FaceModel.load(path: fx.modelPath).fingerprint, fp, "stable across save and load")
+        XCTAssertEqual(try FaceModel.load(path: fx.modelPath).recordedFingerprint, fp, "read from the file, not recomputed")
+        XCTAssertEqual(try FaceModel.load(path: fx.modelPath).computeFingerprint(), fp, "and the recorded one is right")
 
         // A recalibrated threshold (metadata) keeps the fingerprint, and so the galleries.
         let recalibrated = try FaceModel.load(path: fx.modelPath)
@@ -123,11 +125,11 @@ final class GalleryTests: XCTestCase {
         // One weight nudged, or one BatchNorm statistic, or the input preparation: another model.
         let nudged = try FaceModel.load(path: fx.modelPath)
         nudged.network.stateTensors.last!.tensor.pointer[0] += 1e-6
-        XCTAssertNotEqual(nudged.fingerprint, fp)
+        XCTAssertNotEqual(nudged.computeFingerprint(), fp)
         let stats = try FaceModel.load(path: fx.modelPath)
         let runningVar = stats.network.stateTensors.first { $0.name.hasSuffix("running_var") }!.tensor
         runningVar.pointer[0] = 2
-        XCTAssertNotEqual(stats.fingerprint, fp)
+        XCTAssertNotEqual(stats.computeFingerprint(), fp)
         var inverted = galleryTestConfig
         inverted.invert = true
         let invertedModel = FaceModel(network: SiameseNetwork(config: inverted, seed: 1), info: ModelInfo(config: inverted))

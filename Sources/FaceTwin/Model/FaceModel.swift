@@ -6,6 +6,9 @@ import Foundation
 public final class FaceModel {
     public let network: SiameseNetwork
     public var info: ModelInfo
+    /// The weights' fingerprint as recorded in the file it was loaded from or last saved to
+    /// (see `fingerprint`); nil until known. Whoever changes the weights in place must reset it.
+    public var recordedFingerprint: String?
 
     /// The `format` metadata value that marks a FaceTwin model file.
     public static let format = "facetwin.siamese"
@@ -50,7 +53,11 @@ public final class FaceModel {
         try validate(info.config, path: path)
         let network = SiameseNetwork(config: info.config, seed: nil)
         try network.loadState(from: file)
-        return FaceModel(network: network, info: info)
+        let model = FaceModel(network: network, info: info)
+        if let recorded = file.metadata["fingerprint"], recorded.count == 64, recorded.allSatisfy(\.isHexDigit) {
+            model.recordedFingerprint = recorded
+        }
+        return model
     }
 
     /// Shapes of a PyTorch seed-architecture state dict → configuration.
@@ -127,7 +134,8 @@ public final class FaceModel {
         } catch {
             throw ModelFileError(path: path, "cannot encode metadata: \(error)")
         }
-        writer.metadata = ["format": Self.format, "format_version": Self.formatVersion, "info": json]
+        let fingerprint = computeFingerprint()
+        writer.metadata = ["format": Self.format, "format_version": Self.formatVersion, "info": json, "fingerprint": fingerprint]
         do {
             try writer.write(to: URL(fileURLWithPath: path))
         } catch let e as SafeTensorsError {
@@ -135,6 +143,7 @@ public final class FaceModel {
         } catch {
             throw ModelFileError(path: path, "cannot write model: \(error)")
         }
+        recordedFingerprint = fingerprint
     }
 
     // MARK: Using

@@ -14,9 +14,18 @@ extension FaceModel {
     /// deliberately left out: calibrating a model's threshold keeps its galleries valid.
     /// `num_batches_tracked` is left out too: it does not change an embedding.
     ///
-    /// Computing it reads every weight once (about 0.75 s for the 160 MB seed model in a
-    /// release build); callers that need it repeatedly should keep the value.
+    /// Computing it reads every weight once (about 0.75 s for the 160 MB seed model), so
+    /// `save` records it in the file's metadata and `load` takes it from there: a cold
+    /// `verify` does not pay for it. A file without it (PyTorch's) is hashed on load.
     public var fingerprint: String {
+        if let recordedFingerprint { return recordedFingerprint }
+        let value = computeFingerprint()
+        recordedFingerprint = value
+        return value
+    }
+
+    /// The fingerprint computed from the weights now in memory.
+    public func computeFingerprint() -> String {
         var hash = SHA256()
         func field(_ bytes: [UInt8]) {
             hash.update(Self.littleEndianBytes(UInt64(bytes.count)))
