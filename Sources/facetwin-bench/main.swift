@@ -5,10 +5,11 @@ import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
-var breakdown = false
+var breakdown = false, layerTimes = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--breakdown" { breakdown = true; continue }
+    if a == "--layers" { layerTimes = true; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -79,6 +80,54 @@ if breakdown {
     for (_, bn) in network.batchNorms { bn.groups = 1 }
     for (k, v) in acc { phases["ms_" + k] = 1000 * median(v) }
     for (k, v) in cpu { phases["cpu_ms_" + k] = 1000 * median(v) }
+}
+
+// Each layer of a step on its own (wall ms, median), forward in training mode, backward, and
+// forward in evaluation mode at the embedding batch.
+if layerTimes {
+    var acc: [String: [Double]] = [:]
+    let grad = Tensor(shape: [2 * batch, config.embeddingSize])
+    for i in 0..<grad.count { grad.pointer[i] = Float.random(in: -1..<1, using: &rng) }
+    let evalImages = Tensor(shape: [embedBatch, 1, config.inputHeight, config.inputWidth])
+    for i in 0..<evalImages.count { evalImages.pointer[i] = Float.random(in: 0..<1, using: &rng) }
+    let all: [(String, Layer)] = network.cnn1.layers.enumerated().map { ("cnn1.\($0)", $1) }
+        + network.fc1.layers.enumerated().map { ("fc1.\($0)", $1) }
+    for (_, bn) in network.batchNorms { bn.groups = 2 }
+    for s in 0..<(warmup + steps) {
+        func timed<T>(_ name: String, _ body: () -> T) -> T {
+            let t0 = now(); let r = body()
+            if s >= warmup { acc[name, default: []].append(now() - t0) }
+            return r
+        }
+        var x = images
+        for (name, layer) in all {
+            if name == "fc1.0" { x = x.reshaped([2 * batch, config.flatFeatures]) }
+            x = timed("train fwd " + name) { layer.forward(x, mode: .training) }
+        }
+        var g: Tensor? = grad
+        for (i, (name, layer)) in all.enumerated().reversed() {
+            guard var gg = g else { break }
+            if name == "cnn1.11" { gg = gg.reshaped([2 * batch, config.channels.last!, config.inputHeight, config.inputWidth]) }
+            g = timed("train bwd " + name) { layer.backward(gg, needsInputGradient: i > 1) }
+        }
+        adam.zeroGradients()
+        var e = evalImages
+        for (name, layer) in all {
+            if name == "fc1.0" { e = e.reshaped([embedBatch, config.flatFeatures]) }
+            e = timed("eval fwd " + name) { layer.forward(e, mode: .evaluation) }
+        }
+    }
+    for (_, bn) in network.batchNorms { bn.groups = 1 }
+    for name in acc.keys.sorted(by: { a, b in
+        let order = ["train fwd", "train bwd", "eval fwd"]
+        let (pa, pb) = (order.firstIndex { a.hasPrefix($0) }!, order.firstIndex { b.hasPrefix($0) }!)
+        if pa != pb { return pa < pb }
+        let (la, lb) = (all.firstIndex { a.hasSuffix(" " + $0.0) }!, all.firstIndex { b.hasSuffix(" " + $0.0) }!)
+        return pa == 1 ? la > lb : la < lb
+    }) {
+        let layer = all.first { name.hasSuffix(" " + $0.0) }!.1
+        FileHandle.standardError.write(Data("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(describing: type(of: layer)).padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", 1000 * median(acc[name]!))) ms\n".utf8))
+    }
 }
 
 let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }

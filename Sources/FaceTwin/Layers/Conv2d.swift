@@ -20,6 +20,7 @@ public final class Conv2d: Layer {
     private var paddedGrad: [Tensor] = []
     private var workerWeightGrads: [Tensor] = []
     private var workerBiasGrads: [Tensor] = []
+    private var workerScratch: [Tensor] = []
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inChannels = inChannels
@@ -67,6 +68,8 @@ public final class Conv2d: Layer {
             paddedGrad = (0..<workers).map { _ in Tensor(shape: [paddedCount]) }
             workerWeightGrads = (0..<workers).map { _ in Tensor(shape: weight.value.shape) }
             workerBiasGrads = (0..<workers).map { _ in Tensor(shape: [cout]) }
+            let scratch = max(1, DirectConvolution.weightGradientScratch(cin: cin, cout: cout, k: k))
+            workerScratch = (0..<workers).map { _ in Tensor(shape: [scratch]) }
         }
         var gin: Tensor? = nil
         if needsInputGradient {
@@ -79,11 +82,11 @@ public final class Conv2d: Layer {
             let dW = self.workerWeightGrads[worker].pointer, db = self.workerBiasGrads[worker].pointer
             dW.update(repeating: 0, count: cout * cin * k * k)
             db.update(repeating: 0, count: cout)
-            let padded = self.paddedGrad[worker].pointer
+            let padded = self.paddedGrad[worker].pointer, scratch = self.workerScratch[worker].pointer
             for i in images {
                 let g = gradOutput.pointer + i * cout * ho * wo, x = input.pointer + i * cin * h * w
                 DirectConvolution.weightGradient(input: x, cin: cin, h: h, w: w, gradOutput: g, cout: cout, k: k,
-                                                 gradWeight: dW, gradBias: db)
+                                                 gradWeight: dW, gradBias: db, scratch: scratch)
                 if let gin {
                     DirectConvolution.inputGradient(gradOutput: g, cout: cout, ho: ho, wo: wo, flipped: flippedWeights, cin: cin, k: k,
                                                     padded: padded, gradInput: gin.pointer + i * cin * h * w)

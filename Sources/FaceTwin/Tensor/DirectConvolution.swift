@@ -12,7 +12,21 @@ enum DirectConvolution {
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, cout: Int, k: Int,
                         output: UnsafeMutablePointer<Float>) {
         let ho = h - k + 1, wo = w - k + 1
-        for co in 0..<cout {
+        var co = 0
+        // Four output channels at a time, 16 outputs of a row each: every input vector loaded
+        // feeds four FMAs, so the kernel is bound by the FMA units, not by loads.
+        if wo >= 16 {
+            while co + 4 <= cout {
+                if k == 3 {
+                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: 3, output: output)
+                } else {
+                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: k, output: output)
+                }
+                co += 4
+            }
+        }
+        while co < cout {
+            defer { co += 1 }
             let wc = weight + co * cin * k * k
             let b = bias?[co] ?? 0
             for y in 0..<ho {
@@ -45,6 +59,54 @@ enum DirectConvolution {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Output channels co..<co+4 of one image, in blocks of 16 outputs of a row (the last block
+    /// of a row overlaps the one before when the width is not a multiple of 16; it recomputes
+    /// the same values). Each output sums its terms in the same order as `row8`.
+    @inline(__always)
+    private static func channels4(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+                                  bias: UnsafePointer<Float>?, co: Int, k: Int, output: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        let ho = h - k + 1, wo = w - k + 1, taps = cin * k * k, plane = h * w, outPlane = ho * wo
+        let w0 = weight + co * taps
+        let b0 = bias?[co] ?? 0, b1 = bias?[co + 1] ?? 0, b2 = bias?[co + 2] ?? 0, b3 = bias?[co + 3] ?? 0
+        for y in 0..<ho {
+            var x0 = 0
+            while x0 < wo {
+                let xs = min(x0, wo - 16)
+                var a00 = V(repeating: b0), a01 = a00, a10 = V(repeating: b1), a11 = a10
+                var a20 = V(repeating: b2), a21 = a20, a30 = V(repeating: b3), a31 = a30
+                var wp = w0
+                let base = input + y * w + xs
+                for ci in 0..<cin {
+                    for ky in 0..<k {
+                        let r = UnsafeRawPointer(base + ci * plane + ky * w)
+                        for kx in 0..<k {
+                            let o = kx &* 4
+                            let v0 = r.loadUnaligned(fromByteOffset: o, as: V.self)
+                            let v1 = r.loadUnaligned(fromByteOffset: o &+ 32, as: V.self)
+                            var wv = V(repeating: wp[0])
+                            a00.addProduct(wv, v0); a01.addProduct(wv, v1)
+                            wv = V(repeating: wp[taps])
+                            a10.addProduct(wv, v0); a11.addProduct(wv, v1)
+                            wv = V(repeating: wp[2 &* taps])
+                            a20.addProduct(wv, v0); a21.addProduct(wv, v1)
+                            wv = V(repeating: wp[3 &* taps])
+                            a30.addProduct(wv, v0); a31.addProduct(wv, v1)
+                            wp += 1
+                        }
+                    }
+                }
+                let d = UnsafeMutableRawPointer(output + co * outPlane + y * wo + xs)
+                let ps = outPlane &* 4
+                d.storeBytes(of: a00, as: V.self); d.storeBytes(of: a01, toByteOffset: 32, as: V.self)
+                d.storeBytes(of: a10, toByteOffset: ps, as: V.self); d.storeBytes(of: a11, toByteOffset: ps &+ 32, as: V.self)
+                d.storeBytes(of: a20, toByteOffset: 2 &* ps, as: V.self); d.storeBytes(of: a21, toByteOffset: 2 &* ps &+ 32, as: V.self)
+                d.storeBytes(of: a30, toByteOffset: 3 &* ps, as: V.self); d.storeBytes(of: a31, toByteOffset: 3 &* ps &+ 32, as: V.self)
+                x0 = xs + 16
             }
         }
     }
@@ -100,13 +162,22 @@ enum DirectConvolution {
 
     /// dW[co, ci, ky, kx] += Σ_y Σ_x g[co, y, x] · in[ci, y + ky, x + kx] for one image, and
     /// db[co] += Σ g[co]. `input` [cin, h, w], `gradOutput` [cout, h − k + 1, w − k + 1].
+    /// `scratch` holds `weightGradientScratch(cin:cout:k:)` floats.
     static func weightGradient(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
                                gradOutput: UnsafePointer<Float>, cout: Int, k: Int,
-                               gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>) {
+                               gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>,
+                               scratch: UnsafeMutablePointer<Float>) {
         let ho = h - k + 1, wo = w - k + 1
+        var blocked = 0
+        if k == 3 && wo >= 8 && cout >= 4 {
+            blocked = cout / 4 * 4
+            weightGradient3x3Channels4(input: input, cin: cin, h: h, w: w, gradOutput: gradOutput, blocks: cout / 4,
+                                       gradWeight: gradWeight, partial: scratch)
+        }
         for co in 0..<cout {
             let g = gradOutput + co * ho * wo
             gradBias[co] += sum(g, ho * wo)
+            if co < blocked { continue }
             for ci in 0..<cin {
                 let plane = input + ci * h * w
                 let dw = gradWeight + (co * cin + ci) * k * k
@@ -118,6 +189,92 @@ enum DirectConvolution {
                             var s: Float = 0
                             for y in 0..<ho { s += Float(dotDouble(g + y * wo, plane + (y + ky) * w + kx, wo)) }
                             dw[ky * k + kx] += s
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scratch floats `weightGradient` needs: the vector partial sums of the blocked kernel.
+    static func weightGradientScratch(cin: Int, cout: Int, k: Int) -> Int { cin * (cout / 4) * 3 * 12 * 8 }
+
+    /// dW for output channels 0..<4·blocks of one image, 3×3 kernels: for each (input channel,
+    /// block of four output channels, kernel row) twelve vector accumulators (4 channels × 3
+    /// kernel columns), so one input vector feeds four FMAs and one gradient vector three. The
+    /// image is walked in bands of rows that stay in L1 while every (ci, block, ky) passes over
+    /// them; the accumulators live in `partial` between bands. Each weight's sum is per image,
+    /// per lane, then the eight lanes are added into `gradWeight`, as `weightGradient3x3` does.
+    private static func weightGradient3x3Channels4(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
+                                                   gradOutput: UnsafePointer<Float>, blocks: Int,
+                                                   gradWeight: UnsafeMutablePointer<Float>,
+                                                   partial: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        let ho = h - 2, wo = w - 2, outPlane = ho * wo, plane = h * w
+        let units = cin * blocks * 3
+        partial.update(repeating: 0, count: units * 12 * 8)
+        let vecs = wo / 8, rem = wo - vecs * 8
+        // The last, partial vector of a row is loaded ending at the row's end, its first
+        // 8 − rem lanes (already counted) zeroed.
+        let tailMask = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8<Int32>(repeating: Int32(8 - rem))
+        let band = 4
+        var y0 = 0
+        while y0 < ho {
+            let y1 = min(y0 + band, ho)
+            for ci in 0..<cin {
+                for blk in 0..<blocks {
+                    for ky in 0..<3 {
+                        let acc = UnsafeMutableRawPointer(partial + ((ci * blocks + blk) * 3 + ky) * 96)
+                        var a00 = acc.load(fromByteOffset: 0, as: V.self), a01 = acc.load(fromByteOffset: 32, as: V.self)
+                        var a02 = acc.load(fromByteOffset: 64, as: V.self), a10 = acc.load(fromByteOffset: 96, as: V.self)
+                        var a11 = acc.load(fromByteOffset: 128, as: V.self), a12 = acc.load(fromByteOffset: 160, as: V.self)
+                        var a20 = acc.load(fromByteOffset: 192, as: V.self), a21 = acc.load(fromByteOffset: 224, as: V.self)
+                        var a22 = acc.load(fromByteOffset: 256, as: V.self), a30 = acc.load(fromByteOffset: 288, as: V.self)
+                        var a31 = acc.load(fromByteOffset: 320, as: V.self), a32 = acc.load(fromByteOffset: 352, as: V.self)
+                        for y in y0..<y1 {
+                            let r = UnsafeRawPointer(input + ci * plane + (y + ky) * w)
+                            let g = UnsafeRawPointer(gradOutput + blk * 4 * outPlane + y * wo)
+                            let gs = outPlane &* 4
+                            @inline(__always) func step(_ xb: Int, _ mask: Bool) {
+                                var g0 = g.loadUnaligned(fromByteOffset: xb, as: V.self)
+                                var g1 = g.loadUnaligned(fromByteOffset: xb &+ gs, as: V.self)
+                                var g2 = g.loadUnaligned(fromByteOffset: xb &+ 2 &* gs, as: V.self)
+                                var g3 = g.loadUnaligned(fromByteOffset: xb &+ 3 &* gs, as: V.self)
+                                if mask {
+                                    g0.replace(with: 0, where: tailMask); g1.replace(with: 0, where: tailMask)
+                                    g2.replace(with: 0, where: tailMask); g3.replace(with: 0, where: tailMask)
+                                }
+                                let i0 = r.loadUnaligned(fromByteOffset: xb, as: V.self)
+                                let i1 = r.loadUnaligned(fromByteOffset: xb &+ 4, as: V.self)
+                                let i2 = r.loadUnaligned(fromByteOffset: xb &+ 8, as: V.self)
+                                a00.addProduct(g0, i0); a01.addProduct(g0, i1); a02.addProduct(g0, i2)
+                                a10.addProduct(g1, i0); a11.addProduct(g1, i1); a12.addProduct(g1, i2)
+                                a20.addProduct(g2, i0); a21.addProduct(g2, i1); a22.addProduct(g2, i2)
+                                a30.addProduct(g3, i0); a31.addProduct(g3, i1); a32.addProduct(g3, i2)
+                            }
+                            var xb = 0
+                            for _ in 0..<vecs { step(xb, false); xb &+= 32 }
+                            if rem > 0 { step((wo - 8) &* 4, true) }
+                        }
+                        acc.storeBytes(of: a00, toByteOffset: 0, as: V.self); acc.storeBytes(of: a01, toByteOffset: 32, as: V.self)
+                        acc.storeBytes(of: a02, toByteOffset: 64, as: V.self); acc.storeBytes(of: a10, toByteOffset: 96, as: V.self)
+                        acc.storeBytes(of: a11, toByteOffset: 128, as: V.self); acc.storeBytes(of: a12, toByteOffset: 160, as: V.self)
+                        acc.storeBytes(of: a20, toByteOffset: 192, as: V.self); acc.storeBytes(of: a21, toByteOffset: 224, as: V.self)
+                        acc.storeBytes(of: a22, toByteOffset: 256, as: V.self); acc.storeBytes(of: a30, toByteOffset: 288, as: V.self)
+                        acc.storeBytes(of: a31, toByteOffset: 320, as: V.self); acc.storeBytes(of: a32, toByteOffset: 352, as: V.self)
+                    }
+                }
+            }
+            y0 = y1
+        }
+        for ci in 0..<cin {
+            for blk in 0..<blocks {
+                for ky in 0..<3 {
+                    let acc = UnsafeRawPointer(partial + ((ci * blocks + blk) * 3 + ky) * 96)
+                    for c in 0..<4 {
+                        for kx in 0..<3 {
+                            let v = acc.load(fromByteOffset: (c * 3 + kx) * 32, as: V.self)
+                            gradWeight[((blk * 4 + c) * cin + ci) * 9 + ky * 3 + kx] += v.sum()
                         }
                     }
                 }

@@ -1,0 +1,89 @@
+import XCTest
+@testable import FaceTwin
+
+/// Conv2d's blocked SIMD kernels (four output channels × 16 outputs in the forward and the input
+/// gradient, four channels × three kernel columns in the weight gradient, with overlapping or
+/// masked last vectors of a row) against a plain Double loop, on shapes that hit every path:
+/// channel counts that are and are not multiples of four, widths below 8, exactly 8 and 16,
+/// between, and the seed's 100; kernels 3 (blocked) and 2 (generic).
+final class ConvolutionKernelTests: XCTestCase {
+    private struct Shape { let n, cin, cout, h, w, k: Int }
+
+    private let shapes: [Shape] = [
+        Shape(n: 3, cin: 1, cout: 4, h: 12, w: 10, k: 3),    // wo 8: no 16-wide blocks, dW vectors without a tail
+        Shape(n: 2, cin: 3, cout: 5, h: 7, w: 18, k: 3),     // wo 16, one channel outside the blocks of four
+        Shape(n: 3, cin: 5, cout: 4, h: 6, w: 21, k: 3),     // input gradient through four-channel blocks (cin 5 → 4)
+        Shape(n: 2, cin: 8, cout: 8, h: 9, w: 102, k: 3),    // the seed's conv3 row length, overlapping last block
+        Shape(n: 2, cin: 4, cout: 9, h: 5, w: 37, k: 3),     // tail of 3 in dW, two blocks + one channel
+        Shape(n: 2, cin: 2, cout: 5, h: 6, w: 7, k: 3),      // wo 5: scalar paths only
+        Shape(n: 2, cin: 3, cout: 4, h: 6, w: 19, k: 2),     // k 2: generic kernels
+    ]
+
+    func testForwardAndBothGradientsMatchADoubleReference() {
+        for (index, s) in shapes.enumerated() {
+            var rng = RandomSource(seed: UInt64(100 + index))
+            let conv = Conv2d(s.cin, s.cout, kernel: s.k, rng: &rng)
+            let x = Tensor(shape: [s.n, s.cin, s.h, s.w], values: values(s.n * s.cin * s.h * s.w, &rng))
+            let ho = s.h - s.k + 1, wo = s.w - s.k + 1
+            let g = Tensor(shape: [s.n, s.cout, ho, wo], values: values(s.n * s.cout * ho * wo, &rng))
+            let wgt = Array(UnsafeBufferPointer(start: conv.weight.value.pointer, count: conv.weight.value.count))
+            let bias = Array(UnsafeBufferPointer(start: conv.bias.value.pointer, count: s.cout))
+            let xs = Array(UnsafeBufferPointer(start: x.pointer, count: x.count))
+            let gs = Array(UnsafeBufferPointer(start: g.pointer, count: g.count))
+
+            var y = [Double](repeating: 0, count: g.count)
+            var dW = [Double](repeating: 0, count: wgt.count), db = [Double](repeating: 0, count: s.cout)
+            var dX = [Double](repeating: 0, count: x.count)
+            for i in 0..<s.n {
+                for co in 0..<s.cout {
+                    for oy in 0..<ho {
+                        for ox in 0..<wo {
+                            let o = ((i * s.cout + co) * ho + oy) * wo + ox
+                            var acc = Double(bias[co])
+                            db[co] += Double(gs[o])
+                            for ci in 0..<s.cin {
+                                for ky in 0..<s.k {
+                                    for kx in 0..<s.k {
+                                        let wi = ((co * s.cin + ci) * s.k + ky) * s.k + kx
+                                        let xi = ((i * s.cin + ci) * s.h + oy + ky) * s.w + ox + kx
+                                        acc += Double(wgt[wi]) * Double(xs[xi])
+                                        dW[wi] += Double(gs[o]) * Double(xs[xi])
+                                        dX[xi] += Double(gs[o]) * Double(wgt[wi])
+                                    }
+                                }
+                            }
+                            y[o] = acc
+                        }
+                    }
+                }
+            }
+
+            conv.weight.grad.fill(0)
+            conv.bias.grad.fill(0)
+            let out = conv.forward(x, mode: .training)
+            let gin = conv.backward(g, needsInputGradient: true)!
+            let label = "n\(s.n) \(s.cin)→\(s.cout) \(s.h)×\(s.w) k\(s.k)"
+            assertClose(out, y, "\(label) forward")
+            assertClose(conv.weight.grad, dW, "\(label) weight gradient")
+            assertClose(conv.bias.grad, db, "\(label) bias gradient")
+            assertClose(gin, dX, "\(label) input gradient")
+        }
+    }
+
+    private func values(_ count: Int, _ rng: inout RandomSource) -> [Float] {
+        (0..<count).map { _ in Float.random(in: -1...1, using: &rng) }
+    }
+
+    /// Within 1e-5 of the tensor's largest magnitude: the sums have at most a few thousand terms.
+    private func assertClose(_ t: Tensor, _ expected: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(t.count, expected.count, what, file: file, line: line)
+        let scale = max(1, expected.map(abs).max() ?? 1)
+        var worst = 0.0, at = 0
+        for i in 0..<min(t.count, expected.count) {
+            let d = abs(Double(t.pointer[i]) - expected[i])
+            if d > worst { worst = d; at = i }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-5 * scale, "\(what): entry \(at) is \(t.pointer[at]), expected \(expected[at])",
+                                 file: file, line: line)
+    }
+}
