@@ -70,6 +70,48 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// Sequential fuses Conv2d → ReLU (→ BatchNorm2d in evaluation) into the convolution's store
+    /// and the ReLU's backward into BatchNorm's; layer by layer, unfused, must give the same
+    /// outputs, gradients and running statistics.
+    func testFusedSequentialMatchesLayerByLayer() {
+        func make() -> Sequential {
+            var rng = RandomSource(seed: 7)
+            let layers: [Layer] = [ReflectionPad2d(1), Conv2d(2, 4, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(4),
+                                   ReflectionPad2d(1), Conv2d(4, 5, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(5)]
+            for case let bn as BatchNorm2d in layers {
+                for c in 0..<bn.channels {
+                    bn.weight.value.pointer[c] = Float.random(in: 0.5...2, using: &rng) * (c % 2 == 0 ? 1 : -1)
+                    bn.bias.value.pointer[c] = Float.random(in: -0.5...0.5, using: &rng)
+                    bn.runningMean.pointer[c] = Float.random(in: -0.3...0.3, using: &rng)
+                    bn.runningVar.pointer[c] = Float.random(in: 0.5...2, using: &rng)
+                }
+            }
+            return Sequential(layers)
+        }
+        var rng = RandomSource(seed: 8)
+        let x = Tensor(shape: [3, 2, 9, 20], values: values(3 * 2 * 9 * 20, &rng))
+        let g = Tensor(shape: [3, 5, 9, 20], values: values(3 * 5 * 9 * 20, &rng))
+
+        for mode in [Mode.evaluation, .training] {
+            let fused = make(), plain = make()
+            let yFused = fused.forward(x, mode: mode)
+            var y = x
+            for layer in plain.layers { y = layer.forward(y, mode: mode) }
+            assertClose(yFused, (0..<y.count).map { Double(y.pointer[$0]) }, "\(mode) output")
+            guard mode == .training else { continue }
+            let gFused = fused.backward(g, needsInputGradient: true)!
+            var gPlain: Tensor? = g
+            for layer in plain.layers.reversed() { gPlain = layer.backward(gPlain!, needsInputGradient: true) }
+            assertClose(gFused, (0..<gPlain!.count).map { Double(gPlain!.pointer[$0]) }, "input gradient")
+            for ((name, a), (_, b)) in zip(fused.parameters, plain.parameters) {
+                assertClose(a.grad, (0..<b.grad.count).map { Double(b.grad.pointer[$0]) }, "gradient of \(name)")
+            }
+            for ((name, a), (_, b)) in zip(fused.buffers, plain.buffers) {
+                assertClose(a, (0..<b.count).map { Double(b.pointer[$0]) }, name)
+            }
+        }
+    }
+
     private func values(_ count: Int, _ rng: inout RandomSource) -> [Float] {
         (0..<count).map { _ in Float.random(in: -1...1, using: &rng) }
     }

@@ -51,14 +51,13 @@ public final class BatchNorm2d: Layer {
 
         switch mode {
         case .evaluation:
-            let rm = runningMean.pointer, rv = runningVar.pointer
+            let (scale, shift) = evaluationAffine()
             Parallel.chunks(n * c) { _, planes in
                 for plane in planes {
                     let ch = plane % c
-                    let scale = gamma[ch] / (rv[ch] + self.eps).squareRoot()
-                    let shift = beta[ch] - rm[ch] * scale
+                    let (a, b) = (scale[ch], shift[ch])
                     let xp = x + plane * hw, yp = y + plane * hw
-                    for i in 0..<hw { yp[i] = xp[i] * scale + shift }
+                    for i in 0..<hw { yp[i] = xp[i] * a + b }
                 }
             }
         case .training:
@@ -115,7 +114,24 @@ public final class BatchNorm2d: Layer {
         return out
     }
 
+    /// Evaluation mode as a per-channel affine map y = x · scale + shift, from the running
+    /// statistics: what a convolution before this layer can apply in its store.
+    func evaluationAffine() -> (scale: [Float], shift: [Float]) {
+        let gamma = weight.value.pointer, beta = bias.value.pointer
+        let rm = runningMean.pointer, rv = runningVar.pointer
+        let scale = (0..<channels).map { gamma[$0] / (rv[$0] + eps).squareRoot() }
+        let shift = (0..<channels).map { beta[$0] - rm[$0] * scale[$0] }
+        return (scale, shift)
+    }
+
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+        backward(gradOutput, needsInputGradient: needsInputGradient, maskNonPositiveInput: false)
+    }
+
+    /// With `maskNonPositiveInput`, the input gradient is zeroed where this layer's input was
+    /// not positive: the backward of a ReLU before this layer (whose output is this layer's
+    /// input), fused into this one's last pass by `Sequential`.
+    func backward(_ gradOutput: Tensor, needsInputGradient: Bool, maskNonPositiveInput: Bool) -> Tensor? {
         guard let input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
         let n = input.shape[0], hw = input.shape[2] * input.shape[3], c = channels
         let g = groups, per = n / g, m = per * hw
@@ -156,9 +172,16 @@ public final class BatchNorm2d: Layer {
                             let k = gamma[ch] * inv / Float(m)
                             let a = sdyC[unit], b = sdxC[unit]
                             let xp = x + plane * hw, dyp = dy + plane * hw, dxp = dx + plane * hw
-                            for i in 0..<hw {
-                                let xhat = (xp[i] - mu) * inv
-                                dxp[i] = k * (Float(m) * dyp[i] - a - xhat * b)
+                            if maskNonPositiveInput {
+                                for i in 0..<hw {
+                                    let xhat = (xp[i] - mu) * inv
+                                    dxp[i] = xp[i] > 0 ? k * (Float(m) * dyp[i] - a - xhat * b) : 0
+                                }
+                            } else {
+                                for i in 0..<hw {
+                                    let xhat = (xp[i] - mu) * inv
+                                    dxp[i] = k * (Float(m) * dyp[i] - a - xhat * b)
+                                }
                             }
                         }
                     }

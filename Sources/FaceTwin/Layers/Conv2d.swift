@@ -39,6 +39,13 @@ public final class Conv2d: Layer {
     public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+        forward(input, mode: mode, epilogue: .none)
+    }
+
+    /// The forward with the following ReLU (and in evaluation BatchNorm's affine map) applied
+    /// as each output is stored; `Sequential` fuses them so. With a ReLU, the output returned
+    /// is the ReLU's, which is what the backward of a ReLU-followed convolution needs.
+    func forward(_ input: Tensor, mode: Mode, epilogue: ConvolutionEpilogue) -> Tensor {
         precondition(input.shape.count == 4 && input.shape[1] == inChannels, "Conv2d expects [N, \(inChannels), H, W], got \(input.shape)")
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         precondition(h >= kernel && w >= kernel, "Conv2d: input \(h)×\(w) is smaller than the kernel")
@@ -51,7 +58,7 @@ public final class Conv2d: Layer {
         Parallel.chunks(n) { _, images in
             for i in images {
                 DirectConvolution.forward(input: input.pointer + i * cin * h * w, cin: cin, h: h, w: w, weight: wgt, bias: b,
-                                          cout: cout, k: k, output: out.pointer + i * cout * ho * wo)
+                                          cout: cout, k: k, output: out.pointer + i * cout * ho * wo, epilogue: epilogue)
             }
         }
         return out

@@ -48,11 +48,20 @@ public final class ReflectionPad2d: Layer {
         Parallel.chunks(n * c) { _, planes in
             for plane in planes {
                 let d = dst + plane * h * w, s = src + plane * ho * wo
-                d.update(repeating: 0, count: h * w)
+                // Each input row gets its own padded row's interior, then the reflected border
+                // rows' interiors are added, in padded-row order as the scatter would; then the
+                // border columns of every padded row are added into the columns they reflect.
+                for y in 0..<h { (d + y * w).update(from: s + (y + p) * wo + p, count: w) }
+                for y in 0..<ho where y < p || y >= p + h {
+                    let row = d + Self.reflect(y - p, h) * w, srow = s + y * wo + p
+                    for x in 0..<w { row[x] += srow[x] }
+                }
                 for y in 0..<ho {
-                    let row = d + Self.reflect(y - p, h) * w
-                    let srow = s + y * wo
-                    for x in 0..<wo { row[Self.reflect(x - p, w)] += srow[x] }
+                    let row = d + Self.reflect(y - p, h) * w, srow = s + y * wo
+                    for x in 0..<p {
+                        row[Self.reflect(x - p, w)] += srow[x]
+                        row[Self.reflect(w + x, w)] += srow[p + w + x]
+                    }
                 }
             }
         }

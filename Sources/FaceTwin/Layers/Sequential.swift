@@ -5,9 +5,32 @@ public final class Sequential: Layer {
 
     public init(_ layers: [Layer]) { self.layers = layers }
 
+    /// Runs the layers in order, fusing the seed's Conv2d → ReLU (→ BatchNorm2d in evaluation)
+    /// into the convolution's store: the same arithmetic per element, without a pass over
+    /// memory for each of the following layers.
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         var x = input
-        for layer in layers { x = layer.forward(x, mode: mode) }
+        var i = 0
+        while i < layers.count {
+            if let conv = layers[i] as? Conv2d, i + 1 < layers.count, let relu = layers[i + 1] as? ReLU {
+                if mode == .evaluation, i + 2 < layers.count, let bn = layers[i + 2] as? BatchNorm2d, bn.channels == conv.outChannels {
+                    let (scale, shift) = bn.evaluationAffine()
+                    x = scale.withUnsafeBufferPointer { sp in
+                        shift.withUnsafeBufferPointer { tp in
+                            conv.forward(x, mode: mode, epilogue: ConvolutionEpilogue(relu: true, scale: sp.baseAddress, shift: tp.baseAddress))
+                        }
+                    }
+                    i += 3
+                } else {
+                    x = conv.forward(x, mode: mode, epilogue: ConvolutionEpilogue(relu: true))
+                    relu.adoptFusedOutput(x)
+                    i += 2
+                }
+                continue
+            }
+            x = layers[i].forward(x, mode: mode)
+            i += 1
+        }
         return x
     }
 
@@ -15,10 +38,20 @@ public final class Sequential: Layer {
         // The first layer that has parameters is the last one whose input gradient is needed,
         // unless the caller needs it: no work is spent on gradients nobody reads.
         let firstLearnable = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
+        func needs(_ i: Int) -> Bool { needsInputGradient || i > firstLearnable }
         var g: Tensor? = gradOutput
-        for (i, layer) in layers.enumerated().reversed() {
-            guard let grad = g else { break }
-            g = layer.backward(grad, needsInputGradient: needsInputGradient || i > firstLearnable)
+        var i = layers.count - 1
+        while i >= 0, let grad = g {
+            // ReLU → BatchNorm2d: the ReLU's backward (zero where its output, the BatchNorm's
+            // input, is not positive) is done in the BatchNorm's input-gradient pass.
+            if let bn = layers[i] as? BatchNorm2d, i > 0, layers[i - 1] is ReLU, needs(i) {
+                let masked = bn.backward(grad, needsInputGradient: true, maskNonPositiveInput: true)
+                g = needs(i - 1) ? masked : nil
+                i -= 2
+                continue
+            }
+            g = layers[i].backward(grad, needsInputGradient: needs(i))
+            i -= 1
         }
         return g
     }

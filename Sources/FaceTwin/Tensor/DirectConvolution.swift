@@ -5,12 +5,40 @@
 /// most of its time writing and reading the 9×-larger column matrix. These kernels read each
 /// input row straight from the image and keep 32 outputs of a row in registers while they
 /// accumulate every (input channel, ky, kx) term into them with fused multiply-adds.
+/// What a convolution does to its outputs before storing them, in registers: the layers that
+/// follow it in the seed (ReLU, and in evaluation BatchNorm's per-channel affine map) fused
+/// into its store, so they cost no pass over memory.
+struct ConvolutionEpilogue {
+    var relu = false
+    /// Per output channel y ← y · scale + shift, after the ReLU.
+    var scale: UnsafePointer<Float>? = nil
+    var shift: UnsafePointer<Float>? = nil
+
+    static let none = ConvolutionEpilogue()
+
+    @inline(__always)
+    func apply(_ v: SIMD8<Float>, channel: Int) -> SIMD8<Float> {
+        var r = v
+        if relu { r = pointwiseMax(r, SIMD8(repeating: 0)) }
+        if let scale, let shift { r = r * SIMD8(repeating: scale[channel]) + SIMD8(repeating: shift[channel]) }
+        return r
+    }
+
+    @inline(__always)
+    func apply(_ v: Float, channel: Int) -> Float {
+        var r = v
+        if relu { r = max(r, 0) }
+        if let scale, let shift { r = r * scale[channel] + shift[channel] }
+        return r
+    }
+}
+
 enum DirectConvolution {
     /// out[co, y, x] = bias[co] + Σ_ci Σ_ky Σ_kx w[co, ci, ky, kx] · in[ci, y + ky, x + kx]
     /// for one image: `input` [cin, h, w], `output` [cout, h − k + 1, w − k + 1].
     static func forward(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, cout: Int, k: Int,
-                        output: UnsafeMutablePointer<Float>) {
+                        output: UnsafeMutablePointer<Float>, epilogue: ConvolutionEpilogue = .none) {
         let ho = h - k + 1, wo = w - k + 1
         var co = 0
         // Four output channels at a time, 16 outputs of a row each: every input vector loaded
@@ -18,15 +46,21 @@ enum DirectConvolution {
         if wo >= 16 {
             while co + 4 <= cout {
                 if k == 3 {
-                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: 3, output: output)
+                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: 3, output: output, epilogue: epilogue)
                 } else {
-                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: k, output: output)
+                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: k, output: output, epilogue: epilogue)
                 }
                 co += 4
             }
         }
         while co < cout {
-            defer { co += 1 }
+            defer {
+                if epilogue.relu || epilogue.scale != nil {
+                    let plane = output + co * ho * wo
+                    for i in 0..<(ho * wo) { plane[i] = epilogue.apply(plane[i], channel: co) }
+                }
+                co += 1
+            }
             let wc = weight + co * cin * k * k
             let b = bias?[co] ?? 0
             for y in 0..<ho {
@@ -68,7 +102,8 @@ enum DirectConvolution {
     /// the same values). Each output sums its terms in the same order as `row8`.
     @inline(__always)
     private static func channels4(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
-                                  bias: UnsafePointer<Float>?, co: Int, k: Int, output: UnsafeMutablePointer<Float>) {
+                                  bias: UnsafePointer<Float>?, co: Int, k: Int, output: UnsafeMutablePointer<Float>,
+                                  epilogue: ConvolutionEpilogue) {
         typealias V = SIMD8<Float>
         let ho = h - k + 1, wo = w - k + 1, taps = cin * k * k, plane = h * w, outPlane = ho * wo
         let w0 = weight + co * taps
@@ -99,6 +134,12 @@ enum DirectConvolution {
                             wp += 1
                         }
                     }
+                }
+                if epilogue.relu || epilogue.scale != nil {
+                    a00 = epilogue.apply(a00, channel: co); a01 = epilogue.apply(a01, channel: co)
+                    a10 = epilogue.apply(a10, channel: co + 1); a11 = epilogue.apply(a11, channel: co + 1)
+                    a20 = epilogue.apply(a20, channel: co + 2); a21 = epilogue.apply(a21, channel: co + 2)
+                    a30 = epilogue.apply(a30, channel: co + 3); a31 = epilogue.apply(a31, channel: co + 3)
                 }
                 let d = UnsafeMutableRawPointer(output + co * outPlane + y * wo + xs)
                 let ps = outPlane &* 4
