@@ -31,14 +31,34 @@ public final class Adam {
         }
     }
 
+    /// Parameters whose update for the coming step a layer has already done (`sliceUpdate`).
+    private var updatedByLayer: Set<ObjectIdentifier> = []
+
+    /// The coming step's update of one parameter, for the layer that computes its gradient to
+    /// apply slice by slice while each gradient slice is still in cache (the 80 000 × 500
+    /// weight's gradient then never goes to memory). `update()` then skips that parameter.
+    /// Nil when the parameter is not one of this optimizer's.
+    func sliceUpdate(for parameter: Parameter) -> AdamSliceUpdate? {
+        guard let j = parameters.firstIndex(where: { $0 === parameter }) else { return nil }
+        updatedByLayer.insert(ObjectIdentifier(parameter))
+        let (stepSize, correction2) = constants(step: step + 1)
+        return AdamSliceUpdate(weight: parameter.value.pointer, firstMoment: firstMoments[j].pointer,
+                               secondMoment: secondMoments[j].pointer, beta1: beta1, beta2: beta2, eps: eps,
+                               stepSize: stepSize, correction2: correction2)
+    }
+
+    private func constants(step: Int) -> (stepSize: Float, correction2: Float) {
+        let t = Double(step)
+        return (Float(Double(learningRate) / (1 - pow(Double(beta1), t))), Float((1 - pow(Double(beta2), t)).squareRoot()))
+    }
+
     /// One update of every parameter from its gradient, as one fused pass per tensor.
     public func update() {
         step += 1
-        let t = Double(step)
-        let stepSize = Float(Double(learningRate) / (1 - pow(Double(beta1), t)))
-        let correction2 = Float((1 - pow(Double(beta2), t)).squareRoot())
+        let (stepSize, correction2) = constants(step: step)
         let (b1, b2, eps) = (beta1, beta2, self.eps)
-        for (j, p) in parameters.enumerated() {
+        defer { updatedByLayer.removeAll(keepingCapacity: true) }
+        for (j, p) in parameters.enumerated() where !updatedByLayer.contains(ObjectIdentifier(p)) {
             let w = p.value.pointer, g = p.gradPointerForAccumulation()
             let m = firstMoments[j].pointer, v = secondMoments[j].pointer
             let n = p.value.count
@@ -86,3 +106,18 @@ public final class Adam {
 }
 
 import Foundation
+
+/// One step of Adam for one parameter, applied by slices (see `Adam.sliceUpdate`).
+struct AdamSliceUpdate {
+    let weight: UnsafeMutablePointer<Float>
+    let firstMoment: UnsafeMutablePointer<Float>
+    let secondMoment: UnsafeMutablePointer<Float>
+    let beta1: Float, beta2: Float, eps: Float, stepSize: Float, correction2: Float
+
+    /// Updates elements offset..<offset+count from their gradient `grad[0..<count]`.
+    @inline(__always)
+    func apply(offset: Int, count: Int, grad: UnsafePointer<Float>) {
+        Adam.update(weight + offset, grad, firstMoment + offset, secondMoment + offset, count: count,
+                    beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize, correction2: correction2)
+    }
+}

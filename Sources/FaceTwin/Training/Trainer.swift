@@ -124,7 +124,7 @@ public final class Trainer {
                         (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
                     }
                     adam.zeroGradients()
-                    let (value, _) = network.trainStep(images: images, labels: labels, loss: loss)
+                    let (value, _) = network.trainStep(images: images, labels: labels, loss: loss, optimizer: adam)
                     adam.update()
                     total += Double(value)
                 }
