@@ -1,56 +1,255 @@
 #!/usr/bin/env bash
-# Speed of FaceTwin against the PyTorch reference, measured in the same run on this machine.
-#   scripts/bench.sh [--steps 20] [--rounds 3]
-# Builds facetwin-bench in release, makes a virtual environment with a CPU build of torch
-# (.venv-bench/, reused), then alternates FaceTwin and PyTorch rounds so that both see the same
-# machine load, and prints each side's median and the ratios.
+# Speed and memory of FaceTwin against the PyTorch reference, measured in the same run on this machine.
+#   scripts/bench.sh [--steps 20] [--rounds 3] [--train-epochs 2] [--verify-runs 7] [--quick]
+#     --steps N         training steps per round of the step benchmark (facetwin-bench, bench_torch.py)
+#     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
+#     --train-epochs E  epochs of the training run whose peak RSS is measured
+#     --verify-runs N   timed cold verifies per side (median), after one warm-up each
+#     --quick           --steps 5 --rounds 1 --verify-runs 3 (later options override)
+# Builds facetwin-bench and facetwin in release, makes a virtual environment with a CPU build of
+# torch (.venv-bench/, reused; BENCH_PYTHON=... uses another Python instead), then, each time
+# FaceTwin and PyTorch back to back so that both see the same machine load:
+#   - step rounds: a training step, embeddings/s, single-image latency (alternating rounds);
+#   - a training run of the seed recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and wall
+#     seconds of each process (ru_maxrss of a fresh Python wrapper's only child). FaceTwin's
+#     peak comes with its best-epoch snapshots: epoch 1 validates and snapshots the weights, and
+#     when epoch 2 improves, its snapshot is taken while epoch 1's is still held (one more copy
+#     of the 160 MB weights); later epochs add nothing, so E = 2 measures the peak of a full
+#     run (E = 1 reads lower). The wall seconds are informational: FaceTwin also validates
+#     after every epoch and writes the model, the reference evaluates once at the end;
+#   - a cold verify of one probe against a gallery, process start to answer: the model trained
+#     above, photos 1-5 of s5,s6,s7 enrolled, `facetwin verify --claim s5 s5/8.pgm` against
+#     scripts/bench_verify_torch.py doing the same with torch; checks that both give the same
+#     verdict and distance;
+# and prints each side's median and the ratios, and the step's GFLOP/s as a share of a nominal
+# peak (cores × 32 FLOP/cycle × /proc/cpuinfo's MHz) and of a large SGEMM on this machine.
+# ORL: $ORL_DIR, else ../shared/data/orl, else data/orl (scripts/fetch-orl.sh); without it the
+# training and verify rows say "skipped". Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=20; ROUNDS=3
+STEPS=20; ROUNDS=3; EPOCHS=2; VERIFY_RUNS=7
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
+    --train-epochs) EPOCHS=$2; shift 2 ;;
+    --verify-runs) VERIFY_RUNS=$2; shift 2 ;;
+    --quick) STEPS=5; ROUNDS=1; VERIFY_RUNS=3; shift ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
 REF=${TORCH_REFERENCE:-../shared/bench/torch_reference.py}
 [ -f "$REF" ] || { echo "bench: PyTorch reference not found at $REF (set TORCH_REFERENCE)" >&2; exit 1; }
+export TORCH_REFERENCE="$REF"
 
 scripts/setup.sh --no-build
 swift build -c release --product facetwin-bench >&2
-BENCH="$(swift build -c release --show-bin-path)/facetwin-bench"
+swift build -c release --product facetwin >&2
+BIN_DIR="$(swift build -c release --show-bin-path)"
+BENCH="$BIN_DIR/facetwin-bench"
+FACETWIN="$BIN_DIR/facetwin"
 
 PY=${BENCH_PYTHON:-.venv-bench/bin/python}
-if ! "$PY" -c "import torch, numpy, PIL" 2>/dev/null; then
-  echo "bench: creating .venv-bench with torch (CPU build), numpy, pillow" >&2
+if ! "$PY" -c "import torch, numpy, PIL, safetensors" 2>/dev/null; then
+  echo "bench: creating .venv-bench with torch (CPU build), numpy, pillow, safetensors" >&2
   python3 -m venv .venv-bench
   .venv-bench/bin/pip install -q --upgrade pip >&2
-  .venv-bench/bin/pip install -q "torch==2.13.0+cpu" numpy pillow >&2 || .venv-bench/bin/pip install -q torch numpy pillow >&2
+  .venv-bench/bin/pip install -q "torch==2.13.0+cpu" numpy pillow safetensors >&2 ||
+    .venv-bench/bin/pip install -q torch numpy pillow safetensors >&2
   PY=.venv-bench/bin/python
 fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-echo "bench: $ROUNDS rounds of $STEPS steps each side; load average now: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+# A measurement that could not be made leaves its reason here; the table prints it.
+skip() { echo "$2" > "$out/$1.skipped"; echo "bench: $1 skipped: $2" >&2; }
+
+echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# --- Step rounds ------------------------------------------------------------------------------
+echo "bench: $ROUNDS rounds of $STEPS steps each side" >&2
 for r in $(seq 1 "$ROUNDS"); do
   "$BENCH" --steps "$STEPS" >> "$out/facetwin.jsonl"
-  TORCH_REFERENCE="$REF" "$PY" scripts/bench_torch.py --steps "$STEPS" >> "$out/torch.jsonl"
+  "$PY" scripts/bench_torch.py --steps "$STEPS" >> "$out/torch.jsonl"
   echo "bench: round $r/$ROUNDS done" >&2
 done
 
-python3 - "$out/facetwin.jsonl" "$out/torch.jsonl" <<'PY'
-import json, statistics, sys
-ft = [json.loads(l) for l in open(sys.argv[1])]
-pt = [json.loads(l) for l in open(sys.argv[2])]
+# --- Training run on ORL: peak RSS and wall time -----------------------------------------------
+# Runs one command (output to a log file) and prints its peak RSS and wall time as JSON; exits
+# with the command's status. A fresh interpreter per measurement, so RUSAGE_CHILDREN's maximum is
+# that one child's (on Linux ru_maxrss is in KiB).
+MEASURE=$(cat <<'PY'
+import json, resource, subprocess, sys, time
+with open(sys.argv[1], "wb") as log:
+    t0 = time.perf_counter()
+    rc = subprocess.call(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"rc": rc, "rss_mib": rss, "wall_s": wall}))
+sys.exit(rc)
+PY
+)
+# Runs `measure NAME command...` and reports a failure with the end of its log.
+measure() {
+  local name=$1; shift
+  python3 -c "$MEASURE" "$out/$name.log" "$@" > "$out/$name.json" && return 0
+  echo "bench: $name failed; end of its output:" >&2
+  tail -n 5 "$out/$name.log" >&2
+  return 1
+}
+
+# Photos 1-5 of s5, s6 and s7 into a new gallery for the model trained above.
+enroll_gallery() {
+  for s in s5 s6 s7; do
+    "$FACETWIN" enroll --gallery "$GALLERY" --model "$MODEL" --name "$s" "$ORL/$s"/{1,2,3,4,5}.pgm >/dev/null || return 1
+  done
+}
+# Times `facetwin verify` and scripts/bench_verify_torch.py on the same gallery, claim and probe:
+# one warm-up run each (file cache), then alternating timed runs (the order flips every run),
+# then one --json run each for the exact answers. Writes JSON to its second argument.
+VERIFY_TIMER=$(cat <<'PY'
+import json, statistics, subprocess, sys, time
+runs, dest, facetwin, py, gallery, claim, probe = sys.argv[1:]
+args = ["--gallery", gallery, "--claim", claim, probe]
+sides = {"facetwin": [facetwin, "verify", *args], "torch": [py, "scripts/bench_verify_torch.py", *args]}
+
+def run(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    ms = 1000 * (time.perf_counter() - t0)
+    if p.returncode not in (0, 1):  # 0 match, 1 no match
+        sys.exit(f"bench: {' '.join(cmd)} failed (exit {p.returncode}): {p.stderr.strip()}")
+    return ms, p.stdout
+
+for cmd in sides.values():
+    run(cmd)
+times, verdicts = {k: [] for k in sides}, {k: set() for k in sides}
+for r in range(int(runs)):
+    for k in (list(sides) if r % 2 == 0 else list(reversed(sides))):
+        ms, text = run(sides[k])
+        times[k].append(ms)
+        verdicts[k].add(text.split("  ")[0])  # "MATCH s5" / "NO MATCH s5"
+result = {k: {"ms": statistics.median(times[k]), "runs_ms": times[k], "verdicts": sorted(verdicts[k]),
+              "answer": json.loads(run(sides[k] + ["--json"])[1])} for k in sides}
+json.dump(result, open(dest, "w"))
+PY
+)
+
+if [ -n "${ORL_DIR:-}" ]; then ORL=$ORL_DIR
+elif [ -d ../shared/data/orl ]; then ORL=../shared/data/orl
+else ORL=data/orl; fi
+MODEL="$out/model.safetensors"
+GALLERY="$out/gallery.sqlite"
+if [ ! -f "$ORL/s5/8.pgm" ]; then
+  why="no ORL data at $ORL (set ORL_DIR, or run scripts/fetch-orl.sh)"
+  skip train "$why"; skip verify "$why"
+else
+  echo "bench: training $EPOCHS epoch(s) of the seed recipe on $ORL, each side" >&2
+  ft_ok=1
+  measure train-facetwin "$FACETWIN" train --data "$ORL" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 \
+    --out "$MODEL" || ft_ok=0
+  measure train-torch "$PY" "$REF" "$ORL" --epochs "$EPOCHS" || true
+
+  # --- Cold verify: one probe against a gallery, process start to answer ----------------------
+  if [ "$ft_ok" = 0 ]; then
+    skip verify "FaceTwin's training run failed, so there is no model"
+  elif ! enroll_gallery; then
+    skip verify "enrolling s5,s6,s7 failed"
+  else
+    echo "bench: cold verify, $VERIFY_RUNS runs each side" >&2
+    python3 -c "$VERIFY_TIMER" "$VERIFY_RUNS" "$out/verify.json" "$FACETWIN" "$PY" "$GALLERY" s5 "$ORL/s5/8.pgm" ||
+      skip verify "a verify run failed"
+  fi
+fi
+
+# --- Table ------------------------------------------------------------------------------------
+python3 - "$out" "$EPOCHS" <<'PY'
+import json, os, statistics, sys
+out, epochs = sys.argv[1], int(sys.argv[2])
+ft = [json.loads(l) for l in open(f"{out}/facetwin.jsonl")]
+pt = [json.loads(l) for l in open(f"{out}/torch.jsonl")]
 med = lambda rows, k: statistics.median(r[k] for r in rows)
+
+def load(name):
+    try:
+        return json.load(open(f"{out}/{name}.json"))
+    except FileNotFoundError:
+        return None
+
+def skipped(name):
+    try:
+        return open(f"{out}/{name}.skipped").read().strip()
+    except FileNotFoundError:
+        return None
+
+def row(name, a, b):
+    """a, b: numbers, or strings saying why there is none."""
+    cell = lambda v: f"{v:12.1f}" if isinstance(v, (int, float)) else f"{v:>12}"
+    ratio = f"{a / b:9.2f}x" if all(isinstance(v, (int, float)) for v in (a, b)) else f"{'-':>10}"
+    print(f"{name:28}{cell(a)}{cell(b)}{ratio}")
+
 print(f"{'':28}{'FaceTwin':>12}{'PyTorch':>12}{'ratio':>10}")
 rows = [("training step (ms)", "ms_per_step", "lower"), ("pairs/s", "pairs_per_s", "higher"),
         ("embeddings/s (batch 64)", "embed_per_s", "higher"), ("latency, 1 image (ms)", "latency_ms", "lower")]
 for name, key, better in rows:
-    a, b = med(ft, key), med(pt, key)
-    print(f"{name:28}{a:12.1f}{b:12.1f}{a / b:9.2f}x")
-print(f"FaceTwin step: {med(ft, 'gflop_per_step'):.1f} GFLOP at {med(ft, 'gflops'):.1f} GFLOP/s "
-      f"(ratio = FaceTwin / PyTorch; PyTorch {pt[0]['torch']}, {pt[0]['threads']} threads)")
+    row(name, med(ft, key), med(pt, key))
+
+def train_cell(run, key):
+    if run is None:
+        return "not run"
+    return run[key] if run["rc"] == 0 else f"exit {run['rc']}"
+
+notes = []
+why = skipped("train")
+train_rows = [(f"training peak RSS (MiB)", "rss_mib"), (f"training run, {epochs} ep. (s)", "wall_s")]
+if why:
+    for name, _ in train_rows:
+        print(f"{name:28}  skipped: {why}")
+else:
+    tf, tt = load("train-facetwin"), load("train-torch")
+    for name, key in train_rows:
+        row(name, train_cell(tf, key), train_cell(tt, key))
+    notes.append(f"training run: seed recipe on ORL, s5,s6,s7 held out, {epochs} epoch(s), whole process "
+                 "(FaceTwin validates every epoch and writes the model; the reference evaluates once)")
+
+why = skipped("verify")
+if why:
+    print(f"{'cold verify, 1 probe (ms)':28}  skipped: {why}")
+else:
+    v = load("verify")
+    f, t = v["facetwin"], v["torch"]
+    row("cold verify, 1 probe (ms)", f["ms"], t["ms"])
+    fa, ta = f["answer"], t["answer"]
+    verdict = lambda a: "MATCH" if a["isMatch"] else "NO MATCH"
+    notes.append(f"cold verify: {os.path.basename(os.path.dirname(fa['probe']))}/{os.path.basename(fa['probe'])} "
+                 f"claiming {fa['claim']}, median of {len(f['runs_ms'])} runs; FaceTwin {verdict(fa)} "
+                 f"{fa['distance']:.6f}, PyTorch {verdict(ta)} {ta['distance']:.6f} (threshold {fa['threshold']:.6f})")
+    if (verdict(fa) != verdict(ta) or abs(fa["distance"] - ta["distance"]) > 1e-4
+            or len(f["verdicts"]) != 1 or f["verdicts"] != t["verdicts"]):
+        notes.append(f"WARNING: FaceTwin and PyTorch disagree: verdicts {f['verdicts']} vs {t['verdicts']}, "
+                     f"distances {fa['distance']:.6f} vs {ta['distance']:.6f}")
+
+# The step's share of the machine: a nominal peak (AVX2: 2 FMA units × 8 lanes × 2 FLOP per cycle
+# and core, at /proc/cpuinfo's clock, which on a VM is usually the base clock) and a large SGEMM.
+cores = len(os.sched_getaffinity(0))
+cpuinfo = open("/proc/cpuinfo").read().splitlines()
+mhz = [float(l.split(":")[1]) for l in cpuinfo if l.startswith("cpu MHz")]
+flags = next((set(l.split(":")[1].split()) for l in cpuinfo if l.startswith("flags")), set())
+gflops = med(ft, "gflops")
+line = f"FaceTwin step: {med(ft, 'gflop_per_step'):.1f} GFLOP at {gflops:.1f} GFLOP/s = "
+if mhz and {"avx2", "fma"} <= flags:
+    peak = cores * 32 * max(mhz) / 1000
+    line += f"{100 * gflops / peak:.0f}% of nominal peak ({peak:.0f} GFLOP/s, {cores} cores × 32 × {max(mhz):.0f} MHz), "
+else:
+    line += "nominal peak unknown (no AVX2/FMA or no 'cpu MHz' in /proc/cpuinfo), "
+if all("gemm_gflops" in r for r in ft):
+    gemm = med(ft, "gemm_gflops")
+    line += f"{100 * gflops / gemm:.0f}% of this machine's large-SGEMM rate ({gemm:.0f} GFLOP/s)"
+else:
+    line += "large-SGEMM rate not measured"
+print(line)
+for n in notes:
+    print(n)
+print(f"(ratio = FaceTwin / PyTorch; PyTorch {pt[0]['torch']}, {pt[0]['threads']} threads)")
 PY
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

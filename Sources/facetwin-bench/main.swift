@@ -174,5 +174,20 @@ let result: [String: Double] = [
     "batch": Double(batch),
     "threads": Double(Parallel.workers),
 ]
-let json = try JSONSerialization.data(withJSONObject: result.merging(phases) { a, _ in a }, options: [.sortedKeys])
+// This machine's practical FLOP ceiling: a large square SGEMM through the same OpenBLAS wrapper,
+// on every core, median of a few runs (scripts/bench.sh sets the step's GFLOP/s against it).
+let gemmSize = 2048, gemmRuns = 5
+let gemmA = Tensor(shape: [gemmSize, gemmSize]), gemmB = Tensor(shape: [gemmSize, gemmSize]), gemmC = Tensor(shape: [gemmSize, gemmSize])
+for i in 0..<gemmA.count { gemmA.pointer[i] = Float.random(in: -1..<1, using: &rng); gemmB.pointer[i] = Float.random(in: -1..<1, using: &rng) }
+BLAS.setThreads(Parallel.workers)
+var gemmTimes: [Double] = []
+for r in 0..<(1 + gemmRuns) {
+    let t0 = now()
+    BLAS.gemm(m: gemmSize, n: gemmSize, k: gemmSize, a: gemmA.pointer, b: gemmB.pointer, c: gemmC.pointer)
+    if r >= 1 { gemmTimes.append(now() - t0) }
+}
+let gemm = ["gemm_gflops": 2 * pow(Double(gemmSize), 3) / median(gemmTimes) / 1e9, "gemm_size": Double(gemmSize)]
+
+let json = try JSONSerialization.data(withJSONObject: result.merging(phases) { a, _ in a }.merging(gemm) { a, _ in a },
+                                      options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))
