@@ -19,7 +19,7 @@ struct ConvolutionEpilogue {
     @inline(__always)
     func apply(_ v: SIMD8<Float>, channel: Int) -> SIMD8<Float> {
         var r = v
-        if relu { r = pointwiseMax(r, SIMD8(repeating: 0)) }
+        if relu { r.replace(with: 0, where: r .< 0) }
         if let scale, let shift { r = r * SIMD8(repeating: scale[channel]) + SIMD8(repeating: shift[channel]) }
         return r
     }
