@@ -1,5 +1,6 @@
 // Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object:
 //   swift run -c release facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64]
+//       [--breakdown] (wall and CPU ms per phase) [--layers] (each layer, on stderr)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
@@ -49,7 +50,7 @@ var stepTimes: [Double] = []
 for s in 0..<(warmup + steps) {
     let t0 = now()
     adam.zeroGradients()
-    network.trainStep(images: images, labels: labels, loss: loss, optimizer: adam)
+    network.trainStep(images: images, labels: labels, loss: loss)
     adam.update()
     if s >= warmup { stepTimes.append(now() - t0) }
 }
@@ -73,11 +74,7 @@ if breakdown {
         let emb = network.fc1.forward(features.reshaped([2 * batch, config.flatFeatures]), mode: .training); lap("fc_forward")
         _ = loss.evaluate(first: emb.pointer, second: emb.pointer + batch * config.embeddingSize, dim: config.embeddingSize,
                           labels: labels, gradFirst: grad.pointer, gradSecond: grad.pointer + batch * config.embeddingSize)
-        // As trainStep(optimizer:) does: Adam's step for the big weight inside fc1.0's backward.
-        let firstLinear = network.fc1.layers.first as? Linear
-        firstLinear?.fusedOptimizer = adam
-        let g = network.fc1.backward(grad, needsInputGradient: true)!; lap("fc_backward_with_adam")
-        firstLinear?.fusedOptimizer = nil
+        let g = network.fc1.backward(grad, needsInputGradient: true)!; lap("fc_backward")
         _ = network.cnn1.backward(g.reshaped(features.shape), needsInputGradient: false); lap("cnn_backward")
         adam.update(); lap("adam")
     }

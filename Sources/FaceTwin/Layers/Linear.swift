@@ -1,5 +1,5 @@
 /// Fully connected layer y = x·Wᵀ + b, with W in PyTorch's [out × in] layout. Every pass is a
-/// single multi-threaded GEMM over the whole batch: this layer (80 000 → 500 in the seed) is
+/// GEMM over the whole batch, split between the cores: this layer (80 000 → 500 in the seed) is
 /// where nearly all of a training step's arithmetic is.
 public final class Linear: Layer {
     public let inFeatures: Int, outFeatures: Int
@@ -10,12 +10,6 @@ public final class Linear: Layer {
     private var input: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
-    /// When set, the backward applies this optimizer's step to `weight` itself, block of
-    /// columns by block of columns (see `backward`), and `weight.grad` is not written.
-    public var fusedOptimizer: Adam?
-    /// Per worker: one block of the weight gradient, [out × blockColumns].
-    private var gradientBlocks: [Tensor] = []
-    static let blockColumns = 256
 
     public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inFeatures = inFeatures
@@ -39,26 +33,48 @@ public final class Linear: Layer {
         self.input = input
         let y = out.pointer, b = bias.value.pointer
         for i in 0..<n { (y + i * outFeatures).update(from: b, count: outFeatures) }
-        BLAS.setThreads(Parallel.workers)
-        if n == 1 {
-            BLAS.gemv(m: outFeatures, n: inFeatures, a: weight.value.pointer, x: input.pointer, beta: 1, y: y)
-        } else {
-            BLAS.gemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: input.pointer, b: weight.value.pointer, beta: 1, c: y)
+        let (inF, outF, w, x) = (inFeatures, outFeatures, weight.value.pointer, input.pointer)
+        // Each core takes a share of the output features (rows of W), one OpenBLAS thread each.
+        Self.split(outF, work: n * inF * outF) { rows in
+            let r0 = rows.lowerBound
+            if n == 1 {
+                BLAS.gemv(m: rows.count, n: inF, a: w + r0 * inF, x: x, beta: 1, y: y + r0)
+            } else {
+                BLAS.gemm(transB: true, m: n, n: rows.count, k: inF, a: x, lda: inF, b: w + r0 * inF, ldb: inF, beta: 1, c: y + r0, ldc: outF)
+            }
         }
         return out
+    }
+
+    /// Runs `body` on disjoint slices of 0..<count (multiples of 16 but the last), one per
+    /// core, when the layer's multiply-adds make that worth it; else on all of it here.
+    ///
+    /// All of FaceTwin's parallelism is its own (Dispatch workers) and OpenBLAS runs one thread
+    /// per call: an idle OpenBLAS pool thread spins for a while after each call, and on a
+    /// 2-core machine that spinning thread took a core from the convolutions that followed.
+    static func split(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        BLAS.setThreads(1)
+        let units = (count + 15) / 16
+        guard work >= 1 << 22, units >= 2, Parallel.workers > 1 else {
+            body(0..<count)
+            return
+        }
+        Parallel.chunks(units) { _, r in body((r.lowerBound * 16)..<min(count, r.upperBound * 16)) }
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("Linear.backward before forward") }
         let n = input.shape[0]
         let dy = gradOutput.pointer
-        BLAS.setThreads(Parallel.workers)
-        if fusedOptimizer == nil {
-            // dW += dYᵀ · X
-            BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy, b: input.pointer,
-                      beta: weight.gradIsZero ? 0 : 1, c: weight.grad.pointer)
-            weight.gradIsZero = false
+        let (inF, outF) = (inFeatures, outFeatures)
+        // dW += dYᵀ · X, each core a share of W's columns
+        let (x, gw) = (input.pointer, weight.grad.pointer)
+        let beta: Float = weight.gradIsZero ? 0 : 1
+        Self.split(inF, work: n * inF * outF) { cols in
+            let c0 = cols.lowerBound
+            BLAS.gemm(transA: true, m: outF, n: cols.count, k: n, a: dy, lda: outF, b: x + c0, ldb: inF, beta: beta, c: gw + c0, ldc: inF)
         }
+        weight.gradIsZero = false
         // db += column sums of dY, in Double: for the siamese loss the two twins' contributions
         // to a bias often cancel exactly, and PyTorch then gets exactly 0, which Adam turns
         // into no step at all; a Float sum would leave rounding noise that Adam blows up to a
@@ -69,57 +85,15 @@ public final class Linear: Layer {
             for i in 0..<n { s += Double(dy[i * outFeatures + j]) }
             db[j] += Float(s)
         }
-        if let adam = fusedOptimizer, let update = adam.sliceUpdate(for: weight) {
-            return backwardUpdatingWeight(dy: dy, n: n, update: update, needsInputGradient: needsInputGradient, inputShape: input.shape,
-                                          x: input.pointer)
-        }
         guard needsInputGradient else { return nil }
         // dX = dY · W, in the input's own shape (the CNN's [N, C, H, W] when it follows a flatten).
         let gin = Tensor.reuse(gradInput, shape: input.shape)
         gradInput = gin
-        BLAS.gemm(m: n, n: inFeatures, k: outFeatures, a: dy, b: weight.value.pointer, c: gin.pointer)
-        return gin
-    }
-
-    /// The backward with the optimizer's step fused in, for the 80 000 × 500 weight: the
-    /// columns are split into blocks shared out between the cores, and for each block, one
-    /// OpenBLAS thread per core computes the input gradient's columns from the old weights
-    /// (dX[:, blk] = dY · W[:, blk]), then the weight gradient's block (dYᵀ · X[:, blk], into a
-    /// small buffer that stays in cache), then Adam updates the block of W and its moments while
-    /// W's block is still in cache. The gradient never goes to memory and W is read once for
-    /// both: about a third of the memory traffic of GEMM, GEMM, Adam.
-    private func backwardUpdatingWeight(dy: UnsafePointer<Float>, n: Int, update: AdamSliceUpdate, needsInputGradient: Bool,
-                                        inputShape: [Int], x: UnsafePointer<Float>) -> Tensor? {
-        let (out, inF, bc) = (outFeatures, inFeatures, Self.blockColumns)
-        var gin: Tensor? = nil
-        if needsInputGradient {
-            gin = Tensor.reuse(gradInput, shape: inputShape)
-            gradInput = gin
+        let (w, dx) = (weight.value.pointer, gin.pointer)
+        Self.split(inF, work: n * inF * outF) { cols in
+            let c0 = cols.lowerBound
+            BLAS.gemm(m: n, n: cols.count, k: outF, a: dy, lda: outF, b: w + c0, ldb: inF, c: dx + c0, ldc: inF)
         }
-        let blocks = (inF + bc - 1) / bc
-        let workers = min(Parallel.workers, blocks)
-        if gradientBlocks.count != workers { gradientBlocks = (0..<workers).map { _ in Tensor(shape: [out, bc]) } }
-        // A gradient accumulated earlier in this step (not the seed's case) is added in.
-        let earlier: UnsafePointer<Float>? = weight.gradIsZero ? nil : UnsafePointer(weight.grad.pointer)
-        let w = weight.value.pointer, dx = gin?.pointer
-        BLAS.setThreads(1)
-        Parallel.chunks(blocks, workers: workers) { worker, range in
-            let buf = self.gradientBlocks[worker].pointer
-            for blk in range {
-                let c0 = blk * bc, cb = min(bc, inF - c0)
-                if let dx {
-                    BLAS.gemm(m: n, n: cb, k: out, a: dy, lda: out, b: w + c0, ldb: inF, c: dx + c0, ldc: inF)
-                }
-                BLAS.gemm(transA: true, m: out, n: cb, k: n, a: dy, lda: out, b: x + c0, ldb: inF, c: buf, ldc: cb)
-                for r in 0..<out {
-                    let g = buf + r * cb
-                    if let earlier { for j in 0..<cb { g[j] += earlier[r * inF + c0 + j] } }
-                    update.apply(offset: r * inF + c0, count: cb, grad: g)
-                }
-            }
-        }
-        BLAS.setThreads(Parallel.workers)
-        weight.gradIsZero = true
         return gin
     }
 }

@@ -71,15 +71,7 @@ public final class SiameseNetwork {
     /// with BatchNorm normalizing each half on its own, which is exactly PyTorch's two
     /// `forward_once` calls. Returns the loss and the embeddings (first B rows: first twins).
     @discardableResult
-    /// One training step's forward and backward. With `optimizer`, the first linear layer's
-    /// weight (80 000 × 500 in the seed) is updated by that optimizer inside the backward, block
-    /// by block while its gradient is in cache, and its gradient is not stored; the caller's
-    /// `optimizer.update()` then updates the rest. Without, every gradient is accumulated into
-    /// `Parameter.grad` as in PyTorch.
-    public func trainStep(images: Tensor, labels: [Float], loss: ContrastiveLoss, optimizer: Adam? = nil) -> (loss: Float, embeddings: Tensor) {
-        let firstLinear = fc1.layers.first as? Linear
-        firstLinear?.fusedOptimizer = optimizer
-        defer { firstLinear?.fusedOptimizer = nil }
+    public func trainStep(images: Tensor, labels: [Float], loss: ContrastiveLoss) -> (loss: Float, embeddings: Tensor) {
         let b = labels.count, dim = config.embeddingSize
         precondition(images.shape[0] == 2 * b, "\(images.shape[0]) images for \(b) pairs")
         for (_, bn) in batchNorms { bn.groups = 2 }
@@ -90,7 +82,7 @@ public final class SiameseNetwork {
         let value = loss.evaluate(first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
                                   gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
         let gFeatures = fc1.backward(grad, needsInputGradient: true)!
-        cnn1.backward(gFeatures.reshaped([2 * b, config.channels.last ?? 1, config.inputHeight, config.inputWidth]),
+        _ = cnn1.backward(gFeatures.reshaped([2 * b, config.channels.last ?? 1, config.inputHeight, config.inputWidth]),
                       needsInputGradient: false)
         return (value, emb)
     }

@@ -31,22 +31,6 @@ public final class Adam {
         }
     }
 
-    /// Parameters whose update for the coming step a layer has already done (`sliceUpdate`).
-    private var updatedByLayer: Set<ObjectIdentifier> = []
-
-    /// The coming step's update of one parameter, for the layer that computes its gradient to
-    /// apply slice by slice while each gradient slice is still in cache (the 80 000 × 500
-    /// weight's gradient then never goes to memory). `update()` then skips that parameter.
-    /// Nil when the parameter is not one of this optimizer's.
-    func sliceUpdate(for parameter: Parameter) -> AdamSliceUpdate? {
-        guard let j = parameters.firstIndex(where: { $0 === parameter }) else { return nil }
-        updatedByLayer.insert(ObjectIdentifier(parameter))
-        let (stepSize, correction2) = constants(step: step + 1)
-        return AdamSliceUpdate(weight: parameter.value.pointer, firstMoment: firstMoments[j].pointer,
-                               secondMoment: secondMoments[j].pointer, beta1: beta1, beta2: beta2, eps: eps,
-                               stepSize: stepSize, correction2: correction2)
-    }
-
     private func constants(step: Int) -> (stepSize: Float, correction2: Float) {
         let t = Double(step)
         return (Float(Double(learningRate) / (1 - pow(Double(beta1), t))), Float((1 - pow(Double(beta2), t)).squareRoot()))
@@ -57,8 +41,7 @@ public final class Adam {
         step += 1
         let (stepSize, correction2) = constants(step: step)
         let (b1, b2, eps) = (beta1, beta2, self.eps)
-        defer { updatedByLayer.removeAll(keepingCapacity: true) }
-        for (j, p) in parameters.enumerated() where !updatedByLayer.contains(ObjectIdentifier(p)) {
+        for (j, p) in parameters.enumerated() {
             let w = p.value.pointer, g = p.gradPointerForAccumulation()
             let m = firstMoments[j].pointer, v = secondMoments[j].pointer
             let n = p.value.count
@@ -78,7 +61,10 @@ public final class Adam {
                        stepSize: Float, correction2: Float) {
         typealias V = SIMD8<Float>
         let a1 = V(repeating: 1 - beta1), b2 = V(repeating: beta2), a2 = V(repeating: 1 - beta2)
-        let step = V(repeating: stepSize), c2 = V(repeating: correction2), e = V(repeating: eps)
+        // √v / √(1−β₂ᵗ) as √v · (1 / √(1−β₂ᵗ)): one division less per element. Divisions and
+        // square roots share one unit and bound this loop, not memory; the product differs
+        // from PyTorch's quotient by at most an ulp of the denominator.
+        let step = V(repeating: stepSize), c2 = V(repeating: 1 / correction2), e = V(repeating: eps)
         var i = 0
         while i + 8 <= count {
             let gi = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
@@ -87,7 +73,7 @@ public final class Adam {
             var wi = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
             mi = mi + a1 * (gi - mi)
             vi = b2 * vi + a2 * (gi * gi)
-            wi = wi - step * mi / (vi.squareRoot() / c2 + e)
+            wi = wi - step * mi / (vi.squareRoot() * c2 + e)
             UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
             UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
             UnsafeMutableRawPointer(w + i).storeBytes(of: wi, as: V.self)
@@ -99,25 +85,10 @@ public final class Adam {
             let vi = beta2 * v[i] + (1 - beta2) * (gi * gi)
             m[i] = mi
             v[i] = vi
-            w[i] -= stepSize * mi / (vi.squareRoot() / correction2 + eps)
+            w[i] -= stepSize * mi / (vi.squareRoot() * (1 / correction2) + eps)
             i += 1
         }
     }
 }
 
 import Foundation
-
-/// One step of Adam for one parameter, applied by slices (see `Adam.sliceUpdate`).
-struct AdamSliceUpdate {
-    let weight: UnsafeMutablePointer<Float>
-    let firstMoment: UnsafeMutablePointer<Float>
-    let secondMoment: UnsafeMutablePointer<Float>
-    let beta1: Float, beta2: Float, eps: Float, stepSize: Float, correction2: Float
-
-    /// Updates elements offset..<offset+count from their gradient `grad[0..<count]`.
-    @inline(__always)
-    func apply(offset: Int, count: Int, grad: UnsafePointer<Float>) {
-        Adam.update(weight + offset, grad, firstMoment + offset, secondMoment + offset, count: count,
-                    beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize, correction2: correction2)
-    }
-}

@@ -124,7 +124,7 @@ public final class Trainer {
                         (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
                     }
                     adam.zeroGradients()
-                    let (value, _) = network.trainStep(images: images, labels: labels, loss: loss, optimizer: adam)
+                    let (value, _) = network.trainStep(images: images, labels: labels, loss: loss)
                     adam.update()
                     total += Double(value)
                 }
@@ -148,8 +148,18 @@ public final class Trainer {
                 improves = true
             }
             if improves {
-                best = (epoch, eer, auc, meanLoss, metrics?.eerThreshold, network.stateTensors.map { $0.tensor.clone() },
-                        network.batchNorms.map(\.layer.numBatchesTracked))
+                // The kept weights: without validation every epoch improves and the last one is
+                // kept, which is the network as it ends, so nothing is copied. With validation,
+                // one snapshot (160 MB in the seed) is overwritten in place, never two at once.
+                var state = best?.state ?? []
+                if validation != nil {
+                    if state.isEmpty {
+                        state = network.stateTensors.map { $0.tensor.clone() }
+                    } else {
+                        for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
+                    }
+                }
+                best = (epoch, eer, auc, meanLoss, metrics?.eerThreshold, state, network.batchNorms.map(\.layer.numBatchesTracked))
             }
             let elapsed = Date().timeIntervalSince(start)
             let report = EpochReport(epoch: epoch, epochs: options.epochs, steps: stepsPerEpoch, meanLoss: meanLoss,
@@ -162,8 +172,10 @@ public final class Trainer {
         }
 
         let kept = best!
-        for ((_, tensor), saved) in zip(network.stateTensors, kept.state) { tensor.copy(from: saved) }
-        for ((_, bn), n) in zip(network.batchNorms, kept.tracked) { bn.numBatchesTracked = n }
+        if !kept.state.isEmpty {
+            for ((_, tensor), saved) in zip(network.stateTensors, kept.state) { tensor.copy(from: saved) }
+            for ((_, bn), n) in zip(network.batchNorms, kept.tracked) { bn.numBatchesTracked = n }
+        }
         let holdout = validation?.identities ?? []
         let summary = TrainingSummary(
             data: training.root, trainIdentities: training.identities.count, trainImages: training.count,
