@@ -50,8 +50,9 @@ public final class Linear: Layer {
     /// core, when the layer's multiply-adds make that worth it; else on all of it here.
     ///
     /// All of FaceTwin's parallelism is its own (Dispatch workers) and OpenBLAS runs one thread
-    /// per call: an idle OpenBLAS pool thread spins for a while after each call, and on a
-    /// 2-core machine that spinning thread took a core from the convolutions that followed.
+    /// per call, so no OpenBLAS pool thread is left spinning beside the convolutions' workers.
+    /// Against OpenBLAS's own two threads, the step time measured the same within this
+    /// machine's noise (facetwin-bench --breakdown, alternated runs).
     static func split(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
         BLAS.setThreads(1)
         let units = (count + 15) / 16
