@@ -120,7 +120,10 @@ struct CrossvalCommand: ParsableCommand {
                 throw CLIError("\(models): cannot create folder: \(error.localizedDescription)")
             }
         }
-        let result = try cv.run { event in
+        // Each fold's model is saved as soon as the fold is done (nothing is lost if a later
+        // fold fails) and then let go: five 160 MB models are not held to the end.
+        var modelPaths: [String?] = []
+        func handle(_ event: CrossValidationEvent) {
             switch event {
             case .foldStarted(let fold, let trainImages, let testImages):
                 if !quiet {
@@ -145,14 +148,18 @@ struct CrossvalCommand: ParsableCommand {
                 }
             }
         }
-        var modelPaths: [String?] = Array(repeating: nil, count: result.folds.count)
-        if let models {
-            for (k, f) in result.folds.enumerated() {
-                let path = (models as NSString).appendingPathComponent("fold-\(f.fold.index + 1).safetensors")
-                try f.model.save(to: path)
-                modelPaths[k] = path
+        var results: [CrossValidationFoldResult] = []
+        for fold in cv.folds {
+            let r = try cv.run(fold, progress: handle)
+            var path: String? = nil
+            if let models, let model = r.model {
+                path = (models as NSString).appendingPathComponent("fold-\(fold.index + 1).safetensors")
+                try model.save(to: path!)
             }
+            modelPaths.append(path)
+            results.append(r.withoutModel())
         }
+        let result = CrossValidationResult(folds: results)
 
         if json {
             struct Fold: Encodable {

@@ -23,9 +23,19 @@ public struct CrossValidationFoldResult {
     /// Training and evaluation time.
     public let seconds: Double
     /// The trained model (the last epoch's weights). Its training record lists the fold's test
-    /// identities as held out, and its threshold is the EER threshold on them.
-    public let model: FaceModel
+    /// identities as held out, and its threshold is the EER threshold on them. Nil once the
+    /// caller has let it go (`withoutModel()`, or `run(keepingModels: false)`): each is 160 MB.
+    public private(set) var model: FaceModel?
     public let history: [EpochReport]
+}
+
+extension CrossValidationFoldResult {
+    /// The same result without its model, so that the weights can be freed.
+    public func withoutModel() -> CrossValidationFoldResult {
+        var r = self
+        r.model = nil
+        return r
+    }
 }
 
 /// Mean and standard deviation over folds.
@@ -50,6 +60,7 @@ public struct CrossValidationStatistic: Sendable, Equatable, Codable {
 /// The outcome of a cross-validation.
 public struct CrossValidationResult {
     public let folds: [CrossValidationFoldResult]
+    public init(folds: [CrossValidationFoldResult]) { self.folds = folds }
     public var eer: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.eer)) }
     public var auc: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.auc)) }
     public var tarAtFAR1: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.tarAtFAR1)) }
@@ -117,11 +128,14 @@ public final class CrossValidation {
         }
     }
 
-    /// Runs every fold in turn.
-    public func run(progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationResult {
+    /// Runs every fold in turn. With `keepingModels: false` each fold's model is dropped once
+    /// its `.foldFinished` event has been reported (save it there if it is wanted), so a K-fold
+    /// run holds one network at a time, not K models.
+    public func run(keepingModels: Bool = true, progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationResult {
         var results: [CrossValidationFoldResult] = []
         for fold in folds {
-            results.append(try run(fold, progress: progress))
+            let r = try run(fold, progress: progress)
+            results.append(keepingModels ? r : r.withoutModel())
         }
         return CrossValidationResult(folds: results)
     }
