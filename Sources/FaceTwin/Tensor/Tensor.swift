@@ -14,17 +14,50 @@ public final class TensorStorage {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
-    /// Zeroed storage. `calloc` hands large blocks over as fresh zero pages, so a 160 MB weight
-    /// costs nothing until it is written (loading a model writes it once, not twice).
+    /// The mapping behind a large tensor (nil for small ones, which come from `calloc`).
+    private let mapping: (base: UnsafeMutableRawPointer, length: Int)?
+
+    /// Tensors of at least this many bytes get their own mapping on 2 MB pages.
+    static let hugePageThreshold = 4 << 20
+    private static let hugePage = 2 << 20
+
+    /// Zeroed storage. Small tensors come from `calloc`. Large ones (the 80 000 × 500 weight,
+    /// its gradient and Adam's moments, the CNN's activations) are mapped anonymously, aligned
+    /// to 2 MB and marked for transparent huge pages: the first write faults in 2 MB at a time
+    /// instead of 4 KB (512× fewer faults when a model is loaded or a gradient first written),
+    /// and the GEMMs and Adam stream through them with far fewer TLB misses. The pages are
+    /// fresh zeros and cost nothing until written. Where the kernel gives no huge pages the
+    /// advice is ignored and this is an ordinary zeroed mapping.
     public init(count: Int) {
         self.count = count
-        guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
-            fatalError("out of memory allocating \(count) floats")
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if bytes >= Self.hugePageThreshold {
+            let length = (bytes + Self.hugePage - 1) / Self.hugePage * Self.hugePage + Self.hugePage
+            let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let base, base != MAP_FAILED else { fatalError("out of memory allocating \(count) floats") }
+            let aligned = (Int(bitPattern: base) + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+            let start = UnsafeMutableRawPointer(bitPattern: aligned)!
+            #if os(Linux)
+            _ = madvise(start, length - (aligned - Int(bitPattern: base)), MADV_HUGEPAGE)
+            #endif
+            mapping = (base, length)
+            pointer = start.bindMemory(to: Float.self, capacity: count)
+        } else {
+            guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+                fatalError("out of memory allocating \(count) floats")
+            }
+            mapping = nil
+            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if let mapping {
+            munmap(mapping.base, mapping.length)
+        } else {
+            free(pointer)
+        }
+    }
 }
 
 /// A shape and a view of contiguous row-major `Float` storage.
