@@ -21,6 +21,13 @@ public final class Conv2d: Layer {
     private var workerWeightGrads: [Tensor] = []
     private var workerBiasGrads: [Tensor] = []
     private var workerScratch: [Tensor] = []
+    /// Reflection padding this layer applied itself in the last forward (fused by `Sequential`
+    /// from the ReflectionPad2d before it), 0 if none; then `input` is the unpadded input.
+    private(set) var fusedPadding = 0
+    /// Per worker, one padded image and one padded input gradient: with fused padding each
+    /// image is padded into cache, never into a whole padded batch in memory.
+    private var paddedImages: [Tensor] = []
+    private var paddedGradInputs: [Tensor] = []
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inChannels = inChannels
@@ -45,28 +52,51 @@ public final class Conv2d: Layer {
     /// The forward with the following ReLU (and in evaluation BatchNorm's affine map) applied
     /// as each output is stored; `Sequential` fuses them so. With a ReLU, the output returned
     /// is the ReLU's, which is what the backward of a ReLU-followed convolution needs.
-    func forward(_ input: Tensor, mode: Mode, epilogue: ConvolutionEpilogue) -> Tensor {
+    ///
+    /// With `reflectionPadding` p > 0 the input is first padded as `ReflectionPad2d(p)` would,
+    /// image by image into a per-core buffer that stays in cache (`Sequential` fuses a
+    /// ReflectionPad2d before a Conv2d so); the backward then returns the gradient with respect
+    /// to the unpadded input.
+    func forward(_ input: Tensor, mode: Mode, epilogue: ConvolutionEpilogue, reflectionPadding p: Int = 0) -> Tensor {
         precondition(input.shape.count == 4 && input.shape[1] == inChannels, "Conv2d expects [N, \(inChannels), H, W], got \(input.shape)")
-        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let (n, hIn, wIn) = (input.shape[0], input.shape[2], input.shape[3])
+        precondition(p < hIn && p < wIn, "reflection padding \(p) needs an input larger than \(hIn)×\(wIn)")
+        let h = hIn + 2 * p, w = wIn + 2 * p
         precondition(h >= kernel && w >= kernel, "Conv2d: input \(h)×\(w) is smaller than the kernel")
         let ho = h - kernel + 1, wo = w - kernel + 1
         let out = Tensor.reuse(output, shape: [n, outChannels, ho, wo])
         output = out
         self.input = input
+        fusedPadding = p
         let (cin, cout, k) = (inChannels, outChannels, kernel)
         let wgt = weight.value.pointer, b = bias.value.pointer
-        Parallel.chunks(n) { _, images in
+        if p > 0 { ensurePaddedBuffers(&paddedImages, count: cin * h * w) }
+        Parallel.chunks(n) { worker, images in
             for i in images {
-                DirectConvolution.forward(input: input.pointer + i * cin * h * w, cin: cin, h: h, w: w, weight: wgt, bias: b,
+                var x = UnsafePointer(input.pointer + i * cin * hIn * wIn)
+                if p > 0 {
+                    let padded = self.paddedImages[worker].pointer
+                    ReflectionPad2d.pad(x, planes: cin, h: hIn, w: wIn, padding: p, into: padded)
+                    x = UnsafePointer(padded)
+                }
+                DirectConvolution.forward(input: x, cin: cin, h: h, w: w, weight: wgt, bias: b,
                                           cout: cout, k: k, output: out.pointer + i * cout * ho * wo, epilogue: epilogue)
             }
         }
         return out
     }
 
+    private func ensurePaddedBuffers(_ buffers: inout [Tensor], count: Int) {
+        if buffers.count != Parallel.workers || buffers.first?.count != count {
+            buffers = (0..<Parallel.workers).map { _ in Tensor(shape: [count]) }
+        }
+    }
+
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("Conv2d.backward before forward") }
-        let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
+        let p = fusedPadding
+        let (n, hIn, wIn) = (input.shape[0], input.shape[2], input.shape[3])
+        let h = hIn + 2 * p, w = wIn + 2 * p
         let (cin, cout, k) = (inChannels, outChannels, kernel)
         let ho = h - k + 1, wo = w - k + 1
         let workers = min(Parallel.workers, n)
@@ -83,7 +113,9 @@ public final class Conv2d: Layer {
             gin = Tensor.reuse(gradInput, shape: input.shape)
             gradInput = gin
             DirectConvolution.flipWeights(weight.value.pointer, cout: cout, cin: cin, k: k, into: flipped.pointer)
+            if p > 0 { ensurePaddedBuffers(&paddedGradInputs, count: cin * h * w) }
         }
+        if p > 0 { ensurePaddedBuffers(&paddedImages, count: cin * h * w) }
         let flippedWeights = flipped.pointer
         Parallel.chunks(n, workers: workers) { worker, images in
             let dW = self.workerWeightGrads[worker].pointer, db = self.workerBiasGrads[worker].pointer
@@ -91,12 +123,23 @@ public final class Conv2d: Layer {
             db.update(repeating: 0, count: cout)
             let padded = self.paddedGrad[worker].pointer, scratch = self.workerScratch[worker].pointer
             for i in images {
-                let g = gradOutput.pointer + i * cout * ho * wo, x = input.pointer + i * cin * h * w
+                let g = gradOutput.pointer + i * cout * ho * wo
+                var x = UnsafePointer(input.pointer + i * cin * hIn * wIn)
+                if p > 0 {
+                    let image = self.paddedImages[worker].pointer
+                    ReflectionPad2d.pad(x, planes: cin, h: hIn, w: wIn, padding: p, into: image)
+                    x = UnsafePointer(image)
+                }
                 DirectConvolution.weightGradient(input: x, cin: cin, h: h, w: w, gradOutput: g, cout: cout, k: k,
                                                  gradWeight: dW, gradBias: db, scratch: scratch)
                 if let gin {
+                    let target = gin.pointer + i * cin * hIn * wIn
+                    let gradPadded = p > 0 ? self.paddedGradInputs[worker].pointer : target
                     DirectConvolution.inputGradient(gradOutput: g, cout: cout, ho: ho, wo: wo, flipped: flippedWeights, cin: cin, k: k,
-                                                    padded: padded, gradInput: gin.pointer + i * cin * h * w)
+                                                    padded: padded, gradInput: gradPadded)
+                    if p > 0 {
+                        ReflectionPad2d.unpad(gradient: gradPadded, planes: cin, h: hIn, w: wIn, padding: p, into: target)
+                    }
                 }
             }
         }

@@ -23,19 +23,52 @@ public final class ReflectionPad2d: Layer {
         let src = input.pointer, dst = out.pointer
         Parallel.chunks(n * c) { _, planes in
             for plane in planes {
-                let s = src + plane * h * w, d = dst + plane * ho * wo
-                for y in 0..<ho {
-                    let row = s + Self.reflect(y - p, h) * w
-                    let drow = d + y * wo
-                    (drow + p).update(from: row, count: w)
-                    for x in 0..<p {
-                        drow[x] = row[Self.reflect(x - p, w)]
-                        drow[p + w + x] = row[Self.reflect(w + x, w)]
-                    }
-                }
+                Self.pad(src + plane * h * w, planes: 1, h: h, w: w, padding: p, into: dst + plane * ho * wo)
             }
         }
         return out
+    }
+
+    /// Pads `planes` consecutive h × w planes into (h + 2p) × (w + 2p) ones.
+    static func pad(_ src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, padding p: Int, into dst: UnsafeMutablePointer<Float>) {
+        let ho = h + 2 * p, wo = w + 2 * p
+        for plane in 0..<planes {
+            let s = src + plane * h * w, d = dst + plane * ho * wo
+            for y in 0..<ho {
+                let row = s + reflect(y - p, h) * w
+                let drow = d + y * wo
+                (drow + p).update(from: row, count: w)
+                for x in 0..<p {
+                    drow[x] = row[reflect(x - p, w)]
+                    drow[p + w + x] = row[reflect(w + x, w)]
+                }
+            }
+        }
+    }
+
+    /// The padding's backward for `planes` consecutive planes: each padded-plane gradient
+    /// (h + 2p) × (w + 2p) summed into the h × w entries it was copied from.
+    static func unpad(gradient src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, padding p: Int,
+                      into dst: UnsafeMutablePointer<Float>) {
+        let ho = h + 2 * p, wo = w + 2 * p
+        for plane in 0..<planes {
+            let d = dst + plane * h * w, s = src + plane * ho * wo
+            // Each input row gets its own padded row's interior, then the reflected border
+            // rows' interiors are added, in padded-row order as the scatter would; then the
+            // border columns of every padded row are added into the columns they reflect.
+            for y in 0..<h { (d + y * w).update(from: s + (y + p) * wo + p, count: w) }
+            for y in 0..<ho where y < p || y >= p + h {
+                let row = d + reflect(y - p, h) * w, srow = s + y * wo + p
+                for x in 0..<w { row[x] += srow[x] }
+            }
+            for y in 0..<ho {
+                let row = d + reflect(y - p, h) * w, srow = s + y * wo
+                for x in 0..<p {
+                    row[reflect(x - p, w)] += srow[x]
+                    row[reflect(w + x, w)] += srow[p + w + x]
+                }
+            }
+        }
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
@@ -47,22 +80,7 @@ public final class ReflectionPad2d: Layer {
         let src = gradOutput.pointer, dst = gin.pointer
         Parallel.chunks(n * c) { _, planes in
             for plane in planes {
-                let d = dst + plane * h * w, s = src + plane * ho * wo
-                // Each input row gets its own padded row's interior, then the reflected border
-                // rows' interiors are added, in padded-row order as the scatter would; then the
-                // border columns of every padded row are added into the columns they reflect.
-                for y in 0..<h { (d + y * w).update(from: s + (y + p) * wo + p, count: w) }
-                for y in 0..<ho where y < p || y >= p + h {
-                    let row = d + Self.reflect(y - p, h) * w, srow = s + y * wo + p
-                    for x in 0..<w { row[x] += srow[x] }
-                }
-                for y in 0..<ho {
-                    let row = d + Self.reflect(y - p, h) * w, srow = s + y * wo
-                    for x in 0..<p {
-                        row[Self.reflect(x - p, w)] += srow[x]
-                        row[Self.reflect(w + x, w)] += srow[p + w + x]
-                    }
-                }
+                Self.unpad(gradient: src + plane * ho * wo, planes: 1, h: h, w: w, padding: p, into: dst + plane * h * w)
             }
         }
         return gin
