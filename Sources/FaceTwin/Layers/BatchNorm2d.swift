@@ -23,6 +23,9 @@ public final class BatchNorm2d: Layer {
     private var input: Tensor?
     private var mean: [Float] = []
     private var invStd: [Float] = []
+    private var variance: [Float] = []
+    private var sumDy: [Float] = []
+    private var sumDyXhat: [Float] = []
     private var output: Tensor?
     private var gradInput: Tensor?
 
@@ -66,9 +69,14 @@ public final class BatchNorm2d: Layer {
             let per = n / g, m = per * hw
             precondition(m > 1, "BatchNorm2d in training needs more than one value per channel")
             self.input = input
-            mean = [Float](repeating: 0, count: g * c)
-            invStd = [Float](repeating: 0, count: g * c)
-            var variance = [Float](repeating: 0, count: g * c)
+            // Per-(group, channel) scratch, allocated once per batch shape, not every step.
+            if mean.count != g * c {
+                mean = [Float](repeating: 0, count: g * c)
+                invStd = mean
+                variance = mean
+                sumDy = mean
+                sumDyXhat = mean
+            }
             mean.withUnsafeMutableBufferPointer { meanP in
                 invStd.withUnsafeMutableBufferPointer { invP in
                     variance.withUnsafeMutableBufferPointer { varP in
@@ -142,8 +150,6 @@ public final class BatchNorm2d: Layer {
             gradInput = gin
         }
         let gamma = weight.value.pointer
-        var sumDy = [Float](repeating: 0, count: g * c)
-        var sumDyXhat = [Float](repeating: 0, count: g * c)
         let meanC = mean, invC = invStd
         sumDy.withUnsafeMutableBufferPointer { sdy in
             sumDyXhat.withUnsafeMutableBufferPointer { sdx in

@@ -31,7 +31,12 @@ public final class TensorStorage {
     public init(count: Int) {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        if bytes >= Self.hugePageThreshold {
+        #if os(Linux)
+        let large = bytes >= Self.hugePageThreshold
+        #else
+        let large = false
+        #endif
+        if large {
             let length = (bytes + Self.hugePage - 1) / Self.hugePage * Self.hugePage + Self.hugePage
             let base = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let base, base != MAP_FAILED else { fatalError("out of memory allocating \(count) floats") }
