@@ -14,14 +14,7 @@ public func sumDouble(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
     var i = 0
     while i < n {
         let end = min(n, i + 1024)
-        // Two accumulators, so consecutive adds do not wait on each other's latency.
-        var acc = SIMD8<Float>(), acc2 = SIMD8<Float>()
-        while i + 16 <= end {
-            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc2 += UnsafeRawPointer(p + i + 8).loadUnaligned(as: SIMD8<Float>.self)
-            i += 16
-        }
-        acc += acc2
+        var acc = SIMD8<Float>()
         while i + 8 <= end {
             acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
             i += 8
@@ -41,15 +34,7 @@ func sumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, mean: Float) -> Do
     let m = SIMD8<Float>(repeating: mean)
     while i < n {
         let end = min(n, i + 1024)
-        var acc = SIMD8<Float>(), acc2 = SIMD8<Float>()
-        while i + 16 <= end {
-            let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) - m
-            let d2 = UnsafeRawPointer(p + i + 8).loadUnaligned(as: SIMD8<Float>.self) - m
-            acc += d * d
-            acc2 += d2 * d2
-            i += 16
-        }
-        acc += acc2
+        var acc = SIMD8<Float>()
         while i + 8 <= end {
             let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) - m
             acc += d * d
@@ -69,13 +54,7 @@ func dotDouble(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -
     var i = 0
     while i < n {
         let end = min(n, i + 1024)
-        var acc = SIMD8<Float>(), acc2 = SIMD8<Float>()
-        while i + 16 <= end {
-            acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc2 += UnsafeRawPointer(a + i + 8).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i + 8).loadUnaligned(as: SIMD8<Float>.self)
-            i += 16
-        }
-        acc += acc2
+        var acc = SIMD8<Float>()
         while i + 8 <= end {
             acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
             i += 8
