@@ -56,14 +56,14 @@ public final class Sequential: Layer {
         var g: Tensor? = gradOutput
         var i = layers.count - 1
         while i >= 0, let grad = g {
-            // ReLU → BatchNorm2d: the ReLU's backward (zero where its output, the BatchNorm's
-            // input, is not positive) is done in the BatchNorm's input-gradient pass.
             // Conv2d that padded its input itself: its backward is the padding's too.
             if let conv = layers[i] as? Conv2d, conv.fusedPadding > 0, i > 0, layers[i - 1] is ReflectionPad2d {
                 g = conv.backward(grad, needsInputGradient: needs(i - 1))
                 i -= 2
                 continue
             }
+            // ReLU → BatchNorm2d: the ReLU's backward (zero where its output, the BatchNorm's
+            // input, is not positive) is done in the BatchNorm's input-gradient pass.
             if let bn = layers[i] as? BatchNorm2d, i > 0, layers[i - 1] is ReLU, needs(i) {
                 let masked = bn.backward(grad, needsInputGradient: true, maskNonPositiveInput: true)
                 g = needs(i - 1) ? masked : nil
