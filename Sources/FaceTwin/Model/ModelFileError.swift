@@ -1,12 +1,2 @@
-/// Why a model file could not be read or written. `description` is one line that names the file.
-public struct ModelFileError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let message: String
-
-    public init(path: String, _ message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    public var description: String { "\(path): \(message)" }
-}
+/// Why a model file could not be read or written.
+public typealias ModelFileError = FileError

@@ -134,15 +134,5 @@ public enum EvaluationReport {
     }
 }
 
-/// A report could not be written. `description` is one line naming the file.
-public struct ReportError: Error, CustomStringConvertible, Sendable {
-    public let path: String
-    public let message: String
-
-    public init(path: String, _ message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    public var description: String { "\(path): \(message)" }
-}
+/// A report could not be written.
+public typealias ReportError = FileError
