@@ -22,52 +22,64 @@ final class ConvolutionKernelTests: XCTestCase {
     func testForwardAndBothGradientsMatchADoubleReference() {
         for (index, s) in shapes.enumerated() {
             var rng = RandomSource(seed: UInt64(100 + index))
-            let conv = Conv2d(s.cin, s.cout, kernel: s.k, rng: &rng)
-            let x = Tensor(shape: [s.n, s.cin, s.h, s.w], values: values(s.n * s.cin * s.h * s.w, &rng))
-            let ho = s.h - s.k + 1, wo = s.w - s.k + 1
-            let g = Tensor(shape: [s.n, s.cout, ho, wo], values: values(s.n * s.cout * ho * wo, &rng))
-            let wgt = Array(UnsafeBufferPointer(start: conv.weight.value.pointer, count: conv.weight.value.count))
-            let bias = Array(UnsafeBufferPointer(start: conv.bias.value.pointer, count: s.cout))
-            let xs = Array(UnsafeBufferPointer(start: x.pointer, count: x.count))
-            let gs = Array(UnsafeBufferPointer(start: g.pointer, count: g.count))
+            check(Conv2d(s.cin, s.cout, kernel: s.k, rng: &rng), s, &rng)
+        }
+    }
 
-            var y = [Double](repeating: 0, count: g.count)
-            var dW = [Double](repeating: 0, count: wgt.count), db = [Double](repeating: 0, count: s.cout)
-            var dX = [Double](repeating: 0, count: x.count)
-            for i in 0..<s.n {
-                for co in 0..<s.cout {
-                    for oy in 0..<ho {
-                        for ox in 0..<wo {
-                            let o = ((i * s.cout + co) * ho + oy) * wo + ox
-                            var acc = Double(bias[co])
-                            db[co] += Double(gs[o])
-                            for ci in 0..<s.cin {
-                                for ky in 0..<s.k {
-                                    for kx in 0..<s.k {
-                                        let wi = ((co * s.cin + ci) * s.k + ky) * s.k + kx
-                                        let xi = ((i * s.cin + ci) * s.h + oy + ky) * s.w + ox + kx
-                                        acc += Double(wgt[wi]) * Double(xs[xi])
-                                        dW[wi] += Double(gs[o]) * Double(xs[xi])
-                                        dX[xi] += Double(gs[o]) * Double(wgt[wi])
-                                    }
+    /// One layer on a 6×21 input, then on 21×6: the zero-padded output-gradient scratch has the
+    /// same size for both but a different border, so it must not be reused across the change.
+    func testScratchIsRenewedWhenTheShapeChangesButNotTheSize() {
+        var rng = RandomSource(seed: 200)
+        let conv = Conv2d(3, 5, kernel: 3, rng: &rng)
+        check(conv, Shape(n: 2, cin: 3, cout: 5, h: 6, w: 21, k: 3), &rng)
+        check(conv, Shape(n: 2, cin: 3, cout: 5, h: 21, w: 6, k: 3), &rng)
+    }
+
+    private func check(_ conv: Conv2d, _ s: Shape, _ rng: inout RandomSource) {
+        let x = Tensor(shape: [s.n, s.cin, s.h, s.w], values: values(s.n * s.cin * s.h * s.w, &rng))
+        let ho = s.h - s.k + 1, wo = s.w - s.k + 1
+        let g = Tensor(shape: [s.n, s.cout, ho, wo], values: values(s.n * s.cout * ho * wo, &rng))
+        let wgt = Array(UnsafeBufferPointer(start: conv.weight.value.pointer, count: conv.weight.value.count))
+        let bias = Array(UnsafeBufferPointer(start: conv.bias.value.pointer, count: s.cout))
+        let xs = Array(UnsafeBufferPointer(start: x.pointer, count: x.count))
+        let gs = Array(UnsafeBufferPointer(start: g.pointer, count: g.count))
+
+        var y = [Double](repeating: 0, count: g.count)
+        var dW = [Double](repeating: 0, count: wgt.count), db = [Double](repeating: 0, count: s.cout)
+        var dX = [Double](repeating: 0, count: x.count)
+        for i in 0..<s.n {
+            for co in 0..<s.cout {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        let o = ((i * s.cout + co) * ho + oy) * wo + ox
+                        var acc = Double(bias[co])
+                        db[co] += Double(gs[o])
+                        for ci in 0..<s.cin {
+                            for ky in 0..<s.k {
+                                for kx in 0..<s.k {
+                                    let wi = ((co * s.cin + ci) * s.k + ky) * s.k + kx
+                                    let xi = ((i * s.cin + ci) * s.h + oy + ky) * s.w + ox + kx
+                                    acc += Double(wgt[wi]) * Double(xs[xi])
+                                    dW[wi] += Double(gs[o]) * Double(xs[xi])
+                                    dX[xi] += Double(gs[o]) * Double(wgt[wi])
                                 }
                             }
-                            y[o] = acc
                         }
+                        y[o] = acc
                     }
                 }
             }
-
-            conv.weight.grad.fill(0)
-            conv.bias.grad.fill(0)
-            let out = conv.forward(x, mode: .training)
-            let gin = conv.backward(g, needsInputGradient: true)!
-            let label = "n\(s.n) \(s.cin)→\(s.cout) \(s.h)×\(s.w) k\(s.k)"
-            assertClose(out, y, "\(label) forward")
-            assertClose(conv.weight.grad, dW, "\(label) weight gradient")
-            assertClose(conv.bias.grad, db, "\(label) bias gradient")
-            assertClose(gin, dX, "\(label) input gradient")
         }
+
+        conv.weight.grad.fill(0)
+        conv.bias.grad.fill(0)
+        let out = conv.forward(x, mode: .training)
+        let gin = conv.backward(g, needsInputGradient: true)!
+        let label = "n\(s.n) \(s.cin)→\(s.cout) \(s.h)×\(s.w) k\(s.k)"
+        assertClose(out, y, "\(label) forward")
+        assertClose(conv.weight.grad, dW, "\(label) weight gradient")
+        assertClose(conv.bias.grad, db, "\(label) bias gradient")
+        assertClose(gin, dX, "\(label) input gradient")
     }
 
     /// Sequential fuses Conv2d → ReLU (→ BatchNorm2d in evaluation) into the convolution's store

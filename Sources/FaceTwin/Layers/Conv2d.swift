@@ -18,6 +18,7 @@ public final class Conv2d: Layer {
     /// of one image and weight/bias gradient partial sums.
     private var flipped: Tensor
     private var paddedGrad: [Tensor] = []
+    private var paddedGradShape: [Int] = []
     private var workerWeightGrads: [Tensor] = []
     private var workerBiasGrads: [Tensor] = []
     private var workerScratch: [Tensor] = []
@@ -101,7 +102,10 @@ public final class Conv2d: Layer {
         let ho = h - k + 1, wo = w - k + 1
         let workers = min(Parallel.workers, n)
         let paddedCount = cout * (ho + 2 * k - 2) * (wo + 2 * k - 2)
-        if workerWeightGrads.count != workers || paddedGrad.first?.count != paddedCount {
+        // A new output shape gets new (zeroed) padded-gradient buffers: inputGradient writes
+        // only their interior and relies on the border staying zero.
+        if workerWeightGrads.count != workers || paddedGrad.first?.count != paddedCount || paddedGradShape != [ho, wo] {
+            paddedGradShape = [ho, wo]
             paddedGrad = (0..<workers).map { _ in Tensor(shape: [paddedCount]) }
             workerWeightGrads = (0..<workers).map { _ in Tensor(shape: weight.value.shape) }
             workerBiasGrads = (0..<workers).map { _ in Tensor(shape: [cout]) }

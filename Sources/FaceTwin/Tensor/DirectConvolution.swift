@@ -358,13 +358,15 @@ enum DirectConvolution {
 
     /// The input gradient of one image: gIn[ci, yy, xx] = Σ_co Σ_ky Σ_kx w[co, ci, ky, kx] ·
     /// g[co, yy − ky, xx − kx], as a valid convolution of the output gradient zero-padded by
-    /// k − 1 (`padded`, scratch of cout · (ho + 2k − 2) · (wo + 2k − 2) floats) with the
-    /// flipped, transposed weights (`flipped` [cin, cout, k, k], see `flipWeights`).
+    /// k − 1 (`padded`, scratch of cout · (ho + 2k − 2) · (wo + 2k − 2) floats whose border
+    /// must be zero: only its interior is written) with the flipped, transposed weights
+    /// (`flipped` [cin, cout, k, k], see `flipWeights`).
     static func inputGradient(gradOutput: UnsafePointer<Float>, cout: Int, ho: Int, wo: Int,
                               flipped: UnsafePointer<Float>, cin: Int, k: Int,
                               padded: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
         let p = k - 1, hp = ho + 2 * p, wp = wo + 2 * p
-        padded.update(repeating: 0, count: cout * hp * wp)
+        // Only the interior is written here: the border of `padded` is zero from its allocation
+        // and nothing else writes it (the caller keeps one buffer per output shape).
         for co in 0..<cout {
             for y in 0..<ho {
                 (padded + (co * hp + y + p) * wp + p).update(from: gradOutput + (co * ho + y) * wo, count: wo)
