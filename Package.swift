@@ -22,18 +22,15 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
+        // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).
+        .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["CBLAS", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

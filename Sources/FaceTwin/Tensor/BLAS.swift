@@ -1,14 +1,24 @@
-import CBLAS
+import COpenBLAS
 
 /// Thin wrappers over OpenBLAS's `cblas_sgemm`, in row-major terms, and its thread count.
+/// OpenBLAS is opened on first use with OPENBLAS_NUM_THREADS=1 (Sources/COpenBLAS/openblas.c
+/// says why); a machine without it stops there with a message saying what to install.
 public enum BLAS {
     nonisolated(unsafe) private static var currentThreads = -1
+
+    private static let loaded: Void = {
+        var message = [CChar](repeating: 0, count: 256)
+        if facetwin_openblas_load(&message, message.count) != 0 {
+            fatalError(String(cString: message))
+        }
+    }()
 
     /// Sets OpenBLAS's thread count for the GEMMs that follow. Called from the coordinating thread
     /// only, between phases: big GEMMs use every core, small per-image GEMMs run one thread each.
     public static func setThreads(_ n: Int) {
+        _ = loaded
         if n != currentThreads {
-            openblas_set_num_threads(Int32(n))
+            facetwin_openblas_set_threads(Int32(n))
             currentThreads = n
         }
     }
@@ -18,7 +28,8 @@ public enum BLAS {
     @inline(__always)
     public static func gemv(m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float = 0,
                             y: UnsafeMutablePointer<Float>) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, a, Int32(n), x, 1, beta, y, 1)
+        _ = loaded
+        facetwin_sgemv(Int32(m), Int32(n), 1, a, Int32(n), x, beta, y)
     }
 
     /// C[m×n] = op(A) · op(B) + beta · C, row-major with explicit leading dimensions (row
@@ -27,8 +38,8 @@ public enum BLAS {
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        _ = loaded
+        facetwin_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
@@ -37,12 +48,8 @@ public enum BLAS {
     public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor,
-                    transA ? CblasTrans : CblasNoTrans,
-                    transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(transA ? m : k),
-                    b, Int32(transB ? k : n),
-                    beta, c, Int32(n))
+        _ = loaded
+        facetwin_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+                       a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
     }
 }

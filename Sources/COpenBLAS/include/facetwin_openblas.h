@@ -1,0 +1,16 @@
+#ifndef FACETWIN_OPENBLAS_H
+#define FACETWIN_OPENBLAS_H
+#include <stddef.h>
+
+/// OpenBLAS, loaded at first use with one thread (see openblas.c). Row-major throughout;
+/// `trans_a`/`trans_b` nonzero for a transposed operand.
+
+/// Loads libopenblas.so.0 if not yet loaded. Returns 0, or -1 with a one-line reason in
+/// `error` (at most `size` bytes).
+int facetwin_openblas_load(char *error, size_t size);
+
+void facetwin_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void facetwin_sgemv(int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y);
+void facetwin_openblas_set_threads(int n);
+#endif
