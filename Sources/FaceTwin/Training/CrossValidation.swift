@@ -23,8 +23,8 @@ public struct CrossValidationFoldResult {
     /// Training and evaluation time.
     public let seconds: Double
     /// The trained model (the last epoch's weights). Its training record lists the fold's test
-    /// identities as held out, and its threshold is the EER threshold on them. Nil once the
-    /// caller has let it go (`withoutModel()`, or `run(keepingModels: false)`): each is 160 MB.
+    /// identities as held out, and its threshold is the EER threshold on them. Nil in a
+    /// `withoutModel()` copy, made so that the weights (160 MB in the seed) can be freed.
     public private(set) var model: FaceModel?
     public let history: [EpochReport]
 }
@@ -128,14 +128,13 @@ public final class CrossValidation {
         }
     }
 
-    /// Runs every fold in turn. With `keepingModels: false` each fold's model is dropped once
-    /// its `.foldFinished` event has been reported (save it there if it is wanted), so a K-fold
-    /// run holds one network at a time, not K models.
-    public func run(keepingModels: Bool = true, progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationResult {
+    /// Runs every fold in turn, keeping every fold's model. To hold one network at a time
+    /// instead, run the folds one by one and keep `withoutModel()` of each (as `facetwin
+    /// crossval` does, saving each model first).
+    public func run(progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationResult {
         var results: [CrossValidationFoldResult] = []
         for fold in folds {
-            let r = try run(fold, progress: progress)
-            results.append(keepingModels ? r : r.withoutModel())
+            results.append(try run(fold, progress: progress))
         }
         return CrossValidationResult(folds: results)
     }
