@@ -3,14 +3,10 @@
 and Adam) on the same shapes as facetwin-bench, and prints one JSON object.
     python scripts/bench_torch.py [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--threads 2]
 """
-import argparse, importlib.util, json, os, statistics, time
+import argparse, json, statistics, time
 import torch
 
-here = os.path.dirname(os.path.abspath(__file__))
-ref_path = os.environ.get("TORCH_REFERENCE", os.path.join(here, "..", "..", "shared", "bench", "torch_reference.py"))
-spec = importlib.util.spec_from_file_location("torch_reference", ref_path)
-ref = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ref)
+from torch_reference_module import ref
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--steps", type=int, default=20); ap.add_argument("--warmup", type=int, default=3)

@@ -11,7 +11,7 @@ gallery records unless --model. The claimed identity's templates are read from t
 torch_reference.load_folder, and the score is the smallest distance to the templates.
 Prints the verdict like facetwin verify (or JSON with --json); exit 0 match, 1 no match, 2 error.
 """
-import argparse, importlib.util, json, os, sqlite3, sys
+import argparse, json, sqlite3, sys
 
 import numpy as np
 import torch
@@ -19,11 +19,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-here = os.path.dirname(os.path.abspath(__file__))
-ref_path = os.environ.get("TORCH_REFERENCE", os.path.join(here, "..", "..", "shared", "bench", "torch_reference.py"))
-spec = importlib.util.spec_from_file_location("torch_reference", ref_path)
-ref = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ref)
+from torch_reference_module import ref
 
 ap = argparse.ArgumentParser()
 ap.add_argument("probe"); ap.add_argument("--gallery", required=True); ap.add_argument("--claim", required=True)

@@ -13,8 +13,9 @@ public enum BLAS {
         }
     }()
 
-    /// Sets OpenBLAS's thread count for the GEMMs that follow. Called from the coordinating thread
-    /// only, between phases: big GEMMs use every core, small per-image GEMMs run one thread each.
+    /// Sets OpenBLAS's thread count for the GEMMs that follow. The engine keeps it at 1 and splits
+    /// the work between cores itself (`Linear.split`); facetwin-bench raises it to time a large
+    /// SGEMM. Called from the coordinating thread only, between phases.
     public static func setThreads(_ n: Int) {
         _ = loaded
         if n != currentThreads {
