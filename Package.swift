@@ -24,13 +24,15 @@ let package = Package(
     targets: [
         // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // FaceTwin's own AVX2/FMA GEMM for the linear layers' forward pass (runtime-checked).
+        .target(name: "CGemm", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

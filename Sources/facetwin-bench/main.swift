@@ -1,16 +1,19 @@
 // Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object:
 //   swift run -c release facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64]
 //       [--breakdown] (wall and CPU ms per phase) [--layers] (each layer, on stderr)
+//       [--compare-gemm] (embeddings at --embed-batch with FaceTwin's own forward GEMM and with
+//       OpenBLAS's, alternated in this process, on stderr)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
-var breakdown = false, layerTimes = false
+var breakdown = false, layerTimes = false, compareGEMM = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--breakdown" { breakdown = true; continue }
     if a == "--layers" { layerTimes = true; continue }
+    if a == "--compare-gemm" { compareGEMM = true; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -142,6 +145,21 @@ for r in 0..<(warmup + max(3, steps / 2)) {
     let t0 = now()
     _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
     if r >= warmup { embedTimes.append(now() - t0) }
+}
+if compareGEMM && WeightGEMM.isSupported {
+    // Alternate the two forward GEMMs call by call, so both see the same machine.
+    var times: [Bool: [Double]] = [true: [], false: []]
+    for r in 0..<(2 * (warmup + 2 * steps)) {
+        WeightGEMM.isEnabled = r % 2 == 0
+        let t0 = now()
+        _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+        if r >= 2 * warmup { times[WeightGEMM.isEnabled]!.append(now() - t0) }
+    }
+    WeightGEMM.isEnabled = true
+    let (own, blas) = (times[true]!, times[false]!)
+    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: own GEMM %.1f (median %.2f ms, min %.2f), OpenBLAS %.1f (median %.2f ms, min %.2f): %.3fx\n",
+        embedBatch, own.count, Double(embedBatch) / median(own), 1000 * median(own), 1000 * own.min()!,
+        Double(embedBatch) / median(blas), 1000 * median(blas), 1000 * blas.min()!, median(blas) / median(own)).utf8))
 }
 let one = Array(pixels[0..<hw])
 var latencies: [Double] = []

@@ -10,6 +10,7 @@ public final class Linear: Layer {
     private var input: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
+    private var workspace = WeightGEMM.Workspace()
 
     public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inFeatures = inFeatures
@@ -34,6 +35,10 @@ public final class Linear: Layer {
         let y = out.pointer, b = bias.value.pointer
         for i in 0..<n { (y + i * outFeatures).update(from: b, count: outFeatures) }
         let (inF, outF, w, x) = (inFeatures, outFeatures, weight.value.pointer, input.pointer)
+        if n > 1 && WeightGEMM.isEnabled {
+            WeightGEMM.addProduct(m: n, n: outF, k: inF, x: x, w: w, c: y, ldc: outF, workspace: &workspace)
+            return out
+        }
         // Each core takes a share of the output features (rows of W), one OpenBLAS thread each.
         Self.split(outF, work: n * inF * outF) { rows in
             let r0 = rows.lowerBound

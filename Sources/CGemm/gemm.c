@@ -1,0 +1,169 @@
+// FaceTwin's GEMM for C += X · Wᵀ, the linear layer's forward pass (Sources/CGemm/include).
+//
+// Why not OpenBLAS: for the seed network's 80 000 → 500 layer at a batch of 64, OpenBLAS first
+// copies (packs) all 160 MB of W, then multiplies; the copy is a pass over memory the arithmetic
+// waits for. Here the 6 × 16 register kernel broadcasts W straight from six of its rows (six
+// sequential streams the prefetcher follows, helped by software prefetch two tiles ahead), and
+// only X, 64 rows, is packed: into blocks of KC columns laid out [block][16-row group][k][16]
+// so the kernel reads 16 consecutive floats (one cache line) per k.
+//
+// Order of the loops in phase 2, per thread: for each block of k (its packed X, 64 KB at a
+// batch of 64, stays in L2), for each of the thread's tiles of 6 output features, for each group
+// of 16 rows of X: the kernel adds 6 × 16 dot products over the block into `scratch`
+// ([tile row][m rounded up to 16]); after the last block the thread adds its scratch into C.
+// Every output is summed in k order, one block after another.
+
+#include "facetwin_gemm.h"
+#include <cpuid.h>
+#include <stdint.h>
+#include <string.h>
+#include <immintrin.h>
+
+enum { KC = 256, MR = 6, NR = 16, PREFETCH_TILES = 2 };
+
+int facetwin_gemm_available(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28;
+    if ((c & (fma | osxsave | avx)) != (fma | osxsave | avx)) return 0;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return 0;  // the OS saves the YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 5)) != 0;  // AVX2
+}
+
+static int rounded_m(int m) { return (m + NR - 1) / NR * NR; }
+int facetwin_gemm_nt_blocks(int k) { return (k + KC - 1) / KC; }
+int facetwin_gemm_nt_tiles(int n) { return (n + MR - 1) / MR; }
+size_t facetwin_gemm_nt_packed_count(int m, int k) { return (size_t)facetwin_gemm_nt_blocks(k) * KC * rounded_m(m); }
+size_t facetwin_gemm_nt_scratch_count(int m, int n) { return (size_t)facetwin_gemm_nt_tiles(n) * MR * rounded_m(m); }
+
+// dst[j][0..7] = column j of the 8 × 8 block at rows r[0..7], column k.
+__attribute__((target("avx2,fma")))
+static inline void transpose8(const float *const *r, int k, float *dst) {
+    __m256 a0 = _mm256_loadu_ps(r[0] + k), a1 = _mm256_loadu_ps(r[1] + k), a2 = _mm256_loadu_ps(r[2] + k),
+           a3 = _mm256_loadu_ps(r[3] + k), a4 = _mm256_loadu_ps(r[4] + k), a5 = _mm256_loadu_ps(r[5] + k),
+           a6 = _mm256_loadu_ps(r[6] + k), a7 = _mm256_loadu_ps(r[7] + k);
+    __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1), t2 = _mm256_unpacklo_ps(a2, a3),
+           t3 = _mm256_unpackhi_ps(a2, a3), t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5),
+           t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+static const float zero_row[KC];
+
+__attribute__((target("avx2,fma")))
+void facetwin_gemm_nt_pack(int m, int k, const float *x, size_t ldx, float *packed, int b0, int b1) {
+    const int mp = rounded_m(m);
+    for (int b = b0; b < b1; b++) {
+        const int k0 = b * KC, kc = k - k0 < KC ? k - k0 : KC;
+        for (int g = 0; g < mp / NR; g++) {
+            float *dst = packed + (size_t)b * KC * mp + (size_t)g * KC * NR;
+            const float *r[NR];
+            for (int i = 0; i < NR; i++) {
+                const int row = g * NR + i;
+                r[i] = row < m ? x + (size_t)row * ldx + k0 : zero_row;
+            }
+            int p = 0;
+            for (; p + 8 <= kc; p += 8) {
+                transpose8(r, p, dst + p * NR);
+                transpose8(r + 8, p, dst + p * NR + 8);
+            }
+            for (; p < kc; p++)
+                for (int i = 0; i < NR; i++) dst[p * NR + i] = r[i][p];
+        }
+    }
+}
+
+// acc[6][16] += Σ_p w_r[p] · bp[p][0..15] for p < kc, rows w_r = w + r·ldw: the block's sums are
+// formed from zero in registers, then added to acc. If `ahead` is set, touches the same kc columns of the six rows at
+// ahead + r·ldw, one cache line per row every 16 steps, so they are in cache when their turn comes.
+__attribute__((target("avx2,fma")))
+static void kernel6x16(int kc, const float *w, size_t ldw, const float *bp, float *acc, int ldacc,
+                       const float *ahead) {
+    const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw, *w4 = w + 4 * ldw, *w5 = w + 5 * ldw;
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        if (ahead && (p & 15) == 0) {
+            const char *q = (const char *)(ahead + p);
+            const size_t row = ldw * sizeof(float);
+            _mm_prefetch(q, _MM_HINT_T0); _mm_prefetch(q + row, _MM_HINT_T0);
+            _mm_prefetch(q + 2 * row, _MM_HINT_T0); _mm_prefetch(q + 3 * row, _MM_HINT_T0);
+            _mm_prefetch(q + 4 * row, _MM_HINT_T0); _mm_prefetch(q + 5 * row, _MM_HINT_T0);
+        }
+        const __m256 b0 = _mm256_loadu_ps(bp + NR * p), b1 = _mm256_loadu_ps(bp + NR * p + 8);
+        __m256 a;
+        a = _mm256_broadcast_ss(w0 + p); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(w1 + p); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(w2 + p); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(w3 + p); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(w4 + p); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(w5 + p); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+#define ADD_ROW(r, lo, hi) \
+    _mm256_storeu_ps(acc + r * ldacc, _mm256_add_ps(_mm256_loadu_ps(acc + r * ldacc), lo)); \
+    _mm256_storeu_ps(acc + r * ldacc + 8, _mm256_add_ps(_mm256_loadu_ps(acc + r * ldacc + 8), hi));
+    ADD_ROW(0, c00, c01) ADD_ROW(1, c10, c11) ADD_ROW(2, c20, c21)
+    ADD_ROW(3, c30, c31) ADD_ROW(4, c40, c41) ADD_ROW(5, c50, c51)
+#undef ADD_ROW
+}
+
+__attribute__((target("avx2,fma")))
+void facetwin_gemm_nt_compute(int m, int n, int k, const float *packed, const float *w, size_t ldw,
+                              float *scratch, float *c, size_t ldc, int t0, int t1) {
+    if (t0 >= t1 || m <= 0) return;
+    const int mp = rounded_m(m), blocks = facetwin_gemm_nt_blocks(k), tiles = t1 - t0;
+    // The last tile may have fewer than 6 rows of W: its missing rows repeat the last real row
+    // (read, multiplied, never written to C), so the kernel never reads outside W.
+    const int last_rows = n - (t1 - 1) * MR < MR ? n - (t1 - 1) * MR : MR;
+    // scratch[j][i] starts as C[i][j]; each block's sums are added to it (the order OpenBLAS's
+    // GEMM adds its blocks into C in, which the PyTorch golden tests are checked against).
+    const int j_end = t1 * MR < n ? t1 * MR : n;
+    for (int j = t0 * MR; j < j_end; j++)
+        for (int i = 0; i < m; i++) scratch[(size_t)j * mp + i] = c[(size_t)i * ldc + j];
+    for (int b = 0; b < blocks; b++) {
+        const int k0 = b * KC, kc = k - k0 < KC ? k - k0 : KC;
+        const float *xb = packed + (size_t)b * KC * mp;
+        for (int t = t0; t < t1; t++) {
+            const int j0 = t * MR;
+            // Six rows of W for this tile (clamped in the last one), and the tile to prefetch.
+            const float *rows = w + (size_t)j0 * ldw + k0;
+            int ahead_tile = t + PREFETCH_TILES, ahead_block = b;
+            if (ahead_tile >= t1) { ahead_tile -= tiles; ahead_block += 1; }
+            const float *ahead = NULL;
+            if (ahead_block < blocks && ahead_tile >= t0 && ahead_tile < t1 - 1)
+                ahead = w + (size_t)ahead_tile * MR * ldw + (size_t)ahead_block * KC;
+            float *acc = scratch + (size_t)j0 * mp;
+            if (t == t1 - 1 && last_rows < MR) {
+                // Copy the rows this tile has into a buffer of six, repeating the last one.
+                const float *r[MR];
+                for (int i = 0; i < MR; i++) r[i] = w + (size_t)(j0 + (i < last_rows ? i : last_rows - 1)) * ldw + k0;
+                float buf[MR * KC];
+                for (int i = 0; i < MR; i++) memcpy(buf + i * KC, r[i], sizeof(float) * kc);
+                for (int g = 0; g < mp / NR; g++)
+                    kernel6x16(kc, buf, KC, xb + (size_t)g * KC * NR, acc + g * NR, mp, NULL);
+                continue;
+            }
+            for (int g = 0; g < mp / NR; g++)
+                kernel6x16(kc, rows, ldw, xb + (size_t)g * KC * NR, acc + g * NR, mp, g == 0 ? ahead : NULL);
+        }
+    }
+    // C[i][j] = scratch[j][i] for this thread's columns.
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int j = t0 * MR; j < j_end; j++) ci[j] = scratch[(size_t)j * mp + i];
+    }
+}

@@ -1,0 +1,32 @@
+#ifndef FACETWIN_GEMM_H
+#define FACETWIN_GEMM_H
+#include <stddef.h>
+
+/// FaceTwin's own GEMM for the linear layers' forward pass, C[m×n] += X[m×k] · W[n×k]ᵀ with
+/// W in PyTorch's [out × in] layout: AVX2/FMA kernels that stream W straight from its rows
+/// (no packed copy of the 160 MB weight), with X packed once per call. See gemm.c.
+///
+/// The work is split in two phases so the caller can run each on its own threads:
+///   1. pack X, block by block (`facetwin_gemm_nt_pack`, blocks [b0, b1) per thread);
+///   2. compute the output in tiles of 6 rows of W (`facetwin_gemm_nt_compute`, tiles [t0, t1)
+///      per thread; each thread writes only its own columns of C and rows of `scratch`).
+
+/// Nonzero when this CPU (and OS) can run the AVX2/FMA kernels.
+int facetwin_gemm_available(void);
+
+/// Blocks of k that phase 1 packs (the unit of its work split).
+int facetwin_gemm_nt_blocks(int k);
+/// Tiles of n that phase 2 computes (the unit of its work split).
+int facetwin_gemm_nt_tiles(int n);
+/// Floats needed for the packed X (phase 1's output).
+size_t facetwin_gemm_nt_packed_count(int m, int k);
+/// Floats needed for phase 2's scratch.
+size_t facetwin_gemm_nt_scratch_count(int m, int n);
+
+/// Phase 1: packs rows x (row stride ldx) for k blocks [b0, b1).
+void facetwin_gemm_nt_pack(int m, int k, const float *x, size_t ldx, float *packed, int b0, int b1);
+
+/// Phase 2: C[i][j] += Σ_p X[i][p] · W[j][p] for the output columns j in tiles [t0, t1).
+void facetwin_gemm_nt_compute(int m, int n, int k, const float *packed, const float *w, size_t ldw,
+                              float *scratch, float *c, size_t ldc, int t0, int t1);
+#endif

@@ -1,0 +1,43 @@
+import CGemm
+
+/// C[m×n] += X[m×k] · W[n×k]ᵀ with W in PyTorch's [out × in] layout: the linear layer's forward
+/// pass, in FaceTwin's own AVX2/FMA kernels (Sources/CGemm/gemm.c says how and why they beat
+/// OpenBLAS on the seed network's 80 000 × 500 layer). Scratch buffers are the caller's, reused
+/// between calls.
+public enum WeightGEMM {
+    /// Whether this CPU runs the kernels (AVX2 and FMA); without them the layer uses OpenBLAS.
+    public static let isSupported = facetwin_gemm_available() != 0
+
+    /// Whether linear layers use these kernels (true when supported). facetwin-bench and the
+    /// tests turn it off to compare against OpenBLAS; set it only between passes.
+    nonisolated(unsafe) public static var isEnabled = isSupported
+
+    /// Scratch space for one layer: the packed rows of X and the per-tile sums.
+    public struct Workspace {
+        var packed: Tensor?
+        var sums: Tensor?
+        public init() {}
+    }
+
+    /// c[i][j] += Σ_p x[i][p] · w[j][p], rows of x and c with strides `k` and `ldc`, split over
+    /// the cores when there is enough work. Requires `isSupported`.
+    public static func addProduct(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: inout Workspace) {
+        precondition(isSupported, "WeightGEMM needs AVX2 and FMA")
+        guard m > 0, n > 0 else { return }
+        let (m32, n32, k32) = (Int32(m), Int32(n), Int32(k))
+        let packedCount = facetwin_gemm_nt_packed_count(m32, k32)
+        let sumsCount = facetwin_gemm_nt_scratch_count(m32, n32)
+        if workspace.packed?.count != packedCount { workspace.packed = Tensor(shape: [packedCount]) }
+        if workspace.sums?.count != sumsCount { workspace.sums = Tensor(shape: [sumsCount]) }
+        guard let packed = workspace.packed?.pointer, let sums = workspace.sums?.pointer else { return }
+        let blocks = Int(facetwin_gemm_nt_blocks(k32)), tiles = Int(facetwin_gemm_nt_tiles(n32))
+        let workers = m * n * k >= 1 << 22 ? Parallel.workers : 1
+        Parallel.chunks(blocks, workers: workers) { _, r in
+            facetwin_gemm_nt_pack(m32, k32, x, k, packed, Int32(r.lowerBound), Int32(r.upperBound))
+        }
+        Parallel.chunks(tiles, workers: workers) { _, r in
+            facetwin_gemm_nt_compute(m32, n32, k32, packed, w, k, sums, c, ldc, Int32(r.lowerBound), Int32(r.upperBound))
+        }
+    }
+}
