@@ -24,8 +24,9 @@ let package = Package(
     targets: [
         // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        // FaceTwin's own AVX2/FMA GEMM for the linear layers' forward pass (runtime-checked).
-        .target(name: "CGemm", cSettings: [.unsafeFlags(["-O3"])]),
+        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, and its weight
+        // gradient folded into Adam (runtime-checked; OpenBLAS and Adam.swift otherwise).
+        .target(name: "CGemm", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]

@@ -1,19 +1,21 @@
 // Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object:
 //   swift run -c release facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64]
 //       [--breakdown] (wall and CPU ms per phase) [--layers] (each layer, on stderr)
-//       [--compare-gemm] (embeddings at --embed-batch with FaceTwin's own forward GEMM and with
-//       OpenBLAS's, alternated in this process, on stderr)
+//       [--compare-gemm] (FaceTwin's own kernels against OpenBLAS + a separate Adam pass,
+//       alternated in this process, on stderr: embeddings at --embed-batch, and training steps)
+//       [--no-fused-adam] (time the steps with Adam as a separate pass)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
-var breakdown = false, layerTimes = false, compareGEMM = false
+var breakdown = false, layerTimes = false, compareGEMM = false, fuseAdam = true
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--breakdown" { breakdown = true; continue }
     if a == "--layers" { layerTimes = true; continue }
     if a == "--compare-gemm" { compareGEMM = true; continue }
+    if a == "--no-fused-adam" { fuseAdam = false; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -52,7 +54,7 @@ let labels = (0..<batch).map { Float($0 % 2) }
 var stepTimes: [Double] = []
 for s in 0..<(warmup + steps) {
     let t0 = now()
-    adam.zeroGradients()
+    adam.zeroGradients(fuseIntoBackward: fuseAdam)
     network.trainStep(images: images, labels: labels, loss: loss)
     adam.update()
     if s >= warmup { stepTimes.append(now() - t0) }
@@ -72,7 +74,7 @@ if breakdown {
             t = t1
             c = c1
         }
-        adam.zeroGradients(); lap("zero_grad")
+        adam.zeroGradients(fuseIntoBackward: fuseAdam); lap("zero_grad")
         let features = network.cnn1.forward(images, mode: .training); lap("cnn_forward")
         let emb = network.fc1.forward(features.reshaped([2 * batch, config.flatFeatures]), mode: .training); lap("fc_forward")
         _ = loss.evaluate(first: emb.pointer, second: emb.pointer + batch * config.embeddingSize, dim: config.embeddingSize,
@@ -160,6 +162,23 @@ if compareGEMM && WeightGEMM.isSupported {
     FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: own GEMM %.1f (median %.2f ms, min %.2f), OpenBLAS %.1f (median %.2f ms, min %.2f): %.3fx\n",
         embedBatch, own.count, Double(embedBatch) / median(own), 1000 * median(own), 1000 * own.min()!,
         Double(embedBatch) / median(blas), 1000 * median(blas), 1000 * blas.min()!, median(blas) / median(own)).utf8))
+    // Training steps: own forward GEMM + Adam folded into the weight gradient, against OpenBLAS
+    // for both GEMMs + Adam as its own pass.
+    var stepsBy: [Bool: [Double]] = [true: [], false: []]
+    for r in 0..<(2 * (warmup + steps)) {
+        let ownKernels = r % 2 == 0
+        WeightGEMM.isEnabled = ownKernels
+        let t0 = now()
+        adam.zeroGradients(fuseIntoBackward: ownKernels)
+        network.trainStep(images: images, labels: labels, loss: loss)
+        adam.update()
+        if r >= 2 * warmup { stepsBy[ownKernels]!.append(now() - t0) }
+    }
+    WeightGEMM.isEnabled = true
+    let (ownSteps, blasSteps) = (stepsBy[true]!, stepsBy[false]!)
+    FileHandle.standardError.write(Data(String(format: "training step, alternated %d times: own kernels median %.1f ms (min %.1f), OpenBLAS + Adam pass %.1f ms (min %.1f): %.3fx\n",
+        ownSteps.count, 1000 * median(ownSteps), 1000 * ownSteps.min()!, 1000 * median(blasSteps), 1000 * blasSteps.min()!,
+        median(ownSteps) / median(blasSteps)).utf8))
 }
 let one = Array(pixels[0..<hw])
 var latencies: [Double] = []

@@ -73,6 +73,50 @@ final class WeightGEMMTests: XCTestCase {
         }
     }
 
+    /// The weight gradient folded into Adam gives what Adam.swift gives from the gradient
+    /// (formed in Double here), over two steps: weights and both moments. Shapes with a partial
+    /// tile of rows, columns past the last 16 (done one by one), several strips of 256, and
+    /// enough work to split over the cores.
+    func testAdamUpdateFromTheGradientMatchesAdam() {
+        let saved = Adam.fusionMinimum
+        Adam.fusionMinimum = 1
+        defer { Adam.fusionMinimum = saved }
+        for (index, s) in [Shape(m: 3, n: 7, k: 21), Shape(m: 8, n: 13, k: 530), Shape(m: 64, n: 20, k: 4000)].enumerated() {
+            var rng = RandomSource(seed: UInt64(400 + index))
+            let w0 = values(s.n * s.k, &rng)
+            let fused = Parameter(Tensor(shape: [s.n, s.k], values: w0)), plain = Parameter(Tensor(shape: [s.n, s.k], values: w0))
+            let fusedAdam = Adam(parameters: [fused]), plainAdam = Adam(parameters: [plain])
+            var workspace = WeightGEMM.Workspace()
+            for _ in 1...2 {
+                let dy = values(s.m * s.n, &rng), x = values(s.m * s.k, &rng)
+                plainAdam.zeroGradients()
+                let g = plain.gradPointerForAccumulation()
+                for j in 0..<s.n {
+                    for p in 0..<s.k {
+                        var sum = 0.0
+                        for i in 0..<s.m { sum += Double(dy[i * s.n + j]) * Double(x[i * s.k + p]) }
+                        g[j * s.k + p] = Float(sum)
+                    }
+                }
+                plainAdam.update()
+
+                fusedAdam.zeroGradients(fuseIntoBackward: true)
+                guard let update = fused.fusedUpdate else { return XCTFail("no fused update offered") }
+                dy.withUnsafeBufferPointer { d in
+                    x.withUnsafeBufferPointer { xp in
+                        WeightGEMM.adamUpdate(m: s.m, n: s.n, k: s.k, dy: d.baseAddress!, x: xp.baseAddress!,
+                                              w: fused.value.pointer, update: update, workspace: &workspace)
+                    }
+                }
+                fused.updatedInBackward = true
+                fusedAdam.update()
+            }
+            let (a, b) = (fused.value.toArray(), plain.value.toArray())
+            for i in a.indices { XCTAssertEqual(a[i], b[i], accuracy: 1e-7, "\(s): weight \(i)") }
+            XCTAssertNotEqual(a, w0, "\(s): the weights did not move")
+        }
+    }
+
     private func values(_ count: Int, _ rng: inout RandomSource) -> [Float] {
         (0..<count).map { _ in Float.random(in: -1...1, using: &rng) }
     }

@@ -29,4 +29,21 @@ void facetwin_gemm_nt_pack(int m, int k, const float *x, size_t ldx, float *pack
 /// Phase 2: C[i][j] += Σ_p X[i][p] · W[j][p] for the output columns j in tiles [t0, t1).
 void facetwin_gemm_nt_compute(int m, int n, int k, const float *packed, const float *w, size_t ldw,
                               float *scratch, float *c, size_t ldc, int t0, int t1);
+
+/// Adam's constants for one step, as Sources/FaceTwin/Training/Adam.swift computes them.
+typedef struct {
+    float beta1, beta2, eps;
+    float step_size;              // learning rate / (1 − β₁ᵗ)
+    float inverse_correction2;    // 1 / √(1 − β₂ᵗ)
+} facetwin_adam_step;
+
+/// The linear layer's weight gradient folded into Adam: for W[n×k] with moments m1, m2 (same
+/// layout), G = dYᵀ · X (dY[m×n], X[m×k], both row-major) is formed 6 × 16 entries at a time in
+/// registers and applied at once, so G never goes to memory. Columns are split in strips of
+/// 256 (the unit of the work split); `packed_dy` comes from `facetwin_adam_tn_pack`.
+int facetwin_adam_tn_strips(int k);
+size_t facetwin_adam_tn_packed_count(int m, int n);
+void facetwin_adam_tn_pack(int m, int n, const float *dy, float *packed_dy);
+void facetwin_adam_tn(int m, int n, int k, const float *packed_dy, const float *x, float *w, float *m1, float *m2,
+                      const facetwin_adam_step *step, int s0, int s1);
 #endif

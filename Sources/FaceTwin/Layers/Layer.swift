@@ -20,6 +20,14 @@ public final class Parameter {
         return grad.pointer
     }
 
+    /// Set by `Adam.zeroGradients(fuseIntoBackward: true)` on a large parameter: this step's
+    /// Adam update, for a layer's backward to apply as it forms the gradient (Linear does, for
+    /// its weight) instead of writing the gradient. The layer then clears it and sets
+    /// `updatedInBackward`, and `Adam.update` leaves the parameter alone.
+    var fusedUpdate: FusedAdamUpdate?
+    /// True from a fused update in backward until the `Adam.update` of the same step.
+    var updatedInBackward = false
+
     public init(_ value: Tensor) {
         self.value = value
     }

@@ -73,27 +73,49 @@ public final class Linear: Layer {
         let n = input.shape[0]
         let dy = gradOutput.pointer
         let (inF, outF) = (inFeatures, outFeatures)
+        let (x, w) = (input.pointer, weight.value.pointer)
+        // This step's Adam update of W folded into forming its gradient (Adam.zeroGradients with
+        // fuseIntoBackward), which then never goes to memory. dX is formed first, from W as it
+        // was in the forward pass.
+        if let update = weight.fusedUpdate, WeightGEMM.isEnabled, n > 0 {
+            let gin = needsInputGradient ? inputGradient(dy, shape: input.shape) : nil
+            WeightGEMM.adamUpdate(m: n, n: outF, k: inF, dy: dy, x: x, w: w, update: update, workspace: &workspace)
+            weight.fusedUpdate = nil
+            weight.updatedInBackward = true
+            addBiasGradient(dy, n: n)
+            return gin
+        }
         // dW += dYᵀ · X, each core a share of W's columns
-        let (x, gw) = (input.pointer, weight.grad.pointer)
+        let gw = weight.grad.pointer
         let beta: Float = weight.gradIsZero ? 0 : 1
         Self.split(inF, work: n * inF * outF) { cols in
             let c0 = cols.lowerBound
             BLAS.gemm(transA: true, m: outF, n: cols.count, k: n, a: dy, lda: outF, b: x + c0, ldb: inF, beta: beta, c: gw + c0, ldc: inF)
         }
         weight.gradIsZero = false
-        // db += column sums of dY, in Double: for the siamese loss the two twins' contributions
-        // to a bias often cancel exactly, and PyTorch then gets exactly 0, which Adam turns
-        // into no step at all; a Float sum would leave rounding noise that Adam blows up to a
-        // full learning-rate step.
+        addBiasGradient(dy, n: n)
+        guard needsInputGradient else { return nil }
+        return inputGradient(dy, shape: input.shape)
+    }
+
+    /// db += column sums of dY, in Double: for the siamese loss the two twins' contributions
+    /// to a bias often cancel exactly, and PyTorch then gets exactly 0, which Adam turns into no
+    /// step at all; a Float sum would leave rounding noise that Adam blows up to a full
+    /// learning-rate step.
+    private func addBiasGradient(_ dy: UnsafeMutablePointer<Float>, n: Int) {
         let db = bias.gradPointerForAccumulation()
         for j in 0..<outFeatures {
             var s = 0.0
             for i in 0..<n { s += Double(dy[i * outFeatures + j]) }
             db[j] += Float(s)
         }
-        guard needsInputGradient else { return nil }
-        // dX = dY · W, in the input's own shape (the CNN's [N, C, H, W] when it follows a flatten).
-        let gin = Tensor.reuse(gradInput, shape: input.shape)
+    }
+
+    /// dX = dY · W, in the input's own shape (the CNN's [N, C, H, W] when it follows a flatten).
+    private func inputGradient(_ dy: UnsafeMutablePointer<Float>, shape: [Int]) -> Tensor {
+        let n = shape[0]
+        let (inF, outF) = (inFeatures, outFeatures)
+        let gin = Tensor.reuse(gradInput, shape: shape)
         gradInput = gin
         let (w, dx) = (weight.value.pointer, gin.pointer)
         Self.split(inF, work: n * inF * outF) { cols in

@@ -12,10 +12,12 @@ public enum WeightGEMM {
     /// tests turn it off to compare against OpenBLAS; set it only between passes.
     nonisolated(unsafe) public static var isEnabled = isSupported
 
-    /// Scratch space for one layer: the packed rows of X and the per-tile sums.
+    /// Scratch space for one layer: the packed rows of X and the per-tile sums (forward), the
+    /// packed dY (weight gradient folded into Adam).
     public struct Workspace {
         var packed: Tensor?
         var sums: Tensor?
+        var packedGradient: Tensor?
         public init() {}
     }
 
@@ -38,6 +40,30 @@ public enum WeightGEMM {
         }
         Parallel.chunks(tiles, workers: workers) { _, r in
             facetwin_gemm_nt_compute(m32, n32, k32, packed, w, k, sums, c, ldc, Int32(r.lowerBound), Int32(r.upperBound))
+        }
+    }
+
+    /// Adam's update of W[n×k] with the gradient G = dYᵀ · X (dY [m×n], X [m×k], contiguous),
+    /// formed 6 × 16 entries at a time in registers and applied at once, never written out:
+    /// the arithmetic of `Adam.update` on `update`'s moments and constants. Requires `isSupported`.
+    static func adamUpdate(m: Int, n: Int, k: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                           w: UnsafeMutablePointer<Float>, update: FusedAdamUpdate, workspace: inout Workspace) {
+        precondition(isSupported, "WeightGEMM needs AVX2 and FMA")
+        guard m > 0, n > 0, k > 0 else { return }
+        let (m32, n32, k32) = (Int32(m), Int32(n), Int32(k))
+        let count = facetwin_adam_tn_packed_count(m32, n32)
+        if workspace.packedGradient?.count != count { workspace.packedGradient = Tensor(shape: [count]) }
+        guard let packed = workspace.packedGradient?.pointer else { return }
+        facetwin_adam_tn_pack(m32, n32, dy, packed)
+        var step = facetwin_adam_step(beta1: update.beta1, beta2: update.beta2, eps: update.eps,
+                                      step_size: update.stepSize, inverse_correction2: update.inverseCorrection2)
+        let strips = Int(facetwin_adam_tn_strips(k32))
+        let workers = m * n * k >= 1 << 22 ? Parallel.workers : 1
+        let (m1, m2) = (update.firstMoment, update.secondMoment)
+        withUnsafePointer(to: &step) { s in
+            Parallel.chunks(strips, workers: workers) { _, r in
+                facetwin_adam_tn(m32, n32, k32, packed, x, w, m1, m2, s, Int32(r.lowerBound), Int32(r.upperBound))
+            }
         }
     }
 }

@@ -18,27 +18,53 @@ public final class Adam {
         secondMoments = parameters.map { Tensor(shape: $0.value.shape) }
     }
 
+    /// Parameters of at least this many values get their update fused into the backward when
+    /// `zeroGradients(fuseIntoBackward: true)` asks for it (the seed's 80 000 × 500 weight).
+    nonisolated(unsafe) static var fusionMinimum = 1 << 20
+
     /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`). Large gradients are
     /// marked zero rather than cleared (`Parameter.gradIsZero`): the next backward overwrites them.
-    public func zeroGradients() {
-        for p in parameters {
+    ///
+    /// With `fuseIntoBackward`, for the one backward that follows, a layer may apply this step's
+    /// update to a large parameter itself as it forms the gradient (`Parameter.fusedUpdate`;
+    /// Linear does, for its weight, with FaceTwin's kernels): the same arithmetic as `update()`,
+    /// without writing the gradient and reading it back (160 MB each way in the seed). The
+    /// gradient is then not kept, so leave it off when you need to read gradients.
+    public func zeroGradients(fuseIntoBackward: Bool = false) {
+        let (stepSize, correction2) = coefficients(step: step + 1)
+        for (j, p) in parameters.enumerated() {
             if p.grad.count >= 1 << 16 {
                 p.gradIsZero = true
             } else {
                 p.grad.fill(0)
                 p.gradIsZero = false
             }
+            p.updatedInBackward = false
+            p.fusedUpdate = fuseIntoBackward && p.value.count >= Self.fusionMinimum
+                ? FusedAdamUpdate(firstMoment: firstMoments[j].pointer, secondMoment: secondMoments[j].pointer,
+                                  beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize,
+                                  inverseCorrection2: 1 / correction2)
+                : nil
         }
+    }
+
+    /// lr / (1 − β₁ᵗ) and √(1 − β₂ᵗ) for step t.
+    private func coefficients(step: Int) -> (stepSize: Float, correction2: Float) {
+        let t = Double(step)
+        return (Float(Double(learningRate) / (1 - pow(Double(beta1), t))), Float((1 - pow(Double(beta2), t)).squareRoot()))
     }
 
     /// One update of every parameter from its gradient, as one fused pass per tensor.
     public func update() {
         step += 1
-        let t = Double(step)
-        let stepSize = Float(Double(learningRate) / (1 - pow(Double(beta1), t)))
-        let correction2 = Float((1 - pow(Double(beta2), t)).squareRoot())
+        let (stepSize, correction2) = coefficients(step: step)
         let (b1, b2, eps) = (beta1, beta2, self.eps)
         for (j, p) in parameters.enumerated() {
+            p.fusedUpdate = nil
+            if p.updatedInBackward {
+                p.updatedInBackward = false
+                continue
+            }
             let w = p.value.pointer, g = p.gradPointerForAccumulation()
             let m = firstMoments[j].pointer, v = secondMoments[j].pointer
             let n = p.value.count
@@ -50,7 +76,7 @@ public final class Adam {
         }
     }
 
-    /// One pass over a slice: m ← m + (1−β₁)(g − m) (PyTorch's lerp), v ← β₂v + (1−β₂)g²,
+    /// One pass over a slice (Sources/CGemm/gemm.c's `adam8` is the same arithmetic): m ← m + (1−β₁)(g − m) (PyTorch's lerp), v ← β₂v + (1−β₂)g²,
     /// w ← w − stepSize · m / (√v / √(1−β₂ᵗ) + eps), eight lanes at a time.
     @inline(__always)
     static func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
@@ -89,3 +115,13 @@ public final class Adam {
 }
 
 import Foundation
+
+/// One step's Adam update of one parameter, handed to the layer that forms its gradient
+/// (`Parameter.fusedUpdate`): where its moments are, and the step's constants.
+struct FusedAdamUpdate {
+    let firstMoment: UnsafeMutablePointer<Float>
+    let secondMoment: UnsafeMutablePointer<Float>
+    let beta1: Float, beta2: Float, eps: Float
+    let stepSize: Float
+    let inverseCorrection2: Float
+}

@@ -123,7 +123,7 @@ public final class Trainer {
                         (images.pointer + i * hw).update(from: px.baseAddress! + pair.first * hw, count: hw)
                         (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
                     }
-                    adam.zeroGradients()
+                    adam.zeroGradients(fuseIntoBackward: true)
                     let (value, _) = network.trainStep(images: images, labels: labels, loss: loss)
                     adam.update()
                     total += Double(value)
