@@ -2,10 +2,11 @@
 #define FACETWIN_GEMM_H
 #include <stddef.h>
 
-/// FaceTwin's own GEMM for the linear layers' forward pass, C[m×n] += X[m×k] · W[n×k]ᵀ with
-/// W in PyTorch's [out × in] layout: AVX2/FMA kernels that stream W straight from its rows
-/// (no packed copy of the 160 MB weight), with X packed once per call. See gemm.c.
+/// FaceTwin's own AVX2/FMA kernels for the big linear layer (see gemm.c): its forward GEMM,
+/// and its weight gradient folded into Adam (at the end of this file).
 ///
+/// Forward: C[m×n] += X[m×k] · W[n×k]ᵀ with W in PyTorch's [out × in] layout, streaming W
+/// straight from its rows (no packed copy of the 160 MB weight), with X packed once per call.
 /// The work is split in two phases so the caller can run each on its own threads:
 ///   1. pack X, block by block (`facetwin_gemm_nt_pack`, blocks [b0, b1) per thread);
 ///   2. compute the output in tiles of 6 rows of W (`facetwin_gemm_nt_compute`, tiles [t0, t1)

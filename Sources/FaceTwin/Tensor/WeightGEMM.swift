@@ -1,9 +1,9 @@
 import CGemm
 
-/// C[m×n] += X[m×k] · W[n×k]ᵀ with W in PyTorch's [out × in] layout: the linear layer's forward
-/// pass, in FaceTwin's own AVX2/FMA kernels (Sources/CGemm/gemm.c says how and why they beat
-/// OpenBLAS on the seed network's 80 000 × 500 layer). Scratch buffers are the caller's, reused
-/// between calls.
+/// FaceTwin's own AVX2/FMA kernels for a linear layer with W in PyTorch's [out × in] layout
+/// (Sources/CGemm/gemm.c says how and why they beat OpenBLAS on the seed network's 80 000 × 500
+/// layer): the forward product X · Wᵀ, and in training the weight gradient folded into Adam.
+/// Scratch buffers are the caller's, reused between calls.
 public enum WeightGEMM {
     /// Whether this CPU runs the kernels (AVX2 and FMA); without them the layer uses OpenBLAS.
     public static let isSupported = facetwin_gemm_available() != 0
