@@ -1,4 +1,5 @@
-// FaceTwin's GEMM for C += X · Wᵀ, the linear layer's forward pass (Sources/CGemm/include).
+// FaceTwin's kernels for the big linear layer (Sources/CGemm/include): the forward GEMM
+// C += X · Wᵀ here, the weight gradient folded into Adam further down.
 //
 // Why not OpenBLAS: for the seed network's 80 000 → 500 layer at a batch of 64, OpenBLAS first
 // copies (packs) all 160 MB of W, then multiplies; the copy is a pass over memory the arithmetic
@@ -9,9 +10,10 @@
 //
 // Order of the loops in phase 2, per thread: for each block of k (its packed X, 64 KB at a
 // batch of 64, stays in L2), for each of the thread's tiles of 6 output features, for each group
-// of 16 rows of X: the kernel adds 6 × 16 dot products over the block into `scratch`
-// ([tile row][m rounded up to 16]); after the last block the thread adds its scratch into C.
-// Every output is summed in k order, one block after another.
+// of 16 rows of X: the kernel forms 6 × 16 dot products over the block from zero and adds them
+// to `scratch` ([tile row][m rounded up to 16]), which starts as C's values; after the last
+// block the thread copies its scratch back into C. So each output is C + block 1 + block 2 + …,
+// the order in which OpenBLAS adds its blocks into C.
 
 #include "facetwin_gemm.h"
 #include <cpuid.h>
