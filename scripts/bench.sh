@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Speed and memory of FaceTwin against the PyTorch reference, measured in the same run on this machine.
-#   scripts/bench.sh [--steps 20] [--rounds 3] [--train-epochs 2] [--verify-runs 7] [--quick]
+#   scripts/bench.sh [--steps 20] [--rounds 3] [--embed-pairs 30] [--train-epochs 2] [--verify-runs 7] [--quick]
 #     --steps N         training steps per round of the step benchmark (facetwin-bench, bench_torch.py)
 #     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
+#     --embed-pairs N   turns each side in the embeddings benchmark alternated turn by turn
 #     --train-epochs E  epochs of the training run whose peak RSS is measured
 #     --verify-runs N   timed cold verifies per side (median), after one warm-up each
-#     --quick           --steps 5 --rounds 1 --verify-runs 3 (later options override)
+#     --quick           --steps 5 --rounds 1 --embed-pairs 8 --verify-runs 3 (later options override)
 # Builds facetwin-bench and facetwin in release, makes a virtual environment with a CPU build of
 # torch (.venv-bench/, reused; BENCH_PYTHON=... uses another Python instead), then, each time
 # FaceTwin and PyTorch back to back so that both see the same machine load:
 #   - step rounds: a training step, embeddings/s, single-image latency (alternating rounds);
+#   - embeddings/s at batch 64 again, with both engines loaded side by side and taking turns of
+#     a few batches (scripts/bench_embed_pairs.py): each pair of turns sees the same second of
+#     this machine, whose speed swings up to 1.7x between the minutes of the rounds above;
 #   - a training run of the seed recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and wall
 #     seconds of each process (ru_maxrss of a fresh Python wrapper's only child). FaceTwin's
 #     peak comes with its best-epoch snapshots: epoch 1 validates and snapshots the weights, and
@@ -27,14 +31,15 @@
 # training and verify rows say "skipped". Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=20; ROUNDS=3; EPOCHS=2; VERIFY_RUNS=7
+STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
+    --embed-pairs) EMBED_PAIRS=$2; shift 2 ;;
     --train-epochs) EPOCHS=$2; shift 2 ;;
     --verify-runs) VERIFY_RUNS=$2; shift 2 ;;
-    --quick) STEPS=5; ROUNDS=1; VERIFY_RUNS=3; shift ;;
+    --quick) STEPS=5; ROUNDS=1; EMBED_PAIRS=8; VERIFY_RUNS=3; shift ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +78,11 @@ for r in $(seq 1 "$ROUNDS"); do
   "$PY" scripts/bench_torch.py --steps "$STEPS" >> "$out/torch.jsonl"
   echo "bench: round $r/$ROUNDS done" >&2
 done
+
+# --- Embeddings, alternated turn by turn --------------------------------------------------------
+echo "bench: embeddings, $EMBED_PAIRS turns each side, alternated" >&2
+"$PY" scripts/bench_embed_pairs.py "$BENCH" --pairs "$EMBED_PAIRS" > "$out/embed_pairs.json" ||
+  { rm -f "$out/embed_pairs.json"; skip embed_pairs "scripts/bench_embed_pairs.py failed"; }
 
 # --- Training run on ORL: peak RSS and wall time -----------------------------------------------
 # Runs one command (output to a log file) and prints its peak RSS and wall time as JSON; exits
@@ -193,6 +203,14 @@ rows = [("training step (ms)", "ms_per_step", "lower"), ("pairs/s", "pairs_per_s
         ("embeddings/s (batch 64)", "embed_per_s", "higher"), ("latency, 1 image (ms)", "latency_ms", "lower")]
 for name, key, better in rows:
     row(name, med(ft, key), med(pt, key))
+    if key == "embed_per_s":
+        why, ep = skipped("embed_pairs"), load("embed_pairs")
+        if why or ep is None:
+            print(f"{'  alternated turn by turn':28}  skipped: {why or 'not run'}")
+        else:
+            # The ratio is the median of the pairs' own ratios, not a ratio of the two medians.
+            print(f"{'  alternated turn by turn':28}{ep['facetwin_embed_per_s']:12.1f}{ep['torch_embed_per_s']:12.1f}"
+                  f"{ep['ratio_median']:9.2f}x")
 
 def train_cell(run, key):
     if run is None:
@@ -200,6 +218,12 @@ def train_cell(run, key):
     return run[key] if run["rc"] == 0 else f"exit {run['rc']}"
 
 notes = []
+ep = load("embed_pairs")
+if ep:
+    notes.append(f"embeddings alternated: {ep['pairs']} turns each side, the ratio per pair of turns: median "
+                 f"{ep['ratio_median']:.2f}x, quartiles {ep['ratio_q1']:.2f}-{ep['ratio_q3']:.2f}x, "
+                 f"range {ep['ratio_min']:.2f}-{ep['ratio_max']:.2f}x (the row above it: each side's own loop, "
+                 "medians of the rounds)")
 why = skipped("train")
 train_rows = [(f"training peak RSS (MiB)", "rss_mib"), (f"training run, {epochs} ep. (s)", "wall_s")]
 if why:

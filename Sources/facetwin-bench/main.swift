@@ -4,18 +4,21 @@
 //       [--compare-gemm] (FaceTwin's own kernels against OpenBLAS + a separate Adam pass,
 //       alternated in this process, on stderr: embeddings at --embed-batch, and training steps)
 //       [--no-fused-adam] (time the steps with Adam as a separate pass)
+//       [--serve-embed] (no steps: for each line "N" on stdin embeds N batches of --embed-batch
+//       and prints their wall seconds; scripts/bench_embed_pairs.py alternates it with PyTorch)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
-var breakdown = false, layerTimes = false, compareGEMM = false, fuseAdam = true
+var breakdown = false, layerTimes = false, compareGEMM = false, fuseAdam = true, serveEmbed = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--breakdown" { breakdown = true; continue }
     if a == "--layers" { layerTimes = true; continue }
     if a == "--compare-gemm" { compareGEMM = true; continue }
     if a == "--no-fused-adam" { fuseAdam = false; continue }
+    if a == "--serve-embed" { serveEmbed = true; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -50,6 +53,28 @@ let loss = ContrastiveLoss(margin: 2)
 let images = Tensor(shape: [2 * batch, 1, config.inputHeight, config.inputWidth])
 for i in 0..<images.count { images.pointer[i] = Float.random(in: 0..<1, using: &rng) }
 let labels = (0..<batch).map { Float($0 % 2) }
+
+// Embeddings on request, for a driver that alternates this process with PyTorch turn by turn
+// (both resident, one idle while the other runs). Prints "ready" after --warmup batches, then
+// for each line "N" on stdin runs N batches and prints each one's wall seconds on one line;
+// ends at end of input.
+if serveEmbed {
+    let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }
+    for _ in 0..<warmup { _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch) }
+    print("ready")
+    fflush(stdout)
+    while let line = readLine() {
+        // A line "N" asks for N batches back to back (1 if it is not a positive number).
+        let times = (0..<max(1, Int(line) ?? 1)).map { _ in
+            let t0 = now()
+            _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+            return String(format: "%.6f", now() - t0)
+        }
+        print(times.joined(separator: " "))
+        fflush(stdout)
+    }
+    exit(0)
+}
 
 var stepTimes: [Double] = []
 for s in 0..<(warmup + steps) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Embeddings at batch 64, FaceTwin against the PyTorch reference, alternated turn by turn.
+
+This machine's speed swings by up to 1.7x from one minute to the next, so two rates measured
+half a minute apart can differ by that much for reasons neither engine controls. Here both
+engines stay loaded in their own processes and take turns, the other one idle (blocked on a
+pipe, or asleep), so each pair of turns sees the same second of the machine and the ratio is
+taken pair by pair. A turn is `--burst` batches back to back; its first batch is not counted
+(it runs after the other engine has had the caches), so each side is timed in its sustained
+state, as in a loop of its own. The order within a pair alternates, and each side rests
+`--gap` seconds before its turn, so that neither side's worker threads are still spinning
+while the other runs.
+
+    python scripts/bench_embed_pairs.py FACETWIN_BENCH [--pairs 30] [--burst 4] [--warmup 3]
+        [--batch 64] [--threads 2] [--gap 0.05]
+
+FACETWIN_BENCH is the release facetwin-bench binary (run with --serve-embed). Prints one JSON
+object: each side's embeddings/s (median over its counted batches), the median, quartiles and
+range of the per-pair ratio (FaceTwin's rate / PyTorch's, each turn's counted batches
+averaged), and the pair count.
+"""
+import argparse, json, statistics, subprocess, sys, time
+import torch
+
+from torch_reference_module import ref
+
+ap = argparse.ArgumentParser()
+ap.add_argument("facetwin_bench")
+ap.add_argument("--pairs", type=int, default=30); ap.add_argument("--burst", type=int, default=4)
+ap.add_argument("--warmup", type=int, default=3)
+ap.add_argument("--batch", type=int, default=64); ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--gap", type=float, default=0.05)
+a = ap.parse_args()
+if a.burst < 2 or a.pairs < 2:
+    sys.exit("bench_embed_pairs: --burst and --pairs need at least 2")
+
+torch.set_num_threads(a.threads)
+torch.manual_seed(0)
+net = ref.Net().eval()
+xb = torch.rand(a.batch, 1, 100, 100)
+
+proc = subprocess.Popen([a.facetwin_bench, "--serve-embed", "--embed-batch", str(a.batch), "--warmup", str(a.warmup)],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+
+def facetwin_turn(n):
+    proc.stdin.write("%d\n" % n); proc.stdin.flush()
+    line = proc.stdout.readline()
+    if not line:
+        sys.exit("bench_embed_pairs: facetwin-bench --serve-embed ended early (exit %s)" % proc.wait())
+    return [float(t) for t in line.split()]
+
+
+def torch_turn(n):
+    times = []
+    with torch.no_grad():
+        for _ in range(n):
+            t0 = time.perf_counter(); net.forward_once(xb); times.append(time.perf_counter() - t0)
+    return times
+
+
+if proc.stdout.readline().strip() != "ready":
+    sys.exit("bench_embed_pairs: facetwin-bench --serve-embed did not start (exit %s)" % proc.wait())
+torch_turn(a.warmup)
+
+ft, tt, ratios = [], [], []
+for p in range(a.pairs):
+    turn = {}
+    for side in (("torch", "facetwin") if p % 2 == 0 else ("facetwin", "torch")):
+        time.sleep(a.gap)
+        turn[side] = (torch_turn if side == "torch" else facetwin_turn)(a.burst)[1:]
+    ft += turn["facetwin"]; tt += turn["torch"]
+    ratios.append(statistics.fmean(turn["torch"]) / statistics.fmean(turn["facetwin"]))
+proc.stdin.close()
+proc.wait()
+
+q1, q2, q3 = statistics.quantiles(ratios, n=4)
+print(json.dumps({"facetwin_embed_per_s": a.batch / statistics.median(ft), "torch_embed_per_s": a.batch / statistics.median(tt),
+                  "ratio_median": q2, "ratio_q1": q1, "ratio_q3": q3, "ratio_min": min(ratios), "ratio_max": max(ratios),
+                  "pairs": a.pairs, "batch": a.batch, "torch": torch.__version__, "threads": a.threads}, sort_keys=True))
