@@ -4,6 +4,8 @@
 //       [--compare-gemm] (FaceTwin's own kernels against OpenBLAS + a separate Adam pass,
 //       alternated in this process, on stderr: embeddings at --embed-batch, and training steps)
 //       [--no-fused-adam] (time the steps with Adam as a separate pass)
+//       [--compare-cnn] (the CNN's evaluation image by image against layer by layer, and the
+//       embeddings with each, alternated in this process, on stderr)
 //       [--serve-embed] (no steps: for each line "N" on stdin embeds N batches of --embed-batch
 //       and prints their wall seconds; scripts/bench_embed_pairs.py alternates it with PyTorch)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
@@ -11,12 +13,13 @@ import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
-var breakdown = false, layerTimes = false, compareGEMM = false, fuseAdam = true, serveEmbed = false
+var breakdown = false, layerTimes = false, compareGEMM = false, compareCNN = false, fuseAdam = true, serveEmbed = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--breakdown" { breakdown = true; continue }
     if a == "--layers" { layerTimes = true; continue }
     if a == "--compare-gemm" { compareGEMM = true; continue }
+    if a == "--compare-cnn" { compareCNN = true; continue }
     if a == "--no-fused-adam" { fuseAdam = false; continue }
     if a == "--serve-embed" { serveEmbed = true; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
@@ -204,6 +207,28 @@ if compareGEMM && WeightGEMM.isSupported {
     FileHandle.standardError.write(Data(String(format: "training step, alternated %d times: own kernels median %.1f ms (min %.1f), OpenBLAS + Adam pass %.1f ms (min %.1f): %.3fx\n",
         ownSteps.count, 1000 * median(ownSteps), 1000 * ownSteps.min()!, 1000 * median(blasSteps), 1000 * blasSteps.min()!,
         median(ownSteps) / median(blasSteps)).utf8))
+}
+if compareCNN {
+    // Alternate call by call, so both ways see the same machine.
+    let evalImages = Tensor(shape: [embedBatch, 1, config.inputHeight, config.inputWidth])
+    for i in 0..<evalImages.count { evalImages.pointer[i] = pixels[i] }
+    var cnn: [Bool: [Double]] = [true: [], false: []], whole: [Bool: [Double]] = [true: [], false: []]
+    for r in 0..<(2 * (warmup + 2 * steps)) {
+        Sequential.imageByImageEvaluation = r % 2 == 0
+        var t0 = now()
+        _ = network.cnn1.forward(evalImages, mode: .evaluation)
+        if r >= 2 * warmup { cnn[r % 2 == 0]!.append(now() - t0) }
+        t0 = now()
+        _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+        if r >= 2 * warmup { whole[r % 2 == 0]!.append(now() - t0) }
+    }
+    Sequential.imageByImageEvaluation = true
+    FileHandle.standardError.write(Data(String(format: "CNN evaluation at batch %d, alternated %d times: image by image median %.2f ms (min %.2f), layer by layer %.2f ms (min %.2f): %.3fx\n",
+        embedBatch, cnn[true]!.count, 1000 * median(cnn[true]!), 1000 * cnn[true]!.min()!, 1000 * median(cnn[false]!), 1000 * cnn[false]!.min()!,
+        median(cnn[true]!) / median(cnn[false]!)).utf8))
+    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d with each: image by image %.1f, layer by layer %.1f: %.3fx\n",
+        embedBatch, Double(embedBatch) / median(whole[true]!), Double(embedBatch) / median(whole[false]!),
+        median(whole[false]!) / median(whole[true]!)).utf8))
 }
 let one = Array(pixels[0..<hw])
 var latencies: [Double] = []

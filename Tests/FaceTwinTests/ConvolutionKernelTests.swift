@@ -124,6 +124,49 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    /// In evaluation a Sequential of [ReflectionPad2d →] Conv2d → ReLU → BatchNorm2d stages runs
+    /// image by image; it must give the layer-by-layer fused path's numbers to the bit, for
+    /// stages with and without padding, kernels 3 and 2, one image or several, and a new input
+    /// shape after the first (its scratch is renewed). Any other layer list goes layer by layer.
+    func testImageByImageEvaluationMatchesLayerByLayerExactly() {
+        func make(_ layers: (inout RandomSource) -> [Layer]) -> Sequential {
+            var rng = RandomSource(seed: 11)
+            let list = layers(&rng)
+            for case let bn as BatchNorm2d in list {
+                for c in 0..<bn.channels {
+                    bn.weight.value.pointer[c] = Float.random(in: 0.5...2, using: &rng) * (c % 2 == 0 ? 1 : -1)
+                    bn.bias.value.pointer[c] = Float.random(in: -0.5...0.5, using: &rng)
+                    bn.runningMean.pointer[c] = Float.random(in: -0.3...0.3, using: &rng)
+                    bn.runningVar.pointer[c] = Float.random(in: 0.5...2, using: &rng)
+                }
+            }
+            return Sequential(list)
+        }
+        let seedLike: (inout RandomSource) -> [Layer] = { rng in
+            [ReflectionPad2d(1), Conv2d(1, 4, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(4),
+             Conv2d(4, 8, kernel: 2, rng: &rng), ReLU(), BatchNorm2d(8),
+             ReflectionPad2d(1), Conv2d(8, 8, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(8)]
+        }
+        let noBatchNorm: (inout RandomSource) -> [Layer] = { rng in
+            [ReflectionPad2d(1), Conv2d(1, 4, kernel: 3, rng: &rng), ReLU()]
+        }
+        defer { Sequential.imageByImageEvaluation = true }
+        var rng = RandomSource(seed: 12)
+        for (layers, shapes) in [(seedLike, [[3, 1, 17, 37], [1, 1, 17, 37], [2, 1, 23, 40]]), (noBatchNorm, [[3, 1, 9, 20]])] {
+            let byImage = make(layers), byLayer = make(layers)
+            for shape in shapes {
+                let x = Tensor(shape: shape, values: values(shape.reduce(1, *), &rng))
+                Sequential.imageByImageEvaluation = true
+                let a = byImage.forward(x, mode: .evaluation)
+                Sequential.imageByImageEvaluation = false
+                let b = byLayer.forward(x, mode: .evaluation)
+                XCTAssertEqual(a.shape, b.shape, "\(shape)")
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.pointer, count: a.count)),
+                               Array(UnsafeBufferPointer(start: b.pointer, count: b.count)), "output for input \(shape)")
+            }
+        }
+    }
+
     private func values(_ count: Int, _ rng: inout RandomSource) -> [Float] {
         (0..<count).map { _ in Float.random(in: -1...1, using: &rng) }
     }
