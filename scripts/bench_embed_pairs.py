@@ -5,14 +5,18 @@ This machine's speed swings by up to 1.7x from one minute to the next, so two ra
 half a minute apart can differ by that much for reasons neither engine controls. Here both
 engines stay loaded in their own processes and take turns, the other one idle (blocked on a
 pipe, or asleep), so each pair of turns sees the same second of the machine and the ratio is
-taken pair by pair. A turn is `--burst` batches back to back; its first batch is not counted
+taken pair by pair. Before that, each side runs `--steps` training steps (after `--warmup`),
+as in the rounds of scripts/bench.sh (facetwin-bench, bench_torch.py), whose embeddings are
+timed after their steps: PyTorch's inference measured 25-30 % faster in a process that had
+trained first than in one that had not (its allocator and thread pool are warm), so both
+sides here start from the same state as there. A turn is `--burst` batches back to back; its first batch is not counted
 (it runs after the other engine has had the caches), so each side is timed in its sustained
 state, as in a loop of its own. The order within a pair alternates, and each side rests
 `--gap` seconds before its turn, so that neither side's worker threads are still spinning
 while the other runs.
 
-    python scripts/bench_embed_pairs.py FACETWIN_BENCH [--pairs 30] [--burst 4] [--warmup 3]
-        [--batch 64] [--threads 2] [--gap 0.05]
+    python scripts/bench_embed_pairs.py FACETWIN_BENCH [--pairs 30] [--burst 4] [--steps 10]
+        [--warmup 3] [--batch 64] [--threads 2] [--gap 0.05]
 
 FACETWIN_BENCH is the release facetwin-bench binary (run with --serve-embed). Prints one JSON
 object: each side's embeddings/s (median over its counted batches), the median, quartiles and
@@ -27,7 +31,7 @@ from torch_reference_module import ref
 ap = argparse.ArgumentParser()
 ap.add_argument("facetwin_bench")
 ap.add_argument("--pairs", type=int, default=30); ap.add_argument("--burst", type=int, default=4)
-ap.add_argument("--warmup", type=int, default=3)
+ap.add_argument("--steps", type=int, default=10); ap.add_argument("--warmup", type=int, default=3)
 ap.add_argument("--batch", type=int, default=64); ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--gap", type=float, default=0.05)
 a = ap.parse_args()
@@ -36,11 +40,20 @@ if a.burst < 2 or a.pairs < 2:
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-net = ref.Net().eval()
+# The training steps of bench_torch.py (the seed batch of 32 pairs), then the same network in
+# evaluation, as there.
+net = ref.Net()
+opt = torch.optim.Adam(net.parameters(), lr=5e-4)
+x1, x2 = torch.rand(32, 1, 100, 100), torch.rand(32, 1, 100, 100)
+label = (torch.arange(32) % 2).float()[:, None]
+for _ in range(a.warmup + a.steps):
+    opt.zero_grad()
+    loss = ref.contrastive(net.forward_once(x1), net.forward_once(x2), label); loss.backward(); opt.step()
+net.eval()
 xb = torch.rand(a.batch, 1, 100, 100)
 
-proc = subprocess.Popen([a.facetwin_bench, "--serve-embed", "--embed-batch", str(a.batch), "--warmup", str(a.warmup)],
-                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+proc = subprocess.Popen([a.facetwin_bench, "--serve-embed", "--embed-batch", str(a.batch), "--warmup", str(a.warmup),
+                         "--steps", str(a.steps)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
 def facetwin_turn(n):

@@ -6,8 +6,9 @@
 //       [--no-fused-adam] (time the steps with Adam as a separate pass)
 //       [--compare-cnn] (the CNN's evaluation image by image against layer by layer, and the
 //       embeddings with each, alternated in this process, on stderr)
-//       [--serve-embed] (no steps: for each line "N" on stdin embeds N batches of --embed-batch
-//       and prints their wall seconds; scripts/bench_embed_pairs.py alternates it with PyTorch)
+//       [--serve-embed] (after the steps, for each line "N" on stdin embeds N batches of
+//       --embed-batch and prints their wall seconds; scripts/bench_embed_pairs.py alternates it
+//       with PyTorch)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
@@ -57,8 +58,18 @@ let images = Tensor(shape: [2 * batch, 1, config.inputHeight, config.inputWidth]
 for i in 0..<images.count { images.pointer[i] = Float.random(in: 0..<1, using: &rng) }
 let labels = (0..<batch).map { Float($0 % 2) }
 
+var stepTimes: [Double] = []
+for s in 0..<(warmup + steps) {
+    let t0 = now()
+    adam.zeroGradients(fuseIntoBackward: fuseAdam)
+    network.trainStep(images: images, labels: labels, loss: loss)
+    adam.update()
+    if s >= warmup { stepTimes.append(now() - t0) }
+}
+
 // Embeddings on request, for a driver that alternates this process with PyTorch turn by turn
-// (both resident, one idle while the other runs). Prints "ready" after --warmup batches, then
+// (both resident, one idle while the other runs). After the training steps above (the state in
+// which this program's own embeddings are timed), prints "ready" after --warmup batches, then
 // for each line "N" on stdin runs N batches and prints each one's wall seconds on one line;
 // ends at end of input.
 if serveEmbed {
@@ -77,15 +88,6 @@ if serveEmbed {
         fflush(stdout)
     }
     exit(0)
-}
-
-var stepTimes: [Double] = []
-for s in 0..<(warmup + steps) {
-    let t0 = now()
-    adam.zeroGradients(fuseIntoBackward: fuseAdam)
-    network.trainStep(images: images, labels: labels, loss: loss)
-    adam.update()
-    if s >= warmup { stepTimes.append(now() - t0) }
 }
 
 // Where a step's time goes, phase by phase (the same work as trainStep + Adam).
