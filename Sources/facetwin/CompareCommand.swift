@@ -22,17 +22,11 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Model file.")
     var model: String
 
-    @Option(help: "Distance threshold (default: the one stored in the model).")
-    var threshold: Float?
+    @OptionGroup var thresholdOption: ThresholdOption
+    var threshold: Float? { thresholdOption.threshold }
 
     @Flag(help: "Print JSON.")
     var json = false
-
-    func validate() throws {
-        if let threshold, !(threshold.isFinite && threshold >= 0) {
-            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
-        }
-    }
 
     func run() throws {
         let m = try FaceModel.load(path: model)

@@ -25,8 +25,8 @@ struct IdentifyCommand: ParsableCommand {
     @Option(help: "How a probe's distances to the templates become one score: min (nearest template) or mean.")
     var score: MatchScore = .min
 
-    @Option(help: "Distance threshold (default: the one stored in the model).")
-    var threshold: Float?
+    @OptionGroup var thresholdOption: ThresholdOption
+    var threshold: Float? { thresholdOption.threshold }
 
     @Option(help: "Model file (default: the model the gallery was made with).")
     var model: String?
@@ -36,9 +36,6 @@ struct IdentifyCommand: ParsableCommand {
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top))") }
-        if let threshold, !(threshold.isFinite && threshold >= 0) {
-            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
-        }
     }
 
     func run() throws {

@@ -30,8 +30,8 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "How a probe's distances to the templates become one score: min (nearest template) or mean.")
     var score: MatchScore = .min
 
-    @Option(help: "Distance threshold (default: the one stored in the model).")
-    var threshold: Float?
+    @OptionGroup var thresholdOption: ThresholdOption
+    var threshold: Float? { thresholdOption.threshold }
 
     @Option(help: "Model file (default: the model the gallery was made with; required with --pairs).")
     var model: String?
@@ -46,9 +46,6 @@ struct VerifyCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let threshold, !(threshold.isFinite && threshold >= 0) {
-            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
-        }
         if pairs != nil {
             guard model != nil else { throw ValidationError("--pairs needs --model") }
             guard gallery == nil, claim == nil, probe == nil else {

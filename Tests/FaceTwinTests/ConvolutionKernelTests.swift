@@ -90,14 +90,7 @@ final class ConvolutionKernelTests: XCTestCase {
             var rng = RandomSource(seed: 7)
             let layers: [Layer] = [ReflectionPad2d(1), Conv2d(2, 4, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(4),
                                    ReflectionPad2d(1), Conv2d(4, 5, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(5)]
-            for case let bn as BatchNorm2d in layers {
-                for c in 0..<bn.channels {
-                    bn.weight.value.pointer[c] = Float.random(in: 0.5...2, using: &rng) * (c % 2 == 0 ? 1 : -1)
-                    bn.bias.value.pointer[c] = Float.random(in: -0.5...0.5, using: &rng)
-                    bn.runningMean.pointer[c] = Float.random(in: -0.3...0.3, using: &rng)
-                    bn.runningVar.pointer[c] = Float.random(in: 0.5...2, using: &rng)
-                }
-            }
+            randomizeBatchNorms(layers, &rng)
             return Sequential(layers)
         }
         var rng = RandomSource(seed: 8)
@@ -132,14 +125,7 @@ final class ConvolutionKernelTests: XCTestCase {
         func make(_ layers: (inout RandomSource) -> [Layer]) -> Sequential {
             var rng = RandomSource(seed: 11)
             let list = layers(&rng)
-            for case let bn as BatchNorm2d in list {
-                for c in 0..<bn.channels {
-                    bn.weight.value.pointer[c] = Float.random(in: 0.5...2, using: &rng) * (c % 2 == 0 ? 1 : -1)
-                    bn.bias.value.pointer[c] = Float.random(in: -0.5...0.5, using: &rng)
-                    bn.runningMean.pointer[c] = Float.random(in: -0.3...0.3, using: &rng)
-                    bn.runningVar.pointer[c] = Float.random(in: 0.5...2, using: &rng)
-                }
-            }
+            randomizeBatchNorms(list, &rng)
             return Sequential(list)
         }
         let seedLike: (inout RandomSource) -> [Layer] = { rng in
@@ -163,6 +149,19 @@ final class ConvolutionKernelTests: XCTestCase {
                 XCTAssertEqual(a.shape, b.shape, "\(shape)")
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: a.pointer, count: a.count)),
                                Array(UnsafeBufferPointer(start: b.pointer, count: b.count)), "output for input \(shape)")
+            }
+        }
+    }
+
+    /// BatchNorm2d layers with non-trivial affine parameters and running statistics (some
+    /// negative scales), so that evaluation's affine map is tested in full.
+    private func randomizeBatchNorms(_ layers: [Layer], _ rng: inout RandomSource) {
+        for case let bn as BatchNorm2d in layers {
+            for c in 0..<bn.channels {
+                bn.weight.value.pointer[c] = Float.random(in: 0.5...2, using: &rng) * (c % 2 == 0 ? 1 : -1)
+                bn.bias.value.pointer[c] = Float.random(in: -0.5...0.5, using: &rng)
+                bn.runningMean.pointer[c] = Float.random(in: -0.3...0.3, using: &rng)
+                bn.runningVar.pointer[c] = Float.random(in: 0.5...2, using: &rng)
             }
         }
     }
