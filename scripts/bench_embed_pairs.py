@@ -7,7 +7,7 @@ engines stay loaded in their own processes and take turns, the other one idle (b
 pipe, or asleep), so each pair of turns sees the same second of the machine and the ratio is
 taken pair by pair. Before that, each side runs `--steps` training steps (after `--warmup`),
 as in the rounds of scripts/bench.sh (facetwin-bench, bench_torch.py), whose embeddings are
-timed after their steps: PyTorch's inference measured 25-30 % faster in a process that had
+timed after their steps: PyTorch's inference measured 20-40 % faster in a process that had
 trained first than in one that had not (its allocator and thread pool are warm), so both
 sides here start from the same state as there. A turn is `--burst` batches back to back; its first batch is not counted
 (it runs after the other engine has had the caches), so each side is timed in its sustained
