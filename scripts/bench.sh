@@ -13,7 +13,7 @@
 #   - step rounds: a training step, embeddings/s, single-image latency (alternating rounds);
 #   - embeddings/s at batch 64 again, with both engines loaded side by side and taking turns of
 #     a few batches (scripts/bench_embed_pairs.py): each pair of turns sees the same second of
-#     this machine, whose speed swings up to 1.7x between the minutes of the rounds above;
+#     this machine, whose speed swings by 1.5x and more between the moments of the rounds above;
 #   - a training run of the seed recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and wall
 #     seconds of each process (ru_maxrss of a fresh Python wrapper's only child). FaceTwin's
 #     peak comes with its best-epoch snapshots: epoch 1 validates and snapshots the weights, and
