@@ -2,8 +2,8 @@
 """Embeddings at batch 64, FaceTwin against the PyTorch reference, alternated turn by turn.
 
 This machine's speed swings by 1.5x and more from one second to the next (FaceTwin's batch
-40 vs 62 ms within one process), so two rates measured half a minute apart can differ by that much for reasons neither engine controls. Here both
-engines stay loaded in their own processes and take turns, the other one idle (blocked on a
+40 vs 62 ms within one process), so two rates measured half a minute apart can differ by that
+much for reasons neither engine controls. Here both engines stay loaded in their own processes and take turns, the other one idle (blocked on a
 pipe, or asleep), so each pair of turns sees the same second of the machine and the ratio is
 taken pair by pair. Before that, each side runs `--steps` training steps (after `--warmup`),
 as in the rounds of scripts/bench.sh (facetwin-bench, bench_torch.py), whose embeddings are
