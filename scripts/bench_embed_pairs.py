@@ -6,14 +6,14 @@ vs 62 ms within one process), so two rates measured half a minute apart can diff
 for reasons neither engine controls. Here both engines stay loaded in their own processes and
 take turns, the other one idle (blocked on a pipe, or asleep), so each pair of turns sees the
 same second of the machine and the ratio is taken pair by pair. Before that, each side runs
-`--steps` training steps (after `--warmup`), as in the rounds of scripts/bench.sh (facetwin-
-bench, bench_torch.py), whose embeddings are timed after their steps: PyTorch's inference
-measured 20-40 % faster in one process after 23 training steps than before them (the cause was
-not pinned down), so both sides here start from the same state as there. A turn is `--burst`
-batches back to back; its first batch is not counted (it runs after the other engine has had
-the caches), so each side is timed in its sustained state, as in a loop of its own. The order
-within a pair alternates, and each side rests `--gap` seconds before its turn, so that neither
-side's worker threads are still spinning while the other runs.
+`--steps` training steps (after `--warmup`), as in the rounds of scripts/bench.sh
+(facetwin-bench, bench_torch.py), whose embeddings are timed after their steps: PyTorch's
+inference measured 20-40 % faster in one process after 23 training steps than before them (the
+cause was not pinned down), so both sides here start from the same state as there. A turn is
+`--burst` batches back to back; its first batch is not counted (it runs after the other engine
+has had the caches), so each side is timed in its sustained state, as in a loop of its own. The
+order within a pair alternates, and each side rests `--gap` seconds before its turn, so that
+neither side's worker threads are still spinning while the other runs.
 
     python scripts/bench_embed_pairs.py FACETWIN_BENCH [--pairs 30] [--burst 4] [--steps 10]
         [--warmup 3] [--batch 64] [--threads 2] [--gap 0.05]
