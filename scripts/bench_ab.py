@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Embeddings at batch 64 of two FaceTwin builds or setups, A against B, turn by turn.
+
+Each side is a command that starts a release facetwin-bench (the script adds --serve-embed,
+--steps and --embed-batch), for example two builds of the engine, or the same binary on both
+cores against `taskset -c 1` of it. Both stay loaded and take turns of --burst batches (the
+first batch of a turn not counted, the order alternating, each side resting --gap seconds
+before its turn), and the ratio is taken pair by pair, so both sides of a ratio see the same
+second of this machine, whose speed changes from one second to the next.
+
+    python3 scripts/bench_ab.py A_COMMAND B_COMMAND [--pairs 40] [--burst 4] [--steps 2]
+        [--batch 64] [--gap 0.05] [--per-pair]
+
+    python3 scripts/bench_ab.py /tmp/old/.build/release/facetwin-bench .build/release/facetwin-bench
+    python3 scripts/bench_ab.py .build/release/facetwin-bench "taskset -c 1 .build/release/facetwin-bench"
+
+Prints each side's median ms per batch and the median, quartiles and range of B's rate / A's
+rate per pair of turns (above 1: B is faster); --per-pair also prints every pair. Needs only
+the Python standard library. Exit 2 if a side does not start or ends early.
+"""
+import argparse, shlex, statistics, subprocess, sys, time
+
+ap = argparse.ArgumentParser(description="Embeddings of two facetwin-bench setups, alternated turn by turn.")
+ap.add_argument("a", help="command for side A (a facetwin-bench binary, optionally behind taskset etc.)")
+ap.add_argument("b", help="command for side B")
+ap.add_argument("--pairs", type=int, default=40); ap.add_argument("--burst", type=int, default=4)
+ap.add_argument("--steps", type=int, default=2, help="training steps each side runs before serving")
+ap.add_argument("--batch", type=int, default=64); ap.add_argument("--gap", type=float, default=0.05)
+ap.add_argument("--per-pair", action="store_true", help="print each pair of turns")
+args = ap.parse_args()
+if args.burst < 2 or args.pairs < 2:
+    ap.error("--burst and --pairs need at least 2")
+
+
+def fail(message):
+    print(f"bench_ab: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def start(name, command):
+    argv = shlex.split(command) + ["--serve-embed", "--steps", str(args.steps), "--embed-batch", str(args.batch)]
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    except OSError as e:
+        fail(f"side {name}: cannot start {argv[0]}: {e.strerror}")
+    if p.stdout.readline().strip() != "ready":
+        fail(f"side {name} ({command}) did not start (exit {p.wait()})")
+    return p
+
+
+def turn(name, p):
+    p.stdin.write(f"{args.burst}\n"); p.stdin.flush()
+    line = p.stdout.readline()
+    if not line:
+        fail(f"side {name} ended early (exit {p.wait()})")
+    return statistics.fmean(float(t) * 1e3 for t in line.split()[1:])
+
+
+sides = {"A": start("A", args.a), "B": start("B", args.b)}
+ms = {"A": [], "B": []}
+ratios = []
+for i in range(args.pairs):
+    for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
+        time.sleep(args.gap)
+        ms[name].append(turn(name, sides[name]))
+    ratios.append(ms["A"][-1] / ms["B"][-1])
+    if args.per_pair:
+        print(f"pair {i + 1:3d}: A {ms['A'][-1]:6.1f} ms  B {ms['B'][-1]:6.1f} ms  B/A rate {ratios[-1]:.3f}")
+for p in sides.values():
+    p.stdin.close(); p.wait()
+q1, q2, q3 = statistics.quantiles(ratios, n=4)
+print(f"A: {args.a}\nB: {args.b}")
+print(f"ms per batch of {args.batch}, median of {args.pairs} turns: A {statistics.median(ms['A']):.1f}, "
+      f"B {statistics.median(ms['B']):.1f}; B's rate / A's per pair: median {q2:.3f}, quartiles {q1:.3f}-{q3:.3f}, "
+      f"range {min(ratios):.3f}-{max(ratios):.3f}")
