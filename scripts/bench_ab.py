@@ -16,9 +16,11 @@ second of this machine, whose speed changes from one second to the next.
 
 Prints each side's median ms per batch and the median, quartiles and range of B's rate / A's
 rate per pair of turns (above 1: B is faster); --per-pair also prints every pair. Needs only
-the Python standard library. Exit 2 if a side does not start or ends early.
+the Python standard library and scripts/serve_embed.py. Exit 2 if a side does not start or ends early.
 """
-import argparse, shlex, statistics, subprocess, sys, time
+import argparse, shlex, statistics, sys, time
+
+from serve_embed import ServeEmbed
 
 ap = argparse.ArgumentParser(description="Embeddings of two facetwin-bench setups, alternated turn by turn.")
 ap.add_argument("a", help="command for side A (a facetwin-bench binary, optionally behind taskset etc.)")
@@ -38,22 +40,12 @@ def fail(message):
 
 
 def start(name, command):
-    argv = shlex.split(command) + ["--serve-embed", "--steps", str(args.steps), "--embed-batch", str(args.batch)]
-    try:
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    except OSError as e:
-        fail(f"side {name}: cannot start {argv[0]}: {e.strerror}")
-    if p.stdout.readline().strip() != "ready":
-        fail(f"side {name} ({command}) did not start (exit {p.wait()})")
-    return p
+    argv = shlex.split(command) + ["--steps", str(args.steps), "--embed-batch", str(args.batch)]
+    return ServeEmbed(argv, lambda message: fail(f"side {name}: {message}"))
 
 
-def turn(name, p):
-    p.stdin.write(f"{args.burst}\n"); p.stdin.flush()
-    line = p.stdout.readline()
-    if not line:
-        fail(f"side {name} ended early (exit {p.wait()})")
-    return statistics.fmean(float(t) * 1e3 for t in line.split()[1:])
+def turn(side):
+    return statistics.fmean(t * 1e3 for t in side.turn(args.burst)[1:])
 
 
 sides = {"A": start("A", args.a), "B": start("B", args.b)}
@@ -62,12 +54,12 @@ ratios = []
 for i in range(args.pairs):
     for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
         time.sleep(args.gap)
-        ms[name].append(turn(name, sides[name]))
+        ms[name].append(turn(sides[name]))
     ratios.append(ms["A"][-1] / ms["B"][-1])
     if args.per_pair:
         print(f"pair {i + 1:3d}: A {ms['A'][-1]:6.1f} ms  B {ms['B'][-1]:6.1f} ms  B/A rate {ratios[-1]:.3f}")
-for p in sides.values():
-    p.stdin.close(); p.wait()
+for side in sides.values():
+    side.close()
 q1, q2, q3 = statistics.quantiles(ratios, n=4)
 print(f"A: {args.a}\nB: {args.b}")
 print(f"ms per batch of {args.batch}, median of {args.pairs} turns: A {statistics.median(ms['A']):.1f}, "

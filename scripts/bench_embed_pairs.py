@@ -23,9 +23,10 @@ object: each side's embeddings/s (median over its counted batches), the median, 
 range of the per-pair ratio (FaceTwin's rate / PyTorch's, each turn's counted batches
 averaged), and the pair count.
 """
-import argparse, json, statistics, subprocess, sys, time
+import argparse, json, statistics, sys, time
 import torch
 
+from serve_embed import ServeEmbed
 from torch_reference_module import ref
 
 ap = argparse.ArgumentParser()
@@ -52,16 +53,8 @@ for _ in range(a.warmup + a.steps):
 net.eval()
 xb = torch.rand(a.batch, 1, 100, 100)
 
-proc = subprocess.Popen([a.facetwin_bench, "--serve-embed", "--embed-batch", str(a.batch), "--warmup", str(a.warmup),
-                         "--steps", str(a.steps)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-
-
-def facetwin_turn(n):
-    proc.stdin.write("%d\n" % n); proc.stdin.flush()
-    line = proc.stdout.readline()
-    if not line:
-        sys.exit("bench_embed_pairs: facetwin-bench --serve-embed ended early (exit %s)" % proc.wait())
-    return [float(t) for t in line.split()]
+server = ServeEmbed([a.facetwin_bench, "--embed-batch", str(a.batch), "--warmup", str(a.warmup), "--steps", str(a.steps)],
+                    lambda message: sys.exit(f"bench_embed_pairs: {message}"))
 
 
 def torch_turn(n):
@@ -72,8 +65,6 @@ def torch_turn(n):
     return times
 
 
-if proc.stdout.readline().strip() != "ready":
-    sys.exit("bench_embed_pairs: facetwin-bench --serve-embed did not start (exit %s)" % proc.wait())
 torch_turn(a.warmup)
 
 ft, tt, ratios = [], [], []
@@ -81,11 +72,10 @@ for p in range(a.pairs):
     turn = {}
     for side in (("torch", "facetwin") if p % 2 == 0 else ("facetwin", "torch")):
         time.sleep(a.gap)
-        turn[side] = (torch_turn if side == "torch" else facetwin_turn)(a.burst)[1:]
+        turn[side] = (torch_turn if side == "torch" else server.turn)(a.burst)[1:]
     ft += turn["facetwin"]; tt += turn["torch"]
     ratios.append(statistics.fmean(turn["torch"]) / statistics.fmean(turn["facetwin"]))
-proc.stdin.close()
-proc.wait()
+server.close()
 
 q1, q2, q3 = statistics.quantiles(ratios, n=4)
 print(json.dumps({"facetwin_embed_per_s": a.batch / statistics.median(ft), "torch_embed_per_s": a.batch / statistics.median(tt),
