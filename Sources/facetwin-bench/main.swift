@@ -6,6 +6,9 @@
 //       [--no-fused-adam] (time the steps with Adam as a separate pass)
 //       [--compare-cnn] (the CNN's evaluation image by image against layer by layer, and the
 //       embeddings with each, alternated in this process, on stderr)
+//       [--compare-sparse] (a frozen network's embeddings with the first linear layer's product
+//       over the nonzeros of its input against the dense product, alternated, on stderr)
+//       [--dense-embed] (time embeddings with the dense product only: the network is not frozen)
 //       [--serve-embed] (after the steps, for each line "N" on stdin embeds N batches of
 //       --embed-batch and prints their wall seconds; scripts/bench_embed_pairs.py alternates it
 //       with PyTorch)
@@ -15,6 +18,7 @@ import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
 var breakdown = false, layerTimes = false, compareGEMM = false, compareCNN = false, fuseAdam = true, serveEmbed = false
+var compareSparse = false, denseEmbed = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--breakdown" { breakdown = true; continue }
@@ -23,6 +27,8 @@ while let a = args.popFirst() {
     if a == "--compare-cnn" { compareCNN = true; continue }
     if a == "--no-fused-adam" { fuseAdam = false; continue }
     if a == "--serve-embed" { serveEmbed = true; continue }
+    if a == "--compare-sparse" { compareSparse = true; continue }
+    if a == "--dense-embed" { denseEmbed = true; continue }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -72,8 +78,22 @@ for s in 0..<(warmup + steps) {
 // which this program's own embeddings are timed), prints "ready" after --warmup batches, then
 // for each line "N" on stdin runs N batches and prints each one's wall seconds on one line;
 // ends at end of input.
+/// Embedding is timed as a loaded model is used: frozen (`freezeForInference`), its sparse
+/// product built by a warm-up of `SiameseNetwork.sparseBuildThreshold` images (the one-time
+/// build is timed by --compare-sparse), unless --dense-embed.
+func prepareForEmbedding(_ pixels: [Float]) {
+    guard !denseEmbed else { return }
+    network.freezeForInference()
+    var done = 0
+    while done < SiameseNetwork.sparseBuildThreshold {
+        _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+        done += embedBatch
+    }
+}
+
 if serveEmbed {
     let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }
+    prepareForEmbedding(pixels)
     for _ in 0..<warmup { _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch) }
     print("ready")
     fflush(stdout)
@@ -172,6 +192,36 @@ if layerTimes {
 }
 
 let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &rng) }
+if compareSparse && WeightGEMM.isSupported {
+    network.thaw()
+    network.freezeForInference()
+    let saved = SiameseNetwork.sparseBuildThreshold
+    SiameseNetwork.sparseBuildThreshold = embedBatch
+    SiameseNetwork.sparseEvaluation = false
+    let dense = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+    let t0 = now()
+    SiameseNetwork.sparseEvaluation = true
+    let sparse = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+    let buildAndFirst = now() - t0
+    SiameseNetwork.sparseBuildThreshold = saved
+    var worst: Float = 0, largest: Float = 0
+    for (a, b) in zip(sparse, dense) { worst = max(worst, abs(a - b)); largest = max(largest, abs(b)) }
+    var times: [Bool: [Double]] = [true: [], false: []]
+    for r in 0..<(2 * (warmup + 2 * steps)) {
+        SiameseNetwork.sparseEvaluation = r % 2 == 0
+        let t = now()
+        _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
+        if r >= 2 * warmup { times[r % 2 == 0]!.append(now() - t) }
+    }
+    SiameseNetwork.sparseEvaluation = true
+    let (sp, de) = (times[true]!, times[false]!)
+    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: sparse first layer %.1f (median %.2f ms, min %.2f), dense %.1f (median %.2f ms, min %.2f): %.3fx; input density %.3f; build + first batch %.0f ms; embeddings differ by at most %.2e (largest %.2f)\n",
+        embedBatch, sp.count, Double(embedBatch) / median(sp), 1000 * median(sp), 1000 * sp.min()!,
+        Double(embedBatch) / median(de), 1000 * median(de), 1000 * de.min()!, median(de) / median(sp),
+        network.sparseInputDensity ?? .nan, 1000 * buildAndFirst, worst, largest).utf8))
+    network.thaw()
+}
+prepareForEmbedding(pixels)
 var embedTimes: [Double] = []
 for r in 0..<(warmup + max(3, steps / 2)) {
     let t0 = now()

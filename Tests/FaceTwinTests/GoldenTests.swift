@@ -73,6 +73,22 @@ final class GoldenTests: XCTestCase {
         let x1 = try file.floats("step1.x1")
         let eval = net.embed(pixels: x1, count: b)
         assertClose(eval, try file.floats("eval.o1"), "eval.o1")
+
+        // The same through a frozen network's sparse first linear layer (built at once, for a
+        // batch of the four images repeated to its minimum size).
+        guard WeightGEMM.isSupported else { return }
+        let saved = SiameseNetwork.sparseBuildThreshold
+        defer { SiameseNetwork.sparseBuildThreshold = saved }
+        SiameseNetwork.sparseBuildThreshold = 0
+        net.freezeForInference()
+        let copies = (SiameseNetwork.sparseMinimumBatch + b - 1) / b
+        let many = net.embed(pixels: Array([[Float]](repeating: x1, count: copies).joined()), count: copies * b)
+        XCTAssertTrue(net.hasSparseProduct, "the frozen network built its sparse product")
+        let expected = try file.floats("eval.o1")
+        for copy in 0..<copies {
+            assertClose(Array(many[(copy * b * dim)..<((copy + 1) * b * dim)]), expected, "eval.o1 through the sparse product, copy \(copy)")
+        }
+        net.thaw()
     }
 }
 

@@ -26,5 +26,18 @@ final class TorchModelTests: XCTestCase {
         for (i, name) in expected.images.enumerated() {
             assertClose(embeddings[i], expected.embeddings[i], "embedding of \(name)")
         }
+        // Through the sparse first linear layer (a loaded model is frozen): built at once, for
+        // the images repeated to a batch of its minimum size.
+        guard WeightGEMM.isSupported else { return }
+        let saved = SiameseNetwork.sparseBuildThreshold
+        defer { SiameseNetwork.sparseBuildThreshold = saved }
+        SiameseNetwork.sparseBuildThreshold = 0
+        let n = expected.images.count, copies = (SiameseNetwork.sparseMinimumBatch + n - 1) / n
+        let paths = (0..<copies).flatMap { _ in expected.images.map { orl + "/" + $0 } }
+        let sparse = try model.embed(imagesAt: paths)
+        XCTAssertTrue(model.network.hasSparseProduct)
+        for (i, e) in sparse.enumerated() {
+            assertClose(e, expected.embeddings[i % n], "embedding of \(expected.images[i % n]) through the sparse product")
+        }
     }
 }

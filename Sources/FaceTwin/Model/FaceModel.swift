@@ -53,6 +53,8 @@ public final class FaceModel {
         try validate(info.config, path: path)
         let network = SiameseNetwork(config: info.config, seed: nil)
         try network.loadState(from: file)
+        // A loaded model is used, not trained: sustained embedding may take the sparse product.
+        network.freezeForInference()
         let model = FaceModel(network: network, info: info)
         if let recorded = file.metadata["fingerprint"], recorded.count == 64, recorded.allSatisfy(\.isHexDigit) {
             model.recordedFingerprint = recorded

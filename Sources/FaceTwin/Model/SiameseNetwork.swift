@@ -11,6 +11,30 @@ public final class SiameseNetwork {
     /// Gradient of the loss with respect to the embeddings, [2B, dim], reused between steps.
     private var gradEmbeddings: Tensor?
 
+    /// Whether the weights are promised not to change (`freezeForInference`), and what that
+    /// allows: the first linear layer's product over the nonzeros of its input.
+    public private(set) var isFrozen = false
+    private var sparseFirstLayer: SparseLinear?
+    /// Images embedded in batches of at least `sparseMinimumBatch` while frozen.
+    private var frozenImages = 0
+
+    /// Batches from this size up use the sparse product once it is built.
+    public static let sparseMinimumBatch = 16
+    /// The sparse product is built (a packed copy of the first linear layer's weights: 164 MB and
+    /// a pass over them, about 0.1 s, in the seed) once this many images have been embedded while
+    /// frozen, the current batch included: sustained embedding pays it back within a few batches,
+    /// a model loaded to embed a handful of faces never pays it.
+    nonisolated(unsafe) public static var sparseBuildThreshold = 256
+    /// Whether a frozen network uses the sparse product (true); facetwin-bench and the tests turn
+    /// it off to compare. Set it only between passes.
+    nonisolated(unsafe) public static var sparseEvaluation = true
+
+    /// The share of the first linear layer's inputs that the sparse product multiplied in its
+    /// last batch (nil before it ran): the features where the CNN's output is not its background.
+    public var sparseInputDensity: Double? { sparseFirstLayer?.lastDensity }
+    /// Whether the sparse product has been built.
+    public var hasSparseProduct: Bool { sparseFirstLayer != nil }
+
     /// A network with PyTorch's default initialization drawn from `seed`; with `seed` nil the
     /// weights are left at zero, for a network whose state is loaded next.
     public init(config: NetworkConfig = .seed, seed: UInt64? = 0) {
@@ -61,7 +85,55 @@ public final class SiameseNetwork {
     public func forwardOnce(_ images: Tensor, mode: Mode) -> Tensor {
         let n = images.shape[0]
         let features = cnn1.forward(images, mode: mode)
+        if mode == .evaluation, let sparse = sparseProduct(batch: n) {
+            var h = sparse.forward(features.pointer, rows: n)
+            for layer in fc1.layers.dropFirst() { h = layer.forward(h, mode: mode) }
+            return h
+        }
         return fc1.forward(features.reshaped([n, config.flatFeatures]), mode: mode)
+    }
+
+    /// Promises that the weights and BatchNorm statistics will not change until `thaw()`, so
+    /// that sustained evaluation can use the first linear layer's product over the nonzeros of
+    /// its input (`SparseLinear`; same results within rounding). `trainStep` and `loadState`
+    /// thaw the network themselves; anything else that writes its tensors must call `thaw()`
+    /// first. A no-op on CPUs without AVX2/FMA, or when the network does not end its CNN with
+    /// ReLU → BatchNorm2d and start its MLP with a Linear layer.
+    public func freezeForInference() {
+        isFrozen = true
+    }
+
+    /// Ends `freezeForInference`: drops the sparse product and its packed weights.
+    public func thaw() {
+        isFrozen = false
+        sparseFirstLayer = nil
+        frozenImages = 0
+    }
+
+    /// The sparse product for an evaluation batch of `n` images, built when the frozen network
+    /// has embedded enough images; nil when the dense path is to be used.
+    private func sparseProduct(batch n: Int) -> SparseLinear? {
+        guard isFrozen, Self.sparseEvaluation, WeightGEMM.isEnabled, n >= Self.sparseMinimumBatch else { return nil }
+        frozenImages += n
+        if let sparseFirstLayer { return sparseFirstLayer }
+        guard frozenImages >= Self.sparseBuildThreshold, let first = fc1.layers.first as? Linear,
+              let background = cnnBackground(), background.count == first.inFeatures else { return nil }
+        sparseFirstLayer = SparseLinear(first, background: background)
+        return sparseFirstLayer
+    }
+
+    /// The CNN's output where its last ReLU gave 0: the last BatchNorm2d's shift, per channel,
+    /// over each channel's plane. Nil unless the CNN ends with ReLU → BatchNorm2d.
+    private func cnnBackground() -> [Float]? {
+        let layers = cnn1.layers
+        guard layers.count >= 2, layers[layers.count - 2] is ReLU, let bn = layers.last as? BatchNorm2d else { return nil }
+        let channels = bn.channels
+        guard channels > 0, config.flatFeatures % channels == 0 else { return nil }
+        let plane = config.flatFeatures / channels
+        let (_, shift) = bn.evaluationAffine()
+        var u = [Float](repeating: 0, count: config.flatFeatures)
+        for c in 0..<channels { for i in 0..<plane { u[c * plane + i] = shift[c] } }
+        return u
     }
 
     /// Forward and backward of one batch of pairs, adding into the parameters' gradients.
@@ -74,6 +146,7 @@ public final class SiameseNetwork {
     public func trainStep(images: Tensor, labels: [Float], loss: ContrastiveLoss) -> (loss: Float, embeddings: Tensor) {
         let b = labels.count, dim = config.embeddingSize
         precondition(images.shape[0] == 2 * b, "\(images.shape[0]) images for \(b) pairs")
+        if isFrozen { thaw() }
         for (_, bn) in batchNorms { bn.groups = 2 }
         defer { for (_, bn) in batchNorms { bn.groups = 1 } }
         let emb = forwardOnce(images, mode: .training)

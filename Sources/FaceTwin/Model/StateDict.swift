@@ -5,6 +5,8 @@ extension SiameseNetwork {
     /// (a fixture may hold several states).
     public func loadState(from file: SafeTensorsFile, prefix: String = "") throws(ModelFileError) {
         func fail(_ message: String) -> ModelFileError { ModelFileError(path: file.path, message) }
+        // New weights: whatever was built from the old ones goes.
+        thaw()
         for (name, tensor) in stateTensors {
             let key = prefix + name
             guard file.contains(key) else { throw fail("not a FaceTwin model: tensor \(key) is missing") }

@@ -1,0 +1,106 @@
+import CGemm
+
+/// A linear layer's inference product over the features where its input differs from a fixed
+/// background u: y = (b + W·u) + W·(x − u), the first term formed once (in Double), the second
+/// over the nonzeros of x − u only (Sources/CGemm/sparse.c). For the seed network's 80 000 → 500
+/// layer, u is the last BatchNorm's per-channel shift, the value it gives where the ReLU before
+/// it gave 0, so x − u is zero at more than half of the features for trained models on faces.
+///
+/// It holds a packed copy of Wᵀ (as large as W: 164 MB in the seed), taken when it is made: the
+/// layer's weights must not change while it is used (see `SiameseNetwork.freezeForInference`).
+/// Requires `WeightGEMM.isSupported`.
+final class SparseLinear {
+    let inFeatures: Int, outFeatures: Int
+    private let packed: Tensor
+    private let background: Tensor
+    /// b + W·u, per output.
+    private let constant: [Float]
+
+    // Per batch, reused: the compressed rows and the kernel's partial sums.
+    private var values: Tensor?
+    private var offsets: UnsafeMutablePointer<Int32>?
+    private var offsetCapacity = 0
+    private var counts: [UInt8] = []
+    private var partial: Tensor?
+    private var output: Tensor?
+    /// The share of x's entries that differed from u in the last batch.
+    private(set) var lastDensity: Double?
+
+    init(_ layer: Linear, background u: [Float]) {
+        precondition(WeightGEMM.isSupported, "SparseLinear needs AVX2 and FMA")
+        precondition(u.count == layer.inFeatures, "background of \(u.count) features for a layer of \(layer.inFeatures)")
+        let (n, k) = (layer.outFeatures, layer.inFeatures)
+        (inFeatures, outFeatures) = (k, n)
+        let (n32, k32) = (Int32(n), Int32(k))
+        let packed = Tensor(shape: [facetwin_sparse_packed_count(n32, k32)])
+        let background = Tensor(shape: [k])
+        u.withUnsafeBufferPointer { background.pointer.update(from: $0.baseAddress!, count: k) }
+        (self.packed, self.background) = (packed, background)
+        let w = UnsafePointer(layer.weight.value.pointer), bias = layer.bias.value.pointer
+        let dst = packed.pointer
+        Parallel.chunks(Int(facetwin_sparse_kblocks(k32))) { _, r in
+            facetwin_sparse_pack(n32, k32, w, k, dst, Int32(r.lowerBound), Int32(r.upperBound))
+        }
+        var constant = [Float](repeating: 0, count: n)
+        let ub = UnsafePointer(background.pointer)
+        constant.withUnsafeMutableBufferPointer { out in
+            let o = out.baseAddress!
+            Parallel.chunks(n) { _, rows in
+                for j in rows {
+                    let row = w + j * k
+                    var s = SIMD4<Double>()
+                    var p = 0
+                    while p + 4 <= k {
+                        s.addProduct(SIMD4(Double(row[p]), Double(row[p + 1]), Double(row[p + 2]), Double(row[p + 3])),
+                                     SIMD4(Double(ub[p]), Double(ub[p + 1]), Double(ub[p + 2]), Double(ub[p + 3])))
+                        p += 4
+                    }
+                    var t = s.sum() + Double(bias[j])
+                    while p < k { t += Double(row[p]) * Double(ub[p]); p += 1 }
+                    o[j] = Float(t)
+                }
+            }
+        }
+        self.constant = constant
+    }
+
+    deinit { offsets?.deallocate() }
+
+    /// y = b + W·x for the rows of x [m × inFeatures]. The returned tensor [m, outFeatures] is
+    /// this object's, overwritten by the next call.
+    func forward(_ x: UnsafePointer<Float>, rows m: Int) -> Tensor {
+        let (n, k) = (outFeatures, inFeatures)
+        let (m32, n32, k32) = (Int32(m), Int32(n), Int32(k))
+        let out = Tensor.reuse(output, shape: [m, n])
+        output = out
+        let valueCount = facetwin_sparse_values_count(m32, k32)
+        if values?.count != valueCount { values = Tensor(shape: [valueCount]) }
+        if offsetCapacity < valueCount {
+            offsets?.deallocate()
+            offsets = .allocate(capacity: valueCount)
+            offsetCapacity = valueCount
+        }
+        let blockCount = valueCount / 64
+        if counts.count != blockCount { counts = [UInt8](repeating: 0, count: blockCount) }
+        let partialCount = facetwin_sparse_partial_count(m32, n32)
+        if partial?.count != partialCount { partial = Tensor(shape: [partialCount]) }
+        guard let values = values?.pointer, let offsets, let partial = partial?.pointer else { return out }
+        let y = out.pointer, u = UnsafePointer(background.pointer), w = UnsafePointer(packed.pointer)
+        constant.withUnsafeBufferPointer { c in
+            for i in 0..<m { (y + i * n).update(from: c.baseAddress!, count: n) }
+        }
+        counts.withUnsafeMutableBufferPointer { cb in
+            let cp = cb.baseAddress!
+            Parallel.chunks(m) { _, r in
+                facetwin_sparse_compress(m32, k32, x, k, u, values, offsets, cp, Int32(r.lowerBound), Int32(r.upperBound))
+            }
+            Parallel.chunks(Int(facetwin_sparse_nblocks(n32))) { _, r in
+                facetwin_sparse_compute(m32, n32, k32, w, values, offsets, cp, partial, y, n, Int32(r.lowerBound), Int32(r.upperBound))
+            }
+            var nonzeros = 0
+            for c in cb { nonzeros += Int(c) }
+            lastDensity = Double(nonzeros) / Double(m * k)
+        }
+        return out
+    }
+}
