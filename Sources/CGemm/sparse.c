@@ -11,7 +11,9 @@
 //
 // How: Wᵀ is packed once into tiles of 64 features × 64 outputs (16 KB, [kblock][nblock][64][64]).
 // Per batch, each image's x − u is compressed per block of 64 features into its nonzero values
-// and their row offsets in the tile. The kernel then takes, for each tile (its successor
+// and their row offsets in the tile (16-bit: the kernel's L1 holds a tile, its successor, the
+// accumulators and every image's compressed block, and 32-bit offsets cost 4-10 % in a harness).
+// The kernel then takes, for each tile (its successor
 // prefetched while it works), each image's nonzeros in that block: a broadcast of the value times
 // eight vectors of the tile's row, into eight accumulators of 8 outputs. Sums are formed per image
 // in a partial buffer over 16 blocks (1 024 features) and then added into C, so no running sum
@@ -27,6 +29,7 @@
 #define SPARSE_KB 64
 #endif
 enum { SK = SPARSE_KB, SB = 64, SUPER = 1024 / SPARSE_KB };
+_Static_assert((SK - 1) * SB <= 65535, "row offsets are 16-bit");
 
 int facetwin_sparse_kblocks(int k) { return (k + SK - 1) / SK; }
 int facetwin_sparse_nblocks(int n) { return (n + SB - 1) / SB; }
@@ -94,7 +97,7 @@ __attribute__((constructor)) static void build_left_pack(void) {
 // Rows i0..<i1 of x: for each block of 64 features, the values of x − u that are not zero and
 // their row offsets (p·64) in the block's tiles, at values/offsets[(kb·m + i)·64], and how many.
 __attribute__((target("avx2,fma")))
-void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const float *u, float *values, int32_t *offsets,
+void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const float *u, float *values, uint16_t *offsets,
                               uint8_t *counts, int i0, int i1) {
     const int kblocks = facetwin_sparse_kblocks(k);
     const __m256i lane_rows = _mm256_setr_epi32(0, SB, 2 * SB, 3 * SB, 4 * SB, 5 * SB, 6 * SB, 7 * SB);
@@ -103,7 +106,7 @@ void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const fl
         for (int kb = 0; kb < kblocks; kb++) {
             const int p0 = kb * SK, pc = k - p0 < SK ? k - p0 : SK;
             float *v = values + ((size_t)kb * m + i) * SK;
-            int32_t *o = offsets + ((size_t)kb * m + i) * SK;
+            uint16_t *o = offsets + ((size_t)kb * m + i) * SK;
             int cnt = 0, p = 0;
             for (; p + 8 <= pc; p += 8) {
                 const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xi + p0 + p), _mm256_loadu_ps(u + p0 + p));
@@ -112,12 +115,15 @@ void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const fl
                 // Stores all eight lanes; only the first popcount are kept (the buffer has room: 64 per block).
                 _mm256_storeu_ps(v + cnt, _mm256_permutevar8x32_ps(d, perm));
                 const __m256i rows = _mm256_add_epi32(lane_rows, _mm256_set1_epi32(p * SB));
-                _mm256_storeu_si256((__m256i *)(o + cnt), _mm256_permutevar8x32_epi32(rows, perm));
+                const __m256i kept = _mm256_permutevar8x32_epi32(rows, perm);
+                // To 16 bits: packus narrows within each 128-bit half, the permute joins the halves.
+                _mm_storeu_si128((__m128i *)(o + cnt),
+                                 _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(kept, kept), 0x08)));
                 cnt += __builtin_popcount((unsigned)mask);
             }
             for (; p < pc; p++) {
                 const float d = xi[p0 + p] - u[p0 + p];
-                if (d != 0) { v[cnt] = d; o[cnt] = p * SB; cnt++; }
+                if (d != 0) { v[cnt] = d; o[cnt] = (uint16_t)(p * SB); cnt++; }
             }
             counts[(size_t)kb * m + i] = (uint8_t)cnt;
         }
@@ -129,7 +135,7 @@ void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const fl
 // C[i][j] += Σ_p W[j][p]·(x − u)[i][p] for the outputs in blocks [nb0, nb1) (this thread's), from
 // compressed rows. `partial` [m][nblocks·64] (the thread's columns of it) is scratch.
 __attribute__((target("avx2,fma")))
-void facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *values, const int32_t *offsets,
+void facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *values, const uint16_t *offsets,
                              const uint8_t *counts, float *partial, float *c, size_t ldc, int nb0, int nb1) {
     if (nb0 >= nb1 || m <= 0) return;
     const int kblocks = facetwin_sparse_kblocks(k), nblocks = facetwin_sparse_nblocks(n), ldp = nblocks * SB;
@@ -152,7 +158,7 @@ void facetwin_sparse_compute(int m, int n, int k, const float *packed, const flo
                 const int cnt = counts[at];
                 if (cnt == 0) continue;
                 const float *v = values + at * SK;
-                const int32_t *o = offsets + at * SK;
+                const uint16_t *o = offsets + at * SK;
                 float *acc = partial + (size_t)i * ldp + nb * SB;
                 __m256 c0 = _mm256_loadu_ps(acc), c1 = _mm256_loadu_ps(acc + 8), c2 = _mm256_loadu_ps(acc + 16), c3 = _mm256_loadu_ps(acc + 24),
                        c4 = _mm256_loadu_ps(acc + 32), c5 = _mm256_loadu_ps(acc + 40), c6 = _mm256_loadu_ps(acc + 48), c7 = _mm256_loadu_ps(acc + 56);

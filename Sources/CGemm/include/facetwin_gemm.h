@@ -56,12 +56,12 @@ void facetwin_adam_tn(int m, int n, int k, const float *packed_dy, const float *
 int facetwin_sparse_kblocks(int k);
 int facetwin_sparse_nblocks(int n);
 size_t facetwin_sparse_packed_count(int n, int k);
-/// Floats of `values` and int32s of `offsets` (`counts`: one byte per 64 of them).
+/// Floats of `values` and uint16s of `offsets` (`counts`: one byte per 64 of them).
 size_t facetwin_sparse_values_count(int m, int k);
 size_t facetwin_sparse_partial_count(int m, int n);
 void facetwin_sparse_pack(int n, int k, const float *w, size_t ldw, float *packed, int kb0, int kb1);
-void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const float *u, float *values, int32_t *offsets,
+void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const float *u, float *values, uint16_t *offsets,
                               uint8_t *counts, int i0, int i1);
-void facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *values, const int32_t *offsets,
+void facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *values, const uint16_t *offsets,
                              const uint8_t *counts, float *partial, float *c, size_t ldc, int nb0, int nb1);
 #endif

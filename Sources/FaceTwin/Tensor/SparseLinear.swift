@@ -18,7 +18,7 @@ final class SparseLinear {
 
     // Per batch, reused: the compressed rows and the kernel's partial sums.
     private var values: Tensor?
-    private var offsets: UnsafeMutablePointer<Int32>?
+    private var offsets: UnsafeMutablePointer<UInt16>?
     private var offsetCapacity = 0
     private var counts: [UInt8] = []
     private var partial: Tensor?
