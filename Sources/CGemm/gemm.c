@@ -16,6 +16,7 @@
 // the order in which OpenBLAS adds its blocks into C.
 
 #include "facetwin_gemm.h"
+#include "transpose8.h"
 #include <cpuid.h>
 #include <stdint.h>
 #include <string.h>
@@ -45,29 +46,6 @@ int facetwin_gemm_nt_tiles(int n) { return (n + MR - 1) / MR; }
 size_t facetwin_gemm_nt_packed_count(int m, int k) { return (size_t)facetwin_gemm_nt_blocks(k) * KC * rounded_m(m); }
 size_t facetwin_gemm_nt_scratch_count(int m, int n) { return (size_t)facetwin_gemm_nt_tiles(n) * MR * rounded_m(m); }
 
-// dst[j][0..7] = column j of the 8 × 8 block at rows r[0..7], column k.
-__attribute__((target("avx2,fma")))
-static inline void transpose8(const float *const *r, int k, float *dst) {
-    __m256 a0 = _mm256_loadu_ps(r[0] + k), a1 = _mm256_loadu_ps(r[1] + k), a2 = _mm256_loadu_ps(r[2] + k),
-           a3 = _mm256_loadu_ps(r[3] + k), a4 = _mm256_loadu_ps(r[4] + k), a5 = _mm256_loadu_ps(r[5] + k),
-           a6 = _mm256_loadu_ps(r[6] + k), a7 = _mm256_loadu_ps(r[7] + k);
-    __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1), t2 = _mm256_unpacklo_ps(a2, a3),
-           t3 = _mm256_unpackhi_ps(a2, a3), t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5),
-           t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(dst + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_storeu_ps(dst + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_storeu_ps(dst + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_storeu_ps(dst + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_storeu_ps(dst + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_storeu_ps(dst + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_storeu_ps(dst + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_storeu_ps(dst + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
-}
-
 static const float zero_row[KC];
 
 __attribute__((target("avx2,fma")))
@@ -84,8 +62,8 @@ void facetwin_gemm_nt_pack(int m, int k, const float *x, size_t ldx, float *pack
             }
             int p = 0;
             for (; p + 8 <= kc; p += 8) {
-                transpose8(r, p, dst + p * NR);
-                transpose8(r + 8, p, dst + p * NR + 8);
+                facetwin_transpose8(r, p, dst + p * NR, NR);
+                facetwin_transpose8(r + 8, p, dst + p * NR + 8, NR);
             }
             for (; p < kc; p++)
                 for (int i = 0; i < NR; i++) dst[p * NR + i] = r[i][p];

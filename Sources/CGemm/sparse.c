@@ -21,6 +21,7 @@
 // less accurate than the dense kernel in a harness; this way it is as accurate or better).
 
 #include "facetwin_gemm.h"
+#include "transpose8.h"
 #include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
@@ -51,28 +52,9 @@ void facetwin_sparse_pack(int n, int k, const float *w, size_t ldw, float *packe
             int j = 0;
             for (; j + 8 <= jc; j += 8) {
                 const float *r = w + (size_t)(j0 + j) * ldw + p0;
+                const float *const rows[8] = {r, r + ldw, r + 2 * ldw, r + 3 * ldw, r + 4 * ldw, r + 5 * ldw, r + 6 * ldw, r + 7 * ldw};
                 int p = 0;
-                for (; p + 8 <= pc; p += 8) {
-                    __m256 a0 = _mm256_loadu_ps(r + p), a1 = _mm256_loadu_ps(r + ldw + p), a2 = _mm256_loadu_ps(r + 2 * ldw + p),
-                           a3 = _mm256_loadu_ps(r + 3 * ldw + p), a4 = _mm256_loadu_ps(r + 4 * ldw + p), a5 = _mm256_loadu_ps(r + 5 * ldw + p),
-                           a6 = _mm256_loadu_ps(r + 6 * ldw + p), a7 = _mm256_loadu_ps(r + 7 * ldw + p);
-                    __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1), t2 = _mm256_unpacklo_ps(a2, a3),
-                           t3 = _mm256_unpackhi_ps(a2, a3), t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5),
-                           t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
-                    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
-                           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
-                           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
-                           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-                    float *d = tile + (size_t)p * SB + j;
-                    _mm256_storeu_ps(d + 0 * SB, _mm256_permute2f128_ps(u0, u4, 0x20));
-                    _mm256_storeu_ps(d + 1 * SB, _mm256_permute2f128_ps(u1, u5, 0x20));
-                    _mm256_storeu_ps(d + 2 * SB, _mm256_permute2f128_ps(u2, u6, 0x20));
-                    _mm256_storeu_ps(d + 3 * SB, _mm256_permute2f128_ps(u3, u7, 0x20));
-                    _mm256_storeu_ps(d + 4 * SB, _mm256_permute2f128_ps(u0, u4, 0x31));
-                    _mm256_storeu_ps(d + 5 * SB, _mm256_permute2f128_ps(u1, u5, 0x31));
-                    _mm256_storeu_ps(d + 6 * SB, _mm256_permute2f128_ps(u2, u6, 0x31));
-                    _mm256_storeu_ps(d + 7 * SB, _mm256_permute2f128_ps(u3, u7, 0x31));
-                }
+                for (; p + 8 <= pc; p += 8) facetwin_transpose8(rows, (size_t)p, tile + (size_t)p * SB + j, SB);
                 for (; p < pc; p++)
                     for (int q = 0; q < 8; q++) tile[(size_t)p * SB + j + q] = r[(size_t)q * ldw + p];
             }
