@@ -66,6 +66,28 @@ void facetwin_sparse_pack(int n, int k, const float *w, size_t ldw, float *packe
     }
 }
 
+// out[j] = bias[j] + Σ_p w[j][p]·u[p] in double: four accumulators of four lanes per row, each
+// float pair widened before its multiply-add (exact products), one rounding at the end.
+__attribute__((target("avx2,fma")))
+void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u, const float *bias, float *out, int j0, int j1) {
+    for (int j = j0; j < j1; j++) {
+        const float *r = w + (size_t)j * ldw;
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+        int p = 0;
+        for (; p + 16 <= k; p += 16) {
+            s0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r + p)), _mm256_cvtps_pd(_mm_loadu_ps(u + p)), s0);
+            s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r + p + 4)), _mm256_cvtps_pd(_mm_loadu_ps(u + p + 4)), s1);
+            s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r + p + 8)), _mm256_cvtps_pd(_mm_loadu_ps(u + p + 8)), s2);
+            s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(r + p + 12)), _mm256_cvtps_pd(_mm_loadu_ps(u + p + 12)), s3);
+        }
+        double lanes[4];
+        _mm256_storeu_pd(lanes, _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+        double t = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + (bias ? (double)bias[j] : 0.0);
+        for (; p < k; p++) t += (double)r[p] * (double)u[p];
+        out[j] = (float)t;
+    }
+}
+
 // For lanes whose bit is set in a mask, their indices, packed to the front.
 static int32_t left_pack[256][8];
 __attribute__((constructor)) static void build_left_pack(void) {

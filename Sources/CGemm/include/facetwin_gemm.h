@@ -60,6 +60,9 @@ size_t facetwin_sparse_packed_count(int n, int k);
 size_t facetwin_sparse_values_count(int m, int k);
 size_t facetwin_sparse_partial_count(int m, int n);
 void facetwin_sparse_pack(int n, int k, const float *w, size_t ldw, float *packed, int kb0, int kb1);
+/// The product's constant part, out[j] = bias[j] + Σ_p W[j][p]·u[p] for rows [j0, j1), summed in
+/// double and rounded once (bias may be NULL).
+void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u, const float *bias, float *out, int j0, int j1);
 void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const float *u, float *values, uint16_t *offsets,
                               uint8_t *counts, int i0, int i1);
 void facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *values, const uint16_t *offsets,

@@ -46,19 +46,7 @@ final class SparseLinear {
         constant.withUnsafeMutableBufferPointer { out in
             let o = out.baseAddress!
             Parallel.chunks(n) { _, rows in
-                for j in rows {
-                    let row = w + j * k
-                    var s = SIMD4<Double>()
-                    var p = 0
-                    while p + 4 <= k {
-                        s.addProduct(SIMD4(Double(row[p]), Double(row[p + 1]), Double(row[p + 2]), Double(row[p + 3])),
-                                     SIMD4(Double(ub[p]), Double(ub[p + 1]), Double(ub[p + 2]), Double(ub[p + 3])))
-                        p += 4
-                    }
-                    var t = s.sum() + Double(bias[j])
-                    while p < k { t += Double(row[p]) * Double(ub[p]); p += 1 }
-                    o[j] = Float(t)
-                }
+                facetwin_sparse_constant(k32, w, k, ub, bias, o, Int32(rows.lowerBound), Int32(rows.upperBound))
             }
         }
         self.constant = constant
