@@ -49,22 +49,20 @@ void facetwin_adam_tn(int m, int n, int k, const float *packed_dy, const float *
                       const facetwin_adam_step *step, int s0, int s1);
 /// The layer's inference product over the nonzeros of x − u, for a fixed background u (see
 /// sparse.c): C[i][j] += Σ_p W[j][p]·(x[i][p] − u[p]). W is packed once (`facetwin_sparse_pack`,
-/// blocks of 64 features [kb0, kb1) per thread), each batch's rows compressed
-/// (`facetwin_sparse_compress`, rows [i0, i1) per thread), then the output computed in blocks of
-/// 64 columns (`facetwin_sparse_compute`, blocks [nb0, nb1) per thread).
+/// blocks of 64 features [kb0, kb1) per thread; `facetwin_sparse_constant` gives b + W·u), then
+/// each batch's output computed in blocks of 64 columns (`facetwin_sparse_compute`, blocks
+/// [nb0, nb1) per thread, each with its own `scratch` of facetwin_sparse_scratch_bytes(m)).
 #include <stdint.h>
 int facetwin_sparse_kblocks(int k);
 int facetwin_sparse_nblocks(int n);
 size_t facetwin_sparse_packed_count(int n, int k);
-/// Floats of `values` and uint16s of `offsets` (`counts`: one byte per 64 of them).
-size_t facetwin_sparse_values_count(int m, int k);
 size_t facetwin_sparse_partial_count(int m, int n);
+size_t facetwin_sparse_scratch_bytes(int m);
 void facetwin_sparse_pack(int n, int k, const float *w, size_t ldw, float *packed, int kb0, int kb1);
 /// The product's constant part, out[j] = bias[j] + Σ_p W[j][p]·u[p] for rows [j0, j1), summed in
 /// double and rounded once (bias may be NULL).
 void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u, const float *bias, float *out, int j0, int j1);
-void facetwin_sparse_compress(int m, int k, const float *x, size_t ldx, const float *u, float *values, uint16_t *offsets,
-                              uint8_t *counts, int i0, int i1);
-void facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *values, const uint16_t *offsets,
-                             const uint8_t *counts, float *partial, float *c, size_t ldc, int nb0, int nb1);
+/// Returns how many entries of x differ from u (each thread sees all of them).
+long facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *x, size_t ldx, const float *u,
+                             float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch);
 #endif

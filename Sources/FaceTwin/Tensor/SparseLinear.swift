@@ -16,11 +16,8 @@ final class SparseLinear {
     /// b + W·u, per output.
     private let constant: [Float]
 
-    // Per batch, reused: the compressed rows and the kernel's partial sums.
-    private var values: Tensor?
-    private var offsets: UnsafeMutablePointer<UInt16>?
-    private var offsetCapacity = 0
-    private var counts: [UInt8] = []
+    // Per batch, reused: each worker's compressed block of rows, and the kernel's partial sums.
+    private var scratch: Tensor?
     private var partial: Tensor?
     private var output: Tensor?
     /// The share of x's entries that differed from u in the last batch.
@@ -52,8 +49,6 @@ final class SparseLinear {
         self.constant = constant
     }
 
-    deinit { offsets?.deallocate() }
-
     /// y = b + W·x for the rows of x [m × inFeatures]. The returned tensor [m, outFeatures] is
     /// this object's, overwritten by the next call.
     func forward(_ x: UnsafePointer<Float>, rows m: Int) -> Tensor {
@@ -61,34 +56,26 @@ final class SparseLinear {
         let (m32, n32, k32) = (Int32(m), Int32(n), Int32(k))
         let out = Tensor.reuse(output, shape: [m, n])
         output = out
-        let valueCount = facetwin_sparse_values_count(m32, k32)
-        if values?.count != valueCount { values = Tensor(shape: [valueCount]) }
-        if offsetCapacity < valueCount {
-            offsets?.deallocate()
-            offsets = .allocate(capacity: valueCount)
-            offsetCapacity = valueCount
-        }
-        let blockCount = valueCount / 64
-        if counts.count != blockCount { counts = [UInt8](repeating: 0, count: blockCount) }
+        // Each worker's scratch, in floats, rounded up to whole cache lines.
+        let stride = (facetwin_sparse_scratch_bytes(m32) + 63) / 64 * 16
+        if scratch?.count != stride * Parallel.workers { scratch = Tensor(shape: [stride * Parallel.workers]) }
         let partialCount = facetwin_sparse_partial_count(m32, n32)
         if partial?.count != partialCount { partial = Tensor(shape: [partialCount]) }
-        guard let values = values?.pointer, let offsets, let partial = partial?.pointer else { return out }
+        guard let scratch = scratch?.pointer, let partial = partial?.pointer else { return out }
         let y = out.pointer, u = UnsafePointer(background.pointer), w = UnsafePointer(packed.pointer)
         constant.withUnsafeBufferPointer { c in
             for i in 0..<m { (y + i * n).update(from: c.baseAddress!, count: n) }
         }
-        counts.withUnsafeMutableBufferPointer { cb in
-            let cp = cb.baseAddress!
-            Parallel.chunks(m) { _, r in
-                facetwin_sparse_compress(m32, k32, x, k, u, values, offsets, cp, Int32(r.lowerBound), Int32(r.upperBound))
+        var nonzeros = [Int](repeating: 0, count: Parallel.workers)
+        nonzeros.withUnsafeMutableBufferPointer { counted in
+            let c = counted.baseAddress!
+            Parallel.chunks(Int(facetwin_sparse_nblocks(n32))) { worker, r in
+                c[worker] = facetwin_sparse_compute(m32, n32, k32, w, x, k, u, partial, y, n, Int32(r.lowerBound), Int32(r.upperBound),
+                                                    scratch + worker * stride)
             }
-            Parallel.chunks(Int(facetwin_sparse_nblocks(n32))) { _, r in
-                facetwin_sparse_compute(m32, n32, k32, w, values, offsets, cp, partial, y, n, Int32(r.lowerBound), Int32(r.upperBound))
-            }
-            var nonzeros = 0
-            for c in cb { nonzeros += Int(c) }
-            lastDensity = Double(nonzeros) / Double(m * k)
         }
+        // Every worker compressed every row, so any of them has the count.
+        lastDensity = Double(nonzeros.max() ?? 0) / Double(m * k)
         return out
     }
 }
