@@ -21,7 +21,8 @@ public final class SiameseNetwork {
     /// Batches from this size up use the sparse product once it is built.
     public static let sparseMinimumBatch = 16
     /// The sparse product is built (a packed copy of the first linear layer's weights: 164 MB and
-    /// a pass over them, about 0.15 s, in the seed) once this many images have been embedded while
+    /// a pass over them; with the first batch it takes about 0.2 s in the seed, facetwin-bench
+    /// --compare-sparse) once this many images have been embedded while
     /// frozen, the current batch included: sustained embedding pays it back within a few batches,
     /// a model loaded to embed a handful of faces never pays it.
     nonisolated(unsafe) public static var sparseBuildThreshold = 256
