@@ -10,17 +10,20 @@
 // of its register tiles only 6 % of the time.
 //
 // How: Wᵀ is packed once into tiles of 64 features × 64 outputs (16 KB, [kblock][nblock][64][64]).
-// For each block of 64 features, each thread first compresses every image's x − u in that block
-// into its nonzero values and their row offsets in the tile (16-bit: L1 holds a tile, its
-// successor, the accumulators and every image's compressed block, and 32-bit offsets cost
-// 4-10 % in a harness). It then takes, for each of its tiles (the successor prefetched while it
-// works), each image's nonzeros: a broadcast of the value times eight vectors of the tile's row,
-// into eight accumulators of 8 outputs. The kernel is bound by loads (one vector of W per
+// For each block of 64 features, each thread first writes every image's x − u in that block to
+// its own scratch, with a 64-bit mask of the nonzeros (this replaced a compression into values
+// and 16-bit row offsets: 0.92x the layer's time in a harness, the same sums to the bit). It then
+// takes, for each of its tiles (the successor prefetched while it works), each image's nonzeros
+// in the order of its mask: a broadcast of the value times eight vectors of the tile's row, into
+// eight accumulators of 8 outputs. That kernel is bound by loads (one vector of W per
 // multiply-add), not by the FMA units: a step takes about 5.5 cycles where eight FMAs alone take
-// 4. Sums are formed per image in a partial buffer over 16 blocks (1 024 features) and then
-// added into C, so no running sum collects more than 16 blocks' rounding (one long running sum
-// over the 80 000 features was 15× less accurate than the dense kernel in a harness; this way
-// it is as accurate or better).
+// 4. So a block whose share of nonzeros is high (85 % and up: in the bench's network three of
+// the eight channels are 76–94 % nonzero) goes through a dense 6 × 16 register tile instead, two
+// vectors of W per twelve multiply-adds; its zeros add exactly nothing, so the sums are the same
+// to the bit either way. Sums are formed per image in a partial buffer over 16 blocks (1 024
+// features) and then added into C, so no running sum collects more than 16 blocks' rounding (one
+// long running sum over the 80 000 features was 15× less accurate than the dense kernel in a
+// harness; this way it is as accurate or better).
 
 #include "facetwin_gemm.h"
 #include "transpose8.h"
@@ -28,16 +31,12 @@
 #include <string.h>
 #include <immintrin.h>
 
-#ifndef SPARSE_KB
-#define SPARSE_KB 64
-#endif
-enum { SK = SPARSE_KB, SB = 64, SUPER = 1024 / SPARSE_KB };
-_Static_assert((SK - 1) * SB <= 65535, "row offsets are 16-bit");
+enum { SK = 64, SB = 64, SUPER = 1024 / SK };
+_Static_assert(SK == 64, "a block's nonzeros are one 64-bit mask");
 
 int facetwin_sparse_kblocks(int k) { return (k + SK - 1) / SK; }
 int facetwin_sparse_nblocks(int n) { return (n + SB - 1) / SB; }
 size_t facetwin_sparse_packed_count(int n, int k) { return (size_t)facetwin_sparse_kblocks(k) * facetwin_sparse_nblocks(n) * SK * SB; }
-size_t facetwin_sparse_partial_count(int m, int n) { return (size_t)m * facetwin_sparse_nblocks(n) * SB; }
 
 // packed[kb][nb][p][j] = w[nb·64 + j][kb·64 + p], zero outside W.
 __attribute__((target("avx2,fma")))
@@ -89,99 +88,128 @@ void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u,
     }
 }
 
-// For lanes whose bit is set in a mask, their indices, packed to the front.
-static int32_t left_pack[256][8];
-__attribute__((constructor)) static void build_left_pack(void) {
-    for (int mask = 0; mask < 256; mask++) {
-        int n = 0;
-        for (int l = 0; l < 8; l++) if (mask & (1 << l)) left_pack[mask][n++] = l;
-        for (; n < 8; n++) left_pack[mask][n] = 0;
-    }
-}
+// Image rows per register tile of the dense path.
+enum { DR = 6 };
+static int rounded_rows(int m) { return (m + DR - 1) / DR * DR; }
+size_t facetwin_sparse_partial_count(int m, int n) { return (size_t)rounded_rows(m) * facetwin_sparse_nblocks(n) * SB; }
+size_t facetwin_sparse_scratch_bytes(int m) { return (size_t)rounded_rows(m) * SK * sizeof(float) + (size_t)m * sizeof(uint64_t); }
 
-// One block of features of one row: the values of x − u that are not zero (pc ≤ 64 of them
-// looked at, x and u pointing at the block's first) and their row offsets (p·64) in the
-// block's tiles, into v and o (room for 64 each); returns how many.
+#define DENSE_FMA(r)                                                   \
+    {                                                                  \
+        const __m256 a = _mm256_broadcast_ss(ap + (r) * SK);           \
+        c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0);                     \
+        c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);                     \
+    }
+#define LOAD_ROW(r) __m256 c##r##0 = _mm256_loadu_ps(cp + (r) * ldp), c##r##1 = _mm256_loadu_ps(cp + (r) * ldp + 8);
+#define STORE_ROW(r) _mm256_storeu_ps(cp + (r) * ldp, c##r##0); _mm256_storeu_ps(cp + (r) * ldp + 8, c##r##1);
+
+// One tile for every row, densely: partial[i][j] += Σ_p d[i][p]·tile[p][j] over the 64 features
+// in order, 6 rows × 16 outputs per register tile (two vectors of W serve twelve multiply-adds).
+// The zeros add exactly nothing, so the sums are the sparse visits' to the bit. `d` is the
+// block's x − u, [rounded_rows(m)][64], zero past m; `next` (the tile after, or NULL) is
+// prefetched a few lines per register tile.
 __attribute__((target("avx2,fma")))
-static inline int compress_block(const float *x, const float *u, int pc, float *v, uint16_t *o) {
-    const __m256i lane_rows = _mm256_setr_epi32(0, SB, 2 * SB, 3 * SB, 4 * SB, 5 * SB, 6 * SB, 7 * SB);
-    int cnt = 0, p = 0;
-    for (; p + 8 <= pc; p += 8) {
-        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(u + p));
-        const int mask = _mm256_movemask_ps(_mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ));
-        const __m256i perm = _mm256_loadu_si256((const __m256i *)left_pack[mask]);
-        // Stores all eight lanes; only the first popcount are kept (the buffer has room: 64 per block).
-        _mm256_storeu_ps(v + cnt, _mm256_permutevar8x32_ps(d, perm));
-        const __m256i rows = _mm256_add_epi32(lane_rows, _mm256_set1_epi32(p * SB));
-        const __m256i kept = _mm256_permutevar8x32_epi32(rows, perm);
-        // To 16 bits: packus narrows within each 128-bit half, the permute joins the halves.
-        _mm_storeu_si128((__m128i *)(o + cnt),
-                         _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(kept, kept), 0x08)));
-        cnt += __builtin_popcount((unsigned)mask);
+static void dense_tile(const float *tile, const float *next, const float *d, int groups, float *partial, int ldp) {
+    const int lines = SK * SB / 16, per = (lines + 4 * groups - 1) / (4 * groups);
+    int line = 0;
+    for (int j = 0; j < SB; j += 16) {
+        for (int g = 0; g < groups; g++) {
+            if (next)
+                for (int q = 0; q < per && line < lines; q++, line++) _mm_prefetch((const char *)(next + line * 16), _MM_HINT_T0);
+            const float *a = d + (size_t)g * DR * SK;
+            float *cp = partial + (size_t)g * DR * ldp + j;
+            LOAD_ROW(0) LOAD_ROW(1) LOAD_ROW(2) LOAD_ROW(3) LOAD_ROW(4) LOAD_ROW(5)
+            for (int p = 0; p < SK; p++) {
+                const float *bp = tile + (size_t)p * SB + j, *ap = a + p;
+                const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+                DENSE_FMA(0) DENSE_FMA(1) DENSE_FMA(2) DENSE_FMA(3) DENSE_FMA(4) DENSE_FMA(5)
+            }
+            STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5)
+        }
     }
-    for (; p < pc; p++) {
-        const float d = x[p] - u[p];
-        if (d != 0) { v[cnt] = d; o[cnt] = (uint16_t)(p * SB); cnt++; }
-    }
-    return cnt;
 }
-
-size_t facetwin_sparse_scratch_bytes(int m) { return (size_t)m * SK * (sizeof(float) + sizeof(uint16_t)) + (size_t)m; }
 
 #define FMA_ROW(j) c##j = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 8 * j), c##j);
 
 // C[i][j] += Σ_p W[j][p]·(x − u)[i][p] for the outputs in blocks [nb0, nb1) (this thread's).
-// For each block of features, every row's block is compressed first, into `scratch`
-// (facetwin_sparse_scratch_bytes(m), the thread's own), while the next block's lines are
-// prefetched; each thread compresses all rows, which costs less than writing the compressed
-// batch out and reading it back (0.95x the layer's time in a harness). `partial` [m][nblocks·64]
+// For each block of features, every row's x − u is first written to `scratch`
+// (facetwin_sparse_scratch_bytes(m), the thread's own) with a 64-bit mask of its nonzeros, while
+// the next block's lines are prefetched; each thread does this for all rows, which costs less
+// than writing a compressed batch out and reading it back (0.95x the layer's time in a harness).
+// A block whose share of nonzeros reaches dense_percent goes through dense_tile; the others
+// visit each row's nonzeros in the order of its mask. `partial` [rounded_rows(m)][nblocks·64]
 // (the thread's columns of it) is scratch too. Returns how many entries of x differed from u.
-__attribute__((target("avx2,fma")))
+__attribute__((target("avx2,fma,bmi,popcnt")))
 long facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *x, size_t ldx, const float *u,
-                             float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch) {
+                             float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch, int dense_percent) {
     if (nb0 >= nb1 || m <= 0) return 0;
     const int kblocks = facetwin_sparse_kblocks(k), nblocks = facetwin_sparse_nblocks(n), ldp = nblocks * SB;
-    const int j0 = nb0 * SB, j1 = nb1 * SB < n ? nb1 * SB : n;
-    float *values = scratch;
-    uint16_t *offsets = (uint16_t *)(values + (size_t)m * SK);
-    uint8_t *counts = (uint8_t *)(offsets + (size_t)m * SK);
+    const int j0 = nb0 * SB, j1 = nb1 * SB < n ? nb1 * SB : n, rows = rounded_rows(m), groups = rows / DR;
+    float *d = scratch;
+    uint64_t *masks = (uint64_t *)(d + (size_t)rows * SK);
     long nonzeros = 0;
-    for (int i = 0; i < m; i++) memset(partial + (size_t)i * ldp + j0, 0, sizeof(float) * (size_t)(nb1 - nb0) * SB);
+    for (int i = 0; i < rows; i++) memset(partial + (size_t)i * ldp + j0, 0, sizeof(float) * (size_t)(nb1 - nb0) * SB);
+    // The dense tiles read the padding rows: zero, and they only ever add to partial rows past m.
+    memset(d + (size_t)m * SK, 0, sizeof(float) * (size_t)(rows - m) * SK);
     // Lines of the next tile to prefetch per image: a tile is 256 cache lines.
     const int lines = (SK * SB / 16 + m - 1) / m;
     for (int kb = 0; kb < kblocks; kb++) {
         const int p0 = kb * SK, pc = k - p0 < SK ? k - p0 : SK;
+        long here = 0;
         for (int i = 0; i < m; i++) {
             const float *xi = x + (size_t)i * ldx + p0;
-            counts[i] = (uint8_t)compress_block(xi, u + p0, pc, values + (size_t)i * SK, offsets + (size_t)i * SK);
-            nonzeros += counts[i];
+            float *di = d + (size_t)i * SK;
+            uint64_t mask = 0;
+            int p = 0;
+            for (; p + 8 <= pc; p += 8) {
+                const __m256 v = _mm256_sub_ps(_mm256_loadu_ps(xi + p), _mm256_loadu_ps(u + p0 + p));
+                _mm256_storeu_ps(di + p, v);
+                mask |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) << p;
+            }
+            for (; p < pc; p++) {
+                di[p] = xi[p] - u[p0 + p];
+                if (di[p] != 0) mask |= 1ull << p;
+            }
+            for (; p < SK; p++) di[p] = 0;
+            masks[i] = mask;
+            here += __builtin_popcountll(mask);
             if (kb + 1 < kblocks)
                 for (int q = 0; q < SK * 4; q += 64) _mm_prefetch((const char *)(xi + SK) + q, _MM_HINT_T0);
         }
-        for (int nb = nb0; nb < nb1; nb++) {
-            const float *tile = packed + ((size_t)kb * nblocks + nb) * SK * SB;
-            const float *next = nb + 1 < nb1 ? tile + SK * SB : kb + 1 < kblocks ? packed + ((size_t)(kb + 1) * nblocks + nb0) * SK * SB : NULL;
-            for (int i = 0; i < m; i++) {
-                if (next) {
-                    for (int q = 0; q < lines; q++) {
-                        const int line = i * lines + q;
-                        if (line < SK * SB / 16) _mm_prefetch((const char *)(next + line * 16), _MM_HINT_T0);
+        nonzeros += here;
+        if (here * 100 >= (long)dense_percent * m * pc) {
+            for (int nb = nb0; nb < nb1; nb++) {
+                const float *tile = packed + ((size_t)kb * nblocks + nb) * SK * SB;
+                const float *next = nb + 1 < nb1 ? tile + SK * SB : kb + 1 < kblocks ? packed + ((size_t)(kb + 1) * nblocks + nb0) * SK * SB : NULL;
+                dense_tile(tile, next, d, groups, partial + (size_t)nb * SB, ldp);
+            }
+        } else {
+            for (int nb = nb0; nb < nb1; nb++) {
+                const float *tile = packed + ((size_t)kb * nblocks + nb) * SK * SB;
+                const float *next = nb + 1 < nb1 ? tile + SK * SB : kb + 1 < kblocks ? packed + ((size_t)(kb + 1) * nblocks + nb0) * SK * SB : NULL;
+                for (int i = 0; i < m; i++) {
+                    if (next) {
+                        for (int q = 0; q < lines; q++) {
+                            const int line = i * lines + q;
+                            if (line < SK * SB / 16) _mm_prefetch((const char *)(next + line * 16), _MM_HINT_T0);
+                        }
                     }
+                    uint64_t mask = masks[i];
+                    if (mask == 0) continue;
+                    const float *di = d + (size_t)i * SK;
+                    float *acc = partial + (size_t)i * ldp + nb * SB;
+                    __m256 c0 = _mm256_loadu_ps(acc), c1 = _mm256_loadu_ps(acc + 8), c2 = _mm256_loadu_ps(acc + 16), c3 = _mm256_loadu_ps(acc + 24),
+                           c4 = _mm256_loadu_ps(acc + 32), c5 = _mm256_loadu_ps(acc + 40), c6 = _mm256_loadu_ps(acc + 48), c7 = _mm256_loadu_ps(acc + 56);
+                    while (mask) {
+                        const int p = __builtin_ctzll(mask);
+                        mask &= mask - 1;
+                        const __m256 x = _mm256_broadcast_ss(di + p);
+                        const float *w = tile + (size_t)p * SB;
+                        FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5) FMA_ROW(6) FMA_ROW(7)
+                    }
+                    _mm256_storeu_ps(acc, c0); _mm256_storeu_ps(acc + 8, c1); _mm256_storeu_ps(acc + 16, c2); _mm256_storeu_ps(acc + 24, c3);
+                    _mm256_storeu_ps(acc + 32, c4); _mm256_storeu_ps(acc + 40, c5); _mm256_storeu_ps(acc + 48, c6); _mm256_storeu_ps(acc + 56, c7);
                 }
-                const int cnt = counts[i];
-                if (cnt == 0) continue;
-                const float *v = values + (size_t)i * SK;
-                const uint16_t *o = offsets + (size_t)i * SK;
-                float *acc = partial + (size_t)i * ldp + nb * SB;
-                __m256 c0 = _mm256_loadu_ps(acc), c1 = _mm256_loadu_ps(acc + 8), c2 = _mm256_loadu_ps(acc + 16), c3 = _mm256_loadu_ps(acc + 24),
-                       c4 = _mm256_loadu_ps(acc + 32), c5 = _mm256_loadu_ps(acc + 40), c6 = _mm256_loadu_ps(acc + 48), c7 = _mm256_loadu_ps(acc + 56);
-                for (int t = 0; t < cnt; t++) {
-                    const __m256 x = _mm256_broadcast_ss(v + t);
-                    const float *w = tile + o[t];
-                    FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5) FMA_ROW(6) FMA_ROW(7)
-                }
-                _mm256_storeu_ps(acc, c0); _mm256_storeu_ps(acc + 8, c1); _mm256_storeu_ps(acc + 16, c2); _mm256_storeu_ps(acc + 24, c3);
-                _mm256_storeu_ps(acc + 32, c4); _mm256_storeu_ps(acc + 40, c5); _mm256_storeu_ps(acc + 48, c6); _mm256_storeu_ps(acc + 56, c7);
             }
         }
         if ((kb + 1) % SUPER == 0 || kb == kblocks - 1) {

@@ -48,6 +48,36 @@ final class SparseLinearTests: XCTestCase {
         }
     }
 
+    /// The dense register tiles that take blocks where most of x − u is nonzero give the sparse
+    /// visits' sums to the bit: every block dense, none, and the default mix, on blocks 0 %, about
+    /// 50 %, about 92 % and 100 % nonzero, with row counts that do and do not fill the tiles' 6 rows.
+    func testDenseBlocksGiveTheSparseSumsToTheBit() {
+        let shapes: [(m: Int, n: Int, k: Int)] = [(1, 5, 70), (7, 70, 1003), (12, 64, 256), (64, 130, 4096)]
+        for (index, s) in shapes.enumerated() {
+            var rng = RandomSource(seed: UInt64(800 + index))
+            let layer = Linear(s.k, s.n, rng: &rng)
+            let u = (0..<s.k).map { _ in Float.random(in: -1..<1, using: &rng) }
+            let share: [Double] = [0, 0.5, 0.92, 1]
+            var x = [Float](repeating: 0, count: s.m * s.k)
+            for i in 0..<s.m {
+                for p in 0..<s.k {
+                    let nonzero = Double.random(in: 0..<1, using: &rng) < share[(p / 64) % 4]
+                    x[i * s.k + p] = nonzero ? Float.random(in: -3..<3, using: &rng) : u[p]
+                }
+            }
+            let sparse = SparseLinear(layer, background: u)
+            let run = { (percent: Int32) -> [Float] in
+                sparse.densePercent = percent
+                return x.withUnsafeBufferPointer { sparse.forward($0.baseAddress!, rows: s.m).toArray() }
+            }
+            let none = run(101), all = run(0), mixed = run(85)
+            let differing = { (a: [Float]) in zip(a, none).filter { $0 != $1 }.count }
+            XCTAssertEqual(differing(all), 0, "\(s): outputs that differ, every block dense against none")
+            XCTAssertEqual(differing(mixed), 0, "\(s): outputs that differ, the default mix against none")
+            XCTAssertTrue(none.allSatisfy(\.isFinite) && none.contains { $0 != 0 }, "\(s): real outputs")
+        }
+    }
+
     private static let config = NetworkConfig(inputHeight: 20, inputWidth: 20, channels: [2, 4], hidden: [24], embeddingSize: 6)
 
     private func images(_ count: Int, seed: UInt64) -> [Float] {

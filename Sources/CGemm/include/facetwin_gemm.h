@@ -12,7 +12,8 @@
 ///   2. compute the output in tiles of 6 rows of W (`facetwin_gemm_nt_compute`, tiles [t0, t1)
 ///      per thread; each thread writes only its own columns of C and rows of `scratch`).
 
-/// Nonzero when this CPU (and OS) can run the AVX2/FMA kernels.
+/// Nonzero when this CPU (and OS) can run the AVX2/FMA kernels (with POPCNT and BMI1, which every
+/// AVX2 CPU has).
 int facetwin_gemm_available(void);
 
 /// Blocks of k that phase 1 packs (the unit of its work split).
@@ -62,7 +63,9 @@ void facetwin_sparse_pack(int n, int k, const float *w, size_t ldw, float *packe
 /// The product's constant part, out[j] = bias[j] + Σ_p W[j][p]·u[p] for rows [j0, j1), summed in
 /// double and rounded once (bias may be NULL).
 void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u, const float *bias, float *out, int j0, int j1);
-/// Returns how many entries of x differ from u (each thread sees all of them).
+/// A block of 64 features goes through a dense register tile when at least `dense_percent` % of
+/// its m × 64 entries differ from u (0: every block; above 100: none); the sums are the same to
+/// the bit either way. Returns how many entries of x differ from u (each thread sees all of them).
 long facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *x, size_t ldx, const float *u,
-                             float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch);
+                             float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch, int dense_percent);
 #endif
