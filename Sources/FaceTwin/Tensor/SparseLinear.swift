@@ -17,7 +17,7 @@ final class SparseLinear {
     /// b + W·u, per output.
     private let constant: [Float]
 
-    // Per batch, reused: each worker's compressed block of rows, and the kernel's partial sums.
+    // Per batch, reused: each worker's block of x − u with its masks, and the kernel's partial sums.
     private var scratch: Tensor?
     private var partial: Tensor?
     private var output: Tensor?
