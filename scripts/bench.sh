@@ -280,13 +280,16 @@ if mhz and {"avx2", "fma"} <= flags:
     best_line += f", {100 * med(ft, 'gflop_per_step') / best_ft * 1000 / peak:.0f}% of nominal peak"
 best_line += f"), PyTorch {best_pt:.1f} ms, ratio {best_ft / best_pt:.2f}x"
 print(best_line)
-# Each round's median step on each side, and the large SGEMM FaceTwin's process measured in it:
+# Each round's median step on each side, the large SGEMM FaceTwin's process measured in it, and
+# each round's embeddings:
 # a slow round shows up on both sides and in the SGEMM when the machine, not the engine, slowed.
 rounds_line = ("steps per round (median ms): FaceTwin " + ", ".join(f"{r['ms_per_step']:.1f}" for r in ft)
                + "; PyTorch " + ", ".join(f"{r['ms_per_step']:.1f}" for r in pt))
 if all("gemm_gflops" in r for r in ft):
     rounds_line += "; large SGEMM " + ", ".join(f"{r['gemm_gflops']:.0f}" for r in ft) + " GFLOP/s"
 print(rounds_line)
+print("embeddings/s per round: FaceTwin " + ", ".join(f"{r['embed_per_s']:.0f}" for r in ft)
+      + "; PyTorch " + ", ".join(f"{r['embed_per_s']:.0f}" for r in pt))
 for n in notes:
     print(n)
 print(f"(ratio = FaceTwin / PyTorch; PyTorch {pt[0]['torch']}, {pt[0]['threads']} threads)")
