@@ -8,8 +8,8 @@ struct FaceTwinCommand: ParsableCommand {
         abstract: "Train a siamese face verifier on identity folders, and use it.",
         discussion: """
             Identity folders: DIR/<identity>/<image>.pgm, one folder a person (PGM, PPM or PAM).
-            Exit status: 0 on success (verify, compare: a match; identify: a known face), 1 for no
-            match or an unknown face, 2 on bad input or any other error.
+            Exit status: 0 on success (verify, compare: a match; identify: a known face), \
+            1 for no match or an unknown face, 2 on bad input or any other error.
             """,
         version: "0.1.0",
         subcommands: [TrainCommand.self, EmbedCommand.self, InfoCommand.self,

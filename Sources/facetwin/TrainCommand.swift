@@ -7,9 +7,9 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a siamese network on identity folders (the seed recipe by default).",
         discussion: """
-            Prints a progress line per epoch on stderr. With --holdout, those identities are
-            kept out of training and scored after every epoch (EER over all their pairs); the
-            best epoch's weights are kept and its EER threshold is stored in the model. The loss
+            Prints a progress line per epoch on stderr. With --holdout, those identities are \
+            kept out of training and scored after every epoch (EER over all their pairs); the \
+            best epoch's weights are kept and its EER threshold is stored in the model. The loss \
             history is written beside the model as CSV (model.history.csv).
             """
     )
