@@ -21,6 +21,18 @@ var breakdown = false, layerTimes = false, compareGEMM = false, compareCNN = fal
 var compareSparse = false, denseEmbed = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
+    if a == "--help" || a == "-h" {
+        // The usage is this file's opening comment.
+        print("""
+            usage: facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--latency-runs 50]
+                                  [--breakdown] [--layers] [--compare-gemm] [--no-fused-adam] [--compare-cnn]
+                                  [--compare-sparse] [--dense-embed] [--serve-embed]
+            Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object
+            (Sources/facetwin-bench/main.swift says what each option does; scripts/bench.sh runs it
+            beside the PyTorch reference).
+            """)
+        exit(0)
+    }
     if a == "--breakdown" { breakdown = true; continue }
     if a == "--layers" { layerTimes = true; continue }
     if a == "--compare-gemm" { compareGEMM = true; continue }
@@ -29,6 +41,10 @@ while let a = args.popFirst() {
     if a == "--serve-embed" { serveEmbed = true; continue }
     if a == "--compare-sparse" { compareSparse = true; continue }
     if a == "--dense-embed" { denseEmbed = true; continue }
+    guard ["--steps", "--warmup", "--batch", "--embed-batch", "--latency-runs"].contains(a) else {
+        FileHandle.standardError.write(Data("facetwin-bench: unknown option \(a) (--help lists them)\n".utf8))
+        exit(2)
+    }
     guard let v = args.popFirst().flatMap(Int.init), v > 0 else {
         FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a positive integer\n".utf8))
         exit(2)
@@ -39,9 +55,7 @@ while let a = args.popFirst() {
     case "--batch": batch = v
     case "--embed-batch": embedBatch = v
     case "--latency-runs": latencyRuns = v
-    default:
-        FileHandle.standardError.write(Data("facetwin-bench: unknown option \(a)\n".utf8))
-        exit(2)
+    default: preconditionFailure("option \(a) is in the list above but not here")
     }
 }
 
