@@ -22,7 +22,6 @@ var compareSparse = false, denseEmbed = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--help" || a == "-h" {
-        // The usage is this file's opening comment.
         print("""
             usage: facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--latency-runs 50]
                                   [--breakdown] [--layers] [--compare-gemm] [--no-fused-adam] [--compare-cnn]
