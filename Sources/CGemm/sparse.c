@@ -129,6 +129,13 @@ static void dense_tile(const float *tile, const float *next, const float *d, int
     }
 }
 
+// The tile this thread takes after tile (kb, nb), to prefetch: the next of its output blocks,
+// else its first one in the next block of features; NULL after the last.
+static inline const float *tile_after(const float *packed, int kb, int nb, int kblocks, int nblocks, int nb0, int nb1) {
+    if (nb + 1 < nb1) return packed + ((size_t)kb * nblocks + nb + 1) * SK * SB;
+    return kb + 1 < kblocks ? packed + ((size_t)(kb + 1) * nblocks + nb0) * SK * SB : NULL;
+}
+
 #define FMA_ROW(j) c##j = _mm256_fmadd_ps(x, _mm256_loadu_ps(w + 8 * j), c##j);
 
 // C[i][j] += Σ_p W[j][p]·(x − u)[i][p] for the outputs in blocks [nb0, nb1) (this thread's).
@@ -184,13 +191,13 @@ long facetwin_sparse_compute(int m, int n, int k, const float *packed, const flo
         if (here * 100 >= (long)dense_percent * m * pc) {
             for (int nb = nb0; nb < nb1; nb++) {
                 const float *tile = packed + ((size_t)kb * nblocks + nb) * SK * SB;
-                const float *next = nb + 1 < nb1 ? tile + SK * SB : kb + 1 < kblocks ? packed + ((size_t)(kb + 1) * nblocks + nb0) * SK * SB : NULL;
+                const float *next = tile_after(packed, kb, nb, kblocks, nblocks, nb0, nb1);
                 dense_tile(tile, next, d, groups, partial + (size_t)nb * SB, ldp);
             }
         } else {
             for (int nb = nb0; nb < nb1; nb++) {
                 const float *tile = packed + ((size_t)kb * nblocks + nb) * SK * SB;
-                const float *next = nb + 1 < nb1 ? tile + SK * SB : kb + 1 < kblocks ? packed + ((size_t)(kb + 1) * nblocks + nb0) * SK * SB : NULL;
+                const float *next = tile_after(packed, kb, nb, kblocks, nblocks, nb0, nb1);
                 for (int i = 0; i < m; i++) {
                     if (next) {
                         for (int q = 0; q < lines; q++) {
