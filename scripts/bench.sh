@@ -14,7 +14,7 @@
 #   - embeddings/s at batch 64 again, with both engines loaded side by side and taking turns of
 #     a few batches (scripts/bench_embed_pairs.py): each pair of turns sees the same second of
 #     this machine, whose speed swings by 1.5x and more between the moments of the rounds above;
-#   - a training run of the seed recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and wall
+#   - a training run of the reference recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and wall
 #     seconds of each process (ru_maxrss of a fresh Python wrapper's only child). FaceTwin's
 #     peak comes with its best-epoch snapshots: epoch 1 validates and snapshots the weights, and
 #     when epoch 2 improves, its snapshot is taken while epoch 1's is still held (one more copy
@@ -157,7 +157,7 @@ if [ ! -f "$ORL/s5/8.pgm" ]; then
   why="no ORL data at $ORL (set ORL_DIR, or run scripts/fetch-orl.sh)"
   skip train "$why"; skip verify "$why"
 else
-  echo "bench: training $EPOCHS epoch(s) of the seed recipe on $ORL, each side" >&2
+  echo "bench: training $EPOCHS epoch(s) of the reference recipe on $ORL, each side" >&2
   ft_ok=1
   measure train-facetwin "$FACETWIN" train --data "$ORL" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 \
     --out "$MODEL" || ft_ok=0
@@ -246,7 +246,7 @@ else:
         row(name, train_cell(tf, key), train_cell(tt, key))
     if tf and tf["rc"] == 0:
         targets.append((5, "training peak RSS <= 1.5 GiB", f"{tf['rss_mib']:.1f} MiB", tf["rss_mib"] <= 1536))
-    notes.append(f"training run: seed recipe on ORL, s5,s6,s7 held out, {epochs} epoch(s), whole process "
+    notes.append(f"training run: reference recipe on ORL, s5,s6,s7 held out, {epochs} epoch(s), whole process "
                  "(FaceTwin validates every epoch and writes the model; the reference evaluates once)")
 
 why = skipped("verify")

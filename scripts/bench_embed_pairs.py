@@ -41,7 +41,7 @@ if a.burst < 2 or a.pairs < 2:
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-# The training steps of bench_torch.py (the seed batch of 32 pairs), then the same network in
+# The training steps of bench_torch.py (the reference batch of 32 pairs), then the same network in
 # evaluation, as there.
 net = ref.Net()
 opt = torch.optim.Adam(net.parameters(), lr=5e-4)

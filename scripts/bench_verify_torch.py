@@ -54,7 +54,7 @@ if threshold is None:
     fail(f"{model_path}: no threshold in the model's metadata")
 seed = dict(channels=[4, 8, 8], hidden=[500, 500], embeddingSize=5, inputHeight=100, inputWidth=100)
 if any(config.get(k) != v for k, v in seed.items()):
-    fail(f"{model_path}: not the seed architecture the reference Net builds ({config})")
+    fail(f"{model_path}: not the reference architecture the reference Net builds ({config})")
 
 net = ref.Net()
 net.load_state_dict(load_file(model_path))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole job on ORL, from a fresh clone: install and build, get ORL, train the seed recipe
+# The whole job on ORL, from a fresh clone: install and build, get ORL, train the reference recipe
 # with s5,s6,s7 held out, evaluate on those unseen identities, then enroll them into a
 # gallery and verify and identify probes that were not enrolled.
 #   scripts/demo.sh               (EPOCHS=50 by default; EPOCHS=5 for a quick look)
@@ -23,7 +23,7 @@ D=data/orl
 
 step() { echo; echo "== $*"; }
 
-step "train: seed recipe, $EPOCHS epochs, identities s5,s6,s7 held out"
+step "train: reference recipe, $EPOCHS epochs, identities s5,s6,s7 held out"
 "$BIN" train --data "$D" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 --out "$M"
 
 step "the model file"

@@ -6,7 +6,7 @@
 
 Needs torch (a CPU build: pip install torch==2.13.0+cpu), numpy, pillow, safetensors.
 
-The small fixture is the seed architecture (reflection-padded 3-block CNN, MLP, contrastive loss
+The small fixture is the reference architecture (reflection-padded 3-block CNN, MLP, contrastive loss
 with margin 2, Adam 5e-4) at a reduced input size and width, so that it stays well under 1 MiB:
 fixed weights (with non-trivial BatchNorm state), a fixed batch of pairs, the embeddings of both
 twins, the loss, every parameter's gradient, the parameters and BatchNorm running statistics
@@ -23,7 +23,7 @@ FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden
 
 
 class Net(nn.Module):
-    """The seed's network (shared/bench/torch_reference.py), parameterized by size."""
+    """The reference's network (shared/bench/torch_reference.py), parameterized by size."""
 
     def __init__(self, h=100, w=100, channels=(4, 8, 8), hidden=(500, 500), emb=5):
         super().__init__()
@@ -102,7 +102,7 @@ def small_fixture(path):
 
 
 def full_fixture(out_dir, orl):
-    """A full-size seed model with PyTorch's default init (seed 0) and non-trivial BatchNorm
+    """A full-size reference model with PyTorch's default init (seed 0) and non-trivial BatchNorm
     state, written by PyTorch as safetensors, and its embeddings of a few ORL images loaded as
     the reference does (PIL convert L, bilinear resize to 100×100, /255)."""
     from PIL import Image

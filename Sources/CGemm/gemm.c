@@ -1,7 +1,7 @@
 // FaceTwin's kernels for the big linear layer (Sources/CGemm/include): the forward GEMM
 // C += X · Wᵀ here, the weight gradient folded into Adam further down.
 //
-// Why not OpenBLAS: for the seed network's 80 000 → 500 layer at a batch of 64, OpenBLAS first
+// Why not OpenBLAS: for the reference network's 80 000 → 500 layer at a batch of 64, OpenBLAS first
 // copies (packs) all 160 MB of W, then multiplies; the copy is a pass over memory the arithmetic
 // waits for. Here the 6 × 16 register kernel broadcasts W straight from six of its rows (six
 // sequential streams the prefetcher follows, helped by software prefetch two tiles ahead), and

@@ -2,7 +2,7 @@
 // declared in facetwin_gemm.h): y = W·u + W·(x − u) for a fixed "background" u, skipping every
 // feature where x equals u.
 //
-// Why: in the seed network the layer's input is BatchNorm(ReLU(conv)), and where the ReLU gave
+// Why: in the reference network the layer's input is BatchNorm(ReLU(conv)), and where the ReLU gave
 // 0, BatchNorm gives exactly its per-channel shift b_c. With u = those shifts, x − u is zero
 // wherever the ReLU was, 56–58 % of the features for trained models on faces. W·u is a constant
 // of the model (formed once, in double), so the layer's 5.1 GFLOP per batch of 64 shrink to the

@@ -1,4 +1,4 @@
-// Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object:
+// Times FaceTwin's engine on the reference recipe's shapes and prints one JSON object:
 //   swift run -c release facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64]
 //       [--breakdown] (wall and CPU ms per phase) [--layers] (each layer, on stderr)
 //       [--compare-gemm] (FaceTwin's own kernels against OpenBLAS + a separate Adam pass,
@@ -26,7 +26,7 @@ while let a = args.popFirst() {
             usage: facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--latency-runs 50]
                                   [--breakdown] [--layers] [--compare-gemm] [--no-fused-adam] [--compare-cnn]
                                   [--compare-sparse] [--dense-embed] [--serve-embed]
-            Times FaceTwin's engine on the seed recipe's shapes and prints one JSON object
+            Times FaceTwin's engine on the reference recipe's shapes and prints one JSON object
             (Sources/facetwin-bench/main.swift says what each option does; scripts/bench.sh runs it
             beside the PyTorch reference).
             """)
@@ -67,7 +67,7 @@ func cpuTime() -> Double {
 }
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
 
-let config = NetworkConfig.seed
+let config = NetworkConfig.reference
 let hw = config.inputHeight * config.inputWidth
 var rng = RandomSource(seed: 1)
 let network = SiameseNetwork(config: config, seed: 0)

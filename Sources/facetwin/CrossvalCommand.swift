@@ -3,7 +3,7 @@ import FaceTwin
 import Foundation
 
 /// The network and training options of `train`, as one group so that `crossval` (and later
-/// `train`) declare them once: same names, defaults (the seed recipe) and help.
+/// `train`) declare them once: same names, defaults (the reference recipe) and help.
 struct TrainingOptionsGroup: ParsableArguments {
     @Option(help: "Training epochs; an epoch is as many pairs as there are training images.")
     var epochs: Int = 50

@@ -9,7 +9,7 @@ struct EmbedCommand: ParsableCommand {
         discussion: "One line per image: the path, then the embedding's values; --json for an array of objects."
     )
 
-    @Option(help: "Model file (FaceTwin's, or a PyTorch seed-architecture state dict as safetensors).")
+    @Option(help: "Model file (FaceTwin's, or a PyTorch reference-architecture state dict as safetensors).")
     var model: String
 
     @Flag(help: "Print JSON.")

@@ -5,7 +5,7 @@ import XCTest
 /// gradient, four channels × three kernel columns in the weight gradient, with overlapping or
 /// masked last vectors of a row) against a plain Double loop, on shapes that hit every path:
 /// channel counts that are and are not multiples of four, widths below 8, exactly 8 and 16,
-/// between, and the seed's 100; kernels 3 (blocked) and 2 (generic).
+/// between, and the reference's 100; kernels 3 (blocked) and 2 (generic).
 final class ConvolutionKernelTests: XCTestCase {
     private struct Shape { let n, cin, cout, h, w, k: Int }
 
@@ -13,7 +13,7 @@ final class ConvolutionKernelTests: XCTestCase {
         Shape(n: 3, cin: 1, cout: 4, h: 12, w: 10, k: 3),    // wo 8: no 16-wide blocks, dW vectors without a tail
         Shape(n: 2, cin: 3, cout: 5, h: 7, w: 18, k: 3),     // wo 16, one channel outside the blocks of four
         Shape(n: 3, cin: 5, cout: 4, h: 6, w: 21, k: 3),     // input gradient through four-channel blocks (cin 5 → 4)
-        Shape(n: 2, cin: 8, cout: 8, h: 9, w: 102, k: 3),    // the seed's conv3 row length, overlapping last block
+        Shape(n: 2, cin: 8, cout: 8, h: 9, w: 102, k: 3),    // the reference's conv3 row length, overlapping last block
         Shape(n: 2, cin: 4, cout: 9, h: 5, w: 37, k: 3),     // tail of 3 in dW, two blocks + one channel
         Shape(n: 2, cin: 2, cout: 5, h: 6, w: 7, k: 3),      // wo 5: scalar paths only
         Shape(n: 2, cin: 3, cout: 4, h: 6, w: 19, k: 2),     // k 2: generic kernels
@@ -128,7 +128,7 @@ final class ConvolutionKernelTests: XCTestCase {
             randomizeBatchNorms(list, &rng)
             return Sequential(list)
         }
-        let seedLike: (inout RandomSource) -> [Layer] = { rng in
+        let referenceLike: (inout RandomSource) -> [Layer] = { rng in
             [ReflectionPad2d(1), Conv2d(1, 4, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(4),
              Conv2d(4, 8, kernel: 2, rng: &rng), ReLU(), BatchNorm2d(8),
              ReflectionPad2d(1), Conv2d(8, 8, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(8)]
@@ -138,7 +138,7 @@ final class ConvolutionKernelTests: XCTestCase {
         }
         defer { Sequential.imageByImageEvaluation = true }
         var rng = RandomSource(seed: 12)
-        for (layers, shapes) in [(seedLike, [[3, 1, 17, 37], [1, 1, 17, 37], [2, 1, 23, 40]]), (noBatchNorm, [[3, 1, 9, 20]])] {
+        for (layers, shapes) in [(referenceLike, [[3, 1, 17, 37], [1, 1, 17, 37], [2, 1, 23, 40]]), (noBatchNorm, [[3, 1, 9, 20]])] {
             let byImage = make(layers), byLayer = make(layers)
             for shape in shapes {
                 let x = Tensor(shape: shape, values: values(shape.reduce(1, *), &rng))

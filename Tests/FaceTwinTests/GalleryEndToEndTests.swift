@@ -9,7 +9,7 @@ import XCTest
 /// How the test stays robust (measured over 12 training seeds before choosing this setup):
 /// - The model trains on photos 1–7 of s1–s4 and all photos of s5–s30 (60 epochs, last
 ///   epoch kept). Photos 8–10 of s1–s4 are never seen by training or enrollment. When the
-///   enrolled people were also unseen by training, the small seed-recipe network confused
+///   enrolled people were also unseen by training, the small reference-recipe network confused
 ///   them too often for any threshold to pass every probe (open-set identification over 21
 ///   templates needs a far lower pair FAR than a 20×20 model has): on most seeds some
 ///   held-out photo of s4 sat closer to an enrolled template than a genuine probe did.

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FaceTwin
 
-/// The engine against PyTorch, on a fixture written by scripts/make-golden.py: the seed's
+/// The engine against PyTorch, on a fixture written by scripts/make-golden.py: the reference's
 /// architecture at 12×10 input with hidden widths 24, 16; non-trivial BatchNorm state; two
 /// training steps on fixed batches of 4 pairs; then an evaluation-mode forward.
 final class GoldenTests: XCTestCase {

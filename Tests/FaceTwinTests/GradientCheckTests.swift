@@ -527,7 +527,7 @@ private func smallSequential(seed: UInt64) -> (Sequential, front: BackwardSpy, m
     return (net, front, middle)
 }
 
-/// The seed's contrastive loss in Double: mean((1−y)·d² + y·max(0, m−d)²), d = ‖a − c + 1e-6‖.
+/// The reference's contrastive loss in Double: mean((1−y)·d² + y·max(0, m−d)²), d = ‖a − c + 1e-6‖.
 private func referenceContrastive(_ a: [Float], _ c: [Float], dim: Int, labels: [Float], margin: Double) -> Double {
     var total = 0.0
     for i in labels.indices {

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import FaceTwin
 
-/// A full-size seed model written by PyTorch (`scripts/make-golden.py --full DIR`: PyTorch's
+/// A full-size reference model written by PyTorch (`scripts/make-golden.py --full DIR`: PyTorch's
 /// default init with seed 0, non-trivial BatchNorm state, `safetensors.torch.save_file`) loads
 /// in FaceTwin and reproduces PyTorch's embeddings of ORL images, decoding and resizing
 /// included. The model is 160 MB, so it is not committed: the test runs where the script has
@@ -20,7 +20,7 @@ final class TorchModelTests: XCTestCase {
         let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/torch_full_embeddings.json")))
 
         let model = try FaceModel.load(path: modelPath)
-        XCTAssertEqual(model.config, NetworkConfig.seed, "configuration read off a PyTorch state dict")
+        XCTAssertEqual(model.config, NetworkConfig.reference, "configuration read off a PyTorch state dict")
         XCTAssertNil(model.info.threshold)
         let embeddings = try model.embed(imagesAt: expected.images.map { orl + "/" + $0 })
         for (i, name) in expected.images.enumerated() {

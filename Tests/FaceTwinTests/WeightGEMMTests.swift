@@ -21,7 +21,7 @@ final class WeightGEMMTests: XCTestCase {
             Shape(m: 17, n: 13, k: 257),      // a second group with one row, a block of one column
             Shape(m: 5, n: 11, k: 530, ldc: 14),
             Shape(m: 64, n: 70, k: 1003),     // 4.5 M multiply-adds: split over the cores
-            Shape(m: 33, n: 500, k: 300),     // the seed's 500 features: 83 tiles + 2 rows
+            Shape(m: 33, n: 500, k: 300),     // the reference's 500 features: 83 tiles + 2 rows
         ]
         var workspace = WeightGEMM.Workspace()  // one workspace through every shape change
         for (index, s) in shapes.enumerated() {
@@ -57,7 +57,7 @@ final class WeightGEMMTests: XCTestCase {
     }
 
     /// A linear layer gives the same output through these kernels as through OpenBLAS, at the
-    /// seed's layer size and a small batch (the batch of one takes the GEMV either way).
+    /// reference's layer size and a small batch (the batch of one takes the GEMV either way).
     func testLinearForwardMatchesOpenBLAS() {
         var rng = RandomSource(seed: 42)
         let layer = Linear(80_000, 500, rng: &rng)

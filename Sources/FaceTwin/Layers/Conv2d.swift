@@ -1,4 +1,4 @@
-/// 2-D convolution, stride 1, no padding (the seed pads with a separate ReflectionPad2d).
+/// 2-D convolution, stride 1, no padding (the reference pads with a separate ReflectionPad2d).
 /// Weights are PyTorch's [out, in, kh, kw].
 ///
 /// Computed directly (`DirectConvolution`), not as im2col + GEMM: with 1→4→8→8 channels the

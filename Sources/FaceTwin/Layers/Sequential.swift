@@ -15,7 +15,7 @@ public final class Sequential: Layer {
     private var imageScratch: [[Tensor]] = []
     private var output: Tensor?
 
-    /// Runs the layers in order, fusing the seed's ReflectionPad2d → Conv2d → ReLU (→ BatchNorm2d
+    /// Runs the layers in order, fusing the reference's ReflectionPad2d → Conv2d → ReLU (→ BatchNorm2d
     /// in evaluation) into the convolution: it pads each image into cache and applies the rest
     /// in its store. The same arithmetic per element, without a pass over memory for each of
     /// the other layers.
@@ -59,7 +59,7 @@ public final class Sequential: Layer {
         return x
     }
 
-    /// One stage of the seed CNN: an optional reflection padding, a convolution, a ReLU and a
+    /// One stage of the reference CNN: an optional reflection padding, a convolution, a ReLU and a
     /// BatchNorm2d (applied in evaluation as its affine map).
     private struct Stage {
         let padding: Int
@@ -68,7 +68,7 @@ public final class Sequential: Layer {
     }
 
     /// Evaluation of a Sequential made only of [ReflectionPad2d →] Conv2d → ReLU → BatchNorm2d
-    /// stages (the seed's cnn1), image by image: each worker takes its images through every
+    /// stages (the reference's cnn1), image by image: each worker takes its images through every
     /// stage in turn, the intermediate maps (160 and 320 KB for a 100 × 100 image) staying in
     /// its cache, where layer by layer they would go out to memory and back for the whole batch
     /// (30 MB at a batch of 64). The same kernels and epilogues as the layer-by-layer fused

@@ -2,7 +2,7 @@ import Foundation
 
 /// A siamese network with what it needs to be used: its configuration, training facts and
 /// threshold. Stored as safetensors with PyTorch's state-dict names, so the same file loads
-/// with `safetensors.torch.load_file` into the PyTorch seed network.
+/// with `safetensors.torch.load_file` into the PyTorch reference network.
 public final class FaceModel {
     public let network: SiameseNetwork
     public var info: ModelInfo
@@ -24,7 +24,7 @@ public final class FaceModel {
     // MARK: Loading
 
     /// Loads a model file: FaceTwin's own (configuration from its metadata), or a PyTorch state
-    /// dict of the seed architecture saved with safetensors (configuration read off the tensor
+    /// dict of the reference architecture saved with safetensors (configuration read off the tensor
     /// shapes; the input is taken as square).
     public static func load(path: String) throws(ModelFileError) -> FaceModel {
         let file: SafeTensorsFile
@@ -62,9 +62,9 @@ public final class FaceModel {
         return model
     }
 
-    /// Shapes of a PyTorch seed-architecture state dict → configuration.
+    /// Shapes of a PyTorch reference-architecture state dict → configuration.
     private static func inferConfig(_ file: SafeTensorsFile) throws(ModelFileError) -> NetworkConfig {
-        func fail(_ m: String) -> ModelFileError { ModelFileError(path: file.path, "not a FaceTwin or seed-architecture model: \(m)") }
+        func fail(_ m: String) -> ModelFileError { ModelFileError(path: file.path, "not a FaceTwin or reference-architecture model: \(m)") }
         func shape(_ name: String) throws(ModelFileError) -> [Int]? {
             guard file.contains(name) else { return nil }
             do { return try file.shape(of: name) } catch { throw fail("\(error)") }

@@ -14,7 +14,7 @@ extension FaceModel {
     /// deliberately left out: calibrating a model's threshold keeps its galleries valid.
     /// `num_batches_tracked` is left out too: it does not change an embedding.
     ///
-    /// Computing it reads every weight once (about 0.75 s for the 160 MB seed model), so
+    /// Computing it reads every weight once (about 0.75 s for the 160 MB reference model), so
     /// `save` records it in the file's metadata and `load` takes it from there: a cold
     /// `verify` does not pay for it. A file without it (PyTorch's) is hashed on load.
     public var fingerprint: String {

@@ -1,4 +1,4 @@
-/// The shape of a siamese network and how its input is prepared. The defaults are the seed
+/// The shape of a siamese network and how its input is prepared. The defaults are the reference
 /// recipe: 100×100 grayscale input, CNN channels 1→4→8→8, fully connected 80 000→500→500→5.
 public struct NetworkConfig: Codable, Equatable, Sendable {
     public var inputHeight: Int
@@ -21,8 +21,8 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         self.invert = invert
     }
 
-    /// The seed recipe's network.
-    public static let seed = NetworkConfig()
+    /// The reference recipe's network.
+    public static let reference = NetworkConfig()
 
     /// Features entering the first fully connected layer: last channels × H × W.
     public var flatFeatures: Int { (channels.last ?? 1) * inputHeight * inputWidth }

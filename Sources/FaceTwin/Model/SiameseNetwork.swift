@@ -1,4 +1,4 @@
-/// The seed's twin network: one CNN + MLP (`cnn1`, `fc1`) embeds both images of a pair with
+/// The reference's twin network: one CNN + MLP (`cnn1`, `fc1`) embeds both images of a pair with
 /// shared weights. Parameter names are PyTorch's state-dict names (`cnn1.1.weight`,
 /// `cnn1.3.running_var`, `fc1.0.weight`, …), so models move between FaceTwin and PyTorch.
 public final class SiameseNetwork {
@@ -38,7 +38,7 @@ public final class SiameseNetwork {
 
     /// A network with PyTorch's default initialization drawn from `seed`; with `seed` nil the
     /// weights are left at zero, for a network whose state is loaded next.
-    public init(config: NetworkConfig = .seed, seed: UInt64? = 0) {
+    public init(config: NetworkConfig = .reference, seed: UInt64? = 0) {
         self.config = config
         var rng = RandomSource(seed: seed ?? 0)
         let initialize = seed != nil

@@ -1,12 +1,12 @@
 /// Direct 2-D convolution kernels (stride 1, no padding) for the small channel counts of the
-/// seed CNN, vectorized along image rows.
+/// reference CNN, vectorized along image rows.
 ///
 /// For 1→4→8→8 channels, im2col + GEMM multiplies matrices only 4–8 rows tall and spends
 /// most of its time writing and reading the 9×-larger column matrix. These kernels read each
 /// input row straight from the image and keep 32 outputs of a row in registers while they
 /// accumulate every (input channel, ky, kx) term into them with fused multiply-adds.
 /// What a convolution does to its outputs before storing them, in registers: the layers that
-/// follow it in the seed (ReLU, and in evaluation BatchNorm's per-channel affine map) fused
+/// follow it in the reference (ReLU, and in evaluation BatchNorm's per-channel affine map) fused
 /// into its store, so they cost no pass over memory.
 struct ConvolutionEpilogue {
     var relu = false

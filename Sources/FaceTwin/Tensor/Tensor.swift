@@ -25,7 +25,7 @@ public final class TensorStorage {
     /// its gradient and Adam's moments, the CNN's activations) are mapped anonymously, aligned
     /// to 2 MB and marked for transparent huge pages: the first write faults in 2 MB at a time
     /// instead of 4 KB (512× fewer faults when a model is loaded or a gradient first written;
-    /// `facetwin info` on a seed model went from 183 to 77 ms). The step time did not change
+    /// `facetwin info` on a reference model went from 183 to 77 ms). The step time did not change
     /// measurably. The pages are fresh zeros and cost nothing until written. Where the kernel
     /// gives no huge pages the advice is ignored and this is an ordinary zeroed mapping.
     public init(count: Int) {

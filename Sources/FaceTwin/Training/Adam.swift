@@ -19,7 +19,7 @@ public final class Adam {
     }
 
     /// Parameters of at least this many values get their update fused into the backward when
-    /// `zeroGradients(fuseIntoBackward: true)` asks for it (the seed's 80 000 × 500 weight).
+    /// `zeroGradients(fuseIntoBackward: true)` asks for it (the reference's 80 000 × 500 weight).
     nonisolated(unsafe) static var fusionMinimum = 1 << 20
 
     /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`). Large gradients are

@@ -1,4 +1,4 @@
-/// Contrastive loss of Hadsell, Chopra and LeCun (2006), as the seed writes it:
+/// Contrastive loss of Hadsell, Chopra and LeCun (2006), as the reference writes it:
 /// `mean((1 − y)·d² + y·max(0, margin − d)²)` with d = ‖o₁ − o₂ + 1e-6‖ (PyTorch's
 /// `pairwise_distance`, whose eps keeps the gradient finite at d = 0) and y = 1 for a pair of
 /// *different* people.

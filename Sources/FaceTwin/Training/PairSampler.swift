@@ -1,4 +1,4 @@
-/// Draws balanced training pairs on the fly, by the seed's rule: pick an image uniformly, then
+/// Draws balanced training pairs on the fly, by the reference's rule: pick an image uniformly, then
 /// with probability ½ another image of the same identity (label 0), else an image of another
 /// identity (label 1 = different).
 public struct PairSampler {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The knobs of a training run. The defaults are the seed recipe.
+/// The knobs of a training run. The defaults are the reference recipe.
 public struct TrainingOptions: Sendable {
     public var epochs = 50
     public var batchSize = 32
@@ -70,7 +70,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Trains a siamese network by the seed recipe: balanced pairs sampled on the fly, contrastive
+/// Trains a siamese network by the reference recipe: balanced pairs sampled on the fly, contrastive
 /// loss, Adam; an epoch is as many pairs as there are training images, in batches. After every
 /// epoch the held-out identities (if any) are embedded and scored over all their pairs, and the
 /// epoch with the lowest EER (then highest AUC) is the one kept.

@@ -3,7 +3,7 @@
 /// from), and a model's fingerprint is a hash of its weights.
 ///
 /// It is small enough to read against the standard, avoids a dependency on a crypto
-/// package for two non-secret uses, and is fast enough to hash a seed-size model
+/// package for two non-secret uses, and is fast enough to hash a reference-size model
 /// (160 MB of weights) in about 0.75 s in a release build (~215 MB/s here).
 ///
 ///     var hash = SHA256()
