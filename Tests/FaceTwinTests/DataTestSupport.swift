@@ -38,21 +38,8 @@ enum DataTestSupport {
         Array("P5\n\(width) \(height)\n\(maxval)\n".utf8) + samples.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
     }
 
-    /// The package root, found from this file's location (Tests/FaceTwinTests/…).
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    /// ORL: `$ORL_DIR`, else `../shared/data/orl` beside the package; skips the test if absent.
-    static func orlDirectory() throws -> String {
-        let path = ProcessInfo.processInfo.environment["ORL_DIR"]
-            ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/orl").standardizedFileURL.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw XCTSkip("ORL face database not found at \(path) (set ORL_DIR)")
-        }
-        return path
-    }
+    /// ORL, as every test finds it (`orlDirectory()` in TestSupport.swift).
+    static func orlDirectory() throws -> String { try FaceTwinTests.orlDirectory() }
 
     /// `Fixtures/data` as copied into the test bundle.
     static var fixtureDirectory: URL {

@@ -1,17 +1,17 @@
 import Foundation
 import XCTest
 
-/// The ORL database for tests that need real faces: $ORL_DIR, else ../shared/data/orl beside
-/// the package. Tests skip (with the reason) when it is absent.
+/// The repository's root, found from this file's location (Tests/FaceTwinTests/…).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The ORL database for tests that need real faces: `$ORL_DIR` when set, else the copy the
+/// repository ships in `data/orl`. A missing database fails the test: it is part of the checkout.
 func orlDirectory() throws -> String {
-    if let env = ProcessInfo.processInfo.environment["ORL_DIR"], !env.isEmpty,
-       FileManager.default.fileExists(atPath: env + "/s1") {
-        return env
-    }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let path = root.deletingLastPathComponent().appendingPathComponent("shared/data/orl").path
-    guard FileManager.default.fileExists(atPath: path + "/s1") else {
-        throw XCTSkip("ORL not found: set ORL_DIR or put it at \(path)")
+    let env = ProcessInfo.processInfo.environment["ORL_DIR"] ?? ""
+    let path = env.isEmpty ? packageRoot.appendingPathComponent("data/orl").path : env
+    guard FileManager.default.fileExists(atPath: path + "/s1/1.pgm") else {
+        struct MissingORL: Error, CustomStringConvertible { let description: String }
+        throw MissingORL(description: "ORL not found at \(path): the repository ships it in data/orl (ORL_DIR overrides)")
     }
     return path
 }
