@@ -28,25 +28,11 @@ import Foundation
 ///
 /// Every problem is a ``PairListError`` naming the file and line.
 public struct PairList: Sendable {
-    /// One row of the list.
-    public struct Pair: Sendable, Equatable {
-        /// The paths as written in the file.
-        public var image1: String
-        public var image2: String
-        /// The paths resolved against the root (what is opened).
-        public var path1: String
-        public var path2: String
-        /// `true` = same person, `false` = different people, `nil` = no label column.
-        public var same: Bool?
-        /// 1-based line number in the file.
-        public var line: Int
-    }
-
     /// The CSV file the list was read from (as given), or a name for in-memory text.
     public let file: String
     /// The folder relative paths were resolved against.
     public let root: String
-    public let pairs: [Pair]
+    public let pairs: [PairListEntry]
     /// Whether the list has the `same` column (then every pair has a label).
     public let hasLabels: Bool
 
@@ -75,7 +61,7 @@ public struct PairList: Sendable {
 
     /// Parses pair list text; `file` names it in errors, `root` resolves relative paths.
     public init(text: String, file: String, root: String, checkImagesExist: Bool = false) throws(PairListError) {
-        var pairs: [Pair] = []
+        var pairs: [PairListEntry] = []
         var columns: Int? = nil
         var sawHeader = false
         var lineNumber = 0
@@ -133,7 +119,7 @@ public struct PairList: Sendable {
                     }
                 }
             }
-            pairs.append(Pair(image1: fields[0], image2: fields[1], path1: p1, path2: p2, same: same, line: lineNumber))
+            pairs.append(PairListEntry(image1: fields[0], image2: fields[1], path1: p1, path2: p2, same: same, line: lineNumber))
         }
         guard !pairs.isEmpty else { throw PairListError(file: file, line: nil, "no pairs (expected lines image1,image2[,same])") }
         self.file = file
@@ -192,6 +178,21 @@ public struct PairList: Sendable {
         finish()
         return fields
     }
+}
+
+/// One row of a ``PairList``: two image paths and, when the list has the `same` column,
+/// whether they show the same person.
+public struct PairListEntry: Sendable, Equatable {
+    /// The paths as written in the file.
+    public var image1: String
+    public var image2: String
+    /// The paths resolved against the list's root (what is opened).
+    public var path1: String
+    public var path2: String
+    /// `true` = same person, `false` = different people, `nil` = no label column.
+    public var same: Bool?
+    /// 1-based line number in the file.
+    public var line: Int
 }
 
 /// A pair list that could not be read. `description` is one line: `file:line: problem`.
