@@ -94,9 +94,7 @@ struct CalibrateCommand: ParsableCommand {
             let o = Output(model: destination, threshold: calibration.threshold, method: calibration.method, far: point.far, frr: point.frr,
                            tar: point.tar, accuracy: point.accuracy, genuinePairs: point.genuineCount, impostorPairs: point.impostorCount,
                            previousThreshold: previous.0, previousMethod: previous.1)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(o), as: UTF8.self))
+            try printJSON(o)
             return
         }
         print("threshold: \(EvalFormat.threshold(calibration.threshold)) (\(calibration.method))")

@@ -23,17 +23,13 @@ struct CompareCommand: ParsableCommand {
     var model: String
 
     @OptionGroup var thresholdOption: ThresholdOption
-    var threshold: Float? { thresholdOption.threshold }
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
         let m = try FaceModel.load(path: model)
-        guard let limit = threshold ?? m.info.threshold else {
-            throw CLIError("\(model): the model has no stored threshold; pass --threshold T or run facetwin calibrate first")
-        }
-        let method = threshold != nil ? "--threshold" : (m.info.thresholdMethod ?? "stored in the model")
+        let (limit, method) = try thresholdOption.resolve(for: m, path: model)
         let embeddings = try m.embed(imagesAt: [image1, image2])
         let distance = Evaluation.distance(embeddings[0], embeddings[1])
         let same = distance <= limit
@@ -41,10 +37,7 @@ struct CompareCommand: ParsableCommand {
             struct Output: Encodable {
                 let image1: String, image2: String, distance: Float, threshold: Float, thresholdMethod: String, match: Bool
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(Output(image1: image1, image2: image2, distance: distance, threshold: limit,
-                                                              thresholdMethod: method, match: same)), as: UTF8.self))
+            try printJSON(Output(image1: image1, image2: image2, distance: distance, threshold: limit, thresholdMethod: method, match: same))
         } else {
             print("\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))  threshold \(EvalFormat.threshold(limit)) (\(method))")
         }

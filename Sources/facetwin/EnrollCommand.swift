@@ -66,7 +66,7 @@ struct EnrollCommand: ParsableCommand {
                 let modelFingerprint: String
                 let identities: [EnrollmentReport]
             }
-            GalleryText.printJSON(Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
+            try printJSON(Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
             return
         }
         if g.isNew {

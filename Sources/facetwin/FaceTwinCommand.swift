@@ -18,30 +18,14 @@ struct FaceTwinCommand: ParsableCommand {
     )
 }
 
-/// Prints one line to standard error.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}
-
 @main
 enum Main {
     static func main() {
         do {
             var command = try FaceTwinCommand.parseAsRoot()
             try command.run()
-        } catch let code as ExitCode {
-            exit(code.rawValue)
         } catch {
-            // Help and version requests exit 0 through ArgumentParser; everything else is an
-            // error: one line on stderr, exit status 2.
-            if FaceTwinCommand.exitCode(for: error) == .success {
-                FaceTwinCommand.exit(withError: error)
-            }
-            let isUsage = FaceTwinCommand.exitCode(for: error) == .validationFailure
-            let message = isUsage ? FaceTwinCommand.fullMessage(for: error) : "\(error)"
-            printError("facetwin: error: \(message.split(separator: "\n").first.map(String.init) ?? message)")
-            if isUsage, message.contains("\n") { printError(FaceTwinCommand.fullMessage(for: error).split(separator: "\n").dropFirst().joined(separator: "\n")) }
-            exit(2)
+            exit(for: error)
         }
     }
 }

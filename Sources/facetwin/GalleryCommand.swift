@@ -28,7 +28,7 @@ struct GalleryListCommand: ParsableCommand {
         let identities = try g.identities()
         if json {
             struct Output: Encodable { let gallery: String; let info: GalleryInfo; let identities: [IdentitySummary] }
-            GalleryText.printJSON(Output(gallery: gallery, info: g.info, identities: identities))
+            try printJSON(Output(gallery: gallery, info: g.info, identities: identities))
             return
         }
         var templates = 0
@@ -73,7 +73,7 @@ struct GalleryShowCommand: ParsableCommand {
         let templates = try g.templates(of: name)
         if json {
             struct Output: Encodable { let gallery: String; let identity: String; let templates: [GalleryTemplate] }
-            GalleryText.printJSON(Output(gallery: gallery, identity: name, templates: templates))
+            try printJSON(Output(gallery: gallery, identity: name, templates: templates))
             return
         }
         print("\(name): \(GalleryText.count(templates.count, "template")) in \(gallery)")
@@ -122,67 +122,4 @@ struct GalleryRenameCommand: ParsableCommand {
         try Gallery(path: gallery).rename(old: old, new: new)
         print("renamed \(old) to \(new)")
     }
-}
-
-// MARK: - Shared by enroll, verify, identify and gallery
-
-/// Opens a gallery bound to its model: the one given with --model, or else the one whose
-/// path the gallery recorded when it was created.
-func openGallery(_ gallery: String, model: String?, create: Bool) throws -> Gallery {
-    if let model {
-        let m = try FaceModel.load(path: model)
-        return try Gallery(path: gallery, model: m, modelPath: model, mode: create ? .openOrCreate : .openExisting)
-    }
-    let recorded: String
-    do throws(GalleryError) {
-        recorded = try Gallery(path: gallery).info.modelPath
-    } catch {
-        if create, case .notFound(let path) = error { throw CLIError("\(path): no gallery here; give --model to create one") }
-        throw error
-    }
-    let m: FaceModel
-    do {
-        m = try FaceModel.load(path: recorded)
-    } catch {
-        throw CLIError("\(error) (the model gallery \(gallery) was made with; pass --model)")
-    }
-    return try Gallery(path: gallery, model: m, modelPath: recorded, mode: .openExisting)
-}
-
-/// Output helpers of the gallery commands.
-enum GalleryText {
-    static func printJSON<T: Encodable>(_ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        // Encoding plain structs of strings and numbers does not fail.
-        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
-        print(String(decoding: data, as: UTF8.self))
-    }
-
-    /// Local time to the minute.
-    static func date(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "yyyy-MM-dd HH:mm"
-        return f.string(from: date)
-    }
-
-    static func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
-        let fill = String(repeating: " ", count: max(0, width - s.count))
-        return right ? fill + s : s + fill
-    }
-
-    /// "1 template", "5 templates".
-    static func count(_ n: Int, _ noun: String) -> String {
-        n == 1 ? "1 \(noun)" : "\(n) \(noun)s"
-    }
-
-    /// "min over 5 templates".
-    static func templates(_ n: Int, score: MatchScore) -> String {
-        "\(score.rawValue) over \(count(n, "template"))"
-    }
-
-    /// A distance with 4 decimals.
-    static func distance(_ x: Float) -> String { String(format: "%.4f", Double(x)) }
 }

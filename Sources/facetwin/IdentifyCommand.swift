@@ -43,7 +43,7 @@ struct IdentifyCommand: ParsableCommand {
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.identify(probe: probe, top: top, score: score)
         if json {
-            GalleryText.printJSON(r)
+            try printJSON(r)
         } else {
             let best = r.candidates[0]
             let distance: String = GalleryText.distance(best.distance)

@@ -76,22 +76,3 @@ struct TrainCommand: ParsableCommand {
         return base.path + ".history.csv"
     }
 }
-
-func formatDuration(_ s: Double) -> String {
-    let t = Int(s.rounded())
-    return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
-}
-
-/// Writes text to a temporary file beside `path`, then renames it over `path`.
-func writeAtomically(_ text: String, to path: String) throws {
-    do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw CLIError("\(path): cannot write: \(error.localizedDescription)")
-    }
-}
-
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}

@@ -69,7 +69,7 @@ struct VerifyCommand: ParsableCommand {
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.verify(probe: probe!, claim: claim!, score: score)
         if json {
-            GalleryText.printJSON(r)
+            try printJSON(r)
         } else {
             let verdict: String = r.isMatch ? "MATCH" : "NO MATCH"
             let distance: String = GalleryText.distance(r.distance)

@@ -1,0 +1,34 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a model file's configuration, training facts and threshold."
+    )
+
+    @Option(help: "Model file.")
+    var model: String
+
+    func run() throws {
+        let m = try FaceModel.load(path: model)
+        let c = m.config, info = m.info
+        print("model: \(model)")
+        print("input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")")
+        print("network: cnn channels \(c.channels.map(String.init).joined(separator: ",")), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))")
+        print("margin: \(info.margin)")
+        if let t = info.threshold {
+            print("threshold: \(t) (\(info.thresholdMethod ?? "method not recorded"))")
+        } else {
+            print("threshold: none (calibrate on held-out identities)")
+        }
+        if let t = info.training {
+            print("trained on: \(t.data) (\(t.trainIdentities) identities, \(t.trainImages) images), held out: \(t.holdout.isEmpty ? "none" : t.holdout.joined(separator: ","))")
+            print("recipe: \(t.epochs) epochs, batch \(t.batchSize), lr \(t.learningRate), seed \(t.seed); kept epoch \(t.bestEpoch)")
+            var line = String(format: "loss: %.4f (last epoch), %.4f (kept epoch)", t.finalLoss, t.bestEpochLoss)
+            if let e = t.validationEER, let a = t.validationAUC { line += String(format: "; held-out EER %.2f%%, AUC %.4f", 100 * e, a) }
+            print(line)
+        }
+    }
+}

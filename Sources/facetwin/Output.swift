@@ -1,0 +1,25 @@
+import Foundation
+
+/// Prints `value` as the commands' JSON: pretty-printed, keys sorted, slashes unescaped, dates
+/// in ISO 8601. Throws when a value cannot be encoded (a non-finite number).
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Writes text to a temporary file beside `path`, then renames it over `path`.
+func writeAtomically(_ text: String, to path: String) throws {
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw CLIError("\(path): cannot write: \(error.localizedDescription)")
+    }
+}
+
+/// Seconds as "42s", "3m05s" or "1h02m".
+func formatDuration(_ s: Double) -> String {
+    let t = Int(s.rounded())
+    return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+}
