@@ -51,44 +51,33 @@ struct CrossvalCommand: ParsableCommand {
     func run() throws {
         let config = try training.networkConfig()
         let cv = try CrossValidation(root: data, config: config, options: training.trainingOptions(seed: seed), folds: folds)
-        if let models {
-            do {
-                try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
-            } catch {
-                throw CLIError("\(models): cannot create folder: \(error.localizedDescription)")
-            }
+        if let models { try createFolder(models) }
+        let (result, modelPaths) = try runFolds(cv)
+        if json {
+            try printJSON(jsonOutput(result, modelPaths: modelPaths, config: config))
+        } else {
+            printTable(result)
         }
-        // Each fold's model is saved as soon as the fold is done (nothing is lost if a later
-        // fold fails) and then let go: five 160 MB models are not held to the end.
-        var modelPaths: [String?] = []
-        func handle(_ event: CrossValidationEvent) {
-            switch event {
-            case .foldStarted(let fold, let trainImages, let testImages):
-                if !quiet {
-                    printError("fold \(fold.index + 1)/\(fold.count): test \(fold.testIdentities.joined(separator: ",")) (\(testImages) images); "
-                               + "training on \(fold.trainIdentities.count) identities (\(trainImages) images)")
-                }
-            case .epoch(let fold, let r):
-                if !quiet {
-                    let number: Int = fold.index + 1
-                    let loss: Double = Double(r.meanLoss)
-                    var line: String = String(format: "fold %d/%d  epoch %3d/%d  loss %.4f", number, fold.count, r.epoch, r.epochs, loss)
-                    line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
-                    line += "  eta " + formatDuration(r.secondsLeft)
-                    printError(line)
-                }
-            case .foldFinished(let f):
-                if !quiet {
-                    let number: Int = f.fold.index + 1
-                    let eer: Double = percentOf(f.metrics.eer), tar: Double = percentOf(f.metrics.tarAtFAR1)
-                    printError(String(format: "fold %d/%d: EER %.2f%%  AUC %.4f  TAR@FAR=1%% %.2f%%  (%.1fs)", number, f.fold.count,
-                                      eer, f.metrics.auc, tar, f.seconds))
-                }
-            }
+    }
+
+    func createFolder(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("\(path): cannot create folder: \(error.localizedDescription)")
         }
+    }
+
+    /// Trains and scores every fold, printing progress. Each fold's model is saved under
+    /// --models as soon as the fold is done (nothing is lost if a later fold fails) and then
+    /// let go, so the folds' models are not all held in memory to the end.
+    func runFolds(_ cv: CrossValidation) throws -> (CrossValidationResult, modelPaths: [String?]) {
         var results: [CrossValidationFoldResult] = []
+        var modelPaths: [String?] = []
         for fold in cv.folds {
-            let r = try cv.run(fold, progress: handle)
+            let r = try cv.run(fold) { event in
+                if !quiet { printError(Self.progressLine(event)) }
+            }
             var path: String? = nil
             if let models, let model = r.model {
                 path = (models as NSString).appendingPathComponent("fold-\(fold.index + 1).safetensors")
@@ -97,34 +86,58 @@ struct CrossvalCommand: ParsableCommand {
             modelPaths.append(path)
             results.append(r.withoutModel())
         }
-        let result = CrossValidationResult(folds: results)
+        return (CrossValidationResult(folds: results), modelPaths)
+    }
 
-        if json {
-            struct Fold: Encodable {
-                let fold: Int, testIdentities: [String], testImages: Int, trainImages: Int, genuinePairs: Int, impostorPairs: Int
-                let eer: Double, eerThreshold: Float, auc: Double, tarAtFAR1: Double, tarAtFAR01: Double, bestAccuracy: Double
-                let finalLoss: Float, seconds: Double, model: String?
-            }
-            struct Output: Encodable {
-                let data: String, folds: Int, seed: UInt64, epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
-                let results: [Fold]
-                let eer: CrossValidationStatistic, auc: CrossValidationStatistic, tarAtFAR1: CrossValidationStatistic
-                let bestAccuracy: CrossValidationStatistic
-            }
-            let rows = zip(result.folds, modelPaths).map { f, path in
-                Fold(fold: f.fold.index + 1, testIdentities: f.fold.testIdentities, testImages: f.testImages, trainImages: f.trainImages,
+    /// The stderr line for a fold starting, an epoch, or a fold's result.
+    static func progressLine(_ event: CrossValidationEvent) -> String {
+        switch event {
+        case .foldStarted(let fold, let trainImages, let testImages):
+            return "fold \(fold.index + 1)/\(fold.count): test \(fold.testIdentities.joined(separator: ",")) (\(testImages) images); "
+                + "training on \(fold.trainIdentities.count) identities (\(trainImages) images)"
+        case .epoch(let fold, let r):
+            let number: Int = fold.index + 1
+            let loss: Double = Double(r.meanLoss)
+            var line: String = String(format: "fold %d/%d  epoch %3d/%d  loss %.4f", number, fold.count, r.epoch, r.epochs, loss)
+            line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
+            line += "  eta " + formatDuration(r.secondsLeft)
+            return line
+        case .foldFinished(let f):
+            let number: Int = f.fold.index + 1
+            let eer: Double = percentOf(f.metrics.eer), tar: Double = percentOf(f.metrics.tarAtFAR1)
+            return String(format: "fold %d/%d: EER %.2f%%  AUC %.4f  TAR@FAR=1%% %.2f%%  (%.1fs)", number, f.fold.count,
+                          eer, f.metrics.auc, tar, f.seconds)
+        }
+    }
+
+    struct JSONFold: Encodable {
+        let fold: Int, testIdentities: [String], testImages: Int, trainImages: Int, genuinePairs: Int, impostorPairs: Int
+        let eer: Double, eerThreshold: Float, auc: Double, tarAtFAR1: Double, tarAtFAR01: Double, bestAccuracy: Double
+        let finalLoss: Float, seconds: Double, model: String?
+    }
+
+    struct JSONOutput: Encodable {
+        let data: String, folds: Int, seed: UInt64, epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
+        let results: [JSONFold]
+        let eer: CrossValidationStatistic, auc: CrossValidationStatistic, tarAtFAR1: CrossValidationStatistic
+        let bestAccuracy: CrossValidationStatistic
+    }
+
+    func jsonOutput(_ result: CrossValidationResult, modelPaths: [String?], config: NetworkConfig) -> JSONOutput {
+        let rows = zip(result.folds, modelPaths).map { f, path in
+            JSONFold(fold: f.fold.index + 1, testIdentities: f.fold.testIdentities, testImages: f.testImages, trainImages: f.trainImages,
                      genuinePairs: f.metrics.genuineCount, impostorPairs: f.metrics.impostorCount, eer: f.metrics.eer,
                      eerThreshold: f.metrics.eerThreshold, auc: f.metrics.auc, tarAtFAR1: f.metrics.tarAtFAR1,
                      tarAtFAR01: f.metrics.tarAtFAR01, bestAccuracy: f.metrics.bestAccuracy, finalLoss: f.finalLoss,
                      seconds: f.seconds, model: path)
-            }
-            let o = Output(data: data, folds: folds, seed: seed, epochs: training.epochs, batch: training.batch, lr: training.lr,
-                           margin: training.margin, network: config, results: rows, eer: result.eer, auc: result.auc,
-                           tarAtFAR1: result.tarAtFAR1, bestAccuracy: result.bestAccuracy)
-            try printJSON(o)
-            return
         }
+        return JSONOutput(data: data, folds: folds, seed: seed, epochs: training.epochs, batch: training.batch, lr: training.lr,
+                          margin: training.margin, network: config, results: rows, eer: result.eer, auc: result.auc,
+                          tarAtFAR1: result.tarAtFAR1, bestAccuracy: result.bestAccuracy)
+    }
 
+    /// One row per fold, then the mean ± standard deviation of the figures.
+    func printTable(_ result: CrossValidationResult) {
         print("crossval: \(folds) subject-disjoint folds of \(data), seed \(seed), \(training.epochs) epochs each (last epoch kept)")
         print("fold  test identities                     EER      AUC     TAR@FAR=1%  final loss   time")
         for f in result.folds {
