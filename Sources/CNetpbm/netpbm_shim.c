@@ -79,9 +79,99 @@ static void describe_magic(const unsigned char *magic, size_t n, char *out, size
     }
 }
 
+/* Routes libnetpbm's messages to us; pm_init runs once. Called with g_lock held. */
+static void capture_netpbm_output(void) {
+    if (!g_initialized) {
+        pm_init("facetwin", 0);
+        g_initialized = 1;
+    }
+    pm_setusermessagefn(ignore_message);
+    pm_setusererrormsgfn(capture_error);
+    g_error[0] = '\0';
+}
+
+/* Puts back the jmp_buf and message callbacks that were there before. */
+static void release_netpbm_output(jmp_buf *old_jb) {
+    pm_setjmpbuf(old_jb);
+    pm_setusererrormsgfn(NULL);
+    pm_setusermessagefn(NULL);
+}
+
 /*
- * The part that talks to libnetpbm. Called with g_lock held and `f` positioned
- * at the start of the file.
+ * Checks a header read by pnm_readpaminit: a size within max_pixels (before
+ * anything image-sized is allocated), a gray or RGB layout, a usable maxval.
+ */
+static ftnetpbm_status check_header(const struct pam *pam, int64_t max_pixels,
+                                    char *message, size_t message_capacity) {
+    const int64_t width = pam->width;
+    const int64_t height = pam->height;
+    if (width <= 0 || height <= 0) {
+        set_message(message, message_capacity, "image has no pixels (%lld x %lld)",
+                    (long long)width, (long long)height);
+        return FTNETPBM_MALFORMED;
+    }
+    if (width * height > max_pixels) {
+        set_message(message, message_capacity,
+                    "%lld x %lld = %lld pixels exceeds the limit of %lld pixels",
+                    (long long)width, (long long)height, (long long)(width * height),
+                    (long long)max_pixels);
+        return FTNETPBM_TOO_LARGE;
+    }
+    if (pam->depth < 1 || pam->depth > 4 ||
+        (pam->depth == 4 && strncmp(pam->tuple_type, "RGB", 3) != 0)) {
+        set_message(message, message_capacity,
+                    "PAM with depth %u and tuple type \"%s\" has no gray or RGB reading",
+                    pam->depth, pam->tuple_type);
+        return FTNETPBM_UNSUPPORTED;
+    }
+    if (pam->maxval < 1 || pam->maxval > 65535) {
+        set_message(message, message_capacity, "maxval %lu is outside 1...65535",
+                    (unsigned long)pam->maxval);
+        return FTNETPBM_MALFORMED;
+    }
+    return FTNETPBM_OK;
+}
+
+/* Fills g_scale: sample v -> round(v * 255 / maxval), halves up. */
+static void build_scale(unsigned long maxval) {
+    for (unsigned long v = 0; v <= maxval; v++) {
+        g_scale[v] = (uint8_t)((v * 255 + maxval / 2) / maxval);
+    }
+}
+
+/*
+ * Reads the raster row by row into `pixels` (width * height, row-major) as
+ * 8-bit gray; `row` is a pnm_allocpamrow buffer. libnetpbm errors longjmp out
+ * to the caller's setjmp.
+ */
+static void read_raster(struct pam *pam, tuple *row, uint8_t *pixels) {
+    const int64_t width = pam->width;
+    const int64_t height = pam->height;
+    const unsigned long maxval = pam->maxval;
+    const int rgb = pam->depth >= 3;
+    for (int64_t y = 0; y < height; y++) {
+        pnm_readpamrow(pam, row);
+        uint8_t *dst = pixels + y * width;
+        for (int64_t x = 0; x < width; x++) {
+            const sample *t = row[x];
+            if (rgb) {
+                const uint32_t r = g_scale[t[0] > maxval ? maxval : t[0]];
+                const uint32_t g = g_scale[t[1] > maxval ? maxval : t[1]];
+                const uint32_t b = g_scale[t[2] > maxval ? maxval : t[2]];
+                /* PIL's convert("L") (ITU-R 601-2 luma, 16-bit fixed point). */
+                dst[x] = (uint8_t)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+            } else {
+                dst[x] = g_scale[t[0] > maxval ? maxval : t[0]];
+            }
+        }
+    }
+}
+
+/*
+ * The part that talks to libnetpbm: header, checks, raster. Called with g_lock
+ * held and `f` positioned at the start of the file. pm_error() longjmps back
+ * here, so the setjmp lives in this frame and everything allocated is freed on
+ * that path.
  */
 static ftnetpbm_status read_locked(FILE *f,
                                    int64_t max_pixels,
@@ -97,117 +187,87 @@ static ftnetpbm_status read_locked(FILE *f,
     tuple *volatile row = NULL;
     uint8_t *volatile pixels = NULL;
 
-    if (!g_initialized) {
-        pm_init("facetwin", 0);
-        g_initialized = 1;
-    }
-    pm_setusermessagefn(ignore_message);
-    pm_setusererrormsgfn(capture_error);
-    g_error[0] = '\0';
-
+    capture_netpbm_output();
     /* Installed before setjmp so that old_jb is never modified after it. */
     pm_setjmpbufsave(&jb, &old_jb);
     if (setjmp(jb) != 0) {
         /* pm_error() landed here. */
         ftnetpbm_status status = feof(f) ? FTNETPBM_TRUNCATED : FTNETPBM_MALFORMED;
-        pm_setjmpbuf(old_jb);
-        pm_setusererrormsgfn(NULL);
-        pm_setusermessagefn(NULL);
+        release_netpbm_output(old_jb);
         if (row != NULL) {
             pnm_freepamrow(row);
         }
         free(pixels);
-        if (status == FTNETPBM_TRUNCATED) {
-            set_message(message, message_capacity, "%s",
-                        g_error[0] ? g_error : "premature end of file");
-        } else {
-            set_message(message, message_capacity, "%s",
-                        g_error[0] ? g_error : "unknown libnetpbm error");
-        }
+        const char *fallback = status == FTNETPBM_TRUNCATED ? "premature end of file"
+                                                            : "unknown libnetpbm error";
+        set_message(message, message_capacity, "%s", g_error[0] ? g_error : fallback);
         return status;
     }
 
-    ftnetpbm_status status = FTNETPBM_OK;
     pnm_readpaminit(f, &pam, PAM_STRUCT_SIZE(tuple_type));
-
-    const int64_t width = pam.width;
-    const int64_t height = pam.height;
-    if (width > 0 && height > 0) {
-        *out_width = (int32_t)width;
-        *out_height = (int32_t)height;
+    if (pam.width > 0 && pam.height > 0) {
+        *out_width = (int32_t)pam.width;
+        *out_height = (int32_t)pam.height;
     }
-    if (width <= 0 || height <= 0) {
-        set_message(message, message_capacity, "image has no pixels (%lld x %lld)",
-                    (long long)width, (long long)height);
-        status = FTNETPBM_MALFORMED;
-    } else if (width * height > max_pixels) {
-        /* Checked before anything image-sized is allocated. */
-        set_message(message, message_capacity,
-                    "%lld x %lld = %lld pixels exceeds the limit of %lld pixels",
-                    (long long)width, (long long)height, (long long)(width * height),
-                    (long long)max_pixels);
-        status = FTNETPBM_TOO_LARGE;
-    } else if (pam.depth < 1 || pam.depth > 4 ||
-               (pam.depth == 4 && strncmp(pam.tuple_type, "RGB", 3) != 0)) {
-        set_message(message, message_capacity,
-                    "PAM with depth %u and tuple type \"%s\" has no gray or RGB reading",
-                    pam.depth, pam.tuple_type);
-        status = FTNETPBM_UNSUPPORTED;
-    } else if (pam.maxval < 1 || pam.maxval > 65535) {
-        set_message(message, message_capacity, "maxval %lu is outside 1...65535",
-                    (unsigned long)pam.maxval);
-        status = FTNETPBM_MALFORMED;
-    }
+    ftnetpbm_status status = check_header(&pam, max_pixels, message, message_capacity);
     if (status != FTNETPBM_OK) {
-        pm_setjmpbuf(old_jb);
-        pm_setusererrormsgfn(NULL);
-        pm_setusermessagefn(NULL);
+        release_netpbm_output(old_jb);
         return status;
     }
+    build_scale(pam.maxval);
 
-    const unsigned long maxval = pam.maxval;
-    for (unsigned long v = 0; v <= maxval; v++) {
-        g_scale[v] = (uint8_t)((v * 255 + maxval / 2) / maxval);
-    }
-
-    pixels = malloc((size_t)(width * height));
+    pixels = malloc((size_t)pam.width * (size_t)pam.height);
     if (pixels == NULL) {
-        pm_setjmpbuf(old_jb);
-        pm_setusererrormsgfn(NULL);
-        pm_setusermessagefn(NULL);
+        release_netpbm_output(old_jb);
         set_message(message, message_capacity, "out of memory for %lld x %lld pixels",
-                    (long long)width, (long long)height);
+                    (long long)pam.width, (long long)pam.height);
         return FTNETPBM_NO_MEMORY;
     }
     row = pnm_allocpamrow(&pam);
-
-    const int rgb = pam.depth >= 3;
-    for (int64_t y = 0; y < height; y++) {
-        pnm_readpamrow(&pam, row);
-        uint8_t *dst = pixels + y * width;
-        for (int64_t x = 0; x < width; x++) {
-            const sample *t = row[x];
-            if (rgb) {
-                const uint32_t r = g_scale[t[0] > maxval ? maxval : t[0]];
-                const uint32_t g = g_scale[t[1] > maxval ? maxval : t[1]];
-                const uint32_t b = g_scale[t[2] > maxval ? maxval : t[2]];
-                /* PIL's convert("L") (ITU-R 601-2 luma, 16-bit fixed point). */
-                dst[x] = (uint8_t)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
-            } else {
-                dst[x] = g_scale[t[0] > maxval ? maxval : t[0]];
-            }
-        }
-    }
-
+    read_raster(&pam, row, pixels);
     pnm_freepamrow(row);
     row = NULL;
-    pm_setjmpbuf(old_jb);
-    pm_setusererrormsgfn(NULL);
-    pm_setusermessagefn(NULL);
+    release_netpbm_output(old_jb);
 
-    *out_width = (int32_t)width;
-    *out_height = (int32_t)height;
     *out_pixels = pixels;
+    return FTNETPBM_OK;
+}
+
+/*
+ * Checks what libnetpbm would otherwise report badly: the path is a readable
+ * regular file, not empty, starting with a Netpbm magic number "P1".."P7".
+ * Leaves `f` rewound to the start on FTNETPBM_OK.
+ */
+static ftnetpbm_status check_file(FILE *f, char *message, size_t message_capacity) {
+    struct stat st;
+    unsigned char magic[2];
+    size_t n;
+    char shown[16];
+    if (fstat(fileno(f), &st) != 0) {
+        set_message(message, message_capacity, "%s", strerror(errno));
+        return FTNETPBM_CANNOT_OPEN;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        set_message(message, message_capacity, "is a directory");
+        return FTNETPBM_CANNOT_OPEN;
+    }
+    if ((n = fread(magic, 1, 2, f)) == 0) {
+        if (ferror(f)) {
+            set_message(message, message_capacity, "%s", strerror(errno));
+            return FTNETPBM_CANNOT_OPEN;
+        }
+        set_message(message, message_capacity, "empty file (0 bytes)");
+        return FTNETPBM_EMPTY;
+    }
+    if (magic[0] != 'P' || (n == 2 && (magic[1] < '1' || magic[1] > '7'))) {
+        describe_magic(magic, n, shown, sizeof shown);
+        set_message(message, message_capacity, "bad magic number %s", shown);
+        return FTNETPBM_BAD_MAGIC;
+    }
+    if (fseek(f, 0, SEEK_SET) != 0) {
+        set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
+        return FTNETPBM_CANNOT_OPEN;
+    }
     return FTNETPBM_OK;
 }
 
@@ -229,40 +289,14 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
     }
 
     pthread_mutex_lock(&g_lock); /* also makes strerror() below safe among our callers */
-    ftnetpbm_status status;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         set_message(message, message_capacity, "%s", strerror(errno));
         pthread_mutex_unlock(&g_lock);
         return FTNETPBM_CANNOT_OPEN;
     }
-
-    struct stat st;
-    unsigned char magic[2];
-    size_t n;
-    char shown[16];
-    if (fstat(fileno(f), &st) != 0) {
-        set_message(message, message_capacity, "%s", strerror(errno));
-        status = FTNETPBM_CANNOT_OPEN;
-    } else if (S_ISDIR(st.st_mode)) {
-        set_message(message, message_capacity, "is a directory");
-        status = FTNETPBM_CANNOT_OPEN;
-    } else if ((n = fread(magic, 1, 2, f)) == 0) {
-        if (ferror(f)) {
-            set_message(message, message_capacity, "%s", strerror(errno));
-            status = FTNETPBM_CANNOT_OPEN;
-        } else {
-            set_message(message, message_capacity, "empty file (0 bytes)");
-            status = FTNETPBM_EMPTY;
-        }
-    } else if (magic[0] != 'P' || (n == 2 && (magic[1] < '1' || magic[1] > '7'))) {
-        describe_magic(magic, n, shown, sizeof shown);
-        set_message(message, message_capacity, "bad magic number %s", shown);
-        status = FTNETPBM_BAD_MAGIC;
-    } else if (fseek(f, 0, SEEK_SET) != 0) {
-        set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
-        status = FTNETPBM_CANNOT_OPEN;
-    } else {
+    ftnetpbm_status status = check_file(f, message, message_capacity);
+    if (status == FTNETPBM_OK) {
         status = read_locked(f, max_pixels, out_width, out_height, out_pixels,
                              message, message_capacity);
     }
