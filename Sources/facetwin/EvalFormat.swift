@@ -2,8 +2,8 @@ import ArgumentParser
 import FaceTwin
 import Foundation
 
-/// Formatting and argument helpers shared by evaluate, calibrate, compare, crossval and
-/// verify --pairs.
+/// How evaluate, calibrate, compare, crossval and verify --pairs print figures, read
+/// --identities and choose what to evaluate.
 enum EvalFormat {
     static func percent(_ v: Double) -> String { String(format: "%.2f %%", 100 * v) }
     static func threshold(_ v: Float) -> String { String(format: "%.4f", v) }

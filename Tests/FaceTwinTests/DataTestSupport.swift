@@ -3,7 +3,7 @@ import XCTest
 
 @testable import FaceTwin
 
-/// Shared helpers for the Data tests: a scratch directory per test, writers for
+/// What the Data tests share: a scratch directory per test, writers for
 /// small Netpbm files, and where to find ORL and the Pillow fixtures.
 enum DataTestSupport {
     /// A fresh empty directory; removed by the returned closure.

@@ -2,11 +2,11 @@ import Foundation
 import XCTest
 @testable import FaceTwin
 
-/// The end-to-end test: train a small model here, enroll ORL s1–s3 (photos 1–7),
+/// End to end: train a small model here, enroll ORL s1–s3 (photos 1–7),
 /// verify and identify their other photos (8–10), and check that s4, never enrolled, is
 /// refused as s1 and comes back "unknown".
 ///
-/// How the test stays robust (measured over 12 training seeds before choosing this setup):
+/// How the test stays robust (measured over 12 training seeds):
 /// - The model trains on photos 1–7 of s1–s4 and all photos of s5–s30 (60 epochs, last
 ///   epoch kept). Photos 8–10 of s1–s4 are never seen by training or enrollment. When the
 ///   enrolled people were also unseen by training, the small reference-recipe network confused

@@ -198,7 +198,7 @@ struct SVGPlot {
         return s + "</g>\n"
     }
 
-    // MARK: Helpers
+    // MARK: Numbers, text and scales
 
     private func f(_ v: Double) -> String {
         guard v.isFinite else { return "0" }
