@@ -1,36 +1,33 @@
 #!/usr/bin/env bash
-# Speed and memory of FaceTwin against the PyTorch reference, measured in the same run on this machine.
+# Speed and memory of FaceTwin against the PyTorch reference (scripts/facetwin_torch.py), both
+# measured in the same run on this machine. docs/PERFORMANCE.md explains each row.
 #   scripts/bench.sh [--steps 20] [--rounds 3] [--embed-pairs 30] [--train-epochs 2] [--verify-runs 7] [--quick]
-#     --steps N         training steps per round of the step benchmark (facetwin-bench, bench_torch.py)
+#     --steps N         training steps per round of the step benchmark (facetwin-bench, bench-torch.py)
 #     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
 #     --embed-pairs N   turns each side in the embeddings benchmark alternated turn by turn
 #     --train-epochs E  epochs of the training run whose peak RSS is measured
 #     --verify-runs N   timed cold verifies per side (median), after one warm-up each
 #     --quick           --steps 5 --rounds 1 --embed-pairs 8 --verify-runs 3 (later options override)
-# Builds facetwin-bench and facetwin in release, makes a virtual environment with a CPU build of
-# torch (.venv-bench/, reused; BENCH_PYTHON=... uses another Python instead), then, each time
-# FaceTwin and PyTorch back to back so that both see the same machine load:
-#   - step rounds: a training step, embeddings/s, single-image latency (alternating rounds);
-#   - embeddings/s at batch 64 again, with both engines loaded side by side and taking turns of
-#     a few batches (scripts/bench_embed_pairs.py): each pair of turns sees the same second of
-#     this machine, whose speed swings by 1.5x and more between the moments of the rounds above;
-#   - a training run of the reference recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and wall
-#     seconds of each process (ru_maxrss of a fresh Python wrapper's only child). FaceTwin's
-#     peak comes with its best-epoch snapshots: epoch 1 validates and snapshots the weights, and
-#     when epoch 2 improves, its snapshot is taken while epoch 1's is still held (one more copy
-#     of the 160 MB weights); later epochs add nothing, so E = 2 measures the peak of a full
-#     run (E = 1 reads lower). The wall seconds are informational: FaceTwin also validates
-#     after every epoch and writes the model, the reference evaluates once at the end;
-#   - a cold verify of one probe against a gallery, process start to answer: the model trained
-#     above, photos 1-5 of s5,s6,s7 enrolled, `facetwin verify --claim s5 s5/8.pgm` against
-#     scripts/bench_verify_torch.py doing the same with torch; checks that both give the same
-#     verdict and distance;
-# and prints each side's median and the ratios, and the step's GFLOP/s as a share of a nominal
-# peak (cores × 32 FLOP/cycle × /proc/cpuinfo's MHz) and of a large SGEMM on this machine; then
-# the load average before and after, and issue 4's targets, each with this run's figure and
-# whether it is met.
-# ORL: $ORL_DIR, else ../shared/data/orl, else data/orl (scripts/fetch-orl.sh); without it the
-# training and verify rows say "skipped". Temporary files go to a mktemp directory, removed on exit.
+# Builds facetwin-bench and facetwin in release and uses a Python with torch (CPU build), numpy,
+# pillow and safetensors: $BENCH_PYTHON, else .venv-bench/ (created on first use). Then, with
+# FaceTwin and PyTorch back to back each time so that both see the same machine load:
+#   - step rounds: a training step of the reference recipe on random images, embeddings/s at
+#     batch 64, single-image latency (alternating rounds);
+#   - embeddings/s at batch 64 with both engines loaded side by side, taking turns of a few
+#     batches (scripts/bench-embed-pairs.py), the ratio taken per pair of turns: on a shared
+#     machine each pair of turns sees the same second, where the rounds do not;
+#   - a training run of the reference recipe on ORL (s5,s6,s7 held out), E epochs: peak RSS and
+#     wall seconds of each whole process. E = 2 reaches FaceTwin's peak (the second epoch's
+#     best-epoch snapshot is taken while the first one's is still held); the wall seconds are
+#     informational, since FaceTwin also validates after every epoch and writes the model;
+#   - a cold verify, process start to answer: the model trained above, photos 1-5 of s5,s6,s7
+#     enrolled, `facetwin verify --claim s5 s5/8.pgm` against scripts/bench-verify-torch.py
+#     doing the same with torch; both must give the same verdict and distance;
+# and prints each side's median and the ratio FaceTwin / PyTorch, the step's GFLOP/s as a share
+# of a nominal peak (cores x 32 FLOP/cycle x /proc/cpuinfo's MHz) and of a large SGEMM, and the
+# product's speed targets, each with this run's figure and whether it is met.
+# ORL: $ORL_DIR, else data/orl. TORCH_REFERENCE: the script run for the PyTorch training row
+# (default scripts/facetwin_torch.py). Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7
@@ -45,9 +42,8 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
-REF=${TORCH_REFERENCE:-../shared/bench/torch_reference.py}
+REF=${TORCH_REFERENCE:-scripts/facetwin_torch.py}
 [ -f "$REF" ] || { echo "bench: PyTorch reference not found at $REF (set TORCH_REFERENCE)" >&2; exit 1; }
-export TORCH_REFERENCE="$REF"
 
 scripts/setup.sh --no-build
 swift build -c release --product facetwin-bench >&2
@@ -78,14 +74,14 @@ echo "bench: load average before: $(cat "$out/load_before")" >&2
 echo "bench: $ROUNDS rounds of $STEPS steps each side" >&2
 for r in $(seq 1 "$ROUNDS"); do
   "$BENCH" --steps "$STEPS" >> "$out/facetwin.jsonl"
-  "$PY" scripts/bench_torch.py --steps "$STEPS" >> "$out/torch.jsonl"
+  "$PY" scripts/bench-torch.py --steps "$STEPS" >> "$out/torch.jsonl"
   echo "bench: round $r/$ROUNDS done" >&2
 done
 
 # --- Embeddings, alternated turn by turn --------------------------------------------------------
 echo "bench: embeddings, $EMBED_PAIRS turns each side, alternated" >&2
-"$PY" scripts/bench_embed_pairs.py "$BENCH" --pairs "$EMBED_PAIRS" > "$out/embed_pairs.json" ||
-  { rm -f "$out/embed_pairs.json"; skip embed_pairs "scripts/bench_embed_pairs.py failed"; }
+"$PY" scripts/bench-embed-pairs.py "$BENCH" --pairs "$EMBED_PAIRS" > "$out/embed_pairs.json" ||
+  { rm -f "$out/embed_pairs.json"; skip embed_pairs "scripts/bench-embed-pairs.py failed"; }
 
 # --- Training run on ORL: peak RSS and wall time -----------------------------------------------
 # Runs one command (output to a log file) and prints its peak RSS and wall time as JSON; exits
@@ -117,14 +113,14 @@ enroll_gallery() {
     "$FACETWIN" enroll --gallery "$GALLERY" --model "$MODEL" --name "$s" "$ORL/$s"/{1,2,3,4,5}.pgm >/dev/null || return 1
   done
 }
-# Times `facetwin verify` and scripts/bench_verify_torch.py on the same gallery, claim and probe:
+# Times `facetwin verify` and scripts/bench-verify-torch.py on the same gallery, claim and probe:
 # one warm-up run each (file cache), then alternating timed runs (the order flips every run),
 # then one --json run each for the exact answers. Writes JSON to its second argument.
 VERIFY_TIMER=$(cat <<'PY'
 import json, statistics, subprocess, sys, time
 runs, dest, facetwin, py, gallery, claim, probe = sys.argv[1:]
 args = ["--gallery", gallery, "--claim", claim, probe]
-sides = {"facetwin": [facetwin, "verify", *args], "torch": [py, "scripts/bench_verify_torch.py", *args]}
+sides = {"facetwin": [facetwin, "verify", *args], "torch": [py, "scripts/bench-verify-torch.py", *args]}
 
 def run(cmd):
     t0 = time.perf_counter()
@@ -148,13 +144,11 @@ json.dump(result, open(dest, "w"))
 PY
 )
 
-if [ -n "${ORL_DIR:-}" ]; then ORL=$ORL_DIR
-elif [ -d ../shared/data/orl ]; then ORL=../shared/data/orl
-else ORL=data/orl; fi
+ORL=${ORL_DIR:-data/orl}
 MODEL="$out/model.safetensors"
 GALLERY="$out/gallery.sqlite"
 if [ ! -f "$ORL/s5/8.pgm" ]; then
-  why="no ORL data at $ORL (set ORL_DIR, or run scripts/fetch-orl.sh)"
+  why="no ORL data at $ORL (set ORL_DIR, or run scripts/fetch-orl.sh --refetch)"
   skip train "$why"; skip verify "$why"
 else
   echo "bench: training $EPOCHS epoch(s) of the reference recipe on $ORL, each side" >&2
@@ -179,8 +173,8 @@ fi
 python3 - "$out" "$EPOCHS" <<'PY'
 import json, os, statistics, sys
 out, epochs = sys.argv[1], int(sys.argv[2])
-# Issue 4's targets (number, what, this run's figure, met?), printed at the end; one whose
-# figure was not measured here is left out.
+# The product's speed targets (order, what, this run's figure, met?), printed at the end; one
+# whose figure was not measured here is left out.
 targets = []
 ft = [json.loads(l) for l in open(f"{out}/facetwin.jsonl")]
 pt = [json.loads(l) for l in open(f"{out}/torch.jsonl")]
@@ -211,7 +205,7 @@ for name, key, better in rows:
     row(name, med(ft, key), med(pt, key))
     r = med(ft, key) / med(pt, key)
     if key == "ms_per_step":
-        targets.append((1, "training step <= 0.5x PyTorch's", f"{r:.2f}x", r <= 0.5))
+        targets.append((1, "training step >= 2x PyTorch's speed (time <= 0.5x)", f"{r:.2f}x", r <= 0.5))
     if key == "embed_per_s":
         targets.append((2, "embeddings/s >= 2x PyTorch's, rounds", f"{r:.2f}x", r >= 2))
         why, ep = skipped("embed_pairs"), load("embed_pairs")
@@ -290,8 +284,8 @@ if all("gemm_gflops" in r for r in ft):
 else:
     line += "large-SGEMM rate not measured"
 print(line)
-# The fastest step of all rounds: what the engine does when the shared machine leaves it alone
-# (the median above carries the machine's noise; the ratios compare medians of the same run).
+# The fastest step of all rounds: what the engine does when the machine leaves it alone (the
+# median above carries a shared machine's noise; the ratios compare medians of the same run).
 best_ft, best_pt = min(r["ms_per_step_min"] for r in ft), min(r["ms_per_step_min"] for r in pt)
 best_line = f"fastest step: FaceTwin {best_ft:.1f} ms ({med(ft, 'gflop_per_step') / best_ft * 1000:.1f} GFLOP/s"
 if mhz and {"avx2", "fma"} <= flags:
@@ -313,10 +307,10 @@ for n in notes:
 print(f"(ratio = FaceTwin / PyTorch; PyTorch {pt[0]['torch']}, {pt[0]['threads']} threads)")
 load_after = " ".join(open("/proc/loadavg").read().split()[:3])
 print(f"load average: before {open(f'{out}/load_before').read().strip()}, after {load_after}")
-# Target 6 here is only the verify's agreement; the PyTorch-parity tests are
+# The agreement with PyTorch checked here is only the verify's; the PyTorch-parity tests are
 # `swift test --filter "Golden|TorchModel"` (scripts/make-golden.py), not run by this script.
-print("issue 4 targets:")
-for num, name, value, ok in sorted(targets, key=lambda t: t[0]):
-    print(f"  {num}. {name}: {value}, {'met' if ok else 'NOT MET'}")
+print("targets:")
+for _, name, value, ok in sorted(targets, key=lambda t: t[0]):
+    print(f"  target: {name}: {value}, {'met' if ok else 'NOT MET'}")
 PY
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# The whole job on ORL, from a fresh clone: install and build, get ORL, train the reference recipe
-# with s5,s6,s7 held out, evaluate on those unseen identities, then enroll them into a
-# gallery and verify and identify probes that were not enrolled.
+# The whole job on ORL, from a fresh clone and without network: install and build, train the
+# reference recipe on data/orl with s5,s6,s7 held out, evaluate on those unseen identities,
+# then enroll them into a gallery and verify and identify probes that were not enrolled.
 #   scripts/demo.sh               (EPOCHS=50 by default; EPOCHS=5 for a quick look)
-# ORL comes from $ORL_MIRROR when set, else ../shared/data/orl beside the checkout when it is
-# there, else the public archive. Everything the demo writes goes to runs/demo/.
+# Everything the demo writes goes to runs/demo/ (OUT=DIR elsewhere).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-50}
@@ -13,13 +12,12 @@ OUT=${OUT:-runs/demo}
 scripts/setup.sh
 BIN="$(swift build -c release --show-bin-path)/facetwin"
 
-if [ -z "${ORL_MIRROR:-}" ] && [ -d ../shared/data/orl/s1 ]; then export ORL_MIRROR=../shared/data/orl; fi
-scripts/fetch-orl.sh
+D=data/orl
+[ -f "$D/s40/10.pgm" ] || { echo "demo: $D is incomplete (scripts/fetch-orl.sh --verify checks it, --refetch restores it)" >&2; exit 1; }
 
 rm -rf "$OUT" && mkdir -p "$OUT"
 M="$OUT/model.safetensors"
 G="$OUT/gallery.sqlite"
-D=data/orl
 
 step() { echo; echo "== $*"; }
 

@@ -2,50 +2,27 @@
 """Golden fixtures from PyTorch for FaceTwin's parity tests. Run by a developer, not by CI.
 
     python scripts/make-golden.py                  # small training-step fixture (committed)
+    python scripts/make-golden.py --out FILE       # the same fixture written elsewhere (to compare)
     python scripts/make-golden.py --full OUT_DIR   # full-size model + ORL embeddings (not committed)
 
 Needs torch (a CPU build: pip install torch==2.13.0+cpu), numpy, pillow, safetensors.
 
-The small fixture is the reference architecture (reflection-padded 3-block CNN, MLP, contrastive loss
-with margin 2, Adam 5e-4) at a reduced input size and width, so that it stays well under 1 MiB:
+The network and loss are facetwin_torch.py's (the reference recipe: reflection-padded 3-block CNN,
+MLP, contrastive loss with margin 2, Adam 5e-4). The small fixture is that architecture at a
+reduced input size and width, so that it stays well under 1 MiB:
 fixed weights (with non-trivial BatchNorm state), a fixed batch of pairs, the embeddings of both
 twins, the loss, every parameter's gradient, the parameters and BatchNorm running statistics
 after one Adam step, and after a second step on a second batch (which exercises Adam's moments
 and bias correction beyond the first step).
 """
 import argparse, json, os
-import numpy as np
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn
 from safetensors.torch import save_file
+
+from facetwin_torch import ORL, Net, contrastive, load_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "train_step.safetensors")
-
-
-class Net(nn.Module):
-    """The reference's network (shared/bench/torch_reference.py), parameterized by size."""
-
-    def __init__(self, h=100, w=100, channels=(4, 8, 8), hidden=(500, 500), emb=5):
-        super().__init__()
-        layers, cin = [], 1
-        for c in channels:
-            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, c, 3), nn.ReLU(inplace=True), nn.BatchNorm2d(c)]
-            cin = c
-        self.cnn1 = nn.Sequential(*layers)
-        mlp, width = [], cin * h * w
-        for k in hidden:
-            mlp += [nn.Linear(width, k), nn.ReLU(inplace=True)]
-            width = k
-        mlp.append(nn.Linear(width, emb))
-        self.fc1 = nn.Sequential(*mlp)
-
-    def forward_once(self, x):
-        return self.fc1(self.cnn1(x).flatten(1))
-
-
-def contrastive(o1, o2, label, margin=2.0):
-    d = F.pairwise_distance(o1, o2, keepdim=True)
-    return torch.mean((1 - label) * d.pow(2) + label * torch.clamp(margin - d, min=0).pow(2))
 
 
 def randomize_batchnorm(net, g):
@@ -66,7 +43,8 @@ def small_fixture(path):
                batch=4, margin=2.0, lr=5e-4)
     torch.manual_seed(1234)
     g = torch.Generator().manual_seed(99)
-    net = Net(cfg["inputHeight"], cfg["inputWidth"], cfg["channels"], cfg["hidden"], cfg["embeddingSize"])
+    net = Net(height=cfg["inputHeight"], width=cfg["inputWidth"], channels=cfg["channels"], hidden=cfg["hidden"],
+              embedding=cfg["embeddingSize"])
     randomize_batchnorm(net, g)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
@@ -105,16 +83,13 @@ def full_fixture(out_dir, orl):
     """A full-size reference model with PyTorch's default init (seed 0) and non-trivial BatchNorm
     state, written by PyTorch as safetensors, and its embeddings of a few ORL images loaded as
     the reference does (PIL convert L, bilinear resize to 100×100, /255)."""
-    from PIL import Image
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(0)
     net = Net()
     randomize_batchnorm(net, torch.Generator().manual_seed(7))
     net.eval()
     names = ["s1/1.pgm", "s2/5.pgm", "s17/3.pgm", "s40/10.pgm"]
-    x = torch.from_numpy(np.stack([
-        np.asarray(Image.open(os.path.join(orl, n)).convert("L").resize((100, 100), Image.BILINEAR), dtype=np.float32) / 255.0
-        for n in names]))[:, None]
+    x = torch.stack([torch.from_numpy(load_image(os.path.join(orl, n))) for n in names])[:, None]
     with torch.no_grad():
         emb = net.forward_once(x)
     model = os.path.join(out_dir, "torch_full_model.safetensors")
@@ -129,13 +104,14 @@ def full_fixture(out_dir, orl):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", metavar="OUT_DIR", help="write the full-size model and embeddings here instead")
-    ap.add_argument("--orl", default=os.path.join(HERE, "..", "..", "shared", "data", "orl"))
+    ap.add_argument("--orl", default=ORL, help="ORL identity folders for --full (default: data/orl)")
+    ap.add_argument("--out", default=FIXTURE, help="where the small fixture goes (default: the committed one)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if a.full:
         full_fixture(a.full, a.orl)
     else:
-        small_fixture(FIXTURE)
+        small_fixture(a.out)
 
 
 if __name__ == "__main__":

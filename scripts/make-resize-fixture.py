@@ -20,11 +20,10 @@ always ran the horizontal pass first. Both are fixtures: the old order is made
 with Pillow 13 by resizing in two calls, width first ((w, H) then (w, h)),
 which is byte-identical to the old single call.
 
-The ORL images themselves are never copied; tests find ORL through $ORL_DIR or
-../shared/data/orl next to the package and skip when it is absent.
+ORL is read from data/orl ($ORL_DIR overrides).
 
-  /work/venv/bin/python scripts/make-resize-fixture.py            # write fixtures
-  /work/venv/bin/python scripts/make-resize-fixture.py --all-orl /tmp/orl-pillow.bin
+  python scripts/make-resize-fixture.py            # write fixtures
+  python scripts/make-resize-fixture.py --all-orl /tmp/orl-pillow.bin
       # also write Pillow's 100x100 resize of every ORL image (s1/1 … s40/10,
       # natural order, 10000 bytes each) for the opt-in full-parity test:
       # FACETWIN_ORL_PILLOW=/tmp/orl-pillow.bin swift test --filter Data
@@ -60,7 +59,7 @@ def natural_key(s):
 
 def orl_dir():
     env = os.environ.get("ORL_DIR")
-    return env if env else os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "orl"))
+    return env if env else os.path.join(ROOT, "data", "orl")
 
 
 def synthetic_image(w, h):

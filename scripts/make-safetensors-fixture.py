@@ -4,8 +4,8 @@
     python scripts/make-safetensors-fixture.py              # (re)write both committed fixtures
     python scripts/make-safetensors-fixture.py --dump FILE  # print a safetensors file as Python reads it
 
-Needs torch (a CPU build), numpy and safetensors; the metrics fixture also imports
-`eer_auc` from ../shared/bench/torch_reference.py (beside the checkout), which needs pillow.
+Needs torch (a CPU build), numpy, safetensors, and pillow (the metrics fixture takes `eer_auc`
+from facetwin_torch.py, the PyTorch reference).
 
 1. Tests/FaceTwinTests/Fixtures/safetensors/python.safetensors, written by
    `safetensors.torch.save_file`: F32, F16, BF16, F64, I32 tensors, an I64 scalar (shape [],
@@ -22,15 +22,16 @@ Needs torch (a CPU build), numpy and safetensors; the metrics fixture also impor
 
 `--dump` is the manual check that a file written by FaceTwin loads in Python safetensors.
 """
-import argparse, importlib.util, json, os, sys
+import argparse, json, os, sys
 import numpy as np
 import torch
 from safetensors.torch import save_file, load_file
 from safetensors import safe_open
 
+from facetwin_torch import eer_auc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures")
-REFERENCE = os.path.join(HERE, "..", "..", "shared", "bench", "torch_reference.py")
 
 
 def make_safetensors(path):
@@ -54,13 +55,6 @@ def make_safetensors(path):
     print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path)} bytes)")
 
 
-def load_reference_eer_auc():
-    spec = importlib.util.spec_from_file_location("torch_reference", REFERENCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.eer_auc
-
-
 def f32_list(a):
     # float(np.float32(x)) is the exact double of the float32; its repr parses back exactly.
     return [float(x) for x in np.asarray(a, dtype=np.float32)]
@@ -76,7 +70,6 @@ def case(dist, same, eer_auc, **extra):
 
 
 def make_metrics(path):
-    eer_auc = load_reference_eer_auc()
     rng = np.random.default_rng(20240611)
 
     # Embeddings: identity centres plus noise, so genuine pairs tend to be closer.

@@ -1,5 +1,5 @@
-"""A client for `facetwin-bench --serve-embed`, shared by scripts/bench_embed_pairs.py and
-scripts/bench_ab.py: `from serve_embed import ServeEmbed`.
+"""A client for `facetwin-bench --serve-embed`, shared by scripts/bench-embed-pairs.py and
+scripts/bench-ab.py: `from serve_embed import ServeEmbed`.
 
 The process trains its steps, prints "ready", then for each line "N" on stdin embeds N batches
 and prints their wall seconds on one line."""

@@ -186,7 +186,7 @@ long facetwin_sparse_compute(int m, int n, int k, const float *packed, const flo
         }
         nonzeros += here;
         // The loop over this thread's tiles is written out for each path on purpose: one loop with
-        // the choice inside it ran at 0.959x the embeddings rate end to end (scripts/bench_ab.py,
+        // the choice inside it ran at 0.959x the embeddings rate end to end (scripts/bench-ab.py,
         // 30 pairs, quartiles 0.951-0.967x).
         if (here * 100 >= (long)dense_percent * m * pc) {
             for (int nb = nb0; nb < nb1; nb++) {

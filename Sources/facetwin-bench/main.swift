@@ -10,7 +10,7 @@
 //       over the nonzeros of its input against the dense product, alternated, on stderr)
 //       [--dense-embed] (time embeddings with the dense product only: the network is not frozen)
 //       [--serve-embed] (after the steps, for each line "N" on stdin embeds N batches of
-//       --embed-batch and prints their wall seconds; scripts/bench_embed_pairs.py alternates it
+//       --embed-batch and prints their wall seconds; scripts/bench-embed-pairs.py alternates it
 //       with PyTorch)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin

@@ -283,7 +283,7 @@ final class MetricsTests: XCTestCase {
         }
     }
 
-    /// The reference's algorithm (`eer_auc` in bench/torch_reference.py) transcribed: sort,
+    /// The reference's algorithm (`eer_auc` in scripts/facetwin_torch.py) transcribed: sort,
     /// cumulative sums, argmin |FNR − FPR| and trapezoid, with no tie grouping.
     func referenceEERAUC(_ distances: [Float], _ genuine: [Bool]) -> (eer: Double, auc: Double, acc: Double) {
         let order = distances.indices.sorted { distances[$0] < distances[$1] }
@@ -339,7 +339,7 @@ final class MetricsTests: XCTestCase {
     }
 
     /// 500 float32 distances, 150 genuine; expected values from `eer_auc` of
-    /// bench/torch_reference.py (scripts/make-safetensors-fixture.py).
+    /// scripts/facetwin_torch.py (scripts/make-safetensors-fixture.py).
     func testMatchesReferenceOnRandomDistances() throws {
         let c = try XCTUnwrap(referenceCases()["distances"])
         let distances = c.distances.map { Float($0) }

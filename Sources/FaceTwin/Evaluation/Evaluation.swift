@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Two ways to choose the pairs:
 /// - ``init(model:folder:)`` / ``init(model:root:identities:)``: all pairs of the images of
-///   some identities (`VerificationPairs.allPairs`, the protocol of `torch_reference.py`):
+///   some identities (`VerificationPairs.allPairs`, the protocol of `scripts/facetwin_torch.py`):
 ///   n(n−1)/2 pairs, genuine iff both images are of the same identity.
 /// - ``init(model:pairList:)``: the pairs of a labelled ``PairList``.
 ///

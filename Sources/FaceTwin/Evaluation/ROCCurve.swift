@@ -153,7 +153,7 @@ public struct ROCCurve: Sendable {
     /// The equal-error point: of all ROC points, the first (lowest threshold) one
     /// minimising |FRR − FAR|; the EER is its `halfTotalErrorRate`, (FRR + FAR) / 2.
     ///
-    /// This is the definition of `eer_auc` in `bench/torch_reference.py` (argmin over the
+    /// This is the definition of `eer_auc` in `scripts/facetwin_torch.py` (argmin over the
     /// curve, no interpolation), so the figures compare; that code does not group ties,
     /// which makes no difference when no two distances are equal. The comparison is done
     /// exactly in integers, |(P − TP)·N − FP·P|.

@@ -12,7 +12,7 @@ public struct VerificationMetrics: Sendable, Equatable, Codable {
     /// Different-identity pairs evaluated, N.
     public let impostorCount: Int
     /// Equal error rate, (FRR + FAR) / 2 at the ROC point minimising |FRR − FAR|
-    /// (the definition of `bench/torch_reference.py`).
+    /// (the definition of `scripts/facetwin_torch.py`).
     public let eer: Double
     public let eerThreshold: Float
     /// Area under the ROC curve (trapezoid rule; ties count ½).

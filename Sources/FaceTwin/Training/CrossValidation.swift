@@ -78,7 +78,7 @@ public enum CrossValidationEvent {
 ///
 /// The identities are shuffled with a seeded ``RandomSource`` and dealt into K folds like
 /// cards: fold f tests on shuffled[f], shuffled[f+K], shuffled[f+2K], … (the protocol of
-/// `torch_reference.py --folds`, though its shuffle is Python's, so its folds differ). Each
+/// `scripts/facetwin_torch.py --folds`, though its shuffle is Python's, so its folds differ). Each
 /// fold trains a fresh network on the other identities for the full number of epochs, with
 /// no validation set and so no epoch selection (the last epoch is kept: the test identities
 /// influence nothing), then scores all pairs of its test identities. Fold f's training seed

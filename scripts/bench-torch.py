@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Times the PyTorch reference (../shared/bench/torch_reference.py: its Net, contrastive loss
-and Adam) on the same shapes as facetwin-bench, and prints one JSON object.
-    python scripts/bench_torch.py [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--threads 2]
+"""Times the PyTorch reference (facetwin_torch.py: its Net, contrastive loss and Adam) on the
+same shapes as facetwin-bench, and prints one JSON object.
+    python scripts/bench-torch.py [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--threads 2]
 """
 import argparse, json, statistics, time
 import torch
 
-from torch_reference_module import ref
+import facetwin_torch as ref
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--steps", type=int, default=20); ap.add_argument("--warmup", type=int, default=3)

@@ -6,13 +6,13 @@ Each side is a command that starts a release facetwin-bench (the script adds --s
 cores against `taskset -c 1` of it. Both stay loaded and take turns of --burst batches (the
 first batch of a turn not counted, the order alternating, each side resting --gap seconds
 before its turn), and the ratio is taken pair by pair, so both sides of a ratio see the same
-second of this machine, whose speed changes from one second to the next.
+second of the machine, whose speed on a shared host changes from one second to the next.
 
-    python3 scripts/bench_ab.py A_COMMAND B_COMMAND [--pairs 40] [--burst 4] [--steps 2]
+    python3 scripts/bench-ab.py A_COMMAND B_COMMAND [--pairs 40] [--burst 4] [--steps 2]
         [--batch 64] [--gap 0.05] [--per-pair]
 
-    python3 scripts/bench_ab.py /tmp/old/.build/release/facetwin-bench .build/release/facetwin-bench
-    python3 scripts/bench_ab.py .build/release/facetwin-bench "taskset -c 1 .build/release/facetwin-bench"
+    python3 scripts/bench-ab.py /tmp/old/.build/release/facetwin-bench .build/release/facetwin-bench
+    python3 scripts/bench-ab.py .build/release/facetwin-bench "taskset -c 1 .build/release/facetwin-bench"
 
 Prints each side's median ms per batch and the median, quartiles and range of B's rate / A's
 rate per pair of turns (above 1: B is faster); --per-pair also prints every pair. Needs only
@@ -35,7 +35,7 @@ if args.burst < 2 or args.pairs < 2:
 
 
 def fail(message):
-    print(f"bench_ab: {message}", file=sys.stderr)
+    print(f"bench-ab: {message}", file=sys.stderr)
     sys.exit(2)
 
 

@@ -1,21 +1,20 @@
 #!/usr/bin/env python3
 """Embeddings at batch 64, FaceTwin against the PyTorch reference, alternated turn by turn.
 
-This machine's speed swings by 1.5x and more from one second to the next (FaceTwin's batch 40
-vs 62 ms within one process), so two rates measured half a minute apart can differ by that much
-for reasons neither engine controls. Here both engines stay loaded in their own processes and
+A shared machine's speed can change by 1.5x and more from one second to the next, so two rates
+measured half a minute apart can differ by that much for reasons neither engine controls. Here both engines stay loaded in their own processes and
 take turns, the other one idle (blocked on a pipe, or asleep), so each pair of turns sees the
 same second of the machine and the ratio is taken pair by pair. Before that, each side runs
 `--steps` training steps (after `--warmup`), as in the rounds of scripts/bench.sh
-(facetwin-bench, bench_torch.py), whose embeddings are timed after their steps: PyTorch's
-inference measured 20-40 % faster in one process after 23 training steps than before them (the
-cause was not pinned down), so both sides here start from the same state as there. A turn is
+(facetwin-bench, bench-torch.py), whose embeddings are timed after their steps: PyTorch's
+inference can run faster in a process after training steps than before them, so both sides
+here start from the same state as there. A turn is
 `--burst` batches back to back; its first batch is not counted (it runs after the other engine
 has had the caches), so each side is timed in its sustained state, as in a loop of its own. The
 order within a pair alternates, and each side rests `--gap` seconds before its turn, so that
 neither side's worker threads are still spinning while the other runs.
 
-    python scripts/bench_embed_pairs.py FACETWIN_BENCH [--pairs 30] [--burst 4] [--steps 10]
+    python scripts/bench-embed-pairs.py FACETWIN_BENCH [--pairs 30] [--burst 4] [--steps 10]
         [--warmup 3] [--batch 64] [--threads 2] [--gap 0.05]
 
 FACETWIN_BENCH is the release facetwin-bench binary (run with --serve-embed). Prints one JSON
@@ -27,7 +26,7 @@ import argparse, json, statistics, sys, time
 import torch
 
 from serve_embed import ServeEmbed
-from torch_reference_module import ref
+import facetwin_torch as ref
 
 ap = argparse.ArgumentParser()
 ap.add_argument("facetwin_bench")
@@ -37,11 +36,11 @@ ap.add_argument("--batch", type=int, default=64); ap.add_argument("--threads", t
 ap.add_argument("--gap", type=float, default=0.05)
 a = ap.parse_args()
 if a.burst < 2 or a.pairs < 2:
-    sys.exit("bench_embed_pairs: --burst and --pairs need at least 2")
+    sys.exit("bench-embed-pairs: --burst and --pairs need at least 2")
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-# The training steps of bench_torch.py (the reference batch of 32 pairs), then the same network in
+# The training steps of bench-torch.py (the reference batch of 32 pairs), then the same network in
 # evaluation, as there.
 net = ref.Net()
 opt = torch.optim.Adam(net.parameters(), lr=5e-4)
@@ -54,7 +53,7 @@ net.eval()
 xb = torch.rand(a.batch, 1, 100, 100)
 
 server = ServeEmbed([a.facetwin_bench, "--embed-batch", str(a.batch), "--warmup", str(a.warmup), "--steps", str(a.steps)],
-                    lambda message: sys.exit(f"bench_embed_pairs: {message}"))
+                    lambda message: sys.exit(f"bench-embed-pairs: {message}"))
 
 
 def torch_turn(n):

@@ -1,25 +1,24 @@
 #!/usr/bin/env python3
 """`facetwin verify --gallery G --claim NAME PROBE` done with PyTorch, for scripts/bench.sh's cold
 verify row: the same work from process start to answer, the model loaded from disk.
-    python scripts/bench_verify_torch.py --gallery G --claim NAME [--model M] [--json] [--threads 2] PROBE
+    python scripts/bench-verify-torch.py --gallery G --claim NAME [--model M] [--json] [--threads 2] PROBE
 
-The network is the reference's Net (../shared/bench/torch_reference.py, or $TORCH_REFERENCE);
+The network is the reference's Net (facetwin_torch.py);
 the weights and the threshold come from the FaceTwin model file (safetensors with PyTorch's
 state-dict names; the threshold is in the metadata's "info" JSON); the model is the one the
 gallery records unless --model. The claimed identity's templates are read from the gallery
 (SQLite, embeddings as little-endian float32), the probe is decoded and resized like
-torch_reference.load_folder, and the score is the smallest distance to the templates.
+facetwin_torch.load_image, and the score is the smallest distance to the templates.
 Prints the verdict like facetwin verify (or JSON with --json); exit 0 match, 1 no match, 2 error.
 """
 import argparse, json, sqlite3, sys
 
 import numpy as np
 import torch
-from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from torch_reference_module import ref
+import facetwin_torch as ref
 
 ap = argparse.ArgumentParser()
 ap.add_argument("probe"); ap.add_argument("--gallery", required=True); ap.add_argument("--claim", required=True)
@@ -29,7 +28,7 @@ torch.set_num_threads(a.threads)
 
 
 def fail(message):
-    print(f"bench_verify_torch: {message}", file=sys.stderr)
+    print(f"bench-verify-torch: {message}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -52,16 +51,15 @@ with safe_open(model_path, "pt") as f:
 threshold, config = info.get("threshold"), info.get("config", {})
 if threshold is None:
     fail(f"{model_path}: no threshold in the model's metadata")
-seed = dict(channels=[4, 8, 8], hidden=[500, 500], embeddingSize=5, inputHeight=100, inputWidth=100)
-if any(config.get(k) != v for k, v in seed.items()):
-    fail(f"{model_path}: not the reference architecture the reference Net builds ({config})")
+reference = dict(channels=[4, 8, 8], hidden=[500, 500], embeddingSize=5, inputHeight=100, inputWidth=100)
+if any(config.get(k) != v for k, v in reference.items()):
+    fail(f"{model_path}: not the reference architecture facetwin_torch.Net builds ({config})")
 
 net = ref.Net()
 net.load_state_dict(load_file(model_path))
 net.eval()
 
-im = Image.open(a.probe).convert("L").resize((config["inputWidth"], config["inputHeight"]), Image.BILINEAR)
-x = np.asarray(im, dtype=np.float32) / 255.0
+x = ref.load_image(a.probe, config["inputHeight"], config["inputWidth"])
 if config.get("invert"):
     x = 1 - x
 with torch.no_grad():

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""FaceTwin's PyTorch reference: the classic PyTorch siamese-network ORL tutorial, exactly.
+
+The one PyTorch definition of the reference recipe in this repository. FaceTwin's golden
+fixtures (make-golden.py) and the PyTorch side of every benchmark (bench-torch.py,
+bench-embed-pairs.py, bench-verify-torch.py, bench.sh) import it:
+
+    Net(height=100, width=100, channels=(4, 8, 8), hidden=(500, 500), embedding=5)
+        3 x [ReflectionPad2d(1), Conv2d 3x3, ReLU, BatchNorm2d] (module `cnn1`), then
+        Linear 80000->500, ReLU, Linear 500->500, ReLU, Linear 500->5 (module `fc1`);
+        forward_once(x) embeds a batch [N, 1, H, W], forward(x1, x2) both twins.
+    contrastive(o1, o2, label, margin=2.0)   contrastive loss, label 1 = different
+    ContrastiveLoss(margin=2.0)              the same as an nn.Module
+    load_image(path, height=100, width=100)  Pillow: convert("L"), bilinear resize, / 255
+    load_folder(root, subjects)              every PGM of those identity folders, with labels
+    sample_pairs(y, n, rng)                  balanced pairs drawn on the fly (half same, half different)
+    eer_auc(dist, same)                      EER, ROC AUC and best accuracy of distances
+    subjects(root), subject_folds(...)       identity folders in natural order, subject-disjoint folds
+    run(root, train, test, epochs, batch, seed)  train with Adam 5e-4, evaluate all held-out pairs
+
+Run as a script, it trains the reference recipe in PyTorch and prints JSON: training speed,
+embeddings/s, and EER / AUC / best accuracy on identities never seen in training.
+
+    python scripts/facetwin_torch.py [ORL_DIR] [--epochs 50] [--batch 32] [--test s5,s6,s7] [--seed 0]
+    python scripts/facetwin_torch.py --folds 5                     # subject-disjoint 5-fold protocol
+    python scripts/facetwin_torch.py --fold-identities "s1,s8;s3,s9"  # the given test folds, e.g. from
+                                                                   # `facetwin crossval --json`
+ORL_DIR defaults to data/orl in this repository. Needs torch, numpy and pillow.
+"""
+import argparse, json, os, random, time
+import numpy as np
+import torch, torch.nn as nn, torch.nn.functional as F
+from PIL import Image
+
+ORL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "orl")
+
+
+def load_image(path, height=100, width=100):
+    """The reference's preprocessing: grey, bilinear resize as Pillow does it, scaled to [0, 1]."""
+    im = Image.open(path).convert("L").resize((width, height), Image.BILINEAR)
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def load_folder(root, subjects):
+    """Every .pgm in root/<subject>/ (sorted by name), as x [N, 1, 100, 100] and labels y [N]."""
+    imgs = []
+    for label, s in enumerate(subjects):
+        d = os.path.join(root, s)
+        for fn in sorted(os.listdir(d)):
+            if fn.lower().endswith(".pgm"):
+                imgs.append((load_image(os.path.join(d, fn)), label))
+    x = torch.from_numpy(np.stack([a for a, _ in imgs]))[:, None]
+    y = torch.tensor([l for _, l in imgs])
+    return x, y
+
+
+class Net(nn.Module):
+    """The tutorial's twin network; the defaults are the reference recipe. Parameter names are
+    the ones FaceTwin's model files use (cnn1.1.weight, cnn1.3.running_var, fc1.0.weight, ...)."""
+
+    def __init__(self, height=100, width=100, channels=(4, 8, 8), hidden=(500, 500), embedding=5):
+        super().__init__()
+        layers, cin = [], 1
+        for c in channels:
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, c, 3), nn.ReLU(inplace=True), nn.BatchNorm2d(c)]
+            cin = c
+        self.cnn1 = nn.Sequential(*layers)
+        mlp, width_in = [], cin * height * width
+        for k in hidden:
+            mlp += [nn.Linear(width_in, k), nn.ReLU(inplace=True)]
+            width_in = k
+        mlp.append(nn.Linear(width_in, embedding))
+        self.fc1 = nn.Sequential(*mlp)
+
+    def forward_once(self, x):
+        return self.fc1(self.cnn1(x).flatten(1))
+
+    def forward(self, x1, x2):
+        return self.forward_once(x1), self.forward_once(x2)
+
+
+def contrastive(o1, o2, label, margin=2.0):
+    """Mean of (1 - label) d² + label max(margin - d, 0)², label 1 = different identities."""
+    d = F.pairwise_distance(o1, o2, keepdim=True)
+    return torch.mean((1 - label) * d.pow(2) + label * torch.clamp(margin - d, min=0).pow(2))
+
+
+class ContrastiveLoss(nn.Module):
+    def __init__(self, margin=2.0):
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, o1, o2, label):
+        return contrastive(o1, o2, label, self.margin)
+
+
+def sample_pairs(y, n, rng):
+    """Balanced on the fly: half same identity, half different (label 1 = different)."""
+    idx = np.arange(len(y)); yn = y.numpy()
+    a = rng.integers(0, len(y), n); b = np.empty(n, dtype=np.int64); lab = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        same = rng.integers(0, 2) == 1
+        pool = idx[(yn == yn[a[i]]) & (idx != a[i])] if same else idx[yn != yn[a[i]]]
+        b[i] = rng.choice(pool); lab[i] = 0.0 if same else 1.0
+    return a, b, torch.from_numpy(lab)[:, None]
+
+
+def eer_auc(dist, same):
+    """dist: distances, same: bool. Returns EER, AUC, best accuracy."""
+    order = np.argsort(dist)
+    d, s = dist[order], same[order]
+    P, N = s.sum(), (~s).sum()
+    tp = np.cumsum(s); fp = np.cumsum(~s)
+    tpr = np.concatenate([[0], tp / P]); fpr = np.concatenate([[0], fp / N])
+    fnr = 1 - tpr
+    i = np.argmin(np.abs(fnr - fpr)); eer = (fnr[i] + fpr[i]) / 2
+    auc = np.trapezoid(tpr, fpr)
+    acc = np.max((tp + (N - fp)) / (P + N))
+    return float(eer), float(auc), float(acc)
+
+
+def run(root, train_s, test_s, epochs, batch, seed, lr=5e-4):
+    """Trains on train_s (epochs of as many pairs as training images), then scores all pairs of
+    test_s's images; returns speed and quality figures."""
+    torch.manual_seed(seed); rng = np.random.default_rng(seed)
+    xtr, ytr = load_folder(root, train_s)
+    xte, yte = load_folder(root, test_s)
+    net = Net(); opt = torch.optim.Adam(net.parameters(), lr=lr)
+    iters_per_epoch = (len(ytr) + batch - 1) // batch
+    t0 = time.perf_counter(); losses = []
+    for ep in range(epochs):
+        for it in range(iters_per_epoch):
+            a, b, lab = sample_pairs(ytr, batch, rng)
+            opt.zero_grad()
+            o1, o2 = net.forward_once(xtr[a]), net.forward_once(xtr[b])
+            loss = contrastive(o1, o2, lab); loss.backward(); opt.step()
+            losses.append(loss.item())
+    train_s_total = time.perf_counter() - t0
+    n_iter = epochs * iters_per_epoch
+    net.eval()
+    with torch.no_grad():
+        t1 = time.perf_counter(); emb = net.forward_once(xte); t_inf = time.perf_counter() - t1
+        big = xte.repeat(8, 1, 1, 1); t2 = time.perf_counter(); net.forward_once(big); t_big = time.perf_counter() - t2
+    e = emb.numpy(); n = len(e); yy = yte.numpy()
+    ii, jj = np.triu_indices(n, 1)
+    dist = np.linalg.norm(e[ii] - e[jj], axis=1); same = yy[ii] == yy[jj]
+    eer, auc, acc = eer_auc(dist, same)
+    return dict(train_seconds=train_s_total, iterations=n_iter, ms_per_iter=1000 * train_s_total / n_iter,
+                pairs_per_s=n_iter * batch / train_s_total, embed_per_s=len(big) / t_big,
+                first_loss=float(np.mean(losses[:10])), last_loss=float(np.mean(losses[-10:])),
+                eer=eer, auc=auc, best_acc=acc, genuine=int(same.sum()), impostor=int((~same).sum()))
+
+
+def subjects(root):
+    """The identity folders of root, s1, s2, ..., s40 in numeric order."""
+    names = sorted(os.listdir(root), key=lambda s: int(s[1:]) if s[1:].isdigit() else 0)
+    return [s for s in names if os.path.isdir(os.path.join(root, s))]
+
+
+def subject_folds(names, folds=0, seed=0, fold_identities=""):
+    """Test folds: the given ones ("s1,s8;s3,s9"), else `folds` folds of a seeded shuffle."""
+    if fold_identities:
+        return [f.split(",") for f in fold_identities.split(";")]
+    order = names[:]; random.Random(seed).shuffle(order)
+    return [order[f::folds] for f in range(folds)]
+
+
+def main():
+    p = argparse.ArgumentParser(description="Train and evaluate the reference recipe in PyTorch.")
+    p.add_argument("root", nargs="?", default=ORL, help="identity folders (default: data/orl)")
+    p.add_argument("--epochs", type=int, default=50); p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--test", default="s5,s6,s7"); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--folds", type=int, default=0); p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--fold-identities", default="",
+                   help="explicit test folds, ';' between folds, ',' between identities (e.g. from facetwin crossval --json)")
+    a = p.parse_args(); torch.set_num_threads(a.threads)
+    names = subjects(a.root)
+    if a.folds or a.fold_identities:
+        folds = subject_folds(names, a.folds, a.seed, a.fold_identities)
+        res = []
+        for f, test in enumerate(folds):
+            train = [s for s in names if s not in test]
+            r = run(a.root, train, test, a.epochs, a.batch, a.seed + f); r["fold"] = f; res.append(r)
+            print(json.dumps(r), flush=True)
+        print(json.dumps({m: float(np.mean([r[m] for r in res])) for m in ["eer", "auc", "best_acc", "ms_per_iter"]}))
+    else:
+        test = a.test.split(","); train = [s for s in names if s not in test]
+        print(json.dumps(run(a.root, train, test, a.epochs, a.batch, a.seed)))
+
+
+if __name__ == "__main__":
+    main()
