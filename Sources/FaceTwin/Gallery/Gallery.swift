@@ -426,6 +426,7 @@ public final class Gallery {
             try database.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     result = try body(db)
+                    WritePoint.here("gallery: written, before commit")
                     return .commit
                 }
             }

@@ -72,7 +72,6 @@ public final class SafeTensorsFile: @unchecked Sendable {
         do {
             fd = try InputFile.open(path)
         } catch {
-            if error.message.hasSuffix("not a regular file") { throw SafeTensorsError(path: path, problem: .notARegularFile) }
             throw SafeTensorsError(path: path, problem: .io(operation: "open", message: error.message))
         }
         defer { close(fd) }
