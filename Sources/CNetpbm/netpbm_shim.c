@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_initialized = 0;           /* pm_init done; guarded by g_lock */
@@ -234,7 +235,7 @@ static ftnetpbm_status read_locked(FILE *f,
 }
 
 /*
- * Checks what libnetpbm would otherwise report badly: the path is a readable
+ * Checks what libnetpbm would otherwise report badly: the file is a readable
  * regular file, not empty, starting with a Netpbm magic number "P1".."P7".
  * Leaves `f` rewound to the start on FTNETPBM_OK.
  */
@@ -271,7 +272,7 @@ static ftnetpbm_status check_file(FILE *f, char *message, size_t message_capacit
     return FTNETPBM_OK;
 }
 
-ftnetpbm_status ftnetpbm_read_gray8(const char *path,
+ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
                                     int64_t max_pixels,
                                     int32_t *out_width,
                                     int32_t *out_height,
@@ -289,9 +290,10 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
     }
 
     pthread_mutex_lock(&g_lock); /* also makes strerror() below safe among our callers */
-    FILE *f = fopen(path, "rb");
+    FILE *f = fdopen(fd, "rb");
     if (f == NULL) {
         set_message(message, message_capacity, "%s", strerror(errno));
+        close(fd);
         pthread_mutex_unlock(&g_lock);
         return FTNETPBM_CANNOT_OPEN;
     }

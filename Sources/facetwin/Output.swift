@@ -1,3 +1,4 @@
+import FaceTwin
 import Foundation
 
 /// Prints `value` as the commands' JSON: pretty-printed, keys sorted, slashes unescaped, dates
@@ -9,13 +10,10 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// Writes text to a temporary file beside `path`, then renames it over `path`.
+/// Writes text through OutputFile: a regular file or a new path only, a temporary beside the
+/// target renamed over it, the target's mode kept, 0600 for a new file.
 func writeAtomically(_ text: String, to path: String) throws {
-    do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-        throw CLIError("\(path): cannot write: \(error.localizedDescription)")
-    }
+    try OutputFile.write(text, to: path)
 }
 
 /// Seconds as "42s", "3m05s" or "1h02m".

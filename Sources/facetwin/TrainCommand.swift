@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
             Prints a progress line per epoch on stderr. With --holdout, those identities are \
             kept out of training and scored after every epoch (EER over all their pairs); the \
             best epoch's weights are kept and its EER threshold is stored in the model. The loss \
-            history is written beside the model as CSV (model.history.csv).
+            history is written beside the model as CSV (model.history.csv), each row ending with \
+            the model's fingerprint so a history that does not belong to the model shows.
             """
     )
 
@@ -53,9 +54,9 @@ struct TrainCommand: ParsableCommand {
             if r.isBest && r.validation != nil { line += "  *" }
             printError(line)
         }
-        try result.model.save(to: out)
-        let historyPath = Self.historyPath(for: out)
-        try writeAtomically(result.historyCSV, to: historyPath)
+        // The model and its history as a pair: see TrainingFiles for the order and the check.
+        let historyPath = TrainingFiles.historyPath(for: out)
+        try TrainingFiles.save(result.model, historyCSV: result.historyCSV, modelPath: out, historyPath: historyPath)
 
         let t = result.model.info.training!
         print("model: \(out)")
@@ -68,11 +69,5 @@ struct TrainCommand: ParsableCommand {
             print("  (the kept epoch was chosen on these held-out identities, so its EER is optimistic; use crossval for an unbiased figure)")
         }
         print(String(format: "time: %.1fs", t.seconds))
-    }
-
-    static func historyPath(for model: String) -> String {
-        let url = URL(fileURLWithPath: model)
-        let base = url.pathExtension.isEmpty ? url : url.deletingPathExtension()
-        return base.path + ".history.csv"
     }
 }

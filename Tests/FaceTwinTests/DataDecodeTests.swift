@@ -163,7 +163,7 @@ final class DataDecodeTests: XCTestCase {
 
     func testDirectoryCannotBeDecoded() throws {
         let error = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: self.dir) }
-        XCTAssertEqual(error, .cannotOpen(path: dir, reason: "is a directory"))
+        XCTAssertEqual(error, .cannotOpen(path: dir, reason: "is a directory, not a regular file"))
     }
 
     func testAbsurdDimensionsAreRejectedBeforeAllocating() throws {

@@ -21,13 +21,13 @@ final class GalleryTests: XCTestCase {
         XCTAssertEqual(g.info.schemaVersion, 1)
         _ = try g.enroll(name: "alice", images: [fx.photo(1)])
 
-        // While the gallery is open in WAL mode, all three files exist; all are 0600.
-        for suffix in ["", "-wal", "-shm"] {
-            let attributes = try FileManager.default.attributesOfItem(atPath: fx.gallery + suffix)
-            XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600, "gallery\(suffix)")
-        }
+        // A rollback-journal database (no -wal/-shm beside it, even for readers), 0600, marked as FaceTwin's.
+        let attributes = try FileManager.default.attributesOfItem(atPath: fx.gallery)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
         let mode = try g.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
-        XCTAssertEqual(mode, "wal")
+        XCTAssertEqual(mode, "delete")
+        XCTAssertEqual(try g.read { db in try Int32.fetchOne(db, sql: "PRAGMA application_id") }, Gallery.applicationID)
+        for suffix in ["-wal", "-shm", "-journal"] { XCTAssertFalse(FileManager.default.fileExists(atPath: fx.gallery + suffix), suffix) }
 
         let again = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
         XCTAssertFalse(again.isNew)

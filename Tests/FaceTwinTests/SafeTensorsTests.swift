@@ -360,7 +360,7 @@ final class SafeTensorsTests: XCTestCase {
     // MARK: - Failed writes
 
     func temporaryFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+        try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".facetwin-tmp-") }
     }
 
     func testInvalidTensorsAreRejectedBeforeTouchingTheDestination() throws {
@@ -390,19 +390,19 @@ final class SafeTensorsTests: XCTestCase {
     func testWriteIntoMissingDirectoryFailsCleanly() throws {
         let path = directory.appendingPathComponent("no/such/dir/model.safetensors")
         assertProblem(try SafeTensorsWriter.write([.float32("w", shape: [1], [1])], to: path), "model.safetensors",
-                      "create temporary file failed: No such file or directory")
+                      "cannot create a temporary file in")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path.path))
         XCTAssertEqual(try temporaryFiles(), [])
     }
 
-    /// The rename fails (the destination is a non-empty directory) after the temporary
-    /// file is fully written: it is removed and the destination is untouched.
+    /// The destination is a non-empty directory: refused before anything is written, and
+    /// left untouched.
     func testFailedRenameRemovesTheTemporaryFile() throws {
         let destination = url("model.safetensors")
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: false)
         try Data("keep".utf8).write(to: destination.appendingPathComponent("inside"))
         assertProblem(try SafeTensorsWriter.write([.float32("w", shape: [1000], [Float](repeating: 1, count: 1000))], to: destination),
-                      "model.safetensors", "rename failed")
+                      "model.safetensors", "is a directory, not a regular file")
         XCTAssertEqual(try temporaryFiles(), [])
         XCTAssertEqual(try Data(contentsOf: destination.appendingPathComponent("inside")), Data("keep".utf8))
     }

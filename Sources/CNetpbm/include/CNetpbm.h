@@ -51,7 +51,12 @@ typedef enum ftnetpbm_status {
  * Thread-safe: calls are serialized by one internal mutex. Never prints, never
  * exits.
  */
-ftnetpbm_status ftnetpbm_read_gray8(const char *path,
+/*
+ * Reads from `fd`, an open descriptor of a regular file (the caller checks that
+ * it is one, so a named pipe cannot block the read), positioned at the start.
+ * The descriptor is always closed, whatever the status.
+ */
+ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
                                     int64_t max_pixels,
                                     int32_t *out_width,
                                     int32_t *out_height,
@@ -59,7 +64,7 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
                                     char *message,
                                     size_t message_capacity);
 
-/* Releases a buffer returned by ftnetpbm_read_gray8. NULL is allowed. */
+/* Releases a buffer returned by ftnetpbm_read_gray8_fd. NULL is allowed. */
 void ftnetpbm_free(uint8_t *pixels);
 
 #ifdef __cplusplus

@@ -28,9 +28,12 @@ public enum ImageDecoder {
         var height: Int32 = 0
         var raw: UnsafeMutablePointer<UInt8>? = nil
         var message = [CChar](repeating: 0, count: 512)
+        // Opened through InputFile: a named pipe, socket or device is refused, not waited on.
+        let fd: Int32
+        do { fd = try InputFile.open(path) } catch { throw .cannotOpen(path: path, reason: error.message) }
         let status = message.withUnsafeMutableBufferPointer { buffer in
-            ftnetpbm_read_gray8(path, Int64(max(0, maxPixels)), &width, &height, &raw,
-                                buffer.baseAddress, buffer.count)
+            ftnetpbm_read_gray8_fd(fd, Int64(max(0, maxPixels)), &width, &height, &raw,
+                                   buffer.baseAddress, buffer.count)
         }
         let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 

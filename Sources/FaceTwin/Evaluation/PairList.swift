@@ -47,9 +47,9 @@ public struct PairList: Sendable {
     public init(contentsOf file: String, root: String? = nil, checkImagesExist: Bool = true) throws(PairListError) {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: file))
+            data = try InputFile.read(file)  // refuses a named pipe or device instead of blocking on it
         } catch {
-            let reason = FileManager.default.fileExists(atPath: file) ? "cannot read" : "file not found"
+            let reason = FileManager.default.fileExists(atPath: file) ? "cannot read: \(error.message)" : "file not found"
             throw PairListError(file: file, line: nil, reason)
         }
         guard let text = String(data: data, encoding: .utf8) else {

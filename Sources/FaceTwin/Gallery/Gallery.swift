@@ -14,13 +14,14 @@ import Darwin
 /// SHA-256), bound to the fingerprint of the model that made the templates.
 ///
 /// Why SQLite: an enroll is one transaction, so a bad photo cannot leave a half-enrolled
-/// person behind; WAL mode lets `verify` read while an `enroll` writes. Why the model's
+/// person behind; readers and writers of other processes wait for each other's short
+/// transactions (busy timeout). `list`, `show`, `verify` and `identify` open it read-only. Why the model's
 /// fingerprint: distances between embeddings of two different models mean nothing, so a
 /// gallery refuses every model but its own (a recalibrated threshold is fine: the
 /// fingerprint covers the weights, not the metadata).
 ///
 /// The file is created readable and writable by its owner only (0600; SQLite gives its
-/// `-wal` and `-shm` files the database's permissions): face templates are biometric data.
+/// `-journal` file the database's permissions): face templates are biometric data.
 /// Deleted rows are overwritten with zeros (`PRAGMA secure_delete`), so `remove` does not
 /// leave a person's templates behind in free pages.
 ///
@@ -43,10 +44,17 @@ public final class Gallery {
     /// Whether opening it created the gallery.
     public let isNew: Bool
 
-    let database: DatabasePool
+    /// The connection reads go through: read-only unless the gallery was opened to enroll,
+    /// so listing, verifying and identifying never write to the file or its folder.
+    private(set) var database: DatabaseQueue
+    private var isWritable: Bool
 
     /// The schema this build writes and reads.
     public static let schemaVersion = 1
+
+    /// SQLite's `application_id` (header bytes 68…71) of a gallery: "FTwG". Set when the
+    /// gallery is created, so a file with it is provably FaceTwin's even when incomplete.
+    public static let applicationID: Int32 = 0x4654_7747
 
     /// How ``init(path:model:modelPath:mode:)`` treats a missing gallery file.
     public enum OpenMode: Sendable {
@@ -65,81 +73,185 @@ public final class Gallery {
     /// - Throws: ``GalleryError/modelMismatch(path:galleryFingerprint:galleryModelPath:modelFingerprint:modelPath:)``
     ///   when an existing gallery was made with another model; `.notFound` (mode
     ///   `.openExisting`), `.notAGallery`, `.newerSchema` or `.database` otherwise.
+    ///
+    /// Mode `.openExisting` opens read-only: nothing is written until a write (enroll,
+    /// remove, rename) asks for it.
     public convenience init(path: String, model: FaceModel, modelPath: String, mode: OpenMode = .openOrCreate) throws(GalleryError) {
         try self.init(path: path, binding: (model, Self.absolute(modelPath), model.fingerprint), mode: mode)
     }
 
-    /// Opens an existing gallery without a model, for listing and editing identities.
+    /// Opens an existing gallery without a model, read-only, for listing and editing
+    /// identities (`remove` and `rename` open it for writing when called).
     /// Enrolling and matching throw ``GalleryError/noModel(path:)``.
     public convenience init(path: String) throws(GalleryError) {
         try self.init(path: path, binding: nil, mode: .openExisting)
     }
 
+    /// Creation is safe when several processes create the same gallery at once, and after a
+    /// kill at any point:
+    /// - a new gallery is made complete (tables, metadata, ``applicationID``) in a temporary
+    ///   file in the same folder, then hard-linked to `path`; `link(2)` fails atomically when
+    ///   `path` exists, and then the gallery another process put there is opened. So `path`
+    ///   is never an incomplete gallery, and no process unlinks a file another may hold.
+    /// - an empty (0-byte) file, or one with FaceTwin's ``applicationID`` but no gallery
+    ///   tables, is "ours, unfinished" (what older versions left after a kill) and is replaced
+    ///   by a complete gallery under an exclusive `flock` of the unfinished file, after
+    ///   checking that the path still names that same file.
+    /// - an interrupted temporary is removed by the next writer (its pid is gone).
     private init(path: String, binding: (model: FaceModel, path: String, fingerprint: String)?, mode: OpenMode) throws(GalleryError) {
         self.path = path
         self.model = binding?.model
         self.modelPath = binding?.path
+        let writable = mode == .openOrCreate && binding != nil
+        let meta = binding.map {
+            GalleryInfo(schemaVersion: Self.schemaVersion, modelFingerprint: $0.fingerprint, modelPath: $0.path,
+                        embeddingSize: $0.model.config.embeddingSize, createdAt: Date())
+        }
 
-        // Decide between creating and opening before SQLite touches the file: opening a
-        // missing path would create it with the process umask's permissions.
         var isNew = false
-        var createdFile = false
-        var st = stat()
-        if stat(path, &st) != 0 {
-            let code = errno
-            guard code == ENOENT else { throw .database(path: path, message: String(cString: strerror(code))) }
-            guard mode == .openOrCreate, binding != nil else { throw .notFound(path: path) }
-            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                throw .database(path: path, message: "cannot create: \(String(cString: strerror(errno)))")
+        var opened: (DatabaseQueue, GalleryInfo)? = nil
+        for _ in 0..<20 {
+            var st = stat()
+            if stat(path, &st) != 0 {
+                let code = errno
+                guard code == ENOENT else { throw .database(path: path, message: String(cString: strerror(code))) }
+                guard writable, let meta else { throw .notFound(path: path) }
+                if try Self.create(path: path, meta: meta) { isNew = true }
+                continue
             }
-            _ = fchmod(fd, 0o600)  // exactly 0600, whatever the umask
-            close(fd)
-            isNew = true
-            createdFile = true
-        } else if (st.st_mode & S_IFMT) == S_IFDIR {
-            throw .notAGallery(path: path, reason: "it is a directory")
-        } else if st.st_size == 0 {
-            // An empty file (e.g. from mktemp) is an empty SQLite database: make it a gallery.
-            guard mode == .openOrCreate, binding != nil else { throw .notAGallery(path: path, reason: "empty file") }
-            _ = chmod(path, 0o600)
-            isNew = true
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFDIR: throw .notAGallery(path: path, reason: "it is a directory")
+            default: throw .notAGallery(path: path, reason: "it is \(InputFile.kind(st.st_mode)), not a regular file")
+            }
+            if st.st_size == 0 {
+                guard writable, let meta else { throw .notAGallery(path: path, reason: "empty file") }
+                if try Self.replaceUnfinished(path: path, meta: meta, expected: st) { isNew = true }
+                continue
+            }
+            let queue: DatabaseQueue
+            do {
+                queue = try Self.openQueue(path: path, readonly: true)
+            } catch {
+                throw Self.galleryError(error, path: path)
+            }
+            do throws(CheckFailure) {
+                opened = (queue, try Self.checkIsGallery(queue, path: path))
+                break
+            } catch {
+                guard case .unfinished = error else {
+                    if case .failed(let e) = error { throw e }
+                    continue
+                }
+                guard writable, let meta else {
+                    throw .notAGallery(path: path, reason: "an unfinished FaceTwin gallery (its creation was interrupted); enroll recreates it")
+                }
+                if try Self.replaceUnfinished(path: path, meta: meta, expected: st) { isNew = true }
+                continue
+            }
         }
+        guard var (queue, stored) = opened else { throw .database(path: path, message: "the file kept changing while it was opened") }
 
-        do {
-            let pool = try Self.openPool(path: path)
-            let meta: GalleryInfo
-            if isNew, let binding {
-                meta = GalleryInfo(schemaVersion: Self.schemaVersion, modelFingerprint: binding.fingerprint,
-                                   modelPath: binding.path, embeddingSize: binding.model.config.embeddingSize,
-                                   createdAt: Date())
-            } else {
-                meta = try Self.checkIsGallery(pool, path: path)
-            }
-            // New galleries get their tables and metadata in one transaction (migration v1);
-            // existing ones are brought up to this build's schema.
-            try Self.migrator(creating: meta).migrate(pool)
-            let stored = try Self.readInfo(pool, path: path)
-            if let binding, stored.modelFingerprint != binding.fingerprint {
-                throw GalleryError.modelMismatch(path: path, galleryFingerprint: stored.modelFingerprint,
-                                                 galleryModelPath: stored.modelPath,
-                                                 modelFingerprint: binding.fingerprint, modelPath: binding.path)
-            }
-            if let binding, stored.embeddingSize != binding.model.config.embeddingSize {
-                throw GalleryError.embeddingSize(path: path, expected: stored.embeddingSize, got: binding.model.config.embeddingSize)
-            }
-            if isNew {
-                for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
-            }
-            self.database = pool
-            self.info = stored
-            self.isNew = isNew
-        } catch {
-            if createdFile {
-                for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
-            }
-            throw Self.galleryError(error, path: path)
+        if let binding, stored.modelFingerprint != binding.fingerprint {
+            throw .modelMismatch(path: path, galleryFingerprint: stored.modelFingerprint, galleryModelPath: stored.modelPath,
+                                 modelFingerprint: binding.fingerprint, modelPath: binding.path)
         }
+        if let binding, stored.embeddingSize != binding.model.config.embeddingSize {
+            throw .embeddingSize(path: path, expected: stored.embeddingSize, got: binding.model.config.embeddingSize)
+        }
+        if writable {
+            // Checked as FaceTwin's above, read-only: only now is it opened for writing.
+            queue = try Self.openWriter(path: path)
+            stored = try Self.readInfo(queue, path: path)
+        }
+        self.database = queue
+        self.isWritable = writable
+        self.info = stored
+        self.isNew = isNew
+    }
+
+    /// Makes a complete gallery in a temporary file beside `path` and links it to `path`
+    /// unless something is already there. Returns whether this call put the gallery there.
+    private static func create(path: String, meta: GalleryInfo) throws(GalleryError) -> Bool {
+        let temporary = try makeComplete(beside: path, meta: meta)
+        defer { unlink(temporary) }  // the temporary's own name: private to this process
+        if link(temporary, path) == 0 {
+            WritePoint.here("gallery: linked into place")
+            OutputFile.syncDirectory(OutputFile.directoryName(path))
+            return true
+        }
+        let code = errno
+        if code == EEXIST { return false }
+        throw .database(path: path, message: "cannot create: \(String(cString: strerror(code)))")
+    }
+
+    /// Replaces an unfinished gallery (0 bytes, or FaceTwin's applicationID without the
+    /// tables) with a complete one, if `path` still names the file `expected` describes.
+    private static func replaceUnfinished(path: String, meta: GalleryInfo, expected: stat) throws(GalleryError) -> Bool {
+        let fd = systemOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }  // gone: start over
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw .database(path: path, message: "cannot lock: \(String(cString: strerror(errno)))") }
+        // Under the lock: still the same file at `path`, still unfinished?
+        var held = stat(), now = stat()
+        guard fstat(fd, &held) == 0, stat(path, &now) == 0, held.st_dev == now.st_dev, held.st_ino == now.st_ino,
+              held.st_dev == expected.st_dev, held.st_ino == expected.st_ino,
+              held.st_size == 0 || isUnfinished(path: path) else { return false }
+        let temporary = try makeComplete(beside: path, meta: meta)
+        guard systemRename(temporary, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .database(path: path, message: "cannot replace the unfinished gallery: \(message)")
+        }
+        WritePoint.here("gallery: unfinished file replaced")
+        OutputFile.syncDirectory(OutputFile.directoryName(path))
+        return true
+    }
+
+    /// A temporary file beside `path` holding a complete, empty gallery (fsynced); its path.
+    private static func makeComplete(beside path: String, meta: GalleryInfo) throws(GalleryError) -> String {
+        let directory = OutputFile.directoryName(path)
+        OutputFile.removeStaleTemporaries(in: directory)
+        let temporary = OutputFile.temporaryName(for: path)
+        let fd = systemOpen(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .database(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
+        _ = fchmod(fd, 0o600)  // exactly 0600, whatever the umask
+        close(fd)
+        WritePoint.here("gallery: temporary created")
+        do {
+            let queue = try openQueue(path: temporary, readonly: false)
+            try queue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+                    return .commit
+                }
+            }
+            WritePoint.here("gallery: marker written")
+            try migrator(creating: meta).migrate(queue)
+            WritePoint.here("gallery: tables written")
+            try queue.close()
+            let sync = systemOpen(temporary, O_RDONLY | O_CLOEXEC)
+            if sync >= 0 {
+                _ = fsync(sync)
+                close(sync)
+            }
+            WritePoint.here("gallery: temporary complete")
+        } catch {
+            unlink(temporary)
+            unlink(temporary + "-journal")
+            throw galleryError(error, path: path)
+        }
+        return temporary
+    }
+
+    /// Whether the SQLite file at `path` carries FaceTwin's applicationID but has no gallery
+    /// metadata table: a creation that was interrupted.
+    private static func isUnfinished(path: String) -> Bool {
+        guard let queue = try? openQueue(path: path, readonly: true) else { return false }
+        defer { try? queue.close() }
+        return (try? queue.read { db in
+            try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID && !(try db.tableExists("gallery_meta"))
+        }) ?? false
     }
 
     // MARK: - Reading
@@ -301,9 +413,24 @@ public final class Gallery {
         }
     }
 
+    /// Runs `body` in one IMMEDIATE transaction (the write lock is taken at its start, so two
+    /// writers queue behind the busy timeout instead of failing on a lock upgrade). A gallery
+    /// opened read-only is reopened for writing first.
     func write<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
+        if !isWritable {
+            database = try Self.openWriter(path: path)
+            isWritable = true
+        }
         do {
-            return try database.write(body)
+            var result: T?
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    WritePoint.here("gallery: written, before commit")
+                    return .commit
+                }
+            }
+            return result!
         } catch {
             throw Self.galleryError(error, path: path)
         }
@@ -340,39 +467,89 @@ public final class Gallery {
         return url.standardizedFileURL.path
     }
 
-    private static func openPool(path: String) throws -> DatabasePool {
+    /// A connection to the gallery file. Read-only connections write nothing: no journal
+    /// mode change, no `-wal`/`-shm` files. Galleries use SQLite's rollback journal rather
+    /// than WAL for that reason: every connection to a WAL file, even a read-only one,
+    /// creates the `-wal` and `-shm` files beside it. Enrolls are short transactions, and
+    /// readers and writers wait for each other through the busy timeout.
+    static func openQueue(path: String, readonly: Bool) throws -> DatabaseQueue {
         var config = Configuration()
+        config.readonly = readonly
         config.foreignKeysEnabled = true
-        // An enroll running elsewhere holds the write lock for a moment: wait, don't fail.
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA secure_delete = ON")
+        // An enroll running elsewhere holds the lock for a moment: wait, don't fail.
+        config.busyMode = .timeout(30)
+        config.journalMode = .default
+        if !readonly {
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA secure_delete = ON")
+            }
         }
-        return try DatabasePool(path: path, configuration: config)
+        return try DatabaseQueue(path: path, configuration: config)
     }
 
-    /// An existing, non-empty file must already be a FaceTwin gallery: the migrator would
-    /// otherwise add our tables to someone else's database.
-    private static func checkIsGallery(_ pool: DatabasePool, path: String) throws -> GalleryInfo {
-        try pool.read { db in
-            guard try db.tableExists("grdb_migrations"), try db.tableExists("gallery_meta"),
-                  try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v1'") != nil else {
-                throw GalleryError.notAGallery(path: path, reason: "an SQLite database without FaceTwin's gallery tables")
+    /// Opens a gallery already checked to be FaceTwin's for writing: applies this build's
+    /// pending migrations, and moves a gallery an older version left in WAL mode to the
+    /// rollback journal (when no other connection has it open; else on a later write).
+    private static func openWriter(path: String) throws(GalleryError) -> DatabaseQueue {
+        do {
+            OutputFile.removeStaleTemporaries(in: OutputFile.directoryName(path))
+            let queue = try openQueue(path: path, readonly: false)
+            let (completed, mode) = try queue.read { db in
+                (try migrator(creating: nil).hasCompletedMigrations(db), try String.fetchOne(db, sql: "PRAGMA journal_mode"))
             }
-            if try migrator(creating: nil).hasBeenSuperseded(db) { throw GalleryError.newerSchema(path: path) }
+            if !completed { try migrator(creating: nil).migrate(queue) }
+            if mode == "wal" {
+                try? queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+                for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
+            }
+            return queue
+        } catch {
+            throw galleryError(error, path: path)
         }
-        return try readInfo(pool, path: path)
     }
 
-    private static func readInfo(_ pool: DatabasePool, path: String) throws -> GalleryInfo {
-        try pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM gallery_meta WHERE id = 1") else {
-                throw GalleryError.notAGallery(path: path, reason: "no gallery metadata")
+    /// Why a read-only check did not give the gallery's metadata.
+    private enum CheckFailure: Error {
+        /// FaceTwin's applicationID without the gallery tables: an interrupted creation.
+        case unfinished
+        case failed(GalleryError)
+    }
+
+    /// An existing, non-empty file must already be a FaceTwin gallery: checked read-only,
+    /// before anything could write to someone else's database.
+    private static func checkIsGallery(_ queue: DatabaseQueue, path: String) throws(CheckFailure) -> GalleryInfo {
+        do {
+            try queue.read { db in
+                guard try db.tableExists("grdb_migrations"), try db.tableExists("gallery_meta"),
+                      try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v1'") != nil else {
+                    if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID, !(try db.tableExists("gallery_meta")) {
+                        throw CheckFailure.unfinished
+                    }
+                    throw GalleryError.notAGallery(path: path, reason: "an SQLite database without FaceTwin's gallery tables")
+                }
+                if try migrator(creating: nil).hasBeenSuperseded(db) { throw GalleryError.newerSchema(path: path) }
             }
-            let version: Int = row["schema_version"]
-            if version > schemaVersion { throw GalleryError.newerSchema(path: path) }
-            return GalleryInfo(schemaVersion: version, modelFingerprint: row["model_fingerprint"], modelPath: row["model_path"],
-                               embeddingSize: row["embedding_size"], createdAt: row["created_at"])
+            return try readInfo(queue, path: path)
+        } catch let e as CheckFailure {
+            throw e
+        } catch {
+            throw .failed(galleryError(error, path: path))
+        }
+    }
+
+    private static func readInfo(_ queue: DatabaseQueue, path: String) throws(GalleryError) -> GalleryInfo {
+        do {
+            return try queue.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM gallery_meta WHERE id = 1") else {
+                    throw GalleryError.notAGallery(path: path, reason: "no gallery metadata")
+                }
+                let version: Int = row["schema_version"]
+                if version > schemaVersion { throw GalleryError.newerSchema(path: path) }
+                return GalleryInfo(schemaVersion: version, modelFingerprint: row["model_fingerprint"], modelPath: row["model_path"],
+                                   embeddingSize: row["embedding_size"], createdAt: row["created_at"])
+            }
+        } catch {
+            throw galleryError(error, path: path)
         }
     }
 

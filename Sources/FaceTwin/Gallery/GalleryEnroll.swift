@@ -163,8 +163,8 @@ extension Gallery {
 
     /// Hex SHA-256 of a file's bytes.
     static func sha256(ofFile path: String) throws(ImageError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        let fd: Int32
+        do { fd = try InputFile.open(path) } catch { throw .cannotOpen(path: path, reason: error.message) }
         defer { close(fd) }
         var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)

@@ -113,8 +113,17 @@ public final class FaceModel {
 
     // MARK: Saving
 
-    /// Writes the model atomically: to a temporary file beside `path`, then renamed over it.
+    /// Writes the model atomically through ``OutputFile``: to a temporary file beside `path`,
+    /// then renamed over it.
     public func save(to path: String) throws(ModelFileError) {
+        let file = try stage(to: path)
+        defer { file.discard() }
+        do { try file.commit() } catch { throw ModelFileError(path: path, "cannot write model: \(error.message)") }
+    }
+
+    /// Writes the model into a temporary file beside `path` (see ``OutputFile/stage(_:)``)
+    /// without renaming it into place: the caller commits it, e.g. after a companion file.
+    public func stage(to path: String) throws(ModelFileError) -> StagedFile {
         var writer = SafeTensorsWriter()
         var tracked: [Int: Int64] = [:]
         for (index, bn) in network.batchNorms { tracked[index] = bn.numBatchesTracked }
@@ -138,14 +147,23 @@ public final class FaceModel {
         }
         let fingerprint = computeFingerprint()
         writer.metadata = ["format": Self.format, "format_version": Self.formatVersion, "info": json, "fingerprint": fingerprint]
+        let file: StagedFile
         do {
-            try writer.write(to: URL(fileURLWithPath: path))
+            file = try OutputFile.stage(path)
+        } catch {
+            throw ModelFileError(path: path, "cannot write model: \(error.message)")
+        }
+        do {
+            try writer.write(into: file)
         } catch let e as SafeTensorsError {
+            file.discard()
             throw ModelFileError(path: path, "cannot write model: \(Self.problemText(e))")
         } catch {
+            file.discard()
             throw ModelFileError(path: path, "cannot write model: \(error)")
         }
-        recordedFingerprint = fingerprint
+        recordedFingerprint = fingerprint  // the weights' hash, as the staged file records it
+        return file
     }
 
     // MARK: Using

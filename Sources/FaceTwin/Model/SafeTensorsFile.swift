@@ -67,8 +67,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Opens and validates the file at `url` (a file URL).
     public init(contentsOf url: URL) throws {
         let path = url.path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafeTensorsError.system("open", path: path) }
+        // Through InputFile: a named pipe, socket or device is refused instead of blocking.
+        let fd: Int32
+        do {
+            fd = try InputFile.open(path)
+        } catch {
+            throw SafeTensorsError(path: path, problem: .io(operation: "open", message: error.message))
+        }
         defer { close(fd) }
 
         var info = stat()

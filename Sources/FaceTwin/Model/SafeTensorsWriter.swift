@@ -16,11 +16,10 @@ import Darwin
 /// reference Rust implementation does, so every tensor starts 8-byte aligned in the file
 /// when the tensors before it have sizes that are multiples of 8.
 ///
-/// `write(to:)` never leaves a half-written model behind: it writes a temporary file
-/// `.<name>.tmp-<pid>-<random>` in the destination's directory, `fsync`s it, renames it
-/// over the destination (atomic on POSIX file systems), then `fsync`s the directory
-/// (best effort: some file systems refuse it). On any failure the temporary file is
-/// removed and the destination is left as it was.
+/// `write(to:)` never leaves a half-written model behind: it writes through ``OutputFile``
+/// (a temporary file in the destination's folder, `fsync`ed and renamed over the
+/// destination, which must be a regular file or a new path). On any failure the temporary
+/// file is removed and the destination is left as it was.
 public struct SafeTensorsWriter: Sendable {
     /// The elements of one tensor.
     public enum Elements: Sendable {
@@ -105,45 +104,41 @@ public struct SafeTensorsWriter: Sendable {
     func write(to url: URL, injectingFailureAt injected: InjectedFailure?) throws {
         let path = url.path
         let header = try headerBytes(path: path)
-
-        let directory = url.deletingLastPathComponent().path
-        let baseName = String(url.lastPathComponent.prefix(160))
-        let temporary = (directory as NSString).appendingPathComponent(
-            ".\(baseName).tmp-\(getpid())-\(String(UInt64.random(in: 0 ... UInt64.max), radix: 16))")
-
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard fd >= 0 else { throw SafeTensorsError.system("create temporary file", path: path) }
-        var fdOpen = true
-        var renamed = false
-        defer {
-            if fdOpen { close(fd) }
-            if !renamed { unlink(temporary) }
-        }
-
-        var length = UInt64(header.count).littleEndian
-        try Swift.withUnsafeBytes(of: &length) { try Self.writeAll(fd, $0, path: path) }
-        try header.withUnsafeBytes { try Self.writeAll(fd, $0, path: path) }
-        if injected == .afterHeader { throw SafeTensorsError(path: path, problem: .io(operation: "write", message: "injected failure")) }
-        for tensor in tensors {
-            switch tensor.elements {
-            case .floats(let values): try Self.writeLittleEndian(values, fd: fd, path: path) { $0.bitPattern.littleEndian }
-            case .int64s(let values): try Self.writeLittleEndian(values, fd: fd, path: path) { $0.littleEndian }
-            case .bytes(let data): try data.withUnsafeBytes { try Self.writeAll(fd, $0, path: path) }
-            }
-        }
-        guard fsync(fd) == 0 else { throw SafeTensorsError.system("fsync", path: path) }
-        fdOpen = false
-        guard close(fd) == 0 else { throw SafeTensorsError.system("close", path: path) }
+        let file: StagedFile
+        do { file = try OutputFile.stage(path) } catch { throw Self.ioError(error, path: path) }
+        defer { file.discard() }  // removes the temporary unless committed
+        try write(into: file, header: header, injectingFailureAt: injected)
         if injected == .beforeRename { throw SafeTensorsError(path: path, problem: .io(operation: "rename", message: "injected failure")) }
-        guard rename(temporary, path) == 0 else { throw SafeTensorsError.system("rename", path: path) }
-        renamed = true
+        do { try file.commit() } catch { throw Self.ioError(error, path: path) }
+    }
 
-        // Make the rename itself durable; best effort.
-        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            close(directoryFD)
+    /// Validates the tensors and writes the file's bytes into `file` (through ``OutputFile``),
+    /// without committing it: the caller renames it into place, e.g. after a companion file.
+    public func write(into file: StagedFile) throws {
+        try write(into: file, header: try headerBytes(path: file.path), injectingFailureAt: nil)
+    }
+
+    private func write(into file: StagedFile, header: [UInt8], injectingFailureAt injected: InjectedFailure?) throws {
+        let path = file.path
+        do {
+            var length = UInt64(header.count).littleEndian
+            try Swift.withUnsafeBytes(of: &length) { (raw: UnsafeRawBufferPointer) in try file.write(raw) }
+            try header.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try file.write(raw) }
+            if injected == .afterHeader { throw SafeTensorsError(path: path, problem: .io(operation: "write", message: "injected failure")) }
+            for tensor in tensors {
+                switch tensor.elements {
+                case .floats(let values): try Self.writeLittleEndian(values, file: file) { $0.bitPattern.littleEndian }
+                case .int64s(let values): try Self.writeLittleEndian(values, file: file) { $0.littleEndian }
+                case .bytes(let data): try file.write(data)
+                }
+            }
+        } catch let e as FileError {
+            throw Self.ioError(e, path: path)
         }
+    }
+
+    static func ioError(_ error: FileError, path: String) -> SafeTensorsError {
+        SafeTensorsError(path: path, problem: .io(operation: "write", message: error.message))
     }
 
     /// Checks every tensor and returns the space-padded JSON header.
@@ -233,10 +228,10 @@ public struct SafeTensorsWriter: Sendable {
     /// Writes the array's bytes in little-endian order: straight from the array's
     /// storage on little-endian hosts, converted in chunks otherwise.
     private static func writeLittleEndian<T, Bits: FixedWidthInteger>(
-        _ values: [T], fd: Int32, path: String, _ littleEndianBits: (T) -> Bits
+        _ values: [T], file: StagedFile, _ littleEndianBits: (T) -> Bits
     ) throws {
         #if _endian(little)
-        try values.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        try values.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try file.write(raw) }
         #else
         let chunk = 1 << 16
         var buffer = [Bits](repeating: 0, count: chunk)
@@ -244,36 +239,11 @@ public struct SafeTensorsWriter: Sendable {
         while start < values.count {
             let end = min(start + chunk, values.count)
             for i in start ..< end { buffer[i - start] = littleEndianBits(values[i]) }
-            try buffer.withUnsafeBytes { try writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0 ..< (end - start) * MemoryLayout<Bits>.size]), path: path) }
+            try buffer.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                try file.write(UnsafeRawBufferPointer(rebasing: raw[0 ..< (end - start) * MemoryLayout<Bits>.size]))
+            }
             start = end
         }
         #endif
     }
-
-    /// `write(2)` until every byte is written, retrying on EINTR.
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        guard var pointer = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = posixWrite(fd, pointer, min(remaining, 1 << 30))
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw SafeTensorsError.system("write", path: path)
-            }
-            pointer += written
-            remaining -= written
-        }
-    }
-}
-
-/// `write(2)`, named apart from the writer's own `write(to:)`.
-@inline(__always)
-private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, buffer, count)
-    #elseif canImport(Musl)
-    return Musl.write(fd, buffer, count)
-    #else
-    return Darwin.write(fd, buffer, count)
-    #endif
 }

@@ -48,13 +48,10 @@ public enum EvaluationReport {
         return written
     }
 
-    /// Writes `data` to a temporary file beside `path`, then renames it over `path`.
+    /// Writes `data` through ``OutputFile`` (temporary beside `path`, renamed over it; 0600
+    /// for a new file: a report shows faces).
     static func writeAtomically(_ data: Data, to path: String) throws(ReportError) {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ReportError(path: path, "cannot write: \(error.localizedDescription)")
-        }
+        try OutputFile.write(data, to: path)
     }
 
     /// Every ROC point, from "accept nothing" to "accept everything".
