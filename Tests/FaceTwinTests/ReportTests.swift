@@ -215,7 +215,7 @@ final class ReportTests: XCTestCase {
             XCTAssertTrue(roc.text.contains(needle), "roc.svg lacks \(needle)")
         }
         let det = try parseXML(dir.appendingPathComponent("det.svg").path)
-        for needle in ["DET curve", "normal-deviate", "false non-match rate", "1%", "40%"] {
+        for needle in ["DET curve", "normal-deviate", "False non-match rate", "1%", "40%"] {
             XCTAssertTrue(det.text.contains(needle), "det.svg lacks \(needle)")
         }
         let hist = try parseXML(dir.appendingPathComponent("distances.svg").path)

@@ -12,6 +12,12 @@ import Foundation
 /// Comparison-level rates: FMR (impostor pairs accepted) and FNMR (genuine pairs rejected),
 /// ISO/IEC 19795-1; FAR and FRR would also count failures to enrol or acquire.
 public struct TARAtFMR: Sendable, Equatable {
+    /// Equal when they report the same: target, impostor pairs, and TAR and threshold when
+    /// supported (an unsupported point's measured figures are not part of what it reports).
+    public static func == (a: TARAtFMR, b: TARAtFMR) -> Bool {
+        a.targetFMR == b.targetFMR && a.impostorPairs == b.impostorPairs && a.tar == b.tar && a.threshold == b.threshold
+    }
+
     /// The target false match rate (0.01 for 1 %).
     public let targetFMR: Double
     /// TAR at the strictest ROC point reaching the best TAR with FMR ≤ target, whether or not
