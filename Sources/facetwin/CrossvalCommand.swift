@@ -131,6 +131,11 @@ struct CrossvalCommand: ParsableCommand {
         return (results, modelPaths)
     }
 
+    /// How each fold's interval was made (its seed is the fold's split seed).
+    static func foldIntervalMethod(_ b: BootstrapIntervals) -> String {
+        "percentile bootstrap over the fold's test \(b.unit.rawValue), \(b.resamples) resamples, seeded with the split seed"
+    }
+
     /// "TAR@FMR=1% 85.00%", or "TAR@FMR=1% not supported (120 impostor pairs, needs ≥ 300)".
     static func tarText(_ t: TARAtFMR) -> String {
         guard let tar = t.tar else { return "TAR@FMR=1% not supported (\(t.impostorPairs) impostor pairs, needs ≥ \(t.impostorPairsNeeded))" }
@@ -217,7 +222,7 @@ struct CrossvalCommand: ParsableCommand {
             }
         }
         let all = runs.flatMap(\.folds)
-        let foldMethod = all.first?.intervals.map { "\($0.method), over each fold's test identities" }
+        let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
         return JSONOutput(data: data, folds: folds, seeds: seeds, epochs: training.epochs, batch: training.batch, lr: training.lr,
                           margin: training.margin, network: config, bootstrapResamples: bootstrap, results: rows,
                           summary: JSONSummary(eer: summary.eer, worstFold: summary.worstFold, tarAtFMR1Percent: summary.tarAtFMR1Percent,
@@ -286,7 +291,7 @@ struct CrossvalCommand: ParsableCommand {
         let auc = CrossValidationStatistic(all.map(\.metrics.auc))
         print(String(format: "  mean AUC %.4f (sd %.4f)", auc.mean, auc.standardDeviation))
         print("intervals: of the mean, \(summary.intervalMethod)"
-              + (all.first?.intervals.map { "; per fold, \($0.method) of the fold's test identities" } ?? ""))
+              + (all.first?.intervals.map { "; per fold, " + Self.foldIntervalMethod($0) } ?? ""))
         if all.contains(where: { !$0.metrics.tarAtFMR1Percent.isSupported }) {
             print("n/s: TAR at FMR 1 % not supported by the fold's impostor pairs (rule of three: needs ≥ 300)")
         }
