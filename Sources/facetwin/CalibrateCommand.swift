@@ -9,7 +9,7 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
             Scores all pairs of --identities (or the pairs of --pairs, CSV image1,image2,same as \
             for evaluate), chooses the threshold at the equal error rate (--eer) or at a false \
-            accept rate (--target-far 0.01: the most accepting threshold that lets through at \
+            match rate (--target-fmr 0.01: the most accepting threshold that lets through at \
             most 1 % of impostor pairs), and records it with how it was chosen (e.g. "EER on \
             s5,s6,s7 (30 images, 435 pairs)") in the model's metadata. The model file is rewritten \
             atomically (or written to --out); the weights are not touched.
@@ -34,11 +34,12 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Folder that relative image paths in --pairs resolve against (default: --data, else the CSV's folder).")
     var root: String?
 
-    @Flag(help: "Threshold at the equal error rate (false rejects ≈ false accepts).")
+    @Flag(help: "Threshold at the equal error rate (false non-matches ≈ false matches).")
     var eer = false
 
-    @Option(name: .customLong("target-far"), help: "Threshold for this false accept rate, e.g. 0.01 for 1 %.")
-    var targetFAR: Double?
+    @Option(name: [.customLong("target-fmr"), .customLong("target-far")],
+            help: "Threshold for this false match rate (impostor pairs accepted), e.g. 0.01 for 1 %. (--target-far: the former name.)")
+    var targetFMR: Double?
 
     @Option(help: "Write the calibrated model here instead of rewriting --model.")
     var out: String?
@@ -50,9 +51,9 @@ struct CalibrateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard eer != (targetFAR != nil) else { throw ValidationError("give exactly one of --eer or --target-far F") }
-        if let targetFAR, !(targetFAR > 0 && targetFAR < 1) {
-            throw ValidationError("--target-far must be a fraction between 0 and 1, e.g. 0.01 for 1 % (got \(targetFAR))")
+        guard eer != (targetFMR != nil) else { throw ValidationError("give exactly one of --eer or --target-fmr F") }
+        if let targetFMR, !(targetFMR > 0 && targetFMR < 1) {
+            throw ValidationError("--target-fmr must be a fraction between 0 and 1, e.g. 0.01 for 1 % (got \(targetFMR))")
         }
         guard (identities != nil) != (pairs != nil) else {
             throw ValidationError("give --identities (with --data) or --pairs: the identities to calibrate on, held out of training")
@@ -75,9 +76,9 @@ struct CalibrateCommand: ParsableCommand {
             printError("facetwin: warning: \(EvalFormat.cannotCheck(check))")
         }
         let previous = (m.info.threshold, m.info.thresholdMethod)
-        let calibration = try Calibration(evaluation: evaluation, target: eer ? .eer : .far(targetFAR!))
+        let calibration = try Calibration(evaluation: evaluation, target: eer ? .eer : .fmr(targetFMR!))
         if calibration.targetBelowResolution {
-            printError("facetwin: warning: only \(calibration.impostorCount) impostor pairs: a FAR of \(Calibration.percent(targetFAR!)) cannot be measured (one false accept is \(Calibration.percent(1 / Double(calibration.impostorCount)))); the threshold admits none of them")
+            printError("facetwin: warning: only \(calibration.impostorCount) impostor pairs: a FMR of \(Calibration.percent(targetFMR!)) cannot be measured (one false match is \(Calibration.percent(1 / Double(calibration.impostorCount)))); the threshold admits none of them")
         }
         calibration.apply(to: m)
         let destination = out ?? model
@@ -87,18 +88,18 @@ struct CalibrateCommand: ParsableCommand {
         if json {
             struct Output: Encodable {
                 let model: String, threshold: Float, method: String
-                let far: Double, frr: Double, tar: Double, accuracy: Double
+                let fmr: Double, fnmr: Double, tar: Double, accuracy: Double
                 let genuinePairs: Int, impostorPairs: Int
                 let previousThreshold: Float?, previousMethod: String?
             }
-            let o = Output(model: destination, threshold: calibration.threshold, method: calibration.method, far: point.far, frr: point.frr,
+            let o = Output(model: destination, threshold: calibration.threshold, method: calibration.method, fmr: point.fmr, fnmr: point.fnmr,
                            tar: point.tar, accuracy: point.accuracy, genuinePairs: point.genuineCount, impostorPairs: point.impostorCount,
                            previousThreshold: previous.0, previousMethod: previous.1)
             try printJSON(o)
             return
         }
         print("threshold: \(EvalFormat.threshold(calibration.threshold)) (\(calibration.method))")
-        print("on these pairs: FAR \(EvalFormat.percent(point.far)), FRR \(EvalFormat.percent(point.frr)), accuracy \(EvalFormat.percent(point.accuracy))")
+        print("on these pairs: FMR \(EvalFormat.percent(point.fmr)), FNMR \(EvalFormat.percent(point.fnmr)), accuracy \(EvalFormat.percent(point.accuracy))")
         if let t = previous.0 {
             print("previous threshold: \(EvalFormat.threshold(t)) (\(previous.1 ?? "method not recorded"))")
         } else {

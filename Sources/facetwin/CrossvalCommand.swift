@@ -11,16 +11,24 @@ struct CrossvalCommand: ParsableCommand {
         commandName: "crossval",
         abstract: "Subject-disjoint K-fold cross-validation: train on K−1 folds of identities, score the unseen fold.",
         discussion: """
-            The identities of --data are shuffled with --seed and dealt into K folds (fold f tests \
-            on shuffled[f], shuffled[f+K], …). Each fold trains a fresh network on the other \
+            The identities of --data are shuffled with the seed and dealt into K folds (fold f \
+            tests on shuffled[f], shuffled[f+K], …). Each fold trains a fresh network on the other \
             identities for all the epochs, with no validation set and no epoch selection (the \
-            test identities influence nothing), using seed + f, then scores all pairs of its own \
-            unseen identities. Prints each fold and the mean ± sample standard deviation of EER, \
-            ROC AUC and TAR at FAR = 1 %: the project's headline quality figure.
+            test identities influence nothing), using a training seed derived from the seed and \
+            f, then scores all pairs of its own unseen identities. Before any training, every \
+            image file is hashed (SHA-256): a test image with the same bytes as a training image \
+            (the same photo under two identities) stops the run, naming both files.
+
+            --seeds 0,1,2 repeats the K folds for each seed (each seed shuffles its own folds). \
+            Prints each seed and fold's EER (with a 95 % bootstrap interval over the fold's test \
+            identities), ROC AUC and TAR at FMR 1 %; then, over all folds × seeds, the mean EER \
+            with the t-interval of the mean, the worst fold, and the mean TAR at FMR 1 %. TAR at \
+            FMR 1 % needs at least 300 impostor pairs in a fold (rule of three); with fewer it is \
+            reported as not supported, in that fold and in the mean.
 
             Progress per epoch goes to stderr. --models DIR saves each fold's model as \
-            fold-N.safetensors (its training record names the fold's test identities as held out; \
-            its threshold is the EER threshold on them).
+            fold-N.safetensors (seed-S-fold-N.safetensors with --seeds; its training record names \
+            the fold's test identities as held out; its threshold is the EER threshold on them).
             """
     )
 
@@ -30,8 +38,14 @@ struct CrossvalCommand: ParsableCommand {
     @Option(help: "Number of folds (each needs at least 2 identities).")
     var folds: Int = 5
 
-    @Option(help: "Seed for the fold split; fold f trains with seed + f.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed for the fold split and training (default 0). Not with --seeds.")
+    var seed: UInt64?
+
+    @Option(help: "Comma-separated seeds, e.g. 0,1,2: the K folds are run for each. Not with --seed.")
+    var seeds: String?
+
+    @Option(help: "Bootstrap resamples for each fold's 95 % intervals (0: none).")
+    var bootstrap: Int = 1000
 
     @OptionGroup var training: TrainingOptionsGroup
 
@@ -46,17 +60,44 @@ struct CrossvalCommand: ParsableCommand {
 
     func validate() throws {
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+        guard seed == nil || seeds == nil else { throw ValidationError("give --seed N or --seeds A,B,…, not both") }
+        _ = try seedList()
+        guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
+    }
+
+    /// --seeds parsed, else [--seed], else [0].
+    func seedList() throws -> [UInt64] {
+        guard let seeds else { return [seed ?? 0] }
+        let parsed = seeds.split(separator: ",", omittingEmptySubsequences: false).map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--seeds must be non-negative integers separated by commas, e.g. 0,1,2 (got \"\(seeds)\")")
+        }
+        let list = parsed.map { $0! }
+        guard Set(list).count == list.count else { throw ValidationError("--seeds lists a seed twice (\"\(seeds)\")") }
+        return list
     }
 
     func run() throws {
         let config = try training.networkConfig()
-        let cv = try CrossValidation(root: data, config: config, options: training.trainingOptions(seed: seed), folds: folds)
+        let seedValues = try seedList()
+        // Every split (and its duplicate-image check) is made before any training.
+        let runs = try seedValues.map { s -> (UInt64, CrossValidation) in
+            let cv = try CrossValidation(root: data, config: config, options: training.trainingOptions(seed: s), folds: folds)
+            cv.bootstrapResamples = bootstrap
+            return (s, cv)
+        }
         if let models { try createFolder(models) }
-        let (result, modelPaths) = try runFolds(cv)
+        var results: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])] = []
+        for (s, cv) in runs {
+            if seedValues.count > 1, !quiet { printError("seed \(s): \(folds) folds") }
+            let (r, paths) = try runFolds(cv, seed: s, several: seedValues.count > 1)
+            results.append((s, r, paths))
+        }
+        let summary = CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
         if json {
-            try printJSON(jsonOutput(result, modelPaths: modelPaths, config: config))
+            try printJSON(jsonOutput(results, summary: summary, config: config, seeds: seedValues))
         } else {
-            printTable(result)
+            printTable(results, summary: summary, seeds: seedValues)
         }
     }
 
@@ -71,7 +112,7 @@ struct CrossvalCommand: ParsableCommand {
     /// Trains and scores every fold, printing progress. Each fold's model is saved under
     /// --models as soon as the fold is done (nothing is lost if a later fold fails) and then
     /// let go, so the folds' models are not all held in memory to the end.
-    func runFolds(_ cv: CrossValidation) throws -> (CrossValidationResult, modelPaths: [String?]) {
+    func runFolds(_ cv: CrossValidation, seed: UInt64, several: Bool) throws -> ([CrossValidationFoldResult], [String?]) {
         var results: [CrossValidationFoldResult] = []
         var modelPaths: [String?] = []
         for fold in cv.folds {
@@ -80,13 +121,25 @@ struct CrossvalCommand: ParsableCommand {
             }
             var path: String? = nil
             if let models, let model = r.model {
-                path = (models as NSString).appendingPathComponent("fold-\(fold.index + 1).safetensors")
+                let name = several ? "seed-\(seed)-fold-\(fold.index + 1).safetensors" : "fold-\(fold.index + 1).safetensors"
+                path = (models as NSString).appendingPathComponent(name)
                 try model.save(to: path!)
             }
             modelPaths.append(path)
             results.append(r.withoutModel())
         }
-        return (CrossValidationResult(folds: results), modelPaths)
+        return (results, modelPaths)
+    }
+
+    /// How each fold's interval was made (its seed is the fold's split seed).
+    static func foldIntervalMethod(_ b: BootstrapIntervals) -> String {
+        "percentile bootstrap over the fold's test \(b.unit.rawValue), \(b.resamples) resamples, seeded with the split seed"
+    }
+
+    /// "TAR@FMR=1% 85.00%", or "TAR@FMR=1% not supported (120 impostor pairs, needs ≥ 300)".
+    static func tarText(_ t: TARAtFMR) -> String {
+        guard let tar = t.tar else { return "TAR@FMR=1% not supported (\(t.impostorPairs) impostor pairs, needs ≥ \(t.impostorPairsNeeded))" }
+        return String(format: "TAR@FMR=1%% %.2f%%", percentOf(tar))
     }
 
     /// The stderr line for a fold starting, an epoch, or a fold's result.
@@ -104,59 +157,146 @@ struct CrossvalCommand: ParsableCommand {
             return line
         case .foldFinished(let f):
             let number: Int = f.fold.index + 1
-            let eer: Double = percentOf(f.metrics.eer), tar: Double = percentOf(f.metrics.tarAtFAR1)
-            return String(format: "fold %d/%d: EER %.2f%%  AUC %.4f  TAR@FAR=1%% %.2f%%  (%.1fs)", number, f.fold.count,
-                          eer, f.metrics.auc, tar, f.seconds)
+            let eer: Double = percentOf(f.metrics.eer)
+            var line = String(format: "fold %d/%d: EER %.2f%%  AUC %.4f  ", number, f.fold.count, eer, f.metrics.auc)
+            line += tarText(f.metrics.tarAtFMR1Percent) + String(format: "  (%.1fs)", f.seconds)
+            return line
         }
     }
 
     struct JSONFold: Encodable {
-        let fold: Int, testIdentities: [String], testImages: Int, trainImages: Int, genuinePairs: Int, impostorPairs: Int
-        let eer: Double, eerThreshold: Float, auc: Double, tarAtFAR1: Double, tarAtFAR01: Double, bestAccuracy: Double
-        let finalLoss: Float, seconds: Double, model: String?
+        let seed: UInt64, fold: Int, trainingSeed: UInt64, testIdentities: [String], testImages: Int, trainImages: Int
+        let genuinePairs: Int, impostorPairs: Int
+        let eer: Double, eerThreshold: Float, auc: Double, tarAtFMR1Percent: TARAtFMR, tarAtFMR0_1Percent: TARAtFMR
+        /// Bootstrap over the fold's test identities; null with --bootstrap 0.
+        let intervals: BootstrapIntervals?
+        let bestAccuracy: Double, finalLoss: Float, seconds: Double, model: String?
+
+        func encode(to encoder: Encoder) throws {
+            enum K: String, CodingKey {
+                case seed, fold, trainingSeed, testIdentities, testImages, trainImages, genuinePairs, impostorPairs, eer, eerThreshold
+                case auc, tarAtFMR1Percent, tarAtFMR0_1Percent, intervals, bestAccuracy, finalLoss, seconds, model
+            }
+            var c = encoder.container(keyedBy: K.self)
+            try c.encode(seed, forKey: .seed); try c.encode(fold, forKey: .fold); try c.encode(trainingSeed, forKey: .trainingSeed)
+            try c.encode(testIdentities, forKey: .testIdentities); try c.encode(testImages, forKey: .testImages)
+            try c.encode(trainImages, forKey: .trainImages); try c.encode(genuinePairs, forKey: .genuinePairs)
+            try c.encode(impostorPairs, forKey: .impostorPairs); try c.encode(eer, forKey: .eer)
+            try c.encode(eerThreshold, forKey: .eerThreshold); try c.encode(auc, forKey: .auc)
+            try c.encode(tarAtFMR1Percent, forKey: .tarAtFMR1Percent); try c.encode(tarAtFMR0_1Percent, forKey: .tarAtFMR0_1Percent)
+            try c.encode(intervals, forKey: .intervals); try c.encode(bestAccuracy, forKey: .bestAccuracy)
+            try c.encode(finalLoss, forKey: .finalLoss); try c.encode(seconds, forKey: .seconds); try c.encode(model, forKey: .model)
+        }
+    }
+
+    struct JSONSummary: Encodable {
+        /// Over all folds × seeds: mean, sd, t-interval of the mean.
+        let eer: CrossValidationSummary.Mean
+        let worstFold: CrossValidationSummary.FoldFigures
+        /// Null mean and a reason unless every fold supports TAR at FMR 1 %.
+        let tarAtFMR1Percent: CrossValidationSummary.Mean
+        let intervalMethod: String
+        let foldIntervalMethod: String?
     }
 
     struct JSONOutput: Encodable {
-        let data: String, folds: Int, seed: UInt64, epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
+        let data: String, folds: Int, seeds: [UInt64], epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
+        let bootstrapResamples: Int
         let results: [JSONFold]
-        let eer: CrossValidationStatistic, auc: CrossValidationStatistic, tarAtFAR1: CrossValidationStatistic
-        let bestAccuracy: CrossValidationStatistic
+        let summary: JSONSummary
+        /// Over all folds × seeds.
+        let eer: CrossValidationStatistic, auc: CrossValidationStatistic, bestAccuracy: CrossValidationStatistic
     }
 
-    func jsonOutput(_ result: CrossValidationResult, modelPaths: [String?], config: NetworkConfig) -> JSONOutput {
-        let rows = zip(result.folds, modelPaths).map { f, path in
-            JSONFold(fold: f.fold.index + 1, testIdentities: f.fold.testIdentities, testImages: f.testImages, trainImages: f.trainImages,
-                     genuinePairs: f.metrics.genuineCount, impostorPairs: f.metrics.impostorCount, eer: f.metrics.eer,
-                     eerThreshold: f.metrics.eerThreshold, auc: f.metrics.auc, tarAtFAR1: f.metrics.tarAtFAR1,
-                     tarAtFAR01: f.metrics.tarAtFAR01, bestAccuracy: f.metrics.bestAccuracy, finalLoss: f.finalLoss,
-                     seconds: f.seconds, model: path)
+    func jsonOutput(_ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
+                    config: NetworkConfig, seeds: [UInt64]) -> JSONOutput {
+        var rows: [JSONFold] = []
+        for run in runs {
+            for (f, path) in zip(run.folds, run.modelPaths) {
+                let m = f.metrics
+                rows.append(JSONFold(seed: run.seed, fold: f.fold.index + 1, trainingSeed: f.trainingSeed, testIdentities: f.fold.testIdentities,
+                                     testImages: f.testImages, trainImages: f.trainImages, genuinePairs: m.genuineCount,
+                                     impostorPairs: m.impostorCount, eer: m.eer, eerThreshold: m.eerThreshold, auc: m.auc,
+                                     tarAtFMR1Percent: m.tarAtFMR1Percent, tarAtFMR0_1Percent: m.tarAtFMR0_1Percent, intervals: f.intervals,
+                                     bestAccuracy: m.bestAccuracy, finalLoss: f.finalLoss, seconds: f.seconds, model: path))
+            }
         }
-        return JSONOutput(data: data, folds: folds, seed: seed, epochs: training.epochs, batch: training.batch, lr: training.lr,
-                          margin: training.margin, network: config, results: rows, eer: result.eer, auc: result.auc,
-                          tarAtFAR1: result.tarAtFAR1, bestAccuracy: result.bestAccuracy)
+        let all = runs.flatMap(\.folds)
+        let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
+        return JSONOutput(data: data, folds: folds, seeds: seeds, epochs: training.epochs, batch: training.batch, lr: training.lr,
+                          margin: training.margin, network: config, bootstrapResamples: bootstrap, results: rows,
+                          summary: JSONSummary(eer: summary.eer, worstFold: summary.worstFold, tarAtFMR1Percent: summary.tarAtFMR1Percent,
+                                               intervalMethod: summary.intervalMethod, foldIntervalMethod: foldMethod),
+                          eer: CrossValidationStatistic(all.map(\.metrics.eer)), auc: CrossValidationStatistic(all.map(\.metrics.auc)),
+                          bestAccuracy: CrossValidationStatistic(all.map(\.metrics.bestAccuracy)))
     }
 
-    /// One row per fold, then the mean ± standard deviation of the figures.
-    func printTable(_ result: CrossValidationResult) {
-        print("crossval: \(folds) subject-disjoint folds of \(data), seed \(seed), \(training.epochs) epochs each (last epoch kept)")
-        print("fold  test identities                     EER      AUC     TAR@FAR=1%  final loss   time")
-        for f in result.folds {
-            let ids = Evaluation.compactList(f.fold.testIdentities, limit: 10)
-            let padded = ids.count >= 34 ? ids : ids + String(repeating: " ", count: 34 - ids.count)
-            let number: Int = f.fold.index + 1
-            let eer: Double = percentOf(f.metrics.eer), tar: Double = percentOf(f.metrics.tarAtFAR1), loss: Double = Double(f.finalLoss)
-            var row: String = String(format: "%4d  ", number)
-            row += padded
-            row += String(format: "  %6.2f%%  %.4f  %8.2f%%  %10.4f  %6.1fs", eer, f.metrics.auc, tar, loss, f.seconds)
-            print(row)
+    /// One row per seed and fold, then the figures over all of them.
+    func printTable(_ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
+                    seeds: [UInt64]) {
+        let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
+        print("crossval: \(folds) subject-disjoint folds of \(data), \(seedText), \(training.epochs) epochs each (last epoch kept)")
+        print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")
+        for run in runs {
+            for f in run.folds {
+                let ids = Evaluation.compactList(f.fold.testIdentities, limit: 10)
+                let padded = ids.count >= 34 ? ids : ids + String(repeating: " ", count: 34 - ids.count)
+                let number: Int = f.fold.index + 1
+                let eer: Double = percentOf(f.metrics.eer), loss: Double = Double(f.finalLoss)
+                var row: String = String(format: "%4llu  %4d  ", run.seed, number)
+                row += padded
+                row += String(format: "  %6.2f%%", eer)
+                if let i = f.intervals?.eer {
+                    let lo: Double = percentOf(i.lower), hi: Double = percentOf(i.upper)
+                    row += String(format: "  (%5.2f – %5.2f%%)", lo, hi)
+                } else {
+                    row += "                  "
+                }
+                row += String(format: "  %.4f  ", f.metrics.auc)
+                if let tar = f.metrics.tarAtFMR1Percent.tar {
+                    let t: Double = percentOf(tar)
+                    row += String(format: "%8.2f%%", t)
+                } else {
+                    row += "     n/s "
+                }
+                row += String(format: "  %10.4f  %6.1fs", loss, f.seconds)
+                print(row)
+            }
         }
-        let e = result.eer, a = result.auc, t = result.tarAtFAR1
-        let eerMean: Double = percentOf(e.mean), eerSD: Double = percentOf(e.standardDeviation)
-        let eerMin: Double = percentOf(e.minimum), eerMax: Double = percentOf(e.maximum)
-        print(String(format: "mean ± sd   EER %.2f%% ± %.2f  (min %.2f, max %.2f)", eerMean, eerSD, eerMin, eerMax))
-        print(String(format: "            AUC %.4f ± %.4f", a.mean, a.standardDeviation))
-        let tarMean: Double = percentOf(t.mean), tarSD: Double = percentOf(t.standardDeviation)
-        print(String(format: "            TAR@FAR=1%% %.2f%% ± %.2f", tarMean, tarSD))
-        if let models { print("models: \(models)/fold-1…\(folds).safetensors") }
+        let n = summary.folds.count
+        print("over \(n) folds × seeds:")
+        if let mean = summary.eer.mean {
+            let m: Double = percentOf(mean), sd: Double = percentOf(summary.eer.standardDeviation ?? 0)
+            var line = String(format: "  mean EER %.2f%% (sd %.2f)", m, sd)
+            if let i = summary.eer.interval {
+                let lo: Double = percentOf(i.lower), hi: Double = percentOf(i.upper)
+                line += String(format: ", 95 %% interval of the mean %.2f – %.2f%%", lo, hi)
+            }
+            print(line)
+        }
+        let worst: Double = percentOf(summary.worstFold.eer)
+        print(String(format: "  worst fold: seed %llu fold %d, EER %.2f%%", summary.worstFold.seed, summary.worstFold.fold, worst))
+        if let mean = summary.tarAtFMR1Percent.mean {
+            let m: Double = percentOf(mean)
+            var line = String(format: "  mean TAR at FMR 1 %%: %.2f%%", m)
+            if let i = summary.tarAtFMR1Percent.interval {
+                let lo: Double = percentOf(i.lower), hi: Double = percentOf(i.upper)
+                line += String(format: ", 95 %% interval of the mean %.2f – %.2f%%", lo, hi)
+            }
+            print(line)
+        } else {
+            print("  mean TAR at FMR 1 %: not supported (\(summary.tarAtFMR1Percent.unsupportedReason ?? ""))")
+        }
+        let all = runs.flatMap(\.folds)
+        let auc = CrossValidationStatistic(all.map(\.metrics.auc))
+        print(String(format: "  mean AUC %.4f (sd %.4f)", auc.mean, auc.standardDeviation))
+        print("intervals: of the mean, \(summary.intervalMethod)"
+              + (all.first?.intervals.map { "; per fold, " + Self.foldIntervalMethod($0) } ?? ""))
+        if all.contains(where: { !$0.metrics.tarAtFMR1Percent.isSupported }) {
+            print("n/s: TAR at FMR 1 % not supported by the fold's impostor pairs (rule of three: needs ≥ 300)")
+        }
+        if let models {
+            print(seeds.count == 1 ? "models: \(models)/fold-1…\(folds).safetensors" : "models: \(models)/seed-S-fold-N.safetensors")
+        }
     }
 }

@@ -45,21 +45,42 @@ enum EvalFormat {
         }
     }
 
+    /// " (95 % interval 3.10 – 7.20 %)", or "" without one.
+    static func interval(_ i: ConfidenceInterval?) -> String {
+        guard let i else { return "" }
+        return String(format: " (95 %% interval %.2f – %.2f %%)", 100 * i.lower, 100 * i.upper)
+    }
+
+    /// "TAR at FMR 1 %: 90.00 % at threshold 0.1000 (95 % interval …)", or the reason the
+    /// impostor pairs cannot support it.
+    static func tarLine(_ t: TARAtFMR, interval i: ConfidenceInterval?) -> String {
+        guard let tar = t.tar, let th = t.threshold else { return "TAR at FMR \(t.targetText): \(t.unsupportedReason ?? "")" }
+        return "TAR at FMR \(t.targetText): \(percent(tar)) at threshold \(threshold(th))" + interval(i)
+    }
+
+    /// "percentile bootstrap over identities (8 identities), 1000 resamples, seed 0" and the note.
+    static func intervalsLine(_ b: BootstrapIntervals) -> String {
+        var line = "95 % intervals: \(b.method) (\(b.units) \(b.unit.rawValue) to draw from"
+        if b.validResamples < b.resamples { line += "; \(b.resamples - b.validResamples) resamples without both kinds of pair skipped" }
+        line += ")"
+        if let note = b.note { line += "; \(note)" }
+        return line
+    }
+
     /// The headline figures, one a line.
     static func printFigures(_ s: EvaluationSummary) {
         print("pairs: \(s.genuinePairs) genuine (same person), \(s.impostorPairs) impostor (different people)")
-        print("EER: \(percent(s.eer)) at threshold \(threshold(s.eerThreshold))")
+        print("EER: \(percent(s.eer)) at threshold \(threshold(s.eerThreshold))" + interval(s.intervals?.eer))
         print(String(format: "ROC AUC: %.4f", s.auc))
-        print("TAR at FAR = 1 %: \(percent(s.tarAtFAR1)) (threshold \(threshold(s.tarAtFAR1Threshold)))"
-              + (s.impostorPairs < 100 ? "  [only \(s.impostorPairs) impostor pairs: FAR 1 % means no false accept]" : ""))
-        print("TAR at FAR = 0.1 %: \(percent(s.tarAtFAR01)) (threshold \(threshold(s.tarAtFAR01Threshold)))"
-              + (s.impostorPairs < 1000 ? "  [only \(s.impostorPairs) impostor pairs: FAR 0.1 % means no false accept]" : ""))
+        print(tarLine(s.tarAtFMR1Percent, interval: s.intervals?.tarAtFMR1Percent))
+        print(tarLine(s.tarAtFMR0_1Percent, interval: s.intervals?.tarAtFMR0_1Percent))
         if let t = s.storedThreshold, let acc = s.accuracyAtStoredThreshold {
-            print("accuracy at the model's threshold \(threshold(t)) (\(s.storedThresholdMethod ?? "method not recorded")): \(percent(acc))"
-                  + " (FAR \(percent(s.farAtStoredThreshold ?? 0)), FRR \(percent(s.frrAtStoredThreshold ?? 0)))")
+            let rates = " (FMR \(percent(s.fmrAtStoredThreshold ?? 0)), FNMR \(percent(s.fnmrAtStoredThreshold ?? 0)))"
+            print("accuracy at the model's threshold \(threshold(t)) (\(s.storedThresholdMethod ?? "method not recorded")): \(percent(acc))" + rates)
         } else {
             print("accuracy at the model's threshold: none stored (run facetwin calibrate)")
         }
         print("best accuracy: \(percent(s.bestAccuracy)) at threshold \(threshold(s.bestAccuracyThreshold)) (chosen on these pairs, so optimistic)")
+        if let b = s.intervals { print(intervalsLine(b)) }
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Score a model on identities or listed pairs: EER, ROC AUC, TAR at FAR, accuracy; optionally a report.",
+        abstract: "Score a model on identities or listed pairs: EER, ROC AUC, TAR at FMR, accuracy, 95 % intervals; optionally a report.",
         discussion: """
             Embeds every image once and scores all pairs of the chosen identities (every identity \
             folder of --data unless --identities), or the pairs of --pairs. A pair is a match when \
@@ -13,6 +13,17 @@ struct EvaluateCommand: ParsableCommand {
 
             Honest figures need identities the model never trained on: when the model's training \
             record shows that some evaluated identities were trained on, a warning says so.
+
+            Rates are per comparison: FMR (false match rate, impostor pairs accepted) and FNMR \
+            (false non-match rate, genuine pairs rejected). TAR at FMR x is printed only when there \
+            are at least 3/x impostor pairs (rule of three: 300 for 1 %, 3000 for 0.1 %); below \
+            that an FMR of x cannot be told from 0, and the line says so instead of a number.
+
+            95 % intervals (--bootstrap N resamples, 0 = none): a percentile bootstrap over \
+            identities — draw the identities with replacement, score the pairs among the drawn \
+            identities' images, recompute EER and TAR. For --pairs, identities are the images' \
+            folders when those agree with every pair's label; otherwise the pairs are resampled, \
+            and the output says so.
 
             Pair list (--pairs): CSV, one pair a line, image1,image2,same where same is 1 for two \
             photos of the same person and 0 for two different people (the opposite of the \
@@ -22,7 +33,7 @@ struct EvaluateCommand: ParsableCommand {
             image paths resolve against --root, else --data, else the folder holding the CSV.
 
             --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
-            (every ROC point: threshold, far, tar), pairs.png (example pairs with verdicts) and \
+            (every ROC point: threshold, fmr, tar), pairs.png (example pairs with verdicts) and \
             summary.json.
             """
     )
@@ -45,6 +56,12 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(help: "Bootstrap resamples for the 95 % intervals (0: no intervals).")
+    var bootstrap: Int = 1000
+
+    @Option(name: .customLong("bootstrap-seed"), help: "Seed of the bootstrap resampling.")
+    var bootstrapSeed: UInt64 = 0
+
     @Option(help: "Write a report folder: index.html, roc.svg, det.svg, distances.svg, roc.csv, pairs.png.")
     var report: String?
 
@@ -56,6 +73,7 @@ struct EvaluateCommand: ParsableCommand {
             guard root == nil else { throw ValidationError("--root goes with --pairs") }
         }
         if let identities { _ = try EvalFormat.identityList(identities) }
+        guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
     }
 
     func run() throws {
@@ -72,7 +90,9 @@ struct EvaluateCommand: ParsableCommand {
         if m.info.threshold == nil {
             warnings.append("the model has no stored threshold, so there is no accuracy at it (run facetwin calibrate on held-out identities)")
         }
-        let summary = EvaluationSummary(evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included)
+        let intervals = bootstrap > 0 ? evaluation.bootstrapIntervals(resamples: bootstrap, seed: bootstrapSeed) : nil
+        let summary = EvaluationSummary(evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included,
+                                        intervals: intervals)
         for w in warnings { printError("facetwin: warning: \(w)") }
 
         var reportIndex: String? = nil

@@ -9,7 +9,7 @@ extension VerifyCommand {
     /// or the model's stored one, and writes `image1,image2[,same],distance,verdict` rows
     /// (verdict `match` or `no_match`) to `out`, or to standard output when `out` is nil. A
     /// summary line follows (on standard error when the CSV goes to standard output): how
-    /// many matched, and the accuracy, FAR and FRR when the list has labels.
+    /// many matched, and the accuracy, FMR and FNMR when the list has labels.
     func runPairsMode(model: String, pairs: String, out: String?, json: Bool) throws {
         let m = try FaceModel.load(path: model)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
@@ -51,15 +51,15 @@ extension VerifyCommand {
         return csv
     }
 
-    /// "N pairs: M match, K no match at threshold T (method)", then the accuracy, FAR and FRR
+    /// "N pairs: M match, K no match at threshold T (method)", then the accuracy, FMR and FNMR
     /// when the list has labels.
     static func summary(_ result: PairVerification, method: String) -> String {
         let n = result.count, matches = result.matchCount
         var summary = "\(n) pair\(n == 1 ? "" : "s"): \(matches) match, \(n - matches) no match at threshold \(EvalFormat.threshold(result.threshold)) (\(method))"
         if let accuracy = result.accuracy {
             summary += "; accuracy \(EvalFormat.percent(accuracy)) (\(result.correctCount)/\(n))"
-            if let far = result.far { summary += ", FAR \(EvalFormat.percent(far))" }
-            if let frr = result.frr { summary += ", FRR \(EvalFormat.percent(frr))" }
+            if let fmr = result.fmr { summary += ", FMR \(EvalFormat.percent(fmr))" }
+            if let fnmr = result.fnmr { summary += ", FNMR \(EvalFormat.percent(fnmr))" }
         }
         return summary
     }

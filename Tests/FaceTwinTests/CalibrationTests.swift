@@ -4,7 +4,7 @@ import XCTest
 
 /// Choosing a threshold on held-out identities and storing it without touching the weights.
 final class CalibrationTests: XCTestCase {
-    func testEERAndFARThresholds() throws {
+    func testEERAndFMRThresholds() throws {
         let orl = try orlDirectory()
         let model = try FaceModel.load(path: try EvalFixture.modelPath())
         let e = try Evaluation(model: model, root: orl, identities: EvalFixture.heldOut)
@@ -14,15 +14,15 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(eer.method, "EER on s5,s6,s7 (30 images, 435 pairs)")
         XCTAssertEqual(eer.point.halfTotalErrorRate, e.metrics.eer, accuracy: 1e-12)
 
-        let far = try Calibration(evaluation: e, target: .far(0.01))
-        XCTAssertEqual(far.method, "FAR 1 % on s5,s6,s7 (30 images, 435 pairs)")
-        XCTAssertEqual(far.threshold, e.metrics.tarAtFAR1Threshold)
-        let rates = e.errorRates(atThreshold: far.threshold)
-        XCTAssertLessThanOrEqual(rates.far, 0.01, "the threshold keeps the FAR at or below the target")
-        XCTAssertEqual(1 - rates.frr, e.metrics.tarAtFAR1, accuracy: 1e-12)
-        XCTAssertFalse(far.targetBelowResolution)
-        XCTAssertTrue(try Calibration(evaluation: e, target: .far(0.001)).targetBelowResolution, "300 impostor pairs cannot measure 0.1 %")
-        XCTAssertThrowsError(try Calibration(evaluation: e, target: .far(1.5)))
+        let fmr = try Calibration(evaluation: e, target: .fmr(0.01))
+        XCTAssertEqual(fmr.method, "FMR 1 % on s5,s6,s7 (30 images, 435 pairs)")
+        XCTAssertEqual(fmr.threshold, e.metrics.tarAtFMR1Percent.measuredThreshold)
+        let rates = e.errorRates(atThreshold: fmr.threshold)
+        XCTAssertLessThanOrEqual(rates.fmr, 0.01, "the threshold keeps the FMR at or below the target")
+        XCTAssertEqual(1 - rates.fnmr, e.metrics.tarAtFMR1Percent.measuredTAR, accuracy: 1e-12)
+        XCTAssertFalse(fmr.targetBelowResolution)
+        XCTAssertTrue(try Calibration(evaluation: e, target: .fmr(0.001)).targetBelowResolution, "300 impostor pairs cannot measure 0.1 %")
+        XCTAssertThrowsError(try Calibration(evaluation: e, target: .fmr(1.5)))
         XCTAssertEqual(Calibration.percent(0.001), "0.1 %")
         XCTAssertEqual(Calibration.percent(0.025), "2.5 %")
     }
@@ -35,14 +35,14 @@ final class CalibrationTests: XCTestCase {
         let beforeFile = try SafeTensorsFile(path: path)
 
         let model = try FaceModel.load(path: path)
-        let calibration = try Calibration(evaluation: try Evaluation(model: model, root: orl, identities: ["s5", "s6"]), target: .far(0.05))
+        let calibration = try Calibration(evaluation: try Evaluation(model: model, root: orl, identities: ["s5", "s6"]), target: .fmr(0.05))
         calibration.apply(to: model)
         try model.save(to: path)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"], "no temporary file left")
 
         let after = try FaceModel.load(path: path)
         XCTAssertEqual(after.info.threshold, calibration.threshold)
-        XCTAssertEqual(after.info.thresholdMethod, "FAR 5 % on s5,s6 (20 images, 190 pairs)")
+        XCTAssertEqual(after.info.thresholdMethod, "FMR 5 % on s5,s6 (20 images, 190 pairs)")
         XCTAssertNotEqual(after.info.threshold, before.info.threshold)
         var expected = before.info
         expected.threshold = calibration.threshold
@@ -70,10 +70,10 @@ final class CalibrationTests: XCTestCase {
         XCTAssertTrue(refused.stderr.hasPrefix("facetwin: error: \(path): the model trained on s1"), refused.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), original, "a refused calibration leaves the model alone")
 
-        let ok = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6,s7", "--target-far", "0.01"])
+        let ok = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6,s7", "--target-fmr", "0.01"])
         XCTAssertEqual(ok.status, 0, ok.stderr)
-        XCTAssertTrue(ok.stdout.contains("(FAR 1 % on s5,s6,s7 (30 images, 435 pairs))"), ok.stdout)
-        XCTAssertEqual(try FaceModel.load(path: path).info.thresholdMethod, "FAR 1 % on s5,s6,s7 (30 images, 435 pairs)")
+        XCTAssertTrue(ok.stdout.contains("(FMR 1 % on s5,s6,s7 (30 images, 435 pairs))"), ok.stdout)
+        XCTAssertEqual(try FaceModel.load(path: path).info.thresholdMethod, "FMR 1 % on s5,s6,s7 (30 images, 435 pairs)")
 
         let forced = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s1,s2", "--eer",
                                       "--allow-training-identities", "--out", dir.appendingPathComponent("m2.safetensors").path])
@@ -82,6 +82,6 @@ final class CalibrationTests: XCTestCase {
 
         let usage = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6"])
         XCTAssertEqual(usage.status, 2)
-        XCTAssertTrue(usage.stderr.contains("--eer or --target-far"), usage.stderr)
+        XCTAssertTrue(usage.stderr.contains("--eer or --target-fmr"), usage.stderr)
     }
 }

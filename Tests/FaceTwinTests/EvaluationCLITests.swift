@@ -51,7 +51,9 @@ final class EvaluationCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "", "held-out identities: no warning")
         for needle in ["pairs: 135 genuine (same person), 300 impostor (different people)", "EER: ", "ROC AUC: ",
-                       "TAR at FAR = 1 %: ", "TAR at FAR = 0.1 %: ", "accuracy at the model's threshold ", "(EER on held-out s5,s6,s7)",
+                       "TAR at FMR 1 %: ", "TAR at FMR 0.1 %: not supported by 300 impostor pairs (needs ≥ 3000)",
+                       "accuracy at the model's threshold ", "(EER on held-out s5,s6,s7)", "(95 % interval ",
+                       "95 % intervals: percentile bootstrap over identities, 1000 resamples, seed 0 (3 identities to draw from; 101 resamples without both kinds of pair skipped)",
                        "best accuracy: ", "report: \(report)/index.html"] {
             XCTAssertTrue(r.stdout.contains(needle), "missing \(needle) in:\n\(r.stdout)")
         }
@@ -68,6 +70,14 @@ final class EvaluationCLITests: XCTestCase {
         XCTAssertEqual(summary.genuinePairs, 40 * 45)
         XCTAssertEqual(summary.trainingIdentitiesIncluded?.count, 37)
         XCTAssertEqual(summary.warnings.count, 1)
+        XCTAssertEqual(summary.intervals?.unit, .identities)
+        XCTAssertEqual(summary.intervals?.units, 40)
+        XCTAssertTrue(summary.intervals!.eer.contains(summary.eer), "\(summary.intervals!.eer) around \(summary.eer)")
+        XCTAssertNotNil(summary.tarAtFMR0_1Percent.tar, "15 600 impostor pairs support FMR 0.1 %")
+        XCTAssertNotNil(summary.intervals?.tarAtFMR0_1Percent)
+        let object = try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as! [String: Any]
+        XCTAssertNotNil((object["tarAtFMR1Percent"] as? [String: Any])?["tar"] as? Double)
+        XCTAssertNil(object["tarAtFAR1"], "the old FAR keys are gone")
 
         // A pair list, relative to --root.
         let csv = dir.appendingPathComponent("pairs.csv")

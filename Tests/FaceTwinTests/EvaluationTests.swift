@@ -69,7 +69,7 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(e.accuracyAtStoredThreshold),
                        try VerificationMetrics.accuracy(distances: e.distances, genuine: e.genuine, threshold: t), accuracy: 1e-12)
         let rates = e.errorRates(atThreshold: t)
-        XCTAssertEqual(1 - (rates.far * 300 + rates.frr * 135) / 435, e.accuracyAtStoredThreshold!, accuracy: 1e-12)
+        XCTAssertEqual(1 - (rates.fmr * 300 + rates.fnmr * 135) / 435, e.accuracyAtStoredThreshold!, accuracy: 1e-12)
 
         let s = EvaluationSummary(e, model: "m")
         XCTAssertEqual(s.genuinePairs, 135)

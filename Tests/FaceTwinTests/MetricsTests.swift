@@ -2,18 +2,18 @@ import Foundation
 import XCTest
 @testable import FaceTwin
 
-/// ROC, AUC, EER, TAR@FAR and accuracy on lists worked out by hand, then against the
+/// ROC, AUC, EER, TAR@FMR and accuracy on lists worked out by hand, then against the
 /// PyTorch reference's `eer_auc` on fixtures computed with NumPy.
 ///
 /// Convention throughout: smaller distance = more similar; match iff distance ≤ threshold.
 final class MetricsTests: XCTestCase {
-    typealias Point = (threshold: Float, far: Double, tar: Double)
+    typealias Point = (threshold: Float, fmr: Double, tar: Double)
 
     func assertPoints(_ curve: ROCCurve, _ expected: [Point], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(curve.points.count, expected.count, "number of ROC points", file: file, line: line)
         for (actual, wanted) in zip(curve.points, expected) {
             XCTAssertEqual(actual.threshold, wanted.threshold, file: file, line: line)
-            XCTAssertEqual(actual.far, wanted.far, accuracy: 1e-12, "FAR at \(wanted.threshold)", file: file, line: line)
+            XCTAssertEqual(actual.fmr, wanted.fmr, accuracy: 1e-12, "FMR at \(wanted.threshold)", file: file, line: line)
             XCTAssertEqual(actual.tar, wanted.tar, accuracy: 1e-12, "TAR at \(wanted.threshold)", file: file, line: line)
         }
     }
@@ -26,8 +26,8 @@ final class MetricsTests: XCTestCase {
     ///
     /// ROC: (0,0) · 0.1→(0,⅓) · 0.2→(0,⅔) · 0.3→(⅓,⅔) · 0.4→(⅓,1) · 0.5→(⅔,1) · 0.6→(1,1)
     /// AUC: ⅓·⅔ + ⅓·1 + ⅓·1 = 8/9 (Mann–Whitney: 3 + 3 + 2 wins of 9).
-    /// |FRR−FAR|: 1, ⅔, ⅓, 0 at 0.3 → EER = (⅓+⅓)/2 = ⅓, threshold (0.3+0.4)/2.
-    /// TAR@FAR≤1 %: ⅔ at 0.2 (threshold 0.25); TAR@FAR≤⅓: 1 at 0.4 (threshold 0.45).
+    /// |FNMR−FMR|: 1, ⅔, ⅓, 0 at 0.3 → EER = (⅓+⅓)/2 = ⅓, threshold (0.3+0.4)/2.
+    /// TAR@FMR≤1 %: ⅔ at 0.2 (threshold 0.25); TAR@FMR≤⅓: 1 at 0.4 (threshold 0.45).
     /// Correct decisions: 3, 4, 5, 4, 5, 4, 3 → best accuracy 5/6 first at 0.2.
     func testSeparatedWithOneSwap() throws {
         let distances: [Float] = [0.5, 0.1, 0.4, 0.6, 0.3, 0.2]
@@ -45,17 +45,17 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(eer.threshold, mid(0.3, 0.4))
         XCTAssertEqual(eer.threshold, 0.35, accuracy: 1e-7)
 
-        let strict = curve.tar(atFAR: 0.01)
+        let strict = curve.tar(atFMR: 0.01)
         XCTAssertEqual(strict.tar, 2.0 / 3, accuracy: 1e-15)
-        XCTAssertEqual(strict.far, 0)
+        XCTAssertEqual(strict.fmr, 0)
         XCTAssertEqual(strict.threshold, mid(0.2, 0.3))
-        let loose = curve.tar(atFAR: 1.0 / 3)
+        let loose = curve.tar(atFMR: 1.0 / 3)
         XCTAssertEqual(loose.tar, 1)
-        XCTAssertEqual(loose.far, 1.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(loose.fmr, 1.0 / 3, accuracy: 1e-15)
         XCTAssertEqual(loose.threshold, mid(0.4, 0.5))
-        XCTAssertEqual(curve.tar(atFAR: 0.3).tar, 2.0 / 3, accuracy: 1e-15)
-        XCTAssertEqual(curve.tar(atFAR: 1).tar, 1)
-        XCTAssertEqual(curve.tar(atFAR: 1).index, 4, "the strictest point reaching TAR 1")
+        XCTAssertEqual(curve.tar(atFMR: 0.3).tar, 2.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(curve.tar(atFMR: 1).tar, 1)
+        XCTAssertEqual(curve.tar(atFMR: 1).index, 4, "the strictest point reaching TAR 1")
 
         let best = curve.bestAccuracyPoint()
         XCTAssertEqual(best.accuracy, 5.0 / 6, accuracy: 1e-15)
@@ -76,9 +76,9 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m.eer, 1.0 / 3, accuracy: 1e-15)
         XCTAssertEqual(m.eerThreshold, mid(0.3, 0.4))
         XCTAssertEqual(m.auc, 8.0 / 9, accuracy: 1e-15)
-        XCTAssertEqual(m.tarAtFAR1, 2.0 / 3, accuracy: 1e-15)
-        XCTAssertEqual(m.tarAtFAR1Threshold, mid(0.2, 0.3))
-        XCTAssertEqual(m.tarAtFAR01, 2.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(m.tarAtFMR1Percent.measuredTAR, 2.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(m.tarAtFMR1Percent.measuredThreshold, mid(0.2, 0.3))
+        XCTAssertEqual(m.tarAtFMR0_1Percent.measuredTAR, 2.0 / 3, accuracy: 1e-15)
         XCTAssertEqual(m.bestAccuracy, 5.0 / 6, accuracy: 1e-15)
         XCTAssertEqual(m.bestAccuracyThreshold, mid(0.2, 0.3))
     }
@@ -88,8 +88,8 @@ final class MetricsTests: XCTestCase {
     /// Tied pairs are accepted together: one point per distinct distance.
     /// ROC: (0,0) · 1→(0,⅓) · 2→(¼,⅔) · 3→(¾,1) · 4→(1,1)
     /// AUC: ¼·½ + ½·⅚ + ¼·1 = 19/24; Mann–Whitney: (4 + 3½ + 2) / 12 = 19/24.
-    /// |FRR−FAR|: 1, ⅔, 1/12, ¾, 1 → EER at 2: (⅓ + ¼)/2 = 7/24, threshold 2.5.
-    /// TAR@FAR≤1 %: ⅓ (threshold 1.5); TAR@FAR≤½: ⅔ (threshold 2.5).
+    /// |FNMR−FMR|: 1, ⅔, 1/12, ¾, 1 → EER at 2: (⅓ + ¼)/2 = 7/24, threshold 2.5.
+    /// TAR@FMR≤1 %: ⅓ (threshold 1.5); TAR@FMR≤½: ⅔ (threshold 2.5).
     /// Correct decisions: 4, 5, 5, 4, 3 → best accuracy 5/7 first at 1 (threshold 1.5).
     func testTiesAcrossGenuineAndImpostor() throws {
         let distances: [Float] = [3, 2, 4, 1, 3, 2, 3]
@@ -103,14 +103,14 @@ final class MetricsTests: XCTestCase {
 
         let eer = curve.equalErrorPoint()
         XCTAssertEqual(eer.halfTotalErrorRate, 7.0 / 24, accuracy: 1e-15)
-        XCTAssertEqual(eer.frr, 1.0 / 3, accuracy: 1e-15)
-        XCTAssertEqual(eer.far, 0.25)
+        XCTAssertEqual(eer.fnmr, 1.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(eer.fmr, 0.25)
         XCTAssertEqual(eer.threshold, 2.5)
 
-        XCTAssertEqual(curve.tar(atFAR: 0.01).tar, 1.0 / 3, accuracy: 1e-15)
-        XCTAssertEqual(curve.tar(atFAR: 0.01).threshold, 1.5)
-        XCTAssertEqual(curve.tar(atFAR: 0.5).tar, 2.0 / 3, accuracy: 1e-15)
-        XCTAssertEqual(curve.tar(atFAR: 0.5).threshold, 2.5)
+        XCTAssertEqual(curve.tar(atFMR: 0.01).tar, 1.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(curve.tar(atFMR: 0.01).threshold, 1.5)
+        XCTAssertEqual(curve.tar(atFMR: 0.5).tar, 2.0 / 3, accuracy: 1e-15)
+        XCTAssertEqual(curve.tar(atFMR: 0.5).threshold, 2.5)
 
         let best = curve.bestAccuracyPoint()
         XCTAssertEqual(best.accuracy, 5.0 / 7, accuracy: 1e-15)
@@ -126,14 +126,14 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m.auc, 1)
         XCTAssertEqual(m.eer, 0)
         XCTAssertEqual(m.eerThreshold, mid(0.3, 0.7))
-        XCTAssertEqual(m.tarAtFAR1, 1)
-        XCTAssertEqual(m.tarAtFAR01, 1)
-        XCTAssertEqual(m.tarAtFAR01Threshold, mid(0.3, 0.7))
+        XCTAssertEqual(m.tarAtFMR1Percent.measuredTAR, 1)
+        XCTAssertEqual(m.tarAtFMR0_1Percent.measuredTAR, 1)
+        XCTAssertEqual(m.tarAtFMR0_1Percent.measuredThreshold, mid(0.3, 0.7))
         XCTAssertEqual(m.bestAccuracy, 1)
         XCTAssertEqual(m.bestAccuracyThreshold, mid(0.3, 0.7))
     }
 
-    /// Genuine 0.7, 0.8; impostor 0.1, 0.2, 0.3: AUC 0, EER 1 (FRR = FAR = 1 at 0.3), and
+    /// Genuine 0.7, 0.8; impostor 0.1, 0.2, 0.3: AUC 0, EER 1 (FNMR = FMR = 1 at 0.3), and
     /// the best one can do is accept nothing: accuracy 3/5 below every distance.
     func testPerfectlyInverted() throws {
         let distances: [Float] = [0.7, 0.1, 0.8, 0.2, 0.3]
@@ -144,14 +144,14 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m.auc, 0)
         XCTAssertEqual(m.eer, 1)
         XCTAssertEqual(m.eerThreshold, mid(0.3, 0.7))
-        XCTAssertEqual(m.tarAtFAR1, 0)
+        XCTAssertEqual(m.tarAtFMR1Percent.measuredTAR, 0)
         // The first point's threshold: the smallest distance minus 1e-6·max(1, |d|).
-        XCTAssertEqual(m.tarAtFAR1Threshold, Float(Double(Float(0.1)) - 1e-6))
+        XCTAssertEqual(m.tarAtFMR1Percent.measuredThreshold, Float(Double(Float(0.1)) - 1e-6))
         XCTAssertEqual(m.bestAccuracy, 3.0 / 5, accuracy: 1e-15)
         XCTAssertEqual(m.bestAccuracyThreshold, Float(Double(Float(0.1)) - 1e-6))
     }
 
-    /// All distances equal: one diagonal step, AUC ½. Both ends tie on |FRR − FAR| = 1;
+    /// All distances equal: one diagonal step, AUC ½. Both ends tie on |FNMR − FMR| = 1;
     /// the first (accept nothing) is taken, as NumPy's argmin would.
     func testAllDistancesEqual() throws {
         let curve = try ROCCurve(distances: [5, 5, 5, 5], genuine: [true, false, true, false])
@@ -162,8 +162,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(eer.halfTotalErrorRate, 0.5)
         XCTAssertEqual(eer.threshold, Float(5 - 5e-6))
         // The last point's threshold: the largest distance plus 1e-6·max(1, |d|).
-        XCTAssertEqual(curve.tar(atFAR: 1).threshold, Float(5 + 5e-6))
-        XCTAssertEqual(curve.tar(atFAR: 1).tar, 1)
+        XCTAssertEqual(curve.tar(atFMR: 1).threshold, Float(5 + 5e-6))
+        XCTAssertEqual(curve.tar(atFMR: 1).tar, 1)
         XCTAssertEqual(curve.bestAccuracyPoint().accuracy, 0.5)
     }
 
@@ -266,8 +266,8 @@ final class MetricsTests: XCTestCase {
             for k in 0 ..< n where distances[k] <= point.threshold { if genuine[k] { tp += 1 } else { fp += 1 } }
             XCTAssertEqual(point.truePositives, tp)
             XCTAssertEqual(point.falsePositives, fp)
-            let frr = 1 - Double(tp) / Double(p), far = Double(fp) / Double(nImp)
-            if abs(frr - far) < bestEERGap - 1e-12 { bestEERGap = abs(frr - far); bestEER = (frr + far) / 2 }
+            let fnmr = 1 - Double(tp) / Double(p), fmr = Double(fp) / Double(nImp)
+            if abs(fnmr - fmr) < bestEERGap - 1e-12 { bestEERGap = abs(fnmr - fmr); bestEER = (fnmr + fmr) / 2 }
             bestAcc = max(bestAcc, Double(tp + nImp - fp) / Double(n))
         }
         let m = VerificationMetrics(curve: curve)

@@ -3,10 +3,10 @@ import XCTest
 
 /// The verdicts and error counts of `verify --pairs`, on distances given by hand.
 final class PairVerificationTests: XCTestCase {
-    func testLabelledPairsGiveAccuracyFARAndFRR() throws {
+    func testLabelledPairsGiveAccuracyFMRAndFNMR() throws {
         let list = try PairList(text: "image1,image2,same\na,b,1\nc,d,1\ne,f,0\ng,h,0\ni,j,0\n", file: "p.csv", root: "/r")
-        // Genuine: 0.5 match, 1.5 false reject. Impostor: 0.9 false accept, 1.0 match at the
-        // threshold (a false accept too), 2.0 correct reject.
+        // Genuine: 0.5 match, 1.5 false non-match. Impostor: 0.9 false match, 1.0 match at the
+        // threshold (a false match too), 2.0 correct reject.
         let r = PairVerification(pairs: list.pairs, distances: [0.5, 1.5, 0.9, 1.0, 2.0], threshold: 1.0)
         XCTAssertTrue(r.hasLabels)
         XCTAssertEqual(r.verdicts.map(\.isMatch), [true, false, true, true, false])
@@ -17,8 +17,8 @@ final class PairVerificationTests: XCTestCase {
         XCTAssertEqual(r.falseAcceptCount, 2)
         XCTAssertEqual(r.falseRejectCount, 1)
         XCTAssertEqual(r.accuracy, 0.4)
-        XCTAssertEqual(r.far!, 2.0 / 3.0, accuracy: 1e-12)
-        XCTAssertEqual(r.frr, 0.5)
+        XCTAssertEqual(r.fmr!, 2.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(r.fnmr, 0.5)
         XCTAssertEqual(r.verdicts[4].pair.path2, "/r/j")
         XCTAssertEqual(r.verdicts[4].distance, 2.0)
     }
@@ -29,21 +29,21 @@ final class PairVerificationTests: XCTestCase {
         XCTAssertFalse(r.hasLabels)
         XCTAssertEqual(r.matchCount, 1)
         XCTAssertNil(r.accuracy)
-        XCTAssertNil(r.far)
-        XCTAssertNil(r.frr)
+        XCTAssertNil(r.fmr)
+        XCTAssertNil(r.fnmr)
     }
 
-    func testFARNeedsImpostorPairsAndFRRNeedsGenuinePairs() throws {
+    func testFMRNeedsImpostorPairsAndFNMRNeedsGenuinePairs() throws {
         let genuineOnly = try PairList(text: "a,b,1\nc,d,1\n", file: "g.csv", root: "/r")
         let g = PairVerification(pairs: genuineOnly.pairs, distances: [0.1, 0.9], threshold: 0.5)
         XCTAssertEqual(g.accuracy, 0.5)
-        XCTAssertNil(g.far, "no impostor pairs: no false accept rate")
-        XCTAssertEqual(g.frr, 0.5)
+        XCTAssertNil(g.fmr, "no impostor pairs: no false match rate")
+        XCTAssertEqual(g.fnmr, 0.5)
 
         let impostorOnly = try PairList(text: "a,b,0\n", file: "i.csv", root: "/r")
         let i = PairVerification(pairs: impostorOnly.pairs, distances: [0.1], threshold: 0.5)
-        XCTAssertEqual(i.far, 1)
-        XCTAssertNil(i.frr, "no genuine pairs: no false reject rate")
+        XCTAssertEqual(i.fmr, 1)
+        XCTAssertNil(i.fnmr, "no genuine pairs: no false non-match rate")
         XCTAssertEqual(i.accuracy, 0)
     }
 

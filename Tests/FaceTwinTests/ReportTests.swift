@@ -211,11 +211,11 @@ final class ReportTests: XCTestCase {
         let roc = try parseXML(dir.appendingPathComponent("roc.svg").path)
         XCTAssertEqual(roc.elements.first, "svg")
         XCTAssertTrue(roc.elements.contains("polyline"))
-        for needle in ["ROC curve", "False accept rate", "True accept rate", "AUC", "equal error rate", "log scale", "50%"] {
+        for needle in ["ROC curve", "False match rate", "True accept rate", "AUC", "equal error rate", "log scale", "50%"] {
             XCTAssertTrue(roc.text.contains(needle), "roc.svg lacks \(needle)")
         }
         let det = try parseXML(dir.appendingPathComponent("det.svg").path)
-        for needle in ["DET curve", "normal-deviate", "False reject rate", "1%", "40%"] {
+        for needle in ["DET curve", "normal-deviate", "False non-match rate", "1%", "40%"] {
             XCTAssertTrue(det.text.contains(needle), "det.svg lacks \(needle)")
         }
         let hist = try parseXML(dir.appendingPathComponent("distances.svg").path)
@@ -225,7 +225,7 @@ final class ReportTests: XCTestCase {
         }
 
         let csv = try String(contentsOf: dir.appendingPathComponent("roc.csv"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.first, "threshold,far,tar,false_accepts,true_accepts")
+        XCTAssertEqual(csv.first, "threshold,fmr,tar,false_matches,true_matches")
         XCTAssertEqual(csv.count, e.curve.points.count + 1)
         XCTAssertTrue(csv[1].hasPrefix("-inf,0.0,0.0,0,0"), String(csv[1]))
         XCTAssertTrue(csv.last!.hasSuffix(",1.0,1.0,300,135"), String(csv.last!))

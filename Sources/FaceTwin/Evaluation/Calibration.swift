@@ -8,10 +8,10 @@ import Foundation
 public struct Calibration: Sendable {
     /// How to choose the threshold.
     public enum Target: Sendable, Equatable {
-        /// The equal error rate point: false rejects ≈ false accepts.
+        /// The equal error rate point: false non-matches ≈ false matches.
         case eer
-        /// The most accepting threshold whose false accept rate is at most this (0…1).
-        case far(Double)
+        /// The most accepting threshold whose false match rate is at most this (0…1).
+        case fmr(Double)
     }
 
     public let target: Target
@@ -21,7 +21,7 @@ public struct Calibration: Sendable {
     public let point: ROCOperatingPoint
     /// How it was chosen, as stored in the model: "EER on s5,s6,s7 (30 images, 435 pairs)".
     public let method: String
-    /// Impostor pairs available: a FAR target below 1 / this cannot be resolved.
+    /// Impostor pairs available: a FMR target below 1 / this cannot be resolved.
     public let impostorCount: Int
 
     public init(evaluation: Evaluation, target: Target) throws(CalibrationError) {
@@ -30,10 +30,10 @@ public struct Calibration: Sendable {
         case .eer:
             chosen = evaluation.curve.equalErrorPoint()
             method = "EER on \(evaluation.summary)"
-        case .far(let far):
-            guard far > 0, far < 1, far.isFinite else { throw .invalidTarget(far) }
-            chosen = evaluation.curve.tar(atFAR: far)
-            method = "FAR \(Self.percent(far)) on \(evaluation.summary)"
+        case .fmr(let fmr):
+            guard fmr > 0, fmr < 1, fmr.isFinite else { throw .invalidTarget(fmr) }
+            chosen = evaluation.curve.tar(atFMR: fmr)
+            method = "FMR \(Self.percent(fmr)) on \(evaluation.summary)"
         }
         self.target = target
         threshold = chosen.threshold
@@ -41,9 +41,9 @@ public struct Calibration: Sendable {
         impostorCount = evaluation.metrics.impostorCount
     }
 
-    /// True when the target FAR is below what the impostor pairs can measure (1 / N).
+    /// True when the target FMR is below what the impostor pairs can measure (1 / N).
     public var targetBelowResolution: Bool {
-        if case .far(let f) = target { return f < 1 / Double(impostorCount) }
+        if case .fmr(let f) = target { return f < 1 / Double(impostorCount) }
         return false
     }
 
@@ -70,7 +70,7 @@ public enum CalibrationError: Error, CustomStringConvertible, Equatable, Sendabl
 
     public var description: String {
         switch self {
-        case .invalidTarget(let f): return "target FAR must be between 0 and 1 exclusive, e.g. 0.01 for 1 % (got \(f))"
+        case .invalidTarget(let f): return "target FMR must be between 0 and 1 exclusive, e.g. 0.01 for 1 % (got \(f))"
         }
     }
 }

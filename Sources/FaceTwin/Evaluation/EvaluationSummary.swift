@@ -18,25 +18,28 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     public var eer: Double
     public var eerThreshold: Float
     public var auc: Double
-    public var tarAtFAR1: Double
-    public var tarAtFAR1Threshold: Float
-    public var tarAtFAR01: Double
-    public var tarAtFAR01Threshold: Float
+    /// TAR at FMR 1 % and 0.1 %: null TAR and threshold, and a reason, when the impostor
+    /// pairs cannot support the operating point (``TARAtFMR``).
+    public var tarAtFMR1Percent: TARAtFMR
+    public var tarAtFMR0_1Percent: TARAtFMR
     public var bestAccuracy: Double
     public var bestAccuracyThreshold: Float
     public var storedThreshold: Float?
     public var storedThresholdMethod: String?
     public var accuracyAtStoredThreshold: Double?
-    /// False accept and false reject rates at the stored threshold.
-    public var farAtStoredThreshold: Double?
-    public var frrAtStoredThreshold: Double?
+    /// 95 % intervals of EER and the TARs (bootstrap); nil when not computed.
+    public var intervals: BootstrapIntervals?
+    /// False match and false non-match rates at the stored threshold.
+    public var fmrAtStoredThreshold: Double?
+    public var fnmrAtStoredThreshold: Double?
     /// Evaluated identities the model was trained on (its figures are optimistic then);
     /// nil when that cannot be told.
     public var trainingIdentitiesIncluded: [String]?
     /// Things the reader must know (training identities included, a threshold missing…).
     public var warnings: [String]
 
-    public init(_ e: Evaluation, model: String? = nil, warnings: [String] = [], trainingIdentitiesIncluded: [String]? = nil) {
+    public init(_ e: Evaluation, model: String? = nil, warnings: [String] = [], trainingIdentitiesIncluded: [String]? = nil,
+                intervals: BootstrapIntervals? = nil) {
         self.model = model
         switch e.source {
         case .identities(let root, _):
@@ -52,10 +55,9 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
         eer = m.eer
         eerThreshold = m.eerThreshold
         auc = m.auc
-        tarAtFAR1 = m.tarAtFAR1
-        tarAtFAR1Threshold = m.tarAtFAR1Threshold
-        tarAtFAR01 = m.tarAtFAR01
-        tarAtFAR01Threshold = m.tarAtFAR01Threshold
+        tarAtFMR1Percent = m.tarAtFMR1Percent
+        tarAtFMR0_1Percent = m.tarAtFMR0_1Percent
+        self.intervals = intervals
         bestAccuracy = m.bestAccuracy
         bestAccuracyThreshold = m.bestAccuracyThreshold
         storedThreshold = e.storedThreshold
@@ -63,8 +65,8 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
         accuracyAtStoredThreshold = e.accuracyAtStoredThreshold
         if let t = e.storedThreshold {
             let rates = e.errorRates(atThreshold: t)
-            farAtStoredThreshold = rates.far
-            frrAtStoredThreshold = rates.frr
+            fmrAtStoredThreshold = rates.fmr
+            fnmrAtStoredThreshold = rates.fnmr
         }
         self.trainingIdentitiesIncluded = trainingIdentitiesIncluded
         self.warnings = warnings
@@ -80,9 +82,9 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
 }
 
 extension Evaluation {
-    /// False accept rate (impostor pairs accepted) and false reject rate (genuine pairs
+    /// False match rate (impostor pairs accepted) and false non-match rate (genuine pairs
     /// rejected) of "match iff distance ≤ threshold" on these pairs.
-    public func errorRates(atThreshold threshold: Float) -> (far: Double, frr: Double) {
+    public func errorRates(atThreshold threshold: Float) -> (fmr: Double, fnmr: Double) {
         var falseAccepts = 0, falseRejects = 0
         for k in distances.indices {
             let accepted = distances[k] <= threshold

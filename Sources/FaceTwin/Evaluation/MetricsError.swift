@@ -6,7 +6,7 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable, Sendable {
     case noPairs
     /// No pair of the same identity: TAR (and so EER, AUC) is undefined.
     case noGenuinePairs
-    /// No pair of different identities: FAR (and so EER, AUC) is undefined.
+    /// No pair of different identities: FMR (and so EER, AUC) is undefined.
     case noImpostorPairs
     /// A distance that is NaN or infinite (a diverged model gives those).
     case nonFiniteDistance(index: Int, value: Float)

@@ -1,6 +1,6 @@
 /// The verdicts on a list of image pairs at one threshold: what `facetwin verify --pairs`
 /// reports. A pair is a match when its distance is at most the threshold; when the list is
-/// labelled, the verdicts are also counted against the labels (accuracy, FAR, FRR).
+/// labelled, the verdicts are also counted against the labels (accuracy, FMR, FNMR).
 public struct PairVerification: Sendable, Equatable {
     /// One pair's distance and verdict.
     public struct Verdict: Sendable, Equatable {
@@ -34,15 +34,15 @@ public struct PairVerification: Sendable, Equatable {
         hasLabels && count > 0 ? Double(correctCount) / Double(count) : nil
     }
 
-    /// False accept rate: impostor pairs judged a match, over impostor pairs; `nil` without
+    /// false match rate: impostor pairs judged a match, over impostor pairs; `nil` without
     /// labels or without impostor pairs.
-    public var far: Double? {
+    public var fmr: Double? {
         hasLabels && impostorCount > 0 ? Double(falseAcceptCount) / Double(impostorCount) : nil
     }
 
-    /// False reject rate: genuine pairs judged no match, over genuine pairs; `nil` without
+    /// false non-match rate: genuine pairs judged no match, over genuine pairs; `nil` without
     /// labels or without genuine pairs.
-    public var frr: Double? {
+    public var fnmr: Double? {
         hasLabels && genuineCount > 0 ? Double(falseRejectCount) / Double(genuineCount) : nil
     }
 

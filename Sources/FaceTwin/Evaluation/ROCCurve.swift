@@ -10,19 +10,19 @@ public struct ROCPoint: Sendable, Equatable, Hashable {
     public let falsePositives: Int
     /// True accept rate: truePositives / genuine pairs.
     public let tar: Double
-    /// False accept rate: falsePositives / impostor pairs.
-    public let far: Double
+    /// false match rate: falsePositives / impostor pairs.
+    public let fmr: Double
 
     public init(threshold: Float, truePositives: Int, falsePositives: Int, genuineCount: Int, impostorCount: Int) {
         self.threshold = threshold
         self.truePositives = truePositives
         self.falsePositives = falsePositives
         self.tar = Double(truePositives) / Double(genuineCount)
-        self.far = Double(falsePositives) / Double(impostorCount)
+        self.fmr = Double(falsePositives) / Double(impostorCount)
     }
 
-    /// False reject rate: 1 − TAR.
-    public var frr: Double { 1 - tar }
+    /// false non-match rate: 1 − TAR.
+    public var fnmr: Double { 1 - tar }
 }
 
 /// A decision threshold chosen on a ROC curve, with its error rates on the pairs it was
@@ -40,10 +40,10 @@ public struct ROCOperatingPoint: Sendable, Equatable {
     public let impostorCount: Int
 
     public var tar: Double { point.tar }
-    public var far: Double { point.far }
-    public var frr: Double { point.frr }
-    /// (FRR + FAR) / 2: the equal error rate when this is the EER point.
-    public var halfTotalErrorRate: Double { (point.frr + point.far) / 2 }
+    public var fmr: Double { point.fmr }
+    public var fnmr: Double { point.fnmr }
+    /// (FNMR + FMR) / 2: the equal error rate when this is the EER point.
+    public var halfTotalErrorRate: Double { (point.fnmr + point.fmr) / 2 }
     /// (TP + TN) / (P + N).
     public var accuracy: Double {
         Double(point.truePositives + impostorCount - point.falsePositives) / Double(genuineCount + impostorCount)
@@ -51,14 +51,14 @@ public struct ROCOperatingPoint: Sendable, Equatable {
 }
 
 /// The ROC curve of a set of verification pairs, and the figures read from it: AUC,
-/// equal error rate, TAR at a FAR, best accuracy.
+/// equal error rate, TAR at a FMR, best accuracy.
 ///
 /// Convention: a *smaller* distance means *more similar*, and a pair is accepted as a
 /// match iff `distance <= threshold`. Distances are any finite numbers (scores work too).
 ///
 /// Ties are grouped: pairs with equal distance are accepted together, so there is one
-/// point per distinct distance value, plus a first point (FAR 0, TAR 0) with threshold
-/// `-infinity`. The last point is always (FAR 1, TAR 1). Building sorts the genuine and
+/// point per distinct distance value, plus a first point (FMR 0, TAR 0) with threshold
+/// `-infinity`. The last point is always (FMR 1, TAR 1). Building sorts the genuine and
 /// the impostor distances once each and merges them: O(n log n) time, O(n) memory.
 public struct ROCCurve: Sendable {
     /// Number of genuine (same identity) pairs, P.
@@ -151,7 +151,7 @@ public struct ROCCurve: Sendable {
     }
 
     /// The equal-error point: of all ROC points, the first (lowest threshold) one
-    /// minimising |FRR − FAR|; the EER is its `halfTotalErrorRate`, (FRR + FAR) / 2.
+    /// minimising |FNMR − FMR|; the EER is its `halfTotalErrorRate`, (FNMR + FMR) / 2.
     ///
     /// This is the definition of `eer_auc` in `scripts/facetwin_torch.py` (argmin over the
     /// curve, no interpolation), so the figures compare; that code does not group ties,
@@ -168,13 +168,13 @@ public struct ROCCurve: Sendable {
         return operatingPoint(at: best)
     }
 
-    /// TAR at a false accept rate: the highest TAR among the points with FAR ≤
-    /// `targetFAR`, at the first (strictest) such point reaching it. The first point
-    /// (FAR 0) always qualifies; a negative target is treated as 0.
-    public func tar(atFAR targetFAR: Double) -> ROCOperatingPoint {
+    /// TAR at a false match rate: the highest TAR among the points with FMR ≤
+    /// `targetFMR`, at the first (strictest) such point reaching it. The first point
+    /// (FMR 0) always qualifies; a negative target is treated as 0.
+    public func tar(atFMR targetFMR: Double) -> ROCOperatingPoint {
         var last = 0
         for k in 1 ..< points.count {
-            if points[k].far <= targetFAR { last = k } else { break }
+            if points[k].fmr <= targetFMR { last = k } else { break }
         }
         while last > 0 && points[last - 1].truePositives == points[last].truePositives { last -= 1 }
         return operatingPoint(at: last)

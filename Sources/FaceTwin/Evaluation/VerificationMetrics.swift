@@ -11,18 +11,16 @@ public struct VerificationMetrics: Sendable, Equatable, Codable {
     public let genuineCount: Int
     /// Different-identity pairs evaluated, N.
     public let impostorCount: Int
-    /// Equal error rate, (FRR + FAR) / 2 at the ROC point minimising |FRR − FAR|
+    /// Equal error rate, (FNMR + FMR) / 2 at the ROC point minimising |FNMR − FMR|
     /// (the definition of `scripts/facetwin_torch.py`).
     public let eer: Double
     public let eerThreshold: Float
     /// Area under the ROC curve (trapezoid rule; ties count ½).
     public let auc: Double
-    /// TAR at FAR ≤ 1 %.
-    public let tarAtFAR1: Double
-    public let tarAtFAR1Threshold: Float
-    /// TAR at FAR ≤ 0.1 %.
-    public let tarAtFAR01: Double
-    public let tarAtFAR01Threshold: Float
+    /// TAR at FMR ≤ 1 %; its `tar` is nil below 300 impostor pairs (``TARAtFMR``).
+    public let tarAtFMR1Percent: TARAtFMR
+    /// TAR at FMR ≤ 0.1 %; its `tar` is nil below 3000 impostor pairs.
+    public let tarAtFMR0_1Percent: TARAtFMR
     /// Highest (TP + TN) / (P + N) over all thresholds, including "accept nothing".
     public let bestAccuracy: Double
     public let bestAccuracyThreshold: Float
@@ -40,12 +38,8 @@ public struct VerificationMetrics: Sendable, Equatable, Codable {
         eer = equalError.halfTotalErrorRate
         eerThreshold = equalError.threshold
         auc = curve.auc
-        let at1 = curve.tar(atFAR: 0.01)
-        tarAtFAR1 = at1.tar
-        tarAtFAR1Threshold = at1.threshold
-        let at01 = curve.tar(atFAR: 0.001)
-        tarAtFAR01 = at01.tar
-        tarAtFAR01Threshold = at01.threshold
+        tarAtFMR1Percent = TARAtFMR(curve: curve, targetFMR: 0.01)
+        tarAtFMR0_1Percent = TARAtFMR(curve: curve, targetFMR: 0.001)
         let best = curve.bestAccuracyPoint()
         bestAccuracy = best.accuracy
         bestAccuracyThreshold = best.threshold

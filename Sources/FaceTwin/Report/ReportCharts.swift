@@ -6,7 +6,7 @@ extension EvaluationReport {
     static let impostorColor = "#ff7f0e"  // orange
     static let curveColor = "#1f4e9c"
     static let eerColor = "#d62728"
-    static let farColor = "#2ca02c"
+    static let fmrColor = "#2ca02c"
     static let storedColor = "#000000"
 
     /// The threshold the pictures use for verdicts: the model's own if it has one, else the
@@ -43,8 +43,8 @@ extension EvaluationReport {
     // MARK: ROC
 
     static func rocSVG(_ e: Evaluation) -> String {
-        // FAR on a log axis, as face verification reports it (TAR at FAR = 1 %, 0.1 % …): from
-        // the decade below one false accept to 100 %.
+        // FMR on a log axis, as face verification reports it (TAR at FMR = 1 %, 0.1 % …): from
+        // the decade below one false match to 100 %.
         let n = Double(e.metrics.impostorCount)
         let lowest = min(1e-2, pow(10, floor(log10(1 / n))))
         var xTicks: [(Double, String)] = []
@@ -56,22 +56,22 @@ extension EvaluationReport {
         let yTicks = stride(from: 0.0, through: 1.0001, by: 0.1).map { ($0, SVGPlot.tickLabel($0 * 100) + "%") }
         var plot = SVGPlot(title: "ROC curve",
                            subtitle: subtitle(e),
-                           x: .init(label: "False accept rate: impostor pairs accepted (log scale)", scale: .log10(lowest ... 1), ticks: xTicks),
+                           x: .init(label: "False match rate: impostor pairs accepted (log scale)", scale: .log10(lowest ... 1), ticks: xTicks),
                            y: .init(label: "True accept rate: genuine pairs accepted", scale: .linear(0 ... 1.02), ticks: yTicks))
         plot.legendPosition = .below
         plot.height = 640
-        // A FAR of 0 has no place on a log axis: such markers sit on the left edge.
-        func onAxis(_ far: Double) -> Double { max(far, lowest) }
+        // An FMR of 0 has no place on a log axis: such markers sit on the left edge.
+        func onAxis(_ fmr: Double) -> Double { max(fmr, lowest) }
         let chance = (0 ... 60).map { k -> (Double, Double) in
-            let far = lowest * pow(1 / lowest, Double(k) / 60)
-            return (far, far)
+            let fmr = lowest * pow(1 / lowest, Double(k) / 60)
+            return (fmr, fmr)
         }
         plot.elements.append(.line(points: chance, color: "#999999", width: 1, dash: "5,4", legend: "chance (random scores)"))
-        // Thin in plot units (log FAR), so the low-FAR end keeps its detail.
+        // Thin in plot units (log FMR), so the low-FMR end keeps its detail.
         let scale = SVGPlot.Scale.log10(lowest ... 1)
         var kept: [(Double, Double)] = []
         var last: (Double, Double)? = nil
-        let raw = e.curve.points.map { ($0.far, $0.tar) }
+        let raw = e.curve.points.map { ($0.fmr, $0.tar) }
         for (k, p) in raw.enumerated() {
             let u = (scale.unit(p.0), p.1)
             if let l = last, abs(u.0 - l.0) < 0.002 && abs(u.1 - l.1) < 0.002 && k != raw.count - 1 { continue }
@@ -81,18 +81,21 @@ extension EvaluationReport {
         plot.elements.append(.line(points: kept, color: curveColor, width: 2.2, dash: nil,
                                    legend: String(format: "this model (AUC %.4f)", e.metrics.auc)))
         let eer = e.curve.equalErrorPoint()
-        plot.elements.append(.marker(x: onAxis(eer.far), y: eer.tar, color: eerColor, label: nil,
+        plot.elements.append(.marker(x: onAxis(eer.fmr), y: eer.tar, color: eerColor, label: nil,
                                      legend: String(format: "equal error rate %.2f %% (threshold %.3f)", 100 * e.metrics.eer, e.metrics.eerThreshold)))
-        let at1 = e.curve.tar(atFAR: 0.01)
-        plot.elements.append(.marker(x: onAxis(at1.far), y: at1.tar, color: farColor, label: nil,
-                                     legend: String(format: "TAR at FAR ≤ 1 %%: %.2f %% (threshold %.3f)", 100 * at1.tar, at1.threshold)))
+        // Only an operating point the impostor pairs support (rule of three: ≥ 300 for 1 %).
+        if e.metrics.tarAtFMR1Percent.isSupported {
+            let at1 = e.curve.tar(atFMR: 0.01)
+            plot.elements.append(.marker(x: onAxis(at1.fmr), y: at1.tar, color: fmrColor, label: nil,
+                                         legend: String(format: "TAR at FMR ≤ 1 %%: %.2f %% (threshold %.3f)", 100 * at1.tar, at1.threshold)))
+        }
         if let t = e.storedThreshold {
             let r = e.errorRates(atThreshold: t)
-            plot.elements.append(.ring(x: onAxis(r.far), y: 1 - r.frr, color: storedColor,
-                                         legend: String(format: "model's threshold %.3f: FAR %.2f %%, TAR %.2f %%", t, 100 * r.far, 100 * (1 - r.frr))))
+            plot.elements.append(.ring(x: onAxis(r.fmr), y: 1 - r.fnmr, color: storedColor,
+                                         legend: String(format: "model's threshold %.3f: FMR %.2f %%, TAR %.2f %%", t, 100 * r.fmr, 100 * (1 - r.fnmr))))
         }
-        plot.notes = ["A point per threshold; up and left is better. A FAR of 0 lies off the log scale: points there sit on the left edge.",
-                      "Match iff distance ≤ threshold. 1 false accept = \(String(format: "%.3g", 100 / n)) %."]
+        plot.notes = ["A point per threshold; up and left is better. An FMR of 0 lies off the log scale: points there sit on the left edge.",
+                      "Match iff distance ≤ threshold. 1 false match = \(String(format: "%.3g", 100 / n)) %."]
         return plot.render()
     }
 
@@ -104,14 +107,14 @@ extension EvaluationReport {
         let ticks = tickValues.map { ($0, SVGPlot.tickLabel($0 * 100) + "%") }
         var plot = SVGPlot(title: "DET curve",
                            subtitle: subtitle(e),
-                           x: .init(label: "False accept rate: impostor pairs accepted (normal-deviate scale)", scale: .probit(range), ticks: ticks),
-                           y: .init(label: "False reject rate (normal-deviate scale)", scale: .probit(range), ticks: ticks))
+                           x: .init(label: "False match rate: impostor pairs accepted (normal-deviate scale)", scale: .probit(range), ticks: ticks),
+                           y: .init(label: "False non-match rate (normal-deviate scale)", scale: .probit(range), ticks: ticks))
         plot.legendPosition = .below
         plot.height = 640
         plot.elements.append(.line(points: [(range.lowerBound, range.lowerBound), (range.upperBound, range.upperBound)],
-                                   color: "#999999", width: 1, dash: "2,3", legend: "FAR = FRR"))
+                                   color: "#999999", width: 1, dash: "2,3", legend: "FMR = FNMR"))
         // Work in plot units for thinning, then map back through the (monotone) values.
-        let raw = e.curve.points.map { ($0.far, $0.frr) }
+        let raw = e.curve.points.map { ($0.fmr, $0.fnmr) }
         let scale = SVGPlot.Scale.probit(range)
         var kept: [(Double, Double)] = []
         var last: (Double, Double)? = nil
@@ -123,17 +126,17 @@ extension EvaluationReport {
         }
         plot.elements.append(.line(points: kept, color: curveColor, width: 2.2, dash: nil, legend: "this model"))
         let eer = e.curve.equalErrorPoint()
-        plot.elements.append(.marker(x: eer.far, y: eer.frr, color: eerColor,
+        plot.elements.append(.marker(x: eer.fmr, y: eer.fnmr, color: eerColor,
                                      label: String(format: "EER %.2f %%", 100 * e.metrics.eer),
                                      legend: String(format: "equal error rate %.2f %%", 100 * e.metrics.eer)))
         if let t = e.storedThreshold {
             let r = e.errorRates(atThreshold: t)
-            plot.elements.append(.ring(x: r.far, y: r.frr, color: storedColor,
-                                         legend: String(format: "model's threshold %.3f: FAR %.2f %%, FRR %.2f %%", t, 100 * r.far, 100 * r.frr)))
+            plot.elements.append(.ring(x: r.fmr, y: r.fnmr, color: storedColor,
+                                         legend: String(format: "model's threshold %.3f: FMR %.2f %%, FNMR %.2f %%", t, 100 * r.fmr, 100 * r.fnmr)))
         }
         plot.notes = [
             "Lower left is better. Error rates of 0 lie off these scales: there the curve leaves the plot through its edge.",
-            "Resolution: 1 false reject = \(String(format: "%.3g", 100 / Double(e.metrics.genuineCount))) %, 1 false accept = \(String(format: "%.3g", 100 / Double(e.metrics.impostorCount))) %.",
+            "Resolution: 1 false non-match = \(String(format: "%.3g", 100 / Double(e.metrics.genuineCount))) %, 1 false match = \(String(format: "%.3g", 100 / Double(e.metrics.impostorCount))) %.",
         ]
         return plot.render()
     }
@@ -175,10 +178,10 @@ extension EvaluationReport {
             let r = e.errorRates(atThreshold: t)
             plot.elements.append(.verticalLine(x: Double(t), color: storedColor, dash: nil,
                                                label: String(format: "model's threshold %.3f", t),
-                                               legend: String(format: "model's threshold %.3f (FAR %.1f %%, FRR %.1f %%)", t, 100 * r.far, 100 * r.frr)))
+                                               legend: String(format: "model's threshold %.3f (FMR %.1f %%, FNMR %.1f %%)", t, 100 * r.fmr, 100 * r.fnmr)))
         }
-        plot.notes = ["Pairs left of a threshold are called a match: genuine pairs right of it are false rejects,",
-                      "impostor pairs left of it false accepts."]
+        plot.notes = ["Pairs left of a threshold are called a match: genuine pairs right of it are false non-matches,",
+                      "impostor pairs left of it false matches."]
         return plot.render()
     }
 }

@@ -5,10 +5,10 @@ import Foundation
 /// | file | what it shows |
 /// |---|---|
 /// | `index.html` | the headline numbers, warnings, and the pictures below |
-/// | `roc.svg` | ROC curve: true accept rate against false accept rate, with the EER and TAR@FAR=1 % points |
-/// | `det.svg` | DET curve: false reject against false accept rate on normal-deviate axes |
+/// | `roc.svg` | ROC curve: true accept rate against false match rate, with the EER and TAR@FMR=1 % points |
+/// | `det.svg` | DET curve: false non-match against false match rate on normal-deviate axes |
 /// | `distances.svg` | histograms of genuine and impostor pair distances, with the thresholds |
-/// | `roc.csv` | every ROC point: threshold, far, tar (and the counts) |
+/// | `roc.csv` | every ROC point: threshold, fmr, tar (and the counts) |
 /// | `pairs.png` | 12 pairs of faces side by side with distance and verdict, incl. the hardest errors |
 /// | `summary.json` | the numbers of `index.html`, for machines |
 ///
@@ -56,11 +56,11 @@ public enum EvaluationReport {
 
     /// Every ROC point, from "accept nothing" to "accept everything".
     public static func rocCSV(_ e: Evaluation) -> String {
-        var s = "threshold,far,tar,false_accepts,true_accepts\n"
+        var s = "threshold,fmr,tar,false_matches,true_matches\n"
         s.reserveCapacity(e.curve.points.count * 40)
         for p in e.curve.points {
             let t = p.threshold.isFinite ? "\(p.threshold)" : (p.threshold < 0 ? "-inf" : "inf")
-            s += "\(t),\(p.far),\(p.tar),\(p.falsePositives),\(p.truePositives)\n"
+            s += "\(t),\(p.fmr),\(p.tar),\(p.falsePositives),\(p.truePositives)\n"
         }
         return s
     }
@@ -71,6 +71,16 @@ public enum EvaluationReport {
         func h(_ t: String) -> String { SVGPlot.escape(t) }
         func pct(_ v: Double) -> String { String(format: "%.2f %%", 100 * v) }
         func thr(_ v: Float) -> String { String(format: "%.4f", v) }
+        func interval(_ i: ConfidenceInterval?) -> String {
+            guard let i, let b = s.intervals else { return "" }
+            return "; 95 % interval \(pct(i.lower)) – \(pct(i.upper)) (\(h(b.method)))"
+        }
+        func tarRow(_ t: TARAtFMR, interval i: ConfidenceInterval?) -> (String, String, String) {
+            guard let tar = t.tar, let threshold = t.threshold else {
+                return ("TAR at FMR = \(t.targetText)", "—", h(t.unsupportedReason ?? ""))
+            }
+            return ("TAR at FMR = \(t.targetText)", pct(tar), "threshold \(thr(threshold))" + interval(i))
+        }
         let what: String
         switch e.source {
         case .identities(let root, let names):
@@ -82,16 +92,15 @@ public enum EvaluationReport {
             ("Images", "\(s.images)", ""),
             ("Genuine pairs (same person)", "\(s.genuinePairs)", ""),
             ("Impostor pairs (different people)", "\(s.impostorPairs)", ""),
-            ("Equal error rate (EER)", pct(s.eer), "threshold \(thr(s.eerThreshold))"),
+            ("Equal error rate (EER)", pct(s.eer), "threshold \(thr(s.eerThreshold))" + interval(s.intervals?.eer)),
             ("ROC AUC", String(format: "%.4f", s.auc), "1 = perfect, 0.5 = chance"),
-            ("TAR at FAR = 1 %", pct(s.tarAtFAR1), "threshold \(thr(s.tarAtFAR1Threshold))"),
-            ("TAR at FAR = 0.1 %", pct(s.tarAtFAR01), "threshold \(thr(s.tarAtFAR01Threshold))"
-                + (s.impostorPairs < 1000 ? "; only \(s.impostorPairs) impostor pairs, so FAR 0.1 % means no false accept at all" : "")),
+            tarRow(s.tarAtFMR1Percent, interval: s.intervals?.tarAtFMR1Percent),
+            tarRow(s.tarAtFMR0_1Percent, interval: s.intervals?.tarAtFMR0_1Percent),
             ("Best accuracy", pct(s.bestAccuracy), "threshold \(thr(s.bestAccuracyThreshold)) (chosen on these pairs: optimistic)"),
         ]
         if let t = s.storedThreshold, let acc = s.accuracyAtStoredThreshold {
             rows.append(("Accuracy at the model's threshold", pct(acc),
-                         "threshold \(thr(t)) (\(h(s.storedThresholdMethod ?? "method not recorded"))); FAR \(pct(s.farAtStoredThreshold ?? 0)), FRR \(pct(s.frrAtStoredThreshold ?? 0))"))
+                         "threshold \(thr(t)) (\(h(s.storedThresholdMethod ?? "method not recorded"))); FMR \(pct(s.fmrAtStoredThreshold ?? 0)), FNMR \(pct(s.fnmrAtStoredThreshold ?? 0))"))
         } else {
             rows.append(("Accuracy at the model's threshold", "—", "the model has no stored threshold (run facetwin calibrate)"))
         }
@@ -115,8 +124,8 @@ public enum EvaluationReport {
         html += "</table>\n"
         let verdictThreshold = pairsThreshold(e)
         html += """
-            <figure><img src="roc.svg" alt="ROC curve" width="720"><figcaption><b>ROC curve.</b> Each point is one threshold: to the right it accepts more impostors (false accept rate), upwards more genuine pairs (true accept rate). The false accept rate is on a log scale, so the strict thresholds that matter in practice (FAR 1 %, 0.1 %) are spread out. The higher the curve, the better; the dashed curve is guessing. Points: <a href="roc.csv">roc.csv</a>.</figcaption></figure>
-            <figure><img src="det.svg" alt="DET curve" width="720"><figcaption><b>DET curve.</b> The same thresholds as errors: false rejects against false accepts, both on normal-deviate (probit) scales so the low-error region is spread out. Lower-left is better; the curve crosses the dotted diagonal at the EER. Rates of 0 lie off these scales, so there the curve leaves the plot through its edge.</figcaption></figure>
+            <figure><img src="roc.svg" alt="ROC curve" width="720"><figcaption><b>ROC curve.</b> Each point is one threshold: to the right it accepts more impostors (false match rate), upwards more genuine pairs (true accept rate). The false match rate is on a log scale, so the strict thresholds that matter in practice (FMR 1 %, 0.1 %) are spread out. The higher the curve, the better; the dashed curve is guessing. Points: <a href="roc.csv">roc.csv</a>.</figcaption></figure>
+            <figure><img src="det.svg" alt="DET curve" width="720"><figcaption><b>DET curve.</b> The same thresholds as errors: false non-matches against false matches, both on normal-deviate (probit) scales so the low-error region is spread out. Lower-left is better; the curve crosses the dotted diagonal at the EER. Rates of 0 lie off these scales, so there the curve leaves the plot through its edge.</figcaption></figure>
             <figure><img src="distances.svg" alt="Distance histograms" width="720"><figcaption><b>Distances.</b> How far apart the embeddings of genuine pairs (same person) and of impostor pairs (different people) are, each as a share of its own pairs. The less the two overlap, the better any threshold works.</figcaption></figure>
             <figure><img src="pairs.png" alt="Example pairs"><figcaption><b>Example pairs</b>, sorted by distance: typical and hardest genuine and impostor pairs. Verdicts use threshold \(thr(verdictThreshold.value)) (\(h(verdictThreshold.name))); a red frame marks a wrong verdict.</figcaption></figure>
             <h2>The pairs in the picture</h2>

@@ -22,6 +22,10 @@ public struct CrossValidationFoldResult {
     public let finalLoss: Float
     /// Training and evaluation time.
     public let seconds: Double
+    /// The seed the fold trained with (``CrossValidation/trainingSeed(seed:fold:)``).
+    public let trainingSeed: UInt64
+    /// 95 % intervals over the fold's test identities; nil when `bootstrapResamples` is 0.
+    public let intervals: BootstrapIntervals?
     /// The trained model (the last epoch's weights). Its training record lists the fold's test
     /// identities as held out, and its threshold is the EER threshold on them. Nil in a
     /// `withoutModel()` copy, made so that the weights (160 MB in the seed) can be freed.
@@ -63,7 +67,11 @@ public struct CrossValidationResult {
     public init(folds: [CrossValidationFoldResult]) { self.folds = folds }
     public var eer: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.eer)) }
     public var auc: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.auc)) }
-    public var tarAtFAR1: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.tarAtFAR1)) }
+    /// TAR at FMR 1 % over folds; nil unless every fold's impostor pairs support it.
+    public var tarAtFMR1Percent: CrossValidationStatistic? {
+        let tars = folds.compactMap(\.metrics.tarAtFMR1Percent.tar)
+        return tars.count == folds.count ? CrossValidationStatistic(tars) : nil
+    }
     public var bestAccuracy: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.bestAccuracy)) }
 }
 
@@ -81,13 +89,18 @@ public enum CrossValidationEvent {
 /// `scripts/facetwin_torch.py --folds`, though its shuffle is Python's, so its folds differ). Each
 /// fold trains a fresh network on the other identities for the full number of epochs, with
 /// no validation set and so no epoch selection (the last epoch is kept: the test identities
-/// influence nothing), then scores all pairs of its test identities. Fold f's training seed
-/// is `seed + f`, as in the reference.
+/// influence nothing), then scores all pairs of its test identities. Fold f trains with
+/// ``trainingSeed(seed:fold:)``.
+///
+/// Before any training, no test image may equal a training image byte for byte (SHA-256): the
+/// same photo filed under two identities would otherwise be seen in training and tested on.
 public final class CrossValidation {
     public let root: String
     public let config: NetworkConfig
     public let options: TrainingOptions
     public let folds: [CrossValidationFold]
+    /// Resamples of each fold's bootstrap over its test identities (0: no intervals).
+    public var bootstrapResamples = 1000
 
     /// Lists the identities under `root` (loading them once at the network's input size, so
     /// a bad image fails here rather than in fold 3) and splits them into `folds` folds
@@ -103,6 +116,34 @@ public final class CrossValidation {
         self.config = config
         self.options = options
         self.folds = try Self.split(all.identities, folds: folds, seed: options.seed)
+        try Self.checkNoSharedImages(all, folds: self.folds)
+    }
+
+    /// The training seed of fold `fold` (0-based) of the split seeded `seed`: `seed` for fold
+    /// 0, then steps of the golden-ratio constant 0x9E3779B97F4A7C15, so that the runs of
+    /// several split seeds never share a training seed (with `seed + fold`, seed 0's fold 2
+    /// and seed 1's fold 1 would start from the same weights).
+    public static func trainingSeed(seed: UInt64, fold: Int) -> UInt64 {
+        seed &+ UInt64(fold) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// Throws `.sharedImage` when a fold's test side holds a file whose bytes equal a file on
+    /// its training side.
+    static func checkNoSharedImages(_ all: ImageFolder, folds: [CrossValidationFold]) throws(CrossValidationError) {
+        var hashes: [String: String] = [:]
+        for path in all.paths {
+            do { hashes[path] = try ImageFileHashes.sha256(ofFile: path) } catch { throw .unreadable(error) }
+        }
+        for fold in folds {
+            let test = Set(fold.testIdentities)
+            var testPaths: [String] = [], trainPaths: [String] = []
+            for (k, path) in all.paths.enumerated() {
+                if test.contains(all.identities[all.labels[k]]) { testPaths.append(path) } else { trainPaths.append(path) }
+            }
+            if let shared = ImageFileHashes.firstShared(test: testPaths, train: trainPaths, hashes: hashes) {
+                throw .sharedImage(test: shared.test, train: shared.train, fold: fold.index, count: fold.count)
+            }
+        }
     }
 
     /// Deals `identities` into `folds` disjoint folds after a seeded Fisher–Yates shuffle.
@@ -152,7 +193,7 @@ public final class CrossValidation {
         }
         progress(.foldStarted(fold, trainImages: trainSet.count, testImages: testSet.count))
         var foldOptions = options
-        foldOptions.seed = options.seed &+ UInt64(fold.index)
+        foldOptions.seed = Self.trainingSeed(seed: options.seed, fold: fold.index)
         let result: TrainingResult
         do {
             let trainer = try Trainer(config: config, options: foldOptions, training: trainSet, validation: nil)
@@ -172,7 +213,9 @@ public final class CrossValidation {
         model.info.thresholdMethod = "EER on crossval fold \(fold.index + 1)/\(fold.count) test identities \(evaluation.summary)"
         let done = CrossValidationFoldResult(fold: fold, metrics: evaluation.metrics, testImages: testSet.count,
                                              trainImages: trainSet.count, finalLoss: result.history.last!.meanLoss,
-                                             seconds: Date().timeIntervalSince(start), model: model, history: result.history)
+                                             seconds: Date().timeIntervalSince(start), trainingSeed: foldOptions.seed,
+                                             intervals: bootstrapResamples > 0 ? evaluation.bootstrapIntervals(resamples: bootstrapResamples, seed: options.seed) : nil,
+                                             model: model, history: result.history)
         progress(.foldFinished(done))
         return done
     }
@@ -183,6 +226,9 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
     case invalidFoldCount(Int)
     case tooFewIdentities(folds: Int, identities: Int)
     case duplicateIdentities
+    /// A test image of fold `fold` has the same bytes as a training image.
+    case sharedImage(test: String, train: String, fold: Int, count: Int)
+    case unreadable(FileError)
     case dataset(DatasetError)
     case training(fold: Int, count: Int, TrainingError)
     case evaluation(fold: Int, count: Int, EvaluationError)
@@ -195,6 +241,11 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
             return "\(k) folds need at least \(2 * k) identities (2 a fold, so that each test fold has impostor pairs); found \(n)"
         case .duplicateIdentities:
             return "cross-validation: identity names are not unique"
+        case .sharedImage(let test, let train, let f, let k):
+            return "fold \(f + 1)/\(k): test image \(test) has the same bytes (SHA-256) as training image \(train); "
+                + "the same photo under two identities would leak into training — remove or refile one of them"
+        case .unreadable(let e):
+            return e.description
         case .dataset(let e):
             return e.description
         case .training(let f, let k, let e):

@@ -44,11 +44,11 @@ public struct TrainingResult {
 
     /// The loss history as CSV: one row per epoch.
     public var historyCSV: String {
-        var s = "epoch,steps,mean_loss,val_eer,val_auc,val_tar_at_far1,seconds,pairs_per_second,kept\n"
+        var s = "epoch,steps,mean_loss,val_eer,val_auc,val_tar_at_fmr1,seconds,pairs_per_second,kept\n"
         for r in history {
             let v = r.validation
             s += "\(r.epoch),\(r.steps),\(r.meanLoss),\(v.map { "\($0.eer)" } ?? ""),\(v.map { "\($0.auc)" } ?? ""),"
-            s += "\(v.map { "\($0.tarAtFAR1)" } ?? ""),\(String(format: "%.3f", r.seconds)),\(String(format: "%.1f", r.pairsPerSecond)),"
+            s += "\(v.map { "\($0.tarAtFMR1Percent.measuredTAR)" } ?? ""),\(String(format: "%.3f", r.seconds)),\(String(format: "%.1f", r.pairsPerSecond)),"
             s += "\(r.epoch == bestEpoch ? 1 : 0)\n"
         }
         return s
