@@ -45,7 +45,10 @@ struct CrossvalCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+        let range = NetworkConfig.limits.folds
+        guard range.contains(folds) else {
+            throw ValidationError("--folds must be between \(range.lowerBound) and \(range.upperBound) (got \(folds))")
+        }
     }
 
     func run() throws {
