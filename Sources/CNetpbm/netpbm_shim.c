@@ -163,7 +163,7 @@ static ftnetpbm_status check_raster_fits(FILE *f, const struct pam *pam,
     }
     if (needed > remaining) {
         set_message(message, message_capacity,
-                    "header declares %lld x %lld pixels (at least %lld bytes of raster) but only %lld bytes follow",
+                    "header declares %lld x %lld pixels (at least %lld bytes of raster) but only %lld bytes follow before end of file",
                     (long long)width, (long long)height, (long long)needed,
                     (long long)(remaining < 0 ? 0 : remaining));
         return FTNETPBM_TRUNCATED;

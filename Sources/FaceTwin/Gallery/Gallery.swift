@@ -183,7 +183,7 @@ public final class Gallery {
                 try Self.column(row, name, of: "templates", path: path)
             }
             templates.append(GalleryTemplate(id: try column("id"), identity: name,
-                                             embedding: try Self.decodeEmbedding(try column("embedding"), size: size, path: path),
+                                             embedding: try TemplateCodec.decode(try column("embedding"), size: size, path: path),
                                              imagePath: try column("image_path"), imageSHA256: try column("image_sha256"),
                                              enrolledAt: try column("enrolled_at")))
         }
@@ -218,7 +218,7 @@ public final class Gallery {
         var acc: [String: (min: Double, sum: Double, count: Int)] = [:]
         for row in rows {
             let identity: String = try Self.column(row, "name", of: "identities", path: path)
-            let e = try Self.decodeEmbedding(try Self.column(row, "embedding", of: "templates", path: path), size: size, path: path)
+            let e = try TemplateCodec.decode(try Self.column(row, "embedding", of: "templates", path: path), size: size, path: path)
             var sum = 0.0
             for c in 0..<size {
                 let diff = Double(probe[c]) - Double(e[c])
@@ -342,13 +342,6 @@ public final class Gallery {
         return .database(path: path, message: "\(error)")
     }
 
-    /// Float32 values → little-endian bytes.
-    static func encodeEmbedding(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
-    }
-
     /// One column of a row read from the gallery, or a `notAGallery` error naming the table
     /// and column when the stored value is missing or not of the column's type (a malformed
     /// date, a number where a blob belongs, …): a damaged row must not crash every command.
@@ -360,16 +353,6 @@ public final class Gallery {
             var shown = "\(value)"
             if shown.count > 40 { shown = String(shown.prefix(40)) + "…" }
             throw .notAGallery(path: path, reason: "a damaged row: \(table).\(name) holds \(shown), not a valid \(T.self)")
-        }
-    }
-
-    /// Little-endian Float32 bytes → values; the blob must hold exactly `size` of them.
-    static func decodeEmbedding(_ data: Data, size: Int, path: String) throws(GalleryError) -> [Float] {
-        guard size > 0, data.count % 4 == 0, data.count / 4 == size else {
-            throw .notAGallery(path: path, reason: "a template has \(data.count) bytes, not \(size) Float32 values")
-        }
-        return data.withUnsafeBytes { raw in
-            (0..<size).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
         }
     }
 

@@ -161,7 +161,7 @@ extension Gallery {
                     try db.execute(sql: """
                         INSERT INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
                         VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [id!, Self.encodeEmbedding(embeddings[i]), item.path, item.sha, now])
+                        """, arguments: [id!, TemplateCodec.encode(embeddings[i]), item.path, item.sha, now])
                     enrolled.append(item.path)
                 }
                 let count = try id.map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [$0]) ?? 0 } ?? 0
