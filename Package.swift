@@ -27,13 +27,15 @@ let package = Package(
         // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, and its weight
         // gradient folded into Adam (runtime-checked; OpenBLAS and Adam.swift otherwise).
         .target(name: "CGemm", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
+        // SHA-256's compression function with the x86 SHA extensions (runtime-checked).
+        .target(name: "CHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CGemm", "CHash", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

@@ -133,6 +133,45 @@ static ftnetpbm_status check_header(const struct pam *pam, int64_t max_pixels,
     return FTNETPBM_OK;
 }
 
+/*
+ * The fewest bytes a raster of this header can take: raw formats store every
+ * sample in 1 or 2 bytes (PBM: 1 bit), plain ones use at least one character a
+ * sample. A header declaring more than the file holds is refused here, before
+ * the raster and row buffers are allocated: a 20-byte file must not cost
+ * hundreds of megabytes to reject. Only regular files have a size to check.
+ */
+static ftnetpbm_status check_raster_fits(FILE *f, const struct pam *pam,
+                                         char *message, size_t message_capacity) {
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return FTNETPBM_OK;
+    }
+    const long position = ftell(f);
+    if (position < 0) {
+        return FTNETPBM_OK;
+    }
+    const int64_t remaining = (int64_t)st.st_size - (int64_t)position;
+    const int64_t width = pam->width, height = pam->height;  /* checked: product <= INT32_MAX */
+    const int64_t bytes_per_sample = pam->maxval > 255 ? 2 : 1;
+    int64_t needed;
+    switch (pam->format) {
+    case RPBM_FORMAT: needed = (width + 7) / 8 * height; break;
+    case PBM_FORMAT: case PGM_FORMAT: needed = width * height; break;
+    case PPM_FORMAT: needed = 3 * width * height; break;
+    case RPGM_FORMAT: needed = width * height * bytes_per_sample; break;
+    case RPPM_FORMAT: needed = 3 * width * height * bytes_per_sample; break;
+    default: needed = (int64_t)pam->depth * width * height * bytes_per_sample; break;
+    }
+    if (needed > remaining) {
+        set_message(message, message_capacity,
+                    "header declares %lld x %lld pixels (at least %lld bytes of raster) but only %lld bytes follow before end of file",
+                    (long long)width, (long long)height, (long long)needed,
+                    (long long)(remaining < 0 ? 0 : remaining));
+        return FTNETPBM_TRUNCATED;
+    }
+    return FTNETPBM_OK;
+}
+
 /* Fills g_scale: sample v -> round(v * 255 / maxval), halves up. */
 static void build_scale(unsigned long maxval) {
     for (unsigned long v = 0; v <= maxval; v++) {
@@ -211,6 +250,9 @@ static ftnetpbm_status read_locked(FILE *f,
         *out_height = (int32_t)pam.height;
     }
     ftnetpbm_status status = check_header(&pam, max_pixels, message, message_capacity);
+    if (status == FTNETPBM_OK) {
+        status = check_raster_fits(f, &pam, message, message_capacity);
+    }
     if (status != FTNETPBM_OK) {
         release_netpbm_output(old_jb);
         return status;

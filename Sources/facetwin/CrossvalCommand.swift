@@ -59,7 +59,10 @@ struct CrossvalCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+        let range = NetworkConfig.limits.folds
+        guard range.contains(folds) else {
+            throw ValidationError("--folds must be between \(range.lowerBound) and \(range.upperBound) (got \(folds))")
+        }
         guard seed == nil || seeds == nil else { throw ValidationError("give --seed N or --seeds A,B,…, not both") }
         _ = try seedList()
         guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }

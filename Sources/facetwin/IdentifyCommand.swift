@@ -35,7 +35,8 @@ struct IdentifyCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard top >= 1 else { throw ValidationError("--top must be at least 1 (got \(top))") }
+        let range = NetworkConfig.limits.top
+        guard range.contains(top) else { throw ValidationError("--top must be between \(range.lowerBound) and \(range.upperBound) (got \(top))") }
     }
 
     func run() throws {

@@ -9,8 +9,8 @@ struct ThresholdOption: ParsableArguments {
     var threshold: Float?
 
     func validate() throws {
-        if let threshold, !(threshold.isFinite && threshold >= 0) {
-            throw ValidationError("--threshold must be a number ≥ 0 (got \(threshold))")
+        if let threshold, let problem = VerificationThreshold.problem(threshold) {
+            throw ValidationError("--threshold: \(problem)")
         }
     }
 
@@ -20,6 +20,9 @@ struct ThresholdOption: ParsableArguments {
         if let threshold { return (threshold, "--threshold") }
         guard let stored = model.info.threshold else {
             throw CLIError("\(path): the model has no stored threshold; pass --threshold T or run facetwin calibrate first")
+        }
+        if let problem = VerificationThreshold.problem(stored) {
+            throw CLIError("\(path): stored \(problem); pass --threshold T or run facetwin calibrate")
         }
         return (stored, model.info.thresholdMethod ?? "stored in the model")
     }
@@ -55,31 +58,55 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
     var invert = false
 
+    /// Every number within `NetworkConfig.limits` (the bounds the model loader applies too), and
+    /// the network small enough to train: a hostile number is refused here, before anything is
+    /// allocated or any data read.
     func validate() throws {
-        _ = try networkConfig()
-        guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
-        guard batch > 1 else { throw ValidationError("--batch must be at least 2 (BatchNorm needs two pairs)") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
-        guard margin > 0, margin.isFinite else { throw ValidationError("--margin must be positive") }
+        let l = NetworkConfig.limits
+        func check<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: String) throws {
+            guard range.contains(value) else {
+                throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))")
+            }
+        }
+        try check(epochs, l.epochs, "--epochs")
+        try check(batch, l.batch, "--batch")
+        guard lr.isFinite else { throw ValidationError("--lr must be a finite number (got \(lr))") }
+        try check(lr, l.learningRate, "--lr")
+        guard margin.isFinite else { throw ValidationError("--margin must be a finite number (got \(margin))") }
+        try check(margin, l.margin, "--margin")
+        let config = try networkConfig()
+        if let problem = config.problem(batch: batch, training: true) {
+            throw ValidationError("--size/--channels/--hidden/--embedding/--batch: \(problem)")
+        }
     }
 
     /// The network these options describe (the parsing of `train`).
     func networkConfig() throws -> NetworkConfig {
-        func ints(_ s: String, _ what: String) throws -> [Int] {
-            let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("\(what) must be positive integers separated by commas (got \"\(s)\")")
+        let l = NetworkConfig.limits
+        func ints(_ s: String, _ what: String, each: ClosedRange<Int>, count: ClosedRange<Int>) throws -> [Int] {
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == s.split(separator: ",", omittingEmptySubsequences: false).count, parts.allSatisfy(each.contains) else {
+                throw ValidationError("\(what) must be integers from \(each.lowerBound) to \(each.upperBound) separated by commas (got \"\(s.prefix(60))\")")
             }
-            return parts.map { $0! }
+            guard count.contains(parts.count) else {
+                throw ValidationError("\(what) takes \(count.lowerBound) to \(count.upperBound) values (got \(parts.count))")
+            }
+            return parts
         }
-        let dims = size.lowercased().split(separator: "x").map { Int($0) }
-        guard (1...2).contains(dims.count), dims.allSatisfy({ ($0 ?? 0) >= 3 }) else {
-            throw ValidationError("--size must be N or WxH with sides of at least 3 (got \"\(size)\")")
+        let dims = size.lowercased().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
+        let sides = max(3, l.side.lowerBound)...l.side.upperBound
+        guard (1...2).contains(dims.count), dims.count == size.lowercased().split(separator: "x", omittingEmptySubsequences: false).count,
+              dims.allSatisfy(sides.contains) else {
+            throw ValidationError("--size must be N or WxH with sides from \(sides.lowerBound) to \(sides.upperBound) (got \"\(size.prefix(60))\")")
         }
-        let width = dims[0]!, height = dims.count == 2 ? dims[1]! : dims[0]!
-        guard embedding > 0 else { throw ValidationError("--embedding must be positive") }
-        return NetworkConfig(inputHeight: height, inputWidth: width, channels: try ints(channels, "--channels"),
-                             hidden: hidden.isEmpty ? [] : try ints(hidden, "--hidden"), embeddingSize: embedding, invert: invert)
+        let width = dims[0], height = dims.count == 2 ? dims[1] : dims[0]
+        guard l.embedding.contains(embedding) else {
+            throw ValidationError("--embedding must be between \(l.embedding.lowerBound) and \(l.embedding.upperBound) (got \(embedding))")
+        }
+        return NetworkConfig(inputHeight: height, inputWidth: width,
+                             channels: try ints(channels, "--channels", each: l.channels, count: l.blocks),
+                             hidden: hidden.isEmpty ? [] : try ints(hidden, "--hidden", each: l.hiddenWidth, count: l.hiddenLayers),
+                             embeddingSize: embedding, invert: invert)
     }
 
     func trainingOptions(seed: UInt64) -> TrainingOptions {

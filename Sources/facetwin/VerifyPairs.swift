@@ -43,7 +43,7 @@ extension VerifyCommand {
     static func resultsCSV(_ result: PairVerification) -> String {
         var csv = result.hasLabels ? "image1,image2,same,distance,verdict\n" : "image1,image2,distance,verdict\n"
         for v in result.verdicts {
-            var row = "\(csvField(v.pair.image1)),\(csvField(v.pair.image2)),"
+            var row = "\(CSV.field(v.pair.image1)),\(CSV.field(v.pair.image2)),"
             if let same = v.pair.same { row += same ? "1," : "0," }
             row += "\(v.distance),\(v.isMatch ? "match" : "no_match")\n"
             csv += row
@@ -62,11 +62,5 @@ extension VerifyCommand {
             if let fnmr = result.fnmr { summary += ", FNMR \(EvalFormat.percent(fnmr))" }
         }
         return summary
-    }
-
-    /// Quotes a CSV field when it holds a comma, quote or line break.
-    static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

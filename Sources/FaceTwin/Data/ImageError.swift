@@ -21,13 +21,16 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupported(path: String, reason: String)
     /// Memory for the raster could not be allocated.
     case outOfMemory(path: String, width: Int, height: Int)
+    /// The image decoded, but the model turns it into an embedding with NaN or infinite
+    /// values (a model whose products overflow): it cannot be enrolled or compared.
+    case nonFiniteEmbedding(path: String)
 
     /// The file the error is about.
     public var path: String {
         switch self {
         case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _),
              .truncated(let path, _), .malformed(let path, _), .tooLarge(let path, _, _, _),
-             .unsupported(let path, _), .outOfMemory(let path, _, _):
+             .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path):
             return path
         }
     }
@@ -51,6 +54,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): unsupported image: \(reason)"
         case .outOfMemory(let path, let width, let height):
             return "\(path): out of memory for a \(width)x\(height) image"
+        case .nonFiniteEmbedding(let path):
+            return "\(path): the model's embedding of this photo is not finite (NaN or infinite values)"
         }
     }
 }

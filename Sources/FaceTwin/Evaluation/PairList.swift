@@ -65,8 +65,9 @@ public struct PairList: Sendable {
         var columns: Int? = nil
         var sawHeader = false
         var lineNumber = 0
-        // Split on \n, tolerating \r\n; a lone \r is not a line break.
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on \n and \r\n; a lone \r is not a line break. (A Swift String sees "\r\n" as
+        // one Character, so splitting on "\n" alone would never split a CRLF file.)
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }

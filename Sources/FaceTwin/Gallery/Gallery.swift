@@ -265,9 +265,13 @@ public final class Gallery {
                 GROUP BY i.id
                 """)
         }
-        let summaries = rows.map { row in
-            IdentitySummary(name: row["name"], templateCount: row["template_count"], enrolledAt: row["created_at"],
-                            lastEnrolledAt: row["last_enrolled"])
+        let path = self.path
+        var summaries: [IdentitySummary] = []
+        for row in rows {
+            summaries.append(IdentitySummary(name: try Self.column(row, "name", of: "identities", path: path),
+                                             templateCount: try Self.column(row, "template_count", of: "identities", path: path),
+                                             enrolledAt: try Self.column(row, "created_at", of: "identities", path: path),
+                                             lastEnrolledAt: try Self.column(row, "last_enrolled", of: "templates", path: path)))
         }
         return summaries.sorted { NaturalOrder.areInIncreasingOrder($0.name, $1.name) }
     }
@@ -287,10 +291,13 @@ public final class Gallery {
         guard let rows else { throw .unknownIdentity(path: path, name: name) }
         var templates: [GalleryTemplate] = []
         for row in rows {
-            templates.append(GalleryTemplate(id: row["id"], identity: name,
-                                             embedding: try Self.decodeEmbedding(row["embedding"], size: size, path: path),
-                                             imagePath: row["image_path"], imageSHA256: row["image_sha256"],
-                                             enrolledAt: row["enrolled_at"]))
+            func column<T: DatabaseValueConvertible>(_ name: String) throws(GalleryError) -> T {
+                try Self.column(row, name, of: "templates", path: path)
+            }
+            templates.append(GalleryTemplate(id: try column("id"), identity: name,
+                                             embedding: try TemplateCodec.decode(try column("embedding"), size: size, path: path),
+                                             imagePath: try column("image_path"), imageSHA256: try column("image_sha256"),
+                                             enrolledAt: try column("enrolled_at")))
         }
         return templates
     }
@@ -322,8 +329,8 @@ public final class Gallery {
         var order: [String] = []
         var acc: [String: (min: Double, sum: Double, count: Int)] = [:]
         for row in rows {
-            let identity: String = row["name"]
-            let e = try Self.decodeEmbedding(row["embedding"], size: size, path: path)
+            let identity: String = try Self.column(row, "name", of: "identities", path: path)
+            let e = try TemplateCodec.decode(try Self.column(row, "embedding", of: "templates", path: path), size: size, path: path)
             var sum = 0.0
             for c in 0..<size {
                 let diff = Double(probe[c]) - Double(e[c])
@@ -385,18 +392,35 @@ public final class Gallery {
     public static let maxNameLength = 200
 
     /// Identity names are free text (people's names, folder names) but not empty, without
-    /// control characters or surrounding white space (which would make `verify --claim`
-    /// fail on an invisible difference), and at most ``maxNameLength`` characters.
+    /// control or invisible formatting characters (Unicode Cc, Cf — zero-width spaces and joiners,
+    /// the bidirectional overrides and isolates that make a printed name read differently — and
+    /// the line and paragraph separators), without surrounding white space (which would make
+    /// `verify --claim` fail on an invisible difference), and at most ``maxNameLength`` characters.
     public static func validate(name: String) throws(GalleryError) {
         if name.isEmpty { throw .invalidName(name: name, reason: "empty") }
-        if name.count > maxNameLength { throw .invalidName(name: String(name.prefix(40)) + "…", reason: "longer than \(maxNameLength) characters") }
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            throw .invalidName(name: name.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : String($0) }.joined(),
-                               reason: "contains control characters")
+        if name.count > maxNameLength {
+            throw .invalidName(name: visible(String(name.prefix(40))) + "…", reason: "longer than \(maxNameLength) characters")
         }
-        if name.first!.isWhitespace || name.last!.isWhitespace {
+        if name.unicodeScalars.contains(where: isInvisible) {
+            throw .invalidName(name: visible(name), reason: "contains control or invisible formatting characters (shown as \\u{…})")
+        }
+        if let first = name.first, let last = name.last, first.isWhitespace || last.isWhitespace {
             throw .invalidName(name: name, reason: "starts or ends with white space")
         }
+    }
+
+    /// Control (Cc), format (Cf: zero-width and bidirectional controls) and line/paragraph
+    /// separator (Zl, Zp) characters.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+
+    /// The name with every invisible character written as `\u{XXXX}`, safe to print.
+    static func visible(_ name: String) -> String {
+        name.unicodeScalars.map { isInvisible($0) ? "\\u{\(String($0.value, radix: 16, uppercase: true))}" : String($0) }.joined()
     }
 
     // MARK: - Internals
@@ -445,19 +469,17 @@ public final class Gallery {
         return .database(path: path, message: "\(error)")
     }
 
-    /// Float32 values → little-endian bytes.
-    static func encodeEmbedding(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
-    }
-
-    static func decodeEmbedding(_ data: Data, size: Int, path: String) throws(GalleryError) -> [Float] {
-        guard data.count == size * 4 else {
-            throw .notAGallery(path: path, reason: "a template has \(data.count) bytes, not \(size * 4) (\(size) Float32 values)")
-        }
-        return data.withUnsafeBytes { raw in
-            (0..<size).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+    /// One column of a row read from the gallery, or a `notAGallery` error naming the table
+    /// and column when the stored value is missing or not of the column's type (a malformed
+    /// date, a number where a blob belongs, …): a damaged row must not crash every command.
+    static func column<T: DatabaseValueConvertible>(_ row: Row, _ name: String, of table: String, path: String) throws(GalleryError) -> T {
+        do {
+            return try row.decode(T.self, forColumn: name)
+        } catch {
+            let value = row[name] as DatabaseValue? ?? .null
+            var shown = "\(value)"
+            if shown.count > 40 { shown = String(shown.prefix(40)) + "…" }
+            throw .notAGallery(path: path, reason: "a damaged row: \(table).\(name) holds \(shown), not a valid \(T.self)")
         }
     }
 
@@ -543,10 +565,17 @@ public final class Gallery {
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM gallery_meta WHERE id = 1") else {
                     throw GalleryError.notAGallery(path: path, reason: "no gallery metadata")
                 }
-                let version: Int = row["schema_version"]
+                func column<T: DatabaseValueConvertible>(_ name: String) throws -> T {
+                    try Self.column(row, name, of: "gallery_meta", path: path)
+                }
+                let version: Int = try column("schema_version")
                 if version > schemaVersion { throw GalleryError.newerSchema(path: path) }
-                return GalleryInfo(schemaVersion: version, modelFingerprint: row["model_fingerprint"], modelPath: row["model_path"],
-                                   embeddingSize: row["embedding_size"], createdAt: row["created_at"])
+                let size: Int = try column("embedding_size")
+                guard NetworkConfig.limits.embedding.contains(size) else {
+                    throw GalleryError.notAGallery(path: path, reason: "gallery_meta.embedding_size \(size) is not a possible embedding size")
+                }
+                return GalleryInfo(schemaVersion: version, modelFingerprint: try column("model_fingerprint"), modelPath: try column("model_path"),
+                                   embeddingSize: size, createdAt: try column("created_at"))
             }
         } catch {
             throw galleryError(error, path: path)

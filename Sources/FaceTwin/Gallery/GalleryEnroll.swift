@@ -124,7 +124,20 @@ extension Gallery {
                 }
             }
         }
-        let embeddings = model.embed(pixels: pixels, count: prepared.count)
+        var embeddings = model.embed(pixels: pixels, count: prepared.count)
+        // A NaN template would never match (and a NaN distance never sorts): the photo is bad.
+        if let bad = embeddings.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
+            var keep: [Int] = []
+            for (i, e) in embeddings.enumerated() {
+                if e.allSatisfy(\.isFinite) { keep.append(i); continue }
+                let item = prepared[i]
+                let error = ImageError.nonFiniteEmbedding(path: item.path)
+                if !skipBad { throw .badPhoto(gallery: path, identity: batches[prepared[bad].batch].name, error: error) }
+                skipped[item.batch].append(SkippedPhoto(path: item.path, reason: Self.reason(error)))
+            }
+            prepared = keep.map { prepared[$0] }
+            embeddings = keep.map { embeddings[$0] }
+        }
         let now = Date()
 
         return try write { db in
@@ -148,7 +161,7 @@ extension Gallery {
                     try db.execute(sql: """
                         INSERT INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
                         VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [id!, Self.encodeEmbedding(embeddings[i]), item.path, item.sha, now])
+                        """, arguments: [id!, TemplateCodec.encode(embeddings[i]), item.path, item.sha, now])
                     enrolled.append(item.path)
                 }
                 let count = try id.map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [$0]) ?? 0 } ?? 0

@@ -36,8 +36,8 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     case empty(path: String)
     /// No threshold: neither given nor stored in the model.
     case noThreshold(modelPath: String)
-    /// A threshold that is not a finite non-negative number.
-    case invalidThreshold(Float)
+    /// A threshold ``VerificationThreshold`` refuses: given (`modelPath` nil) or stored in the model at `modelPath`.
+    case invalidThreshold(Float, modelPath: String?)
 
     /// The 12 leading hex digits of a fingerprint: enough to tell models apart in a message.
     public static func short(_ fingerprint: String) -> String { String(fingerprint.prefix(12)) }
@@ -78,8 +78,10 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
         case .noThreshold(let modelPath):
             return "\(modelPath): the model has no verification threshold; give --threshold, "
                 + "train with --holdout, or run facetwin calibrate"
-        case .invalidThreshold(let t):
-            return "threshold must be a finite number ≥ 0, got \(t)"
+        case .invalidThreshold(let t, let modelPath):
+            let problem = VerificationThreshold.problem(t) ?? "threshold \(t) is invalid"
+            if let modelPath { return "\(modelPath): stored \(problem); pass --threshold T or run facetwin calibrate" }
+            return "--threshold: \(problem)"
         }
     }
 }

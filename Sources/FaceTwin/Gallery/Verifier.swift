@@ -70,7 +70,9 @@ public final class Verifier {
         guard let t = threshold ?? model.info.threshold else {
             throw .noThreshold(modelPath: gallery.modelPath ?? gallery.info.modelPath)
         }
-        guard t.isFinite, t >= 0 else { throw .invalidThreshold(t) }
+        if VerificationThreshold.problem(t) != nil {
+            throw .invalidThreshold(t, modelPath: threshold == nil ? gallery.modelPath ?? gallery.info.modelPath : nil)
+        }
         self.gallery = gallery
         self.model = model
         self.threshold = t
@@ -78,11 +80,14 @@ public final class Verifier {
 
     /// The probe's embedding under the gallery's model.
     public func embed(probe path: String) throws(GalleryError) -> [Float] {
+        let embedding: [Float]
         do {
-            return try model.embed(imagesAt: [path])[0]
+            embedding = try model.embed(imagesAt: [path])[0]
         } catch {
             throw .badProbe(error)
         }
+        guard embedding.allSatisfy(\.isFinite) else { throw .badProbe(.nonFiniteEmbedding(path: path)) }
+        return embedding
     }
 
     /// Compares a probe image with the templates of the claimed identity.

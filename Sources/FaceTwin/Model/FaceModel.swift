@@ -6,9 +6,14 @@ import Foundation
 public final class FaceModel {
     public let network: SiameseNetwork
     public var info: ModelInfo
-    /// The weights' fingerprint as recorded in the file it was loaded from or last saved to
-    /// (see `fingerprint`); nil until known. Whoever changes the weights in place must reset it.
-    public var recordedFingerprint: String?
+    /// The weights' fingerprint as recorded in the file it was loaded from or last saved to: a
+    /// hint, never trusted (`fingerprint` is computed). Whoever changes the weights in place must
+    /// reset it (setting it also forgets the computed one).
+    public var recordedFingerprint: String? {
+        didSet { cachedFingerprint = nil }
+    }
+    /// `fingerprint`, once computed from the weights.
+    var cachedFingerprint: String?
 
     /// The `format` metadata value that marks a FaceTwin model file.
     public static let format = "facetwin.siamese"
@@ -50,9 +55,10 @@ public final class FaceModel {
         } else {
             info = ModelInfo(config: try inferConfig(file))
         }
-        try validate(info.config, path: path)
+        try validate(info.config, against: file)
         let network = SiameseNetwork(config: info.config, seed: nil)
         try network.loadState(from: file)
+        try checkFinite(network, path: path)
         // A loaded model is used, not trained: sustained embedding may take the sparse product.
         network.freezeForInference()
         let model = FaceModel(network: network, info: info)
@@ -88,21 +94,45 @@ public final class FaceModel {
         guard !channels.isEmpty, let flat = inFeatures, let embedding = widths.last else {
             throw fail("no cnn1.1.weight / fc1.0.weight tensors")
         }
-        let pixels = flat / channels.last!
+        guard let lastChannels = channels.last, lastChannels > 0, flat > 0 else {
+            throw fail("cnn1 ends with \(channels.last ?? 0) channels and fc1.0 takes \(flat) features")
+        }
+        let pixels = flat / lastChannels
         let side = Int(Double(pixels).squareRoot().rounded())
-        guard side * side * channels.last! == flat else {
-            throw fail("fc1.0 takes \(flat) features, not \(channels.last!) channels of a square image")
+        guard side * side * lastChannels == flat else {
+            throw fail("fc1.0 takes \(flat) features, not \(lastChannels) channels of a square image")
         }
         return NetworkConfig(inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
                              embeddingSize: embedding)
     }
 
-    private static func validate(_ c: NetworkConfig, path: String) throws(ModelFileError) {
-        guard c.inputHeight >= 2, c.inputWidth >= 2, c.inputHeight <= 4096, c.inputWidth <= 4096,
-              !c.channels.isEmpty, c.channels.allSatisfy({ $0 > 0 && $0 <= 4096 }),
-              c.hidden.allSatisfy({ $0 > 0 }), c.embeddingSize > 0,
-              c.flatFeatures <= 1 << 28 else {
-            throw ModelFileError(path: path, "implausible network configuration \(c)")
+    /// The configuration within ``NetworkConfig/limits``, and every tensor it needs present in
+    /// the file with its shape, before anything is allocated: the metadata cannot make the
+    /// network bigger than the weights the file actually holds.
+    private static func validate(_ c: NetworkConfig, against file: SafeTensorsFile) throws(ModelFileError) {
+        if let problem = c.problem() {
+            throw ModelFileError(path: file.path, "implausible network configuration: \(problem)")
+        }
+        for (name, shape) in c.stateShapes {
+            guard file.contains(name) else { throw ModelFileError(path: file.path, "not a FaceTwin model: tensor \(name) is missing") }
+            let actual: SafeTensorsFile.TensorInfo
+            do { actual = try file.info(name) } catch { throw ModelFileError(path: file.path, "\(error)") }
+            guard actual.shape == shape else {
+                throw ModelFileError(path: file.path, "tensor \(name) has shape \(actual.shape), the network the metadata describes needs \(shape)")
+            }
+            guard actual.dtype.isFloatingPoint else {
+                throw ModelFileError(path: file.path, "tensor \(name) holds \(actual.dtype), not floating-point weights")
+            }
+        }
+    }
+
+    /// NaN or infinite weights make every embedding NaN (and every comparison false): refused.
+    private static func checkFinite(_ network: SiameseNetwork, path: String) throws(ModelFileError) {
+        for (name, tensor) in network.stateTensors {
+            let values = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelFileError(path: path, "tensor \(name) holds a value that is not finite (\(values[index]) at element \(index))")
+            }
         }
     }
 
@@ -163,6 +193,7 @@ public final class FaceModel {
             throw ModelFileError(path: path, "cannot write model: \(error)")
         }
         recordedFingerprint = fingerprint  // the weights' hash, as the staged file records it
+        cachedFingerprint = fingerprint
         return file
     }
 

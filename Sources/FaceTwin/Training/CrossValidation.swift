@@ -151,7 +151,7 @@ public final class CrossValidation {
     /// `identities.count ≥ 2 × folds`; and at least 2 folds.
     public static func split(_ identities: [String], folds k: Int, seed: UInt64) throws(CrossValidationError) -> [CrossValidationFold] {
         guard k >= 2 else { throw .invalidFoldCount(k) }
-        guard identities.count >= 2 * k else { throw .tooFewIdentities(folds: k, identities: identities.count) }
+        guard identities.count / 2 >= k else { throw .tooFewIdentities(folds: k, identities: identities.count) }
         guard Set(identities).count == identities.count else { throw .duplicateIdentities }
         var order = identities
         var rng = RandomSource(seed: seed)

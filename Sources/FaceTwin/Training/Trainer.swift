@@ -19,6 +19,20 @@ public struct TrainingOptions: Sendable {
     }
 }
 
+extension TrainingOptions {
+    /// What is out of ``NetworkConfig/limits`` in these options, or nil.
+    public func problem() -> String? {
+        let l = NetworkConfig.limits
+        if !l.epochs.contains(epochs) { return "epochs \(epochs) is outside \(l.epochs.lowerBound)…\(l.epochs.upperBound)" }
+        if !l.batch.contains(batchSize) { return "batch \(batchSize) is outside \(l.batch.lowerBound)…\(l.batch.upperBound)" }
+        if !l.learningRate.contains(learningRate) {
+            return "learning rate \(learningRate) is outside \(l.learningRate.lowerBound)…\(l.learningRate.upperBound)"
+        }
+        if !l.margin.contains(margin) { return "margin \(margin) is outside \(l.margin.lowerBound)…\(l.margin.upperBound)" }
+        return nil
+    }
+}
+
 /// What one epoch did, for progress lines and the loss history.
 public struct EpochReport: Sendable {
     public var epoch: Int
@@ -59,13 +73,17 @@ public struct TrainingResult {
 public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case invalidOption(String)
     case sizeMismatch(String)
-    case diverged(epoch: Int)
+    /// The loss exploded: not finite, or more than ``Trainer/divergenceFactor`` times `reference`
+    /// (the first step's loss, at least margin²).
+    case diverged(epoch: Int, loss: Float, reference: Float)
 
     public var description: String {
         switch self {
         case .invalidOption(let m): return m
         case .sizeMismatch(let m): return m
-        case .diverged(let e): return "training diverged at epoch \(e): the loss is not a finite number"
+        case .diverged(let e, let loss, let reference):
+            if !loss.isFinite { return "training diverged at epoch \(e): the loss is not a finite number; no model was written (try a smaller --lr)" }
+            return "training diverged at epoch \(e): mean loss \(loss) is more than \(Int(Trainer.divergenceFactor)) times the untrained network's \(reference); no model was written (try a smaller --lr)"
         }
     }
 }
@@ -75,6 +93,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
 /// epoch the held-out identities (if any) are embedded and scored over all their pairs, and the
 /// epoch with the lowest EER (then highest AUC) is the one kept.
 public final class Trainer {
+    /// An epoch's mean loss above this many times the first step's is divergence.
+    public static let divergenceFactor: Float = 1000
     public let config: NetworkConfig
     public let options: TrainingOptions
     public let training: ImageFolder
@@ -85,6 +105,8 @@ public final class Trainer {
         guard options.batchSize > 1 else { throw .invalidOption("the batch needs at least 2 pairs for BatchNorm (got \(options.batchSize))") }
         guard options.learningRate > 0, options.learningRate.isFinite else { throw .invalidOption("learning rate must be positive (got \(options.learningRate))") }
         guard options.margin > 0, options.margin.isFinite else { throw .invalidOption("margin must be positive (got \(options.margin))") }
+        if let problem = options.problem() { throw .invalidOption(problem) }
+        if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
         for folder in [training] + (validation.map { [$0] } ?? []) {
             guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert else {
                 throw .sizeMismatch("\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)")
@@ -109,6 +131,9 @@ public final class Trainer {
         let stepsPerEpoch = (training.count + b - 1) / b
         var labels = [Float](repeating: 0, count: b)
 
+        // The loss of the untrained network's first batch (at least margin²): an epoch whose mean
+        // loss is far above it has diverged (a too large learning rate gives 1e12 and more).
+        var reference = Float.nan
         var history: [EpochReport] = []
         var best: (epoch: Int, eer: Double, auc: Double, loss: Float, threshold: Float?, state: [Tensor], tracked: [Int64])? = nil
         let start = Date()
@@ -127,10 +152,13 @@ public final class Trainer {
                     let (value, _) = network.trainStep(images: images, labels: labels, loss: loss)
                     adam.update()
                     total += Double(value)
+                    if reference.isNaN { reference = max(value, options.margin * options.margin) }
                 }
             }
             let meanLoss = Float(total / Double(stepsPerEpoch))
-            guard meanLoss.isFinite else { throw .diverged(epoch: epoch) }
+            guard meanLoss.isFinite, meanLoss <= Self.divergenceFactor * reference else {
+                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
+            }
             let trainSeconds = Date().timeIntervalSince(epochStart)
 
             var metrics: VerificationMetrics? = nil
