@@ -9,6 +9,10 @@ bench-embed-pairs.py, bench-verify-torch.py, bench.sh) import it:
         3 x [ReflectionPad2d(1), Conv2d 3x3, ReLU, BatchNorm2d] (module `cnn1`), then
         Linear 80000->500, ReLU, Linear 500->500, ReLU, Linear 500->5 (module `fc1`);
         forward_once(x) embeds a batch [N, 1, H, W], forward(x1, x2) both twins.
+    DefaultNet(channels=(16, 32, 64, 64), embedding=64, scale=1.0)
+        the default recipe's twin: 4 x [ReflectionPad2d(1), Conv2d 3x3, ReLU, BatchNorm2d,
+        MaxPool2d(2)], global average pool, Linear to the embedding, L2-normalised.
+    run_default(root, train, test, ...)      the default recipe (no augmentation) in PyTorch
     contrastive(o1, o2, label, margin=2.0)   contrastive loss, label 1 = different
     ContrastiveLoss(margin=2.0)              the same as an nn.Module
     load_image(path, height=100, width=100)  Pillow: convert("L"), bilinear resize, / 255
@@ -92,6 +96,85 @@ class ContrastiveLoss(nn.Module):
 
     def forward(self, o1, o2, label):
         return contrastive(o1, o2, label, self.margin)
+
+
+class DefaultNet(nn.Module):
+    """The default recipe's twin: 4 x [ReflectionPad2d(1), Conv2d 3x3, ReLU, BatchNorm2d,
+    MaxPool2d(2)] and a global average pool (module `cnn1`), one Linear to the embedding
+    (module `fc1`), the embedding L2-normalised and scaled. State-dict names are FaceTwin's:
+    cnn1.1.weight, cnn1.3.running_var, cnn1.6.weight, ..., fc1.0.weight."""
+
+    def __init__(self, channels=(16, 32, 64, 64), embedding=64, scale=1.0, in_channels=1):
+        super().__init__()
+        layers, cin = [], in_channels
+        for c in channels:
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, c, 3), nn.ReLU(inplace=True), nn.BatchNorm2d(c), nn.MaxPool2d(2)]
+            cin = c
+        layers.append(nn.AdaptiveAvgPool2d(1))
+        self.cnn1 = nn.Sequential(*layers)
+        self.fc1 = nn.Sequential(nn.Linear(cin, embedding))
+        self.scale = scale
+
+    def forward_once(self, x):
+        return self.scale * F.normalize(self.fc1(self.cnn1(x).flatten(1)), dim=1)
+
+    def forward(self, x1, x2):
+        return self.forward_once(x1), self.forward_once(x2)
+
+
+def standardise(x):
+    """Per-image standardisation: mean 0, standard deviation 1 over each image's pixels."""
+    m = x.mean(dim=(1, 2, 3), keepdim=True)
+    v = ((x - m) ** 2).mean(dim=(1, 2, 3), keepdim=True)
+    return (x - m) / (v.sqrt() + 1e-5)
+
+
+def mine_pairs(emb, ids, rng, hard_share=0.5):
+    """Every genuine pair of a batch and as many impostor pairs, hard_share of them the closest."""
+    n = len(ids); ii, jj = np.triu_indices(n, 1); same = ids[ii] == ids[jj]
+    gi, gj = ii[same], jj[same]; ni, nj = ii[~same], jj[~same]
+    with torch.no_grad():
+        d = (emb[ni] - emb[nj]).norm(dim=1).numpy()
+    want = min(len(gi), len(ni)); hard = int(round(want * hard_share))
+    order = np.argsort(d, kind="stable"); chosen = list(order[:hard])
+    rest = order[hard:]; chosen += list(rng.choice(rest, want - hard, replace=False))
+    a = np.concatenate([gi, ni[chosen]]); b = np.concatenate([gj, nj[chosen]])
+    lab = torch.cat([torch.zeros(len(gi)), torch.ones(want)])
+    return a, b, lab
+
+
+def run_default(root, train_s, test_s, epochs=50, batch=32, seed=0, lr=2e-3, size=64, weight_decay=1e-4):
+    """The default recipe in PyTorch, without augmentation (timing and a quality cross-check):
+    standardised 64x64 input, batches of batch/2 identities x 4 images with mined balanced
+    pairs, AdamW with a linear warm-up over 2 epochs and a cosine decay, flip-averaged test embeddings."""
+    torch.manual_seed(seed); rng = np.random.default_rng(seed)
+    def load(subjects):
+        x, y = [], []
+        for label, s in enumerate(subjects):
+            for fn in sorted(os.listdir(os.path.join(root, s))):
+                if fn.lower().endswith(".pgm"):
+                    x.append(load_image(os.path.join(root, s, fn), size, size)); y.append(label)
+        return standardise(torch.from_numpy(np.stack(x))[:, None]), np.array(y)
+    xtr, ytr = load(train_s); xte, yte = load(test_s)
+    net = DefaultNet(); opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = (len(ytr) + batch - 1) // batch; total = epochs * steps; warm = 2 * steps
+    P, K = batch // 2, 4; ids = np.unique(ytr); t0 = time.perf_counter(); step = 0
+    for ep in range(epochs):
+        for _ in range(steps):
+            rate = lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + np.cos(np.pi * step / total))
+            for g in opt.param_groups: g["lr"] = rate
+            chosen = rng.choice(ids, min(P, len(ids)), replace=False)
+            sel = np.concatenate([rng.choice(np.where(ytr == c)[0], K, replace=False) for c in chosen])
+            emb = net.forward_once(xtr[sel]); a, b, lab = mine_pairs(emb, ytr[sel], rng)
+            loss = contrastive(emb[a], emb[b], lab[:, None])
+            opt.zero_grad(); loss.backward(); opt.step(); step += 1
+    train_seconds = time.perf_counter() - t0
+    net.eval()
+    with torch.no_grad():
+        e = (net.forward_once(xte) + net.forward_once(torch.flip(xte, dims=[3]))).numpy() / 2
+    ii, jj = np.triu_indices(len(e), 1)
+    eer, auc, acc = eer_auc(np.linalg.norm(e[ii] - e[jj], axis=1), yte[ii] == yte[jj])
+    return dict(train_seconds=train_seconds, ms_per_iter=1000 * train_seconds / total, eer=eer, auc=auc, best_acc=acc)
 
 
 def sample_pairs(y, n, rng):
