@@ -31,9 +31,14 @@ let package = Package(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
+        // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery; see its header.
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", "CImageCodecs", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

@@ -66,7 +66,7 @@ public struct ImageFolder: Sendable {
     }
 
     /// Image file extensions that are loaded, lower-cased.
-    public static let imageExtensions: Set<String> = ["pgm", "ppm", "pnm", "pam"]
+    public static let imageExtensions: Set<String> = ImageFormat.fileExtensions
 
     /// Scans `root`, decodes every image (in parallel across cores) and stores it
     /// resized to `width × height`.
