@@ -22,20 +22,26 @@ typedef struct png_guard {
     FILE *file;
     facetwin_codec_status status;
     char text[256];
+    char warning[128];   /* the last warning: libpng explains "Invalid IHDR data" in warnings */
 } png_guard;
 
 static void guard_error(png_structp png, png_const_charp msg) {
     png_guard *g = (png_guard *)png_get_error_ptr(png);
     if (msg != g->text) { /* guard_read already wrote its own message */
         g->status = FACETWIN_CODEC_MALFORMED;
-        snprintf(g->text, sizeof g->text, "%s", msg ? msg : "unknown libpng error");
+        if (g->warning[0] != '\0') {
+            snprintf(g->text, sizeof g->text, "%s (%s)", msg ? msg : "unknown libpng error", g->warning);
+        } else {
+            snprintf(g->text, sizeof g->text, "%s", msg ? msg : "unknown libpng error");
+        }
     }
     png_longjmp(png, 1);
 }
 
 static void guard_warning(png_structp png, png_const_charp msg) {
-    (void)png;
-    (void)msg; /* never print */
+    /* Never printed; kept only to explain an error that follows at once. */
+    png_guard *g = (png_guard *)png_get_error_ptr(png);
+    snprintf(g->warning, sizeof g->warning, "%s", msg ? msg : "");
 }
 
 static void guard_read(png_structp png, png_bytep data, size_t length) {
@@ -54,7 +60,7 @@ static void guard_read(png_structp png, png_bytep data, size_t length) {
 
 static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image *out,
                                     char *message, size_t cap) {
-    png_guard guard = {f, FACETWIN_CODEC_MALFORMED, ""};
+    png_guard guard = {f, FACETWIN_CODEC_MALFORMED, "", ""};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &guard, guard_error, guard_warning);
     png_infop info = png == NULL ? NULL : png_create_info_struct(png);
     if (info == NULL) {
@@ -79,6 +85,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     /* Our own pixel limit decides what is too large (libpng's default stops at 10^6 columns). */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_read_info(png, info);
+    guard.warning[0] = '\0'; /* only IHDR's explanations are wanted */
 
     png_uint_32 w32 = 0, h32 = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;

@@ -157,6 +157,12 @@ public enum ImageDecoder {
         }
     }
 
+    /// The EXIF orientation (1…8) in an APP1 segment's payload (`Exif\0\0` + TIFF), 1 when
+    /// absent or malformed; what the JPEG decoder applies. Bounded: never reads past `app1`.
+    static func exifOrientation(_ app1: [UInt8]) -> Int {
+        Int(app1.withUnsafeBufferPointer { facetwin_exif_orientation($0.baseAddress, $0.count) })
+    }
+
     /// `0x89504E47` for unprintable bytes, `"GIF8"` for printable ones.
     static func describe(_ bytes: ArraySlice<UInt8>) -> String {
         if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
