@@ -60,6 +60,25 @@ static void guard_emit_message(j_common_ptr cinfo, int level) {
     longjmp(g->jb, 1);
 }
 
+/*
+ * A progressive JPEG may declare thousands of tiny scans, each a pass over the
+ * whole coefficient buffer: a few KB of file, minutes of CPU (libjpeg-turbo's
+ * advice is a scan limit, as djpeg -maxscan). Real encoders use at most ~10-20.
+ */
+#define FACETWIN_JPEG_MAX_SCANS 500
+
+static void guard_progress(j_common_ptr cinfo) {
+    if (cinfo->is_decompressor) {
+        j_decompress_ptr d = (j_decompress_ptr)cinfo;
+        if (d->input_scan_number > FACETWIN_JPEG_MAX_SCANS) {
+            jpeg_guard *g = (jpeg_guard *)cinfo->err;
+            snprintf(g->text, sizeof g->text, "more than %d scans in a progressive JPEG", FACETWIN_JPEG_MAX_SCANS);
+            g->status = FACETWIN_CODEC_MALFORMED;
+            longjmp(g->jb, 1);
+        }
+    }
+}
+
 static void guard_output_message(j_common_ptr cinfo) {
     (void)cinfo; /* never print */
 }
@@ -101,6 +120,7 @@ static int32_t saved_orientation(j_decompress_ptr cinfo) {
 static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image *out,
                                     char *message, size_t cap) {
     struct jpeg_decompress_struct cinfo;
+    struct jpeg_progress_mgr progress;
     jpeg_guard guard;
     uint8_t *volatile pixels = NULL;
     uint8_t *volatile cmyk_row = NULL;
@@ -122,6 +142,9 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     }
 
     jpeg_create_decompress(&cinfo);
+    memset(&progress, 0, sizeof progress);
+    progress.progress_monitor = guard_progress;
+    cinfo.progress = &progress;
     jpeg_stdio_src(&cinfo, f);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);

@@ -68,6 +68,19 @@ final class PhotoHostileTests: XCTestCase {
         badPNGSignature[5] = 0x00
         var noSOF = Array(jpg[0..<2])
         noSOF += [0xFF, 0xD9]                                         // SOI then EOI
+        // A progressive JPEG's first scan repeated 600 times (the shape of a "scan bomb": many
+        // passes over the image from a small file). libjpeg only warns about the inconsistent
+        // progression; we take that warning as an error, at the second scan. (A consistent
+        // progression of more than 500 scans is stopped by the decoder's scan limit.)
+        let progressive = try fixture("colour_progressive.jpg")
+        let firstSOS = marker(progressive, 0xDA)
+        var scanEnd = firstSOS + 2
+        while !(progressive[scanEnd] == 0xFF && progressive[scanEnd + 1] != 0 && !(0xD0...0xD7).contains(progressive[scanEnd + 1])) {
+            scanEnd += 1
+        }
+        var scanBomb = Array(progressive[0..<firstSOS])
+        for _ in 0..<600 { scanBomb += progressive[firstSOS..<scanEnd] }
+        scanBomb += [0xFF, 0xD9]
         let tooLarge = "image too large: "
         return [
             ("truncated.jpg", Array(jpg[0..<(jpg.count / 2)]), "truncated: premature end of JPEG file"),
@@ -90,6 +103,7 @@ final class PhotoHostileTests: XCTestCase {
             ("bad-huffman.jpg", badHuffman, "malformed JPEG image: Bogus Huffman table definition"),
             ("corrupt-scan.jpg", corruptScan, "malformed JPEG image: Corrupt JPEG data: "),
             ("no-frame.jpg", noSOF, "malformed JPEG image: "),
+            ("scan-bomb.jpg", scanBomb, "malformed JPEG image: Inconsistent progression sequence for component 0 coefficient 0"),
             ("bad-crc.png", badCRC, "malformed PNG image: IDAT: CRC error"),
             ("corrupt-idat.png", corruptIDAT, "malformed PNG image: "),
             ("fifo.jpg", nil, "cannot open: is a named pipe (FIFO), not a regular file"),
