@@ -33,9 +33,14 @@ let package = Package(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
+        // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery; see its header.
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CGemm", "CHash", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CGemm", "CHash", "CNetpbm", "CImageCodecs", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libopenblas-dev libnetpbm-dev libsqlite3-dev pkg-config)
+# libjpeg-dev is libjpeg-turbo (Debian: libjpeg62-turbo-dev, Ubuntu: libjpeg-turbo8-dev); libpng-dev is libpng 1.6.
+PACKAGES=(libopenblas-dev libnetpbm-dev libjpeg-dev libpng-dev libsqlite3-dev pkg-config)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

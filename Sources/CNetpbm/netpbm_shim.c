@@ -181,20 +181,25 @@ static void build_scale(unsigned long maxval) {
 
 /*
  * Reads the raster row by row into `pixels` (width * height, row-major) as
- * 8-bit gray; `row` is a pnm_allocpamrow buffer. libnetpbm errors longjmp out
- * to the caller's setjmp.
+ * 8-bit gray, or as interleaved 8-bit RGB when `keep_rgb` and the image is RGB;
+ * `row` is a pnm_allocpamrow buffer. libnetpbm errors longjmp out to the
+ * caller's setjmp.
  */
-static void read_raster(struct pam *pam, tuple *row, uint8_t *pixels) {
+static void read_raster(struct pam *pam, tuple *row, uint8_t *pixels, int keep_rgb) {
     const int64_t width = pam->width;
     const int64_t height = pam->height;
     const unsigned long maxval = pam->maxval;
     const int rgb = pam->depth >= 3;
     for (int64_t y = 0; y < height; y++) {
         pnm_readpamrow(pam, row);
-        uint8_t *dst = pixels + y * width;
+        uint8_t *dst = pixels + y * width * (rgb && keep_rgb ? 3 : 1);
         for (int64_t x = 0; x < width; x++) {
             const sample *t = row[x];
-            if (rgb) {
+            if (rgb && keep_rgb) {
+                dst[3 * x] = g_scale[t[0] > maxval ? maxval : t[0]];
+                dst[3 * x + 1] = g_scale[t[1] > maxval ? maxval : t[1]];
+                dst[3 * x + 2] = g_scale[t[2] > maxval ? maxval : t[2]];
+            } else if (rgb) {
                 const uint32_t r = g_scale[t[0] > maxval ? maxval : t[0]];
                 const uint32_t g = g_scale[t[1] > maxval ? maxval : t[1]];
                 const uint32_t b = g_scale[t[2] > maxval ? maxval : t[2]];
@@ -215,6 +220,8 @@ static void read_raster(struct pam *pam, tuple *row, uint8_t *pixels) {
  */
 static ftnetpbm_status read_locked(FILE *f,
                                    int64_t max_pixels,
+                                   int keep_rgb,
+                                   int32_t *out_channels,
                                    int32_t *out_width,
                                    int32_t *out_height,
                                    uint8_t **out_pixels,
@@ -259,7 +266,8 @@ static ftnetpbm_status read_locked(FILE *f,
     }
     build_scale(pam.maxval);
 
-    pixels = malloc((size_t)pam.width * (size_t)pam.height);
+    const int channels = keep_rgb && pam.depth >= 3 ? 3 : 1;
+    pixels = malloc((size_t)pam.width * (size_t)pam.height * (size_t)channels);
     if (pixels == NULL) {
         release_netpbm_output(old_jb);
         set_message(message, message_capacity, "out of memory for %lld x %lld pixels",
@@ -267,11 +275,12 @@ static ftnetpbm_status read_locked(FILE *f,
         return FTNETPBM_NO_MEMORY;
     }
     row = pnm_allocpamrow(&pam);
-    read_raster(&pam, row, pixels);
+    read_raster(&pam, row, pixels, keep_rgb);
     pnm_freepamrow(row);
     row = NULL;
     release_netpbm_output(old_jb);
 
+    *out_channels = channels;
     *out_pixels = pixels;
     return FTNETPBM_OK;
 }
@@ -321,6 +330,21 @@ ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
                                     uint8_t **out_pixels,
                                     char *message,
                                     size_t message_capacity) {
+    int32_t channels = 0;
+    return ftnetpbm_read8_fd(fd, max_pixels, 0, &channels, out_width, out_height, out_pixels,
+                             message, message_capacity);
+}
+
+ftnetpbm_status ftnetpbm_read8_fd(int fd,
+                                  int64_t max_pixels,
+                                  int keep_rgb,
+                                  int32_t *out_channels,
+                                  int32_t *out_width,
+                                  int32_t *out_height,
+                                  uint8_t **out_pixels,
+                                  char *message,
+                                  size_t message_capacity) {
+    *out_channels = 0;
     *out_width = 0;
     *out_height = 0;
     *out_pixels = NULL;
@@ -341,7 +365,7 @@ ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
     }
     ftnetpbm_status status = check_file(f, message, message_capacity);
     if (status == FTNETPBM_OK) {
-        status = read_locked(f, max_pixels, out_width, out_height, out_pixels,
+        status = read_locked(f, max_pixels, keep_rgb, out_channels, out_width, out_height, out_pixels,
                              message, message_capacity);
     }
     fclose(f);

@@ -13,7 +13,7 @@ struct CompareCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "First image (PGM, PPM or PAM).")
+    @Argument(help: "First image (PGM, PPM, PAM, PNG or JPEG).")
     var image1: String
 
     @Argument(help: "Second image.")

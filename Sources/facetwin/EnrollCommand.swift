@@ -33,7 +33,7 @@ struct EnrollCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Argument(help: "Photos of the person named by --name (PGM, PPM or PAM).")
+    @Argument(help: "Photos of the person named by --name (PGM, PPM, PAM, PNG or JPEG).")
     var photos: [String] = []
 
     func validate() throws {

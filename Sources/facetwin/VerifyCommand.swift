@@ -24,7 +24,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The identity the probe claims to be.")
     var claim: String?
 
-    @Argument(help: "Probe photo (PGM, PPM or PAM).")
+    @Argument(help: "Probe photo (PGM, PPM, PAM, PNG or JPEG).")
     var probe: String?
 
     @Option(help: "How a probe's distances to the templates become one score: min (nearest template) or mean.")

@@ -140,11 +140,16 @@ final class DataDecodeTests: XCTestCase {
         XCTAssertEqual(error?.description, "\(path): not a Netpbm image (bad magic number \"P9\")")
     }
 
-    func testOtherFormatsAreNotNetpbm() throws {
+    /// The format comes from the first bytes: a PNG signature named .pgm is read as PNG
+    /// (here a signature and nothing else, so a truncated PNG); unknown bytes name the formats we read.
+    func testOtherFormatsAreDispatchedByMagicBytes() throws {
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         let path = try write(png, "photo.pgm")
         let error = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: path) }
-        XCTAssertEqual(error?.description, "\(path): not a Netpbm image (bad magic number 0x8950)")
+        XCTAssertEqual(error?.description, "\(path): truncated: premature end of PNG file")
+        let tiff = try write([0x49, 0x49, 0x2A, 0x00, 8, 0, 0, 0], "photo.tif.pgm")
+        let other = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: tiff) }
+        XCTAssertEqual(other?.description, "\(tiff): not a PGM/PPM/PAM, PNG or JPEG image (bad magic number 0x49492A00)")
     }
 
     func testZeroByteFileIsEmpty() throws {

@@ -64,7 +64,23 @@ ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
                                     char *message,
                                     size_t message_capacity);
 
-/* Releases a buffer returned by ftnetpbm_read_gray8_fd. NULL is allowed. */
+/*
+ * As ftnetpbm_read_gray8_fd, but with `keep_rgb` set an RGB image (PPM, PAM RGB
+ * or RGB_ALPHA) comes back as interleaved 8-bit R,G,B (each sample scaled as
+ * above, alpha dropped) and *out_channels is 3; otherwise it is 1 and the
+ * buffer is gray. *out_channels is 0 on failure.
+ */
+ftnetpbm_status ftnetpbm_read8_fd(int fd,
+                                  int64_t max_pixels,
+                                  int keep_rgb,
+                                  int32_t *out_channels,
+                                  int32_t *out_width,
+                                  int32_t *out_height,
+                                  uint8_t **out_pixels,
+                                  char *message,
+                                  size_t message_capacity);
+
+/* Releases a buffer returned by ftnetpbm_read_gray8_fd or ftnetpbm_read8_fd. NULL is allowed. */
 void ftnetpbm_free(uint8_t *pixels);
 
 #ifdef __cplusplus

@@ -3,18 +3,22 @@
 /// Every case carries the file's path, and ``description`` is a single line
 /// that starts with it (`s1/3.pgm: truncated: EOF / read error …`), so a CLI can
 /// print it as is and a user knows which file to look at. The message text after
-/// the path comes from libnetpbm where libnetpbm found the problem.
+/// the path comes from libnetpbm, libjpeg or libpng where the library found the problem.
 public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file could not be opened or read (missing, permissions, a directory).
     case cannotOpen(path: String, reason: String)
     /// The file has zero bytes.
     case empty(path: String)
-    /// The first bytes are not a Netpbm magic number (`P1` … `P7`).
+    /// The file starts with `P` but not with a Netpbm magic number (`P1` … `P7`).
     case notNetpbm(path: String, reason: String)
+    /// The first bytes are none of the formats we read (Netpbm, PNG, JPEG).
+    case unrecognized(path: String, reason: String)
     /// The file ends before its header or raster is complete.
     case truncated(path: String, reason: String)
     /// libnetpbm rejected the header or data for another reason.
     case malformed(path: String, reason: String)
+    /// libjpeg or libpng rejected the file (bad Huffman table, bad CRC, corrupt data…).
+    case malformedPhoto(path: String, format: ImageFormat, reason: String)
     /// The header declares more pixels than the caller allowed; nothing was allocated.
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
     /// A valid Netpbm file we cannot turn into gray (e.g. a PAM with depth 5).
@@ -28,8 +32,9 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file the error is about.
     public var path: String {
         switch self {
-        case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _),
-             .truncated(let path, _), .malformed(let path, _), .tooLarge(let path, _, _, _),
+        case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _), .unrecognized(let path, _),
+             .truncated(let path, _), .malformed(let path, _), .malformedPhoto(let path, _, _),
+             .tooLarge(let path, _, _, _),
              .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path):
             return path
         }
@@ -44,6 +49,10 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): empty file (0 bytes)"
         case .notNetpbm(let path, let reason):
             return "\(path): not a Netpbm image (\(reason))"
+        case .unrecognized(let path, let reason):
+            return "\(path): not a PGM/PPM/PAM, PNG or JPEG image (\(reason))"
+        case .malformedPhoto(let path, let format, let reason):
+            return "\(path): malformed \(format) image: \(reason)"
         case .truncated(let path, let reason):
             return "\(path): truncated: \(reason)"
         case .malformed(let path, let reason):

@@ -1,0 +1,24 @@
+/* Helpers shared by the JPEG and PNG decoders (not exported to Swift). */
+#ifndef FACETWIN_CODECS_INTERNAL_H
+#define FACETWIN_CODECS_INTERNAL_H
+
+#include "CImageCodecs.h"
+
+#include <stdarg.h>
+
+/* Formats into `dst` and flattens it to one trimmed line. */
+void ftcodec_set_message(char *dst, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Checks a header's size against max_pixels; on failure writes the message. */
+facetwin_codec_status ftcodec_check_size(int64_t width, int64_t height, int64_t max_pixels,
+                                         char *message, size_t cap);
+
+/*
+ * Applies EXIF orientation 2..8 to `image` in place (new buffer, old freed), as
+ * Pillow's exif_transpose. Returns 0 on success, -1 when out of memory (the
+ * image is left untouched).
+ */
+int ftcodec_apply_orientation(facetwin_image *image, int32_t orientation);
+
+#endif
