@@ -24,16 +24,17 @@ let package = Package(
     targets: [
         // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, and its weight
-        // gradient folded into Adam (runtime-checked; OpenBLAS and Adam.swift otherwise).
-        .target(name: "CGemm", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
+        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, its weight
+        // gradient folded into Adam, and the sparse product of a frozen network's first linear
+        // layer (runtime-checked; OpenBLAS and Adam.swift otherwise).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CKernels", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

@@ -83,7 +83,7 @@ static void describe_magic(const unsigned char *magic, size_t n, char *out, size
  * The part that talks to libnetpbm. Called with g_lock held and `f` positioned
  * at the start of the file.
  */
-static ftnetpbm_status read_locked(FILE *f,
+static facetwin_netpbm_status read_locked(FILE *f,
                                    int64_t max_pixels,
                                    int32_t *out_width,
                                    int32_t *out_height,
@@ -109,7 +109,7 @@ static ftnetpbm_status read_locked(FILE *f,
     pm_setjmpbufsave(&jb, &old_jb);
     if (setjmp(jb) != 0) {
         /* pm_error() landed here. */
-        ftnetpbm_status status = feof(f) ? FTNETPBM_TRUNCATED : FTNETPBM_MALFORMED;
+        facetwin_netpbm_status status = feof(f) ? FACETWIN_NETPBM_TRUNCATED : FACETWIN_NETPBM_MALFORMED;
         pm_setjmpbuf(old_jb);
         pm_setusererrormsgfn(NULL);
         pm_setusermessagefn(NULL);
@@ -117,7 +117,7 @@ static ftnetpbm_status read_locked(FILE *f,
             pnm_freepamrow(row);
         }
         free(pixels);
-        if (status == FTNETPBM_TRUNCATED) {
+        if (status == FACETWIN_NETPBM_TRUNCATED) {
             set_message(message, message_capacity, "%s",
                         g_error[0] ? g_error : "premature end of file");
         } else {
@@ -127,7 +127,7 @@ static ftnetpbm_status read_locked(FILE *f,
         return status;
     }
 
-    ftnetpbm_status status = FTNETPBM_OK;
+    facetwin_netpbm_status status = FACETWIN_NETPBM_OK;
     pnm_readpaminit(f, &pam, PAM_STRUCT_SIZE(tuple_type));
 
     const int64_t width = pam.width;
@@ -139,26 +139,26 @@ static ftnetpbm_status read_locked(FILE *f,
     if (width <= 0 || height <= 0) {
         set_message(message, message_capacity, "image has no pixels (%lld x %lld)",
                     (long long)width, (long long)height);
-        status = FTNETPBM_MALFORMED;
+        status = FACETWIN_NETPBM_MALFORMED;
     } else if (width * height > max_pixels) {
         /* Checked before anything image-sized is allocated. */
         set_message(message, message_capacity,
                     "%lld x %lld = %lld pixels exceeds the limit of %lld pixels",
                     (long long)width, (long long)height, (long long)(width * height),
                     (long long)max_pixels);
-        status = FTNETPBM_TOO_LARGE;
+        status = FACETWIN_NETPBM_TOO_LARGE;
     } else if (pam.depth < 1 || pam.depth > 4 ||
                (pam.depth == 4 && strncmp(pam.tuple_type, "RGB", 3) != 0)) {
         set_message(message, message_capacity,
                     "PAM with depth %u and tuple type \"%s\" has no gray or RGB reading",
                     pam.depth, pam.tuple_type);
-        status = FTNETPBM_UNSUPPORTED;
+        status = FACETWIN_NETPBM_UNSUPPORTED;
     } else if (pam.maxval < 1 || pam.maxval > 65535) {
         set_message(message, message_capacity, "maxval %lu is outside 1...65535",
                     (unsigned long)pam.maxval);
-        status = FTNETPBM_MALFORMED;
+        status = FACETWIN_NETPBM_MALFORMED;
     }
-    if (status != FTNETPBM_OK) {
+    if (status != FACETWIN_NETPBM_OK) {
         pm_setjmpbuf(old_jb);
         pm_setusererrormsgfn(NULL);
         pm_setusermessagefn(NULL);
@@ -177,7 +177,7 @@ static ftnetpbm_status read_locked(FILE *f,
         pm_setusermessagefn(NULL);
         set_message(message, message_capacity, "out of memory for %lld x %lld pixels",
                     (long long)width, (long long)height);
-        return FTNETPBM_NO_MEMORY;
+        return FACETWIN_NETPBM_NO_MEMORY;
     }
     row = pnm_allocpamrow(&pam);
 
@@ -208,10 +208,10 @@ static ftnetpbm_status read_locked(FILE *f,
     *out_width = (int32_t)width;
     *out_height = (int32_t)height;
     *out_pixels = pixels;
-    return FTNETPBM_OK;
+    return FACETWIN_NETPBM_OK;
 }
 
-ftnetpbm_status ftnetpbm_read_gray8(const char *path,
+facetwin_netpbm_status facetwin_netpbm_read_gray8(const char *path,
                                     int64_t max_pixels,
                                     int32_t *out_width,
                                     int32_t *out_height,
@@ -229,12 +229,12 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
     }
 
     pthread_mutex_lock(&g_lock); /* also makes strerror() below safe among our callers */
-    ftnetpbm_status status;
+    facetwin_netpbm_status status;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         set_message(message, message_capacity, "%s", strerror(errno));
         pthread_mutex_unlock(&g_lock);
-        return FTNETPBM_CANNOT_OPEN;
+        return FACETWIN_NETPBM_CANNOT_OPEN;
     }
 
     struct stat st;
@@ -243,25 +243,25 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
     char shown[16];
     if (fstat(fileno(f), &st) != 0) {
         set_message(message, message_capacity, "%s", strerror(errno));
-        status = FTNETPBM_CANNOT_OPEN;
+        status = FACETWIN_NETPBM_CANNOT_OPEN;
     } else if (S_ISDIR(st.st_mode)) {
         set_message(message, message_capacity, "is a directory");
-        status = FTNETPBM_CANNOT_OPEN;
+        status = FACETWIN_NETPBM_CANNOT_OPEN;
     } else if ((n = fread(magic, 1, 2, f)) == 0) {
         if (ferror(f)) {
             set_message(message, message_capacity, "%s", strerror(errno));
-            status = FTNETPBM_CANNOT_OPEN;
+            status = FACETWIN_NETPBM_CANNOT_OPEN;
         } else {
             set_message(message, message_capacity, "empty file (0 bytes)");
-            status = FTNETPBM_EMPTY;
+            status = FACETWIN_NETPBM_EMPTY;
         }
     } else if (magic[0] != 'P' || (n == 2 && (magic[1] < '1' || magic[1] > '7'))) {
         describe_magic(magic, n, shown, sizeof shown);
         set_message(message, message_capacity, "bad magic number %s", shown);
-        status = FTNETPBM_BAD_MAGIC;
+        status = FACETWIN_NETPBM_BAD_MAGIC;
     } else if (fseek(f, 0, SEEK_SET) != 0) {
         set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
-        status = FTNETPBM_CANNOT_OPEN;
+        status = FACETWIN_NETPBM_CANNOT_OPEN;
     } else {
         status = read_locked(f, max_pixels, out_width, out_height, out_pixels,
                              message, message_capacity);
@@ -271,6 +271,6 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
     return status;
 }
 
-void ftnetpbm_free(uint8_t *pixels) {
+void facetwin_netpbm_free(uint8_t *pixels) {
     free(pixels);
 }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FaceTwin
 
-/// The first linear layer's product over the nonzeros of x − u (Sources/CGemm/sparse.c) against
+/// The first linear layer's product over the nonzeros of x − u (Sources/CKernels/sparse.c) against
 /// a Double loop, and the frozen network's use of it: same embeddings as the dense path, built
 /// only past its threshold, dropped by training and by loading new weights.
 final class SparseLinearTests: XCTestCase {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import FaceTwin
 
-/// FaceTwin's own forward GEMM (Sources/CGemm) against a Double loop, on shapes that hit every
+/// FaceTwin's own forward GEMM (Sources/CKernels) against a Double loop, on shapes that hit every
 /// edge: rows of X that do not fill a group of 16, output features that do not fill a tile of 6
 /// (the last tile repeats a row it then never writes), k that ends mid-block and mid-vector,
 /// a C with a row stride wider than n, and the split over the cores.

@@ -17,18 +17,18 @@
 extern "C" {
 #endif
 
-/* What happened. Every status except FTNETPBM_OK leaves a one-line message. */
-typedef enum ftnetpbm_status {
-    FTNETPBM_OK = 0,
-    FTNETPBM_CANNOT_OPEN = 1,   /* fopen/fstat failed, or the path is a directory */
-    FTNETPBM_EMPTY = 2,         /* zero-byte file */
-    FTNETPBM_BAD_MAGIC = 3,     /* first bytes are not P1..P7 */
-    FTNETPBM_TRUNCATED = 4,     /* netpbm hit end of file (header or raster) */
-    FTNETPBM_MALFORMED = 5,     /* any other netpbm error (bad header, bad sample) */
-    FTNETPBM_TOO_LARGE = 6,     /* width*height exceeds the caller's limit */
-    FTNETPBM_UNSUPPORTED = 7,   /* a PAM layout we do not turn into gray */
-    FTNETPBM_NO_MEMORY = 8      /* malloc failed */
-} ftnetpbm_status;
+/* What happened. Every status except FACETWIN_NETPBM_OK leaves a one-line message. */
+typedef enum facetwin_netpbm_status {
+    FACETWIN_NETPBM_OK = 0,
+    FACETWIN_NETPBM_CANNOT_OPEN = 1,   /* fopen/fstat failed, or the path is a directory */
+    FACETWIN_NETPBM_EMPTY = 2,         /* zero-byte file */
+    FACETWIN_NETPBM_BAD_MAGIC = 3,     /* first bytes are not P1..P7 */
+    FACETWIN_NETPBM_TRUNCATED = 4,     /* netpbm hit end of file (header or raster) */
+    FACETWIN_NETPBM_MALFORMED = 5,     /* any other netpbm error (bad header, bad sample) */
+    FACETWIN_NETPBM_TOO_LARGE = 6,     /* width*height exceeds the caller's limit */
+    FACETWIN_NETPBM_UNSUPPORTED = 7,   /* a PAM layout we do not turn into gray */
+    FACETWIN_NETPBM_NO_MEMORY = 8      /* malloc failed */
+} facetwin_netpbm_status;
 
 /*
  * Reads a PBM/PGM/PPM (plain or raw) or PAM image at `path` into 8-bit gray.
@@ -41,9 +41,9 @@ typedef enum ftnetpbm_status {
  * - Images with width*height > max_pixels are rejected after the header is
  *   read and before any raster memory is allocated.
  *
- * On FTNETPBM_OK, *out_width/*out_height are set and *out_pixels points to a
+ * On FACETWIN_NETPBM_OK, *out_width/*out_height are set and *out_pixels points to a
  * malloc'ed width*height row-major buffer that the caller releases with
- * ftnetpbm_free(). On any other status *out_pixels is NULL, nothing is leaked,
+ * facetwin_netpbm_free(). On any other status *out_pixels is NULL, nothing is leaked,
  * and `message` (capacity `message_capacity`, may be 0) holds a one-line,
  * NUL-terminated description without the file name. Once a header has been
  * read, *out_width/*out_height hold its size even on failure (for messages).
@@ -51,7 +51,7 @@ typedef enum ftnetpbm_status {
  * Thread-safe: calls are serialized by one internal mutex. Never prints, never
  * exits.
  */
-ftnetpbm_status ftnetpbm_read_gray8(const char *path,
+facetwin_netpbm_status facetwin_netpbm_read_gray8(const char *path,
                                     int64_t max_pixels,
                                     int32_t *out_width,
                                     int32_t *out_height,
@@ -59,8 +59,8 @@ ftnetpbm_status ftnetpbm_read_gray8(const char *path,
                                     char *message,
                                     size_t message_capacity);
 
-/* Releases a buffer returned by ftnetpbm_read_gray8. NULL is allowed. */
-void ftnetpbm_free(uint8_t *pixels);
+/* Releases a buffer returned by facetwin_netpbm_read_gray8. NULL is allowed. */
+void facetwin_netpbm_free(uint8_t *pixels);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,9 @@
-import CGemm
+import CKernels
 
 /// A linear layer's inference product over the features where its input differs from a fixed
 /// background u: y = (b + W·u) + W·(x − u), the first term formed once (in Double), the second
 /// over the nonzeros of x − u only, or densely for blocks of features where most of x − u is
-/// nonzero (Sources/CGemm/sparse.c). For the reference network's 80 000 → 500
+/// nonzero (Sources/CKernels/sparse.c). For the reference network's 80 000 → 500
 /// layer, u is the last BatchNorm's per-channel shift, the value it gives where the ReLU before
 /// it gave 0, so x − u is zero at more than half of the features for trained models on faces.
 ///

@@ -1,7 +1,7 @@
-import CGemm
+import CKernels
 
 /// FaceTwin's own AVX2/FMA kernels for a linear layer with W in PyTorch's [out × in] layout
-/// (Sources/CGemm/gemm.c says how and why they beat OpenBLAS on the reference network's 80 000 × 500
+/// (Sources/CKernels/gemm.c says how and why they beat OpenBLAS on the reference network's 80 000 × 500
 /// layer): the forward product X · Wᵀ, and in training the weight gradient folded into Adam.
 /// Scratch buffers are the caller's, reused between calls.
 public enum WeightGEMM {

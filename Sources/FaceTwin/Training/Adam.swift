@@ -78,7 +78,7 @@ public final class Adam {
 
     /// One pass over a slice: m ← m + (1−β₁)(g − m) (PyTorch's lerp), v ← β₂v + (1−β₂)g²,
     /// w ← w − stepSize · m / (√v / √(1−β₂ᵗ) + eps), eight lanes at a time. `adam8` in
-    /// Sources/CGemm/gemm.c is the same arithmetic, operation for operation.
+    /// Sources/CKernels/gemm.c is the same arithmetic, operation for operation.
     @inline(__always)
     static func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                        _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, eps: Float,

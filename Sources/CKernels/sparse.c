@@ -1,5 +1,5 @@
 // The big linear layer's inference product over the nonzeros of its input (facetwin_sparse_*,
-// declared in facetwin_gemm.h): y = W·u + W·(x − u) for a fixed "background" u, skipping every
+// declared in facetwin_kernels.h): y = W·u + W·(x − u) for a fixed "background" u, skipping every
 // feature where x equals u.
 //
 // Why: in the reference network the layer's input is BatchNorm(ReLU(conv)), and where the ReLU gave
@@ -25,7 +25,7 @@
 // long running sum over the 80 000 features was 15× less accurate than the dense kernel in a
 // harness; this way it is as accurate or better).
 
-#include "facetwin_gemm.h"
+#include "facetwin_kernels.h"
 #include "transpose8.h"
 #include <stdint.h>
 #include <string.h>
