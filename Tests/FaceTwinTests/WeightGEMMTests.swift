@@ -63,11 +63,10 @@ final class WeightGEMMTests: XCTestCase {
         let layer = Linear(80_000, 500, rng: &rng)
         for batch in [1, 3, 20] {
             let input = Tensor(shape: [batch, 80_000], values: values(batch * 80_000, &rng))
-            WeightGEMM.isEnabled = true
+            layer.useWeightGEMM = true
             let own = Array(UnsafeBufferPointer(start: layer.forward(input, mode: .evaluation).pointer, count: batch * 500))
-            WeightGEMM.isEnabled = false
+            layer.useWeightGEMM = false
             let blas = Array(UnsafeBufferPointer(start: layer.forward(input, mode: .evaluation).pointer, count: batch * 500))
-            WeightGEMM.isEnabled = true
             let scale = blas.map(abs).max()!
             for (a, b) in zip(own, blas) { XCTAssertEqual(a, b, accuracy: 1e-5 * scale, "batch \(batch)") }
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Adam (Kingma and Ba, 2015) with PyTorch's semantics and defaults: β = (0.9, 0.999),
 /// eps 1e-8 added after dividing √v by √(1 − β₂ᵗ), no weight decay, no AMSGrad.
 public final class Adam {
@@ -113,16 +115,4 @@ public final class Adam {
             i += 1
         }
     }
-}
-
-import Foundation
-
-/// One step's Adam update of one parameter, handed to the layer that forms its gradient
-/// (`Parameter.fusedUpdate`): where its moments are, and the step's constants.
-struct FusedAdamUpdate {
-    let firstMoment: UnsafeMutablePointer<Float>
-    let secondMoment: UnsafeMutablePointer<Float>
-    let beta1: Float, beta2: Float, eps: Float
-    let stepSize: Float
-    let inverseCorrection2: Float
 }

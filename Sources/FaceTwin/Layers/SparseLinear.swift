@@ -30,17 +30,20 @@ final class SparseLinear {
     /// and 85 % the fastest (a C harness). The output is the same to the bit at any setting.
     var densePercent: Int32 = 85
 
-    init(_ layer: Linear, background u: [Float]) {
+    /// The product of `weight` [out × in] and `bias` [out] (a linear layer's) around the
+    /// background `u` [in].
+    init(weight: Tensor, bias: Tensor, background u: [Float]) {
         precondition(WeightGEMM.isSupported, "SparseLinear needs AVX2 and FMA")
-        precondition(u.count == layer.inFeatures, "background of \(u.count) features for a layer of \(layer.inFeatures)")
-        let (n, k) = (layer.outFeatures, layer.inFeatures)
+        precondition(weight.shape.count == 2 && bias.count == weight.shape[0], "weight \(weight.shape) and bias \(bias.shape) of a linear layer")
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        precondition(u.count == k, "background of \(u.count) features for a layer of \(k)")
         (inFeatures, outFeatures) = (k, n)
         let (n32, k32) = (Int32(n), Int32(k))
         let packed = Tensor(shape: [facetwin_sparse_packed_count(n32, k32)])
         let background = Tensor(shape: [k])
         u.withUnsafeBufferPointer { background.pointer.update(from: $0.baseAddress!, count: k) }
         (self.packed, self.background) = (packed, background)
-        let w = UnsafePointer(layer.weight.value.pointer), bias = layer.bias.value.pointer
+        let w = UnsafePointer(weight.pointer), bias = bias.pointer
         let dst = packed.pointer
         Parallel.chunks(Int(facetwin_sparse_kblocks(k32))) { _, r in
             facetwin_sparse_pack(n32, k32, w, k, dst, Int32(r.lowerBound), Int32(r.upperBound))

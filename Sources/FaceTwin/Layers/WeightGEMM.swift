@@ -8,10 +8,6 @@ public enum WeightGEMM {
     /// Whether this CPU runs the kernels (AVX2 and FMA); without them the layer uses OpenBLAS.
     public static let isSupported = facetwin_gemm_available() != 0
 
-    /// Whether linear layers use these kernels (true when supported). facetwin-bench and the
-    /// tests turn it off to compare against OpenBLAS; set it only between passes.
-    nonisolated(unsafe) public static var isEnabled = isSupported
-
     /// Scratch space for one layer: the packed rows of X and the per-tile sums (forward), the
     /// packed dY (weight gradient folded into Adam).
     public struct Workspace {
