@@ -7,7 +7,7 @@ import CKernels
 /// layer, u is the last BatchNorm's per-channel shift, the value it gives where the ReLU before
 /// it gave 0, so x − u is zero at more than half of the features for trained models on faces.
 ///
-/// It holds a packed copy of Wᵀ (as large as W: 164 MB in the seed), taken when it is made: the
+/// It holds a packed copy of Wᵀ (as large as W: 164 MB for the reference network), taken when it is made: the
 /// layer's weights must not change while it is used (see `SiameseNetwork.freezeForInference`).
 /// Requires `WeightGEMM.isSupported`.
 final class SparseLinear {
@@ -26,8 +26,8 @@ final class SparseLinear {
     /// A block of 64 features is multiplied densely (a 6 × 16 register tile, two vectors of W per
     /// twelve multiply-adds, instead of one per multiply-add) when at least this share (%) of its
     /// entries differ from u. The dense tile's cost does not depend on the density and the sparse
-    /// visits' grows with it; on the bench's activations the crossover was between 75 and 90 %
-    /// and 85 % the fastest (a C harness). The output is the same to the bit at any setting.
+    /// visits' grows with it; on facetwin-bench's activations the crossover lies between 75 and
+    /// 90 %, and 85 % is the fastest. The output is the same to the bit at any setting.
     var densePercent: Int32 = 85
 
     /// The product of `weight` [out × in] and `bias` [out] (a linear layer's) around the

@@ -30,7 +30,7 @@ public final class Adam {
     /// With `fuseIntoBackward`, for the one backward that follows, a layer may apply this step's
     /// update to a large parameter itself as it forms the gradient (`Parameter.fusedUpdate`;
     /// Linear does, for its weight, with FaceTwin's kernels): the same arithmetic as `update()`,
-    /// without writing the gradient and reading it back (160 MB each way in the seed). The
+    /// without writing the gradient and reading it back (160 MB each way for the reference network). The
     /// gradient is then not kept, so leave it off when you need to read gradients.
     public func zeroGradients(fuseIntoBackward: Bool = false) {
         let (stepSize, correction2) = coefficients(step: step + 1)
