@@ -77,14 +77,12 @@ final class WeightGEMMTests: XCTestCase {
     /// tile of rows, columns past the last 16 (done one by one), several strips of 256, and
     /// enough work to split over the cores.
     func testAdamUpdateFromTheGradientMatchesAdam() {
-        let saved = Adam.fusionMinimum
-        Adam.fusionMinimum = 1
-        defer { Adam.fusionMinimum = saved }
         for (index, s) in [Shape(m: 3, n: 7, k: 21), Shape(m: 8, n: 13, k: 530), Shape(m: 64, n: 20, k: 4000)].enumerated() {
             var rng = RandomSource(seed: UInt64(400 + index))
             let w0 = values(s.n * s.k, &rng)
             let fused = Parameter(Tensor(shape: [s.n, s.k], values: w0)), plain = Parameter(Tensor(shape: [s.n, s.k], values: w0))
             let fusedAdam = Adam(parameters: [fused]), plainAdam = Adam(parameters: [plain])
+            fusedAdam.fusionMinimum = 1
             var workspace = WeightGEMM.Workspace()
             for _ in 1...2 {
                 let dy = values(s.m * s.n, &rng), x = values(s.m * s.k, &rng)

@@ -22,7 +22,7 @@ public final class Adam {
 
     /// Parameters of at least this many values get their update fused into the backward when
     /// `zeroGradients(fuseIntoBackward: true)` asks for it (the reference's 80 000 × 500 weight).
-    nonisolated(unsafe) static var fusionMinimum = 1 << 20
+    var fusionMinimum = 1 << 20
 
     /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`). Large gradients are
     /// marked zero rather than cleared (`Parameter.gradIsZero`): the next backward overwrites them.
@@ -42,7 +42,7 @@ public final class Adam {
                 p.gradIsZero = false
             }
             p.updatedInBackward = false
-            p.fusedUpdate = fuseIntoBackward && p.value.count >= Self.fusionMinimum
+            p.fusedUpdate = fuseIntoBackward && p.value.count >= fusionMinimum
                 ? FusedAdamUpdate(firstMoment: firstMoments[j].pointer, secondMoment: secondMoments[j].pointer,
                                   beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize,
                                   inverseCorrection2: 1 / correction2)
