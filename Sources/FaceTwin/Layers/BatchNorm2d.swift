@@ -82,9 +82,11 @@ public final class BatchNorm2d: Layer {
         let hw = input.shape[2] * input.shape[3]
         forEachPlaneGradient(batch: batch) { plane, c in
             let xp = x + plane * hw, dyp = dy + plane * hw, dxp = dx + plane * hw
+            // The constants as locals, which the stores below cannot alias: the loop vectorizes.
+            let (mean, invStd, k, m, sumDy, sumDyXhat) = (c.mean, c.invStd, c.k, c.m, c.sumDy, c.sumDyXhat)
             for i in 0..<hw {
-                let xhat = (xp[i] - c.mean) * c.invStd
-                dxp[i] = c.k * (c.m * dyp[i] - c.sumDy - xhat * c.sumDyXhat)
+                let xhat = (xp[i] - mean) * invStd
+                dxp[i] = k * (m * dyp[i] - sumDy - xhat * sumDyXhat)
             }
         }
         return gin

@@ -67,9 +67,11 @@ public final class ConvBlock: Layer {
         let hw = activations.shape[2] * activations.shape[3]
         norm.forEachPlaneGradient(batch: normBatch) { plane, c in
             let ap = a + plane * hw, dyp = dy + plane * hw, dap = da + plane * hw
+            // The constants as locals, which the stores below cannot alias: the loop vectorizes.
+            let (mean, invStd, k, m, sumDy, sumDyXhat) = (c.mean, c.invStd, c.k, c.m, c.sumDy, c.sumDyXhat)
             for i in 0..<hw {
-                let xhat = (ap[i] - c.mean) * c.invStd
-                dap[i] = ap[i] > 0 ? c.k * (c.m * dyp[i] - c.sumDy - xhat * c.sumDyXhat) : 0
+                let xhat = (ap[i] - mean) * invStd
+                dap[i] = ap[i] > 0 ? k * (m * dyp[i] - sumDy - xhat * sumDyXhat) : 0
             }
         }
         return Conv2d.backward(gradient, input: input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
