@@ -24,9 +24,10 @@ let package = Package(
     targets: [
         // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).
         .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
-        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, and its weight
-        // gradient folded into Adam (runtime-checked; OpenBLAS and Adam.swift otherwise).
-        .target(name: "CGemm", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
+        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, its weight
+        // gradient folded into Adam, and the sparse product of a frozen network's first linear
+        // layer (runtime-checked; OpenBLAS and Adam.swift otherwise).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
         // SHA-256's compression function with the x86 SHA extensions (runtime-checked).
         .target(name: "CHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
@@ -40,7 +41,7 @@ let package = Package(
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CGemm", "CHash", "CNetpbm", "CImageCodecs", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.

@@ -102,35 +102,35 @@ static void release_netpbm_output(jmp_buf *old_jb) {
  * Checks a header read by pnm_readpaminit: a size within max_pixels (before
  * anything image-sized is allocated), a gray or RGB layout, a usable maxval.
  */
-static ftnetpbm_status check_header(const struct pam *pam, int64_t max_pixels,
+static facetwin_netpbm_status check_header(const struct pam *pam, int64_t max_pixels,
                                     char *message, size_t message_capacity) {
     const int64_t width = pam->width;
     const int64_t height = pam->height;
     if (width <= 0 || height <= 0) {
         set_message(message, message_capacity, "image has no pixels (%lld x %lld)",
                     (long long)width, (long long)height);
-        return FTNETPBM_MALFORMED;
+        return FACETWIN_NETPBM_MALFORMED;
     }
     if (width * height > max_pixels) {
         set_message(message, message_capacity,
                     "%lld x %lld = %lld pixels exceeds the limit of %lld pixels",
                     (long long)width, (long long)height, (long long)(width * height),
                     (long long)max_pixels);
-        return FTNETPBM_TOO_LARGE;
+        return FACETWIN_NETPBM_TOO_LARGE;
     }
     if (pam->depth < 1 || pam->depth > 4 ||
         (pam->depth == 4 && strncmp(pam->tuple_type, "RGB", 3) != 0)) {
         set_message(message, message_capacity,
                     "PAM with depth %u and tuple type \"%s\" has no gray or RGB reading",
                     pam->depth, pam->tuple_type);
-        return FTNETPBM_UNSUPPORTED;
+        return FACETWIN_NETPBM_UNSUPPORTED;
     }
     if (pam->maxval < 1 || pam->maxval > 65535) {
         set_message(message, message_capacity, "maxval %lu is outside 1...65535",
                     (unsigned long)pam->maxval);
-        return FTNETPBM_MALFORMED;
+        return FACETWIN_NETPBM_MALFORMED;
     }
-    return FTNETPBM_OK;
+    return FACETWIN_NETPBM_OK;
 }
 
 /*
@@ -140,15 +140,15 @@ static ftnetpbm_status check_header(const struct pam *pam, int64_t max_pixels,
  * the raster and row buffers are allocated: a 20-byte file must not cost
  * hundreds of megabytes to reject. Only regular files have a size to check.
  */
-static ftnetpbm_status check_raster_fits(FILE *f, const struct pam *pam,
+static facetwin_netpbm_status check_raster_fits(FILE *f, const struct pam *pam,
                                          char *message, size_t message_capacity) {
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return FTNETPBM_OK;
+        return FACETWIN_NETPBM_OK;
     }
     const long position = ftell(f);
     if (position < 0) {
-        return FTNETPBM_OK;
+        return FACETWIN_NETPBM_OK;
     }
     const int64_t remaining = (int64_t)st.st_size - (int64_t)position;
     const int64_t width = pam->width, height = pam->height;  /* checked: product <= INT32_MAX */
@@ -167,9 +167,9 @@ static ftnetpbm_status check_raster_fits(FILE *f, const struct pam *pam,
                     "header declares %lld x %lld pixels (at least %lld bytes of raster) but only %lld bytes follow before end of file",
                     (long long)width, (long long)height, (long long)needed,
                     (long long)(remaining < 0 ? 0 : remaining));
-        return FTNETPBM_TRUNCATED;
+        return FACETWIN_NETPBM_TRUNCATED;
     }
-    return FTNETPBM_OK;
+    return FACETWIN_NETPBM_OK;
 }
 
 /* Fills g_scale: sample v -> round(v * 255 / maxval), halves up. */
@@ -218,7 +218,7 @@ static void read_raster(struct pam *pam, tuple *row, uint8_t *pixels, int keep_r
  * here, so the setjmp lives in this frame and everything allocated is freed on
  * that path.
  */
-static ftnetpbm_status read_locked(FILE *f,
+static facetwin_netpbm_status read_locked(FILE *f,
                                    int64_t max_pixels,
                                    int keep_rgb,
                                    int32_t *out_channels,
@@ -239,13 +239,13 @@ static ftnetpbm_status read_locked(FILE *f,
     pm_setjmpbufsave(&jb, &old_jb);
     if (setjmp(jb) != 0) {
         /* pm_error() landed here. */
-        ftnetpbm_status status = feof(f) ? FTNETPBM_TRUNCATED : FTNETPBM_MALFORMED;
+        facetwin_netpbm_status status = feof(f) ? FACETWIN_NETPBM_TRUNCATED : FACETWIN_NETPBM_MALFORMED;
         release_netpbm_output(old_jb);
         if (row != NULL) {
             pnm_freepamrow(row);
         }
         free(pixels);
-        const char *fallback = status == FTNETPBM_TRUNCATED ? "premature end of file"
+        const char *fallback = status == FACETWIN_NETPBM_TRUNCATED ? "premature end of file"
                                                             : "unknown libnetpbm error";
         set_message(message, message_capacity, "%s", g_error[0] ? g_error : fallback);
         return status;
@@ -256,11 +256,11 @@ static ftnetpbm_status read_locked(FILE *f,
         *out_width = (int32_t)pam.width;
         *out_height = (int32_t)pam.height;
     }
-    ftnetpbm_status status = check_header(&pam, max_pixels, message, message_capacity);
-    if (status == FTNETPBM_OK) {
+    facetwin_netpbm_status status = check_header(&pam, max_pixels, message, message_capacity);
+    if (status == FACETWIN_NETPBM_OK) {
         status = check_raster_fits(f, &pam, message, message_capacity);
     }
-    if (status != FTNETPBM_OK) {
+    if (status != FACETWIN_NETPBM_OK) {
         release_netpbm_output(old_jb);
         return status;
     }
@@ -272,7 +272,7 @@ static ftnetpbm_status read_locked(FILE *f,
         release_netpbm_output(old_jb);
         set_message(message, message_capacity, "out of memory for %lld x %lld pixels",
                     (long long)pam.width, (long long)pam.height);
-        return FTNETPBM_NO_MEMORY;
+        return FACETWIN_NETPBM_NO_MEMORY;
     }
     row = pnm_allocpamrow(&pam);
     read_raster(&pam, row, pixels, keep_rgb);
@@ -282,48 +282,48 @@ static ftnetpbm_status read_locked(FILE *f,
 
     *out_channels = channels;
     *out_pixels = pixels;
-    return FTNETPBM_OK;
+    return FACETWIN_NETPBM_OK;
 }
 
 /*
  * Checks what libnetpbm would otherwise report badly: the file is a readable
  * regular file, not empty, starting with a Netpbm magic number "P1".."P7".
- * Leaves `f` rewound to the start on FTNETPBM_OK.
+ * Leaves `f` rewound to the start on FACETWIN_NETPBM_OK.
  */
-static ftnetpbm_status check_file(FILE *f, char *message, size_t message_capacity) {
+static facetwin_netpbm_status check_file(FILE *f, char *message, size_t message_capacity) {
     struct stat st;
     unsigned char magic[2];
     size_t n;
     char shown[16];
     if (fstat(fileno(f), &st) != 0) {
         set_message(message, message_capacity, "%s", strerror(errno));
-        return FTNETPBM_CANNOT_OPEN;
+        return FACETWIN_NETPBM_CANNOT_OPEN;
     }
     if (S_ISDIR(st.st_mode)) {
         set_message(message, message_capacity, "is a directory");
-        return FTNETPBM_CANNOT_OPEN;
+        return FACETWIN_NETPBM_CANNOT_OPEN;
     }
     if ((n = fread(magic, 1, 2, f)) == 0) {
         if (ferror(f)) {
             set_message(message, message_capacity, "%s", strerror(errno));
-            return FTNETPBM_CANNOT_OPEN;
+            return FACETWIN_NETPBM_CANNOT_OPEN;
         }
         set_message(message, message_capacity, "empty file (0 bytes)");
-        return FTNETPBM_EMPTY;
+        return FACETWIN_NETPBM_EMPTY;
     }
     if (magic[0] != 'P' || (n == 2 && (magic[1] < '1' || magic[1] > '7'))) {
         describe_magic(magic, n, shown, sizeof shown);
         set_message(message, message_capacity, "bad magic number %s", shown);
-        return FTNETPBM_BAD_MAGIC;
+        return FACETWIN_NETPBM_BAD_MAGIC;
     }
     if (fseek(f, 0, SEEK_SET) != 0) {
         set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
-        return FTNETPBM_CANNOT_OPEN;
+        return FACETWIN_NETPBM_CANNOT_OPEN;
     }
-    return FTNETPBM_OK;
+    return FACETWIN_NETPBM_OK;
 }
 
-ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
+facetwin_netpbm_status facetwin_netpbm_read_gray8_fd(int fd,
                                     int64_t max_pixels,
                                     int32_t *out_width,
                                     int32_t *out_height,
@@ -331,11 +331,11 @@ ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
                                     char *message,
                                     size_t message_capacity) {
     int32_t channels = 0;
-    return ftnetpbm_read8_fd(fd, max_pixels, 0, &channels, out_width, out_height, out_pixels,
+    return facetwin_netpbm_read8_fd(fd, max_pixels, 0, &channels, out_width, out_height, out_pixels,
                              message, message_capacity);
 }
 
-ftnetpbm_status ftnetpbm_read8_fd(int fd,
+facetwin_netpbm_status facetwin_netpbm_read8_fd(int fd,
                                   int64_t max_pixels,
                                   int keep_rgb,
                                   int32_t *out_channels,
@@ -361,10 +361,10 @@ ftnetpbm_status ftnetpbm_read8_fd(int fd,
         set_message(message, message_capacity, "%s", strerror(errno));
         close(fd);
         pthread_mutex_unlock(&g_lock);
-        return FTNETPBM_CANNOT_OPEN;
+        return FACETWIN_NETPBM_CANNOT_OPEN;
     }
-    ftnetpbm_status status = check_file(f, message, message_capacity);
-    if (status == FTNETPBM_OK) {
+    facetwin_netpbm_status status = check_file(f, message, message_capacity);
+    if (status == FACETWIN_NETPBM_OK) {
         status = read_locked(f, max_pixels, keep_rgb, out_channels, out_width, out_height, out_pixels,
                              message, message_capacity);
     }
@@ -373,6 +373,6 @@ ftnetpbm_status ftnetpbm_read8_fd(int fd,
     return status;
 }
 
-void ftnetpbm_free(uint8_t *pixels) {
+void facetwin_netpbm_free(uint8_t *pixels) {
     free(pixels);
 }

@@ -4,7 +4,7 @@
 //       [--compare-gemm] (FaceTwin's own kernels against OpenBLAS + a separate Adam pass,
 //       alternated in this process, on stderr: embeddings at --embed-batch, and training steps)
 //       [--no-fused-adam] (time the steps with Adam as a separate pass)
-//       [--compare-cnn] (the CNN's evaluation image by image against layer by layer, and the
+//       [--compare-cnn] (the CNN's evaluation image by image against block by block, and the
 //       embeddings with each, alternated in this process, on stderr)
 //       [--compare-sparse] (a frozen network's embeddings with the first linear layer's product
 //       over the nonzeros of its input against the dense product, alternated, on stderr)
@@ -73,6 +73,7 @@ var rng = RandomSource(seed: 1)
 let network = SiameseNetwork(config: config, seed: 0)
 let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: 5e-4)
 let loss = ContrastiveLoss(margin: 2)
+let step = TrainingStep(network: network, loss: loss)
 let images = Tensor(shape: [2 * batch, 1, config.inputHeight, config.inputWidth])
 for i in 0..<images.count { images.pointer[i] = Float.random(in: 0..<1, using: &rng) }
 let labels = (0..<batch).map { Float($0 % 2) }
@@ -81,7 +82,7 @@ var stepTimes: [Double] = []
 for s in 0..<(warmup + steps) {
     let t0 = now()
     adam.zeroGradients(fuseIntoBackward: fuseAdam)
-    network.trainStep(images: images, labels: labels, loss: loss)
+    step.run(images: images, labels: labels)
     adam.update()
     if s >= warmup { stepTimes.append(now() - t0) }
 }
@@ -92,13 +93,13 @@ for s in 0..<(warmup + steps) {
 // for each line "N" on stdin runs N batches and prints each one's wall seconds on one line;
 // ends at end of input.
 /// Embedding is timed as a loaded model is used: frozen (`freezeForInference`), its sparse
-/// product built by a warm-up of `SiameseNetwork.sparseBuildThreshold` images (the one-time
+/// product built by a warm-up of `network.options.sparseBuildThreshold` images (the one-time
 /// build is timed by --compare-sparse), unless --dense-embed.
 func prepareForEmbedding(_ pixels: [Float]) {
     guard !denseEmbed else { return }
     network.freezeForInference()
     var done = 0
-    while done < SiameseNetwork.sparseBuildThreshold {
+    while done < network.options.sparseBuildThreshold {
         _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
         done += embedBatch
     }
@@ -123,7 +124,7 @@ if serveEmbed {
     exit(0)
 }
 
-// Where a step's time goes, phase by phase (the same work as trainStep + Adam).
+// Where a step's time goes, phase by phase (the same work as TrainingStep.run + Adam).
 var phases: [String: Double] = [:]
 if breakdown {
     var acc: [String: [Double]] = [:], cpu: [String: [Double]] = [:]
@@ -159,7 +160,9 @@ if layerTimes {
     for i in 0..<grad.count { grad.pointer[i] = Float.random(in: -1..<1, using: &rng) }
     let evalImages = Tensor(shape: [embedBatch, 1, config.inputHeight, config.inputWidth])
     for i in 0..<evalImages.count { evalImages.pointer[i] = Float.random(in: 0..<1, using: &rng) }
-    let all: [(String, Layer)] = network.cnn1.layers.enumerated().map { ("cnn1.\($0)", $1) }
+    // The CNN's blocks by their modules' indices (cnn1.0-3 is the first block), then the MLP's layers.
+    let blocks = network.cnn1.blocks
+    let all: [(String, Layer)] = blocks.indices.map { b in ("cnn1.\(4 * b)-\(4 * b + 3)", blocks[b]) }
         + network.fc1.layers.enumerated().map { ("fc1.\($0)", $1) }
     for (_, bn) in network.batchNorms { bn.groups = 2 }
     for s in 0..<(warmup + steps) {
@@ -176,11 +179,11 @@ if layerTimes {
         var g: Tensor? = grad
         for (i, (name, layer)) in all.enumerated().reversed() {
             guard var gg = g else { break }
-            if name == "cnn1.11" { gg = gg.reshaped([2 * batch, config.channels.last!, config.inputHeight, config.inputWidth]) }
-            g = timed("train bwd " + name) { layer.backward(gg, needsInputGradient: i > 1) }
+            if i == blocks.count - 1 { gg = gg.reshaped([2 * batch, config.channels.last!, config.inputHeight, config.inputWidth]) }
+            g = timed("train bwd " + name) { layer.backward(gg, needsInputGradient: i > 0) }
         }
-        _ = timed("train fwd cnn1 (fused)") { network.cnn1.forward(images, mode: .training) }
-        _ = timed("eval fwd cnn1 (fused)") { network.cnn1.forward(evalImages, mode: .evaluation) }
+        _ = timed("train fwd cnn1 (whole)") { network.cnn1.forward(images, mode: .training) }
+        _ = timed("eval fwd cnn1 (whole)") { network.cnn1.forward(evalImages, mode: .evaluation) }
         adam.zeroGradients()
         var e = evalImages
         for (name, layer) in all {
@@ -189,10 +192,10 @@ if layerTimes {
         }
     }
     for (_, bn) in network.batchNorms { bn.groups = 1 }
-    for name in acc.keys where name.hasSuffix("(fused)") {
+    for name in acc.keys where name.hasSuffix("(whole)") {
         FileHandle.standardError.write(Data("\(name.padding(toLength: 39, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", 1000 * median(acc[name]!))) ms\n".utf8))
     }
-    for name in acc.keys.filter({ !$0.hasSuffix("(fused)") }).sorted(by: { a, b in
+    for name in acc.keys.filter({ !$0.hasSuffix("(whole)") }).sorted(by: { a, b in
         let order = ["train fwd", "train bwd", "eval fwd"]
         let (pa, pb) = (order.firstIndex { a.hasPrefix($0) }!, order.firstIndex { b.hasPrefix($0) }!)
         if pa != pb { return pa < pb }
@@ -208,25 +211,25 @@ let pixels = (0..<(embedBatch * hw)).map { _ in Float.random(in: 0..<1, using: &
 if compareSparse && WeightGEMM.isSupported {
     network.thaw()
     network.freezeForInference()
-    let saved = SiameseNetwork.sparseBuildThreshold
-    SiameseNetwork.sparseBuildThreshold = embedBatch
-    SiameseNetwork.sparseEvaluation = false
+    let saved = network.options
+    network.options.sparseBuildThreshold = embedBatch
+    network.options.sparseEvaluation = false
     let dense = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
     let t0 = now()
-    SiameseNetwork.sparseEvaluation = true
+    network.options.sparseEvaluation = true
     let sparse = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
     let buildAndFirst = now() - t0
-    SiameseNetwork.sparseBuildThreshold = saved
+    network.options = saved
     var worst: Float = 0, largest: Float = 0
     for (a, b) in zip(sparse, dense) { worst = max(worst, abs(a - b)); largest = max(largest, abs(b)) }
     var times: [Bool: [Double]] = [true: [], false: []]
     for r in 0..<(2 * (warmup + 2 * steps)) {
-        SiameseNetwork.sparseEvaluation = r % 2 == 0
+        network.options.sparseEvaluation = r % 2 == 0
         let t = now()
         _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
         if r >= 2 * warmup { times[r % 2 == 0]!.append(now() - t) }
     }
-    SiameseNetwork.sparseEvaluation = true
+    network.options.sparseEvaluation = true
     let (sp, de) = (times[true]!, times[false]!)
     FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: sparse first layer %.1f (median %.2f ms, min %.2f), dense %.1f (median %.2f ms, min %.2f): %.3fx; input density %.3f; build + first batch %.0f ms; embeddings differ by at most %.2e (largest %.2f)\n",
         embedBatch, sp.count, Double(embedBatch) / median(sp), 1000 * median(sp), 1000 * sp.min()!,
@@ -245,12 +248,12 @@ if compareGEMM && WeightGEMM.isSupported {
     // Alternate the two forward GEMMs call by call, so both see the same machine.
     var times: [Bool: [Double]] = [true: [], false: []]
     for r in 0..<(2 * (warmup + 2 * steps)) {
-        WeightGEMM.isEnabled = r % 2 == 0
+        network.options.useWeightGEMM = r % 2 == 0
         let t0 = now()
         _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
-        if r >= 2 * warmup { times[WeightGEMM.isEnabled]!.append(now() - t0) }
+        if r >= 2 * warmup { times[r % 2 == 0]!.append(now() - t0) }
     }
-    WeightGEMM.isEnabled = true
+    network.options.useWeightGEMM = true
     let (own, blas) = (times[true]!, times[false]!)
     FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: own GEMM %.1f (median %.2f ms, min %.2f), OpenBLAS %.1f (median %.2f ms, min %.2f): %.3fx\n",
         embedBatch, own.count, Double(embedBatch) / median(own), 1000 * median(own), 1000 * own.min()!,
@@ -260,14 +263,14 @@ if compareGEMM && WeightGEMM.isSupported {
     var stepsBy: [Bool: [Double]] = [true: [], false: []]
     for r in 0..<(2 * (warmup + steps)) {
         let ownKernels = r % 2 == 0
-        WeightGEMM.isEnabled = ownKernels
+        network.options.useWeightGEMM = ownKernels
         let t0 = now()
         adam.zeroGradients(fuseIntoBackward: ownKernels)
-        network.trainStep(images: images, labels: labels, loss: loss)
+        step.run(images: images, labels: labels)
         adam.update()
         if r >= 2 * warmup { stepsBy[ownKernels]!.append(now() - t0) }
     }
-    WeightGEMM.isEnabled = true
+    network.options.useWeightGEMM = true
     let (ownSteps, blasSteps) = (stepsBy[true]!, stepsBy[false]!)
     FileHandle.standardError.write(Data(String(format: "training step, alternated %d times: own kernels median %.1f ms (min %.1f), OpenBLAS + Adam pass %.1f ms (min %.1f): %.3fx\n",
         ownSteps.count, 1000 * median(ownSteps), 1000 * ownSteps.min()!, 1000 * median(blasSteps), 1000 * blasSteps.min()!,
@@ -279,7 +282,7 @@ if compareCNN {
     for i in 0..<evalImages.count { evalImages.pointer[i] = pixels[i] }
     var cnn: [Bool: [Double]] = [true: [], false: []], whole: [Bool: [Double]] = [true: [], false: []]
     for r in 0..<(2 * (warmup + 2 * steps)) {
-        Sequential.imageByImageEvaluation = r % 2 == 0
+        network.options.imageByImageEvaluation = r % 2 == 0
         var t0 = now()
         _ = network.cnn1.forward(evalImages, mode: .evaluation)
         if r >= 2 * warmup { cnn[r % 2 == 0]!.append(now() - t0) }
@@ -287,11 +290,11 @@ if compareCNN {
         _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch)
         if r >= 2 * warmup { whole[r % 2 == 0]!.append(now() - t0) }
     }
-    Sequential.imageByImageEvaluation = true
-    FileHandle.standardError.write(Data(String(format: "CNN evaluation at batch %d, alternated %d times: image by image median %.2f ms (min %.2f), layer by layer %.2f ms (min %.2f): %.3fx\n",
+    network.options.imageByImageEvaluation = true
+    FileHandle.standardError.write(Data(String(format: "CNN evaluation at batch %d, alternated %d times: image by image median %.2f ms (min %.2f), block by block %.2f ms (min %.2f): %.3fx\n",
         embedBatch, cnn[true]!.count, 1000 * median(cnn[true]!), 1000 * cnn[true]!.min()!, 1000 * median(cnn[false]!), 1000 * cnn[false]!.min()!,
         median(cnn[true]!) / median(cnn[false]!)).utf8))
-    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d with each: image by image %.1f, layer by layer %.1f: %.3fx\n",
+    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d with each: image by image %.1f, block by block %.1f: %.3fx\n",
         embedBatch, Double(embedBatch) / median(whole[true]!), Double(embedBatch) / median(whole[false]!),
         median(whole[false]!) / median(whole[true]!)).utf8))
 }

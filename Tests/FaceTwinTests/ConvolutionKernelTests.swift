@@ -82,16 +82,15 @@ final class ConvolutionKernelTests: XCTestCase {
         assertClose(gin, dX, "\(label) input gradient")
     }
 
-    /// Sequential fuses Conv2d → ReLU (→ BatchNorm2d in evaluation) into the convolution's store
-    /// and the ReLU's backward into BatchNorm's; layer by layer, unfused, must give the same
-    /// outputs, gradients and running statistics.
-    func testFusedSequentialMatchesLayerByLayer() {
-        func make() -> Sequential {
+    /// A ConvBlock fuses its ReflectionPad2d → Conv2d → ReLU (→ BatchNorm2d in evaluation) into
+    /// the convolution's store and the ReLU's backward into BatchNorm's; its four modules run
+    /// layer by layer, unfused, must give the same outputs, gradients and running statistics.
+    func testConvBlocksMatchTheirModulesLayerByLayer() {
+        func make() -> ConvStack {
             var rng = RandomSource(seed: 7)
-            let layers: [Layer] = [ReflectionPad2d(1), Conv2d(2, 4, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(4),
-                                   ReflectionPad2d(1), Conv2d(4, 5, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(5)]
-            randomizeBatchNorms(layers, &rng)
-            return Sequential(layers)
+            let blocks = [ConvBlock(2, 4, rng: &rng), ConvBlock(4, 5, rng: &rng)]
+            randomizeBatchNorms(blocks.map(\.norm), &rng)
+            return ConvStack(blocks)
         }
         var rng = RandomSource(seed: 8)
         let x = Tensor(shape: [3, 2, 9, 20], values: values(3 * 2 * 9 * 20, &rng))
@@ -101,12 +100,12 @@ final class ConvolutionKernelTests: XCTestCase {
             let fused = make(), plain = make()
             let yFused = fused.forward(x, mode: mode)
             var y = x
-            for layer in plain.layers { y = layer.forward(y, mode: mode) }
+            for layer in plain.modules { y = layer.forward(y, mode: mode) }
             assertClose(yFused, (0..<y.count).map { Double(y.pointer[$0]) }, "\(mode) output")
             guard mode == .training else { continue }
             let gFused = fused.backward(g, needsInputGradient: true)!
             var gPlain: Tensor? = g
-            for layer in plain.layers.reversed() { gPlain = layer.backward(gPlain!, needsInputGradient: true) }
+            for layer in plain.modules.reversed() { gPlain = layer.backward(gPlain!, needsInputGradient: true) }
             assertClose(gFused, (0..<gPlain!.count).map { Double(gPlain!.pointer[$0]) }, "input gradient")
             for ((name, a), (_, b)) in zip(fused.parameters, plain.parameters) {
                 assertClose(a.grad, (0..<b.grad.count).map { Double(b.grad.pointer[$0]) }, "gradient of \(name)")
@@ -117,35 +116,29 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
-    /// In evaluation a Sequential of [ReflectionPad2d →] Conv2d → ReLU → BatchNorm2d stages runs
-    /// image by image; it must give the layer-by-layer fused path's numbers to the bit, for
-    /// stages with and without padding, kernels 3 and 2, one image or several, and a new input
-    /// shape after the first (its scratch is renewed). Any other layer list goes layer by layer.
-    func testImageByImageEvaluationMatchesLayerByLayerExactly() {
-        func make(_ layers: (inout RandomSource) -> [Layer]) -> Sequential {
+    /// In evaluation a ConvStack runs its blocks image by image; it must give the block-by-block
+    /// numbers to the bit, for blocks with and without padding, kernels 3 and 2, one image or
+    /// several, and a new input shape after the first (its scratch is renewed).
+    func testImageByImageEvaluationMatchesBlockByBlockExactly() {
+        func make(_ blocks: (inout RandomSource) -> [ConvBlock]) -> ConvStack {
             var rng = RandomSource(seed: 11)
-            let list = layers(&rng)
-            randomizeBatchNorms(list, &rng)
-            return Sequential(list)
+            let list = blocks(&rng)
+            randomizeBatchNorms(list.map(\.norm), &rng)
+            return ConvStack(list)
         }
-        let referenceLike: (inout RandomSource) -> [Layer] = { rng in
-            [ReflectionPad2d(1), Conv2d(1, 4, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(4),
-             Conv2d(4, 8, kernel: 2, rng: &rng), ReLU(), BatchNorm2d(8),
-             ReflectionPad2d(1), Conv2d(8, 8, kernel: 3, rng: &rng), ReLU(), BatchNorm2d(8)]
+        let referenceLike: (inout RandomSource) -> [ConvBlock] = { rng in
+            [ConvBlock(1, 4, kernel: 3, padding: 1, rng: &rng), ConvBlock(4, 8, kernel: 2, padding: 0, rng: &rng),
+             ConvBlock(8, 8, kernel: 3, padding: 1, rng: &rng)]
         }
-        let noBatchNorm: (inout RandomSource) -> [Layer] = { rng in
-            [ReflectionPad2d(1), Conv2d(1, 4, kernel: 3, rng: &rng), ReLU()]
-        }
-        defer { Sequential.imageByImageEvaluation = true }
+        let single: (inout RandomSource) -> [ConvBlock] = { rng in [ConvBlock(1, 4, rng: &rng)] }
         var rng = RandomSource(seed: 12)
-        for (layers, shapes) in [(referenceLike, [[3, 1, 17, 37], [1, 1, 17, 37], [2, 1, 23, 40]]), (noBatchNorm, [[3, 1, 9, 20]])] {
-            let byImage = make(layers), byLayer = make(layers)
+        for (blocks, shapes) in [(referenceLike, [[3, 1, 17, 37], [1, 1, 17, 37], [2, 1, 23, 40]]), (single, [[3, 1, 9, 20]])] {
+            let byImage = make(blocks), byBlock = make(blocks)
+            byBlock.imageByImageEvaluation = false
             for shape in shapes {
                 let x = Tensor(shape: shape, values: values(shape.reduce(1, *), &rng))
-                Sequential.imageByImageEvaluation = true
                 let a = byImage.forward(x, mode: .evaluation)
-                Sequential.imageByImageEvaluation = false
-                let b = byLayer.forward(x, mode: .evaluation)
+                let b = byBlock.forward(x, mode: .evaluation)
                 XCTAssertEqual(a.shape, b.shape, "\(shape)")
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: a.pointer, count: a.count)),
                                Array(UnsafeBufferPointer(start: b.pointer, count: b.count)), "output for input \(shape)")
@@ -155,8 +148,8 @@ final class ConvolutionKernelTests: XCTestCase {
 
     /// BatchNorm2d layers with non-trivial affine parameters and running statistics (some
     /// negative scales), so that evaluation's affine map is tested in full.
-    private func randomizeBatchNorms(_ layers: [Layer], _ rng: inout RandomSource) {
-        for case let bn as BatchNorm2d in layers {
+    private func randomizeBatchNorms(_ norms: [BatchNorm2d], _ rng: inout RandomSource) {
+        for bn in norms {
             for c in 0..<bn.channels {
                 bn.weight.value.pointer[c] = Float.random(in: 0.5...2, using: &rng) * (c % 2 == 0 ? 1 : -1)
                 bn.bias.value.pointer[c] = Float.random(in: -0.5...0.5, using: &rng)

@@ -26,9 +26,6 @@ final class GoldenTests: XCTestCase {
     /// weights are never written, so only the parameters after each step are compared.
     func testTrainingStepsWithAdamInTheBackwardMatchPyTorch() throws {
         try XCTSkipUnless(WeightGEMM.isSupported, "this CPU has no AVX2/FMA")
-        let saved = Adam.fusionMinimum
-        Adam.fusionMinimum = 1
-        defer { Adam.fusionMinimum = saved }
         try checkTrainingSteps(fusingAdam: true)
     }
 
@@ -38,7 +35,8 @@ final class GoldenTests: XCTestCase {
                                                        hidden: c.hidden, embeddingSize: c.embeddingSize), seed: 42)
         try net.loadState(from: file, prefix: "init.")
         let adam = Adam(parameters: net.namedParameters.map(\.parameter), learningRate: c.lr)
-        let loss = ContrastiveLoss(margin: c.margin)
+        if fusingAdam { adam.fusionMinimum = 1 }
+        let training = TrainingStep(network: net, loss: ContrastiveLoss(margin: c.margin))
         let hw = c.inputHeight * c.inputWidth, b = c.batch, dim = c.embeddingSize
         let images = Tensor(shape: [2 * b, 1, c.inputHeight, c.inputWidth])
 
@@ -48,7 +46,7 @@ final class GoldenTests: XCTestCase {
             XCTAssertEqual(x.count, 2 * b * hw)
             x.withUnsafeBufferPointer { images.pointer.update(from: $0.baseAddress!, count: x.count) }
             adam.zeroGradients(fuseIntoBackward: fusingAdam)
-            let (value, emb) = net.trainStep(images: images, labels: try file.floats(p + "label"), loss: loss)
+            let (value, emb) = training.run(images: images, labels: try file.floats(p + "label"))
             let e = emb.toArray()
             assertClose(Array(e[0..<(b * dim)]), try file.floats(p + "o1"), "\(p)o1")
             assertClose(Array(e[(b * dim)...]), try file.floats(p + "o2"), "\(p)o2")
@@ -77,9 +75,7 @@ final class GoldenTests: XCTestCase {
         // The same through a frozen network's sparse first linear layer (built at once, for a
         // batch of the four images repeated to its minimum size).
         guard WeightGEMM.isSupported else { return }
-        let saved = SiameseNetwork.sparseBuildThreshold
-        defer { SiameseNetwork.sparseBuildThreshold = saved }
-        SiameseNetwork.sparseBuildThreshold = 0
+        net.options.sparseBuildThreshold = 0
         net.freezeForInference()
         let copies = (SiameseNetwork.sparseMinimumBatch + b - 1) / b
         let many = net.embed(pixels: Array([[Float]](repeating: x1, count: copies).joined()), count: copies * b)

@@ -16,7 +16,7 @@ import XCTest
 /// (see `testCheckerRejectsWrongGradients` for the other direction: a gradient 10 % off, one entry
 /// with the wrong sign, or entries swapped, all fail).
 ///
-/// The compositions (Sequential, the siamese network) contain ReLUs whose kinks a ±h perturbation
+/// The compositions (ConvBlock, Sequential, the siamese network) contain ReLUs whose kinks a ±h perturbation
 /// may cross, which makes the finite difference, not the backward, wrong. For those, each element
 /// is also differenced at h/2; where the two estimates disagree (a kink was crossed) the element
 /// is skipped, and only a few skips are allowed per check.
@@ -140,6 +140,16 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertNil(linear.backward(randomTensor([3, 3], seed: 66), needsInputGradient: false))
     }
 
+    // MARK: ConvBlock
+
+    func testConvBlockGradients() {
+        var rng = RandomSource(seed: 76)
+        let block = ConvBlock(2, 3, rng: &rng)
+        makeNonTrivial(block.norm, seed: 77)
+        assertGradients("ConvBlock(2→3)", block, input: randomTensor([4, 2, 4, 5], seed: 78), h: 3e-4, inputStep: 1e-3,
+                        guardKinks: true, seed: 79)
+    }
+
     // MARK: Sequential
 
     func testSequentialSkipsInputGradientsBeforeFirstLearnableLayer() {
@@ -221,7 +231,7 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    // MARK: SiameseNetwork.trainStep
+    // MARK: TrainingStep
 
     func testSiameseTrainStepGradients() {
         let config = NetworkConfig(inputHeight: 6, inputWidth: 5, channels: [2, 3], hidden: [7], embeddingSize: 3)
@@ -237,12 +247,12 @@ final class GradientCheckTests: XCTestCase {
         let b = 3, dim = config.embeddingSize
         let labels: [Float] = [0, 1, 1]
         let images = randomTensor([2 * b, 1, config.inputHeight, config.inputWidth], seed: 82, offset: 0.5, spread: 1)
-        let loss = ContrastiveLoss(margin: 2)
+        let step = TrainingStep(network: net, loss: ContrastiveLoss(margin: 2))
 
         // The loss in Double from the embeddings; the engine's own Float value must agree with it.
         var worstLossMismatch = 0.0
         func objective() -> Double {
-            let (value, emb) = net.trainStep(images: images, labels: labels, loss: loss)
+            let (value, emb) = step.run(images: images, labels: labels)
             let e = emb.toArray()
             let reference = referenceContrastive(Array(e[0..<(b * dim)]), Array(e[(b * dim)...]), dim: dim, labels: labels, margin: 2)
             worstLossMismatch = max(worstLossMismatch, abs(reference - Double(value)) / max(1, abs(reference)))
@@ -271,18 +281,18 @@ final class GradientCheckTests: XCTestCase {
             let (num, half) = numericGradients(p.value.pointer, indices: indices, h: h, guardKinks: true, objective)
             if ana.allSatisfy({ $0 == 0 }) {
                 for (i, n) in zip(indices, num) {
-                    XCTAssertLessThanOrEqual(abs(n), absoluteTolerance * Double(globalScale), "trainStep \(name)[\(i)]: numeric \(n), analytic 0")
+                    XCTAssertLessThanOrEqual(abs(n), absoluteTolerance * Double(globalScale), "TrainingStep \(name)[\(i)]: numeric \(n), analytic 0")
                 }
                 continue
             }
-            let c = compareGradients("trainStep \(name)", numeric: num, analytic: indices.map { ana[$0] }, numericHalf: half,
+            let c = compareGradients("TrainingStep \(name)", numeric: num, analytic: indices.map { ana[$0] }, numericHalf: half,
                                      indices: indices)
             assertComparison(c)
             totalSkipped += c.skipped
             totalChecked += c.checked
         }
         XCTAssertLessThanOrEqual(totalSkipped, max(3, totalChecked / 50), "too many elements skipped at ReLU kinks")
-        XCTAssertLessThanOrEqual(worstLossMismatch, 1e-5, "trainStep's loss vs the contrastive loss of its embeddings")
+        XCTAssertLessThanOrEqual(worstLossMismatch, 1e-5, "TrainingStep's loss vs the contrastive loss of its embeddings")
     }
 
     // MARK: The checker itself
@@ -496,12 +506,17 @@ private func zeroGradients(_ parameters: [(name: String, parameter: Parameter)])
 
 private func nonTrivialBatchNorm(channels: Int, seed: UInt64) -> BatchNorm2d {
     let bn = BatchNorm2d(channels)
+    makeNonTrivial(bn, seed: seed)
+    return bn
+}
+
+/// Affine parameters away from (1, 0), some negative.
+private func makeNonTrivial(_ bn: BatchNorm2d, seed: UInt64) {
     var rng = RandomSource(seed: seed)
-    for i in 0..<channels {
+    for i in 0..<bn.channels {
         bn.weight.value.pointer[i] = Float.random(in: 0.5...2, using: &rng) * (i % 2 == 0 ? 1 : -1)
         bn.bias.value.pointer[i] = Float.random(in: -0.5...0.5, using: &rng)
     }
-    return bn
 }
 
 /// An identity layer that records the `needsInputGradient` of each backward it gets.
@@ -514,16 +529,15 @@ private final class BackwardSpy: Layer {
     }
 }
 
-/// spy → pad → conv(2→3) → ReLU → BN → spy → pad → conv(3→2) → ReLU → BN → Linear(2·4·6 → 4),
-/// for input [N, 2, 4, 6].
+/// spy → ConvBlock(2→3) → spy → ConvBlock(3→2) → Linear(2·4·6 → 4), for input [N, 2, 4, 6]; each
+/// block is pad → conv → ReLU → BN.
 private func smallSequential(seed: UInt64) -> (Sequential, front: BackwardSpy, middle: BackwardSpy) {
     var rng = RandomSource(seed: seed)
     let front = BackwardSpy(), middle = BackwardSpy()
-    let net = Sequential([
-        front, ReflectionPad2d(1), Conv2d(2, 3, kernel: 3, rng: &rng), ReLU(), nonTrivialBatchNorm(channels: 3, seed: seed + 1),
-        middle, ReflectionPad2d(1), Conv2d(3, 2, kernel: 3, rng: &rng), ReLU(), nonTrivialBatchNorm(channels: 2, seed: seed + 2),
-        Linear(2 * 4 * 6, 4, rng: &rng),
-    ])
+    let first = ConvBlock(2, 3, rng: &rng), second = ConvBlock(3, 2, rng: &rng)
+    makeNonTrivial(first.norm, seed: seed + 1)
+    makeNonTrivial(second.norm, seed: seed + 2)
+    let net = Sequential([front, first, middle, second, Linear(2 * 4 * 6, 4, rng: &rng)])
     return (net, front, middle)
 }
 

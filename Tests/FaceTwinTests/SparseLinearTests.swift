@@ -1,7 +1,7 @@
 import XCTest
 @testable import FaceTwin
 
-/// The first linear layer's product over the nonzeros of x − u (Sources/CGemm/sparse.c) against
+/// The first linear layer's product over the nonzeros of x − u (Sources/CKernels/sparse.c) against
 /// a Double loop, and the frozen network's use of it: same embeddings as the dense path, built
 /// only past its threshold, dropped by training and by loading new weights.
 final class SparseLinearTests: XCTestCase {
@@ -27,7 +27,7 @@ final class SparseLinearTests: XCTestCase {
                     x[i * s.k + p] = equal ? u[p] : Float.random(in: -3..<3, using: &rng)
                 }
             }
-            let sparse = SparseLinear(layer, background: u)
+            let sparse = SparseLinear(weight: layer.weight.value, bias: layer.bias.value, background: u)
             let y = x.withUnsafeBufferPointer { sparse.forward($0.baseAddress!, rows: s.m).toArray() }
             let w = layer.weight.value.toArray(), b = layer.bias.value.toArray()
             var worst = 0.0
@@ -65,7 +65,7 @@ final class SparseLinearTests: XCTestCase {
                     x[i * s.k + p] = nonzero ? Float.random(in: -3..<3, using: &rng) : u[p]
                 }
             }
-            let sparse = SparseLinear(layer, background: u)
+            let sparse = SparseLinear(weight: layer.weight.value, bias: layer.bias.value, background: u)
             let run = { (percent: Int32) -> [Float] in
                 sparse.densePercent = percent
                 return x.withUnsafeBufferPointer { sparse.forward($0.baseAddress!, rows: s.m).toArray() }
@@ -90,19 +90,18 @@ final class SparseLinearTests: XCTestCase {
         let network = SiameseNetwork(config: Self.config, seed: 5)
         let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: 5e-3)
         let batch = Tensor(shape: [8, 1, 20, 20], values: images(8, seed: 6))
+        let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: 2))
         for _ in 0..<5 {
             adam.zeroGradients()
-            network.trainStep(images: batch, labels: [0, 1, 0, 1], loss: ContrastiveLoss(margin: 2))
+            step.run(images: batch, labels: [0, 1, 0, 1])
             adam.update()
         }
         return network
     }
 
     func testFrozenNetworkGivesTheDenseEmbeddingsOncePastItsThreshold() {
-        let saved = SiameseNetwork.sparseBuildThreshold
-        defer { SiameseNetwork.sparseBuildThreshold = saved }
-        SiameseNetwork.sparseBuildThreshold = 40
         let network = trainedNetwork()
+        network.options.sparseBuildThreshold = 40
         let pixels = images(20, seed: 7)
         let dense = network.embed(pixels: pixels, count: 20, batchSize: 20)
         network.freezeForInference()
@@ -121,16 +120,14 @@ final class SparseLinearTests: XCTestCase {
 
     /// The network's embeddings through the dense product, whatever its state.
     private func denseEmbeddings(_ network: SiameseNetwork, _ pixels: [Float]) -> [Float] {
-        SiameseNetwork.sparseEvaluation = false
-        defer { SiameseNetwork.sparseEvaluation = true }
+        network.options.sparseEvaluation = false
+        defer { network.options.sparseEvaluation = true }
         return network.embed(pixels: pixels, count: pixels.count / 400)
     }
 
     func testTrainingAndLoadingThawTheNetwork() throws {
-        let saved = SiameseNetwork.sparseBuildThreshold
-        defer { SiameseNetwork.sparseBuildThreshold = saved }
-        SiameseNetwork.sparseBuildThreshold = 0
         let network = trainedNetwork()
+        network.options.sparseBuildThreshold = 0
         let pixels = images(16, seed: 8)
         network.freezeForInference()
         let before = network.embed(pixels: pixels, count: 16)
@@ -139,7 +136,8 @@ final class SparseLinearTests: XCTestCase {
         // A training step changes the weights: the network thaws, and embeds with the new ones.
         let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: 5e-2)
         adam.zeroGradients()
-        network.trainStep(images: Tensor(shape: [8, 1, 20, 20], values: images(8, seed: 9)), labels: [1, 0, 1, 0], loss: ContrastiveLoss(margin: 2))
+        TrainingStep(network: network, loss: ContrastiveLoss(margin: 2))
+            .run(images: Tensor(shape: [8, 1, 20, 20], values: images(8, seed: 9)), labels: [1, 0, 1, 0])
         adam.update()
         XCTAssertFalse(network.isFrozen)
         XCTAssertFalse(network.hasSparseProduct)

@@ -29,9 +29,7 @@ final class TorchModelTests: XCTestCase {
         // Through the sparse first linear layer (a loaded model is frozen): built at once, for
         // the images repeated to a batch of its minimum size.
         guard WeightGEMM.isSupported else { return }
-        let saved = SiameseNetwork.sparseBuildThreshold
-        defer { SiameseNetwork.sparseBuildThreshold = saved }
-        SiameseNetwork.sparseBuildThreshold = 0
+        model.network.options.sparseBuildThreshold = 0
         let n = expected.images.count, copies = (SiameseNetwork.sparseMinimumBatch + n - 1) / n
         let paths = (0..<copies).flatMap { _ in expected.images.map { orl + "/" + $0 } }
         let sparse = try model.embed(imagesAt: paths)

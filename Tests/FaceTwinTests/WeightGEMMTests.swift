@@ -1,7 +1,7 @@
 import XCTest
 @testable import FaceTwin
 
-/// FaceTwin's own forward GEMM (Sources/CGemm) against a Double loop, on shapes that hit every
+/// FaceTwin's own forward GEMM (Sources/CKernels) against a Double loop, on shapes that hit every
 /// edge: rows of X that do not fill a group of 16, output features that do not fill a tile of 6
 /// (the last tile repeats a row it then never writes), k that ends mid-block and mid-vector,
 /// a C with a row stride wider than n, and the split over the cores.
@@ -63,11 +63,10 @@ final class WeightGEMMTests: XCTestCase {
         let layer = Linear(80_000, 500, rng: &rng)
         for batch in [1, 3, 20] {
             let input = Tensor(shape: [batch, 80_000], values: values(batch * 80_000, &rng))
-            WeightGEMM.isEnabled = true
+            layer.useWeightGEMM = true
             let own = Array(UnsafeBufferPointer(start: layer.forward(input, mode: .evaluation).pointer, count: batch * 500))
-            WeightGEMM.isEnabled = false
+            layer.useWeightGEMM = false
             let blas = Array(UnsafeBufferPointer(start: layer.forward(input, mode: .evaluation).pointer, count: batch * 500))
-            WeightGEMM.isEnabled = true
             let scale = blas.map(abs).max()!
             for (a, b) in zip(own, blas) { XCTAssertEqual(a, b, accuracy: 1e-5 * scale, "batch \(batch)") }
         }
@@ -78,14 +77,12 @@ final class WeightGEMMTests: XCTestCase {
     /// tile of rows, columns past the last 16 (done one by one), several strips of 256, and
     /// enough work to split over the cores.
     func testAdamUpdateFromTheGradientMatchesAdam() {
-        let saved = Adam.fusionMinimum
-        Adam.fusionMinimum = 1
-        defer { Adam.fusionMinimum = saved }
         for (index, s) in [Shape(m: 3, n: 7, k: 21), Shape(m: 8, n: 13, k: 530), Shape(m: 64, n: 20, k: 4000)].enumerated() {
             var rng = RandomSource(seed: UInt64(400 + index))
             let w0 = values(s.n * s.k, &rng)
             let fused = Parameter(Tensor(shape: [s.n, s.k], values: w0)), plain = Parameter(Tensor(shape: [s.n, s.k], values: w0))
             let fusedAdam = Adam(parameters: [fused]), plainAdam = Adam(parameters: [plain])
+            fusedAdam.fusionMinimum = 1
             var workspace = WeightGEMM.Workspace()
             for _ in 1...2 {
                 let dy = values(s.m * s.n, &rng), x = values(s.m * s.k, &rng)

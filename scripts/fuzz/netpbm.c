@@ -20,11 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int32_t w = 0, h = 0;
     uint8_t *pixels = NULL;
     char message[512];
-    ftnetpbm_status s = ftnetpbm_read_gray8(g_path, 64 * 1024 * 1024, &w, &h, &pixels, message, sizeof message);
-    if (s == FTNETPBM_OK) {
+    facetwin_netpbm_status s = facetwin_netpbm_read_gray8(g_path, 64 * 1024 * 1024, &w, &h, &pixels, message, sizeof message);
+    if (s == FACETWIN_NETPBM_OK) {
         volatile uint8_t sum = 0;
         for (int64_t i = 0; i < (int64_t)w * h; i++) sum += pixels[i];  /* every pixel was written */
     }
-    ftnetpbm_free(pixels);
+    facetwin_netpbm_free(pixels);
     return 0;
 }

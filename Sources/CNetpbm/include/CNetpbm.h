@@ -17,18 +17,18 @@
 extern "C" {
 #endif
 
-/* What happened. Every status except FTNETPBM_OK leaves a one-line message. */
-typedef enum ftnetpbm_status {
-    FTNETPBM_OK = 0,
-    FTNETPBM_CANNOT_OPEN = 1,   /* fopen/fstat failed, or the path is a directory */
-    FTNETPBM_EMPTY = 2,         /* zero-byte file */
-    FTNETPBM_BAD_MAGIC = 3,     /* first bytes are not P1..P7 */
-    FTNETPBM_TRUNCATED = 4,     /* netpbm hit end of file (header or raster) */
-    FTNETPBM_MALFORMED = 5,     /* any other netpbm error (bad header, bad sample) */
-    FTNETPBM_TOO_LARGE = 6,     /* width*height exceeds the caller's limit */
-    FTNETPBM_UNSUPPORTED = 7,   /* a PAM layout we do not turn into gray */
-    FTNETPBM_NO_MEMORY = 8      /* malloc failed */
-} ftnetpbm_status;
+/* What happened. Every status except FACETWIN_NETPBM_OK leaves a one-line message. */
+typedef enum facetwin_netpbm_status {
+    FACETWIN_NETPBM_OK = 0,
+    FACETWIN_NETPBM_CANNOT_OPEN = 1,   /* fopen/fstat failed, or the path is a directory */
+    FACETWIN_NETPBM_EMPTY = 2,         /* zero-byte file */
+    FACETWIN_NETPBM_BAD_MAGIC = 3,     /* first bytes are not P1..P7 */
+    FACETWIN_NETPBM_TRUNCATED = 4,     /* netpbm hit end of file (header or raster) */
+    FACETWIN_NETPBM_MALFORMED = 5,     /* any other netpbm error (bad header, bad sample) */
+    FACETWIN_NETPBM_TOO_LARGE = 6,     /* width*height exceeds the caller's limit */
+    FACETWIN_NETPBM_UNSUPPORTED = 7,   /* a PAM layout we do not turn into gray */
+    FACETWIN_NETPBM_NO_MEMORY = 8      /* malloc failed */
+} facetwin_netpbm_status;
 
 /*
  * Reads a PBM/PGM/PPM (plain or raw) or PAM image at `path` into 8-bit gray.
@@ -41,9 +41,9 @@ typedef enum ftnetpbm_status {
  * - Images with width*height > max_pixels are rejected after the header is
  *   read and before any raster memory is allocated.
  *
- * On FTNETPBM_OK, *out_width/*out_height are set and *out_pixels points to a
+ * On FACETWIN_NETPBM_OK, *out_width/*out_height are set and *out_pixels points to a
  * malloc'ed width*height row-major buffer that the caller releases with
- * ftnetpbm_free(). On any other status *out_pixels is NULL, nothing is leaked,
+ * facetwin_netpbm_free(). On any other status *out_pixels is NULL, nothing is leaked,
  * and `message` (capacity `message_capacity`, may be 0) holds a one-line,
  * NUL-terminated description without the file name. Once a header has been
  * read, *out_width/*out_height hold its size even on failure (for messages).
@@ -56,7 +56,7 @@ typedef enum ftnetpbm_status {
  * it is one, so a named pipe cannot block the read), positioned at the start.
  * The descriptor is always closed, whatever the status.
  */
-ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
+facetwin_netpbm_status facetwin_netpbm_read_gray8_fd(int fd,
                                     int64_t max_pixels,
                                     int32_t *out_width,
                                     int32_t *out_height,
@@ -65,12 +65,12 @@ ftnetpbm_status ftnetpbm_read_gray8_fd(int fd,
                                     size_t message_capacity);
 
 /*
- * As ftnetpbm_read_gray8_fd, but with `keep_rgb` set an RGB image (PPM, PAM RGB
+ * As facetwin_netpbm_read_gray8_fd, but with `keep_rgb` set an RGB image (PPM, PAM RGB
  * or RGB_ALPHA) comes back as interleaved 8-bit R,G,B (each sample scaled as
  * above, alpha dropped) and *out_channels is 3; otherwise it is 1 and the
  * buffer is gray. *out_channels is 0 on failure.
  */
-ftnetpbm_status ftnetpbm_read8_fd(int fd,
+facetwin_netpbm_status facetwin_netpbm_read8_fd(int fd,
                                   int64_t max_pixels,
                                   int keep_rgb,
                                   int32_t *out_channels,
@@ -80,8 +80,8 @@ ftnetpbm_status ftnetpbm_read8_fd(int fd,
                                   char *message,
                                   size_t message_capacity);
 
-/* Releases a buffer returned by ftnetpbm_read_gray8_fd or ftnetpbm_read8_fd. NULL is allowed. */
-void ftnetpbm_free(uint8_t *pixels);
+/* Releases a buffer returned by facetwin_netpbm_read_gray8_fd or facetwin_netpbm_read8_fd. NULL is allowed. */
+void facetwin_netpbm_free(uint8_t *pixels);
 
 #ifdef __cplusplus
 }

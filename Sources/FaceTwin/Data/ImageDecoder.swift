@@ -179,29 +179,29 @@ public enum ImageDecoder {
         var raw: UnsafeMutablePointer<UInt8>? = nil
         var message = [CChar](repeating: 0, count: 512)
         let status = message.withUnsafeMutableBufferPointer { buffer in
-            ftnetpbm_read8_fd(fd, Int64(max(0, maxPixels)), keepColor ? 1 : 0, &channels, &width, &height, &raw,
+            facetwin_netpbm_read8_fd(fd, Int64(max(0, maxPixels)), keepColor ? 1 : 0, &channels, &width, &height, &raw,
                               buffer.baseAddress, buffer.count)
         }
         let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 
         switch status {
-        case FTNETPBM_OK:
+        case FACETWIN_NETPBM_OK:
             guard let raw else { throw .outOfMemory(path: path, width: Int(width), height: Int(height)) }
-            defer { ftnetpbm_free(raw) }
+            defer { facetwin_netpbm_free(raw) }
             let count = Int(width) * Int(height) * Int(channels)
             let pixels = [UInt8](UnsafeBufferPointer(start: raw, count: count))
             let image: DecodedImage.Pixels = channels == 3
                 ? .rgb(RGBImage(width: Int(width), height: Int(height), pixels: pixels))
                 : .gray(GrayImage(width: Int(width), height: Int(height), pixels: pixels))
             return DecodedImage(format: .netpbm, pixels: image, orientation: 1)
-        case FTNETPBM_CANNOT_OPEN: throw .cannotOpen(path: path, reason: reason)
-        case FTNETPBM_EMPTY: throw .empty(path: path)
-        case FTNETPBM_BAD_MAGIC: throw .notNetpbm(path: path, reason: reason)
-        case FTNETPBM_TRUNCATED: throw .truncated(path: path, reason: reason)
-        case FTNETPBM_TOO_LARGE:
+        case FACETWIN_NETPBM_CANNOT_OPEN: throw .cannotOpen(path: path, reason: reason)
+        case FACETWIN_NETPBM_EMPTY: throw .empty(path: path)
+        case FACETWIN_NETPBM_BAD_MAGIC: throw .notNetpbm(path: path, reason: reason)
+        case FACETWIN_NETPBM_TRUNCATED: throw .truncated(path: path, reason: reason)
+        case FACETWIN_NETPBM_TOO_LARGE:
             throw .tooLarge(path: path, width: Int(width), height: Int(height), limit: maxPixels)
-        case FTNETPBM_UNSUPPORTED: throw .unsupported(path: path, reason: reason)
-        case FTNETPBM_NO_MEMORY: throw .outOfMemory(path: path, width: Int(width), height: Int(height))
+        case FACETWIN_NETPBM_UNSUPPORTED: throw .unsupported(path: path, reason: reason)
+        case FACETWIN_NETPBM_NO_MEMORY: throw .outOfMemory(path: path, width: Int(width), height: Int(height))
         default: throw .malformed(path: path, reason: reason)
         }
     }

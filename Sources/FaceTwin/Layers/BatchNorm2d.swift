@@ -19,13 +19,8 @@ public final class BatchNorm2d: Layer {
     /// How many equal parts of the batch are normalized separately in training mode.
     public var groups = 1
 
-    /// Cache for backward: the input, and each (group, channel)'s batch mean and 1/√(var+eps).
-    private var input: Tensor?
-    private var mean: [Float] = []
-    private var invStd: [Float] = []
-    private var variance: [Float] = []
-    private var sumDy: [Float] = []
-    private var sumDyXhat: [Float] = []
+    /// What the last training forward keeps for the backward.
+    private var batch = Batch()
     private var output: Tensor?
     private var gradInput: Tensor?
 
@@ -46,14 +41,12 @@ public final class BatchNorm2d: Layer {
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(input.shape.count == 4 && input.shape[1] == channels, "BatchNorm2d expects [N, \(channels), H, W], got \(input.shape)")
-        let n = input.shape[0], hw = input.shape[2] * input.shape[3], c = channels
         let out = Tensor.reuse(output, shape: input.shape)
         output = out
-        let x = input.pointer, y = out.pointer
-        let gamma = weight.value.pointer, beta = bias.value.pointer
-
         switch mode {
         case .evaluation:
+            let n = input.shape[0], hw = input.shape[2] * input.shape[3], c = channels
+            let x = input.pointer, y = out.pointer
             let (scale, shift) = evaluationAffine()
             Parallel.chunks(n * c) { _, planes in
                 for plane in planes {
@@ -64,60 +57,7 @@ public final class BatchNorm2d: Layer {
                 }
             }
         case .training:
-            let g = groups
-            precondition(n % g == 0, "batch of \(n) does not split into \(g) BatchNorm groups")
-            let per = n / g, m = per * hw
-            precondition(m > 1, "BatchNorm2d in training needs more than one value per channel")
-            self.input = input
-            // Per-(group, channel) scratch, allocated once per batch shape, not every step.
-            if mean.count != g * c {
-                mean = [Float](repeating: 0, count: g * c)
-                invStd = mean
-                variance = mean
-                sumDy = mean
-                sumDyXhat = mean
-            }
-            mean.withUnsafeMutableBufferPointer { meanP in
-                invStd.withUnsafeMutableBufferPointer { invP in
-                    variance.withUnsafeMutableBufferPointer { varP in
-                        Parallel.chunks(g * c) { _, units in
-                            for unit in units {
-                                let (grp, ch) = (unit / c, unit % c)
-                                var s = 0.0
-                                for i in (grp * per)..<((grp + 1) * per) { s += sumDouble(x + (i * c + ch) * hw, hw) }
-                                let mu = Float(s / Double(m))
-                                var ss = 0.0
-                                for i in (grp * per)..<((grp + 1) * per) { ss += sumSquaredDeviation(x + (i * c + ch) * hw, hw, mean: mu) }
-                                let v = Float(ss / Double(m))
-                                meanP[unit] = mu
-                                varP[unit] = v
-                                invP[unit] = 1 / (v + self.eps).squareRoot()
-                            }
-                        }
-                    }
-                }
-            }
-            let meanC = mean, invC = invStd
-            Parallel.chunks(n * c) { _, planes in
-                for plane in planes {
-                    let (img, ch) = (plane / c, plane % c)
-                    let unit = (img / per) * c + ch
-                    let scale = gamma[ch] * invC[unit]
-                    let shift = beta[ch] - meanC[unit] * scale
-                    let xp = x + plane * hw, yp = y + plane * hw
-                    for i in 0..<hw { yp[i] = xp[i] * scale + shift }
-                }
-            }
-            // Running statistics, group by group in batch order, with the unbiased variance.
-            let rm = runningMean.pointer, rv = runningVar.pointer
-            let unbias = Float(m) / Float(m - 1)
-            for grp in 0..<g {
-                for ch in 0..<c {
-                    rm[ch] = (1 - momentum) * rm[ch] + momentum * mean[grp * c + ch]
-                    rv[ch] = (1 - momentum) * rv[ch] + momentum * variance[grp * c + ch] * unbias
-                }
-                numBatchesTracked += 1
-            }
+            normalizeBatch(input, into: out, batch: &batch)
         }
         return out
     }
@@ -133,26 +73,114 @@ public final class BatchNorm2d: Layer {
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
-        backward(gradOutput, needsInputGradient: needsInputGradient, maskNonPositiveInput: false)
+        guard let input = batch.input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
+        addParameterGradients(gradOutput, batch: &batch)
+        guard needsInputGradient else { return nil }
+        let gin = Tensor.reuse(gradInput, shape: input.shape)
+        gradInput = gin
+        let (x, dy, dx) = (input.pointer, gradOutput.pointer, gin.pointer)
+        let hw = input.shape[2] * input.shape[3]
+        forEachPlaneGradient(batch: batch) { plane, c in
+            let xp = x + plane * hw, dyp = dy + plane * hw, dxp = dx + plane * hw
+            // The constants as locals, which the stores below cannot alias: the loop vectorizes.
+            let (mean, invStd, k, m, sumDy, sumDyXhat) = (c.mean, c.invStd, c.k, c.m, c.sumDy, c.sumDyXhat)
+            for i in 0..<hw {
+                let xhat = (xp[i] - mean) * invStd
+                dxp[i] = k * (m * dyp[i] - sumDy - xhat * sumDyXhat)
+            }
+        }
+        return gin
+    }
+}
+
+extension BatchNorm2d {
+    /// What a training forward keeps for the backward: its input, the groups it normalized, and
+    /// per (group, channel) the batch mean, variance and 1/√(var + eps); then the backward's
+    /// sums Σdy and Σdy·x̂.
+    struct Batch {
+        var input: Tensor?
+        var groups = 1
+        var mean: [Float] = []
+        var variance: [Float] = []
+        var invStd: [Float] = []
+        var sumDy: [Float] = []
+        var sumDyXhat: [Float] = []
     }
 
-    /// With `maskNonPositiveInput`, the input gradient is zeroed where this layer's input was
-    /// not positive: the backward of a ReLU before this layer (whose output is this layer's
-    /// input), fused into this one's last pass by `Sequential`.
-    func backward(_ gradOutput: Tensor, needsInputGradient: Bool, maskNonPositiveInput: Bool) -> Tensor? {
-        guard let input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
+    /// The training forward: normalizes `input` into `out` with each (group, channel)'s batch
+    /// statistics, kept in `batch` with the input, and updates the running statistics (group by
+    /// group, in batch order, with the unbiased variance) and `numBatchesTracked`.
+    func normalizeBatch(_ input: Tensor, into out: Tensor, batch: inout Batch) {
         let n = input.shape[0], hw = input.shape[2] * input.shape[3], c = channels
-        let g = groups, per = n / g, m = per * hw
-        let x = input.pointer, dy = gradOutput.pointer
-        var gin: Tensor? = nil
-        if needsInputGradient {
-            gin = Tensor.reuse(gradInput, shape: input.shape)
-            gradInput = gin
+        let x = input.pointer, y = out.pointer
+        let gamma = weight.value.pointer, beta = bias.value.pointer
+        let g = groups
+        precondition(n % g == 0, "batch of \(n) does not split into \(g) BatchNorm groups")
+        let per = n / g, m = per * hw
+        precondition(m > 1, "BatchNorm2d in training needs more than one value per channel")
+        batch.input = input
+        batch.groups = g
+        // Per-(group, channel) scratch, allocated once per batch shape, not every step.
+        if batch.mean.count != g * c {
+            batch.mean = [Float](repeating: 0, count: g * c)
+            batch.invStd = batch.mean
+            batch.variance = batch.mean
+            batch.sumDy = batch.mean
+            batch.sumDyXhat = batch.mean
         }
-        let gamma = weight.value.pointer
-        let meanC = mean, invC = invStd
-        sumDy.withUnsafeMutableBufferPointer { sdy in
-            sumDyXhat.withUnsafeMutableBufferPointer { sdx in
+        let eps = self.eps
+        batch.mean.withUnsafeMutableBufferPointer { meanP in
+            batch.invStd.withUnsafeMutableBufferPointer { invP in
+                batch.variance.withUnsafeMutableBufferPointer { varP in
+                    Parallel.chunks(g * c) { _, units in
+                        for unit in units {
+                            let (grp, ch) = (unit / c, unit % c)
+                            var s = 0.0
+                            for i in (grp * per)..<((grp + 1) * per) { s += sumDouble(x + (i * c + ch) * hw, hw) }
+                            let mu = Float(s / Double(m))
+                            var ss = 0.0
+                            for i in (grp * per)..<((grp + 1) * per) { ss += sumSquaredDeviation(x + (i * c + ch) * hw, hw, mean: mu) }
+                            let v = Float(ss / Double(m))
+                            meanP[unit] = mu
+                            varP[unit] = v
+                            invP[unit] = 1 / (v + eps).squareRoot()
+                        }
+                    }
+                }
+            }
+        }
+        let meanC = batch.mean, invC = batch.invStd
+        Parallel.chunks(n * c) { _, planes in
+            for plane in planes {
+                let (img, ch) = (plane / c, plane % c)
+                let unit = (img / per) * c + ch
+                let scale = gamma[ch] * invC[unit]
+                let shift = beta[ch] - meanC[unit] * scale
+                let xp = x + plane * hw, yp = y + plane * hw
+                for i in 0..<hw { yp[i] = xp[i] * scale + shift }
+            }
+        }
+        let rm = runningMean.pointer, rv = runningVar.pointer
+        let unbias = Float(m) / Float(m - 1)
+        for grp in 0..<g {
+            for ch in 0..<c {
+                rm[ch] = (1 - momentum) * rm[ch] + momentum * batch.mean[grp * c + ch]
+                rv[ch] = (1 - momentum) * rv[ch] + momentum * batch.variance[grp * c + ch] * unbias
+            }
+            numBatchesTracked += 1
+        }
+    }
+
+    /// The first part of the backward of `normalizeBatch`: Σdy and Σdy·x̂ per (group, channel),
+    /// kept in `batch` for the input gradient and added into the weight and bias gradients.
+    func addParameterGradients(_ gradOutput: Tensor, batch: inout Batch) {
+        guard let input = batch.input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
+        let n = input.shape[0], hw = input.shape[2] * input.shape[3], c = channels
+        let g = batch.groups, per = n / g
+        let x = input.pointer, dy = gradOutput.pointer
+        let meanC = batch.mean, invC = batch.invStd
+        batch.sumDy.withUnsafeMutableBufferPointer { sdy in
+            batch.sumDyXhat.withUnsafeMutableBufferPointer { sdx in
                 Parallel.chunks(g * c) { _, units in
                     for unit in units {
                         let (grp, ch) = (unit / c, unit % c)
@@ -167,40 +195,39 @@ public final class BatchNorm2d: Layer {
                         sdx[unit] = Float((sx - Double(meanC[unit]) * s) * Double(invC[unit]))
                     }
                 }
-                if let gin {
-                    let dx = gin.pointer
-                    let sdyC = UnsafeBufferPointer(sdy), sdxC = UnsafeBufferPointer(sdx)
-                    Parallel.chunks(n * c) { _, planes in
-                        for plane in planes {
-                            let (img, ch) = (plane / c, plane % c)
-                            let unit = (img / per) * c + ch
-                            let inv = invC[unit], mu = meanC[unit]
-                            let k = gamma[ch] * inv / Float(m)
-                            let a = sdyC[unit], b = sdxC[unit]
-                            let xp = x + plane * hw, dyp = dy + plane * hw, dxp = dx + plane * hw
-                            if maskNonPositiveInput {
-                                for i in 0..<hw {
-                                    let xhat = (xp[i] - mu) * inv
-                                    dxp[i] = xp[i] > 0 ? k * (Float(m) * dyp[i] - a - xhat * b) : 0
-                                }
-                            } else {
-                                for i in 0..<hw {
-                                    let xhat = (xp[i] - mu) * inv
-                                    dxp[i] = k * (Float(m) * dyp[i] - a - xhat * b)
-                                }
-                            }
-                        }
-                    }
-                }
             }
         }
         let gw = weight.gradPointerForAccumulation(), gb = bias.gradPointerForAccumulation()
         for grp in 0..<g {
             for ch in 0..<c {
-                gw[ch] += sumDyXhat[grp * c + ch]
-                gb[ch] += sumDy[grp * c + ch]
+                gw[ch] += batch.sumDyXhat[grp * c + ch]
+                gb[ch] += batch.sumDy[grp * c + ch]
             }
         }
-        return gin
+    }
+
+    /// The constants of one plane's input gradient, dx = k · (m·dy − Σdy − x̂ · Σdy·x̂) with
+    /// x̂ = (x − mean) · invStd and k = γ · invStd / m.
+    struct PlaneGradient {
+        let mean: Float, invStd: Float, k: Float, m: Float, sumDy: Float, sumDyXhat: Float
+    }
+
+    /// Calls `body` for every plane (image × channel) of the batch, in parallel, with its
+    /// `PlaneGradient`, after `addParameterGradients` has formed the sums.
+    @inline(__always)
+    func forEachPlaneGradient(batch: Batch, _ body: (_ plane: Int, PlaneGradient) -> Void) {
+        guard let input = batch.input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
+        let n = input.shape[0], c = channels, per = n / batch.groups, m = per * input.shape[2] * input.shape[3]
+        let gamma = weight.value.pointer
+        let (meanC, invC, sdyC, sdxC) = (batch.mean, batch.invStd, batch.sumDy, batch.sumDyXhat)
+        Parallel.chunks(n * c) { _, planes in
+            for plane in planes {
+                let (img, ch) = (plane / c, plane % c)
+                let unit = (img / per) * c + ch
+                let inv = invC[unit]
+                body(plane, PlaneGradient(mean: meanC[unit], invStd: inv, k: gamma[ch] * inv / Float(m), m: Float(m),
+                                          sumDy: sdyC[unit], sumDyXhat: sdxC[unit]))
+            }
+        }
     }
 }

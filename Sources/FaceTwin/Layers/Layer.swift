@@ -35,6 +35,16 @@ public final class Parameter {
     public convenience init(shape: [Int]) { self.init(Tensor(shape: shape)) }
 }
 
+/// One step's Adam update of one parameter, handed to the layer that forms its gradient
+/// (`Parameter.fusedUpdate`): where its moments are, and the step's constants.
+struct FusedAdamUpdate {
+    let firstMoment: UnsafeMutablePointer<Float>
+    let secondMoment: UnsafeMutablePointer<Float>
+    let beta1: Float, beta2: Float, eps: Float
+    let stepSize: Float
+    let inverseCorrection2: Float
+}
+
 /// Whether a forward pass trains (BatchNorm uses batch statistics and updates its running ones)
 /// or evaluates (BatchNorm uses its running statistics).
 public enum Mode: Sendable {
@@ -56,11 +66,26 @@ public protocol Layer: AnyObject {
     var parameters: [(name: String, parameter: Parameter)] { get }
     /// Non-learnable state saved with the model (`running_mean`, …).
     var buffers: [(name: String, tensor: Tensor)] { get }
+    /// The PyTorch modules this layer computes, in the order an `nn.Sequential` lists them: the
+    /// layer itself, or for a layer that fuses several (`ConvBlock`), each of them. A container
+    /// numbers its parameters by these modules, as PyTorch's state dict does.
+    var modules: [Layer] { get }
 }
 
 extension Layer {
     public var parameters: [(name: String, parameter: Parameter)] { [] }
     public var buffers: [(name: String, tensor: Tensor)] { [] }
+    public var modules: [Layer] { [self] }
+}
+
+/// `modules` numbered as an `nn.Sequential` numbers its children in the state dict: each module's
+/// index, then its own parameter or buffer name (`3.running_mean`).
+func sequentialParameters(_ modules: [Layer]) -> [(name: String, parameter: Parameter)] {
+    modules.enumerated().flatMap { i, module in module.parameters.map { ("\(i).\($0.name)", $0.parameter) } }
+}
+
+func sequentialBuffers(_ modules: [Layer]) -> [(name: String, tensor: Tensor)] {
+    modules.enumerated().flatMap { i, module in module.buffers.map { ("\(i).\($0.name)", $0.tensor) } }
 }
 
 /// PyTorch's default initialization for Conv2d and Linear: weights and biases uniform in

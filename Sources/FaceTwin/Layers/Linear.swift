@@ -1,5 +1,5 @@
 /// Fully connected layer y = x·Wᵀ + b, with W in PyTorch's [out × in] layout. Every pass is a
-/// GEMM over the whole batch, split between the cores: this layer (80 000 → 500 in the seed) is
+/// GEMM over the whole batch, split between the cores: this layer (80 000 → 500 in the reference network) is
 /// where nearly all of a training step's arithmetic is.
 public final class Linear: Layer {
     public let inFeatures: Int, outFeatures: Int
@@ -11,6 +11,12 @@ public final class Linear: Layer {
     private var output: Tensor?
     private var gradInput: Tensor?
     private var workspace = WeightGEMM.Workspace()
+
+    /// Whether batches go through FaceTwin's own kernels (`WeightGEMM`) where this CPU runs them,
+    /// rather than OpenBLAS: the forward product, and in training the weight gradient folded
+    /// into Adam. Set by the network from its `EngineOptions`, between passes.
+    public var useWeightGEMM = true
+    private var weightGEMM: Bool { useWeightGEMM && WeightGEMM.isSupported }
 
     public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inFeatures = inFeatures
@@ -35,7 +41,7 @@ public final class Linear: Layer {
         let y = out.pointer, b = bias.value.pointer
         for i in 0..<n { (y + i * outFeatures).update(from: b, count: outFeatures) }
         let (inF, outF, w, x) = (inFeatures, outFeatures, weight.value.pointer, input.pointer)
-        if n > 1 && WeightGEMM.isEnabled {
+        if n > 1 && weightGEMM {
             WeightGEMM.addProduct(m: n, n: outF, k: inF, x: x, w: w, c: y, ldc: outF, workspace: &workspace)
             return out
         }
@@ -77,7 +83,7 @@ public final class Linear: Layer {
         // This step's Adam update of W folded into forming its gradient (Adam.zeroGradients with
         // fuseIntoBackward), which then never goes to memory. dX is formed first, from W as it
         // was in the forward pass.
-        if let update = weight.fusedUpdate, WeightGEMM.isEnabled, n > 0 {
+        if let update = weight.fusedUpdate, weightGEMM, n > 0 {
             let gin = needsInputGradient ? inputGradient(dy, shape: input.shape) : nil
             WeightGEMM.adamUpdate(m: n, n: outF, k: inF, dy: dy, x: x, w: w, update: update, workspace: &workspace)
             weight.fusedUpdate = nil

@@ -15,12 +15,6 @@ public final class ReLU: Layer {
         return input
     }
 
-    /// Takes `output` as this layer's forward result when the layer before computed the ReLU
-    /// itself (a convolution's fused store): the backward then masks by its sign as usual.
-    func adoptFusedOutput(_ output: Tensor) {
-        self.output = output
-    }
-
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient, let out = output?.pointer else { return nil }
         // In place on the incoming gradient: nothing upstream reads it again.

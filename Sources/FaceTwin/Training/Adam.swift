@@ -1,3 +1,5 @@
+import Foundation
+
 /// Adam (Kingma and Ba, 2015) with PyTorch's semantics and defaults: β = (0.9, 0.999),
 /// eps 1e-8 added after dividing √v by √(1 − β₂ᵗ), no weight decay, no AMSGrad.
 public final class Adam {
@@ -20,7 +22,7 @@ public final class Adam {
 
     /// Parameters of at least this many values get their update fused into the backward when
     /// `zeroGradients(fuseIntoBackward: true)` asks for it (the reference's 80 000 × 500 weight).
-    nonisolated(unsafe) static var fusionMinimum = 1 << 20
+    var fusionMinimum = 1 << 20
 
     /// Sets every parameter's gradient to zero (PyTorch's `zero_grad`). Large gradients are
     /// marked zero rather than cleared (`Parameter.gradIsZero`): the next backward overwrites them.
@@ -28,7 +30,7 @@ public final class Adam {
     /// With `fuseIntoBackward`, for the one backward that follows, a layer may apply this step's
     /// update to a large parameter itself as it forms the gradient (`Parameter.fusedUpdate`;
     /// Linear does, for its weight, with FaceTwin's kernels): the same arithmetic as `update()`,
-    /// without writing the gradient and reading it back (160 MB each way in the seed). The
+    /// without writing the gradient and reading it back (160 MB each way for the reference network). The
     /// gradient is then not kept, so leave it off when you need to read gradients.
     public func zeroGradients(fuseIntoBackward: Bool = false) {
         let (stepSize, correction2) = coefficients(step: step + 1)
@@ -40,7 +42,7 @@ public final class Adam {
                 p.gradIsZero = false
             }
             p.updatedInBackward = false
-            p.fusedUpdate = fuseIntoBackward && p.value.count >= Self.fusionMinimum
+            p.fusedUpdate = fuseIntoBackward && p.value.count >= fusionMinimum
                 ? FusedAdamUpdate(firstMoment: firstMoments[j].pointer, secondMoment: secondMoments[j].pointer,
                                   beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize,
                                   inverseCorrection2: 1 / correction2)
@@ -78,7 +80,7 @@ public final class Adam {
 
     /// One pass over a slice: m ← m + (1−β₁)(g − m) (PyTorch's lerp), v ← β₂v + (1−β₂)g²,
     /// w ← w − stepSize · m / (√v / √(1−β₂ᵗ) + eps), eight lanes at a time. `adam8` in
-    /// Sources/CGemm/gemm.c is the same arithmetic, operation for operation.
+    /// Sources/CKernels/gemm.c is the same arithmetic, operation for operation.
     @inline(__always)
     static func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                        _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, eps: Float,
@@ -113,16 +115,4 @@ public final class Adam {
             i += 1
         }
     }
-}
-
-import Foundation
-
-/// One step's Adam update of one parameter, handed to the layer that forms its gradient
-/// (`Parameter.fusedUpdate`): where its moments are, and the step's constants.
-struct FusedAdamUpdate {
-    let firstMoment: UnsafeMutablePointer<Float>
-    let secondMoment: UnsafeMutablePointer<Float>
-    let beta1: Float, beta2: Float, eps: Float
-    let stepSize: Float
-    let inverseCorrection2: Float
 }

@@ -28,7 +28,7 @@ public struct CrossValidationFoldResult {
     public let intervals: BootstrapIntervals?
     /// The trained model (the last epoch's weights). Its training record lists the fold's test
     /// identities as held out, and its threshold is the EER threshold on them. Nil in a
-    /// `withoutModel()` copy, made so that the weights (160 MB in the seed) can be freed.
+    /// `withoutModel()` copy, made so that the weights (160 MB for the reference network) can be freed.
     public private(set) var model: FaceModel?
     public let history: [EpochReport]
 }

@@ -123,97 +123,157 @@ public final class Trainer {
     public func run(progress: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingResult {
         let network = SiameseNetwork(config: config, seed: options.seed)
         let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: options.learningRate)
-        let loss = ContrastiveLoss(margin: options.margin)
+        let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: options.margin))
         // A seed of its own for the pairs, derived from the run's seed.
-        var sampler = PairSampler(labels: training.labels, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
-        let b = options.batchSize, hw = config.inputHeight * config.inputWidth
-        let images = Tensor(shape: [2 * b, 1, config.inputHeight, config.inputWidth])
-        let stepsPerEpoch = (training.count + b - 1) / b
-        var labels = [Float](repeating: 0, count: b)
+        var batches = PairBatches(training, batchSize: options.batchSize, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        let stepsPerEpoch = (training.count + options.batchSize - 1) / options.batchSize
 
         // The loss of the untrained network's first batch (at least margin²): an epoch whose mean
         // loss is far above it has diverged (a too large learning rate gives 1e12 and more).
         var reference = Float.nan
         var history: [EpochReport] = []
-        var best: (epoch: Int, eer: Double, auc: Double, loss: Float, threshold: Float?, state: [Tensor], tracked: [Int64])? = nil
+        var kept: KeptEpoch? = nil
         let start = Date()
         for epoch in 1...options.epochs {
             let epochStart = Date()
-            var total = 0.0
-            training.pixels.withUnsafeBufferPointer { px in
-                for _ in 0..<stepsPerEpoch {
-                    for i in 0..<b {
-                        let pair = sampler.next()
-                        labels[i] = pair.label
-                        (images.pointer + i * hw).update(from: px.baseAddress! + pair.first * hw, count: hw)
-                        (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
-                    }
-                    adam.zeroGradients(fuseIntoBackward: true)
-                    let (value, _) = network.trainStep(images: images, labels: labels, loss: loss)
-                    adam.update()
-                    total += Double(value)
-                    if reference.isNaN { reference = max(value, options.margin * options.margin) }
-                }
-            }
-            let meanLoss = Float(total / Double(stepsPerEpoch))
+            let meanLoss = trainEpoch(step, adam, &batches, steps: stepsPerEpoch, firstLoss: &reference)
             guard meanLoss.isFinite, meanLoss <= Self.divergenceFactor * reference else {
                 throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
 
-            var metrics: VerificationMetrics? = nil
-            if let validation {
-                let emb = network.embed(pixels: validation.pixels, count: validation.count)
-                if let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: validation.labels) {
-                    metrics = try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
-                }
-            }
-            let eer = metrics?.eer ?? 0, auc = metrics?.auc ?? 0
-            let improves: Bool
-            if let best, metrics != nil {
-                improves = eer < best.eer || (eer == best.eer && auc >= best.auc)
-            } else {
-                improves = true
-            }
+            let metrics = validate(network)
+            let improves = kept.map { $0.isImproved(by: metrics) } ?? true
             if improves {
-                // The kept weights: without validation every epoch improves and the last one is
-                // kept, which is the network as it ends, so nothing is copied. With validation,
-                // one snapshot (160 MB in the seed) is overwritten in place, never two at once.
-                var state = best?.state ?? []
-                if validation != nil {
-                    if state.isEmpty {
-                        state = network.stateTensors.map { $0.tensor.clone() }
-                    } else {
-                        for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
-                    }
-                }
-                best = (epoch, eer, auc, meanLoss, metrics?.eerThreshold, state, network.batchNorms.map(\.layer.numBatchesTracked))
+                kept = KeptEpoch(epoch: epoch, loss: meanLoss, metrics: metrics, network: network,
+                                 snapshot: validation != nil, reusing: kept)
             }
             let elapsed = Date().timeIntervalSince(start)
             let report = EpochReport(epoch: epoch, epochs: options.epochs, steps: stepsPerEpoch, meanLoss: meanLoss,
                                      seconds: Date().timeIntervalSince(epochStart),
-                                     pairsPerSecond: Double(stepsPerEpoch * b) / trainSeconds,
+                                     pairsPerSecond: Double(stepsPerEpoch * options.batchSize) / trainSeconds,
                                      secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch),
                                      validation: metrics, isBest: improves)
             history.append(report)
             progress(report)
         }
 
-        let kept = best!
-        if !kept.state.isEmpty {
-            for ((_, tensor), saved) in zip(network.stateTensors, kept.state) { tensor.copy(from: saved) }
-            for ((_, bn), n) in zip(network.batchNorms, kept.tracked) { bn.numBatchesTracked = n }
-        }
+        let best = kept!
+        best.restore(into: network)
         let holdout = validation?.identities ?? []
         let summary = TrainingSummary(
             data: training.root, trainIdentities: training.identities.count, trainImages: training.count,
-            holdout: holdout, epochs: options.epochs, bestEpoch: kept.epoch, batchSize: b,
+            holdout: holdout, epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize,
             learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
-            bestEpochLoss: kept.loss, validationEER: validation == nil ? nil : kept.eer,
-            validationAUC: validation == nil ? nil : kept.auc, seconds: Date().timeIntervalSince(start))
-        let info = ModelInfo(config: config, margin: options.margin, threshold: kept.threshold,
-                             thresholdMethod: kept.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
+            bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
+            validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start))
+        let info = ModelInfo(config: config, margin: options.margin, threshold: best.threshold,
+                             thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
                              training: summary)
-        return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: kept.epoch)
+        return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
+    }
+
+    /// One epoch: `steps` batches of pairs, each a training step and an Adam update (fused into
+    /// the backward where a layer can). Returns the mean loss.
+    /// One epoch of steps; returns the mean loss. `firstLoss` is set by the run's first step (at
+    /// least margin²): the scale against which a diverging loss is judged.
+    private func trainEpoch(_ step: TrainingStep, _ adam: Adam, _ batches: inout PairBatches, steps: Int,
+                            firstLoss: inout Float) -> Float {
+        var total = 0.0
+        for _ in 0..<steps {
+            batches.next()
+            adam.zeroGradients(fuseIntoBackward: true)
+            let (value, _) = step.run(images: batches.images, labels: batches.labels)
+            adam.update()
+            total += Double(value)
+            if firstLoss.isNaN { firstLoss = max(value, options.margin * options.margin) }
+        }
+        return Float(total / Double(steps))
+    }
+
+    /// Metrics over all pairs of the held-out identities, embedded by `network` as it is now;
+    /// nil without validation identities (or without a genuine and an impostor pair).
+    private func validate(_ network: SiameseNetwork) -> VerificationMetrics? {
+        guard let validation else { return nil }
+        let emb = network.embed(pixels: validation.pixels, count: validation.count)
+        guard let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: validation.labels) else {
+            return nil
+        }
+        return try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
+    }
+}
+
+/// Batches of training pairs drawn on the fly: balanced pairs from `PairSampler`, their images
+/// copied into one tensor [2B, 1, H, W] (first images, then second images) with their labels.
+struct PairBatches {
+    private let folder: ImageFolder
+    private var sampler: PairSampler
+    let images: Tensor
+    private(set) var labels: [Float]
+
+    init(_ folder: ImageFolder, batchSize: Int, seed: UInt64) {
+        self.folder = folder
+        sampler = PairSampler(labels: folder.labels, seed: seed)
+        images = Tensor(shape: [2 * batchSize, 1, folder.height, folder.width])
+        labels = [Float](repeating: 0, count: batchSize)
+    }
+
+    /// Draws the next batch into `images` and `labels`.
+    mutating func next() {
+        let b = labels.count, hw = folder.height * folder.width
+        folder.pixels.withUnsafeBufferPointer { px in
+            for i in 0..<b {
+                let pair = sampler.next()
+                labels[i] = pair.label
+                (images.pointer + i * hw).update(from: px.baseAddress! + pair.first * hw, count: hw)
+                (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
+            }
+        }
+    }
+}
+
+/// The epoch whose weights a run keeps: the lowest validation EER (then the highest AUC), or
+/// without validation the last epoch.
+struct KeptEpoch {
+    let epoch: Int
+    let loss: Float
+    let eer: Double, auc: Double
+    let threshold: Float?
+    /// A copy of the network's state tensors and BatchNorm counters, taken only with validation:
+    /// without it every epoch improves and the last one is kept, which is the network as it
+    /// ends, so nothing is copied.
+    private let state: [Tensor]
+    private let batchesTracked: [Int64]
+
+    /// The kept epoch `epoch` of `network` as it is now. With `snapshot`, its state is copied,
+    /// into the tensors of `previous` when there is one: one snapshot (160 MB for the reference
+    /// network) is overwritten in place, never two held at once.
+    init(epoch: Int, loss: Float, metrics: VerificationMetrics?, network: SiameseNetwork, snapshot: Bool, reusing previous: KeptEpoch?) {
+        self.epoch = epoch
+        self.loss = loss
+        (eer, auc, threshold) = (metrics?.eer ?? 0, metrics?.auc ?? 0, metrics?.eerThreshold)
+        var state = previous?.state ?? []
+        if snapshot {
+            if state.isEmpty {
+                state = network.stateTensors.map { $0.tensor.clone() }
+            } else {
+                for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
+            }
+        }
+        self.state = state
+        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+    }
+
+    /// Whether an epoch with `metrics` is better than this one (any epoch is, without validation).
+    func isImproved(by metrics: VerificationMetrics?) -> Bool {
+        guard let metrics else { return true }
+        return metrics.eer < eer || (metrics.eer == eer && metrics.auc >= auc)
+    }
+
+    /// Puts the kept weights back into `network` (nothing to do without a snapshot).
+    func restore(into network: SiameseNetwork) {
+        guard !state.isEmpty else { return }
+        for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
+        for ((_, bn), n) in zip(network.batchNorms, batchesTracked) { bn.numBatchesTracked = n }
     }
 }

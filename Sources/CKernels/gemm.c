@@ -1,4 +1,4 @@
-// FaceTwin's kernels for the big linear layer (Sources/CGemm/include): the forward GEMM
+// FaceTwin's kernels for the big linear layer (Sources/CKernels/include): the forward GEMM
 // C += X · Wᵀ here, the weight gradient folded into Adam further down.
 //
 // Why not OpenBLAS: for the reference network's 80 000 → 500 layer at a batch of 64, OpenBLAS first
@@ -15,7 +15,7 @@
 // block the thread copies its scratch back into C. So each output is C + block 1 + block 2 + …,
 // the order in which OpenBLAS adds its blocks into C.
 
-#include "facetwin_gemm.h"
+#include "facetwin_kernels.h"
 #include "transpose8.h"
 #include <cpuid.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 // The big linear layer's inference product over the nonzeros of its input (facetwin_sparse_*,
-// declared in facetwin_gemm.h): y = W·u + W·(x − u) for a fixed "background" u, skipping every
+// declared in facetwin_kernels.h): y = W·u + W·(x − u) for a fixed "background" u, skipping every
 // feature where x equals u.
 //
 // Why: in the reference network the layer's input is BatchNorm(ReLU(conv)), and where the ReLU gave
@@ -11,8 +11,8 @@
 //
 // How: Wᵀ is packed once into tiles of 64 features × 64 outputs (16 KB, [kblock][nblock][64][64]).
 // For each block of 64 features, each thread first writes every image's x − u in that block to
-// its own scratch, with a 64-bit mask of the nonzeros (this replaced a compression into values
-// and 16-bit row offsets: 0.92x the layer's time in a harness, the same sums to the bit). It then
+// its own scratch, with a 64-bit mask of the nonzeros (the layer takes 0.92x the time of a
+// compression into values and 16-bit row offsets, for the same sums to the bit). It then
 // takes, for each of its tiles (the successor prefetched while it works), each image's nonzeros
 // in the order of its mask: a broadcast of the value times eight vectors of the tile's row, into
 // eight accumulators of 8 outputs. That kernel is bound by loads (one vector of W per
@@ -22,10 +22,10 @@
 // vectors of W per twelve multiply-adds; its zeros add exactly nothing, so the sums are the same
 // to the bit either way. Sums are formed per image in a partial buffer over 16 blocks (1 024
 // features) and then added into C, so no running sum collects more than 16 blocks' rounding (one
-// long running sum over the 80 000 features was 15× less accurate than the dense kernel in a
-// harness; this way it is as accurate or better).
+// long running sum over the 80 000 features would be 15× less accurate than the dense kernel;
+// this way it is as accurate or better).
 
-#include "facetwin_gemm.h"
+#include "facetwin_kernels.h"
 #include "transpose8.h"
 #include <stdint.h>
 #include <string.h>
@@ -142,8 +142,7 @@ static inline const float *tile_after(const float *packed, int kb, int nb, int k
 // For each block of features, every row's x − u is first written to `scratch`
 // (facetwin_sparse_scratch_bytes(m), the thread's own) with a 64-bit mask of its nonzeros, while
 // the next block's lines are prefetched; each thread does this for all rows, which costs less
-// than writing a compressed batch out and reading it back (0.95x the layer's time in a harness,
-// an earlier stop).
+// than writing a compressed batch out and reading it back (0.95x the layer's time).
 // A block whose share of nonzeros reaches dense_percent goes through dense_tile; the others
 // visit each row's nonzeros in the order of its mask. `partial` [rounded_rows(m)][nblocks·64]
 // (the thread's columns of it) is scratch too. Returns how many entries of x differed from u.

@@ -1,5 +1,5 @@
-#ifndef FACETWIN_GEMM_H
-#define FACETWIN_GEMM_H
+#ifndef FACETWIN_KERNELS_H
+#define FACETWIN_KERNELS_H
 #include <stddef.h>
 
 /// FaceTwin's own AVX2/FMA kernels for the big linear layer (see gemm.c): its forward GEMM,

@@ -1,13 +1,13 @@
-import CGemm
+import CKernels
 
 /// A linear layer's inference product over the features where its input differs from a fixed
 /// background u: y = (b + W·u) + W·(x − u), the first term formed once (in Double), the second
 /// over the nonzeros of x − u only, or densely for blocks of features where most of x − u is
-/// nonzero (Sources/CGemm/sparse.c). For the reference network's 80 000 → 500
+/// nonzero (Sources/CKernels/sparse.c). For the reference network's 80 000 → 500
 /// layer, u is the last BatchNorm's per-channel shift, the value it gives where the ReLU before
 /// it gave 0, so x − u is zero at more than half of the features for trained models on faces.
 ///
-/// It holds a packed copy of Wᵀ (as large as W: 164 MB in the seed), taken when it is made: the
+/// It holds a packed copy of Wᵀ (as large as W: 164 MB for the reference network), taken when it is made: the
 /// layer's weights must not change while it is used (see `SiameseNetwork.freezeForInference`).
 /// Requires `WeightGEMM.isSupported`.
 final class SparseLinear {
@@ -26,21 +26,24 @@ final class SparseLinear {
     /// A block of 64 features is multiplied densely (a 6 × 16 register tile, two vectors of W per
     /// twelve multiply-adds, instead of one per multiply-add) when at least this share (%) of its
     /// entries differ from u. The dense tile's cost does not depend on the density and the sparse
-    /// visits' grows with it; on the bench's activations the crossover was between 75 and 90 %
-    /// and 85 % the fastest (a C harness). The output is the same to the bit at any setting.
+    /// visits' grows with it; on facetwin-bench's activations the crossover lies between 75 and
+    /// 90 %, and 85 % is the fastest. The output is the same to the bit at any setting.
     var densePercent: Int32 = 85
 
-    init(_ layer: Linear, background u: [Float]) {
+    /// The product of `weight` [out × in] and `bias` [out] (a linear layer's) around the
+    /// background `u` [in].
+    init(weight: Tensor, bias: Tensor, background u: [Float]) {
         precondition(WeightGEMM.isSupported, "SparseLinear needs AVX2 and FMA")
-        precondition(u.count == layer.inFeatures, "background of \(u.count) features for a layer of \(layer.inFeatures)")
-        let (n, k) = (layer.outFeatures, layer.inFeatures)
+        precondition(weight.shape.count == 2 && bias.count == weight.shape[0], "weight \(weight.shape) and bias \(bias.shape) of a linear layer")
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        precondition(u.count == k, "background of \(u.count) features for a layer of \(k)")
         (inFeatures, outFeatures) = (k, n)
         let (n32, k32) = (Int32(n), Int32(k))
         let packed = Tensor(shape: [facetwin_sparse_packed_count(n32, k32)])
         let background = Tensor(shape: [k])
         u.withUnsafeBufferPointer { background.pointer.update(from: $0.baseAddress!, count: k) }
         (self.packed, self.background) = (packed, background)
-        let w = UnsafePointer(layer.weight.value.pointer), bias = layer.bias.value.pointer
+        let w = UnsafePointer(weight.pointer), bias = bias.pointer
         let dst = packed.pointer
         Parallel.chunks(Int(facetwin_sparse_kblocks(k32))) { _, r in
             facetwin_sparse_pack(n32, k32, w, k, dst, Int32(r.lowerBound), Int32(r.upperBound))

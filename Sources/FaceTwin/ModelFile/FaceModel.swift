@@ -155,16 +155,15 @@ public final class FaceModel {
     /// without renaming it into place: the caller commits it, e.g. after a companion file.
     public func stage(to path: String) throws(ModelFileError) -> StagedFile {
         var writer = SafeTensorsWriter()
-        var tracked: [Int: Int64] = [:]
-        for (index, bn) in network.batchNorms { tracked[index] = bn.numBatchesTracked }
-        for (name, tensor) in network.stateTensors {
-            // The tensor's own bytes, not a copy: the 160 MB weight would otherwise double the
-            // memory a save needs. Little-endian F32 is this machine's Float layout.
-            let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
-            writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
-            // PyTorch's order: num_batches_tracked follows running_var.
-            if name.hasSuffix(".running_var"), let index = Int(name.split(separator: ".")[1]), let n = tracked[index] {
-                writer.add("cnn1.\(index).num_batches_tracked", int64s: [n], shape: [])
+        for (name, value) in network.stateDict {
+            switch value {
+            case .tensor(let tensor):
+                // The tensor's own bytes, not a copy: the 160 MB weight would otherwise double the
+                // memory a save needs. Little-endian F32 is this machine's Float layout.
+                let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
+                writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
+            case .batchesTracked(let bn):
+                writer.add(name, int64s: [bn.numBatchesTracked], shape: [])
             }
         }
         let json: String

@@ -1,16 +1,12 @@
-import CGemm
+import CKernels
 
 /// FaceTwin's own AVX2/FMA kernels for a linear layer with W in PyTorch's [out × in] layout
-/// (Sources/CGemm/gemm.c says how and why they beat OpenBLAS on the reference network's 80 000 × 500
+/// (Sources/CKernels/gemm.c says how and why they beat OpenBLAS on the reference network's 80 000 × 500
 /// layer): the forward product X · Wᵀ, and in training the weight gradient folded into Adam.
 /// Scratch buffers are the caller's, reused between calls.
 public enum WeightGEMM {
     /// Whether this CPU runs the kernels (AVX2 and FMA); without them the layer uses OpenBLAS.
     public static let isSupported = facetwin_gemm_available() != 0
-
-    /// Whether linear layers use these kernels (true when supported). facetwin-bench and the
-    /// tests turn it off to compare against OpenBLAS; set it only between passes.
-    nonisolated(unsafe) public static var isEnabled = isSupported
 
     /// Scratch space for one layer: the packed rows of X and the per-tile sums (forward), the
     /// packed dY (weight gradient folded into Adam).

@@ -7,8 +7,9 @@ extension SiameseNetwork {
         func fail(_ message: String) -> ModelFileError { ModelFileError(path: file.path, message) }
         // New weights: whatever was built from the old ones goes.
         thaw()
-        for (name, tensor) in stateTensors {
+        for (name, value) in stateDict {
             let key = prefix + name
+            guard case .tensor(let tensor) = value else { continue }
             guard file.contains(key) else { throw fail("not a FaceTwin model: tensor \(key) is missing") }
             let shape: [Int]
             do { shape = try file.shape(of: key) } catch { throw fail("\(error)") }
@@ -29,8 +30,9 @@ extension SiameseNetwork {
                 throw fail("tensor \(key): \(error)")
             }
         }
-        for (index, bn) in batchNorms {
-            let key = "\(prefix)cnn1.\(index).num_batches_tracked"
+        for (name, value) in stateDict {
+            guard case .batchesTracked(let bn) = value else { continue }
+            let key = prefix + name
             // PyTorch writes it; a file without it (older PyTorch) starts the count at 0.
             guard file.contains(key) else { bn.numBatchesTracked = 0; continue }
             do {

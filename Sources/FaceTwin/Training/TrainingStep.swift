@@ -1,0 +1,31 @@
+/// The forward, loss and backward of one batch of pairs: the network's training forward of
+/// both twins, the contrastive loss and its gradient with respect to the embeddings, and the
+/// network's backward from that gradient, adding into the parameters' gradients (the optimizer
+/// is the caller's: zero the gradients before, update after).
+public final class TrainingStep {
+    public let network: SiameseNetwork
+    public let loss: ContrastiveLoss
+    /// The loss's gradient with respect to the embeddings, [2B, dim], reused between steps.
+    private var gradEmbeddings: Tensor?
+
+    public init(network: SiameseNetwork, loss: ContrastiveLoss) {
+        self.network = network
+        self.loss = loss
+    }
+
+    /// One step on `images` [2B, 1, H, W] (the pairs' first images, then their second images)
+    /// with `labels` (1 for a pair of different people). Returns the loss and the embeddings
+    /// (first B rows: first twins), which belong to the network until its next pass.
+    @discardableResult
+    public func run(images: Tensor, labels: [Float]) -> (loss: Float, embeddings: Tensor) {
+        let b = labels.count, dim = network.config.embeddingSize
+        precondition(images.shape[0] == 2 * b, "\(images.shape[0]) images for \(b) pairs")
+        let emb = network.forwardPairs(images)
+        let grad = Tensor.reuse(gradEmbeddings, shape: [2 * b, dim])
+        gradEmbeddings = grad
+        let value = loss.evaluate(first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
+                                  gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
+        network.backwardPairs(grad)
+        return (value, emb)
+    }
+}
