@@ -31,9 +31,16 @@ let package = Package(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
+        // Face detection and eye landmarks: dlib (Debian libdlib-dev; the landmark model is in
+        // libdlib-data) behind a C interface, C++ exceptions caught at the boundary.
+        .target(
+            name: "CFaceDetect",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
+        ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CGemm", "CNetpbm", "CFaceDetect", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.
@@ -59,5 +66,6 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

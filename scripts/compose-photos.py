@@ -153,7 +153,7 @@ def main():
             for attempt in range(200):
                 # Two faces share the canvas: keep each at most ~half the height.
                 top = smax if nfaces == 1 else min(smax, 0.5 * H / h0)
-                top = min(top, 0.9 * H / h0 / 1.1)
+                top = max(smin, min(top, 0.9 * H / h0 / 1.1))
                 scale = math.exp(rng.uniform(math.log(smin), math.log(top)))
                 angle = rng.uniform(-15, 15)
                 tint = (1.0, rng.uniform(0.8, 0.95), rng.uniform(0.65, 0.85))

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(libopenblas-dev libnetpbm-dev libsqlite3-dev pkg-config)
+# libdlib-dev: face detection (HOG) and landmarks; libdlib-data: the 68-point landmark model.
+PACKAGES=(libopenblas-dev libnetpbm-dev libsqlite3-dev pkg-config libdlib-dev libdlib-data)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
