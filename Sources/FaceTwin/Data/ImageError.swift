@@ -21,13 +21,21 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupported(path: String, reason: String)
     /// Memory for the raster could not be allocated.
     case outOfMemory(path: String, width: Int, height: Int)
+    /// Face detection was asked for (``FaceModel/faceCropper``) and found no face: a failure
+    /// to acquire (to enroll, when enrolling).
+    case noFace(path: String)
+    /// Face detection found several faces and the policy refuses such photos.
+    case multipleFaces(path: String, count: Int)
+    /// Face detection itself failed on the image.
+    case detectionFailed(path: String, reason: String)
 
     /// The file the error is about.
     public var path: String {
         switch self {
         case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _),
              .truncated(let path, _), .malformed(let path, _), .tooLarge(let path, _, _, _),
-             .unsupported(let path, _), .outOfMemory(let path, _, _):
+             .unsupported(let path, _), .outOfMemory(let path, _, _), .noFace(let path),
+             .multipleFaces(let path, _), .detectionFailed(let path, _):
             return path
         }
     }
@@ -51,6 +59,12 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): unsupported image: \(reason)"
         case .outOfMemory(let path, let width, let height):
             return "\(path): out of memory for a \(width)x\(height) image"
+        case .noFace(let path):
+            return "\(path): no face found"
+        case .multipleFaces(let path, let count):
+            return "\(path): \(count) faces found; refused (--faces largest keeps the largest)"
+        case .detectionFailed(let path, let reason):
+            return "\(path): face detection failed: \(reason)"
         }
     }
 }

@@ -35,8 +35,8 @@ public struct SimilarityTransform: Equatable, Sendable {
 public struct FaceAligner: Equatable, Sendable {
     public static let orlLeftEye = ImagePoint(x: 0.309, y: 0.472)
     public static let orlRightEye = ImagePoint(x: 0.674, y: 0.472)
-    /// Where the eyes sit in a dlib detector box, as fractions of it (measured on ORL the same
-    /// way): used when a face has no landmarks.
+    /// Where the eyes sit in a dlib detector box, as fractions of it: used when a face has no
+    /// landmarks. An estimate from looking at dlib boxes, not yet measured on ORL.
     public static let boxLeftEye = ImagePoint(x: 0.305, y: 0.335)
     public static let boxRightEye = ImagePoint(x: 0.695, y: 0.335)
 

@@ -13,7 +13,8 @@ import Darwin
 ///
 /// Chosen over OpenCV's Haar and LBP cascades by measuring both on the same composed photos
 /// (scripts/detector-bench.cpp): dlib found 99 of 100 faces with no false detection; the best
-/// cascade 94 with 11 false detections. See docs or the detect command's help for figures.
+/// cascade (Haar frontalface_default) 94 with 11 false detections, at 0.27 s against 0.41 s
+/// a 640×480 photo (the cascades: 90 % recall or less for fewer false detections).
 ///
 /// Small faces: dlib's detector window is 80×80 pixels, so images up to ``upsampleLimit`` pixels
 /// are first upsampled 2× (faces down to about 40 px wide are found); images larger than
