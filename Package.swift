@@ -34,6 +34,13 @@ let package = Package(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
         ),
+        // Face detection and eye landmarks: dlib (Debian libdlib-dev; the landmark model is in
+        // libdlib-data) behind a C interface, C++ exceptions caught at the boundary.
+        .target(
+            name: "CFaceDetect",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
+        ),
         // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery; see its header.
         .target(
             name: "CImageCodecs",
@@ -41,7 +48,7 @@ let package = Package(
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
                 // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.
@@ -67,5 +74,6 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

@@ -22,6 +22,8 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Model file.")
     var model: String
 
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
     @OptionGroup var thresholdOption: ThresholdOption
 
     @Flag(help: "Print JSON.")
@@ -29,6 +31,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let m = try FaceModel.load(path: model)
+        try detectOptions.apply(to: m)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
         let embeddings = try m.embed(imagesAt: [image1, image2])
         let distance = Evaluation.distance(embeddings[0], embeddings[1])

@@ -27,6 +27,8 @@ struct EnrollCommand: ParsableCommand {
     @Option(help: "A folder of identity folders (DIR/<name>/<photo>.pgm): enroll everyone in it, each as its folder's name.")
     var folder: String?
 
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
     @Flag(help: "Enroll the readable photos and list the others, instead of enrolling nothing.")
     var skipBad = false
 
@@ -47,6 +49,7 @@ struct EnrollCommand: ParsableCommand {
 
     func run() throws {
         let g = try openGallery(gallery, model: model, create: true)
+        if let m = g.model { try detectOptions.apply(to: m) }
         let reports: [EnrollmentReport]
         do throws(GalleryError) {
             if let name {

@@ -14,7 +14,8 @@ struct FaceTwinCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [TrainCommand.self, EmbedCommand.self, InfoCommand.self,
                       EnrollCommand.self, GalleryCommand.self, VerifyCommand.self, IdentifyCommand.self,
-                      EvaluateCommand.self, CalibrateCommand.self, CompareCommand.self, CrossvalCommand.self]
+                      EvaluateCommand.self, CalibrateCommand.self, CompareCommand.self, CrossvalCommand.self,
+                      DetectCommand.self]
     )
 }
 

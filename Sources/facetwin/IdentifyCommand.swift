@@ -31,6 +31,8 @@ struct IdentifyCommand: ParsableCommand {
     @Option(help: "Model file (default: the model the gallery was made with).")
     var model: String?
 
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -41,6 +43,7 @@ struct IdentifyCommand: ParsableCommand {
 
     func run() throws {
         let g = try openGallery(gallery, model: model, create: false)
+        if let m = g.model { try detectOptions.apply(to: m) }
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.identify(probe: probe, top: top, score: score)
         if json {

@@ -113,3 +113,45 @@ struct TrainingOptionsGroup: ParsableArguments {
         TrainingOptions(epochs: epochs, batchSize: batch, learningRate: lr, margin: margin, seed: seed)
     }
 }
+
+/// `--detect` of the commands that read face photos by path.
+enum DetectMode: String, CaseIterable, ExpressibleByArgument {
+    /// What the model records (ModelInfo.detect; `never` for models without it).
+    case auto
+    case always
+    case never
+}
+
+/// `--detect auto|always|never` and `--faces largest|refuse` of enroll, verify, identify and
+/// compare: run face detection and alignment (as `facetwin detect`) before the usual
+/// preprocessing. `never` uses the photos as they are (crops); `auto` follows the model file.
+struct DetectOptionsGroup: ParsableArguments {
+    @Option(help: "Face detection and alignment before preprocessing: auto (as the model's training images were prepared), always, never (photos are crops).")
+    var detect: DetectMode = .auto
+
+    @Option(help: "A photo with several faces: refuse it, or keep the largest (with detection).")
+    var faces: MultiFacePolicy = .refuse
+
+    @Option(help: "Landmark model for detection (dlib's 68-point shape predictor).")
+    var landmarks: String = FaceDetector.defaultLandmarkModel
+
+    func validate() throws {
+        if faces == .all { throw ValidationError("--faces all is for facetwin detect; here use largest or refuse") }
+    }
+
+    /// Whether detection runs for `model`.
+    func isOn(for model: FaceModel) -> Bool {
+        switch detect {
+        case .always: return true
+        case .never: return false
+        case .auto: return model.info.detect == .always
+        }
+    }
+
+    /// Sets `model.faceCropper` when detection is on: its images are then detected and aligned
+    /// to the ORL crop geometry (92×112, the eyes where ORL has them) before being resized.
+    func apply(to model: FaceModel) throws {
+        guard isOn(for: model) else { return }
+        model.faceCropper = FaceCropper(detector: try FaceDetector(landmarkModel: landmarks), policy: faces)
+    }
+}

@@ -31,6 +31,7 @@ struct VerifyCommand: ParsableCommand {
     var score: MatchScore = .min
 
     @OptionGroup var thresholdOption: ThresholdOption
+    @OptionGroup var detectOptions: DetectOptionsGroup
     var threshold: Float? { thresholdOption.threshold }
 
     @Option(help: "Model file (default: the model the gallery was made with; required with --pairs).")
@@ -66,6 +67,7 @@ struct VerifyCommand: ParsableCommand {
             return
         }
         let g = try openGallery(gallery!, model: model, create: false)
+        if let m = g.model { try detectOptions.apply(to: m) }
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.verify(probe: probe!, claim: claim!, score: score)
         if json {

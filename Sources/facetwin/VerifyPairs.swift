@@ -12,6 +12,7 @@ extension VerifyCommand {
     /// many matched, and the accuracy, FMR and FNMR when the list has labels.
     func runPairsMode(model: String, pairs: String, out: String?, json: Bool) throws {
         let m = try FaceModel.load(path: model)
+        try detectOptions.apply(to: m)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
         let list = try PairList(contentsOf: pairs)
         let result = try PairVerification(model: m, pairList: list, threshold: limit)

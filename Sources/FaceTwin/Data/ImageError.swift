@@ -28,6 +28,13 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The image decoded, but the model turns it into an embedding with NaN or infinite
     /// values (a model whose products overflow): it cannot be enrolled or compared.
     case nonFiniteEmbedding(path: String)
+    /// Face detection was asked for (``FaceModel/faceCropper``) and found no face: a failure
+    /// to acquire (to enroll, when enrolling).
+    case noFace(path: String)
+    /// Face detection found several faces and the policy refuses such photos.
+    case multipleFaces(path: String, count: Int)
+    /// Face detection itself failed on the image.
+    case detectionFailed(path: String, reason: String)
 
     /// The file the error is about.
     public var path: String {
@@ -35,7 +42,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _), .unrecognized(let path, _),
              .truncated(let path, _), .malformed(let path, _), .malformedPhoto(let path, _, _),
              .tooLarge(let path, _, _, _),
-             .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path):
+             .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path),
+             .noFace(let path), .multipleFaces(let path, _), .detectionFailed(let path, _):
             return path
         }
     }
@@ -65,6 +73,12 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): out of memory for a \(width)x\(height) image"
         case .nonFiniteEmbedding(let path):
             return "\(path): the model's embedding of this photo is not finite (NaN or infinite values)"
+        case .noFace(let path):
+            return "\(path): no face found"
+        case .multipleFaces(let path, let count):
+            return "\(path): \(count) faces found; refused (--faces largest keeps the largest)"
+        case .detectionFailed(let path, let reason):
+            return "\(path): face detection failed: \(reason)"
         }
     }
 }

@@ -119,6 +119,13 @@ extension Gallery {
                     pixels += input
                     prepared.append(Prepared(batch: b, path: photo, sha: sha))
                 } catch {
+                    // No face (or a refused multi-face photo): a failure to enroll, reported, not fatal.
+                    switch error {
+                    case .noFace, .multipleFaces:
+                        skipped[b].append(SkippedPhoto(path: photo, reason: "failure to enroll (FTE): " + Self.reason(error)))
+                        continue
+                    default: break
+                    }
                     if !skipBad { throw .badPhoto(gallery: path, identity: batch.name, error: error) }
                     skipped[b].append(SkippedPhoto(path: photo, reason: Self.reason(error)))
                 }

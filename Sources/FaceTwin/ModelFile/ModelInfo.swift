@@ -9,10 +9,15 @@ public struct ModelInfo: Codable, Equatable, Sendable {
     public var threshold: Float?
     public var thresholdMethod: String?
     public var training: TrainingSummary?
+    /// How the training images were prepared: `always` when faces were detected and aligned
+    /// (``FaceCropper``) before the usual resize, `never` (or nil, models made before this
+    /// field) when the images were used as they were. `--detect auto` follows it.
+    public var detect: FacePreparation?
 
     public init(config: NetworkConfig, margin: Float = 2, threshold: Float? = nil, thresholdMethod: String? = nil,
-                training: TrainingSummary? = nil) {
+                training: TrainingSummary? = nil, detect: FacePreparation? = nil) {
         self.config = config
+        self.detect = detect
         self.margin = margin
         self.threshold = threshold
         self.thresholdMethod = thresholdMethod
@@ -57,4 +62,10 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
         self.validationAUC = validationAUC
         self.seconds = seconds
     }
+}
+
+/// Whether images go through face detection and alignment before the usual preprocessing.
+public enum FacePreparation: String, Codable, CaseIterable, Sendable {
+    case never
+    case always
 }
