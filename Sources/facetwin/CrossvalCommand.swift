@@ -155,8 +155,10 @@ struct CrossvalCommand: ParsableCommand {
             let number: Int = fold.index + 1
             let loss: Double = Double(r.meanLoss)
             var line: String = String(format: "fold %d/%d  epoch %3d/%d  loss %.4f", number, fold.count, r.epoch, r.epochs, loss)
+            line += bandsText(r)
             line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
             line += "  eta " + formatDuration(r.secondsLeft)
+            if let note = collapseText(r) { line += "\nfold \(number)/\(fold.count): " + note }
             return line
         case .foldFinished(let f):
             let number: Int = f.fold.index + 1
@@ -203,7 +205,7 @@ struct CrossvalCommand: ParsableCommand {
     }
 
     struct JSONOutput: Encodable {
-        let data: String, folds: Int, seeds: [UInt64], epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
+        let data: String, folds: Int, seeds: [UInt64], recipe: String, epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
         let bootstrapResamples: Int
         let results: [JSONFold]
         let summary: JSONSummary
@@ -226,8 +228,9 @@ struct CrossvalCommand: ParsableCommand {
         }
         let all = runs.flatMap(\.folds)
         let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
-        return JSONOutput(data: data, folds: folds, seeds: seeds, epochs: training.epochs, batch: training.batch, lr: training.lr,
-                          margin: training.margin, network: config, bootstrapResamples: bootstrap, results: rows,
+        let o = training.trainingOptions(seed: seeds[0])
+        return JSONOutput(data: data, folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs, batch: o.batchSize, lr: o.learningRate,
+                          margin: o.margin, network: config, bootstrapResamples: bootstrap, results: rows,
                           summary: JSONSummary(eer: summary.eer, worstFold: summary.worstFold, tarAtFMR1Percent: summary.tarAtFMR1Percent,
                                                intervalMethod: summary.intervalMethod, foldIntervalMethod: foldMethod),
                           eer: CrossValidationStatistic(all.map(\.metrics.eer)), auc: CrossValidationStatistic(all.map(\.metrics.auc)),
@@ -238,7 +241,8 @@ struct CrossvalCommand: ParsableCommand {
     func printTable(_ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
                     seeds: [UInt64]) {
         let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
-        print("crossval: \(folds) subject-disjoint folds of \(data), \(seedText), \(training.epochs) epochs each (last epoch kept)")
+        let o = training.trainingOptions(seed: seeds[0])
+        print("crossval: \(folds) subject-disjoint folds of \(data), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (last healthy epoch kept)")
         print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")
         for run in runs {
             for f in run.folds {

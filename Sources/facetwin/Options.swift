@@ -30,33 +30,41 @@ struct ThresholdOption: ParsableArguments {
 
 /// The network and training options of `train` and `crossval`: same names, defaults (the
 /// reference recipe) and help in both.
+extension Recipe: ExpressibleByArgument {}
+
 struct TrainingOptionsGroup: ParsableArguments {
-    @Option(help: "Training epochs; an epoch is as many pairs as there are training images.")
-    var epochs: Int = 50
+    @Option(help: "The recipe: default (the best measured on unseen people) or reference (the PyTorch ORL tutorial, exactly). The options below change it.")
+    var recipe: Recipe = .default
 
-    @Option(help: "Pairs per training step.")
-    var batch: Int = 32
+    @Option(help: "Training epochs; an epoch is as many pairs as there are training images (default 50).")
+    var epochs: Int?
 
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 5e-4
+    @Option(help: "Pairs per training step (default 32).")
+    var batch: Int?
 
-    @Option(help: "Contrastive loss margin.")
-    var margin: Float = 2
+    @Option(help: "Peak learning rate (default: 2e-3 default recipe, 5e-4 reference).")
+    var lr: Float?
 
-    @Option(help: "Input image size: N for N×N, or WxH.")
-    var size: String = "100"
+    @Option(help: "Contrastive loss margin (default 2).")
+    var margin: Float?
 
-    @Option(help: "Output channels of the convolution blocks, comma-separated.")
-    var channels: String = "4,8,8"
+    @Option(help: "Input image size: N for N×N, or WxH (default: 64 default recipe, 100 reference).")
+    var size: String?
 
-    @Option(help: "Hidden widths of the fully connected layers, comma-separated.")
-    var hidden: String = "500,500"
+    @Option(help: "Output channels of the convolution blocks, comma-separated (default: 16,32,64,64 / 4,8,8).")
+    var channels: String?
 
-    @Option(help: "Embedding size.")
-    var embedding: Int = 5
+    @Option(help: "Hidden widths of the fully connected layers, comma-separated; \"\" for none (default: none / 500,500).")
+    var hidden: String?
+
+    @Option(help: "Embedding size (default: 64 / 5).")
+    var embedding: Int?
 
     @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
     var invert = false
+
+    @Flag(help: "No augmentation of training images (the default recipe augments them).")
+    var noAugment = false
 
     /// Every number within `NetworkConfig.limits` (the bounds the model loader applies too), and
     /// the network small enough to train: a hostile number is refused here, before anything is
@@ -68,14 +76,15 @@ struct TrainingOptionsGroup: ParsableArguments {
                 throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))")
             }
         }
-        try check(epochs, l.epochs, "--epochs")
-        try check(batch, l.batch, "--batch")
-        guard lr.isFinite else { throw ValidationError("--lr must be a finite number (got \(lr))") }
-        try check(lr, l.learningRate, "--lr")
-        guard margin.isFinite else { throw ValidationError("--margin must be a finite number (got \(margin))") }
-        try check(margin, l.margin, "--margin")
+        let o = trainingOptions(seed: 0)
+        try check(o.epochs, l.epochs, "--epochs")
+        try check(o.batchSize, l.batch, "--batch")
+        guard o.learningRate.isFinite else { throw ValidationError("--lr must be a finite number (got \(o.learningRate))") }
+        try check(o.learningRate, l.learningRate, "--lr")
+        guard o.margin.isFinite else { throw ValidationError("--margin must be a finite number (got \(o.margin))") }
+        try check(o.margin, l.margin, "--margin")
         let config = try networkConfig()
-        if let problem = config.problem(batch: batch, training: true) {
+        if let problem = config.problem(batch: o.batchSize, training: true) {
             throw ValidationError("--size/--channels/--hidden/--embedding/--batch: \(problem)")
         }
     }
@@ -93,6 +102,11 @@ struct TrainingOptionsGroup: ParsableArguments {
             }
             return parts
         }
+        let base = recipe.config
+        let size = self.size ?? (base.inputWidth == base.inputHeight ? "\(base.inputWidth)" : "\(base.inputWidth)x\(base.inputHeight)")
+        let channels = self.channels ?? base.channels.map(String.init).joined(separator: ",")
+        let hidden = self.hidden ?? base.hidden.map(String.init).joined(separator: ",")
+        let embedding = self.embedding ?? base.embeddingSize
         let dims = size.lowercased().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
         let sides = max(3, l.side.lowerBound)...l.side.upperBound
         guard (1...2).contains(dims.count), dims.count == size.lowercased().split(separator: "x", omittingEmptySubsequences: false).count,
@@ -103,14 +117,25 @@ struct TrainingOptionsGroup: ParsableArguments {
         guard l.embedding.contains(embedding) else {
             throw ValidationError("--embedding must be between \(l.embedding.lowerBound) and \(l.embedding.upperBound) (got \(embedding))")
         }
-        return NetworkConfig(inputHeight: height, inputWidth: width,
-                             channels: try ints(channels, "--channels", each: l.channels, count: l.blocks),
-                             hidden: hidden.isEmpty ? [] : try ints(hidden, "--hidden", each: l.hiddenWidth, count: l.hiddenLayers),
-                             embeddingSize: embedding, invert: invert)
+        var config = base
+        config.inputHeight = height
+        config.inputWidth = width
+        config.channels = try ints(channels, "--channels", each: l.channels, count: l.blocks)
+        config.hidden = hidden.isEmpty ? [] : try ints(hidden, "--hidden", each: l.hiddenWidth, count: l.hiddenLayers)
+        config.embeddingSize = embedding
+        config.invert = invert
+        return config
     }
 
     func trainingOptions(seed: UInt64) -> TrainingOptions {
-        TrainingOptions(epochs: epochs, batchSize: batch, learningRate: lr, margin: margin, seed: seed)
+        var o = recipe.options
+        o.epochs = epochs ?? o.epochs
+        o.batchSize = batch ?? o.batchSize
+        o.learningRate = lr ?? o.learningRate
+        o.margin = margin ?? o.margin
+        o.seed = seed
+        if noAugment { o.augmentation = .none }
+        return o
     }
 }
 

@@ -21,3 +21,16 @@ func formatDuration(_ s: Double) -> String {
     let t = Int(s.rounded())
     return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
 }
+
+/// An epoch's genuine and impostor mean distances, for progress lines.
+func bandsText(_ r: EpochReport) -> String {
+    String(format: "  dist gen %.3f imp %.3f", r.bands.genuineMean, r.bands.impostorMean)
+}
+
+/// The line that says an epoch collapsed and where the run goes on from, or nil.
+func collapseText(_ r: EpochReport) -> String? {
+    guard r.collapsed, let from = r.restartsFrom else { return nil }
+    let start = from == 0 ? "the initial weights" : "epoch \(from)'s weights"
+    return "collapse at epoch \(r.epoch): every embedding pulled together (impostor distances near zero); "
+        + "going on from \(start) at a tenth of the learning rate"
+}

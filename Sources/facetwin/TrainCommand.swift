@@ -35,9 +35,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let config = try recipe.networkConfig()
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        let trainSet = try ImageFolder(root: data, width: config.inputWidth, height: config.inputHeight, invert: config.invert, excluding: held)
+        let trainSet = try ImageFolder(root: data, for: config, excluding: held)
         let validation = held.isEmpty ? nil
-            : try ImageFolder(root: data, width: config.inputWidth, height: config.inputHeight, invert: config.invert, only: held)
+            : try ImageFolder(root: data, for: config, only: held)
         var summary = "data: \(trainSet.identities.count) identities, \(trainSet.count) images for training"
         if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
         if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
@@ -49,10 +49,12 @@ struct TrainCommand: ParsableCommand {
             guard !quiet else { return }
             var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
             if let v = r.validation { line += String(format: "  val EER %5.2f%%  AUC %.4f", 100 * v.eer, v.auc) }
+            line += bandsText(r)
             line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
             line += "  eta \(formatDuration(r.secondsLeft))"
             if r.isBest && r.validation != nil { line += "  *" }
             printError(line)
+            if let note = collapseText(r) { printError(note) }
         }
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)

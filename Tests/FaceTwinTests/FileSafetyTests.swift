@@ -396,7 +396,7 @@ final class FileSafetyTests: XCTestCase {
         let model = fx.dir.appendingPathComponent("trained.safetensors").path
         let history = TrainingFiles.historyPath(for: model)
         func train(_ seed: Int) -> [String] {
-            ["train", "--data", data.path, "--epochs", "1", "--size", "20", "--hidden", "16", "--batch", "4", "--seed", "\(seed)", "--quiet", "--out", model]
+            ["train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "20", "--hidden", "16", "--batch", "4", "--seed", "\(seed)", "--quiet", "--out", model]
         }
         var r = try runFacetwin(train(1), timeout: 120)
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -556,3 +556,25 @@ private func referenceContrastive(_ a: [Float], _ c: [Float], dim: Int, labels: 
     }
     return total / Double(labels.count)
 }
+
+// MARK: MaxPool2d and L2Normalize
+
+extension GradientCheckTests {
+    func testMaxPool2dRoutesEachGradientToItsMaximum() {
+        // 7 × 6 with k = 2: the last row is dropped, as PyTorch does.
+        let x = randomTensor([2, 3, 7, 6], seed: 80)
+        assertGradients("MaxPool2d(2)", MaxPool2d(2), input: x, h: 1e-3, guardKinks: true, seed: 81)
+        let pool = MaxPool2d(2)
+        let y = pool.forward(Tensor(shape: [1, 1, 2, 4], values: [1, 5, -2, 0, 3, 2, -1, -3]), mode: .training)
+        XCTAssertEqual(y.shape, [1, 1, 1, 2])
+        XCTAssertEqual(y.toArray(), [5, 0])
+    }
+
+    func testL2NormalizeScaledToRadius() {
+        let x = randomTensor([4, 6], seed: 82, offset: 0.3)
+        assertGradients("L2Normalize(scale 2)", L2Normalize(scale: 2), input: x, h: 1e-3, seed: 83)
+        let y = L2Normalize(scale: 2).forward(Tensor(shape: [1, 2], values: [3, 4]), mode: .evaluation)
+        XCTAssertEqual(y.toArray()[0], 1.2, accuracy: 1e-6)
+        XCTAssertEqual(y.toArray()[1], 1.6, accuracy: 1e-6)
+    }
+}

@@ -297,7 +297,7 @@ final class HostileValuesTests: XCTestCase {
         let data = try orlDirectory()
         let dir = try temporaryDirectory(self)
         let out = dir.appendingPathComponent("m.safetensors").path
-        let r = try runCapped(["train", "--data", data, "--size", "24", "--hidden", "32", "--lr", "10", "--epochs", "4",
+        let r = try runCapped(["train", "--recipe", "reference", "--data", data, "--size", "24", "--hidden", "32", "--lr", "10", "--epochs", "4",
                                "--holdout", "s1,s2", "--out", out, "--quiet"])
         assertRefused(r, ["diverged at epoch"], "--lr 10")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no model written")

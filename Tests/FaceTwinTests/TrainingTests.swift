@@ -41,7 +41,10 @@ final class TrainingTests: XCTestCase {
         // The history CSV has a header and one row per epoch, the kept one marked.
         let rows = result.historyCSV.split(separator: "\n")
         XCTAssertEqual(rows.count, 7)
-        XCTAssertTrue(rows[best.epoch].hasSuffix(",1"))
+        let kept = rows[0].split(separator: ",").firstIndex(of: "kept")!
+        for (i, row) in rows.dropFirst().enumerated() {
+            XCTAssertEqual(row.split(separator: ",")[kept], i + 1 == best.epoch ? "1" : "0", "row \(i + 1)")
+        }
     }
 
     func testSameSeedSameRun() throws {
@@ -108,5 +111,66 @@ final class TrainingTests: XCTestCase {
         XCTAssertThrowsError(try Trainer(config: Self.config, options: TrainingOptions(epochs: 0), training: train, validation: nil))
         XCTAssertThrowsError(try Trainer(config: Self.config, options: TrainingOptions(batchSize: 1), training: train, validation: nil))
         XCTAssertThrowsError(try Trainer(config: NetworkConfig(inputHeight: 30, inputWidth: 30), options: TrainingOptions(), training: train, validation: nil))
+    }
+}
+
+/// Collapse: every embedding pulled together. Weight decay of 1 / learning rate zeroes every
+/// weight at each step, so the network's output no longer depends on its input, whatever it
+/// learnt: the most direct way to provoke the collapse that a too high learning rate or dead
+/// units cause by chance.
+final class CollapseTests: XCTestCase {
+    private func folders(_ orl: String) throws -> (ImageFolder, ImageFolder) {
+        (try ImageFolder(root: orl, width: TrainingTests.size, height: TrainingTests.size, only: Set((8...20).map { "s\($0)" })),
+         try ImageFolder(root: orl, width: TrainingTests.size, height: TrainingTests.size, only: ["s5", "s6", "s7"]))
+    }
+
+    private func options(restarts: Int) -> TrainingOptions {
+        var o = TrainingOptions(epochs: 3, batchSize: 16, learningRate: 1e-3, seed: 5)
+        o.weightDecay = 1000
+        o.collapseRestarts = restarts
+        return o
+    }
+
+    func testCollapseIsReportedAndNoModelIsMadeWithoutRestarts() throws {
+        let (train, held) = try folders(try orlDirectory())
+        var seen: [EpochReport] = []
+        let trainer = try Trainer(config: TrainingTests.config, options: options(restarts: 0), training: train, validation: held)
+        var failure: TrainingError?
+        do {
+            _ = try trainer.run { seen.append($0) }
+        } catch {
+            failure = error
+        }
+        guard let failure, case .collapsed(let epoch, let restarts) = failure else { return XCTFail("no collapse: \(String(describing: failure))") }
+        XCTAssertEqual(epoch, 1)
+        XCTAssertEqual(restarts, 0)
+        XCTAssertTrue(failure.description.contains("training collapsed at epoch 1"), failure.description)
+        XCTAssertTrue(failure.description.contains("no model was written"), failure.description)
+        XCTAssertEqual(seen.count, 1)
+        XCTAssertTrue(seen[0].collapsed)
+        XCTAssertLessThan(seen[0].bands.impostorP90, 0.2, "the impostors' distances are near zero")
+    }
+
+    func testCollapseRestartsFromTheLastHealthyStateAtALowerLearningRate() throws {
+        let (train, held) = try folders(try orlDirectory())
+        var seen: [EpochReport] = []
+        let trainer = try Trainer(config: TrainingTests.config, options: options(restarts: 2), training: train, validation: held)
+        do {
+            let result = try trainer.run { seen.append($0) }
+            // Recovered: the kept epoch is a healthy one, and the model says it restarted.
+            let kept = result.history.last { $0.epoch == result.bestEpoch }!
+            XCTAssertFalse(kept.collapsed)
+            XCTAssertGreaterThan(result.model.info.training?.collapseRestarts ?? 0, 0)
+        } catch {
+            guard case .collapsed(_, let restarts) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(restarts, 2, "it gives up only after its restarts")
+        }
+        let collapses = seen.filter(\.collapsed)
+        XCTAssertGreaterThanOrEqual(collapses.count, 1)
+        XCTAssertEqual(collapses[0].epoch, 1)
+        XCTAssertEqual(collapses[0].restartsFrom, 0, "no healthy epoch yet: back to the initial weights")
+        // Each restart runs at a tenth of the rate before it.
+        let rates = seen.map(\.learningRate)
+        if collapses.count >= 2 { XCTAssertLessThan(rates[1], rates[0] / 5) }
     }
 }

@@ -40,6 +40,8 @@ public struct ImageFolder: Sendable {
     public let height: Int
     /// Whether pixels were stored inverted (`1 - x`).
     public let invert: Bool
+    /// Whether each image was standardised (mean 0, standard deviation 1) after that.
+    public let standardize: Bool
     /// Loaded identity names (folder names), natural order; `labels` index this.
     public let identities: [String]
     /// All images, contiguous: image `i` is `pixels[i*height*width ..< (i+1)*height*width]`,
@@ -78,7 +80,7 @@ public struct ImageFolder: Sendable {
     /// - Throws: ``DatasetError`` naming the folder or file at fault. Which error
     ///   is reported does not depend on thread scheduling: when several images fail,
     ///   the first in load order is named.
-    public init(root: String, width: Int = 100, height: Int = 100, invert: Bool = false,
+    public init(root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
                 only: Set<String>? = nil, excluding: Set<String> = [],
                 maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(DatasetError) {
         guard width > 0, height > 0 else {
@@ -136,12 +138,14 @@ public struct ImageFolder: Sendable {
             }
         }
 
-        let pixels = try Self.decodeAll(paths, width: width, height: height, invert: invert, maxPixels: maxPixels)
+        let pixels = try Self.decodeAll(paths, width: width, height: height, invert: invert, standardize: standardize,
+                                        maxPixels: maxPixels)
 
         self.root = root
         self.width = width
         self.height = height
         self.invert = invert
+        self.standardize = standardize
         self.identities = selected
         self.pixels = pixels
         self.labels = labels
@@ -153,7 +157,7 @@ public struct ImageFolder: Sendable {
     /// Decodes, resizes and normalizes every file into one contiguous array.
     /// Each worker writes only its own image's slice, so the result does not
     /// depend on scheduling; errors are kept per image and the first is thrown.
-    private static func decodeAll(_ paths: [String], width: Int, height: Int, invert: Bool,
+    private static func decodeAll(_ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
                                   maxPixels: Int) throws(DatasetError) -> [Float] {
         let size = width * height
         var pixels = [Float](repeating: 0, count: paths.count * size)
@@ -166,6 +170,7 @@ public struct ImageFolder: Sendable {
                         let resized = Resize.bilinear(image, width: width, height: height)
                         let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size ..< (i + 1) * size])
                         resized.writeNormalized(into: slot, invert: invert)
+                        if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
                     } catch {
                         errors[i] = error
                     }
@@ -214,5 +219,14 @@ public struct ImageFolder: Sendable {
     private static func fileExtension(_ name: String) -> String {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
         return String(name[name.index(after: dot)...]).lowercased()
+    }
+}
+
+extension ImageFolder {
+    /// The images of `root` prepared as `config`'s network takes them (size, inversion,
+    /// standardisation).
+    public init(root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = []) throws(DatasetError) {
+        try self.init(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
+                      standardize: config.standardize, only: only, excluding: excluding)
     }
 }

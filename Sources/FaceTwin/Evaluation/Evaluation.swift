@@ -52,7 +52,7 @@ public struct Evaluation: Sendable {
         let c = model.config
         let folder: ImageFolder
         do {
-            folder = try ImageFolder(root: root, width: c.inputWidth, height: c.inputHeight, invert: c.invert, only: identities)
+            folder = try ImageFolder(root: root, for: c, only: identities)
         } catch {
             throw .dataset(error)
         }

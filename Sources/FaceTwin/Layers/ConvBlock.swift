@@ -4,7 +4,10 @@
 /// applies the ReLU's mask in BatchNorm's input-gradient pass. The same arithmetic per element
 /// as the four layers one after the other, without a pass over memory for each of the others.
 ///
-/// `modules` are the four PyTorch modules it stands for; their parameters are the block's, so a
+/// The default recipe's blocks end with a 2×2 max pooling (`pool`), a fifth module that runs
+/// after the BatchNorm on the block's output.
+///
+/// `modules` are the four (or five) PyTorch modules it stands for; their parameters are the block's, so a
 /// block in a container takes four state-dict indices (`1.weight` is the convolution's,
 /// `3.running_mean` the BatchNorm's), and run one by one they compute what the block does.
 public final class ConvBlock: Layer {
@@ -12,6 +15,7 @@ public final class ConvBlock: Layer {
     public let conv: Conv2d
     public let relu: ReLU
     public let norm: BatchNorm2d
+    public let pool: MaxPool2d?
 
     /// Cache for backward: the block's input, and what BatchNorm's training forward keeps
     /// (its input is the ReLU's output).
@@ -22,15 +26,16 @@ public final class ConvBlock: Layer {
     /// The gradient with respect to the ReLU's output, masked by it: the convolution's output gradient.
     private var gradActivations: Tensor?
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int = 3, padding: Int = 1,
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int = 3, padding: Int = 1, pool: Int = 0,
                 rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         pad = ReflectionPad2d(padding)
         conv = Conv2d(inChannels, outChannels, kernel: kernel, rng: &rng, initialize: initialize)
         relu = ReLU()
         norm = BatchNorm2d(outChannels)
+        self.pool = pool > 1 ? MaxPool2d(pool) : nil
     }
 
-    public var modules: [Layer] { [pad, conv, relu, norm] }
+    public var modules: [Layer] { [pad, conv, relu, norm] + (pool.map { [$0] } ?? []) }
     public var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
     public var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
 
@@ -43,21 +48,23 @@ public final class ConvBlock: Layer {
             let out = Tensor.reuse(output, shape: activations.shape)
             output = out
             norm.normalizeBatch(activations, into: out, batch: &normBatch)
-            return out
+            return pool?.forward(out, mode: mode) ?? out
         case .evaluation:
             let (scale, shift) = norm.evaluationAffine()
-            return scale.withUnsafeBufferPointer { sp in
+            let out = scale.withUnsafeBufferPointer { sp in
                 shift.withUnsafeBufferPointer { tp in
                     Conv2d.forward(input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
                                    epilogue: ConvolutionEpilogue(relu: true, scale: sp.baseAddress, shift: tp.baseAddress),
                                    workspace: &convWorkspace)
                 }
             }
+            return pool?.forward(out, mode: mode) ?? out
         }
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input, let activations = normBatch.input else { preconditionFailure("ConvBlock.backward without a training forward") }
+        let gradOutput = pool?.backward(gradOutput, needsInputGradient: true) ?? gradOutput
         norm.addParameterGradients(gradOutput, batch: &normBatch)
         let gradient = Tensor.reuse(gradActivations, shape: activations.shape)
         gradActivations = gradient
@@ -128,7 +135,7 @@ public final class ConvStack: Layer {
     /// Evaluation image by image; nil for an input the blocks would reject (it then goes block
     /// by block, whose preconditions say what is wrong).
     private func evaluateImageByImage(_ input: Tensor) -> Tensor? {
-        guard !blocks.isEmpty, input.shape.count == 4, input.shape[0] > 0 else { return nil }
+        guard !blocks.isEmpty, blocks.allSatisfy({ $0.pool == nil }), input.shape.count == 4, input.shape[0] > 0 else { return nil }
         let (n, channels) = (input.shape[0], input.shape[1])
         var (cin, h, w) = (channels, input.shape[2], input.shape[3])
         var stages: [Stage] = []

@@ -226,7 +226,9 @@ extension FaceModel {
             case .ok: image = a.crops[0]
             }
         }
-        return Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        var pixels = Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        if config.standardize { pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) } }
+        return pixels
     }
 
     /// Embeddings of image files, in order, computed in batches.

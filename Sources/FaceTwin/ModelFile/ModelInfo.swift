@@ -43,10 +43,17 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var validationEER: Double?
     public var validationAUC: Double?
     public var seconds: Double
+    /// The recipe trained (`reference`, `default`); nil in files written before recipes were recorded.
+    public var recipe: String?
+    /// Restarts after a collapse of the embeddings (nil in older files).
+    public var collapseRestarts: Int?
 
     public init(data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,
                 batchSize: Int, learningRate: Float, seed: UInt64, finalLoss: Float, bestEpochLoss: Float,
-                validationEER: Double?, validationAUC: Double?, seconds: Double) {
+                validationEER: Double?, validationAUC: Double?, seconds: Double, recipe: String? = nil,
+                collapseRestarts: Int? = nil) {
+        self.recipe = recipe
+        self.collapseRestarts = collapseRestarts
         self.data = data
         self.trainIdentities = trainIdentities
         self.trainImages = trainImages

@@ -38,8 +38,9 @@ extension NetworkConfig {
     public var stateShapes: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
         var inChannels = 1
+        let modulesPerBlock = pool > 1 ? 5 : 4
         for (block, c) in channels.enumerated() {
-            let conv = 4 * block + 1, norm = 4 * block + 3
+            let conv = modulesPerBlock * block + 1, norm = modulesPerBlock * block + 3
             out.append(("cnn1.\(conv).weight", [c, inChannels, 3, 3]))
             out.append(("cnn1.\(conv).bias", [c]))
             for name in ["weight", "bias", "running_mean", "running_var"] { out.append(("cnn1.\(norm).\(name)", [c])) }
@@ -95,6 +96,11 @@ extension NetworkConfig {
         if !l.hiddenLayers.contains(hidden.count) { return "\(hidden.count) hidden layers is outside \(range(l.hiddenLayers))" }
         if let h = hidden.first(where: { !l.hiddenWidth.contains($0) }) { return "hidden width \(h) is outside \(range(l.hiddenWidth))" }
         if !l.embedding.contains(embeddingSize) { return "embedding size \(embeddingSize) is outside \(range(l.embedding))" }
+        if !(0...8).contains(pool) { return "pooling window \(pool) is outside 0…8" }
+        if pool > 1, featureHeight < 1 || featureWidth < 1 {
+            return "input \(inputWidth)x\(inputHeight) is too small for \(channels.count) blocks each pooling by \(pool)"
+        }
+        if let s = embeddingScale, !(s.isFinite && s > 0 && s <= 1000) { return "embedding scale \(s) is outside (0, 1000]" }
         let bytes = memoryEstimate(batch: batch, training: training)
         if bytes > Double(l.memoryBytes) {
             let gib = Double(1 << 30)

@@ -41,7 +41,7 @@ public final class SiameseNetwork {
         var blocks: [ConvBlock] = []
         var inChannels = 1
         for c in config.channels {
-            blocks.append(ConvBlock(inChannels, c, kernel: 3, padding: 1, rng: &rng, initialize: initialize))
+            blocks.append(ConvBlock(inChannels, c, kernel: 3, padding: 1, pool: config.pool, rng: &rng, initialize: initialize))
             inChannels = c
         }
         cnn1 = ConvStack(blocks)
@@ -56,6 +56,7 @@ public final class SiameseNetwork {
             if i < config.hidden.count { mlp.append(ReLU()) }
             width = h
         }
+        if let scale = config.embeddingScale { mlp.append(L2Normalize(scale: scale)) }
         fc1 = Sequential(mlp)
         self.linears = linears
         applyOptions()
@@ -112,7 +113,7 @@ public final class SiameseNetwork {
     /// The CNN's output where its last ReLU gave 0: the last block's BatchNorm shift, per
     /// channel, over each channel's plane. Nil for a network without blocks.
     private func cnnBackground() -> [Float]? {
-        guard let bn = cnn1.blocks.last?.norm, config.flatFeatures % bn.channels == 0 else { return nil }
+        guard config.pool <= 1, let bn = cnn1.blocks.last?.norm, config.flatFeatures % bn.channels == 0 else { return nil }
         let plane = config.flatFeatures / bn.channels
         let (_, shift) = bn.evaluationAffine()
         var u = [Float](repeating: 0, count: config.flatFeatures)
@@ -133,12 +134,19 @@ public final class SiameseNetwork {
         return forwardOnce(images, mode: .training)
     }
 
-    /// The backward of the last `forwardPairs`, from the loss's gradient with respect to its
+    /// The training forward of one batch of images [N, 1, H, W], BatchNorm over the whole
+    /// batch (a batch of identities, whose pairs are mined afterwards). Thaws a frozen network.
+    public func forwardBatch(_ images: Tensor) -> Tensor {
+        if isFrozen { thaw() }
+        return forwardOnce(images, mode: .training)
+    }
+
+    /// The backward of the last `forwardPairs` or `forwardBatch`, from the loss's gradient with respect to its
     /// embeddings [2B, dim]: adds into every parameter's gradient (a parameter with a fused Adam
     /// update gets its update instead, see `Adam.zeroGradients`).
     public func backwardPairs(_ gradEmbeddings: Tensor) {
         let gFeatures = fc1.backward(gradEmbeddings, needsInputGradient: true)!
-        _ = cnn1.backward(gFeatures.reshaped([gradEmbeddings.shape[0], config.channels.last ?? 1, config.inputHeight, config.inputWidth]),
+        _ = cnn1.backward(gFeatures.reshaped([gradEmbeddings.shape[0], config.channels.last ?? 1, config.featureHeight, config.featureWidth]),
                           needsInputGradient: false)
     }
 
@@ -157,6 +165,19 @@ public final class SiameseNetwork {
             input.pointer.update(from: pixels.baseAddress! + start * hw, count: n * hw)
             let emb = forwardOnce(input, mode: .evaluation)
             result.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: start * dim).update(from: emb.pointer, count: n * dim) }
+            if config.mirrorAverage {
+                // The mean of the image's embedding and its mirror image's: a face and its mirror
+                // are the same person, and averaging cancels what the network learnt of one side.
+                let (h, w) = (config.inputHeight, config.inputWidth)
+                for i in 0..<n {
+                    let src = pixels.baseAddress! + (start + i) * hw, dst = input.pointer + i * hw
+                    for y in 0..<h { for x in 0..<w { dst[y * w + x] = src[y * w + (w - 1 - x)] } }
+                }
+                let mirrored = forwardOnce(input, mode: .evaluation)
+                result.withUnsafeMutableBufferPointer { r in
+                    for j in 0..<(n * dim) { r[start * dim + j] = (r[start * dim + j] + mirrored.pointer[j]) / 2 }
+                }
+            }
             start += n
         }
         return result

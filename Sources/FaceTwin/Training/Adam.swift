@@ -1,11 +1,15 @@
 import Foundation
 
 /// Adam (Kingma and Ba, 2015) with PyTorch's semantics and defaults: β = (0.9, 0.999),
-/// eps 1e-8 added after dividing √v by √(1 − β₂ᵗ), no weight decay, no AMSGrad.
+/// eps 1e-8 added after dividing √v by √(1 − β₂ᵗ), optional decoupled weight decay (`weightDecay`), no AMSGrad.
 public final class Adam {
     public let parameters: [Parameter]
     public var learningRate: Float
     public let beta1: Float, beta2: Float, eps: Float
+    /// Decoupled weight decay (AdamW, as PyTorch's `AdamW`): each step first scales the weights
+    /// by 1 − learningRate · weightDecay. Parameters updated inside their layer's backward
+    /// (`zeroGradients(fuseIntoBackward: true)`) get none: the trainer fuses only without decay.
+    public var weightDecay: Float = 0
     public private(set) var step = 0
     private let firstMoments: [Tensor]
     private let secondMoments: [Tensor]
@@ -70,8 +74,10 @@ public final class Adam {
             let w = p.value.pointer, g = p.gradPointerForAccumulation()
             let m = firstMoments[j].pointer, v = secondMoments[j].pointer
             let n = p.value.count
+            let decay = 1 - learningRate * weightDecay
             Parallel.chunks(n / 65536 + 1) { _, blocks in
                 let lo = blocks.lowerBound * 65536, hi = min(n, blocks.upperBound * 65536)
+                if decay != 1 { for i in lo..<hi { w[i] *= decay } }
                 Self.update(w + lo, g + lo, m + lo, v + lo, count: hi - lo, beta1: b1, beta2: b2, eps: eps,
                             stepSize: stepSize, correction2: correction2)
             }

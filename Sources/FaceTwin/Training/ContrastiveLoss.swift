@@ -35,3 +35,34 @@ public struct ContrastiveLoss {
         return Float(total / Double(b))
     }
 }
+
+extension ContrastiveLoss {
+    /// The loss over `pairs` of rows of one embedding matrix `embeddings` [N × dim] (a batch of
+    /// identities with its mined pairs), and its gradient with respect to every row, written to
+    /// `gradient` [N × dim] (rows in several pairs add up; rows in none get zeros). The same
+    /// per-pair terms as `evaluate(first:second:…)`, averaged over the pairs.
+    public func evaluate(embeddings: UnsafePointer<Float>, dim: Int, pairs: [IdentityBatchSampler.MinedPair],
+                         rows: Int, gradient: UnsafeMutablePointer<Float>) -> Float {
+        gradient.update(repeating: 0, count: rows * dim)
+        guard !pairs.isEmpty else { return 0 }
+        let b = Float(pairs.count)
+        var total = 0.0
+        for pair in pairs {
+            let a = embeddings + pair.first * dim, c = embeddings + pair.second * dim
+            var sq: Float = 0
+            for k in 0..<dim { let diff = a[k] - c[k] + Self.eps; sq += diff * diff }
+            let d = sq.squareRoot(), y = pair.label
+            let hinge = max(0, margin - d)
+            total += Double((1 - y) * sq + y * hinge * hinge)
+            let dLdd = ((1 - y) * 2 * d - y * 2 * hinge) / b
+            let scale: Float = d > 0 ? dLdd / d : 0
+            let ga = gradient + pair.first * dim, gc = gradient + pair.second * dim
+            for k in 0..<dim {
+                let g = scale * (a[k] - c[k] + Self.eps)
+                ga[k] += g
+                gc[k] -= g
+            }
+        }
+        return Float(total / Double(pairs.count))
+    }
+}

@@ -108,7 +108,7 @@ public final class CrossValidation {
     public init(root: String, config: NetworkConfig, options: TrainingOptions, folds: Int) throws(CrossValidationError) {
         let all: ImageFolder
         do {
-            all = try ImageFolder(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+            all = try ImageFolder(root: root, for: config)
         } catch {
             throw .dataset(error)
         }
@@ -186,8 +186,8 @@ public final class CrossValidation {
         let test = Set(fold.testIdentities)
         let trainSet: ImageFolder, testSet: ImageFolder
         do {
-            trainSet = try ImageFolder(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert, excluding: test)
-            testSet = try ImageFolder(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert, only: test)
+            trainSet = try ImageFolder(root: root, for: config, excluding: test)
+            testSet = try ImageFolder(root: root, for: config, only: test)
         } catch {
             throw .dataset(error)
         }

@@ -1,14 +1,40 @@
 import Foundation
 
-/// The knobs of a training run. The defaults are the reference recipe.
+/// How a training run draws its pairs.
+public enum Pairing: Sendable, Equatable {
+    /// The reference's sampler: each pair drawn on its own, half of the same identity, half of
+    /// two (`PairSampler`); a batch of B pairs embeds 2B images.
+    case balancedPairs
+    /// Batches of B/2 identities × `imagesPerIdentity` images; every genuine pair of the batch
+    /// and as many impostor pairs, `hardShare` of them the closest (`IdentityBatchSampler`).
+    case identityBatches(imagesPerIdentity: Int, hardShare: Double)
+}
+
+/// The knobs of a training run. The memberwise defaults are the reference recipe;
+/// `TrainingOptions.default` is the default recipe's.
 public struct TrainingOptions: Sendable {
     public var epochs = 50
+    /// Pairs per step (2 × this many images a step, whatever the pairing).
     public var batchSize = 32
+    /// The peak learning rate.
     public var learningRate: Float = 5e-4
     public var margin: Float = 2
     /// Seeds the weight initialization and the pair sampler: the same seed and data give the
     /// same run.
     public var seed: UInt64 = 0
+    public var pairing: Pairing = .balancedPairs
+    /// Applied to every training image on the fly (seeded); `.none` leaves them as they are.
+    public var augmentation: Augmentation = .none
+    /// Decoupled weight decay (AdamW's), per unit of learning rate.
+    public var weightDecay: Float = 0
+    /// Epochs of linear learning-rate warm-up, then a cosine decay to zero if `cosineDecay`.
+    public var warmupEpochs = 0
+    public var cosineDecay = false
+    /// Times a collapsed run restarts from its last healthy state at a tenth of the learning
+    /// rate before it gives up (0: it stops at the first collapse).
+    public var collapseRestarts = 2
+    /// The recipe's name, recorded in the model file.
+    public var recipe = "reference"
 
     public init(epochs: Int = 50, batchSize: Int = 32, learningRate: Float = 5e-4, margin: Float = 2, seed: UInt64 = 0) {
         self.epochs = epochs
@@ -17,6 +43,34 @@ public struct TrainingOptions: Sendable {
         self.margin = margin
         self.seed = seed
     }
+
+    /// The reference recipe: the PyTorch ORL tutorial's training, exactly.
+    public static let reference = TrainingOptions()
+
+    /// The default recipe's training: batches of 16 identities × 4 images with every genuine
+    /// pair and as many impostor pairs, half of them the batch's hardest; augmentation;
+    /// AdamW at 2e-3 peak with a 2-epoch warm-up and a cosine decay, weight decay 1e-4.
+    public static var `default`: TrainingOptions {
+        var o = TrainingOptions(epochs: 50, batchSize: 32, learningRate: 2e-3, margin: 2)
+        o.pairing = .identityBatches(imagesPerIdentity: 4, hardShare: 0.5)
+        o.augmentation = Augmentation()
+        o.weightDecay = 1e-4
+        o.warmupEpochs = 2
+        o.cosineDecay = true
+        o.recipe = "default"
+        return o
+    }
+}
+
+/// A named recipe: a network and how to train it.
+public enum Recipe: String, Sendable, CaseIterable, Codable {
+    /// The classic PyTorch siamese ORL tutorial, reproduced exactly.
+    case reference
+    /// The best recipe measured on identities never seen in training (docs/DESIGN.md).
+    case `default`
+
+    public var config: NetworkConfig { self == .reference ? .reference : .default }
+    public var options: TrainingOptions { self == .reference ? .reference : .default }
 }
 
 extension TrainingOptions {
@@ -47,6 +101,14 @@ public struct EpochReport: Sendable {
     public var validation: VerificationMetrics?
     /// Whether this epoch's weights are now the ones kept.
     public var isBest: Bool
+    /// Genuine and impostor distances on the monitoring images after the epoch.
+    public var bands: DistanceBands
+    /// Whether those distances showed a collapse (every embedding pulled together).
+    public var collapsed: Bool
+    /// The learning rate of the epoch's last step.
+    public var learningRate: Float
+    /// After a collapse: the healthy epoch the run goes on from (0: the initial weights).
+    public var restartsFrom: Int?
 }
 
 /// The outcome of `Trainer.run`: the kept model (the best validation epoch, or the last one
@@ -58,12 +120,18 @@ public struct TrainingResult {
 
     /// The loss history as CSV: one row per epoch.
     public var historyCSV: String {
-        var s = "epoch,steps,mean_loss,val_eer,val_auc,val_tar_at_fmr1,seconds,pairs_per_second,kept\n"
-        for r in history {
-            let v = r.validation
+        var s = "epoch,steps,mean_loss,val_eer,val_auc,val_tar_at_fmr1,seconds,pairs_per_second,kept,learning_rate,"
+        s += "genuine_mean,genuine_p10,genuine_p90,impostor_mean,impostor_p10,impostor_p90,collapsed\n"
+        for (i, r) in history.enumerated() {
+            let v = r.validation, b = r.bands
+            // The kept epoch's row: its last occurrence (a restart after a collapse runs epochs again).
+            let kept = r.epoch == bestEpoch && !history[(i + 1)...].contains { $0.epoch == bestEpoch }
             s += "\(r.epoch),\(r.steps),\(r.meanLoss),\(v.map { "\($0.eer)" } ?? ""),\(v.map { "\($0.auc)" } ?? ""),"
             s += "\(v.map { "\($0.tarAtFMR1Percent.measuredTAR)" } ?? ""),\(String(format: "%.3f", r.seconds)),\(String(format: "%.1f", r.pairsPerSecond)),"
-            s += "\(r.epoch == bestEpoch ? 1 : 0)\n"
+            s += "\(kept ? 1 : 0),\(r.learningRate),"
+            s += [b.genuineMean, b.genuineP10, b.genuineP90, b.impostorMean, b.impostorP10, b.impostorP90]
+                .map { String(format: "%.5f", $0) }.joined(separator: ",")
+            s += ",\(r.collapsed ? 1 : 0)\n"
         }
         return s
     }
@@ -76,11 +144,17 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     /// The loss exploded: not finite, or more than ``Trainer/divergenceFactor`` times `reference`
     /// (the first step's loss, at least margin²).
     case diverged(epoch: Int, loss: Float, reference: Float)
+    /// The embeddings collapsed again after `restarts` restarts at a lower learning rate.
+    case collapsed(epoch: Int, restarts: Int)
 
     public var description: String {
         switch self {
         case .invalidOption(let m): return m
         case .sizeMismatch(let m): return m
+        case .collapsed(let e, let restarts):
+            return "training collapsed at epoch \(e): every embedding pulled together (impostor distances near zero)"
+                + (restarts > 0 ? " again after \(restarts) restart\(restarts == 1 ? "" : "s") at a lower learning rate" : "")
+                + "; no model was written (try a smaller --lr)"
         case .diverged(let e, let loss, let reference):
             if !loss.isFinite { return "training diverged at epoch \(e): the loss is not a finite number; no model was written (try a smaller --lr)" }
             return "training diverged at epoch \(e): mean loss \(loss) is more than \(Int(Trainer.divergenceFactor)) times the untrained network's \(reference); no model was written (try a smaller --lr)"
@@ -108,7 +182,8 @@ public final class Trainer {
         if let problem = options.problem() { throw .invalidOption(problem) }
         if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
         for folder in [training] + (validation.map { [$0] } ?? []) {
-            guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert else {
+            guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert,
+                  folder.standardize == config.standardize else {
                 throw .sizeMismatch("\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)")
             }
         }
@@ -120,30 +195,47 @@ public final class Trainer {
 
     /// Runs every epoch, calling `progress` after each (from the calling thread). Returns the
     /// kept model; its threshold is the kept epoch's validation EER threshold.
+    ///
+    /// After every epoch the genuine and impostor distances of a fixed set of images (the
+    /// held-out identities, else up to 4 images of each training identity) are summarised
+    /// (`DistanceBands`). When they show a collapse (every embedding pulled together), the run
+    /// says so, puts back the last healthy epoch's weights and goes on from there at a tenth of
+    /// the learning rate, at most `collapseRestarts` times; then it stops with
+    /// `TrainingError.collapsed` and no model.
     public func run(progress: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingResult {
         let network = SiameseNetwork(config: config, seed: options.seed)
-        let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: options.learningRate)
+        var adam = makeOptimizer(network)
         let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: options.margin))
-        // A seed of its own for the pairs, derived from the run's seed.
-        var batches = PairBatches(training, batchSize: options.batchSize, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        // A seed of its own for the pairs and the augmentation, derived from the run's seed.
+        var batches = TrainingBatches(training, config: config, options: options, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         let stepsPerEpoch = (training.count + options.batchSize - 1) / options.batchSize
+        var schedule = LearningRateSchedule(peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch,
+                                            cosineDecay: options.cosineDecay)
+        let monitor = monitoringSet()
+        let startBands = observe(network, monitor).1
 
         // The loss of the untrained network's first batch (at least margin²): an epoch whose mean
         // loss is far above it has diverged (a too large learning rate gives 1e12 and more).
         var reference = Float.nan
         var history: [EpochReport] = []
         var kept: KeptEpoch? = nil
+        // The last epoch whose distances were healthy (the initial weights before the first).
+        var healthy = (epoch: 0, state: NetworkSnapshot(network))
+        var restarts = 0
         let start = Date()
-        for epoch in 1...options.epochs {
+        var epoch = 1
+        while epoch <= options.epochs {
             let epochStart = Date()
-            let meanLoss = trainEpoch(step, adam, &batches, steps: stepsPerEpoch, firstLoss: &reference)
+            let meanLoss = trainEpoch(step, adam, &batches, steps: stepsPerEpoch, from: (epoch - 1) * stepsPerEpoch,
+                                      of: options.epochs * stepsPerEpoch, schedule: schedule, firstLoss: &reference)
             guard meanLoss.isFinite, meanLoss <= Self.divergenceFactor * reference else {
                 throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
 
-            let metrics = validate(network)
-            let improves = kept.map { $0.isImproved(by: metrics) } ?? true
+            let (metrics, bands) = observe(network, monitor)
+            let collapsed = bands.isCollapsed(margin: options.margin, start: startBands)
+            let improves = !collapsed && (kept.map { $0.isImproved(by: metrics) } ?? true)
             if improves {
                 kept = KeptEpoch(epoch: epoch, loss: meanLoss, metrics: metrics, network: network,
                                  snapshot: validation != nil, reusing: kept)
@@ -153,12 +245,26 @@ public final class Trainer {
                                      seconds: Date().timeIntervalSince(epochStart),
                                      pairsPerSecond: Double(stepsPerEpoch * options.batchSize) / trainSeconds,
                                      secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch),
-                                     validation: metrics, isBest: improves)
+                                     validation: metrics, isBest: improves, bands: bands, collapsed: collapsed,
+                                     learningRate: adam.learningRate, restartsFrom: collapsed ? healthy.epoch : nil)
             history.append(report)
             progress(report)
+            if collapsed {
+                guard restarts < options.collapseRestarts else { throw .collapsed(epoch: epoch, restarts: restarts) }
+                restarts += 1
+                healthy.state.restore(into: network)
+                schedule.peak /= 10
+                adam = makeOptimizer(network)
+                if healthy.epoch == 0 { kept = nil }
+                epoch = healthy.epoch + 1
+                continue
+            }
+            healthy.state.update(from: network)
+            healthy.epoch = epoch
+            epoch += 1
         }
 
-        let best = kept!
+        guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: restarts) }
         best.restore(into: network)
         let holdout = validation?.identities ?? []
         let summary = TrainingSummary(
@@ -166,84 +272,170 @@ public final class Trainer {
             holdout: holdout, epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize,
             learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
             bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
-            validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start))
+            validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start),
+            recipe: options.recipe, collapseRestarts: restarts)
         let info = ModelInfo(config: config, margin: options.margin, threshold: best.threshold,
                              thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
                              training: summary)
         return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
     }
 
-    /// One epoch: `steps` batches of pairs, each a training step and an Adam update (fused into
-    /// the backward where a layer can). Returns the mean loss.
-    /// One epoch of steps; returns the mean loss. `firstLoss` is set by the run's first step (at
-    /// least margin²): the scale against which a diverging loss is judged.
-    private func trainEpoch(_ step: TrainingStep, _ adam: Adam, _ batches: inout PairBatches, steps: Int,
-                            firstLoss: inout Float) -> Float {
-        var total = 0.0
-        for _ in 0..<steps {
-            batches.next()
-            adam.zeroGradients(fuseIntoBackward: true)
-            let (value, _) = step.run(images: batches.images, labels: batches.labels)
-            adam.update()
-            total += Double(value)
-            if firstLoss.isNaN { firstLoss = max(value, options.margin * options.margin) }
-        }
-        return Float(total / Double(steps))
+    /// Adam over the network's parameters (AdamW with the recipe's weight decay).
+    private func makeOptimizer(_ network: SiameseNetwork) -> Adam {
+        let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: options.learningRate)
+        adam.weightDecay = options.weightDecay
+        return adam
     }
 
-    /// Metrics over all pairs of the held-out identities, embedded by `network` as it is now;
-    /// nil without validation identities (or without a genuine and an impostor pair).
-    private func validate(_ network: SiameseNetwork) -> VerificationMetrics? {
-        guard let validation else { return nil }
-        let emb = network.embed(pixels: validation.pixels, count: validation.count)
-        guard let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: validation.labels) else {
-            return nil
+    /// One epoch of `steps` steps, steps `first`… of `total` in the schedule; returns the mean
+    /// loss. `firstLoss` is set by the run's first step (at least margin²): the scale against
+    /// which a diverging loss is judged.
+    private func trainEpoch(_ step: TrainingStep, _ adam: Adam, _ batches: inout TrainingBatches, steps: Int,
+                            from first: Int, of total: Int, schedule: LearningRateSchedule, firstLoss: inout Float) -> Float {
+        var sum = 0.0
+        for i in 0..<steps {
+            adam.learningRate = schedule.rate(step: first + i, total: total)
+            // Adam fused into the big layer's backward only without weight decay (see Adam).
+            adam.zeroGradients(fuseIntoBackward: adam.weightDecay == 0)
+            let value = batches.step(step)
+            adam.update()
+            sum += Double(value)
+            if firstLoss.isNaN { firstLoss = max(value, options.margin * options.margin) }
         }
-        return try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
+        return Float(sum / Double(steps))
+    }
+
+    /// The images whose distances are watched every epoch: the held-out identities, else up to
+    /// 4 images of each of at most 64 training identities.
+    private func monitoringSet() -> (pixels: [Float], labels: [Int]) {
+        if let validation { return (validation.pixels, validation.labels) }
+        let hw = training.width * training.height
+        var pixels: [Float] = [], labels: [Int] = []
+        for (label, images) in training.imagesByLabel.prefix(64).enumerated() {
+            for i in images.prefix(4) {
+                pixels += training.pixels[(i * hw)..<((i + 1) * hw)]
+                labels.append(label)
+            }
+        }
+        return (pixels, labels)
+    }
+
+    /// The network's distances on the monitoring set: its bands, and with validation
+    /// identities the verification metrics (nil without a genuine and an impostor pair).
+    private func observe(_ network: SiameseNetwork, _ monitor: (pixels: [Float], labels: [Int])) -> (VerificationMetrics?, DistanceBands) {
+        let emb = network.embed(pixels: monitor.pixels, count: monitor.labels.count)
+        guard let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: monitor.labels) else {
+            return (nil, DistanceBands(genuine: [], impostor: []))
+        }
+        var genuine: [Float] = [], impostor: [Float] = []
+        for (d, same) in zip(pairs.distances, pairs.genuine) { if same { genuine.append(d) } else { impostor.append(d) } }
+        let metrics = validation == nil ? nil : try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
+        return (metrics, DistanceBands(genuine: genuine, impostor: impostor))
     }
 }
 
-/// Batches of training pairs drawn on the fly: balanced pairs from `PairSampler`, their images
-/// copied into one tensor [2B, 1, H, W] (first images, then second images) with their labels.
-struct PairBatches {
+/// The batches a run trains on, by its pairing, each step's images drawn into one tensor and
+/// augmented (then standardised again when the network standardises its input).
+struct TrainingBatches {
     private let folder: ImageFolder
-    private var sampler: PairSampler
-    let images: Tensor
-    private(set) var labels: [Float]
+    private let config: NetworkConfig
+    private let augmentation: Augmentation
+    private var rng: RandomSource
+    private var pairs: PairSampler?
+    private var identities: IdentityBatchSampler?
+    private let hardShare: Double
+    private let images: Tensor
+    private var labels: [Float]
 
-    init(_ folder: ImageFolder, batchSize: Int, seed: UInt64) {
+    init(_ folder: ImageFolder, config: NetworkConfig, options: TrainingOptions, seed: UInt64) {
         self.folder = folder
-        sampler = PairSampler(labels: folder.labels, seed: seed)
-        images = Tensor(shape: [2 * batchSize, 1, folder.height, folder.width])
-        labels = [Float](repeating: 0, count: batchSize)
+        self.config = config
+        augmentation = options.augmentation
+        rng = RandomSource(seed: seed &+ 0x5851_F42D_4C95_7F2D)
+        let b = options.batchSize
+        switch options.pairing {
+        case .balancedPairs:
+            pairs = PairSampler(labels: folder.labels, seed: seed)
+            hardShare = 0
+        case .identityBatches(let k, let share):
+            identities = IdentityBatchSampler(labels: folder.labels, identitiesPerBatch: max(2, 2 * b / max(k, 2)),
+                                              imagesPerIdentity: k, seed: seed)
+            hardShare = share
+        }
+        images = Tensor(shape: [2 * b, 1, folder.height, folder.width])
+        labels = [Float](repeating: 0, count: b)
     }
 
-    /// Draws the next batch into `images` and `labels`.
-    mutating func next() {
-        let b = labels.count, hw = folder.height * folder.width
+    /// Draws the next batch and runs `step` on it; returns the loss.
+    mutating func step(_ step: TrainingStep) -> Float {
+        if var sampler = identities {
+            let batch = sampler.next()
+            let tensor = batch.images.count == images.shape[0] ? images
+                : Tensor(shape: [batch.images.count, 1, folder.height, folder.width])
+            for (row, image) in batch.images.enumerated() { copy(image, to: tensor, row: row) }
+            let value = step.run(images: tensor, identities: batch.identities, sampler: &sampler, hardShare: hardShare)
+            identities = sampler
+            return value
+        }
+        let b = labels.count
+        for i in 0..<b {
+            let pair = pairs!.next()
+            labels[i] = pair.label
+            copy(pair.first, to: images, row: i)
+            copy(pair.second, to: images, row: b + i)
+        }
+        return step.run(images: images, labels: labels).loss
+    }
+
+    /// Image `index` of the folder into row `row` of `tensor`, augmented.
+    private mutating func copy(_ index: Int, to tensor: Tensor, row: Int) {
+        let hw = folder.height * folder.width
+        let dst = tensor.pointer + row * hw
         folder.pixels.withUnsafeBufferPointer { px in
-            for i in 0..<b {
-                let pair = sampler.next()
-                labels[i] = pair.label
-                (images.pointer + i * hw).update(from: px.baseAddress! + pair.first * hw, count: hw)
-                (images.pointer + (b + i) * hw).update(from: px.baseAddress! + pair.second * hw, count: hw)
+            let src = px.baseAddress! + index * hw
+            if augmentation.isIdentity {
+                dst.update(from: src, count: hw)
+            } else {
+                augmentation.apply(src, into: dst, width: folder.width, height: folder.height, rng: &rng)
+                if config.standardize { Standardization.apply(dst, count: hw) }
             }
         }
     }
 }
 
+/// A copy of a network's state tensors and BatchNorm counters, to put back later.
+struct NetworkSnapshot {
+    private var state: [Tensor]
+    private var batchesTracked: [Int64]
+
+    init(_ network: SiameseNetwork) {
+        state = network.stateTensors.map { $0.tensor.clone() }
+        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+    }
+
+    /// Overwrites the copy with the network as it is now (in place: no second copy is held).
+    mutating func update(from network: SiameseNetwork) {
+        for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
+        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+    }
+
+    func restore(into network: SiameseNetwork) {
+        network.thaw()
+        for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
+        for ((_, bn), n) in zip(network.batchNorms, batchesTracked) { bn.numBatchesTracked = n }
+    }
+}
+
 /// The epoch whose weights a run keeps: the lowest validation EER (then the highest AUC), or
-/// without validation the last epoch.
+/// without validation the last healthy epoch.
 struct KeptEpoch {
     let epoch: Int
     let loss: Float
     let eer: Double, auc: Double
     let threshold: Float?
-    /// A copy of the network's state tensors and BatchNorm counters, taken only with validation:
-    /// without it every epoch improves and the last one is kept, which is the network as it
-    /// ends, so nothing is copied.
-    private let state: [Tensor]
-    private let batchesTracked: [Int64]
+    /// A copy of the network's state, taken only with validation: without it every epoch
+    /// improves and the last one is kept, which is the network as it ends, so nothing is copied.
+    private let state: NetworkSnapshot?
 
     /// The kept epoch `epoch` of `network` as it is now. With `snapshot`, its state is copied,
     /// into the tensors of `previous` when there is one: one snapshot (160 MB for the reference
@@ -252,16 +444,12 @@ struct KeptEpoch {
         self.epoch = epoch
         self.loss = loss
         (eer, auc, threshold) = (metrics?.eer ?? 0, metrics?.auc ?? 0, metrics?.eerThreshold)
-        var state = previous?.state ?? []
-        if snapshot {
-            if state.isEmpty {
-                state = network.stateTensors.map { $0.tensor.clone() }
-            } else {
-                for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
-            }
+        if snapshot, var state = previous?.state {
+            state.update(from: network)
+            self.state = state
+        } else {
+            state = snapshot ? NetworkSnapshot(network) : nil
         }
-        self.state = state
-        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
     }
 
     /// Whether an epoch with `metrics` is better than this one (any epoch is, without validation).
@@ -272,8 +460,6 @@ struct KeptEpoch {
 
     /// Puts the kept weights back into `network` (nothing to do without a snapshot).
     func restore(into network: SiameseNetwork) {
-        guard !state.isEmpty else { return }
-        for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
-        for ((_, bn), n) in zip(network.batchNorms, batchesTracked) { bn.numBatchesTracked = n }
+        state?.restore(into: network)
     }
 }

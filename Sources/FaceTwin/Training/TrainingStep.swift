@@ -6,7 +6,7 @@ public final class TrainingStep {
     public let network: SiameseNetwork
     public let loss: ContrastiveLoss
     /// The loss's gradient with respect to the embeddings, [2B, dim], reused between steps.
-    private var gradEmbeddings: Tensor?
+    var gradEmbeddings: Tensor?
 
     public init(network: SiameseNetwork, loss: ContrastiveLoss) {
         self.network = network
@@ -27,5 +27,28 @@ public final class TrainingStep {
                                   gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
         network.backwardPairs(grad)
         return (value, emb)
+    }
+}
+
+extension TrainingStep {
+    /// One step on a batch of identities: `images` [N, 1, H, W] with each row's batch-local
+    /// identity. Embeds the batch once (BatchNorm over the whole batch), mines every genuine
+    /// pair and as many impostor pairs from the embeddings (`hardShare` of them the closest),
+    /// and backpropagates the contrastive loss over those pairs. Returns the loss.
+    public func run(images: Tensor, identities: [Int], sampler: inout IdentityBatchSampler, hardShare: Double) -> Float {
+        let n = images.shape[0], dim = network.config.embeddingSize
+        precondition(identities.count == n, "\(identities.count) identities for \(n) images")
+        let emb = network.forwardBatch(images)
+        let e = emb.pointer
+        let pairs = sampler.minePairs(identities: identities, hardShare: hardShare) { i, j in
+            var sq: Float = 0
+            for k in 0..<dim { let d = e[i * dim + k] - e[j * dim + k]; sq += d * d }
+            return sq
+        }
+        let grad = Tensor.reuse(gradEmbeddings, shape: [n, dim])
+        gradEmbeddings = grad
+        let value = loss.evaluate(embeddings: e, dim: dim, pairs: pairs, rows: n, gradient: grad.pointer)
+        network.backwardPairs(grad)
+        return value
     }
 }
