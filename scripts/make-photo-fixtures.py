@@ -3,7 +3,7 @@
 
     .venv-bench/bin/python scripts/make-photo-fixtures.py [ORL_DIR]
 
-Into Tests/FaceTwinTests/Fixtures/photos/:
+Into Tests/FaceTwinTests/Fixtures/codecs/:
   <name>.png / <name>.jpg   small images made from ORL faces (a few KB each)
   <name>.L                  Pillow's exif_transpose(open(f)).convert("L"), raw bytes
   <name>.RGB                ... .convert("RGB"), raw interleaved bytes (colour fixtures)
@@ -28,7 +28,7 @@ from PIL import Image, ImageOps
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORL = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "data", "orl")
-OUT = os.path.join(ROOT, "Tests", "FaceTwinTests", "Fixtures", "photos")
+OUT = os.path.join(ROOT, "Tests", "FaceTwinTests", "Fixtures", "codecs")
 
 
 def orl(identity, n):

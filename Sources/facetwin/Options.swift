@@ -32,6 +32,11 @@ struct ThresholdOption: ParsableArguments {
 /// reference recipe) and help in both.
 extension Recipe: ExpressibleByArgument {}
 
+/// `--pairing`'s values.
+enum PairingChoice: String, ExpressibleByArgument, CaseIterable {
+    case batches, pairs
+}
+
 struct TrainingOptionsGroup: ParsableArguments {
     @Option(help: "The recipe: default (the best measured on unseen people) or reference (the PyTorch ORL tutorial, exactly). The options below change it.")
     var recipe: Recipe = .default
@@ -66,6 +71,33 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Flag(help: "No augmentation of training images (the default recipe augments them).")
     var noAugment = false
 
+    @Option(help: "How pairs are drawn: batches (identities × 4 images, mined balanced pairs; default recipe) or pairs (each drawn on its own; reference).")
+    var pairing: PairingChoice?
+
+    @Option(help: "Share of a batch's impostor pairs that are its hardest, with --pairing batches (default 0.5).")
+    var hardShare: Double?
+
+    @Option(help: "AdamW weight decay (default: 1e-4 default recipe, 0 reference).")
+    var weightDecay: Float?
+
+    @Option(help: "Epochs of learning-rate warm-up (default: 2 default recipe, 0 reference).")
+    var warmup: Int?
+
+    @Flag(inversion: .prefixedNo, help: "Cosine decay of the learning rate (default: on for the default recipe, off for reference).")
+    var cosine: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Standardise each image (default: on for the default recipe, off for reference).")
+    var standardize: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Average each embedding with its mirror image's (default: on for the default recipe).")
+    var mirror: Bool?
+
+    @Option(help: "Max pooling window after each block, 0 for none (default: 2 default recipe, 0 reference).")
+    var pool: Int?
+
+    @Option(help: "L2-normalise embeddings to this length, 0 for raw embeddings (default: 1 default recipe, 0 reference).")
+    var embeddingScale: Float?
+
     /// Every number within `NetworkConfig.limits` (the bounds the model loader applies too), and
     /// the network small enough to train: a hostile number is refused here, before anything is
     /// allocated or any data read.
@@ -83,6 +115,15 @@ struct TrainingOptionsGroup: ParsableArguments {
         try check(o.learningRate, l.learningRate, "--lr")
         guard o.margin.isFinite else { throw ValidationError("--margin must be a finite number (got \(o.margin))") }
         try check(o.margin, l.margin, "--margin")
+        if let hardShare, !(0...1).contains(hardShare) { throw ValidationError("--hard-share must be between 0 and 1 (got \(hardShare))") }
+        if let weightDecay, !(weightDecay >= 0 && weightDecay <= 1 / o.learningRate) {
+            throw ValidationError("--weight-decay must be between 0 and 1/--lr (got \(weightDecay))")
+        }
+        if let warmup { try check(warmup, 0...o.epochs, "--warmup") }
+        if let pool { try check(pool, 0...8, "--pool") }
+        if let embeddingScale, !(embeddingScale >= 0 && embeddingScale <= 1000) {
+            throw ValidationError("--embedding-scale must be between 0 and 1000 (got \(embeddingScale))")
+        }
         let config = try networkConfig()
         if let problem = config.problem(batch: o.batchSize, training: true) {
             throw ValidationError("--size/--channels/--hidden/--embedding/--batch: \(problem)")
@@ -124,6 +165,10 @@ struct TrainingOptionsGroup: ParsableArguments {
         config.hidden = hidden.isEmpty ? [] : try ints(hidden, "--hidden", each: l.hiddenWidth, count: l.hiddenLayers)
         config.embeddingSize = embedding
         config.invert = invert
+        if let standardize { config.standardize = standardize }
+        if let mirror { config.mirrorAverage = mirror }
+        if let pool { config.pool = pool }
+        if let embeddingScale { config.embeddingScale = embeddingScale > 0 ? embeddingScale : nil }
         return config
     }
 
@@ -135,6 +180,14 @@ struct TrainingOptionsGroup: ParsableArguments {
         o.margin = margin ?? o.margin
         o.seed = seed
         if noAugment { o.augmentation = .none }
+        switch pairing {
+        case .pairs: o.pairing = .balancedPairs
+        case .batches: o.pairing = .identityBatches(imagesPerIdentity: 4, hardShare: hardShare ?? 0.5)
+        case nil: if case .identityBatches(let k, let share) = o.pairing { o.pairing = .identityBatches(imagesPerIdentity: k, hardShare: hardShare ?? share) }
+        }
+        o.weightDecay = weightDecay ?? o.weightDecay
+        o.warmupEpochs = warmup ?? o.warmupEpochs
+        o.cosineDecay = cosine ?? o.cosineDecay
         return o
     }
 }

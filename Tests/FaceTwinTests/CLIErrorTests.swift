@@ -27,7 +27,7 @@ final class CLIErrorTests: XCTestCase {
     }
 
     func trainArgs(_ data: URL, out: URL) -> [String] {
-        ["train", "--data", data.path, "--epochs", "1", "--size", "8", "--hidden", "8", "--batch", "2", "--out", out.path, "--quiet"]
+        ["train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "8", "--hidden", "8", "--batch", "2", "--out", out.path, "--quiet"]
     }
 
     func testTruncatedImage() throws {

@@ -108,7 +108,7 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual((object?["results"] as? [Any])?.count, 2)
         XCTAssertNotNil((object?["eer"] as? [String: Any])?["standardDeviation"])
 
-        let tooMany = try runFacetwin(["crossval", "--data", data.path, "--folds", "3", "--epochs", "1", "--size", "8"])
+        let tooMany = try runFacetwin(["crossval", "--recipe", "reference", "--data", data.path, "--folds", "3", "--epochs", "1", "--size", "8"])
         XCTAssertEqual(tooMany.status, 2)
         XCTAssertTrue(tooMany.stderr.contains("3 folds need at least 6 identities"), tooMany.stderr)
     }

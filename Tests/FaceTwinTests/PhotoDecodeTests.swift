@@ -4,7 +4,7 @@ import XCTest
 @testable import FaceTwin
 
 /// PNG (libpng) and JPEG (libjpeg-turbo) decoding against what Pillow gives for the same
-/// files (Fixtures/photos, written by scripts/make-photo-fixtures.py), EXIF orientation,
+/// files (Fixtures/codecs, written by scripts/make-photo-fixtures.py), EXIF orientation,
 /// format sniffing, and the EXIF parser on hostile bytes.
 ///
 /// Tolerances: PNG is lossless and our conversions are Pillow's formulas, so PNG must match
@@ -28,7 +28,7 @@ final class PhotoDecodeTests: XCTestCase {
     }
 
     static var directory: URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/photos", isDirectory: true)
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/codecs", isDirectory: true)
     }
 
     static func cases() throws -> [Case] {
