@@ -18,8 +18,10 @@ let package = Package(
         .executable(name: "facetwin-bench", targets: ["facetwin-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // Pinned to exact versions: an application pins what it ships with. (Package.resolved is
+        // not committed: the package mirrors this project builds from carry their own commit ids.)
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).

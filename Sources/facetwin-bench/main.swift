@@ -22,7 +22,8 @@ var compareSparse = false, denseEmbed = false
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--help" || a == "-h" {
-        print("""
+        print(
+            """
             usage: facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--latency-runs 50]
                                   [--breakdown] [--layers] [--compare-gemm] [--no-fused-adam] [--compare-cnn]
                                   [--compare-sparse] [--dense-embed] [--serve-embed]
@@ -65,7 +66,9 @@ func cpuTime() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &u)
     return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
-func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
 
 let config = NetworkConfig.reference
 let hw = config.inputHeight * config.inputWidth
@@ -141,8 +144,9 @@ if breakdown {
         adam.zeroGradients(fuseIntoBackward: fuseAdam); lap("zero_grad")
         let features = network.cnn1.forward(images, mode: .training); lap("cnn_forward")
         let emb = network.fc1.forward(features.reshaped([2 * batch, config.flatFeatures]), mode: .training); lap("fc_forward")
-        _ = loss.evaluate(first: emb.pointer, second: emb.pointer + batch * config.embeddingSize, dim: config.embeddingSize,
-                          labels: labels, gradFirst: grad.pointer, gradSecond: grad.pointer + batch * config.embeddingSize)
+        _ = loss.evaluate(
+            first: emb.pointer, second: emb.pointer + batch * config.embeddingSize, dim: config.embeddingSize,
+            labels: labels, gradFirst: grad.pointer, gradSecond: grad.pointer + batch * config.embeddingSize)
         let g = network.fc1.backward(grad, needsInputGradient: true)!; lap("fc_backward")
         _ = network.cnn1.backward(g.reshaped(features.shape), needsInputGradient: false); lap("cnn_backward")
         adam.update(); lap("adam")
@@ -162,7 +166,8 @@ if layerTimes {
     for i in 0..<evalImages.count { evalImages.pointer[i] = Float.random(in: 0..<1, using: &rng) }
     // The CNN's blocks by their modules' indices (cnn1.0-3 is the first block), then the MLP's layers.
     let blocks = network.cnn1.blocks
-    let all: [(String, Layer)] = blocks.indices.map { b in ("cnn1.\(4 * b)-\(4 * b + 3)", blocks[b]) }
+    let all: [(String, Layer)] =
+        blocks.indices.map { b in ("cnn1.\(4 * b)-\(4 * b + 3)", blocks[b]) }
         + network.fc1.layers.enumerated().map { ("fc1.\($0)", $1) }
     for (_, bn) in network.batchNorms { bn.groups = 2 }
     for s in 0..<(warmup + steps) {
@@ -179,7 +184,9 @@ if layerTimes {
         var g: Tensor? = grad
         for (i, (name, layer)) in all.enumerated().reversed() {
             guard var gg = g else { break }
-            if i == blocks.count - 1 { gg = gg.reshaped([2 * batch, config.channels.last!, config.inputHeight, config.inputWidth]) }
+            if i == blocks.count - 1 {
+                gg = gg.reshaped([2 * batch, config.channels.last!, config.inputHeight, config.inputWidth])
+            }
             g = timed("train bwd " + name) { layer.backward(gg, needsInputGradient: i > 0) }
         }
         _ = timed("train fwd cnn1 (whole)") { network.cnn1.forward(images, mode: .training) }
@@ -193,7 +200,10 @@ if layerTimes {
     }
     for (_, bn) in network.batchNorms { bn.groups = 1 }
     for name in acc.keys where name.hasSuffix("(whole)") {
-        FileHandle.standardError.write(Data("\(name.padding(toLength: 39, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", 1000 * median(acc[name]!))) ms\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "\(name.padding(toLength: 39, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", 1000 * median(acc[name]!))) ms\n"
+                    .utf8))
     }
     for name in acc.keys.filter({ !$0.hasSuffix("(whole)") }).sorted(by: { a, b in
         let order = ["train fwd", "train bwd", "eval fwd"]
@@ -203,7 +213,10 @@ if layerTimes {
         return pa == 1 ? la > lb : la < lb
     }) {
         let layer = all.first { name.hasSuffix(" " + $0.0) }!.1
-        FileHandle.standardError.write(Data("\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(describing: type(of: layer)).padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", 1000 * median(acc[name]!))) ms\n".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "\(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(String(describing: type(of: layer)).padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%8.2f", 1000 * median(acc[name]!))) ms\n"
+                    .utf8))
     }
 }
 
@@ -231,10 +244,15 @@ if compareSparse && WeightGEMM.isSupported {
     }
     network.options.sparseEvaluation = true
     let (sp, de) = (times[true]!, times[false]!)
-    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: sparse first layer %.1f (median %.2f ms, min %.2f), dense %.1f (median %.2f ms, min %.2f): %.3fx; input density %.3f; build + first batch %.0f ms; embeddings differ by at most %.2e (largest %.2f)\n",
-        embedBatch, sp.count, Double(embedBatch) / median(sp), 1000 * median(sp), 1000 * sp.min()!,
-        Double(embedBatch) / median(de), 1000 * median(de), 1000 * de.min()!, median(de) / median(sp),
-        network.sparseInputDensity ?? .nan, 1000 * buildAndFirst, worst, largest).utf8))
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format:
+                    "embeddings/s at batch %d, alternated %d times: sparse first layer %.1f (median %.2f ms, min %.2f), dense %.1f (median %.2f ms, min %.2f): %.3fx; input density %.3f; build + first batch %.0f ms; embeddings differ by at most %.2e (largest %.2f)\n",
+                embedBatch, sp.count, Double(embedBatch) / median(sp), 1000 * median(sp), 1000 * sp.min()!,
+                Double(embedBatch) / median(de), 1000 * median(de), 1000 * de.min()!, median(de) / median(sp),
+                network.sparseInputDensity ?? .nan, 1000 * buildAndFirst, worst, largest
+            ).utf8))
     network.thaw()
 }
 prepareForEmbedding(pixels)
@@ -255,9 +273,14 @@ if compareGEMM && WeightGEMM.isSupported {
     }
     network.options.useWeightGEMM = true
     let (own, blas) = (times[true]!, times[false]!)
-    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d, alternated %d times: own GEMM %.1f (median %.2f ms, min %.2f), OpenBLAS %.1f (median %.2f ms, min %.2f): %.3fx\n",
-        embedBatch, own.count, Double(embedBatch) / median(own), 1000 * median(own), 1000 * own.min()!,
-        Double(embedBatch) / median(blas), 1000 * median(blas), 1000 * blas.min()!, median(blas) / median(own)).utf8))
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format:
+                    "embeddings/s at batch %d, alternated %d times: own GEMM %.1f (median %.2f ms, min %.2f), OpenBLAS %.1f (median %.2f ms, min %.2f): %.3fx\n",
+                embedBatch, own.count, Double(embedBatch) / median(own), 1000 * median(own), 1000 * own.min()!,
+                Double(embedBatch) / median(blas), 1000 * median(blas), 1000 * blas.min()!, median(blas) / median(own)
+            ).utf8))
     // Training steps: own forward GEMM + Adam folded into the weight gradient, against OpenBLAS
     // for both GEMMs + Adam as its own pass.
     var stepsBy: [Bool: [Double]] = [true: [], false: []]
@@ -272,9 +295,15 @@ if compareGEMM && WeightGEMM.isSupported {
     }
     network.options.useWeightGEMM = true
     let (ownSteps, blasSteps) = (stepsBy[true]!, stepsBy[false]!)
-    FileHandle.standardError.write(Data(String(format: "training step, alternated %d times: own kernels median %.1f ms (min %.1f), OpenBLAS + Adam pass %.1f ms (min %.1f): %.3fx\n",
-        ownSteps.count, 1000 * median(ownSteps), 1000 * ownSteps.min()!, 1000 * median(blasSteps), 1000 * blasSteps.min()!,
-        median(ownSteps) / median(blasSteps)).utf8))
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format:
+                    "training step, alternated %d times: own kernels median %.1f ms (min %.1f), OpenBLAS + Adam pass %.1f ms (min %.1f): %.3fx\n",
+                ownSteps.count, 1000 * median(ownSteps), 1000 * ownSteps.min()!, 1000 * median(blasSteps),
+                1000 * blasSteps.min()!,
+                median(ownSteps) / median(blasSteps)
+            ).utf8))
 }
 if compareCNN {
     // Alternate call by call, so both ways see the same machine.
@@ -291,12 +320,22 @@ if compareCNN {
         if r >= 2 * warmup { whole[r % 2 == 0]!.append(now() - t0) }
     }
     network.options.imageByImageEvaluation = true
-    FileHandle.standardError.write(Data(String(format: "CNN evaluation at batch %d, alternated %d times: image by image median %.2f ms (min %.2f), block by block %.2f ms (min %.2f): %.3fx\n",
-        embedBatch, cnn[true]!.count, 1000 * median(cnn[true]!), 1000 * cnn[true]!.min()!, 1000 * median(cnn[false]!), 1000 * cnn[false]!.min()!,
-        median(cnn[true]!) / median(cnn[false]!)).utf8))
-    FileHandle.standardError.write(Data(String(format: "embeddings/s at batch %d with each: image by image %.1f, block by block %.1f: %.3fx\n",
-        embedBatch, Double(embedBatch) / median(whole[true]!), Double(embedBatch) / median(whole[false]!),
-        median(whole[false]!) / median(whole[true]!)).utf8))
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format:
+                    "CNN evaluation at batch %d, alternated %d times: image by image median %.2f ms (min %.2f), block by block %.2f ms (min %.2f): %.3fx\n",
+                embedBatch, cnn[true]!.count, 1000 * median(cnn[true]!), 1000 * cnn[true]!.min()!, 1000 * median(cnn[false]!),
+                1000 * cnn[false]!.min()!,
+                median(cnn[true]!) / median(cnn[false]!)
+            ).utf8))
+    FileHandle.standardError.write(
+        Data(
+            String(
+                format: "embeddings/s at batch %d with each: image by image %.1f, block by block %.1f: %.3fx\n",
+                embedBatch, Double(embedBatch) / median(whole[true]!), Double(embedBatch) / median(whole[false]!),
+                median(whole[false]!) / median(whole[true]!)
+            ).utf8))
 }
 let one = Array(pixels[0..<hw])
 var latencies: [Double] = []
@@ -329,13 +368,16 @@ let result: [String: Double] = [
     "latency_ms": 1000 * median(latencies),
     "steps": Double(steps),
     "batch": Double(batch),
-    "threads": Double(Parallel.workers),
+    "threads": Double(Parallel.workers)
 ]
 // This machine's practical FLOP ceiling: a large square SGEMM through the same OpenBLAS wrapper,
 // on every core, median of a few runs (scripts/bench.sh sets the step's GFLOP/s against it).
 let gemmSize = 2048, gemmRuns = 5
-let gemmA = Tensor(shape: [gemmSize, gemmSize]), gemmB = Tensor(shape: [gemmSize, gemmSize]), gemmC = Tensor(shape: [gemmSize, gemmSize])
-for i in 0..<gemmA.count { gemmA.pointer[i] = Float.random(in: -1..<1, using: &rng); gemmB.pointer[i] = Float.random(in: -1..<1, using: &rng) }
+let gemmA = Tensor(shape: [gemmSize, gemmSize]), gemmB = Tensor(shape: [gemmSize, gemmSize]),
+    gemmC = Tensor(shape: [gemmSize, gemmSize])
+for i in 0..<gemmA.count {
+    gemmA.pointer[i] = Float.random(in: -1..<1, using: &rng); gemmB.pointer[i] = Float.random(in: -1..<1, using: &rng)
+}
 BLAS.setThreads(Parallel.workers)
 var gemmTimes: [Double] = []
 for r in 0..<(1 + gemmRuns) {
@@ -345,6 +387,7 @@ for r in 0..<(1 + gemmRuns) {
 }
 let gemm = ["gemm_gflops": 2 * pow(Double(gemmSize), 3) / median(gemmTimes) / 1e9, "gemm_size": Double(gemmSize)]
 
-let json = try JSONSerialization.data(withJSONObject: result.merging(phases) { a, _ in a }.merging(gemm) { a, _ in a },
-                                      options: [.sortedKeys])
+let json = try JSONSerialization.data(
+    withJSONObject: result.merging(phases) { a, _ in a }.merging(gemm) { a, _ in a },
+    options: [.sortedKeys])
 print(String(decoding: json, as: UTF8.self))

@@ -37,8 +37,10 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Threshold at the equal error rate (false non-matches ≈ false matches).")
     var eer = false
 
-    @Option(name: [.customLong("target-fmr"), .customLong("target-far")],
-            help: "Threshold for this false match rate (impostor pairs accepted), e.g. 0.01 for 1 %. (--target-far: the former name.)")
+    @Option(
+        name: [.customLong("target-fmr"), .customLong("target-far")],
+        help: "Threshold for this false match rate (impostor pairs accepted), e.g. 0.01 for 1 %. (--target-far: the former name.)"
+    )
     var targetFMR: Double?
 
     @Option(help: "Write the calibrated model here instead of rewriting --model.")
@@ -56,7 +58,8 @@ struct CalibrateCommand: ParsableCommand {
             throw ValidationError("--target-fmr must be a fraction between 0 and 1, e.g. 0.01 for 1 % (got \(targetFMR))")
         }
         guard (identities != nil) != (pairs != nil) else {
-            throw ValidationError("give --identities (with --data) or --pairs: the identities to calibrate on, held out of training")
+            throw ValidationError(
+                "give --identities (with --data) or --pairs: the identities to calibrate on, held out of training")
         }
         if identities != nil, data == nil { throw ValidationError("--identities needs --data") }
         if let identities { _ = try EvalFormat.identityList(identities) }
@@ -67,9 +70,12 @@ struct CalibrateCommand: ParsableCommand {
         let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairs: pairs, root: root)
         let check = TrainingIdentities(info: m.info)
         if let trained = check.overlap(with: evaluation.identities), !trained.isEmpty {
-            let message = "the model trained on \(Evaluation.compactList(trained)); a threshold chosen on them is too strict for new people"
+            let message =
+                "the model trained on \(Evaluation.compactList(trained)); a threshold chosen on them is too strict for new people"
             guard allowTrainingIdentities else {
-                throw CLIError("\(model): \(message) — calibrate on held-out identities\(EvalFormat.heldOutHint(check)), or pass --allow-training-identities")
+                throw CLIError(
+                    "\(model): \(message) — calibrate on held-out identities\(EvalFormat.heldOutHint(check)), or pass --allow-training-identities"
+                )
             }
             printError("facetwin: WARNING: \(message); calibrating anyway (--allow-training-identities)")
         } else if check.overlap(with: evaluation.identities) == nil {
@@ -78,7 +84,9 @@ struct CalibrateCommand: ParsableCommand {
         let previous = (m.info.threshold, m.info.thresholdMethod)
         let calibration = try Calibration(evaluation: evaluation, target: eer ? .eer : .fmr(targetFMR!))
         if calibration.targetBelowResolution {
-            printError("facetwin: warning: only \(calibration.impostorCount) impostor pairs: a FMR of \(Calibration.percent(targetFMR!)) cannot be measured (one false match is \(Calibration.percent(1 / Double(calibration.impostorCount)))); the threshold admits none of them")
+            printError(
+                "facetwin: warning: only \(calibration.impostorCount) impostor pairs: a FMR of \(Calibration.percent(targetFMR!)) cannot be measured (one false match is \(Calibration.percent(1 / Double(calibration.impostorCount)))); the threshold admits none of them"
+            )
         }
         calibration.apply(to: m)
         let destination = out ?? model
@@ -92,14 +100,18 @@ struct CalibrateCommand: ParsableCommand {
                 let genuinePairs: Int, impostorPairs: Int
                 let previousThreshold: Float?, previousMethod: String?
             }
-            let o = Output(model: destination, threshold: calibration.threshold, method: calibration.method, fmr: point.fmr, fnmr: point.fnmr,
-                           tar: point.tar, accuracy: point.accuracy, genuinePairs: point.genuineCount, impostorPairs: point.impostorCount,
-                           previousThreshold: previous.0, previousMethod: previous.1)
+            let o = Output(
+                model: destination, threshold: calibration.threshold, method: calibration.method, fmr: point.fmr,
+                fnmr: point.fnmr,
+                tar: point.tar, accuracy: point.accuracy, genuinePairs: point.genuineCount, impostorPairs: point.impostorCount,
+                previousThreshold: previous.0, previousMethod: previous.1)
             try printJSON(o)
             return
         }
         print("threshold: \(EvalFormat.threshold(calibration.threshold)) (\(calibration.method))")
-        print("on these pairs: FMR \(EvalFormat.percent(point.fmr)), FNMR \(EvalFormat.percent(point.fnmr)), accuracy \(EvalFormat.percent(point.accuracy))")
+        print(
+            "on these pairs: FMR \(EvalFormat.percent(point.fmr)), FNMR \(EvalFormat.percent(point.fnmr)), accuracy \(EvalFormat.percent(point.accuracy))"
+        )
         if let t = previous.0 {
             print("previous threshold: \(EvalFormat.threshold(t)) (\(previous.1 ?? "method not recorded"))")
         } else {

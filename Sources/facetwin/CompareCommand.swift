@@ -40,9 +40,13 @@ struct CompareCommand: ParsableCommand {
             struct Output: Encodable {
                 let image1: String, image2: String, distance: Float, threshold: Float, thresholdMethod: String, match: Bool
             }
-            try printJSON(Output(image1: image1, image2: image2, distance: distance, threshold: limit, thresholdMethod: method, match: same))
+            try printJSON(
+                Output(image1: image1, image2: image2, distance: distance, threshold: limit, thresholdMethod: method, match: same)
+            )
         } else {
-            print("\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))  threshold \(EvalFormat.threshold(limit)) (\(method))")
+            print(
+                "\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))  threshold \(EvalFormat.threshold(limit)) (\(method))"
+            )
         }
         if !same { throw ExitCode(1) }
     }

@@ -71,7 +71,9 @@ struct CrossvalCommand: ParsableCommand {
     /// --seeds parsed, else [--seed], else [0].
     func seedList() throws -> [UInt64] {
         guard let seeds else { return [seed ?? 0] }
-        let parsed = seeds.split(separator: ",", omittingEmptySubsequences: false).map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        let parsed = seeds.split(separator: ",", omittingEmptySubsequences: false).map {
+            UInt64($0.trimmingCharacters(in: .whitespaces))
+        }
         guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
             throw ValidationError("--seeds must be non-negative integers separated by commas, e.g. 0,1,2 (got \"\(seeds)\")")
         }
@@ -141,7 +143,9 @@ struct CrossvalCommand: ParsableCommand {
 
     /// "TAR@FMR=1% 85.00%", or "TAR@FMR=1% not supported (120 impostor pairs, needs ≥ 300)".
     static func tarText(_ t: TARAtFMR) -> String {
-        guard let tar = t.tar else { return "TAR@FMR=1% not supported (\(t.impostorPairs) impostor pairs, needs ≥ \(t.impostorPairsNeeded))" }
+        guard let tar = t.tar else {
+            return "TAR@FMR=1% not supported (\(t.impostorPairs) impostor pairs, needs ≥ \(t.impostorPairsNeeded))"
+        }
         return String(format: "TAR@FMR=1%% %.2f%%", percentOf(tar))
     }
 
@@ -149,7 +153,8 @@ struct CrossvalCommand: ParsableCommand {
     static func progressLine(_ event: CrossValidationEvent) -> String {
         switch event {
         case .foldStarted(let fold, let trainImages, let testImages):
-            return "fold \(fold.index + 1)/\(fold.count): test \(fold.testIdentities.joined(separator: ",")) (\(testImages) images); "
+            return
+                "fold \(fold.index + 1)/\(fold.count): test \(fold.testIdentities.joined(separator: ",")) (\(testImages) images); "
                 + "training on \(fold.trainIdentities.count) identities (\(trainImages) images)"
         case .epoch(let fold, let r):
             let number: Int = fold.index + 1
@@ -179,18 +184,22 @@ struct CrossvalCommand: ParsableCommand {
 
         func encode(to encoder: Encoder) throws {
             enum K: String, CodingKey {
-                case seed, fold, trainingSeed, testIdentities, testImages, trainImages, genuinePairs, impostorPairs, eer, eerThreshold
+                case seed, fold, trainingSeed, testIdentities, testImages, trainImages, genuinePairs, impostorPairs, eer,
+                    eerThreshold
                 case auc, tarAtFMR1Percent, tarAtFMR0_1Percent, intervals, bestAccuracy, finalLoss, seconds, model
             }
             var c = encoder.container(keyedBy: K.self)
-            try c.encode(seed, forKey: .seed); try c.encode(fold, forKey: .fold); try c.encode(trainingSeed, forKey: .trainingSeed)
+            try c.encode(seed, forKey: .seed); try c.encode(fold, forKey: .fold);
+            try c.encode(trainingSeed, forKey: .trainingSeed)
             try c.encode(testIdentities, forKey: .testIdentities); try c.encode(testImages, forKey: .testImages)
             try c.encode(trainImages, forKey: .trainImages); try c.encode(genuinePairs, forKey: .genuinePairs)
             try c.encode(impostorPairs, forKey: .impostorPairs); try c.encode(eer, forKey: .eer)
             try c.encode(eerThreshold, forKey: .eerThreshold); try c.encode(auc, forKey: .auc)
-            try c.encode(tarAtFMR1Percent, forKey: .tarAtFMR1Percent); try c.encode(tarAtFMR0_1Percent, forKey: .tarAtFMR0_1Percent)
+            try c.encode(tarAtFMR1Percent, forKey: .tarAtFMR1Percent);
+            try c.encode(tarAtFMR0_1Percent, forKey: .tarAtFMR0_1Percent)
             try c.encode(intervals, forKey: .intervals); try c.encode(bestAccuracy, forKey: .bestAccuracy)
-            try c.encode(finalLoss, forKey: .finalLoss); try c.encode(seconds, forKey: .seconds); try c.encode(model, forKey: .model)
+            try c.encode(finalLoss, forKey: .finalLoss); try c.encode(seconds, forKey: .seconds);
+            try c.encode(model, forKey: .model)
         }
     }
 
@@ -205,7 +214,8 @@ struct CrossvalCommand: ParsableCommand {
     }
 
     struct JSONOutput: Encodable {
-        let data: String, folds: Int, seeds: [UInt64], recipe: String, epochs: Int, batch: Int, lr: Float, margin: Float, network: NetworkConfig
+        let data: String, folds: Int, seeds: [UInt64], recipe: String, epochs: Int, batch: Int, lr: Float, margin: Float,
+            network: NetworkConfig
         let bootstrapResamples: Int
         let results: [JSONFold]
         let summary: JSONSummary
@@ -213,36 +223,47 @@ struct CrossvalCommand: ParsableCommand {
         let eer: CrossValidationStatistic, auc: CrossValidationStatistic, bestAccuracy: CrossValidationStatistic
     }
 
-    func jsonOutput(_ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
-                    config: NetworkConfig, seeds: [UInt64]) -> JSONOutput {
+    func jsonOutput(
+        _ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
+        config: NetworkConfig, seeds: [UInt64]
+    ) -> JSONOutput {
         var rows: [JSONFold] = []
         for run in runs {
             for (f, path) in zip(run.folds, run.modelPaths) {
                 let m = f.metrics
-                rows.append(JSONFold(seed: run.seed, fold: f.fold.index + 1, trainingSeed: f.trainingSeed, testIdentities: f.fold.testIdentities,
-                                     testImages: f.testImages, trainImages: f.trainImages, genuinePairs: m.genuineCount,
-                                     impostorPairs: m.impostorCount, eer: m.eer, eerThreshold: m.eerThreshold, auc: m.auc,
-                                     tarAtFMR1Percent: m.tarAtFMR1Percent, tarAtFMR0_1Percent: m.tarAtFMR0_1Percent, intervals: f.intervals,
-                                     bestAccuracy: m.bestAccuracy, finalLoss: f.finalLoss, seconds: f.seconds, model: path))
+                rows.append(
+                    JSONFold(
+                        seed: run.seed, fold: f.fold.index + 1, trainingSeed: f.trainingSeed,
+                        testIdentities: f.fold.testIdentities,
+                        testImages: f.testImages, trainImages: f.trainImages, genuinePairs: m.genuineCount,
+                        impostorPairs: m.impostorCount, eer: m.eer, eerThreshold: m.eerThreshold, auc: m.auc,
+                        tarAtFMR1Percent: m.tarAtFMR1Percent, tarAtFMR0_1Percent: m.tarAtFMR0_1Percent, intervals: f.intervals,
+                        bestAccuracy: m.bestAccuracy, finalLoss: f.finalLoss, seconds: f.seconds, model: path))
             }
         }
         let all = runs.flatMap(\.folds)
         let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
         let o = training.trainingOptions(seed: seeds[0])
-        return JSONOutput(data: data, folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs, batch: o.batchSize, lr: o.learningRate,
-                          margin: o.margin, network: config, bootstrapResamples: bootstrap, results: rows,
-                          summary: JSONSummary(eer: summary.eer, worstFold: summary.worstFold, tarAtFMR1Percent: summary.tarAtFMR1Percent,
-                                               intervalMethod: summary.intervalMethod, foldIntervalMethod: foldMethod),
-                          eer: CrossValidationStatistic(all.map(\.metrics.eer)), auc: CrossValidationStatistic(all.map(\.metrics.auc)),
-                          bestAccuracy: CrossValidationStatistic(all.map(\.metrics.bestAccuracy)))
+        return JSONOutput(
+            data: data, folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs, batch: o.batchSize, lr: o.learningRate,
+            margin: o.margin, network: config, bootstrapResamples: bootstrap, results: rows,
+            summary: JSONSummary(
+                eer: summary.eer, worstFold: summary.worstFold, tarAtFMR1Percent: summary.tarAtFMR1Percent,
+                intervalMethod: summary.intervalMethod, foldIntervalMethod: foldMethod),
+            eer: CrossValidationStatistic(all.map(\.metrics.eer)), auc: CrossValidationStatistic(all.map(\.metrics.auc)),
+            bestAccuracy: CrossValidationStatistic(all.map(\.metrics.bestAccuracy)))
     }
 
     /// One row per seed and fold, then the figures over all of them.
-    func printTable(_ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
-                    seeds: [UInt64]) {
+    func printTable(
+        _ runs: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])], summary: CrossValidationSummary,
+        seeds: [UInt64]
+    ) {
         let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
         let o = training.trainingOptions(seed: seeds[0])
-        print("crossval: \(folds) subject-disjoint folds of \(data), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (last healthy epoch kept)")
+        print(
+            "crossval: \(folds) subject-disjoint folds of \(data), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (last healthy epoch kept)"
+        )
         print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")
         for run in runs {
             for f in run.folds {
@@ -282,7 +303,8 @@ struct CrossvalCommand: ParsableCommand {
             print(line)
         }
         let worst: Double = percentOf(summary.worstFold.eer)
-        print(String(format: "  worst fold: seed %llu fold %d, EER %.2f%%", summary.worstFold.seed, summary.worstFold.fold, worst))
+        print(
+            String(format: "  worst fold: seed %llu fold %d, EER %.2f%%", summary.worstFold.seed, summary.worstFold.fold, worst))
         if let mean = summary.tarAtFMR1Percent.mean {
             let m: Double = percentOf(mean)
             var line = String(format: "  mean TAR at FMR 1 %%: %.2f%%", m)
@@ -297,13 +319,16 @@ struct CrossvalCommand: ParsableCommand {
         let all = runs.flatMap(\.folds)
         let auc = CrossValidationStatistic(all.map(\.metrics.auc))
         print(String(format: "  mean AUC %.4f (sd %.4f)", auc.mean, auc.standardDeviation))
-        print("intervals: of the mean, \(summary.intervalMethod)"
-              + (all.first?.intervals.map { "; per fold, " + Self.foldIntervalMethod($0) } ?? ""))
+        print(
+            "intervals: of the mean, \(summary.intervalMethod)"
+                + (all.first?.intervals.map { "; per fold, " + Self.foldIntervalMethod($0) } ?? ""))
         if all.contains(where: { !$0.metrics.tarAtFMR1Percent.isSupported }) {
             print("n/s: TAR at FMR 1 % not supported by the fold's impostor pairs (rule of three: needs ≥ 300)")
         }
         if let models {
-            print(seeds.count == 1 ? "models: \(models)/fold-1…\(folds).safetensors" : "models: \(models)/seed-S-fold-N.safetensors")
+            print(
+                seeds.count == 1 ? "models: \(models)/fold-1…\(folds).safetensors" : "models: \(models)/seed-S-fold-N.safetensors"
+            )
         }
     }
 }

@@ -69,8 +69,9 @@ struct DetectCommand: ParsableCommand {
         let (w, h) = try Self.parseSize(size)
         let photos = try PhotoList.list(input)
         guard !photos.isEmpty else { throw CLIError("\(input): no photos (.pgm, .ppm, .pnm or .pam files)") }
-        let cropper = FaceCropper(detector: try FaceDetector(landmarkModel: landmarks),
-                                  aligner: FaceAligner(width: w, height: h), policy: faces)
+        let cropper = FaceCropper(
+            detector: try FaceDetector(landmarkModel: landmarks),
+            aligner: FaceAligner(width: w, height: h), policy: faces)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var reports: [PhotoReport] = []
         var entries: [ContactSheet.Entry] = []
@@ -97,8 +98,10 @@ struct DetectCommand: ParsableCommand {
             if a.status == .noFace { summary.noFace += 1 }
             if a.isMultiFace { summary.multiFace += 1 }
             if a.status == .refused { summary.refused += 1 }
-            reports.append(PhotoReport(path: photo.path, identity: photo.identity, status: a.status, faces: a.faces,
-                                       crops: written, milliseconds: ms))
+            reports.append(
+                PhotoReport(
+                    path: photo.path, identity: photo.identity, status: a.status, faces: a.faces,
+                    crops: written, milliseconds: ms))
             let caption = (photo.identity.map { $0 + "/" } ?? "") + photo.name
             entries.append(ContactSheet.Entry(caption: caption, photo: image, acquisition: a))
             if !json {
@@ -119,9 +122,10 @@ struct DetectCommand: ParsableCommand {
             try printJSON(Output(photos: reports, summary: summary, contactSheet: sheetPath))
             return
         }
-        print("photos \(summary.photos), faces found \(summary.facesFound), crops written \(summary.cropsWritten), "
-              + "no face \(summary.noFace), multi-face \(summary.multiFace)"
-              + (summary.refused > 0 ? " (\(summary.refused) refused)" : ""))
+        print(
+            "photos \(summary.photos), faces found \(summary.facesFound), crops written \(summary.cropsWritten), "
+                + "no face \(summary.noFace), multi-face \(summary.multiFace)"
+                + (summary.refused > 0 ? " (\(summary.refused) refused)" : ""))
         print(String(format: "detection + alignment: %.1f ms per photo (mean)", summary.meanMilliseconds))
         print("crops in \(out), contact sheet \(sheetPath)")
     }
@@ -152,8 +156,10 @@ enum PhotoList {
             if sub.boolValue {
                 let inner = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
                 for f in NaturalOrder.sorted(inner) where isPhoto(f) {
-                    photos.append(Photo(path: (path as NSString).appendingPathComponent(f), identity: name, name: f,
-                                        stem: (f as NSString).deletingPathExtension))
+                    photos.append(
+                        Photo(
+                            path: (path as NSString).appendingPathComponent(f), identity: name, name: f,
+                            stem: (f as NSString).deletingPathExtension))
                 }
             } else if isPhoto(name) {
                 photos.append(Photo(path: path, identity: nil, name: name, stem: (name as NSString).deletingPathExtension))

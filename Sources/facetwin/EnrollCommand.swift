@@ -43,7 +43,8 @@ struct EnrollCommand: ParsableCommand {
         case (nil, nil): throw ValidationError("give --name with photos, or --folder")
         case (.some, .some): throw ValidationError("give either --name with photos or --folder, not both")
         case (.some, nil): guard !photos.isEmpty else { throw ValidationError("give at least one photo to enroll as \(name!)") }
-        case (nil, .some): guard photos.isEmpty else { throw ValidationError("--folder takes no photo arguments (got \(photos[0]))") }
+        case (nil, .some):
+            guard photos.isEmpty else { throw ValidationError("--folder takes no photo arguments (got \(photos[0]))") }
         }
     }
 
@@ -69,7 +70,8 @@ struct EnrollCommand: ParsableCommand {
                 let modelFingerprint: String
                 let identities: [EnrollmentReport]
             }
-            try printJSON(Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
+            try printJSON(
+                Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
             return
         }
         if g.isNew {

@@ -18,7 +18,9 @@ enum EvalFormat {
     }
 
     /// The evaluation of `model` on identities of `data` or on a pair list.
-    static func evaluation(model: FaceModel, data: String?, identities: String?, pairs: String?, root: String?) throws -> Evaluation {
+    static func evaluation(model: FaceModel, data: String?, identities: String?, pairs: String?, root: String?) throws
+        -> Evaluation
+    {
         if let pairs {
             let list = try PairList(contentsOf: pairs, root: root ?? data)
             return try Evaluation(model: model, pairList: list)
@@ -61,7 +63,9 @@ enum EvalFormat {
     /// "percentile bootstrap over identities (8 identities), 1000 resamples, seed 0" and the note.
     static func intervalsLine(_ b: BootstrapIntervals) -> String {
         var line = "95 % intervals: \(b.method) (\(b.units) \(b.unit.rawValue) to draw from"
-        if b.validResamples < b.resamples { line += "; \(b.resamples - b.validResamples) resamples without both kinds of pair skipped" }
+        if b.validResamples < b.resamples {
+            line += "; \(b.resamples - b.validResamples) resamples without both kinds of pair skipped"
+        }
         line += ")"
         if let note = b.note { line += "; \(note)" }
         return line
@@ -76,11 +80,15 @@ enum EvalFormat {
         print(tarLine(s.tarAtFMR0_1Percent, interval: s.intervals?.tarAtFMR0_1Percent))
         if let t = s.storedThreshold, let acc = s.accuracyAtStoredThreshold {
             let rates = " (FMR \(percent(s.fmrAtStoredThreshold ?? 0)), FNMR \(percent(s.fnmrAtStoredThreshold ?? 0)))"
-            print("accuracy at the model's threshold \(threshold(t)) (\(s.storedThresholdMethod ?? "method not recorded")): \(percent(acc))" + rates)
+            print(
+                "accuracy at the model's threshold \(threshold(t)) (\(s.storedThresholdMethod ?? "method not recorded")): \(percent(acc))"
+                    + rates)
         } else {
             print("accuracy at the model's threshold: none stored (run facetwin calibrate)")
         }
-        print("best accuracy: \(percent(s.bestAccuracy)) at threshold \(threshold(s.bestAccuracyThreshold)) (chosen on these pairs, so optimistic)")
+        print(
+            "best accuracy: \(percent(s.bestAccuracy)) at threshold \(threshold(s.bestAccuracyThreshold)) (chosen on these pairs, so optimistic)"
+        )
         if let b = s.intervals { print(intervalsLine(b)) }
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Score a model on identities or listed pairs: EER, ROC AUC, TAR at FMR, accuracy, 95 % intervals; optionally a report.",
+        abstract:
+            "Score a model on identities or listed pairs: EER, ROC AUC, TAR at FMR, accuracy, 95 % intervals; optionally a report.",
         discussion: """
             Embeds every image once and scores all pairs of the chosen identities (every identity \
             folder of --data unless --identities), or the pairs of --pairs. A pair is a match when \
@@ -83,16 +84,21 @@ struct EvaluateCommand: ParsableCommand {
         let check = TrainingIdentities(info: m.info)
         let included = check.overlap(with: evaluation.identities)
         if let included, !included.isEmpty {
-            warnings.append("the model trained on \(included.count) of the \(evaluation.identities.count) evaluated identities (\(Evaluation.compactList(included))); figures on them are optimistic — evaluate on held-out identities\(EvalFormat.heldOutHint(check))")
+            warnings.append(
+                "the model trained on \(included.count) of the \(evaluation.identities.count) evaluated identities (\(Evaluation.compactList(included))); figures on them are optimistic — evaluate on held-out identities\(EvalFormat.heldOutHint(check))"
+            )
         } else if included == nil {
             warnings.append(EvalFormat.cannotCheck(check))
         }
         if m.info.threshold == nil {
-            warnings.append("the model has no stored threshold, so there is no accuracy at it (run facetwin calibrate on held-out identities)")
+            warnings.append(
+                "the model has no stored threshold, so there is no accuracy at it (run facetwin calibrate on held-out identities)"
+            )
         }
         let intervals = bootstrap > 0 ? evaluation.bootstrapIntervals(resamples: bootstrap, seed: bootstrapSeed) : nil
-        let summary = EvaluationSummary(evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included,
-                                        intervals: intervals)
+        let summary = EvaluationSummary(
+            evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included,
+            intervals: intervals)
         for w in warnings { printError("facetwin: warning: \(w)") }
 
         var reportIndex: String? = nil
@@ -107,7 +113,9 @@ struct EvaluateCommand: ParsableCommand {
         print("model: \(model)")
         switch evaluation.source {
         case .identities(let root, let names):
-            print("evaluated: all pairs of \(names.count) identities (\(Evaluation.compactList(names))) in \(root), \(evaluation.imagePaths.count) images")
+            print(
+                "evaluated: all pairs of \(names.count) identities (\(Evaluation.compactList(names))) in \(root), \(evaluation.imagePaths.count) images"
+            )
         case .pairList(let file):
             print("evaluated: the \(evaluation.pairCount) pairs of \(file), \(evaluation.imagePaths.count) images")
         }

@@ -12,10 +12,12 @@ struct FaceTwinCommand: ParsableCommand {
             1 for no match or an unknown face, 2 on bad input or any other error.
             """,
         version: "0.1.0",
-        subcommands: [TrainCommand.self, EmbedCommand.self, InfoCommand.self,
-                      EnrollCommand.self, GalleryCommand.self, VerifyCommand.self, IdentifyCommand.self,
-                      EvaluateCommand.self, CalibrateCommand.self, CompareCommand.self, CrossvalCommand.self,
-                      DetectCommand.self]
+        subcommands: [
+            TrainCommand.self, EmbedCommand.self, InfoCommand.self,
+            EnrollCommand.self, GalleryCommand.self, VerifyCommand.self, IdentifyCommand.self,
+            EvaluateCommand.self, CalibrateCommand.self, CompareCommand.self, CrossvalCommand.self,
+            DetectCommand.self
+        ]
     )
 }
 

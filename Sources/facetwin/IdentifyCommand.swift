@@ -38,7 +38,9 @@ struct IdentifyCommand: ParsableCommand {
 
     func validate() throws {
         let range = NetworkConfig.limits.top
-        guard range.contains(top) else { throw ValidationError("--top must be between \(range.lowerBound) and \(range.upperBound) (got \(top))") }
+        guard range.contains(top) else {
+            throw ValidationError("--top must be between \(range.lowerBound) and \(range.upperBound) (got \(top))")
+        }
     }
 
     func run() throws {

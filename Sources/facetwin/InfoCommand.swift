@@ -15,10 +15,14 @@ struct InfoCommand: ParsableCommand {
         let m = try FaceModel.load(path: model)
         let c = m.config, info = m.info
         print("model: \(model)")
-        print("input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")")
+        print(
+            "input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")"
+        )
         let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
         let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""
-        print("network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")")
+        print(
+            "network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")"
+        )
         print("margin: \(info.margin)")
         if let t = info.threshold {
             print("threshold: \(t) (\(info.thresholdMethod ?? "method not recorded"))")
@@ -26,10 +30,16 @@ struct InfoCommand: ParsableCommand {
             print("threshold: none (calibrate on held-out identities)")
         }
         if let t = info.training {
-            print("trained on: \(t.data) (\(t.trainIdentities) identities, \(t.trainImages) images), held out: \(t.holdout.isEmpty ? "none" : t.holdout.joined(separator: ","))")
-            print("recipe: \(t.recipe ?? "reference"), \(t.epochs) epochs, batch \(t.batchSize), lr \(t.learningRate), seed \(t.seed); kept epoch \(t.bestEpoch)\((t.collapseRestarts ?? 0) > 0 ? "; restarted \(t.collapseRestarts!)x after a collapse" : "")")
+            print(
+                "trained on: \(t.data) (\(t.trainIdentities) identities, \(t.trainImages) images), held out: \(t.holdout.isEmpty ? "none" : t.holdout.joined(separator: ","))"
+            )
+            print(
+                "recipe: \(t.recipe ?? "reference"), \(t.epochs) epochs, batch \(t.batchSize), lr \(t.learningRate), seed \(t.seed); kept epoch \(t.bestEpoch)\((t.collapseRestarts ?? 0) > 0 ? "; restarted \(t.collapseRestarts!)x after a collapse" : "")"
+            )
             var line = String(format: "loss: %.4f (last epoch), %.4f (kept epoch)", t.finalLoss, t.bestEpochLoss)
-            if let e = t.validationEER, let a = t.validationAUC { line += String(format: "; held-out EER %.2f%%, AUC %.4f", 100 * e, a) }
+            if let e = t.validationEER, let a = t.validationAUC {
+                line += String(format: "; held-out EER %.2f%%, AUC %.4f", 100 * e, a)
+            }
             print(line)
         }
     }

@@ -38,7 +38,10 @@ enum PairingChoice: String, ExpressibleByArgument, CaseIterable {
 }
 
 struct TrainingOptionsGroup: ParsableArguments {
-    @Option(help: "The recipe: default (the best measured on unseen people) or reference (the PyTorch ORL tutorial, exactly). The options below change it.")
+    @Option(
+        help:
+            "The recipe: default (the best measured on unseen people) or reference (the PyTorch ORL tutorial, exactly). The options below change it."
+    )
     var recipe: Recipe = .default
 
     @Option(help: "Training epochs; an epoch is as many pairs as there are training images (default 50).")
@@ -71,7 +74,10 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Flag(help: "No augmentation of training images (the default recipe augments them).")
     var noAugment = false
 
-    @Option(help: "How pairs are drawn: batches (identities × 4 images, mined balanced pairs; default recipe) or pairs (each drawn on its own; reference).")
+    @Option(
+        help:
+            "How pairs are drawn: batches (identities × 4 images, mined balanced pairs; default recipe) or pairs (each drawn on its own; reference)."
+    )
     var pairing: PairingChoice?
 
     @Option(help: "Share of a batch's impostor pairs that are its hardest, with --pairing batches (default 0.5).")
@@ -83,7 +89,9 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Option(help: "Epochs of learning-rate warm-up (default: 2 default recipe, 0 reference).")
     var warmup: Int?
 
-    @Flag(inversion: .prefixedNo, help: "Cosine decay of the learning rate (default: on for the default recipe, off for reference).")
+    @Flag(
+        inversion: .prefixedNo, help: "Cosine decay of the learning rate (default: on for the default recipe, off for reference)."
+    )
     var cosine: Bool?
 
     @Flag(inversion: .prefixedNo, help: "Standardise each image (default: on for the default recipe, off for reference).")
@@ -115,7 +123,9 @@ struct TrainingOptionsGroup: ParsableArguments {
         try check(o.learningRate, l.learningRate, "--lr")
         guard o.margin.isFinite else { throw ValidationError("--margin must be a finite number (got \(o.margin))") }
         try check(o.margin, l.margin, "--margin")
-        if let hardShare, !(0...1).contains(hardShare) { throw ValidationError("--hard-share must be between 0 and 1 (got \(hardShare))") }
+        if let hardShare, !(0...1).contains(hardShare) {
+            throw ValidationError("--hard-share must be between 0 and 1 (got \(hardShare))")
+        }
         if let weightDecay, !(weightDecay >= 0 && weightDecay <= 1 / o.learningRate) {
             throw ValidationError("--weight-decay must be between 0 and 1/--lr (got \(weightDecay))")
         }
@@ -134,9 +144,14 @@ struct TrainingOptionsGroup: ParsableArguments {
     func networkConfig() throws -> NetworkConfig {
         let l = NetworkConfig.limits
         func ints(_ s: String, _ what: String, each: ClosedRange<Int>, count: ClosedRange<Int>) throws -> [Int] {
-            let parts = s.split(separator: ",", omittingEmptySubsequences: false).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == s.split(separator: ",", omittingEmptySubsequences: false).count, parts.allSatisfy(each.contains) else {
-                throw ValidationError("\(what) must be integers from \(each.lowerBound) to \(each.upperBound) separated by commas (got \"\(s.prefix(60))\")")
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false).compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard parts.count == s.split(separator: ",", omittingEmptySubsequences: false).count, parts.allSatisfy(each.contains)
+            else {
+                throw ValidationError(
+                    "\(what) must be integers from \(each.lowerBound) to \(each.upperBound) separated by commas (got \"\(s.prefix(60))\")"
+                )
             }
             guard count.contains(parts.count) else {
                 throw ValidationError("\(what) takes \(count.lowerBound) to \(count.upperBound) values (got \(parts.count))")
@@ -144,19 +159,24 @@ struct TrainingOptionsGroup: ParsableArguments {
             return parts
         }
         let base = recipe.config
-        let size = self.size ?? (base.inputWidth == base.inputHeight ? "\(base.inputWidth)" : "\(base.inputWidth)x\(base.inputHeight)")
+        let size =
+            self.size ?? (base.inputWidth == base.inputHeight ? "\(base.inputWidth)" : "\(base.inputWidth)x\(base.inputHeight)")
         let channels = self.channels ?? base.channels.map(String.init).joined(separator: ",")
         let hidden = self.hidden ?? base.hidden.map(String.init).joined(separator: ",")
         let embedding = self.embedding ?? base.embeddingSize
         let dims = size.lowercased().split(separator: "x", omittingEmptySubsequences: false).compactMap { Int($0) }
         let sides = max(3, l.side.lowerBound)...l.side.upperBound
-        guard (1...2).contains(dims.count), dims.count == size.lowercased().split(separator: "x", omittingEmptySubsequences: false).count,
-              dims.allSatisfy(sides.contains) else {
-            throw ValidationError("--size must be N or WxH with sides from \(sides.lowerBound) to \(sides.upperBound) (got \"\(size.prefix(60))\")")
+        guard (1...2).contains(dims.count),
+            dims.count == size.lowercased().split(separator: "x", omittingEmptySubsequences: false).count,
+            dims.allSatisfy(sides.contains)
+        else {
+            throw ValidationError(
+                "--size must be N or WxH with sides from \(sides.lowerBound) to \(sides.upperBound) (got \"\(size.prefix(60))\")")
         }
         let width = dims[0], height = dims.count == 2 ? dims[1] : dims[0]
         guard l.embedding.contains(embedding) else {
-            throw ValidationError("--embedding must be between \(l.embedding.lowerBound) and \(l.embedding.upperBound) (got \(embedding))")
+            throw ValidationError(
+                "--embedding must be between \(l.embedding.lowerBound) and \(l.embedding.upperBound) (got \(embedding))")
         }
         var config = base
         config.inputHeight = height
@@ -183,7 +203,10 @@ struct TrainingOptionsGroup: ParsableArguments {
         switch pairing {
         case .pairs: o.pairing = .balancedPairs
         case .batches: o.pairing = .identityBatches(imagesPerIdentity: 4, hardShare: hardShare ?? 0.5)
-        case nil: if case .identityBatches(let k, let share) = o.pairing { o.pairing = .identityBatches(imagesPerIdentity: k, hardShare: hardShare ?? share) }
+        case nil:
+            if case .identityBatches(let k, let share) = o.pairing {
+                o.pairing = .identityBatches(imagesPerIdentity: k, hardShare: hardShare ?? share)
+            }
         }
         o.weightDecay = weightDecay ?? o.weightDecay
         o.warmupEpochs = warmup ?? o.warmupEpochs
@@ -204,7 +227,10 @@ enum DetectMode: String, CaseIterable, ExpressibleByArgument {
 /// compare: run face detection and alignment (as `facetwin detect`) before the usual
 /// preprocessing. `never` uses the photos as they are (crops); `auto` follows the model file.
 struct DetectOptionsGroup: ParsableArguments {
-    @Option(help: "Face detection and alignment before preprocessing: auto (as the model's training images were prepared), always, never (photos are crops).")
+    @Option(
+        help:
+            "Face detection and alignment before preprocessing: auto (as the model's training images were prepared), always, never (photos are crops)."
+    )
     var detect: DetectMode = .auto
 
     @Option(help: "A photo with several faces: refuse it, or keep the largest (with detection).")

@@ -19,7 +19,9 @@ func writeAtomically(_ text: String, to path: String) throws {
 /// Seconds as "42s", "3m05s" or "1h02m".
 func formatDuration(_ s: Double) -> String {
     let t = Int(s.rounded())
-    return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+    return t >= 3600
+        ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m"
+        : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
 }
 
 /// An epoch's genuine and impostor mean distances, for progress lines.

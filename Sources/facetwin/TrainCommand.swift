@@ -36,7 +36,9 @@ struct TrainCommand: ParsableCommand {
         let config = try recipe.networkConfig()
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let trainSet = try ImageFolder(root: data, for: config, excluding: held)
-        let validation = held.isEmpty ? nil
+        let validation =
+            held.isEmpty
+            ? nil
             : try ImageFolder(root: data, for: config, only: held)
         var summary = "data: \(trainSet.identities.count) identities, \(trainSet.count) images for training"
         if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
@@ -66,9 +68,13 @@ struct TrainCommand: ParsableCommand {
         print(String(format: "loss: %.4f (epoch 1) -> %.4f (epoch %d)", result.history.first!.meanLoss, t.finalLoss, t.epochs))
         if let eer = t.validationEER, let auc = t.validationAUC, let last = result.history.last?.validation {
             print(String(format: "held-out EER, last epoch: %.2f%% (AUC %.4f)", 100 * last.eer, last.auc))
-            print(String(format: "kept epoch %d: held-out EER %.2f%%, AUC %.4f, threshold %.4f", t.bestEpoch, 100 * eer, auc,
-                         result.model.info.threshold ?? .nan))
-            print("  (the kept epoch was chosen on these held-out identities, so its EER is optimistic; use crossval for an unbiased figure)")
+            print(
+                String(
+                    format: "kept epoch %d: held-out EER %.2f%%, AUC %.4f, threshold %.4f", t.bestEpoch, 100 * eer, auc,
+                    result.model.info.threshold ?? .nan))
+            print(
+                "  (the kept epoch was chosen on these held-out identities, so its EER is optimistic; use crossval for an unbiased figure)"
+            )
         }
         print(String(format: "time: %.1fs", t.seconds))
     }

@@ -37,7 +37,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Model file (default: the model the gallery was made with; required with --pairs).")
     var model: String?
 
-    @Option(help: "Batch mode: CSV of image pairs (image1,image2[,same]; same: 1 = same person, 0 = different) to compare, no gallery.")
+    @Option(
+        help:
+            "Batch mode: CSV of image pairs (image1,image2[,same]; same: 1 = same person, 0 = different) to compare, no gallery.")
     var pairs: String?
 
     @Option(help: "Batch mode: where to write the results CSV.")

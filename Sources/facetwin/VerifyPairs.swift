@@ -29,9 +29,13 @@ extension VerifyCommand {
                 let threshold: Float, thresholdMethod: String, pairs: Int, matches: Int
                 let accuracy: Double?, out: String?, results: [Row]
             }
-            let rows = result.verdicts.map { Row(image1: $0.pair.image1, image2: $0.pair.image2, same: $0.pair.same, distance: $0.distance, match: $0.isMatch) }
-            try printJSON(Output(threshold: limit, thresholdMethod: method, pairs: result.count, matches: result.matchCount,
-                                 accuracy: result.accuracy, out: out, results: rows))
+            let rows = result.verdicts.map {
+                Row(image1: $0.pair.image1, image2: $0.pair.image2, same: $0.pair.same, distance: $0.distance, match: $0.isMatch)
+            }
+            try printJSON(
+                Output(
+                    threshold: limit, thresholdMethod: method, pairs: result.count, matches: result.matchCount,
+                    accuracy: result.accuracy, out: out, results: rows))
         } else if out == nil {
             print(csv, terminator: "")
             printError(summary)
@@ -56,7 +60,8 @@ extension VerifyCommand {
     /// when the list has labels.
     static func summary(_ result: PairVerification, method: String) -> String {
         let n = result.count, matches = result.matchCount
-        var summary = "\(n) pair\(n == 1 ? "" : "s"): \(matches) match, \(n - matches) no match at threshold \(EvalFormat.threshold(result.threshold)) (\(method))"
+        var summary =
+            "\(n) pair\(n == 1 ? "" : "s"): \(matches) match, \(n - matches) no match at threshold \(EvalFormat.threshold(result.threshold)) (\(method))"
         if let accuracy = result.accuracy {
             summary += "; accuracy \(EvalFormat.percent(accuracy)) (\(result.correctCount)/\(n))"
             if let fmr = result.fmr { summary += ", FMR \(EvalFormat.percent(fmr))" }

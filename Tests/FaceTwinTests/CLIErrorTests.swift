@@ -11,7 +11,9 @@ final class CLIErrorTests: XCTestCase {
             let dir = root.appendingPathComponent(id)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for i in 1...3 {
-                try writePGM(dir.appendingPathComponent("\(i).pgm"), width: 12, height: 14) { x, y in UInt8((x * 17 + y * 11 + i * 40) % 256) }
+                try writePGM(dir.appendingPathComponent("\(i).pgm"), width: 12, height: 14) { x, y in
+                    UInt8((x * 17 + y * 11 + i * 40) % 256)
+                }
             }
         }
         return root
@@ -27,7 +29,10 @@ final class CLIErrorTests: XCTestCase {
     }
 
     func trainArgs(_ data: URL, out: URL) -> [String] {
-        ["train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "8", "--hidden", "8", "--batch", "2", "--out", out.path, "--quiet"]
+        [
+            "train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "8", "--hidden", "8", "--batch",
+            "2", "--out", out.path, "--quiet"
+        ]
     }
 
     func testTruncatedImage() throws {
@@ -67,12 +72,14 @@ final class CLIErrorTests: XCTestCase {
         let text = root.appendingPathComponent("model.safetensors")
         try Data("just some text, not a model".utf8).write(to: text)
         try assertBadInput(["info", "--model", text.path], mentions: text.path)
-        try assertBadInput(["info", "--model", root.appendingPathComponent("absent.safetensors").path], mentions: "absent.safetensors")
+        try assertBadInput(
+            ["info", "--model", root.appendingPathComponent("absent.safetensors").path], mentions: "absent.safetensors")
     }
 
     func testUnknownHoldoutIdentity() throws {
         let root = try makeDataset()
-        try assertBadInput(trainArgs(root, out: root.appendingPathComponent("m.safetensors")) + ["--holdout", "zed"], mentions: "zed")
+        try assertBadInput(
+            trainArgs(root, out: root.appendingPathComponent("m.safetensors")) + ["--holdout", "zed"], mentions: "zed")
     }
 
     func testUsageErrorExitsTwo() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// Choosing a threshold on held-out identities and storing it without touching the weights.
@@ -21,7 +22,8 @@ final class CalibrationTests: XCTestCase {
         XCTAssertLessThanOrEqual(rates.fmr, 0.01, "the threshold keeps the FMR at or below the target")
         XCTAssertEqual(1 - rates.fnmr, e.metrics.tarAtFMR1Percent.measuredTAR, accuracy: 1e-12)
         XCTAssertFalse(fmr.targetBelowResolution)
-        XCTAssertTrue(try Calibration(evaluation: e, target: .fmr(0.001)).targetBelowResolution, "300 impostor pairs cannot measure 0.1 %")
+        XCTAssertTrue(
+            try Calibration(evaluation: e, target: .fmr(0.001)).targetBelowResolution, "300 impostor pairs cannot measure 0.1 %")
         XCTAssertThrowsError(try Calibration(evaluation: e, target: .fmr(1.5)))
         XCTAssertEqual(Calibration.percent(0.001), "0.1 %")
         XCTAssertEqual(Calibration.percent(0.025), "2.5 %")
@@ -35,10 +37,12 @@ final class CalibrationTests: XCTestCase {
         let beforeFile = try SafeTensorsFile(path: path)
 
         let model = try FaceModel.load(path: path)
-        let calibration = try Calibration(evaluation: try Evaluation(model: model, root: orl, identities: ["s5", "s6"]), target: .fmr(0.05))
+        let calibration = try Calibration(
+            evaluation: try Evaluation(model: model, root: orl, identities: ["s5", "s6"]), target: .fmr(0.05))
         calibration.apply(to: model)
         try model.save(to: path)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"], "no temporary file left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"], "no temporary file left")
 
         let after = try FaceModel.load(path: path)
         XCTAssertEqual(after.info.threshold, calibration.threshold)
@@ -54,7 +58,8 @@ final class CalibrationTests: XCTestCase {
         for ((name, a), (_, b)) in zip(after.network.stateTensors, before.network.stateTensors) {
             XCTAssertEqual(a.toArray(), b.toArray(), name)
         }
-        XCTAssertEqual(after.network.batchNorms.map(\.layer.numBatchesTracked), before.network.batchNorms.map(\.layer.numBatchesTracked))
+        XCTAssertEqual(
+            after.network.batchNorms.map(\.layer.numBatchesTracked), before.network.batchNorms.map(\.layer.numBatchesTracked))
         XCTAssertEqual(after.fingerprint, before.fingerprint, "galleries made with the model stay valid")
     }
 
@@ -70,13 +75,16 @@ final class CalibrationTests: XCTestCase {
         XCTAssertTrue(refused.stderr.hasPrefix("facetwin: error: \(path): the model trained on s1"), refused.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), original, "a refused calibration leaves the model alone")
 
-        let ok = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6,s7", "--target-fmr", "0.01"])
+        let ok = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s5,s6,s7", "--target-fmr", "0.01"]
+        )
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(ok.stdout.contains("(FMR 1 % on s5,s6,s7 (30 images, 435 pairs))"), ok.stdout)
         XCTAssertEqual(try FaceModel.load(path: path).info.thresholdMethod, "FMR 1 % on s5,s6,s7 (30 images, 435 pairs)")
 
-        let forced = try runFacetwin(["calibrate", "--model", path, "--data", orl, "--identities", "s1,s2", "--eer",
-                                      "--allow-training-identities", "--out", dir.appendingPathComponent("m2.safetensors").path])
+        let forced = try runFacetwin([
+            "calibrate", "--model", path, "--data", orl, "--identities", "s1,s2", "--eer",
+            "--allow-training-identities", "--out", dir.appendingPathComponent("m2.safetensors").path
+        ])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertTrue(forced.stderr.contains("WARNING"), forced.stderr)
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 /// Conv2d's blocked SIMD kernels (four output channels × 16 outputs in the forward and the input
@@ -10,13 +11,13 @@ final class ConvolutionKernelTests: XCTestCase {
     private struct Shape { let n, cin, cout, h, w, k: Int }
 
     private let shapes: [Shape] = [
-        Shape(n: 3, cin: 1, cout: 4, h: 12, w: 10, k: 3),    // wo 8: no 16-wide blocks, dW vectors without a tail
-        Shape(n: 2, cin: 3, cout: 5, h: 7, w: 18, k: 3),     // wo 16, one channel outside the blocks of four
-        Shape(n: 3, cin: 5, cout: 4, h: 6, w: 21, k: 3),     // input gradient through four-channel blocks (cin 5 → 4)
-        Shape(n: 2, cin: 8, cout: 8, h: 9, w: 102, k: 3),    // the reference's conv3 row length, overlapping last block
-        Shape(n: 2, cin: 4, cout: 9, h: 5, w: 37, k: 3),     // tail of 3 in dW, two blocks + one channel
-        Shape(n: 2, cin: 2, cout: 5, h: 6, w: 7, k: 3),      // wo 5: scalar paths only
-        Shape(n: 2, cin: 3, cout: 4, h: 6, w: 19, k: 2),     // k 2: generic kernels
+        Shape(n: 3, cin: 1, cout: 4, h: 12, w: 10, k: 3),  // wo 8: no 16-wide blocks, dW vectors without a tail
+        Shape(n: 2, cin: 3, cout: 5, h: 7, w: 18, k: 3),  // wo 16, one channel outside the blocks of four
+        Shape(n: 3, cin: 5, cout: 4, h: 6, w: 21, k: 3),  // input gradient through four-channel blocks (cin 5 → 4)
+        Shape(n: 2, cin: 8, cout: 8, h: 9, w: 102, k: 3),  // the reference's conv3 row length, overlapping last block
+        Shape(n: 2, cin: 4, cout: 9, h: 5, w: 37, k: 3),  // tail of 3 in dW, two blocks + one channel
+        Shape(n: 2, cin: 2, cout: 5, h: 6, w: 7, k: 3),  // wo 5: scalar paths only
+        Shape(n: 2, cin: 3, cout: 4, h: 6, w: 19, k: 2)  // k 2: generic kernels
     ]
 
     func testForwardAndBothGradientsMatchADoubleReference() {
@@ -127,8 +128,10 @@ final class ConvolutionKernelTests: XCTestCase {
             return ConvStack(list)
         }
         let referenceLike: (inout RandomSource) -> [ConvBlock] = { rng in
-            [ConvBlock(1, 4, kernel: 3, padding: 1, rng: &rng), ConvBlock(4, 8, kernel: 2, padding: 0, rng: &rng),
-             ConvBlock(8, 8, kernel: 3, padding: 1, rng: &rng)]
+            [
+                ConvBlock(1, 4, kernel: 3, padding: 1, rng: &rng), ConvBlock(4, 8, kernel: 2, padding: 0, rng: &rng),
+                ConvBlock(8, 8, kernel: 3, padding: 1, rng: &rng)
+            ]
         }
         let single: (inout RandomSource) -> [ConvBlock] = { rng in [ConvBlock(1, 4, rng: &rng)] }
         var rng = RandomSource(seed: 12)
@@ -140,8 +143,9 @@ final class ConvolutionKernelTests: XCTestCase {
                 let a = byImage.forward(x, mode: .evaluation)
                 let b = byBlock.forward(x, mode: .evaluation)
                 XCTAssertEqual(a.shape, b.shape, "\(shape)")
-                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.pointer, count: a.count)),
-                               Array(UnsafeBufferPointer(start: b.pointer, count: b.count)), "output for input \(shape)")
+                XCTAssertEqual(
+                    Array(UnsafeBufferPointer(start: a.pointer, count: a.count)),
+                    Array(UnsafeBufferPointer(start: b.pointer, count: b.count)), "output for input \(shape)")
             }
         }
     }
@@ -164,7 +168,9 @@ final class ConvolutionKernelTests: XCTestCase {
     }
 
     /// Within 1e-5 of the tensor's largest magnitude: the sums have at most a few thousand terms.
-    private func assertClose(_ t: Tensor, _ expected: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertClose(
+        _ t: Tensor, _ expected: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(t.count, expected.count, what, file: file, line: line)
         let scale = max(1, expected.map(abs).max() ?? 1)
         var worst = 0.0, at = 0
@@ -172,7 +178,8 @@ final class ConvolutionKernelTests: XCTestCase {
             let d = abs(Double(t.pointer[i]) - expected[i])
             if d > worst { worst = d; at = i }
         }
-        XCTAssertLessThanOrEqual(worst, 1e-5 * scale, "\(what): entry \(at) is \(t.pointer[at]), expected \(expected[at])",
-                                 file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            worst, 1e-5 * scale, "\(what): entry \(at) is \(t.pointer[at]), expected \(expected[at])",
+            file: file, line: line)
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// Subject-disjoint folds: the split, and a tiny end-to-end run.
 final class CrossValidationTests: XCTestCase {
-    let forty = (1 ... 40).map { "s\($0)" }
+    let forty = (1...40).map { "s\($0)" }
 
     func testFoldsAreDisjointCoverEverythingAndFollowTheSeed() throws {
         let folds = try CrossValidation.split(forty, folds: 5, seed: 0)
@@ -22,7 +23,8 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual(seen, Set(forty), "every identity is tested once")
         XCTAssertEqual(try CrossValidation.split(forty, folds: 5, seed: 0), folds, "same seed, same folds")
         XCTAssertNotEqual(try CrossValidation.split(forty, folds: 5, seed: 1).map(\.testIdentities), folds.map(\.testIdentities))
-        XCTAssertNotEqual(folds[0].testIdentities, ["s1", "s6", "s11", "s16", "s21", "s26", "s31", "s36"], "shuffled, not dealt in order")
+        XCTAssertNotEqual(
+            folds[0].testIdentities, ["s1", "s6", "s11", "s16", "s21", "s26", "s31", "s36"], "shuffled, not dealt in order")
 
         // Uneven: 11 identities in 3 folds → 4, 4, 3.
         let uneven = try CrossValidation.split(Array(forty.prefix(11)), folds: 3, seed: 7)
@@ -31,7 +33,8 @@ final class CrossValidationTests: XCTestCase {
 
     func testTooManyFoldsIsAClearError() {
         XCTAssertThrowsError(try CrossValidation.split(["a", "b", "c", "d", "e"], folds: 3, seed: 0)) { error in
-            XCTAssertEqual("\(error)", "3 folds need at least 6 identities (2 a fold, so that each test fold has impostor pairs); found 5")
+            XCTAssertEqual(
+                "\(error)", "3 folds need at least 6 identities (2 a fold, so that each test fold has impostor pairs); found 5")
         }
         XCTAssertThrowsError(try CrossValidation.split(["a", "b"], folds: 5, seed: 0))
         XCTAssertThrowsError(try CrossValidation.split(forty, folds: 1, seed: 0)) { error in
@@ -44,11 +47,12 @@ final class CrossValidationTests: XCTestCase {
         let orl = try orlDirectory()
         let root = try temporaryDirectory(self).appendingPathComponent("six")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        for k in 1 ... 6 {
+        for k in 1...6 {
             try FileManager.default.copyItem(atPath: "\(orl)/s\(k)", toPath: root.appendingPathComponent("s\(k)").path)
         }
         let config = NetworkConfig(inputHeight: 12, inputWidth: 12, channels: [2, 4], hidden: [16])
-        let cv = try CrossValidation(root: root.path, config: config, options: TrainingOptions(epochs: 1, batchSize: 8, seed: 3), folds: 2)
+        let cv = try CrossValidation(
+            root: root.path, config: config, options: TrainingOptions(epochs: 1, batchSize: 8, seed: 3), folds: 2)
         var events: [String] = []
         let result = try cv.run { event in
             switch event {
@@ -68,7 +72,7 @@ final class CrossValidationTests: XCTestCase {
             XCTAssertEqual(f.model!.info.training?.bestEpoch, 1, "no epoch selection: the last epoch is kept")
             XCTAssertEqual(TrainingIdentities(info: f.model!.info).overlap(with: f.fold.testIdentities), [])
         }
-        XCTAssertEqual(Set(result.folds.flatMap(\.fold.testIdentities)), Set((1 ... 6).map { "s\($0)" }))
+        XCTAssertEqual(Set(result.folds.flatMap(\.fold.testIdentities)), Set((1...6).map { "s\($0)" }))
         XCTAssertEqual(result.eer.mean, (result.folds[0].metrics.eer + result.folds[1].metrics.eer) / 2, accuracy: 1e-12)
         let d = result.folds[0].metrics.eer - result.folds[1].metrics.eer
         XCTAssertEqual(result.eer.standardDeviation, abs(d) / 2.0.squareRoot(), accuracy: 1e-12, "sample standard deviation")
@@ -88,16 +92,25 @@ final class CrossValidationTests: XCTestCase {
         let root = try temporaryDirectory(self)
         let data = root.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        for k in 1 ... 4 { try FileManager.default.copyItem(atPath: "\(orl)/s\(k)", toPath: data.appendingPathComponent("s\(k)").path) }
-        let args = ["crossval", "--data", data.path, "--folds", "2", "--epochs", "1", "--size", "10", "--channels", "2",
-                    "--hidden", "8", "--batch", "4"]
+        for k in 1...4 {
+            try FileManager.default.copyItem(atPath: "\(orl)/s\(k)", toPath: data.appendingPathComponent("s\(k)").path)
+        }
+        let args = [
+            "crossval", "--data", data.path, "--folds", "2", "--epochs", "1", "--size", "10", "--channels", "2",
+            "--hidden", "8", "--batch", "4"
+        ]
         let r = try runFacetwin(args + ["--models", root.appendingPathComponent("models").path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("fold 1/2  epoch   1/1"), r.stderr)
         XCTAssertTrue(r.stdout.contains("  mean EER "), r.stdout)
         XCTAssertTrue(r.stdout.contains("TAR@FMR=1%"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("  mean TAR at FMR 1 %: not supported (seed 0 fold 1: not supported by 100 impostor pairs (needs ≥ 300))"), r.stdout)
-        XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.hasPrefix("   0     1  ") || $0.hasPrefix("   0     2  ") }.count, 2, r.stdout)
+        XCTAssertTrue(
+            r.stdout.contains(
+                "  mean TAR at FMR 1 %: not supported (seed 0 fold 1: not supported by 100 impostor pairs (needs ≥ 300))"),
+            r.stdout)
+        XCTAssertEqual(
+            r.stdout.split(separator: "\n").filter { $0.hasPrefix("   0     1  ") || $0.hasPrefix("   0     2  ") }.count, 2,
+            r.stdout)
         let saved = try FaceModel.load(path: root.appendingPathComponent("models/fold-2.safetensors").path)
         XCTAssertEqual(saved.info.training?.holdout.count, 2)
 
@@ -108,7 +121,9 @@ final class CrossValidationTests: XCTestCase {
         XCTAssertEqual((object?["results"] as? [Any])?.count, 2)
         XCTAssertNotNil((object?["eer"] as? [String: Any])?["standardDeviation"])
 
-        let tooMany = try runFacetwin(["crossval", "--recipe", "reference", "--data", data.path, "--folds", "3", "--epochs", "1", "--size", "8"])
+        let tooMany = try runFacetwin([
+            "crossval", "--recipe", "reference", "--data", data.path, "--folds", "3", "--epochs", "1", "--size", "8"
+        ])
         XCTAssertEqual(tooMany.status, 2)
         XCTAssertTrue(tooMany.stderr.contains("3 folds need at least 6 identities"), tooMany.stderr)
     }

@@ -42,8 +42,10 @@ final class DataDecodeTests: XCTestCase {
 
     func testSixteenBitPGMIsScaledToEightBitsWithRounding() throws {
         // round(v * 255 / 65535): 32768 -> 127.50… -> 128, 25700 -> 100.
-        let path = try write(DataTestSupport.p5Sixteen(width: 5, height: 1, maxval: 65535,
-                                                       samples: [0, 65535, 32768, 25700, 1]), "deep.pgm")
+        let path = try write(
+            DataTestSupport.p5Sixteen(
+                width: 5, height: 1, maxval: 65535,
+                samples: [0, 65535, 32768, 25700, 1]), "deep.pgm")
         XCTAssertEqual(try ImageDecoder.decode(path: path).pixels, [0, 255, 128, 100, 0])
     }
 
@@ -177,14 +179,16 @@ final class DataDecodeTests: XCTestCase {
         let path = try write(Array("P5\n100000 100000\n255\n".utf8) + [0, 0, 0], "huge.pgm")
         let error = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: path) }
         XCTAssertEqual(error, .tooLarge(path: path, width: 100_000, height: 100_000, limit: ImageDecoder.defaultMaxPixels))
-        XCTAssertEqual(error?.description,
-                       "\(path): image too large: 100000x100000 = 10000000000 pixels exceeds the limit of 67108864 pixels")
+        XCTAssertEqual(
+            error?.description,
+            "\(path): image too large: 100000x100000 = 10000000000 pixels exceeds the limit of 67108864 pixels")
     }
 
     func testPixelLimitIsAParameter() throws {
         let path = try write(DataTestSupport.p5(width: 10, height: 10, pixels: .init(repeating: 7, count: 100)), "ten.pgm")
         XCTAssertEqual(try ImageDecoder.decode(path: path, maxPixels: 100).pixels.count, 100)
-        let error = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: path, maxPixels: 99) }
+        let error = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: path, maxPixels: 99)
+        }
         XCTAssertEqual(error, .tooLarge(path: path, width: 10, height: 10, limit: 99))
     }
 
@@ -207,7 +211,7 @@ final class DataDecodeTests: XCTestCase {
     func testEveryErrorDescriptionIsOneLineStartingWithThePath() throws {
         let files: [(String, [UInt8])] = [
             ("a.pgm", []), ("b.pgm", Array("P9".utf8)), ("c.pgm", Array("P5\n4 4\n255\n".utf8)),
-            ("d.pgm", Array("P5\n4 x\n255\n".utf8)), ("e.pgm", Array("P5\n99999 99999\n255\n".utf8)),
+            ("d.pgm", Array("P5\n4 x\n255\n".utf8)), ("e.pgm", Array("P5\n99999 99999\n255\n".utf8))
         ]
         for (name, bytes) in files {
             let path = try write(bytes, name)
@@ -237,8 +241,10 @@ final class DataDecodeTests: XCTestCase {
             if i % 3 == 0 {
                 paths.append(try write(Array("P5\n8 8\n255\n".utf8) + [UInt8(i)], "bad\(i).pgm"))
             } else {
-                paths.append(try write(DataTestSupport.p5(width: 8, height: 8, pixels: .init(repeating: UInt8(i), count: 64)),
-                                       "good\(i).pgm"))
+                paths.append(
+                    try write(
+                        DataTestSupport.p5(width: 8, height: 8, pixels: .init(repeating: UInt8(i), count: 64)),
+                        "good\(i).pgm"))
             }
         }
         let results = UnsafeMutableBufferPointer<Result<GrayImage, ImageError>?>.allocate(capacity: paths.count)

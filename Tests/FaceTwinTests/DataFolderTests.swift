@@ -24,8 +24,9 @@ final class DataFolderTests: XCTestCase {
     /// A 4x4 uniform P5 image at root/<relative>.
     @discardableResult
     private func addImage(_ relative: String, value: UInt8 = 128) throws -> String {
-        try DataTestSupport.write(DataTestSupport.p5(width: 4, height: 4, pixels: .init(repeating: value, count: 16)),
-                                  to: root, relative)
+        try DataTestSupport.write(
+            DataTestSupport.p5(width: 4, height: 4, pixels: .init(repeating: value, count: 16)),
+            to: root, relative)
     }
 
     /// `identities` folders with `count` images each (1.pgm …), pixel value = 10*identity index + image index.
@@ -35,13 +36,17 @@ final class DataFolderTests: XCTestCase {
         }
     }
 
-    private func load(width: Int = 100, height: Int = 100, invert: Bool = false, only: Set<String>? = nil,
-                      excluding: Set<String> = []) throws(DatasetError) -> ImageFolder {
+    private func load(
+        width: Int = 100, height: Int = 100, invert: Bool = false, only: Set<String>? = nil,
+        excluding: Set<String> = []
+    ) throws(DatasetError) -> ImageFolder {
         try ImageFolder(root: root, width: width, height: height, invert: invert, only: only, excluding: excluding)
     }
 
-    private func expectError(_ body: () throws(DatasetError) -> ImageFolder,
-                             file: StaticString = #filePath, line: UInt = #line) -> DatasetError? {
+    private func expectError(
+        _ body: () throws(DatasetError) -> ImageFolder,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> DatasetError? {
         DataTestSupport.expectDatasetError(body, file: file, line: line)
     }
 
@@ -52,8 +57,9 @@ final class DataFolderTests: XCTestCase {
         try addImage("s2/10.pgm")
         let data = try load()
         XCTAssertEqual(data.identities, ["s1", "s2", "s10"])
-        XCTAssertEqual(data.paths.filter { $0.contains("/s2/") }.map { URL(fileURLWithPath: $0).lastPathComponent },
-                       ["1.pgm", "2.pgm", "3.pgm", "10.pgm"])
+        XCTAssertEqual(
+            data.paths.filter { $0.contains("/s2/") }.map { URL(fileURLWithPath: $0).lastPathComponent },
+            ["1.pgm", "2.pgm", "3.pgm", "10.pgm"])
     }
 
     func testLabelsPathsAndImagesByLabelAgree() throws {
@@ -115,11 +121,11 @@ final class DataFolderTests: XCTestCase {
 
     func testStrayFilesAndHiddenFilesAreSkippedAndCounted() throws {
         try addIdentities(["s1", "s2"], count: 2)
-        try DataTestSupport.write("ORL faces", to: root, "README.txt")       // root: not a folder
-        try DataTestSupport.write([0], to: root, ".DS_Store")                 // root: hidden file
-        try DataTestSupport.write([0], to: root, "s1/.DS_Store")              // identity: hidden file
-        try DataTestSupport.write("notes", to: root, "s1/notes.txt")          // identity: not an image
-        try addImage("s2/.hidden.pgm")                                         // identity: hidden image
+        try DataTestSupport.write("ORL faces", to: root, "README.txt")  // root: not a folder
+        try DataTestSupport.write([0], to: root, ".DS_Store")  // root: hidden file
+        try DataTestSupport.write([0], to: root, "s1/.DS_Store")  // identity: hidden file
+        try DataTestSupport.write("notes", to: root, "s1/notes.txt")  // identity: not an image
+        try addImage("s2/.hidden.pgm")  // identity: hidden image
         try FileManager.default.createDirectory(atPath: root + "/s2/crops", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/.git", withIntermediateDirectories: true)
         let data = try load()
@@ -225,7 +231,7 @@ final class DataFolderTests: XCTestCase {
             .rootNotFound(path: "r"), .notADirectory(path: "r"), .unreadableDirectory(path: "r", reason: "Permission denied"),
             .unknownIdentities(root: "r", names: ["s99"]), .tooFewImages(folder: "r/s1", count: 0),
             .tooFewIdentities(root: "r", count: 0), .invalidImageSize(root: "r", width: 0, height: 5),
-            .image(.empty(path: "r/s1/1.pgm")),
+            .image(.empty(path: "r/s1/1.pgm"))
         ]
         for error in errors {
             XCTAssertTrue(error.description.hasPrefix(error.path + ": "), error.description)

@@ -31,8 +31,9 @@ final class DataResizeTests: XCTestCase {
         let old = Resize.bilinear(source, width: 100, height: 100, matching: .beforePillow13)
         XCTAssertNotEqual(new, old)
         // When the width shrinks at least half as much, both orders are horizontal first.
-        XCTAssertEqual(Resize.bilinear(source, width: 46, height: 56),
-                       Resize.bilinear(source, width: 46, height: 56, matching: .beforePillow13))
+        XCTAssertEqual(
+            Resize.bilinear(source, width: 46, height: 56),
+            Resize.bilinear(source, width: 46, height: 56, matching: .beforePillow13))
     }
 
     func testMatchesPillowOnORLAt100x100() throws {
@@ -43,8 +44,9 @@ final class DataResizeTests: XCTestCase {
             let source = try ImageDecoder.decode(path: orl + "/" + c.image)
             XCTAssertEqual(source.width, 92)
             XCTAssertEqual(source.height, 112)
-            DataTestSupport.assertSamePixels(Resize.bilinear(source, width: c.width, height: c.height).pixels,
-                                             try DataTestSupport.fixtureBytes(c.file), c.image)
+            DataTestSupport.assertSamePixels(
+                Resize.bilinear(source, width: c.width, height: c.height).pixels,
+                try DataTestSupport.fixtureBytes(c.file), c.image)
         }
     }
 
@@ -62,7 +64,7 @@ final class DataResizeTests: XCTestCase {
         var mismatched: [String] = []
         for (i, path) in dataset.paths.enumerated() {
             let image = Resize.bilinear(try ImageDecoder.decode(path: path), width: 100, height: 100)
-            if image.pixels[...] != expected[i * 10_000 ..< (i + 1) * 10_000] { mismatched.append(path) }
+            if image.pixels[...] != expected[i * 10_000..<(i + 1) * 10_000] { mismatched.append(path) }
         }
         XCTAssertEqual(mismatched, [], "\(mismatched.count) of \(dataset.count) images differ from Pillow")
     }
@@ -89,8 +91,9 @@ final class DataResizeTests: XCTestCase {
     func testNetworkInputIsPixelOver255() {
         let image = GrayImage(width: 2, height: 2, pixels: [0, 51, 255, 102])
         XCTAssertEqual(Resize.networkInput(image, width: 2, height: 2), [0, 0.2, 1, 0.4])
-        XCTAssertEqual(Resize.networkInput(image, width: 2, height: 2, invert: true),
-                       [1, 1 - Float(51) / 255, 0, 1 - Float(102) / 255])
+        XCTAssertEqual(
+            Resize.networkInput(image, width: 2, height: 2, invert: true),
+            [1, 1 - Float(51) / 255, 0, 1 - Float(102) / 255])
         XCTAssertEqual(Resize.networkInput(image, width: 5, height: 3).count, 15)
     }
 }

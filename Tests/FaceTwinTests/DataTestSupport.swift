@@ -65,8 +65,10 @@ enum DataTestSupport {
     }
 
     /// Compares images without dumping thousands of bytes on failure.
-    static func assertSamePixels(_ actual: [UInt8], _ expected: [UInt8], _ label: String,
-                                 file: StaticString = #filePath, line: UInt = #line) {
+    static func assertSamePixels(
+        _ actual: [UInt8], _ expected: [UInt8], _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(actual.count, expected.count, "\(label): size", file: file, line: line)
         let differing = zip(actual, expected).filter { $0 != $1 }.count
         XCTAssertEqual(differing, 0, "\(label): \(differing) pixels differ", file: file, line: line)
@@ -79,8 +81,10 @@ enum DataTestSupport {
     }
 
     /// Runs `body`, expecting an `ImageError`; fails the test otherwise.
-    static func expectImageError(_ body: () throws(ImageError) -> GrayImage,
-                                 file: StaticString = #filePath, line: UInt = #line) -> ImageError? {
+    static func expectImageError(
+        _ body: () throws(ImageError) -> GrayImage,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> ImageError? {
         do {
             let image = try body()
             XCTFail("expected an ImageError, decoded \(image.width)x\(image.height)", file: file, line: line)
@@ -91,8 +95,10 @@ enum DataTestSupport {
     }
 
     /// Runs `body`, expecting a `DatasetError`; fails the test otherwise.
-    static func expectDatasetError(_ body: () throws(DatasetError) -> ImageFolder,
-                                   file: StaticString = #filePath, line: UInt = #line) -> DatasetError? {
+    static func expectDatasetError(
+        _ body: () throws(DatasetError) -> ImageFolder,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> DatasetError? {
         do {
             let folder = try body()
             XCTFail("expected a DatasetError, loaded \(folder.count) images", file: file, line: line)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// `facetwin evaluate`, `compare` and `verify --pairs` from the outside: output, exit status.
@@ -50,11 +51,13 @@ final class EvaluationCLITests: XCTestCase {
         let r = try runFacetwin(["evaluate", "--model", model, "--data", orl, "--identities", "s5,s6,s7", "--report", report])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "", "held-out identities: no warning")
-        for needle in ["pairs: 135 genuine (same person), 300 impostor (different people)", "EER: ", "ROC AUC: ",
-                       "TAR at FMR 1 %: ", "TAR at FMR 0.1 %: not supported by 300 impostor pairs (needs ≥ 3000)",
-                       "accuracy at the model's threshold ", "(EER on held-out s5,s6,s7)", "(95 % interval ",
-                       "95 % intervals: percentile bootstrap over identities, 1000 resamples, seed 0 (3 identities to draw from; 101 resamples without both kinds of pair skipped)",
-                       "best accuracy: ", "report: \(report)/index.html"] {
+        for needle in [
+            "pairs: 135 genuine (same person), 300 impostor (different people)", "EER: ", "ROC AUC: ",
+            "TAR at FMR 1 %: ", "TAR at FMR 0.1 %: not supported by 300 impostor pairs (needs ≥ 3000)",
+            "accuracy at the model's threshold ", "(EER on held-out s5,s6,s7)", "(95 % interval ",
+            "95 % intervals: percentile bootstrap over identities, 1000 resamples, seed 0 (3 identities to draw from; 101 resamples without both kinds of pair skipped)",
+            "best accuracy: ", "report: \(report)/index.html"
+        ] {
             XCTAssertTrue(r.stdout.contains(needle), "missing \(needle) in:\n\(r.stdout)")
         }
         for file in EvaluationReport.files {
@@ -64,7 +67,8 @@ final class EvaluationCLITests: XCTestCase {
         // All identities by default: most were trained on, and the tool says so.
         let all = try runFacetwin(["evaluate", "--model", model, "--data", orl, "--json"])
         XCTAssertEqual(all.status, 0, all.stderr)
-        XCTAssertTrue(all.stderr.contains("facetwin: warning: the model trained on 37 of the 40 evaluated identities"), all.stderr)
+        XCTAssertTrue(
+            all.stderr.contains("facetwin: warning: the model trained on 37 of the 40 evaluated identities"), all.stderr)
         let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(all.stdout.utf8))
         XCTAssertEqual(summary.images, 400)
         XCTAssertEqual(summary.genuinePairs, 40 * 45)
@@ -81,7 +85,8 @@ final class EvaluationCLITests: XCTestCase {
 
         // A pair list, relative to --root.
         let csv = dir.appendingPathComponent("pairs.csv")
-        try "image1,image2,same\ns5/1.pgm,s5/2.pgm,1\ns5/1.pgm,s6/1.pgm,0\ns6/3.pgm,s6/4.pgm,1\n".write(to: csv, atomically: true, encoding: .utf8)
+        try "image1,image2,same\ns5/1.pgm,s5/2.pgm,1\ns5/1.pgm,s6/1.pgm,0\ns6/3.pgm,s6/4.pgm,1\n".write(
+            to: csv, atomically: true, encoding: .utf8)
         let p = try runFacetwin(["evaluate", "--model", model, "--pairs", csv.path, "--root", orl])
         XCTAssertEqual(p.status, 0, p.stderr)
         XCTAssertTrue(p.stdout.contains("pairs: 2 genuine (same person), 1 impostor"), p.stdout)

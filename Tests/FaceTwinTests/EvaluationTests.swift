@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// The fixture's folder, removed when the test process exits.
@@ -19,8 +20,10 @@ enum EvalFixture {
         let orl = try orlDirectory()
         let train = try ImageFolder(root: orl, width: size, height: size, excluding: heldOut)
         let held = try ImageFolder(root: orl, width: size, height: size, only: heldOut)
-        let result = try Trainer(config: config, options: TrainingOptions(epochs: 2, batchSize: 16, seed: 1),
-                                 training: train, validation: held).run()
+        let result = try Trainer(
+            config: config, options: TrainingOptions(epochs: 2, batchSize: 16, seed: 1),
+            training: train, validation: held
+        ).run()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("facetwin-evalfixture-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent("model.safetensors").path
@@ -60,14 +63,18 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(e.metrics, try VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine))
         // Pair indices point at the right images.
         let k = 200
-        XCTAssertEqual(e.distances[k], Evaluation.distance(Array(emb[Int(e.first[k]) * 5 ..< Int(e.first[k]) * 5 + 5]),
-                                                           Array(emb[Int(e.second[k]) * 5 ..< Int(e.second[k]) * 5 + 5])))
+        XCTAssertEqual(
+            e.distances[k],
+            Evaluation.distance(
+                Array(emb[Int(e.first[k]) * 5..<Int(e.first[k]) * 5 + 5]),
+                Array(emb[Int(e.second[k]) * 5..<Int(e.second[k]) * 5 + 5])))
 
         // Accuracy at the stored threshold (the training run's EER threshold on these identities).
         let t = try XCTUnwrap(model.info.threshold)
         XCTAssertEqual(e.storedThreshold, t)
-        XCTAssertEqual(try XCTUnwrap(e.accuracyAtStoredThreshold),
-                       try VerificationMetrics.accuracy(distances: e.distances, genuine: e.genuine, threshold: t), accuracy: 1e-12)
+        XCTAssertEqual(
+            try XCTUnwrap(e.accuracyAtStoredThreshold),
+            try VerificationMetrics.accuracy(distances: e.distances, genuine: e.genuine, threshold: t), accuracy: 1e-12)
         let rates = e.errorRates(atThreshold: t)
         XCTAssertEqual(1 - (rates.fmr * 300 + rates.fnmr * 135) / 435, e.accuracyAtStoredThreshold!, accuracy: 1e-12)
 
@@ -84,14 +91,15 @@ final class EvaluationTests: XCTestCase {
         let all = try Evaluation(model: model, root: orl, identities: ["s5", "s6"])
         // The first 12 pairs of all-pairs order, written as a pair list relative to --root.
         var text = "image1,image2,same\n"
-        for k in 0 ..< 12 {
-            text += "\(all.shortName(ofImage: Int(all.first[k]))),\(all.shortName(ofImage: Int(all.second[k]))),\(all.genuine[k] ? 1 : 0)\n"
+        for k in 0..<12 {
+            text +=
+                "\(all.shortName(ofImage: Int(all.first[k]))),\(all.shortName(ofImage: Int(all.second[k]))),\(all.genuine[k] ? 1 : 0)\n"
         }
-        text += "s6/1.pgm,s5/1.pgm,0\n" // an impostor pair, so both kinds are present
+        text += "s6/1.pgm,s5/1.pgm,0\n"  // an impostor pair, so both kinds are present
         let list = try PairList(text: text, file: "pairs.csv", root: orl, checkImagesExist: true)
         let e = try Evaluation(model: model, pairList: list)
         // The same distances up to float rounding (a batch of other size sums the GEMM differently).
-        for k in 0 ..< 12 { XCTAssertEqual(e.distances[k], all.distances[k], accuracy: 1e-5 * max(1, all.distances[k])) }
+        for k in 0..<12 { XCTAssertEqual(e.distances[k], all.distances[k], accuracy: 1e-5 * max(1, all.distances[k])) }
         XCTAssertEqual(e.imagePaths.count, 13, "each distinct image embedded once")
         XCTAssertEqual(e.metrics.genuineCount, 9)
         XCTAssertEqual(e.identities, ["s5", "s6"])
@@ -132,10 +140,14 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(TrainingIdentities(info: ModelInfo(config: EvalFixture.config)), .noRecord)
         var moved = model.info
         moved.training?.data = orl + "/does-not-exist"
-        guard case .unknown = TrainingIdentities(info: moved) else { return XCTFail("a missing training folder cannot be checked") }
+        guard case .unknown = TrainingIdentities(info: moved) else {
+            return XCTFail("a missing training folder cannot be checked")
+        }
         moved.training?.data = orl
         moved.training?.trainIdentities = 12
-        guard case .unknown = TrainingIdentities(info: moved) else { return XCTFail("a count that does not add up cannot be checked") }
+        guard case .unknown = TrainingIdentities(info: moved) else {
+            return XCTFail("a count that does not add up cannot be checked")
+        }
     }
 
     func testInputSizeMismatchIsAnError() throws {

@@ -1,12 +1,15 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// Face detection (dlib through CFaceDetect), alignment geometry, and `facetwin detect`, on the
 /// tiny composed photos in Fixtures/photos (see its README; ORL faces on colour backgrounds).
 final class FaceDetectionTests: XCTestCase {
     static let photos = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/photos", isDirectory: true)
-    static func photo(_ name: String) throws -> GrayImage { try ImageDecoder.decode(path: photos.appendingPathComponent(name).path) }
+    static func photo(_ name: String) throws -> GrayImage {
+        try ImageDecoder.decode(path: photos.appendingPathComponent(name).path)
+    }
     /// One detector for the whole class: loading the landmark model takes a moment.
     nonisolated(unsafe) static var shared: FaceDetector?
     static func detector() throws -> FaceDetector {
@@ -19,7 +22,7 @@ final class FaceDetectionTests: XCTestCase {
     /// `p` inside the convex quadrilateral `q` (corners in order).
     func inside(_ p: ImagePoint, _ q: [(Double, Double)]) -> Bool {
         var sign = 0.0
-        for i in 0 ..< q.count {
+        for i in 0..<q.count {
             let (x1, y1) = q[i], (x2, y2) = q[(i + 1) % q.count]
             let c = (x2 - x1) * (p.y - y1) - (y2 - y1) * (p.x - x1)
             if sign == 0 { sign = c } else if sign * c < 0 { return false }
@@ -34,7 +37,7 @@ final class FaceDetectionTests: XCTestCase {
         // Where compose-photos.py put each face's 92×112 crop (its manifest's corners).
         let cases: [(String, [(Double, Double)])] = [
             ("s37/one.ppm", [(42, 20), (121, 20), (121, 116), (42, 116)]),
-            ("s40/one.ppm", [(64, 31), (135, 17), (153, 104), (82, 118)]),
+            ("s40/one.ppm", [(64, 31), (135, 17), (153, 104), (82, 118)])
         ]
         for (name, quad) in cases {
             let faces = try d.detect(try Self.photo(name))
@@ -55,7 +58,8 @@ final class FaceDetectionTests: XCTestCase {
     func testFindsNoFaceInAnEmptyPhoto() throws {
         XCTAssertEqual(try Self.detector().detect(try Self.photo("none/empty.ppm")), [])
         // A flat image too.
-        XCTAssertEqual(try Self.detector().detect(GrayImage(width: 64, height: 48, pixels: .init(repeating: 128, count: 64 * 48))), [])
+        XCTAssertEqual(
+            try Self.detector().detect(GrayImage(width: 64, height: 48, pixels: .init(repeating: 128, count: 64 * 48))), [])
     }
 
     func testMissingLandmarkModelIsATypedError() {
@@ -93,8 +97,8 @@ final class FaceDetectionTests: XCTestCase {
         let w = 240, h = 200
         let eyeA = ImagePoint(x: 90.3, y: 120.7), eyeB = ImagePoint(x: 141.9, y: 104.2)  // ~18° tilt, 54 px apart
         var px = [UInt8](repeating: 0, count: w * h)
-        for y in 0 ..< h {
-            for x in 0 ..< w {
+        for y in 0..<h {
+            for x in 0..<w {
                 let cx = Double(x) + 0.5, cy = Double(y) + 0.5
                 var v = 0.0
                 for e in [eyeA, eyeB] { v += 250 * exp(-((cx - e.x) * (cx - e.x) + (cy - e.y) * (cy - e.y)) / (2 * 2.5 * 2.5)) }
@@ -102,7 +106,8 @@ final class FaceDetectionTests: XCTestCase {
             }
         }
         let image = GrayImage(width: w, height: h, pixels: px)
-        let aligner = FaceAligner(width: 92, height: 112, leftEye: ImagePoint(x: 0.3, y: 0.45), rightEye: ImagePoint(x: 0.7, y: 0.45))
+        let aligner = FaceAligner(
+            width: 92, height: 112, leftEye: ImagePoint(x: 0.3, y: 0.45), rightEye: ImagePoint(x: 0.7, y: 0.45))
         let face = DetectedFace(box: FaceBox(x: 60, y: 60, width: 120, height: 120), confidence: 1, leftEye: eyeA, rightEye: eyeB)
         let crop = aligner.align(image, face: face)
         XCTAssertEqual(crop.width, 92)
@@ -114,10 +119,12 @@ final class FaceDetectionTests: XCTestCase {
         // Centroids of each half of the crop.
         func centroid(_ xs: Range<Int>) -> ImagePoint {
             var sx = 0.0, sy = 0.0, s = 0.0
-            for y in 0 ..< crop.height { for x in xs { let v = Double(crop[x, y]); sx += v * (Double(x) + 0.5); sy += v * (Double(y) + 0.5); s += v } }
+            for y in 0..<crop.height {
+                for x in xs { let v = Double(crop[x, y]); sx += v * (Double(x) + 0.5); sy += v * (Double(y) + 0.5); s += v }
+            }
             return ImagePoint(x: sx / s, y: sy / s)
         }
-        let a = centroid(0 ..< 46), b = centroid(46 ..< 92)
+        let a = centroid(0..<46), b = centroid(46..<92)
         XCTAssertEqual(a.x, 0.3 * 92, accuracy: 0.15)
         XCTAssertEqual(a.y, 0.45 * 112, accuracy: 0.15)
         XCTAssertEqual(b.x, 0.7 * 92, accuracy: 0.15)
@@ -126,7 +133,7 @@ final class FaceDetectionTests: XCTestCase {
 
     /// With identity geometry (eyes already at the targets) the crop is the image itself.
     func testAlignmentIdentityIsExact() {
-        let img = GrayImage(width: 92, height: 112, pixels: (0 ..< 92 * 112).map { UInt8(($0 * 7) % 256) })
+        let img = GrayImage(width: 92, height: 112, pixels: (0..<92 * 112).map { UInt8(($0 * 7) % 256) })
         let aligner = FaceAligner()
         let t = aligner.targets
         XCTAssertEqual(aligner.align(img, left: t.left, right: t.right), img)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+
 @testable import FaceTwin
 
 /// Files under stress: concurrent first use of a gallery, read-only opens, the one output
@@ -65,23 +66,36 @@ final class FileSafetyTests: XCTestCase {
             let gallery = fx.dir.appendingPathComponent("g\(trial).sqlite").path
             var running: [(String, (Process, Pipe, Pipe))] = []
             for w in 0..<writers {
-                running.append(("w\(w)", try startFacetwin(["enroll", "--gallery", gallery, "--model", fx.modelPath, "--name", "w\(w)", photos[w]])))
+                running.append(
+                    (
+                        "w\(w)",
+                        try startFacetwin(["enroll", "--gallery", gallery, "--model", fx.modelPath, "--name", "w\(w)", photos[w]])
+                    ))
             }
             for r in 0..<2 {
-                running.append(("r\(r)", try startFacetwin(["verify", "--gallery", gallery, "--model", fx.modelPath, "--claim", "w\(r)", photos[r]])))
+                running.append(
+                    (
+                        "r\(r)",
+                        try startFacetwin(["verify", "--gallery", gallery, "--model", fx.modelPath, "--claim", "w\(r)", photos[r]]
+                        )
+                    ))
             }
             var succeeded: [String] = []
             for (name, p) in running {
                 let result = finish(p)
                 if name.hasPrefix("w") {
-                    if result.status == 0 { succeeded.append(name) } else {
+                    if result.status == 0 {
+                        succeeded.append(name)
+                    } else {
                         writerErrors += 1
                         failures.append("trial \(trial) \(name): \(result.status) \(result.stderr)")
                     }
                 } else if result.status == 0 || result.status == 1 {
                     readerOK += 1
-                } else if result.status == 2 && (result.stderr.contains("no gallery here") || result.stderr.contains("no identity named")
-                                                   || result.stderr.contains("has no identities")) {
+                } else if result.status == 2
+                    && (result.stderr.contains("no gallery here") || result.stderr.contains("no identity named")
+                        || result.stderr.contains("has no identities"))
+                {
                     readerOK += 1  // came before the gallery or the identity existed
                 } else {
                     readerErrors += 1
@@ -95,7 +109,9 @@ final class FileSafetyTests: XCTestCase {
             }
             XCTAssertEqual(try temporaries(in: fx.dir), [], "trial \(trial)")
         }
-        print("concurrency: \(trials) trials × \(writers) writers: \(writerErrors) writer errors, \(lost) lost, \(readerErrors) reader errors, \(readerOK) reader runs fine")
+        print(
+            "concurrency: \(trials) trials × \(writers) writers: \(writerErrors) writer errors, \(lost) lost, \(readerErrors) reader errors, \(readerOK) reader runs fine"
+        )
         XCTAssertEqual(failures, [])
     }
 
@@ -112,7 +128,9 @@ final class FileSafetyTests: XCTestCase {
 
         // FaceTwin's marker without the tables: ours, unfinished.
         let marked = fx.dir.appendingPathComponent("marked.sqlite").path
-        try DatabaseQueue(path: marked).writeWithoutTransaction { db in try db.execute(sql: "PRAGMA application_id = \(Gallery.applicationID)") }
+        try DatabaseQueue(path: marked).writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA application_id = \(Gallery.applicationID)")
+        }
         XCTAssertThrowsError(try Gallery(path: marked)) { XCTAssertTrue("\($0)".contains("unfinished"), "\($0)") }
         r = try runFacetwin(["enroll", "--gallery", marked, "--model", fx.modelPath, "--name", "b", fx.photo(2)], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -146,8 +164,9 @@ final class FileSafetyTests: XCTestCase {
     func state(_ path: String) throws -> FileState {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         let companions = ["-wal", "-shm", "-journal"].filter { FileManager.default.fileExists(atPath: path + $0) }
-        return FileState(bytes: try Data(contentsOf: URL(fileURLWithPath: path)), modified: attributes[.modificationDate] as! Date,
-                         companions: companions)
+        return FileState(
+            bytes: try Data(contentsOf: URL(fileURLWithPath: path)), modified: attributes[.modificationDate] as! Date,
+            companions: companions)
     }
 
     func testReadOnlyCommandsWriteNothing() throws {
@@ -155,7 +174,8 @@ final class FileSafetyTests: XCTestCase {
         let folder = fx.dir.appendingPathComponent("ro")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
         let gallery = folder.appendingPathComponent("g.sqlite").path
-        var r = try runFacetwin(["enroll", "--gallery", gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)], timeout: 60)
+        var r = try runFacetwin(
+            ["enroll", "--gallery", gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)], timeout: 60)
         XCTAssertEqual(r.status, 0, r.stderr)
         chmod(gallery, 0o444)
         chmod(folder.path, 0o555)
@@ -163,9 +183,11 @@ final class FileSafetyTests: XCTestCase {
         let before = try state(gallery)
         XCTAssertEqual(before.companions, [])
         Thread.sleep(forTimeInterval: 0.02)  // a write would show in the modification time
-        for arguments in [["gallery", "list", "--gallery", gallery], ["gallery", "show", "--gallery", gallery, "alice"],
-                          ["verify", "--gallery", gallery, "--claim", "alice", fx.photo(1)],
-                          ["identify", "--gallery", gallery, fx.photo(1)]] {
+        for arguments in [
+            ["gallery", "list", "--gallery", gallery], ["gallery", "show", "--gallery", gallery, "alice"],
+            ["verify", "--gallery", gallery, "--claim", "alice", fx.photo(1)],
+            ["identify", "--gallery", gallery, fx.photo(1)]
+        ] {
             r = try runFacetwin(arguments, timeout: 60)
             XCTAssertEqual(r.status, 0, "\(arguments): \(r.stderr)")
             XCTAssertEqual(try state(gallery), before, "\(arguments)")
@@ -176,15 +198,23 @@ final class FileSafetyTests: XCTestCase {
         let other = fx.dir.appendingPathComponent("other.sqlite").path
         try DatabaseQueue(path: other).write { db in try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
         let otherBefore = try state(other)
-        for arguments in [["gallery", "list", "--gallery", other], ["verify", "--gallery", other, "--model", fx.modelPath, "--claim", "x", fx.photo(1)],
-                          ["enroll", "--gallery", other, "--model", fx.modelPath, "--name", "x", fx.photo(1)]] {
+        for arguments in [
+            ["gallery", "list", "--gallery", other],
+            ["verify", "--gallery", other, "--model", fx.modelPath, "--claim", "x", fx.photo(1)],
+            ["enroll", "--gallery", other, "--model", fx.modelPath, "--name", "x", fx.photo(1)]
+        ] {
             r = try runFacetwin(arguments, timeout: 60)
             XCTAssertEqual(r.status, 2, "\(arguments)")
             XCTAssertTrue(r.stderr.contains("not a FaceTwin gallery"), r.stderr)
             XCTAssertEqual(try state(other), otherBefore, "\(arguments)")
         }
-        let mode = try DatabaseQueue(path: other, configuration: { var c = Configuration(); c.readonly = true; return c }())
-            .read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try DatabaseQueue(
+            path: other,
+            configuration: {
+                var c = Configuration(); c.readonly = true; return c
+            }()
+        )
+        .read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         XCTAssertEqual(mode, "delete")
     }
 
@@ -207,9 +237,11 @@ final class FileSafetyTests: XCTestCase {
 
         // enroll --gallery /dev/null and verify --pairs --out /dev/null are refused, /dev/null untouched.
         let fx = try GalleryFixture(self)
-        let r = try runFacetwin(["enroll", "--gallery", "/dev/null", "--model", fx.modelPath, "--name", "a", fx.photo(1)], timeout: 60)
+        let r = try runFacetwin(
+            ["enroll", "--gallery", "/dev/null", "--model", fx.modelPath, "--name", "a", fx.photo(1)], timeout: 60)
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.hasPrefix("facetwin: error: /dev/null: not a FaceTwin gallery (it is a character device"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.hasPrefix("facetwin: error: /dev/null: not a FaceTwin gallery (it is a character device"), r.stderr)
         XCTAssertEqual(stat("/dev/null", &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o666)
         XCTAssertEqual(st.st_mode & S_IFMT, S_IFCHR)
@@ -268,11 +300,14 @@ final class FileSafetyTests: XCTestCase {
         let first = galleryTestModel(seed: 1), second = galleryTestModel(seed: 2)
         try TrainingFiles.save(first, historyCSV: csv, modelPath: modelPath, historyPath: historyPath)
         XCTAssertEqual(try TrainingFiles.check(modelPath: modelPath, historyPath: historyPath), .consistent)
-        XCTAssertTrue(try String(contentsOfFile: historyPath, encoding: .utf8).hasPrefix("epoch,mean_loss,model_fingerprint\n1,0.5,\(first.fingerprint)\n"))
+        XCTAssertTrue(
+            try String(contentsOfFile: historyPath, encoding: .utf8).hasPrefix(
+                "epoch,mean_loss,model_fingerprint\n1,0.5,\(first.fingerprint)\n"))
         // What a kill between the two renames leaves: the new history beside the old model.
         try OutputFile.write(TrainingFiles.history(csv, fingerprint: second.fingerprint), to: historyPath)
-        XCTAssertEqual(try TrainingFiles.check(modelPath: modelPath, historyPath: historyPath),
-                       .mismatch(historyFingerprint: second.fingerprint, modelFingerprint: first.fingerprint))
+        XCTAssertEqual(
+            try TrainingFiles.check(modelPath: modelPath, historyPath: historyPath),
+            .mismatch(historyFingerprint: second.fingerprint, modelFingerprint: first.fingerprint))
         try TrainingFiles.save(second, historyCSV: csv, modelPath: modelPath, historyPath: historyPath)
         XCTAssertEqual(try TrainingFiles.check(modelPath: modelPath, historyPath: historyPath), .consistent)
         XCTAssertEqual(try temporaries(in: dir), [])
@@ -347,7 +382,9 @@ final class FileSafetyTests: XCTestCase {
         let fx = try GalleryFixture(self)
         var points = 0
         for round in 0..<2 {  // round 0: the gallery is created; round 1: an enroll into it
-            points = try killAtEveryWritePoint(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "k\(round)", fx.photo(round + 1)]) { n in
+            points = try killAtEveryWritePoint([
+                "enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "k\(round)", fx.photo(round + 1)
+            ]) { n in
                 if round == 0 {
                     if FileManager.default.fileExists(atPath: fx.gallery) {
                         XCTAssertEqual(try identities(fx.gallery), [], "point \(n): a complete, empty gallery")
@@ -356,7 +393,8 @@ final class FileSafetyTests: XCTestCase {
                     XCTAssertEqual(try identities(fx.gallery), ["k0"], "point \(n)")
                 }
                 // The next enroll succeeds and leaves no temporary behind.
-                let r = try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "after", fx.photo(9)], timeout: 60)
+                let r = try runFacetwin(
+                    ["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "after", fx.photo(9)], timeout: 60)
                 XCTAssertEqual(r.status, 0, "point \(n): \(r.stderr)")
                 XCTAssertEqual(try temporaries(in: fx.dir), [], "point \(n)")
                 XCTAssertEqual(try Gallery(path: fx.gallery).remove(name: "after"), 1)
@@ -375,11 +413,16 @@ final class FileSafetyTests: XCTestCase {
         for i in 0..<3 {
             let folder = data.appendingPathComponent("p\(i)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            for j in 0..<2 { try FileManager.default.copyItem(atPath: fx.photo(i * 2 + j + 1), toPath: folder.appendingPathComponent("\(j).pgm").path) }
+            for j in 0..<2 {
+                try FileManager.default.copyItem(
+                    atPath: fx.photo(i * 2 + j + 1), toPath: folder.appendingPathComponent("\(j).pgm").path)
+            }
         }
         // calibrate --out: the output is absent or a complete model.
         let out = fx.dir.appendingPathComponent("calibrated.safetensors").path
-        let calibrate = ["calibrate", "--model", fx.modelPath, "--data", data.path, "--identities", "p0,p1,p2", "--eer", "--out", out]
+        let calibrate = [
+            "calibrate", "--model", fx.modelPath, "--data", data.path, "--identities", "p0,p1,p2", "--eer", "--out", out
+        ]
         let calibratePoints = try killAtEveryWritePoint(calibrate) { n in
             if FileManager.default.fileExists(atPath: out) {
                 XCTAssertNoThrow(try FaceModel.load(path: out), "point \(n)")
@@ -396,7 +439,10 @@ final class FileSafetyTests: XCTestCase {
         let model = fx.dir.appendingPathComponent("trained.safetensors").path
         let history = TrainingFiles.historyPath(for: model)
         func train(_ seed: Int) -> [String] {
-            ["train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "20", "--hidden", "16", "--batch", "4", "--seed", "\(seed)", "--quiet", "--out", model]
+            [
+                "train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "20", "--hidden", "16",
+                "--batch", "4", "--seed", "\(seed)", "--quiet", "--out", model
+            ]
         }
         var r = try runFacetwin(train(1), timeout: 120)
         XCTAssertEqual(r.status, 0, r.stderr)

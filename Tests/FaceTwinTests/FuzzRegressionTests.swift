@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// Replays every input scripts/fuzz.sh kept under Fixtures/fuzz/<target>/ (crashes it found)

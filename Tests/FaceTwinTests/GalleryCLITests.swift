@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// `facetwin enroll | gallery | verify | identify` through the built executable: output,
@@ -47,7 +48,8 @@ final class GalleryCLITests: XCTestCase {
         let missing = fx.dir.appendingPathComponent("missing.sqlite").path
         try expectError(["verify", "--gallery", missing, "--claim", "alice", fx.photo(1)], "\(missing): no gallery here")
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
-        try expectError(["verify", "--gallery", g, "--claim", "alice", fx.dir.appendingPathComponent("nope.pgm").path], "nope.pgm")
+        try expectError(
+            ["verify", "--gallery", g, "--claim", "alice", fx.dir.appendingPathComponent("nope.pgm").path], "nope.pgm")
         try expectError(["verify", "--gallery", g, fx.photo(1)], "--claim")
         try expectError(["verify", "--gallery", g, "--claim", "alice", "--threshold", "-1", fx.photo(1)], "--threshold")
         try expectError(["verify", "--pairs", "pairs.csv"], "--pairs needs --model")
@@ -55,8 +57,11 @@ final class GalleryCLITests: XCTestCase {
         // Another model: refused, naming the gallery.
         let other = fx.dir.appendingPathComponent("other.safetensors").path
         try galleryTestModel(seed: 42).save(to: other)
-        try expectError(["verify", "--gallery", g, "--claim", "alice", "--model", other, fx.photo(1)], "gallery \(g) was made with model")
-        try expectError(["enroll", "--gallery", g, "--model", other, "--name", "carol", fx.photo(5)], "re-enroll or pass the model it was made with")
+        try expectError(
+            ["verify", "--gallery", g, "--claim", "alice", "--model", other, fx.photo(1)], "gallery \(g) was made with model")
+        try expectError(
+            ["enroll", "--gallery", g, "--model", other, "--name", "carol", fx.photo(5)],
+            "re-enroll or pass the model it was made with")
 
         // A model without a threshold: say how to get one.
         let bare = fx.dir.appendingPathComponent("bare.safetensors").path
@@ -70,7 +75,9 @@ final class GalleryCLITests: XCTestCase {
     func testIdentifyAndGalleryCommands() throws {
         let fx = try GalleryFixture(self)
         let g = fx.gallery
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", g, "--model", fx.modelPath, "--name", "s10", fx.photo(1), fx.photo(2)]).status, 0)
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", g, "--model", fx.modelPath, "--name", "s10", fx.photo(1), fx.photo(2)])
+                .status, 0)
         XCTAssertEqual(try runFacetwin(["enroll", "--gallery", g, "--name", "s2", fx.photo(3)]).status, 0)
 
         var r = try runFacetwin(["identify", "--gallery", g, fx.photo(3)])
@@ -110,7 +117,8 @@ final class GalleryCLITests: XCTestCase {
     func testEnrollIsAllOrNothingFromTheCommandLine() throws {
         let fx = try GalleryFixture(self)
         let g = fx.gallery
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", g, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", g, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
         let corrupt = try fx.corruptPhoto("bad.pgm")
         var r = try runFacetwin(["enroll", "--gallery", g, "--name", "bob", fx.photo(2), corrupt, fx.photo(3)])
         XCTAssertEqual(r.status, 2)
@@ -118,7 +126,9 @@ final class GalleryCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--skip-bad enrolls the rest"), r.stderr)
         XCTAssertEqual(try Gallery(path: g).identities().map(\.name), ["alice"])
 
-        r = try runFacetwin(["enroll", "--gallery", g, "--name", "bob", "--skip-bad", fx.photo(2), corrupt, fx.photo(3), fx.photo(2)])
+        r = try runFacetwin([
+            "enroll", "--gallery", g, "--name", "bob", "--skip-bad", fx.photo(2), corrupt, fx.photo(3), fx.photo(2)
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("enrolled bob: 2 photos (new identity)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("  skipped \(corrupt): truncated"), r.stdout)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// End to end: train a small model here, enroll ORL s1–s3 (photos 1–7),
@@ -31,8 +32,9 @@ final class GalleryEndToEndTests: XCTestCase {
             let folder = trainRoot.appendingPathComponent("s\(person)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for index in 1...(person <= 4 ? 7 : 10) {
-                try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("\(index).pgm").path,
-                                                           withDestinationPath: photo(person, index))
+                try FileManager.default.createSymbolicLink(
+                    atPath: folder.appendingPathComponent("\(index).pgm").path,
+                    withDestinationPath: photo(person, index))
             }
         }
         let size = 20

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+
 @testable import FaceTwin
 
 /// The gallery as a database: creation and permissions, all-or-nothing enrolls, duplicates,
@@ -27,7 +28,9 @@ final class GalleryTests: XCTestCase {
         let mode = try g.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         XCTAssertEqual(mode, "delete")
         XCTAssertEqual(try g.read { db in try Int32.fetchOne(db, sql: "PRAGMA application_id") }, Gallery.applicationID)
-        for suffix in ["-wal", "-shm", "-journal"] { XCTAssertFalse(FileManager.default.fileExists(atPath: fx.gallery + suffix), suffix) }
+        for suffix in ["-wal", "-shm", "-journal"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: fx.gallery + suffix), suffix)
+        }
 
         let again = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
         XCTAssertFalse(again.isNew)
@@ -91,7 +94,9 @@ final class GalleryTests: XCTestCase {
         let other = galleryTestModel(seed: 99, threshold: 0.5)
         try other.save(to: otherPath)
         XCTAssertThrowsError(try Gallery(path: fx.gallery, model: other, modelPath: otherPath)) { error in
-            guard case .modelMismatch(let path, let gfp, _, let mfp, _)? = error as? GalleryError else { return XCTFail("\(error)") }
+            guard case .modelMismatch(let path, let gfp, _, let mfp, _)? = error as? GalleryError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(path, fx.gallery)
             XCTAssertEqual(gfp, fx.model.fingerprint)
             XCTAssertEqual(mfp, other.fingerprint)
@@ -152,7 +157,8 @@ final class GalleryTests: XCTestCase {
 
         let templates = try g.templates(of: "alice")
         XCTAssertEqual(templates.map(\.imagePath), photos)
-        XCTAssertEqual(templates.map(\.embedding), try fx.model.embed(imagesAt: photos), "the embeddings, exactly (little-endian Float32)")
+        XCTAssertEqual(
+            templates.map(\.embedding), try fx.model.embed(imagesAt: photos), "the embeddings, exactly (little-endian Float32)")
         XCTAssertEqual(templates[0].imageSHA256, SHA256.hexDigest(of: try Data(contentsOf: URL(fileURLWithPath: photos[0]))))
 
         // Adding to an existing identity.
@@ -201,7 +207,9 @@ final class GalleryTests: XCTestCase {
 
         let corrupt = try fx.corruptPhoto("bob-2.pgm")
         XCTAssertThrowsError(try g.enroll(name: "bob", images: [fx.photo(3), corrupt, fx.photo(4)])) { error in
-            guard case .badPhoto(let gallery, let identity, let imageError)? = error as? GalleryError else { return XCTFail("\(error)") }
+            guard case .badPhoto(let gallery, let identity, let imageError)? = error as? GalleryError else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(gallery, fx.gallery)
             XCTAssertEqual(identity, "bob")
             XCTAssertEqual(imageError.path, corrupt)
@@ -245,8 +253,8 @@ final class GalleryTests: XCTestCase {
         }
         try person("s10", ["1.pgm", "2.PGM"])
         try person("s2", ["10.pgm", "2.pgm", ".hidden.pgm"])
-        try person("s1", ["a.pgm"])                       // one photo is enough to enroll
-        try person(".git", ["x.pgm"])                       // hidden folder: ignored
+        try person("s1", ["a.pgm"])  // one photo is enough to enroll
+        try person(".git", ["x.pgm"])  // hidden folder: ignored
         try Data("notes".utf8).write(to: root.appendingPathComponent("s1/README.txt"))
         try Data("notes".utf8).write(to: root.appendingPathComponent("README.txt"))
         try FileManager.default.createDirectory(at: root.appendingPathComponent("s1/sub"), withIntermediateDirectories: true)
@@ -262,7 +270,8 @@ final class GalleryTests: XCTestCase {
         let before = try gallerySnapshot(g)
         try person("s3", ["1.pgm"])
         try person("s4", ["1.pgm"])
-        try FileManager.default.copyItem(atPath: try fx.corruptPhoto("bad.pgm"), toPath: root.appendingPathComponent("s3/2.pgm").path)
+        try FileManager.default.copyItem(
+            atPath: try fx.corruptPhoto("bad.pgm"), toPath: root.appendingPathComponent("s3/2.pgm").path)
         XCTAssertThrowsError(try g.enrollFolder(root: root.path)) { error in
             XCTAssertTrue("\(error)".hasPrefix(root.appendingPathComponent("s3/2.pgm").path), "\(error)")
         }
@@ -424,8 +433,9 @@ let galleryTestConfig = NetworkConfig(inputHeight: 20, inputWidth: 20, hidden: [
 /// An untrained small model: its embeddings are deterministic and differ between images,
 /// which is all the database tests need.
 func galleryTestModel(seed: UInt64 = 1, threshold: Float? = 0.5) -> FaceModel {
-    FaceModel(network: SiameseNetwork(config: galleryTestConfig, seed: seed),
-              info: ModelInfo(config: galleryTestConfig, threshold: threshold, thresholdMethod: threshold == nil ? nil : "test"))
+    FaceModel(
+        network: SiameseNetwork(config: galleryTestConfig, seed: seed),
+        info: ModelInfo(config: galleryTestConfig, threshold: threshold, thresholdMethod: threshold == nil ? nil : "test"))
 }
 
 /// A temporary folder with a saved model, a gallery path and synthetic photos.

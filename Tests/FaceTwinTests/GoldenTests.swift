@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 /// The engine against PyTorch, on a fixture written by scripts/make-golden.py: the reference's
@@ -31,8 +32,10 @@ final class GoldenTests: XCTestCase {
 
     private func checkTrainingSteps(fusingAdam: Bool) throws {
         let (file, c) = try fixture()
-        let net = SiameseNetwork(config: NetworkConfig(inputHeight: c.inputHeight, inputWidth: c.inputWidth, channels: c.channels,
-                                                       hidden: c.hidden, embeddingSize: c.embeddingSize), seed: 42)
+        let net = SiameseNetwork(
+            config: NetworkConfig(
+                inputHeight: c.inputHeight, inputWidth: c.inputWidth, channels: c.channels,
+                hidden: c.hidden, embeddingSize: c.embeddingSize), seed: 42)
         try net.loadState(from: file, prefix: "init.")
         let adam = Adam(parameters: net.namedParameters.map(\.parameter), learningRate: c.lr)
         if fusingAdam { adam.fusionMinimum = 1 }
@@ -63,8 +66,9 @@ final class GoldenTests: XCTestCase {
                 assertClose(tensor.toArray(), try file.floats(p + "after." + name), "\(p)after.\(name)")
             }
             for (index, bn) in net.batchNorms {
-                XCTAssertEqual(bn.numBatchesTracked, try file.int64s("\(p)after.cnn1.\(index).num_batches_tracked").first,
-                               "\(p) num_batches_tracked of cnn1.\(index)")
+                XCTAssertEqual(
+                    bn.numBatchesTracked, try file.int64s("\(p)after.cnn1.\(index).num_batches_tracked").first,
+                    "\(p) num_batches_tracked of cnn1.\(index)")
             }
         }
 
@@ -82,7 +86,9 @@ final class GoldenTests: XCTestCase {
         XCTAssertTrue(net.hasSparseProduct, "the frozen network built its sparse product")
         let expected = try file.floats("eval.o1")
         for copy in 0..<copies {
-            assertClose(Array(many[(copy * b * dim)..<((copy + 1) * b * dim)]), expected, "eval.o1 through the sparse product, copy \(copy)")
+            assertClose(
+                Array(many[(copy * b * dim)..<((copy + 1) * b * dim)]), expected,
+                "eval.o1 through the sparse product, copy \(copy)")
         }
         net.thaw()
     }
@@ -92,8 +98,10 @@ final class GoldenTests: XCTestCase {
 /// tensor's largest magnitude) held to 1e-4 of that 5 % instead: a gradient entry that is a
 /// near-cancelling sum carries float32 rounding of the tensor's scale, not its own (checked
 /// against a float64 PyTorch run: PyTorch's own float32 result is 6e-5 off there, ours as much).
-func assertClose(_ actual: [Float], _ expected: [Float], _ what: String, rtol: Float = 1e-4,
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ actual: [Float], _ expected: [Float], _ what: String, rtol: Float = 1e-4,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     guard actual.count == expected.count else {
         XCTFail("\(what): \(actual.count) values, expected \(expected.count)", file: file, line: line)
         return

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 /// Every layer's explicit backward against central finite differences of its own forward.
@@ -146,8 +147,9 @@ final class GradientCheckTests: XCTestCase {
         var rng = RandomSource(seed: 76)
         let block = ConvBlock(2, 3, rng: &rng)
         makeNonTrivial(block.norm, seed: 77)
-        assertGradients("ConvBlock(2→3)", block, input: randomTensor([4, 2, 4, 5], seed: 78), h: 3e-4, inputStep: 1e-3,
-                        guardKinks: true, seed: 79)
+        assertGradients(
+            "ConvBlock(2→3)", block, input: randomTensor([4, 2, 4, 5], seed: 78), h: 3e-4, inputStep: 1e-3,
+            guardKinks: true, seed: 79)
     }
 
     // MARK: Sequential
@@ -254,7 +256,8 @@ final class GradientCheckTests: XCTestCase {
         func objective() -> Double {
             let (value, emb) = step.run(images: images, labels: labels)
             let e = emb.toArray()
-            let reference = referenceContrastive(Array(e[0..<(b * dim)]), Array(e[(b * dim)...]), dim: dim, labels: labels, margin: 2)
+            let reference = referenceContrastive(
+                Array(e[0..<(b * dim)]), Array(e[(b * dim)...]), dim: dim, labels: labels, margin: 2)
             worstLossMismatch = max(worstLossMismatch, abs(reference - Double(value)) / max(1, abs(reference)))
             return reference
         }
@@ -281,12 +284,14 @@ final class GradientCheckTests: XCTestCase {
             let (num, half) = numericGradients(p.value.pointer, indices: indices, h: h, guardKinks: true, objective)
             if ana.allSatisfy({ $0 == 0 }) {
                 for (i, n) in zip(indices, num) {
-                    XCTAssertLessThanOrEqual(abs(n), absoluteTolerance * Double(globalScale), "TrainingStep \(name)[\(i)]: numeric \(n), analytic 0")
+                    XCTAssertLessThanOrEqual(
+                        abs(n), absoluteTolerance * Double(globalScale), "TrainingStep \(name)[\(i)]: numeric \(n), analytic 0")
                 }
                 continue
             }
-            let c = compareGradients("TrainingStep \(name)", numeric: num, analytic: indices.map { ana[$0] }, numericHalf: half,
-                                     indices: indices)
+            let c = compareGradients(
+                "TrainingStep \(name)", numeric: num, analytic: indices.map { ana[$0] }, numericHalf: half,
+                indices: indices)
             assertComparison(c)
             totalSkipped += c.skipped
             totalChecked += c.checked
@@ -308,7 +313,8 @@ final class GradientCheckTests: XCTestCase {
             // 10 % too large everywhere.
             XCTAssertFalse(check.compare(analytic: check.analytic.map { $0 * 1.1 }).failures.isEmpty, "\(check.name) ×1.1 passed")
             // 3 % too small everywhere.
-            XCTAssertFalse(check.compare(analytic: check.analytic.map { $0 * 0.97 }).failures.isEmpty, "\(check.name) ×0.97 passed")
+            XCTAssertFalse(
+                check.compare(analytic: check.analytic.map { $0 * 0.97 }).failures.isEmpty, "\(check.name) ×0.97 passed")
             // One entry (the largest) with the wrong sign.
             var flipped = check.analytic
             let largest = flipped.indices.max { abs(flipped[$0]) < abs(flipped[$1]) }!
@@ -361,8 +367,10 @@ private func allowedError(_ a: Double, _ b: Double, scale: Double) -> Double {
 }
 
 /// `indices` are the tensor positions of the compared elements, for the messages.
-private func compareGradients(_ name: String, numeric: [Double], analytic: [Float],
-                              numericHalf: [Double]? = nil, indices: [Int]? = nil) -> GradientComparison {
+private func compareGradients(
+    _ name: String, numeric: [Double], analytic: [Float],
+    numericHalf: [Double]? = nil, indices: [Int]? = nil
+) -> GradientComparison {
     precondition(numeric.count == analytic.count)
     var result = GradientComparison(name: name)
     let scale = zip(numeric, analytic).reduce(0.0) { max($0, abs($1.0), abs(Double($1.1))) }
@@ -387,8 +395,10 @@ private func compareGradients(_ name: String, numeric: [Double], analytic: [Floa
 
 /// Central differences of `objective` for the elements `indices` of `p`, each moved by ±h (and
 /// by ±h/2 too when guarding kinks) and restored afterwards.
-private func numericGradients(_ p: UnsafeMutablePointer<Float>, indices: [Int], h: Float, guardKinks: Bool,
-                              _ objective: () -> Double) -> (numeric: [Double], half: [Double]?) {
+private func numericGradients(
+    _ p: UnsafeMutablePointer<Float>, indices: [Int], h: Float, guardKinks: Bool,
+    _ objective: () -> Double
+) -> (numeric: [Double], half: [Double]?) {
     func difference(_ i: Int, _ step: Float) -> Double {
         let x = p[i]
         let (xp, xm) = (x + step, x - step)
@@ -406,9 +416,11 @@ private func numericGradients(_ p: UnsafeMutablePointer<Float>, indices: [Int], 
 
 /// Checks of a layer's input gradient and every parameter gradient, for L = Σ r ⊙ forward(x).
 /// Also checks that a second backward adds the same parameter gradients again.
-private func gradientChecks(_ what: String, _ layer: Layer, input: Tensor, mode: Mode = .training, h: Float,
-                            inputStep: Float? = nil, guardKinks: Bool = false, seed: UInt64,
-                            file: StaticString = #filePath, line: UInt = #line) -> [GradientCheck] {
+private func gradientChecks(
+    _ what: String, _ layer: Layer, input: Tensor, mode: Mode = .training, h: Float,
+    inputStep: Float? = nil, guardKinks: Bool = false, seed: UInt64,
+    file: StaticString = #filePath, line: UInt = #line
+) -> [GradientCheck] {
     // The input is cloned for every forward: ReLU works in place on its input.
     let outShape = layer.forward(input.clone(), mode: mode).shape
     let r = randomValues(outShape.reduce(1, *), seed: seed)
@@ -429,7 +441,8 @@ private func gradientChecks(_ what: String, _ layer: Layer, input: Tensor, mode:
     let gin2 = layer.backward(Tensor(shape: outShape, values: r), needsInputGradient: true)
     assertNearlyEqual(gin2?.toArray() ?? [], analyticInput, "\(what) input gradient, second backward", file: file, line: line)
     for ((name, p), once) in zip(parameters, analyticParameters) {
-        assertNearlyEqual(p.grad.toArray(), once.map { 2 * $0 }, "\(what) \(name).grad after two backwards", file: file, line: line)
+        assertNearlyEqual(
+            p.grad.toArray(), once.map { 2 * $0 }, "\(what) \(name).grad after two backwards", file: file, line: line)
     }
 
     func objective() -> Double {
@@ -442,21 +455,26 @@ private func gradientChecks(_ what: String, _ layer: Layer, input: Tensor, mode:
     }
 
     var checks: [GradientCheck] = []
-    let (num, half) = numericGradients(input.pointer, indices: Array(0..<input.count), h: inputStep ?? h, guardKinks: guardKinks, objective)
+    let (num, half) = numericGradients(
+        input.pointer, indices: Array(0..<input.count), h: inputStep ?? h, guardKinks: guardKinks, objective)
     checks.append(GradientCheck(name: "\(what) input", analytic: analyticInput, numeric: num, numericHalf: half))
     for ((name, p), ana) in zip(parameters, analyticParameters) {
-        let (num, half) = numericGradients(p.value.pointer, indices: Array(0..<p.value.count), h: h, guardKinks: guardKinks, objective)
+        let (num, half) = numericGradients(
+            p.value.pointer, indices: Array(0..<p.value.count), h: h, guardKinks: guardKinks, objective)
         checks.append(GradientCheck(name: "\(what) \(name)", analytic: ana, numeric: num, numericHalf: half))
     }
     return checks
 }
 
 @discardableResult
-private func assertGradients(_ what: String, _ layer: Layer, input: Tensor, mode: Mode = .training, h: Float,
-                             inputStep: Float? = nil, guardKinks: Bool = false, seed: UInt64,
-                             file: StaticString = #filePath, line: UInt = #line) -> [GradientCheck] {
-    let checks = gradientChecks(what, layer, input: input, mode: mode, h: h, inputStep: inputStep, guardKinks: guardKinks,
-                                seed: seed, file: file, line: line)
+private func assertGradients(
+    _ what: String, _ layer: Layer, input: Tensor, mode: Mode = .training, h: Float,
+    inputStep: Float? = nil, guardKinks: Bool = false, seed: UInt64,
+    file: StaticString = #filePath, line: UInt = #line
+) -> [GradientCheck] {
+    let checks = gradientChecks(
+        what, layer, input: input, mode: mode, h: h, inputStep: inputStep, guardKinks: guardKinks,
+        seed: seed, file: file, line: line)
     var skipped = 0, checked = 0
     for check in checks {
         let c = check.compare()
@@ -465,19 +483,23 @@ private func assertGradients(_ what: String, _ layer: Layer, input: Tensor, mode
         checked += c.checked
     }
     if guardKinks {
-        XCTAssertLessThanOrEqual(skipped, max(3, checked / 50), "\(what): too many elements skipped at ReLU kinks", file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            skipped, max(3, checked / 50), "\(what): too many elements skipped at ReLU kinks", file: file, line: line)
     }
     return checks
 }
 
 private func assertComparison(_ c: GradientComparison, file: StaticString = #filePath, line: UInt = #line) {
     if ProcessInfo.processInfo.environment["GRADCHECK_VERBOSE"] != nil {
-        print("gradcheck \(c.name): \(c.checked) checked, \(c.skipped) skipped, worst \(String(format: "%.3f", c.worst)) of tolerance")
+        print(
+            "gradcheck \(c.name): \(c.checked) checked, \(c.skipped) skipped, worst \(String(format: "%.3f", c.worst)) of tolerance"
+        )
     }
     XCTAssertGreaterThan(c.checked, 0, "\(c.name): nothing checked", file: file, line: line)
     guard let w = c.failures.first else { return }
-    XCTFail("\(c.name): \(c.failures.count) of \(c.checked) elements disagree; worst [\(w.index)]: numeric \(w.numeric) vs analytic \(w.analytic) (allowed ±\(w.allowed))",
-            file: file, line: line)
+    XCTFail(
+        "\(c.name): \(c.failures.count) of \(c.checked) elements disagree; worst [\(w.index)]: numeric \(w.numeric) vs analytic \(w.analytic) (allowed ±\(w.allowed))",
+        file: file, line: line)
 }
 
 /// Float32 agreement for two computations of the same thing (a repeated backward).

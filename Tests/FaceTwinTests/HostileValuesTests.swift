@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+
 @testable import FaceTwin
 
 /// Hostile values in files and options: a model whose metadata lies about its network or
@@ -25,14 +26,17 @@ final class HostileValuesTests: XCTestCase {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return RunResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                         stderr: String(decoding: e, as: UTF8.self))
+        return RunResult(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 
     /// Exit 2 and a first line `facetwin: error: …` that contains every fragment; nothing else
     /// on stderr unless it is a usage error (`usage`: ArgumentParser adds the usage lines).
-    func assertRefused(_ r: RunResult, _ fragments: [String], _ what: String, usage: Bool = false,
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertRefused(
+        _ r: RunResult, _ fragments: [String], _ what: String, usage: Bool = false,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(r.status, 2, "\(what): exit status; stdout: \(r.stdout) stderr: \(r.stderr)", file: file, line: line)
         let lines = r.stderr.split(separator: "\n")
         if !usage { XCTAssertEqual(lines.count, 1, "\(what): one line on stderr, got: \(r.stderr)", file: file, line: line) }
@@ -46,22 +50,30 @@ final class HostileValuesTests: XCTestCase {
     /// Copies the safetensors file at `source` to `destination`, every tensor through
     /// `transform` (name, shape, little-endian bytes → new bytes) and the metadata through
     /// `metadata`.
-    func rewriteModel(_ source: String, to destination: String,
-                      metadata: ([String: String]) -> [String: String] = { $0 },
-                      transform: (String, [Int], Data) -> Data = { $2 }) throws {
+    func rewriteModel(
+        _ source: String, to destination: String,
+        metadata: ([String: String]) -> [String: String] = { $0 },
+        transform: (String, [Int], Data) -> Data = { $2 }
+    ) throws {
         let file = try SafeTensorsFile(path: source)
         var writer = SafeTensorsWriter()
         for name in file.tensorNames {
             let info = try file.info(name)
             let bytes = try file.withUnsafeBytes(of: name) { Data($0) }
-            writer.add(name, dtype: info.dtype, shape: info.shape, bytes: info.dtype == .float32 ? transform(name, info.shape, bytes) : bytes)
+            writer.add(
+                name, dtype: info.dtype, shape: info.shape,
+                bytes: info.dtype == .float32 ? transform(name, info.shape, bytes) : bytes)
         }
         writer.metadata = metadata(file.metadata)
         try writer.write(to: URL(fileURLWithPath: destination))
     }
 
     static func floats(_ data: Data) -> [Float] {
-        data.withUnsafeBytes { raw in (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+        data.withUnsafeBytes { raw in
+            (0..<(raw.count / 4)).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
+        }
     }
 
     static func bytes(_ floats: [Float]) -> Data {
@@ -95,16 +107,22 @@ final class HostileValuesTests: XCTestCase {
         let liar = fx.dir.appendingPathComponent("liar.safetensors").path
         try rewriteModel(fx.modelPath, to: liar, metadata: { Self.metadata($0, config: huge) })
 
-        for command in [["info", "--model", liar], ["embed", "--model", liar, fx.photo(1)],
-                        ["compare", "--model", liar, fx.photo(1), fx.photo(2), "--threshold", "1"]] {
+        for command in [
+            ["info", "--model", liar], ["embed", "--model", liar, fx.photo(1)],
+            ["compare", "--model", liar, fx.photo(1), fx.photo(2), "--threshold", "1"]
+        ] {
             assertRefused(try runCapped(command), [liar, "fc1.0.weight"], command[0])
         }
 
         // A gallery whose recorded model is now such a file fails the same clean way.
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status,
+            0)
         try FileManager.default.removeItem(atPath: fx.modelPath)
         try FileManager.default.copyItem(atPath: liar, toPath: fx.modelPath)
-        assertRefused(try runCapped(["verify", "--gallery", fx.gallery, "--claim", "alice", fx.photo(1)]), [fx.modelPath, "fc1.0.weight"], "verify")
+        assertRefused(
+            try runCapped(["verify", "--gallery", fx.gallery, "--claim", "alice", fx.photo(1)]), [fx.modelPath, "fc1.0.weight"],
+            "verify")
         assertRefused(try runCapped(["identify", "--gallery", fx.gallery, fx.photo(1)]), [fx.modelPath], "identify")
     }
 
@@ -119,7 +137,10 @@ final class HostileValuesTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("fc1.0.weight"), "\(error)")
         }
         // The shapes a configuration needs are the ones the network has.
-        for config in [galleryTestConfig, NetworkConfig.reference, NetworkConfig(inputHeight: 7, inputWidth: 9, channels: [3], hidden: [], embeddingSize: 2)] {
+        for config in [
+            galleryTestConfig, NetworkConfig.reference,
+            NetworkConfig(inputHeight: 7, inputWidth: 9, channels: [3], hidden: [], embeddingSize: 2)
+        ] {
             let network = SiameseNetwork(config: config, seed: nil)
             XCTAssertEqual(config.stateShapes.map(\.name), network.stateTensors.map(\.name))
             XCTAssertEqual(config.stateShapes.map(\.shape), network.stateTensors.map(\.tensor.shape))
@@ -139,7 +160,9 @@ final class HostileValuesTests: XCTestCase {
 
     func testAlteredWeightsWithTheOriginalMetadataAreRefusedByTheGallery() throws {
         let fx = try GalleryFixture(self)
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status,
+            0)
         XCTAssertEqual(try runFacetwin(["enroll", "--gallery", fx.gallery, "--name", "bob", fx.photo(2)]).status, 0)
 
         // The last layer changed, the metadata (with its recorded fingerprint) left alone.
@@ -152,13 +175,18 @@ final class HostileValuesTests: XCTestCase {
         try rewriteModel(fx.modelPath, to: crafted) { name, _, data in
             name.hasPrefix("fc1.4.") ? Data(count: data.count) : data
         }
-        XCTAssertEqual(try SafeTensorsFile(path: crafted).metadata["fingerprint"], try SafeTensorsFile(path: fx.modelPath).metadata["fingerprint"])
+        XCTAssertEqual(
+            try SafeTensorsFile(path: crafted).metadata["fingerprint"],
+            try SafeTensorsFile(path: fx.modelPath).metadata["fingerprint"])
 
         for model in [altered, crafted] {
-            for command in [["verify", "--gallery", fx.gallery, "--claim", "alice", "--model", model, fx.photo(7)],
-                            ["identify", "--gallery", fx.gallery, "--model", model, fx.photo(7)],
-                            ["enroll", "--gallery", fx.gallery, "--model", model, "--name", "carol", fx.photo(8)]] {
-                assertRefused(try runFacetwin(command), ["gallery \(fx.gallery) was made with model"], "\(command[0]) with \(model)")
+            for command in [
+                ["verify", "--gallery", fx.gallery, "--claim", "alice", "--model", model, fx.photo(7)],
+                ["identify", "--gallery", fx.gallery, "--model", model, fx.photo(7)],
+                ["enroll", "--gallery", fx.gallery, "--model", model, "--name", "carol", fx.photo(8)]
+            ] {
+                assertRefused(
+                    try runFacetwin(command), ["gallery \(fx.gallery) was made with model"], "\(command[0]) with \(model)")
             }
         }
         // Library: the fingerprint a gallery checks is the weights'.
@@ -176,8 +204,10 @@ final class HostileValuesTests: XCTestCase {
         let start = Date()
         let fp = model.computeFingerprint()
         let seconds = Date().timeIntervalSince(start)
-        print(String(format: "fingerprint of %.1f MB: %.3f s (%.0f MB/s), SHA-NI %@", Double(bytes) / 1e6, seconds,
-                     Double(bytes) / 1e6 / seconds, SHA256.usesHardware ? "yes" : "no"))
+        print(
+            String(
+                format: "fingerprint of %.1f MB: %.3f s (%.0f MB/s), SHA-NI %@", Double(bytes) / 1e6, seconds,
+                Double(bytes) / 1e6 / seconds, SHA256.usesHardware ? "yes" : "no"))
         XCTAssertEqual(fp.count, 64)
         // The hardware and portable compression functions agree.
         var a = SHA256(), b = SHA256(portable: true)
@@ -195,7 +225,9 @@ final class HostileValuesTests: XCTestCase {
 
     func testMalformedGalleryRowsAreErrorsNamingTheGallery() throws {
         let fx = try GalleryFixture(self)
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status,
+            0)
         let pristine = fx.dir.appendingPathComponent("pristine.sqlite").path
         try FileManager.default.copyItem(atPath: fx.gallery, toPath: pristine)
 
@@ -204,18 +236,21 @@ final class HostileValuesTests: XCTestCase {
             "UPDATE identities SET created_at = 'not a date'",
             "UPDATE gallery_meta SET created_at = 'yesterday-ish'",
             "UPDATE templates SET embedding = 42",
-            "UPDATE gallery_meta SET embedding_size = 'five'",
+            "UPDATE gallery_meta SET embedding_size = 'five'"
         ]
         for sql in damages {
             try? FileManager.default.removeItem(atPath: fx.gallery)
             try FileManager.default.copyItem(atPath: pristine, toPath: fx.gallery)
             try DatabaseQueue(path: fx.gallery).write { db in try db.execute(sql: sql) }
             var refusedSomewhere = false
-            for command in [["gallery", "list", "--gallery", fx.gallery], ["gallery", "show", "--gallery", fx.gallery, "alice"],
-                            ["verify", "--gallery", fx.gallery, "--claim", "alice", fx.photo(1)],
-                            ["identify", "--gallery", fx.gallery, fx.photo(1)]] {
+            for command in [
+                ["gallery", "list", "--gallery", fx.gallery], ["gallery", "show", "--gallery", fx.gallery, "alice"],
+                ["verify", "--gallery", fx.gallery, "--claim", "alice", fx.photo(1)],
+                ["identify", "--gallery", fx.gallery, fx.photo(1)]
+            ] {
                 let r = try runFacetwin(command)
-                XCTAssertTrue(r.status == 0 || r.status == 1 || r.status == 2, "\(sql): \(command[0]) crashed (\(r.status)): \(r.stderr)")
+                XCTAssertTrue(
+                    r.status == 0 || r.status == 1 || r.status == 2, "\(sql): \(command[0]) crashed (\(r.status)): \(r.stderr)")
                 if r.status == 2 {
                     refusedSomewhere = true
                     assertRefused(r, [fx.gallery], "\(sql): \(command.prefix(2).joined(separator: " "))")
@@ -245,7 +280,7 @@ final class HostileValuesTests: XCTestCase {
             (train + ["--size", "1000", "--channels", "64,64", "--hidden", "4096"], "GiB"),
             (["crossval", "--data", data, "--folds", "9223372036854775807"], "--folds"),
             (["crossval", "--data", data, "--batch=-9223372036854775808"], "--batch"),
-            (["identify", "--gallery", out, "--top", "9223372036854775807", out], "--top"),
+            (["identify", "--gallery", out, "--top", "9223372036854775807", out], "--top")
         ]
         for (args, fragment) in cases {
             let r = try runCapped(args, seconds: 60)
@@ -297,15 +332,19 @@ final class HostileValuesTests: XCTestCase {
         let data = try orlDirectory()
         let dir = try temporaryDirectory(self)
         let out = dir.appendingPathComponent("m.safetensors").path
-        let r = try runCapped(["train", "--recipe", "reference", "--data", data, "--size", "24", "--hidden", "32", "--lr", "10", "--epochs", "4",
-                               "--holdout", "s1,s2", "--out", out, "--quiet"])
+        let r = try runCapped([
+            "train", "--recipe", "reference", "--data", data, "--size", "24", "--hidden", "32", "--lr", "10", "--epochs", "4",
+            "--holdout", "s1,s2", "--out", out, "--quiet"
+        ])
         assertRefused(r, ["diverged at epoch"], "--lr 10")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no model written")
     }
 
     func testThresholdsAreValidatedForEveryCommand() throws {
         let fx = try GalleryFixture(self)
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status,
+            0)
         let pairs = fx.dir.appendingPathComponent("pairs.csv").path
         try "\(fx.photo(1)),\(fx.photo(2)),0\n".write(toFile: pairs, atomically: true, encoding: .utf8)
         for stored: Float in [-1, 1e30] {
@@ -313,17 +352,21 @@ final class HostileValuesTests: XCTestCase {
             let m = try FaceModel.load(path: fx.modelPath)
             m.info.threshold = stored
             try m.save(to: path)
-            for command in [["compare", "--model", path, fx.photo(1), fx.photo(2)],
-                            ["verify", "--pairs", pairs, "--model", path],
-                            ["verify", "--gallery", fx.gallery, "--model", path, "--claim", "alice", fx.photo(2)],
-                            ["identify", "--gallery", fx.gallery, "--model", path, fx.photo(2)]] {
+            for command in [
+                ["compare", "--model", path, fx.photo(1), fx.photo(2)],
+                ["verify", "--pairs", pairs, "--model", path],
+                ["verify", "--gallery", fx.gallery, "--model", path, "--claim", "alice", fx.photo(2)],
+                ["identify", "--gallery", fx.gallery, "--model", path, fx.photo(2)]
+            ] {
                 assertRefused(try runFacetwin(command), [path, "threshold"], "stored \(stored): \(command[0])")
             }
         }
         for given in ["1e30", "-0.5", "nan", "inf"] {
-            for command in [["compare", "--model", fx.modelPath, fx.photo(1), fx.photo(2), "--threshold=\(given)"],
-                            ["verify", "--pairs", pairs, "--model", fx.modelPath, "--threshold=\(given)"],
-                            ["identify", "--gallery", fx.gallery, fx.photo(2), "--threshold=\(given)"]] {
+            for command in [
+                ["compare", "--model", fx.modelPath, fx.photo(1), fx.photo(2), "--threshold=\(given)"],
+                ["verify", "--pairs", pairs, "--model", fx.modelPath, "--threshold=\(given)"],
+                ["identify", "--gallery", fx.gallery, fx.photo(2), "--threshold=\(given)"]
+            ] {
                 assertRefused(try runFacetwin(command), ["--threshold"], "--threshold \(given): \(command[0])", usage: true)
             }
         }
@@ -347,8 +390,10 @@ final class HostileValuesTests: XCTestCase {
 
     func testHugeDeclaredImageFailsBeforeAllocating() throws {
         let dir = try temporaryDirectory(self)
-        for header in ["P5\n8000 8000\n255\n", "P2\n8000 8000\n255\n", "P6 4000 4000 65535\n", "P4\n60000 60000\n",
-                       "P7\nWIDTH 67108864\nHEIGHT 1\nDEPTH 4\nMAXVAL 65535\nTUPLTYPE RGB_ALPHA\nENDHDR\n"] {
+        for header in [
+            "P5\n8000 8000\n255\n", "P2\n8000 8000\n255\n", "P6 4000 4000 65535\n", "P4\n60000 60000\n",
+            "P7\nWIDTH 67108864\nHEIGHT 1\nDEPTH 4\nMAXVAL 65535\nTUPLTYPE RGB_ALPHA\nENDHDR\n"
+        ] {
             let url = dir.appendingPathComponent("big.pgm")
             try Data(header.utf8).write(to: url)
             let error = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: url.path) }
@@ -373,7 +418,8 @@ final class HostileValuesTests: XCTestCase {
         let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst()
         for row in rows {
             for cell in row.split(separator: ",") {
-                XCTAssertFalse(["=", "+", "-", "@", "\t", "\r"].contains(where: { cell.hasPrefix($0) }), "formula cell \(cell) in \(row)")
+                XCTAssertFalse(
+                    ["=", "+", "-", "@", "\t", "\r"].contains(where: { cell.hasPrefix($0) }), "formula cell \(cell) in \(row)")
             }
         }
         XCTAssertTrue(rows.first?.hasPrefix("'=HYPERLINK(x).pgm,'+1.pgm,1,") ?? false, "\(rows)")
@@ -387,13 +433,18 @@ final class HostileValuesTests: XCTestCase {
         let fx = try GalleryFixture(self)
         for name in ["ali\u{202E}ecil", "bob\u{200B}", "\u{2066}x\u{2069}", "eve\u{200F}", "zw\u{200D}j", "a\u{2028}b"] {
             XCTAssertThrowsError(try Gallery.validate(name: name), name.debugDescription) { error in
-                XCTAssertFalse("\(error)".unicodeScalars.contains { $0.properties.generalCategory == .format }, "printed raw: \(error)")
+                XCTAssertFalse(
+                    "\(error)".unicodeScalars.contains { $0.properties.generalCategory == .format }, "printed raw: \(error)")
             }
             let r = try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", name, fx.photo(1)])
             assertRefused(r, ["invalid identity name"], name.debugDescription)
         }
         XCTAssertNoThrow(try Gallery.validate(name: "Zoë Ångström-Łukasz 王小明"))
-        XCTAssertEqual(try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status, 0)
-        assertRefused(try runFacetwin(["gallery", "rename", "--gallery", fx.gallery, "alice", "al\u{202E}ice"]), ["invalid identity name"], "rename")
+        XCTAssertEqual(
+            try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)]).status,
+            0)
+        assertRefused(
+            try runFacetwin(["gallery", "rename", "--gallery", fx.gallery, "alice", "al\u{202E}ice"]), ["invalid identity name"],
+            "rename")
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 final class IdentityBatchTests: XCTestCase {
@@ -56,7 +57,9 @@ final class AugmentationTests: XCTestCase {
         var out = [Float](repeating: -1, count: w * h)
         var rng = RandomSource(seed: 1)
         src.withUnsafeBufferPointer { s in
-            out.withUnsafeMutableBufferPointer { Augmentation.none.apply(s.baseAddress!, into: $0.baseAddress!, width: w, height: h, rng: &rng) }
+            out.withUnsafeMutableBufferPointer {
+                Augmentation.none.apply(s.baseAddress!, into: $0.baseAddress!, width: w, height: h, rng: &rng)
+            }
         }
         for (a, b) in zip(src, out) { XCTAssertEqual(a, b, accuracy: 1e-6) }
     }
@@ -70,10 +73,16 @@ final class AugmentationTests: XCTestCase {
         for _ in 0..<40 {
             var out = [Float](repeating: 0, count: w * h)
             src.withUnsafeBufferPointer { s in
-                out.withUnsafeMutableBufferPointer { mirror.apply(s.baseAddress!, into: $0.baseAddress!, width: w, height: h, rng: &rng) }
+                out.withUnsafeMutableBufferPointer {
+                    mirror.apply(s.baseAddress!, into: $0.baseAddress!, width: w, height: h, rng: &rng)
+                }
             }
             let reversed = (0..<h).flatMap { y in (0..<w).map { x in src[y * w + (w - 1 - x)] } }
-            if zip(out, reversed).allSatisfy({ abs($0 - $1) < 1e-5 }) { flipped += 1 } else if zip(out, src).allSatisfy({ abs($0 - $1) < 1e-5 }) { kept += 1 }
+            if zip(out, reversed).allSatisfy({ abs($0 - $1) < 1e-5 }) {
+                flipped += 1
+            } else if zip(out, src).allSatisfy({ abs($0 - $1) < 1e-5 }) {
+                kept += 1
+            }
         }
         XCTAssertEqual(flipped + kept, 40, "a mirror is either exact or absent")
         XCTAssertGreaterThan(flipped, 5)
@@ -87,7 +96,9 @@ final class AugmentationTests: XCTestCase {
             var rng = RandomSource(seed: seed)
             var out = [Float](repeating: 0, count: w * h)
             src.withUnsafeBufferPointer { s in
-                out.withUnsafeMutableBufferPointer { Augmentation().apply(s.baseAddress!, into: $0.baseAddress!, width: w, height: h, rng: &rng) }
+                out.withUnsafeMutableBufferPointer {
+                    Augmentation().apply(s.baseAddress!, into: $0.baseAddress!, width: w, height: h, rng: &rng)
+                }
             }
             return out
         }

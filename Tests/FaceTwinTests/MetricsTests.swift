@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// ROC, AUC, EER, TAR@FMR and accuracy on lists worked out by hand, then against the
@@ -35,8 +36,12 @@ final class MetricsTests: XCTestCase {
         let curve = try ROCCurve(distances: distances, genuine: genuine)
         XCTAssertEqual(curve.genuineCount, 3)
         XCTAssertEqual(curve.impostorCount, 3)
-        assertPoints(curve, [(-.infinity, 0, 0), (0.1, 0, 1.0 / 3), (0.2, 0, 2.0 / 3), (0.3, 1.0 / 3, 2.0 / 3),
-                             (0.4, 1.0 / 3, 1), (0.5, 2.0 / 3, 1), (0.6, 1, 1)])
+        assertPoints(
+            curve,
+            [
+                (-.infinity, 0, 0), (0.1, 0, 1.0 / 3), (0.2, 0, 2.0 / 3), (0.3, 1.0 / 3, 2.0 / 3),
+                (0.4, 1.0 / 3, 1), (0.5, 2.0 / 3, 1), (0.6, 1, 1)
+            ])
         XCTAssertEqual(curve.auc, 8.0 / 9, accuracy: 1e-15)
 
         let eer = curve.equalErrorPoint()
@@ -66,8 +71,9 @@ final class MetricsTests: XCTestCase {
         for (threshold, right) in zip(thresholds, correct) {
             let expected = right / 6
             XCTAssertEqual(curve.accuracy(atThreshold: threshold), expected, accuracy: 1e-15, "at \(threshold)")
-            XCTAssertEqual(try VerificationMetrics.accuracy(distances: distances, genuine: genuine, threshold: threshold),
-                           expected, accuracy: 1e-15, "at \(threshold)")
+            XCTAssertEqual(
+                try VerificationMetrics.accuracy(distances: distances, genuine: genuine, threshold: threshold),
+                expected, accuracy: 1e-15, "at \(threshold)")
         }
 
         let m = try VerificationMetrics(distances: distances, genuine: genuine)
@@ -249,7 +255,7 @@ final class MetricsTests: XCTestCase {
         var rng = LCG(state: 12345)
         let n = 400
         var distances: [Float] = [], genuine: [Bool] = []
-        for _ in 0 ..< n {
+        for _ in 0..<n {
             let same = rng.next() < 0.3
             let d = (same ? 0.8 : 1.4) * rng.next() + (same ? 0 : 0.2)
             distances.append(Float((d / 0.05).rounded()) * 0.05)
@@ -263,7 +269,7 @@ final class MetricsTests: XCTestCase {
         var bestEERGap = Double.infinity, bestEER = 0.0, bestAcc = 0.0
         for point in curve.points {
             var tp = 0, fp = 0
-            for k in 0 ..< n where distances[k] <= point.threshold { if genuine[k] { tp += 1 } else { fp += 1 } }
+            for k in 0..<n where distances[k] <= point.threshold { if genuine[k] { tp += 1 } else { fp += 1 } }
             XCTAssertEqual(point.truePositives, tp)
             XCTAssertEqual(point.falsePositives, fp)
             let fnmr = 1 - Double(tp) / Double(p), fmr = Double(fp) / Double(nImp)
@@ -274,12 +280,14 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(m.eer, bestEER, accuracy: 1e-12)
         XCTAssertEqual(m.bestAccuracy, bestAcc, accuracy: 1e-12)
         // Every reported threshold reproduces its operating point on the data.
-        XCTAssertEqual(try VerificationMetrics.accuracy(distances: distances, genuine: genuine, threshold: m.bestAccuracyThreshold),
-                       m.bestAccuracy, accuracy: 1e-12)
-        for _ in 0 ..< 50 {
+        XCTAssertEqual(
+            try VerificationMetrics.accuracy(distances: distances, genuine: genuine, threshold: m.bestAccuracyThreshold),
+            m.bestAccuracy, accuracy: 1e-12)
+        for _ in 0..<50 {
             let t = Float(rng.next() * 1.8 - 0.1)
-            XCTAssertEqual(curve.accuracy(atThreshold: t),
-                           try VerificationMetrics.accuracy(distances: distances, genuine: genuine, threshold: t), accuracy: 1e-12)
+            XCTAssertEqual(
+                curve.accuracy(atThreshold: t),
+                try VerificationMetrics.accuracy(distances: distances, genuine: genuine, threshold: t), accuracy: 1e-12)
         }
     }
 
@@ -297,15 +305,15 @@ final class MetricsTests: XCTestCase {
         var best = 0
         for k in tpr.indices where abs((1 - tpr[k]) - fpr[k]) < abs((1 - tpr[best]) - fpr[best]) { best = k }
         var auc = 0.0
-        for k in 1 ..< tpr.count { auc += (fpr[k] - fpr[k - 1]) * (tpr[k] + tpr[k - 1]) / 2 }
+        for k in 1..<tpr.count { auc += (fpr[k] - fpr[k - 1]) * (tpr[k] + tpr[k - 1]) / 2 }
         return ((1 - tpr[best] + fpr[best]) / 2, auc, acc)
     }
 
     func testDistinctDistancesMatchTheUngroupedReference() throws {
         var rng = LCG(state: 2024)
-        for trial in 0 ..< 5 {
+        for trial in 0..<5 {
             var distances: [Float] = [], genuine: [Bool] = []
-            for _ in 0 ..< 500 {
+            for _ in 0..<500 {
                 let same = rng.next() < 0.25
                 distances.append(Float(rng.next() + (same ? 0 : 0.4 + 0.1 * Double(trial))))
                 genuine.append(same)
@@ -376,8 +384,8 @@ final class MetricsTests: XCTestCase {
     func testHundredThousandPairsIsFast() throws {
         var rng = LCG(state: 7)
         let n = 450, dim = 5
-        let labels = (0 ..< n).map { $0 / 10 }
-        let embeddings = (0 ..< n * dim).map { Float(rng.next() + Double(labels[$0 / dim] % 7) * 0.3) }
+        let labels = (0..<n).map { $0 / 10 }
+        let embeddings = (0..<n * dim).map { Float(rng.next() + Double(labels[$0 / dim] % 7) * 0.3) }
         let start = Date()
         let (distances, genuine) = try VerificationPairs.allPairs(embeddings: embeddings, dimension: dim, labels: labels)
         let m = try VerificationMetrics(distances: distances, genuine: genuine)

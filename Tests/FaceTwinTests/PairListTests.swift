@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// The pair list CSV: image1,image2[,same], same = 1 for the same person; errors name file:line.

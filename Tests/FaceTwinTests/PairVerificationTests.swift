@@ -49,7 +49,8 @@ final class PairVerificationTests: XCTestCase {
 
     func testScoringWithAModelMatchesEvaluationDistances() throws {
         let orl = try orlDirectory()
-        let list = try PairList(text: "s5/1.pgm,s5/2.pgm,1\ns5/1.pgm,s6/1.pgm,0\n", file: "p.csv", root: orl, checkImagesExist: true)
+        let list = try PairList(
+            text: "s5/1.pgm,s5/2.pgm,1\ns5/1.pgm,s6/1.pgm,0\n", file: "p.csv", root: orl, checkImagesExist: true)
         let model = try FaceModel.load(path: try EvalFixture.modelPath())
         let expected = try Evaluation.score(model: model, pairList: list).distances
         XCTAssertNotEqual(expected[0], expected[1])

@@ -70,7 +70,8 @@ final class PhotoDecodeTests: XCTestCase {
             let gray = Self.difference(image.gray.pixels, try Self.expected(c, "L"))
             var line = "\(c.file): L max \(gray.max) mean \(String(format: "%.4f", gray.mean))"
             if c.format == "PNG" {
-                XCTAssertEqual(gray.max, 0, "\(c.file): PNG must match \(c.expect == "pillow" ? "Pillow" : "round(v*255/65535)") exactly")
+                XCTAssertEqual(
+                    gray.max, 0, "\(c.file): PNG must match \(c.expect == "pillow" ? "Pillow" : "round(v*255/65535)") exactly")
             } else {
                 XCTAssertLessThanOrEqual(gray.max, 2, c.file)
                 XCTAssertLessThan(gray.mean, 0.5, c.file)
@@ -122,7 +123,8 @@ extension PhotoDecodeTests {
                     if abs(Int(r[x, y]) - Int(g[sx, sy])) > 24 { mismatches += 1 }
                 }
             }
-            XCTAssertLessThan(mismatches, r.pixels.count / 50, "orientation \(o): \(mismatches) pixels far from the rotated original")
+            XCTAssertLessThan(
+                mismatches, r.pixels.count / 50, "orientation \(o): \(mismatches) pixels far from the rotated original")
         }
     }
 
@@ -139,8 +141,9 @@ extension PhotoDecodeTests {
         XCTAssertEqual(try ImageDecoder.decodeImage(path: pngAsJpg.path).format, .png)
         XCTAssertEqual(try ImageDecoder.decodeImage(path: jpgAsPgm.path).format, .jpeg)
         XCTAssertEqual(try ImageDecoder.decode(path: noName.path), try ImageDecoder.decode(path: Self.path("face_s1_1.png")))
-        XCTAssertEqual(try ImageDecoder.decode(path: Self.path("face_s1_1.png")),
-                       try ImageDecoder.decode(path: try orlDirectory() + "/s1/1.pgm"))
+        XCTAssertEqual(
+            try ImageDecoder.decode(path: Self.path("face_s1_1.png")),
+            try ImageDecoder.decode(path: try orlDirectory() + "/s1/1.pgm"))
     }
 
     func testColourPPMKeepsItsColourAndGrayIsUnchanged() throws {
@@ -163,13 +166,16 @@ extension PhotoDecodeTests {
         let input = Resize.networkInput(image, width: 16, height: 16)
         XCTAssertEqual(input.count, 3 * 16 * 16)
         for c in 0..<3 {
-            XCTAssertEqual(Array(input[(c * 256)..<((c + 1) * 256)]), Resize.networkInput(image.channel(c), width: 16, height: 16))
+            XCTAssertEqual(
+                Array(input[(c * 256)..<((c + 1) * 256)]), Resize.networkInput(image.channel(c), width: 16, height: 16))
         }
     }
 
     /// A TIFF block with IFD0 holding `entries` (tag, type, count, value) in `order`.
-    static func exif(littleEndian: Bool = true, ifdOffset: UInt32 = 8, entries: [(UInt16, UInt16, UInt32, UInt32)],
-                     declaredCount: UInt16? = nil) -> [UInt8] {
+    static func exif(
+        littleEndian: Bool = true, ifdOffset: UInt32 = 8, entries: [(UInt16, UInt16, UInt32, UInt32)],
+        declaredCount: UInt16? = nil
+    ) -> [UInt8] {
         func u16(_ v: UInt16) -> [UInt8] { littleEndian ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)] }
         func u32(_ v: UInt32) -> [UInt8] {
             let bytes: [UInt8] = [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)]
@@ -211,7 +217,7 @@ extension PhotoDecodeTests {
             ("orientation 9", Self.exif(entries: [(0x0112, 3, 1, 9)])),
             ("orientation 65535", Self.exif(entries: [(0x0112, 3, 1, 65535)])),
             ("orientation as ASCII", Self.exif(entries: [(0x0112, 2, 4, 6)])),
-            ("orientation with count 0", Self.exif(entries: [(0x0112, 3, 0, 6)])),
+            ("orientation with count 0", Self.exif(entries: [(0x0112, 3, 0, 6)]))
         ]
         for (what, bytes) in hostile {
             XCTAssertEqual(ImageDecoder.exifOrientation(bytes), 1, what)

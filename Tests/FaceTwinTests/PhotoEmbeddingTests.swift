@@ -16,8 +16,10 @@ final class PhotoEmbeddingTests: XCTestCase {
     /// PNG is lossless and decodes to the PGM's exact samples, so its embedding must be identical.
     func checkSameFaceThreeWays(_ model: FaceModel, _ label: String, fraction: Float) throws {
         let orl = try orlDirectory()
-        let paths = [orl + "/s1/1.pgm", PhotoDecodeTests.path("face_s1_1.png"),
-                     PhotoDecodeTests.path("face_s1_1_q95.jpg"), orl + "/s1/2.pgm"]
+        let paths = [
+            orl + "/s1/1.pgm", PhotoDecodeTests.path("face_s1_1.png"),
+            PhotoDecodeTests.path("face_s1_1_q95.jpg"), orl + "/s1/2.pgm"
+        ]
         let e = try model.embed(imagesAt: paths)
         let png = Evaluation.distance(e[0], e[1])
         let jpeg = Evaluation.distance(e[0], e[2])
@@ -47,11 +49,12 @@ final class PhotoEmbeddingTests: XCTestCase {
         let copies: [(String, String)] = [
             (orl + "/s1/1.pgm", "a/1.pgm"), (PhotoDecodeTests.path("face_s1_1.png"), "a/2.png"),
             (PhotoDecodeTests.path("face_s1_1_q95.jpg"), "b/1.jpg"), (PhotoDecodeTests.path("colour_q90.jpg"), "b/2.JPEG"),
-            (PhotoDecodeTests.path("colour_exif6.jpg"), "b/3.jpeg"),
+            (PhotoDecodeTests.path("colour_exif6.jpg"), "b/3.jpeg")
         ]
         for (from, to) in copies {
-            try FileManager.default.createDirectory(atPath: (root + "/" + to as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (root + "/" + to as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: from, toPath: root + "/" + to)
         }
         try Data("notes".utf8).write(to: URL(fileURLWithPath: root + "/b/notes.txt"))
@@ -69,10 +72,13 @@ final class PhotoEmbeddingTests: XCTestCase {
         let model = try EvalFixture.copyModel(to: dir)
         let orl = try orlDirectory()
         let folder = dir.appendingPathComponent("people").path
-        for (from, to) in [(PhotoDecodeTests.path("face_s1_1.png"), "s1/1.png"), (orl + "/s2/1.pgm", "s2/1.pgm"),
-                           (PhotoDecodeTests.path("colour_q95_444.jpg"), "s3/1.jpg")] {
-            try FileManager.default.createDirectory(atPath: folder + "/" + (to as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
+        for (from, to) in [
+            (PhotoDecodeTests.path("face_s1_1.png"), "s1/1.png"), (orl + "/s2/1.pgm", "s2/1.pgm"),
+            (PhotoDecodeTests.path("colour_q95_444.jpg"), "s3/1.jpg")
+        ] {
+            try FileManager.default.createDirectory(
+                atPath: folder + "/" + (to as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: from, toPath: folder + "/" + to)
         }
         let gallery = dir.appendingPathComponent("g.sqlite").path
@@ -82,8 +88,10 @@ final class PhotoEmbeddingTests: XCTestCase {
         let identify = try runFacetwin(["identify", "--gallery", gallery, probe, "--json"])
         XCTAssertNotEqual(identify.status, 2, identify.stderr)
         XCTAssertTrue(identify.stdout.contains("\"s1\""), identify.stdout)
-        let embed = try runFacetwin(["embed", "--model", model, probe, PhotoDecodeTests.path("colour_cmyk.jpg"),
-                                     PhotoDecodeTests.path("gray16.png")])
+        let embed = try runFacetwin([
+            "embed", "--model", model, probe, PhotoDecodeTests.path("colour_cmyk.jpg"),
+            PhotoDecodeTests.path("gray16.png")
+        ])
         XCTAssertEqual(embed.status, 0, embed.stderr)
         XCTAssertEqual(embed.stdout.split(separator: "\n").count, 3)
     }

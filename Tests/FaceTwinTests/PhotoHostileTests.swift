@@ -34,7 +34,7 @@ final class PhotoHostileTests: XCTestCase {
         var b = try fixture("face_s1_1.png")
         put32(width, into: &b, at: 16)
         put32(height, into: &b, at: 20)
-        put32(crc32(b[12..<29]), into: &b, at: 29)   // over "IHDR" + 13 data bytes
+        put32(crc32(b[12..<29]), into: &b, at: 29)  // over "IHDR" + 13 data bytes
         return b
     }
 
@@ -53,21 +53,21 @@ final class PhotoHostileTests: XCTestCase {
         let png = try fixture("face_s1_1.png")
         var badHuffman = jpg
         let dht = marker(jpg, 0xC4)
-        for i in 0..<16 { badHuffman[dht + 5 + i] = 0xFF }          // 16 code counts summing past 256
+        for i in 0..<16 { badHuffman[dht + 5 + i] = 0xFF }  // 16 code counts summing past 256
         var corruptScan = jpg
         let sos = marker(jpg, 0xDA)
-        for i in (sos + 40)..<(sos + 400) { corruptScan[i] = 0xFF } // fill bytes where entropy data was
-        corruptScan[sos + 400] = 0xD3                                 // ...then a stray RST marker
+        for i in (sos + 40)..<(sos + 400) { corruptScan[i] = 0xFF }  // fill bytes where entropy data was
+        corruptScan[sos + 400] = 0xD3  // ...then a stray RST marker
         let idat = (0..<(png.count - 4)).first { Array(png[$0..<($0 + 4)]) == Array("IDAT".utf8) }!
         let idatLength = png[(idat - 4)..<idat].reduce(0) { $0 << 8 | Int($1) }
         var badCRC = png
-        badCRC[idat + 4 + idatLength] ^= 0x55                       // the CRC itself: data intact
+        badCRC[idat + 4 + idatLength] ^= 0x55  // the CRC itself: data intact
         var corruptIDAT = png
-        corruptIDAT[idat + 100] ^= 0x55                             // the data: zlib/filters fail first
+        corruptIDAT[idat + 100] ^= 0x55  // the data: zlib/filters fail first
         var badPNGSignature = png
         badPNGSignature[5] = 0x00
         var noSOF = Array(jpg[0..<2])
-        noSOF += [0xFF, 0xD9]                                         // SOI then EOI
+        noSOF += [0xFF, 0xD9]  // SOI then EOI
         // A progressive JPEG's first scan repeated 600 times (the shape of a "scan bomb": many
         // passes over the image from a small file). libjpeg only warns about the inconsistent
         // progression; we take that warning as an error, at the second scan. (A consistent
@@ -75,7 +75,9 @@ final class PhotoHostileTests: XCTestCase {
         let progressive = try fixture("colour_progressive.jpg")
         let firstSOS = marker(progressive, 0xDA)
         var scanEnd = firstSOS + 2
-        while !(progressive[scanEnd] == 0xFF && progressive[scanEnd + 1] != 0 && !(0xD0...0xD7).contains(progressive[scanEnd + 1])) {
+        while !(progressive[scanEnd] == 0xFF && progressive[scanEnd + 1] != 0
+            && !(0xD0...0xD7).contains(progressive[scanEnd + 1]))
+        {
             scanEnd += 1
         }
         var scanBomb = Array(progressive[0..<firstSOS])
@@ -87,26 +89,45 @@ final class PhotoHostileTests: XCTestCase {
             ("header-only.jpg", Array(jpg[0..<(dht + 10)]), "truncated: premature end of JPEG file"),
             ("truncated.png", Array(png[0..<(png.count / 2)]), "truncated: premature end of PNG file"),
             ("signature-only.png", Array(png[0..<6]), "truncated: premature end of PNG file (6-byte signature)"),
-            ("gif.jpg", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0], "not a PGM/PPM/PAM, PNG or JPEG image (bad magic number \"GIF8\")"),
+            (
+                "gif.jpg", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0],
+                "not a PGM/PPM/PAM, PNG or JPEG image (bad magic number \"GIF8\")"
+            ),
             ("zeros.png", [UInt8](repeating: 0, count: 64), "not a PGM/PPM/PAM, PNG or JPEG image (bad magic number 0x00000000)"),
             ("bad-signature.png", badPNGSignature, "not a PGM/PPM/PAM, PNG or JPEG image (not a PNG file (bad signature))"),
             ("empty.jpg", [], "empty file (0 bytes)"),
-            ("huge.jpg", try jpegWithSize(width: 65000, height: 65000),
-             tooLarge + "65000x65000 = 4225000000 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"),
-            ("huge.png", try pngWithSize(width: 0x7FFF_FFFF, height: 0x7FFF_FFFF),
-             tooLarge + "2147483647x2147483647 = 4611686014132420609 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"),
-            ("wide.png", try pngWithSize(width: 3_000_000, height: 30),
-             tooLarge + "3000000x30 = 90000000 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"),
-            ("zero-width.png", try pngWithSize(width: 0, height: 112), "malformed PNG image: Invalid IHDR data (Image width is zero in IHDR)"),
-            ("zero-width.jpg", try jpegWithSize(width: 0, height: 112), "malformed JPEG image: Empty JPEG image (DNL not supported)"),
-            ("zero-height.jpg", try jpegWithSize(width: 92, height: 0), "malformed JPEG image: Empty JPEG image (DNL not supported)"),
+            (
+                "huge.jpg", try jpegWithSize(width: 65000, height: 65000),
+                tooLarge + "65000x65000 = 4225000000 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"
+            ),
+            (
+                "huge.png", try pngWithSize(width: 0x7FFF_FFFF, height: 0x7FFF_FFFF),
+                tooLarge
+                    + "2147483647x2147483647 = 4611686014132420609 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"
+            ),
+            (
+                "wide.png", try pngWithSize(width: 3_000_000, height: 30),
+                tooLarge + "3000000x30 = 90000000 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"
+            ),
+            (
+                "zero-width.png", try pngWithSize(width: 0, height: 112),
+                "malformed PNG image: Invalid IHDR data (Image width is zero in IHDR)"
+            ),
+            (
+                "zero-width.jpg", try jpegWithSize(width: 0, height: 112),
+                "malformed JPEG image: Empty JPEG image (DNL not supported)"
+            ),
+            (
+                "zero-height.jpg", try jpegWithSize(width: 92, height: 0),
+                "malformed JPEG image: Empty JPEG image (DNL not supported)"
+            ),
             ("bad-huffman.jpg", badHuffman, "malformed JPEG image: Bogus Huffman table definition"),
             ("corrupt-scan.jpg", corruptScan, "malformed JPEG image: Corrupt JPEG data: "),
             ("no-frame.jpg", noSOF, "malformed JPEG image: "),
             ("scan-bomb.jpg", scanBomb, "malformed JPEG image: Inconsistent progression sequence for component 0 coefficient 0"),
             ("bad-crc.png", badCRC, "malformed PNG image: IDAT: CRC error"),
             ("corrupt-idat.png", corruptIDAT, "malformed PNG image: "),
-            ("fifo.jpg", nil, "cannot open: is a named pipe (FIFO), not a regular file"),
+            ("fifo.jpg", nil, "cannot open: is a named pipe (FIFO), not a regular file")
         ]
     }
 
@@ -150,7 +171,9 @@ final class PhotoHostileTests: XCTestCase {
                 XCTAssertEqual(run.stdout, "", "\(arguments)")
                 let lines = run.stderr.split(separator: "\n", omittingEmptySubsequences: false)
                 XCTAssertEqual(lines.count, 2, "one line then the end: \(run.stderr)")
-                XCTAssertTrue(run.stderr.hasPrefix("facetwin: error: " + expected), "\(arguments):\n got      \(run.stderr)\n expected \(expected)…")
+                XCTAssertTrue(
+                    run.stderr.hasPrefix("facetwin: error: " + expected),
+                    "\(arguments):\n got      \(run.stderr)\n expected \(expected)…")
             }
         }
     }

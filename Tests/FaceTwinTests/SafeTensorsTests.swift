@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// The safetensors reader and writer: round trips, the Python library's files, and the
@@ -29,7 +30,7 @@ final class SafeTensorsTests: XCTestCase {
             "quotes": #"say "hi" \ to {"json": [1]}"#,
             "unicode": "Grüße, 顔, 🙂, e\u{301}",
             "lines": "first\nsecond\r\n\tthird\u{1}",
-            "": "empty key",
+            "": "empty key"
         ]
         var writer = SafeTensorsWriter(metadata: metadata)
         writer.add("fc1.0.weight", floats: [1, -2.5, 3.25, .pi, -0.0, .greatestFiniteMagnitude], shape: [2, 3])
@@ -45,12 +46,17 @@ final class SafeTensorsTests: XCTestCase {
 
         let file = try SafeTensorsFile(contentsOf: path)
         XCTAssertEqual(file.metadata, metadata)
-        XCTAssertEqual(file.tensorNames, ["fc1.0.weight", "cnn1.3.num_batches_tracked", "indices", "half",
-                                          "brain", "double", "empty", "last"])
+        XCTAssertEqual(
+            file.tensorNames,
+            [
+                "fc1.0.weight", "cnn1.3.num_batches_tracked", "indices", "half",
+                "brain", "double", "empty", "last"
+            ])
         XCTAssertEqual(try file.shape(of: "fc1.0.weight"), [2, 3])
         XCTAssertEqual(try file.dtype(of: "fc1.0.weight"), .float32)
-        XCTAssertEqual(try file.floats("fc1.0.weight").map(\.bitPattern),
-                       [1, -2.5, 3.25, .pi, -0.0, .greatestFiniteMagnitude].map { (x: Float) in x.bitPattern })
+        XCTAssertEqual(
+            try file.floats("fc1.0.weight").map(\.bitPattern),
+            [1, -2.5, 3.25, .pi, -0.0, .greatestFiniteMagnitude].map { (x: Float) in x.bitPattern })
         XCTAssertEqual(try file.shape(of: "cnn1.3.num_batches_tracked"), [])
         XCTAssertEqual(try file.dtype(of: "cnn1.3.num_batches_tracked"), .int64)
         XCTAssertEqual(try file.int64s("cnn1.3.num_batches_tracked"), [1_234_567_890_123])
@@ -68,11 +74,11 @@ final class SafeTensorsTests: XCTestCase {
         let raw = try Data(contentsOf: path)
         let headerLength = raw.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         XCTAssertEqual(headerLength % 8, 0)
-        XCTAssertEqual(try file.info("fc1.0.weight").dataOffsets, 0 ..< 24)
-        XCTAssertEqual(try file.info("cnn1.3.num_batches_tracked").dataOffsets, 24 ..< 32)
-        XCTAssertEqual(try file.info("last").dataOffsets, (raw.count - 8 - headerLength - 4) ..< (raw.count - 8 - headerLength))
+        XCTAssertEqual(try file.info("fc1.0.weight").dataOffsets, 0..<24)
+        XCTAssertEqual(try file.info("cnn1.3.num_batches_tracked").dataOffsets, 24..<32)
+        XCTAssertEqual(try file.info("last").dataOffsets, (raw.count - 8 - headerLength - 4)..<(raw.count - 8 - headerLength))
         // F32 data stored as raw little-endian IEEE bits.
-        let firstFloat = raw[(8 + headerLength) ..< (8 + headerLength + 4)]
+        let firstFloat = raw[(8 + headerLength)..<(8 + headerLength + 4)]
         XCTAssertEqual(Array(firstFloat), [0x00, 0x00, 0x80, 0x3F])
         try file.withUnsafeBytes(of: "half") { XCTAssertEqual(Array($0), [0x00, 0x3C, 0x00, 0xC0]) }
     }
@@ -87,7 +93,7 @@ final class SafeTensorsTests: XCTestCase {
 
     func testLargeTensorRoundTrip() throws {
         let count = 4_000_000
-        let values = (0 ..< count).map { Float($0) * 0.5 - 1000 }
+        let values = (0..<count).map { Float($0) * 0.5 - 1000 }
         let path = url("big.safetensors")
         try SafeTensorsWriter.write([.float32("fc1.0.weight", shape: [8000, 500], values)], to: path)
         let file = try SafeTensorsFile(contentsOf: path)
@@ -115,23 +121,30 @@ final class SafeTensorsTests: XCTestCase {
     /// Written by `safetensors.torch.save_file` (scripts/make-safetensors-fixture.py).
     func testReadsFileWrittenByPythonSafetensors() throws {
         let file = try pythonFixture()
-        XCTAssertEqual(file.metadata, [
-            "format": "pt",
-            "config": #"{"embedding": 5}"#,
-            "note": "Grüße ✓ \"quoted\" \\ back\nsecond line",
-        ])
+        XCTAssertEqual(
+            file.metadata,
+            [
+                "format": "pt",
+                "config": #"{"embedding": 5}"#,
+                "note": "Grüße ✓ \"quoted\" \\ back\nsecond line"
+            ])
         // Python orders the data by alignment, then name; tensorNames follows the data.
-        XCTAssertEqual(file.tensorNames, ["bn.num_batches_tracked", "double.f64", "empty.f32", "weight.f32",
-                                          "ints.i32", "brain.bf16", "half.f16"])
+        XCTAssertEqual(
+            file.tensorNames,
+            [
+                "bn.num_batches_tracked", "double.f64", "empty.f32", "weight.f32",
+                "ints.i32", "brain.bf16", "half.f16"
+            ])
 
         XCTAssertEqual(try file.dtype(of: "weight.f32"), .float32)
         XCTAssertEqual(try file.shape(of: "weight.f32"), [2, 3])
-        XCTAssertEqual(try file.floats("weight.f32").map(\.bitPattern),
-                       [1.5, -2.25, 0.1, .greatestFiniteMagnitude, -0.0, .leastNonzeroMagnitude].map { (x: Float) in x.bitPattern })
+        XCTAssertEqual(
+            try file.floats("weight.f32").map(\.bitPattern),
+            [1.5, -2.25, 0.1, .greatestFiniteMagnitude, -0.0, .leastNonzeroMagnitude].map { (x: Float) in x.bitPattern })
 
         XCTAssertEqual(try file.dtype(of: "half.f16"), .float16)
         let half = try file.floats("half.f16")
-        XCTAssertEqual(Array(half[0 ..< 7]), [0.5, -1, 65504, 0x1p-14, 0x1p-24, .infinity, -.infinity])
+        XCTAssertEqual(Array(half[0..<7]), [0.5, -1, 65504, 0x1p-14, 0x1p-24, .infinity, -.infinity])
         XCTAssertTrue(half[7].isNaN)
         XCTAssertEqual(half[8], 0.0999755859375)
 
@@ -166,9 +179,10 @@ final class SafeTensorsTests: XCTestCase {
 
     func testUInt64AboveInt64MaxIsRejected() throws {
         let path = url("u64.safetensors")
-        try SafeTensorsWriter.write([
-            SafeTensorsWriter.Tensor(name: "u", dtype: .uint64, shape: [2], elements: .bytes(bytes(of: [UInt64(5), .max]))),
-        ], to: path)
+        try SafeTensorsWriter.write(
+            [
+                SafeTensorsWriter.Tensor(name: "u", dtype: .uint64, shape: [2], elements: .bytes(bytes(of: [UInt64(5), .max])))
+            ], to: path)
         assertProblem(try SafeTensorsFile(contentsOf: path).int64s("u"), "u64.safetensors", "element 1 does not fit")
     }
 
@@ -177,7 +191,7 @@ final class SafeTensorsTests: XCTestCase {
         #if arch(x86_64) && os(macOS)
         throw XCTSkip("Float16 is unavailable on macOS x86_64")
         #else
-        for bits in 0 ... UInt16.max {
+        for bits in 0...UInt16.max {
             let expected = Float(Float16(bitPattern: bits))
             let actual = HalfConversion.float(fromHalfBits: bits)
             if expected.isNaN {
@@ -227,7 +241,9 @@ final class SafeTensorsTests: XCTestCase {
             XCTAssertTrue(text.contains(fileName), "\(text) should name \(fileName)", file: file, line: line)
             XCTAssertTrue(text.contains(phrase), "\(text) should contain \(phrase)", file: file, line: line)
             XCTAssertFalse(text.contains("\n") || text.contains("\r"), "\(text) should be one line", file: file, line: line)
-            if let problem { XCTAssertTrue(problem(error.problem), "unexpected problem \(error.problem)", file: file, line: line) }
+            if let problem {
+                XCTAssertTrue(problem(error.problem), "unexpected problem \(error.problem)", file: file, line: line)
+            }
         } catch {
             XCTFail("expected a SafeTensorsError, got \(type(of: error)): \(error)", file: file, line: line)
         }
@@ -237,15 +253,18 @@ final class SafeTensorsTests: XCTestCase {
         for size in [0, 1, 7] {
             let path = url("short\(size).safetensors")
             try Data(repeating: 0, count: size).write(to: path)
-            assertProblem(try SafeTensorsFile(contentsOf: path), "short\(size).safetensors",
-                          "not a safetensors file (\(size) bytes") { $0 == .fileTooShort(size: size) }
+            assertProblem(
+                try SafeTensorsFile(contentsOf: path), "short\(size).safetensors",
+                "not a safetensors file (\(size) bytes"
+            ) { $0 == .fileTooShort(size: size) }
         }
     }
 
     func testRejectsHeaderLengthBeyondFile() throws {
         let path = try writeRaw("model.bin", length: 8_245_123_456, bytes: [UInt8](repeating: 0x20, count: 1016))
-        assertProblem(try SafeTensorsFile(contentsOf: path), "model.bin",
-                      "model.bin: not a safetensors file (header length 8245123456 exceeds file size 1024)")
+        assertProblem(
+            try SafeTensorsFile(contentsOf: path), "model.bin",
+            "model.bin: not a safetensors file (header length 8245123456 exceeds file size 1024)")
         let exact = try writeRaw("off-by-one.safetensors", length: 3, bytes: Array("{}".utf8))
         assertProblem(try SafeTensorsFile(contentsOf: exact), "off-by-one.safetensors", "header length 3 exceeds file size 10")
         let huge = try writeRaw("huge.safetensors", length: .max, bytes: Array("{}".utf8))
@@ -260,8 +279,10 @@ final class SafeTensorsTests: XCTestCase {
         let handle = try FileHandle(forWritingTo: path)
         try handle.truncate(atOffset: length + 8 + 7)
         try handle.close()
-        assertProblem(try SafeTensorsFile(contentsOf: path), "big-header.safetensors",
-                      "header length 100000001 exceeds the limit of 100000000 bytes") {
+        assertProblem(
+            try SafeTensorsFile(contentsOf: path), "big-header.safetensors",
+            "header length 100000001 exceeds the limit of 100000000 bytes"
+        ) {
             $0 == .headerTooLarge(headerLength: length, limit: 100_000_000)
         }
     }
@@ -284,57 +305,80 @@ final class SafeTensorsTests: XCTestCase {
 
     func testRejectsIncompleteOrInvalidEntries() throws {
         try assertRejected(#"{"t": 3}"#, #"tensor "t": header entry is not an object"#)
-        try assertRejected(#"{"t": {"shape": [1], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
-                           #"tensor "t": header entry has no "dtype""#) { $0 == .missingField(tensor: "t", field: "dtype") }
+        try assertRejected(
+            #"{"t": {"shape": [1], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
+            #"tensor "t": header entry has no "dtype""#
+        ) { $0 == .missingField(tensor: "t", field: "dtype") }
         try assertRejected(#"{"t": {"dtype": "F32", "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0], #"has no "shape""#)
         try assertRejected(#"{"t": {"dtype": "F32", "shape": [1]}}"#, data: [0, 0, 0, 0], #"has no "data_offsets""#)
-        try assertRejected(#"{"t": {"dtype": 32, "shape": [1], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
-                           #"invalid "dtype""#)
-        try assertRejected(#"{"t": {"dtype": "Q7", "shape": [1], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
-                           #"tensor "t": unknown dtype "Q7""#) { $0 == .unknownDType(tensor: "t", dtype: "Q7") }
-        try assertRejected(#"{"t": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}"#, data: [0],
-                           "unknown dtype")
+        try assertRejected(
+            #"{"t": {"dtype": 32, "shape": [1], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
+            #"invalid "dtype""#)
+        try assertRejected(
+            #"{"t": {"dtype": "Q7", "shape": [1], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
+            #"tensor "t": unknown dtype "Q7""#
+        ) { $0 == .unknownDType(tensor: "t", dtype: "Q7") }
+        try assertRejected(
+            #"{"t": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}"#, data: [0],
+            "unknown dtype")
         for shape in ["[-1]", "[1.5]", "[true]", "[\"2\"]", "2", "[18446744073709551615]"] {
-            try assertRejected(#"{"t": {"dtype": "F32", "shape": \#(shape), "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
-                               #"invalid "shape""#)
+            try assertRejected(
+                #"{"t": {"dtype": "F32", "shape": \#(shape), "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
+                #"invalid "shape""#)
         }
-        try assertRejected(#"{"t": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 4]}}"#,
-                           data: [0, 0, 0, 0], "size overflows")
+        try assertRejected(
+            #"{"t": {"dtype": "F32", "shape": [4611686018427387904, 4], "data_offsets": [0, 4]}}"#,
+            data: [0, 0, 0, 0], "size overflows")
         for offsets in ["[0]", "[0, 4, 8]", "[-4, 0]", "[0, 4.0]", "\"0,4\""] {
-            try assertRejected(#"{"t": {"dtype": "F32", "shape": [1], "data_offsets": \#(offsets)}}"#, data: [0, 0, 0, 0],
-                               #"invalid "data_offsets""#)
+            try assertRejected(
+                #"{"t": {"dtype": "F32", "shape": [1], "data_offsets": \#(offsets)}}"#, data: [0, 0, 0, 0],
+                #"invalid "data_offsets""#)
         }
     }
 
     func testRejectsOffsetsOutsideTheDataOrOfTheWrongSize() throws {
-        try assertRejected(#"{"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}"#, data: [0, 0, 0, 0],
-                           "data_offsets [0, 8] outside the data section of 4 bytes") {
+        try assertRejected(
+            #"{"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}"#, data: [0, 0, 0, 0],
+            "data_offsets [0, 8] outside the data section of 4 bytes"
+        ) {
             $0 == .offsetsOutOfRange(tensor: "t", begin: 0, end: 8, dataSize: 4)
         }
-        try assertRejected(#"{"t": {"dtype": "F32", "shape": [0], "data_offsets": [4, 0]}}"#, data: [0, 0, 0, 0],
-                           "data_offsets [4, 0] outside")
-        try assertRejected(#"{"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
-                           "data_offsets span 4 bytes but dtype and shape need 8") {
+        try assertRejected(
+            #"{"t": {"dtype": "F32", "shape": [0], "data_offsets": [4, 0]}}"#, data: [0, 0, 0, 0],
+            "data_offsets [4, 0] outside")
+        try assertRejected(
+            #"{"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
+            "data_offsets span 4 bytes but dtype and shape need 8"
+        ) {
             $0 == .sizeMismatch(tensor: "t", expectedBytes: 8, actualBytes: 4)
         }
-        try assertRejected(#"{"t": {"dtype": "I64", "shape": [], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
-                           "need 8")
+        try assertRejected(
+            #"{"t": {"dtype": "I64", "shape": [], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0],
+            "need 8")
     }
 
     func testRejectsOverlapsAndHoles() throws {
         let twelve = [UInt8](repeating: 0, count: 12)
-        try assertRejected(#"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#,
-                           data: twelve, #"tensor "b": data overlaps tensor "a""#) { $0 == .overlap(tensor: "b", other: "a") }
-        try assertRejected(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#,
-                           data: [0, 0, 0, 0], "data overlaps")
-        try assertRejected(#"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "z": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}}"#,
-                           data: [UInt8](repeating: 0, count: 8), "data overlaps")
-        try assertRejected(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}"#,
-                           data: twelve, "data bytes [4, 8) belong to no tensor") { $0 == .hole(begin: 4, end: 8) }
-        try assertRejected(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#,
-                           data: [UInt8](repeating: 0, count: 8), "data bytes [4, 8) belong to no tensor")
-        try assertRejected(#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#,
-                           data: [UInt8](repeating: 0, count: 8), "data bytes [0, 4) belong to no tensor")
+        try assertRejected(
+            #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#,
+            data: twelve, #"tensor "b": data overlaps tensor "a""#
+        ) { $0 == .overlap(tensor: "b", other: "a") }
+        try assertRejected(
+            #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#,
+            data: [0, 0, 0, 0], "data overlaps")
+        try assertRejected(
+            #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "z": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}}"#,
+            data: [UInt8](repeating: 0, count: 8), "data overlaps")
+        try assertRejected(
+            #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}"#,
+            data: twelve, "data bytes [4, 8) belong to no tensor"
+        ) { $0 == .hole(begin: 4, end: 8) }
+        try assertRejected(
+            #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#,
+            data: [UInt8](repeating: 0, count: 8), "data bytes [4, 8) belong to no tensor")
+        try assertRejected(
+            #"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#,
+            data: [UInt8](repeating: 0, count: 8), "data bytes [0, 4) belong to no tensor")
         try assertRejected("{}", data: [1], "data bytes [0, 1) belong to no tensor")
     }
 
@@ -346,12 +390,15 @@ final class SafeTensorsTests: XCTestCase {
     }
 
     func testErrorsStayOnOneLineWhateverTheNames() throws {
-        try assertRejected(#"{"bad\nname\u0000": {"dtype": "X\r\n", "shape": [1], "data_offsets": [0, 4]}}"#,
-                           data: [0, 0, 0, 0], #"tensor "bad\nname\u{0}": unknown dtype "X\r\n""#)
+        try assertRejected(
+            #"{"bad\nname\u0000": {"dtype": "X\r\n", "shape": [1], "data_offsets": [0, 4]}}"#,
+            data: [0, 0, 0, 0], #"tensor "bad\nname\u{0}": unknown dtype "X\r\n""#)
     }
 
     func testMissingFileAndDirectory() throws {
-        assertProblem(try SafeTensorsFile(contentsOf: url("absent.safetensors")), "absent.safetensors", "open failed: No such file") {
+        assertProblem(
+            try SafeTensorsFile(contentsOf: url("absent.safetensors")), "absent.safetensors", "open failed: No such file"
+        ) {
             if case .io(operation: "open", _) = $0 { return true } else { return false }
         }
         assertProblem(try SafeTensorsFile(path: directory.path), directory.lastPathComponent, "not a regular file")
@@ -373,24 +420,35 @@ final class SafeTensorsTests: XCTestCase {
             (.float32("w", shape: [Int.max, 2], []), "invalid shape"),
             (.float32("", shape: [0], []), #"invalid tensor name """#),
             (.float32("__metadata__", shape: [0], []), "invalid tensor name"),
-            (SafeTensorsWriter.Tensor(name: "h", dtype: .float16, shape: [1], elements: .floats([1])),
-             #"tensor "h": Float data cannot be stored as F16"#),
-            (SafeTensorsWriter.Tensor(name: "i", dtype: .int32, shape: [1], elements: .int64s([1])), "Int64 data cannot be stored as I32"),
-            (SafeTensorsWriter.Tensor(name: "b", dtype: .float16, shape: [2], elements: .bytes(Data([1, 2, 3]))), "3 bytes of data"),
+            (
+                SafeTensorsWriter.Tensor(name: "h", dtype: .float16, shape: [1], elements: .floats([1])),
+                #"tensor "h": Float data cannot be stored as F16"#
+            ),
+            (
+                SafeTensorsWriter.Tensor(name: "i", dtype: .int32, shape: [1], elements: .int64s([1])),
+                "Int64 data cannot be stored as I32"
+            ),
+            (
+                SafeTensorsWriter.Tensor(name: "b", dtype: .float16, shape: [2], elements: .bytes(Data([1, 2, 3]))),
+                "3 bytes of data"
+            )
         ]
         for (tensor, phrase) in cases {
             assertProblem(try SafeTensorsWriter.write([tensor], to: path), "model.safetensors", phrase)
         }
-        assertProblem(try SafeTensorsWriter.write([.float32("w", shape: [1], [1]), .float32("w", shape: [1], [2])], to: path),
-                      "model.safetensors", #"tensor "w" given twice"#) { $0 == .duplicateTensor("w") }
+        assertProblem(
+            try SafeTensorsWriter.write([.float32("w", shape: [1], [1]), .float32("w", shape: [1], [2])], to: path),
+            "model.safetensors", #"tensor "w" given twice"#
+        ) { $0 == .duplicateTensor("w") }
         XCTAssertEqual(try Data(contentsOf: path), original)
         XCTAssertEqual(try temporaryFiles(), [])
     }
 
     func testWriteIntoMissingDirectoryFailsCleanly() throws {
         let path = directory.appendingPathComponent("no/such/dir/model.safetensors")
-        assertProblem(try SafeTensorsWriter.write([.float32("w", shape: [1], [1])], to: path), "model.safetensors",
-                      "cannot create a temporary file in")
+        assertProblem(
+            try SafeTensorsWriter.write([.float32("w", shape: [1], [1])], to: path), "model.safetensors",
+            "cannot create a temporary file in")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path.path))
         XCTAssertEqual(try temporaryFiles(), [])
     }
@@ -401,8 +459,9 @@ final class SafeTensorsTests: XCTestCase {
         let destination = url("model.safetensors")
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: false)
         try Data("keep".utf8).write(to: destination.appendingPathComponent("inside"))
-        assertProblem(try SafeTensorsWriter.write([.float32("w", shape: [1000], [Float](repeating: 1, count: 1000))], to: destination),
-                      "model.safetensors", "is a directory, not a regular file")
+        assertProblem(
+            try SafeTensorsWriter.write([.float32("w", shape: [1000], [Float](repeating: 1, count: 1000))], to: destination),
+            "model.safetensors", "is a directory, not a regular file")
         XCTAssertEqual(try temporaryFiles(), [])
         XCTAssertEqual(try Data(contentsOf: destination.appendingPathComponent("inside")), Data("keep".utf8))
     }
@@ -430,8 +489,9 @@ final class SafeTensorsTests: XCTestCase {
         try SafeTensorsWriter.write([.float32("w", shape: [1], [1])], to: path)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: readOnly.path)
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: readOnly.path) }
-        assertProblem(try SafeTensorsWriter.write([.float32("w", shape: [1], [2])], to: path), "model.safetensors",
-                      "create temporary file failed")
+        assertProblem(
+            try SafeTensorsWriter.write([.float32("w", shape: [1], [2])], to: path), "model.safetensors",
+            "create temporary file failed")
         XCTAssertEqual(try SafeTensorsFile(contentsOf: path).floats("w"), [1])
     }
 }

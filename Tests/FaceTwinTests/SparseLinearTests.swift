@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 /// The first linear layer's product over the nonzeros of x − u (Sources/CKernels/sparse.c) against
@@ -13,7 +14,9 @@ final class SparseLinearTests: XCTestCase {
     /// fill a vector), k ending mid-block and mid-vector, a block with every feature nonzero
     /// and one with none, a single row, and enough rows and blocks to split over the cores.
     func testProductMatchesADoubleReference() {
-        let shapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (3, 5, 7), (16, 64, 64), (17, 70, 1003), (33, 500, 2100), (64, 130, 4096)]
+        let shapes: [(m: Int, n: Int, k: Int)] = [
+            (1, 1, 1), (3, 5, 7), (16, 64, 64), (17, 70, 1003), (33, 500, 2100), (64, 130, 4096)
+        ]
         for (index, s) in shapes.enumerated() {
             var rng = RandomSource(seed: UInt64(700 + index))
             let layer = Linear(s.k, s.n, rng: &rng)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 final class TensorStorageTests: XCTestCase {

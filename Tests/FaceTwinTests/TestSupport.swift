@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 
 /// The repository's root, found from this file's location (Tests/FaceTwinTests/…).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// The ORL database for tests that need real faces: `$ORL_DIR` when set, else the copy the
 /// repository ships in `data/orl`. A missing database fails the test: it is part of the checkout.
@@ -59,5 +60,6 @@ func runFacetwin(_ arguments: [String]) throws -> RunResult {
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return RunResult(
+        status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }

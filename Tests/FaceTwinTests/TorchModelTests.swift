@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// A full-size reference model written by PyTorch (`scripts/make-golden.py --full DIR`: PyTorch's
@@ -9,15 +10,18 @@ import XCTest
 /// been run ($FACETWIN_TORCH_GOLDEN, default .build-golden/ in the package) and skips elsewhere.
 final class TorchModelTests: XCTestCase {
     func testFullSizePyTorchModelGivesPyTorchEmbeddings() throws {
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = ProcessInfo.processInfo.environment["FACETWIN_TORCH_GOLDEN"] ?? package.appendingPathComponent(".build-golden").path
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let dir =
+            ProcessInfo.processInfo.environment["FACETWIN_TORCH_GOLDEN"] ?? package.appendingPathComponent(".build-golden").path
         let modelPath = dir + "/torch_full_model.safetensors"
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw XCTSkip("no PyTorch full-size model at \(modelPath): run scripts/make-golden.py --full \(dir)")
         }
         let orl = try orlDirectory()
         struct Expected: Decodable { let images: [String]; let embeddings: [[Float]] }
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/torch_full_embeddings.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/torch_full_embeddings.json")))
 
         let model = try FaceModel.load(path: modelPath)
         XCTAssertEqual(model.config, NetworkConfig.reference, "configuration read off a PyTorch state dict")

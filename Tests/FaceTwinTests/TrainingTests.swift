@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import FaceTwin
 
 /// Training end to end on real faces at a small size: it learns, it is reproducible, and the
@@ -24,7 +25,8 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(result.history[0].steps, (train.count + 15) / 16)
         XCTAssertLessThan(result.history.last!.meanLoss, result.history.first!.meanLoss * 0.8, "the loss falls")
         let best = result.history.min { a, b in
-            a.validation!.eer < b.validation!.eer || (a.validation!.eer == b.validation!.eer && a.validation!.auc >= b.validation!.auc)
+            a.validation!.eer < b.validation!.eer
+                || (a.validation!.eer == b.validation!.eer && a.validation!.auc >= b.validation!.auc)
         }!
         XCTAssertEqual(result.bestEpoch, best.epoch, "the kept epoch has the lowest held-out EER")
         XCTAssertGreaterThan(best.validation!.auc, 0.85, "unseen identities are separated better than chance")
@@ -36,7 +38,9 @@ final class TrainingTests: XCTestCase {
         // The kept weights are the best epoch's: re-scoring the held-out set reproduces its EER.
         let emb = result.model.network.embed(pixels: held.pixels, count: held.count)
         let pairs = try VerificationPairs.allPairs(embeddings: emb, dimension: 5, labels: held.labels)
-        XCTAssertEqual(try VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine).eer, best.validation!.eer, accuracy: 1e-12)
+        XCTAssertEqual(
+            try VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine).eer, best.validation!.eer, accuracy: 1e-12
+        )
 
         // The history CSV has a header and one row per epoch, the kept one marked.
         let rows = result.historyCSV.split(separator: "\n")
@@ -61,7 +65,9 @@ final class TrainingTests: XCTestCase {
 
     func testModelFileRoundTrip() throws {
         let (train, held) = try folders(try orlDirectory())
-        let result = try Trainer(config: Self.config, options: TrainingOptions(epochs: 1, batchSize: 8), training: train, validation: held).run()
+        let result = try Trainer(
+            config: Self.config, options: TrainingOptions(epochs: 1, batchSize: 8), training: train, validation: held
+        ).run()
         let dir = try temporaryDirectory(self)
         let path = dir.appendingPathComponent("m.safetensors").path
         try result.model.save(to: path)
@@ -69,7 +75,9 @@ final class TrainingTests: XCTestCase {
 
         let loaded = try FaceModel.load(path: path)
         XCTAssertEqual(loaded.info, result.model.info)
-        XCTAssertEqual(loaded.network.batchNorms.map(\.layer.numBatchesTracked), result.model.network.batchNorms.map(\.layer.numBatchesTracked))
+        XCTAssertEqual(
+            loaded.network.batchNorms.map(\.layer.numBatchesTracked),
+            result.model.network.batchNorms.map(\.layer.numBatchesTracked))
         XCTAssertEqual(loaded.network.batchNorms.first?.layer.numBatchesTracked, Int64(2 * result.history[0].steps))
         for ((name, a), (_, b)) in zip(loaded.network.stateTensors, result.model.network.stateTensors) {
             XCTAssertEqual(a.toArray(), b.toArray(), name)
@@ -80,8 +88,12 @@ final class TrainingTests: XCTestCase {
 
         // PyTorch's state-dict names and order.
         let file = try SafeTensorsFile(path: path)
-        XCTAssertEqual(Array(file.tensorNames.prefix(7)), ["cnn1.1.weight", "cnn1.1.bias", "cnn1.3.weight", "cnn1.3.bias",
-                                                          "cnn1.3.running_mean", "cnn1.3.running_var", "cnn1.3.num_batches_tracked"])
+        XCTAssertEqual(
+            Array(file.tensorNames.prefix(7)),
+            [
+                "cnn1.1.weight", "cnn1.1.bias", "cnn1.3.weight", "cnn1.3.bias",
+                "cnn1.3.running_mean", "cnn1.3.running_var", "cnn1.3.num_batches_tracked"
+            ])
         XCTAssertEqual(file.tensorNames.last, "fc1.4.bias")
         XCTAssertEqual(try file.shape(of: "fc1.0.weight"), [64, 8 * 20 * 20])
         XCTAssertEqual(try file.dtype(of: "cnn1.3.num_batches_tracked"), .int64)
@@ -108,9 +120,14 @@ final class TrainingTests: XCTestCase {
 
     func testTrainerRejectsBadOptions() throws {
         let (train, _) = try folders(try orlDirectory())
-        XCTAssertThrowsError(try Trainer(config: Self.config, options: TrainingOptions(epochs: 0), training: train, validation: nil))
-        XCTAssertThrowsError(try Trainer(config: Self.config, options: TrainingOptions(batchSize: 1), training: train, validation: nil))
-        XCTAssertThrowsError(try Trainer(config: NetworkConfig(inputHeight: 30, inputWidth: 30), options: TrainingOptions(), training: train, validation: nil))
+        XCTAssertThrowsError(
+            try Trainer(config: Self.config, options: TrainingOptions(epochs: 0), training: train, validation: nil))
+        XCTAssertThrowsError(
+            try Trainer(config: Self.config, options: TrainingOptions(batchSize: 1), training: train, validation: nil))
+        XCTAssertThrowsError(
+            try Trainer(
+                config: NetworkConfig(inputHeight: 30, inputWidth: 30), options: TrainingOptions(), training: train,
+                validation: nil))
     }
 }
 
@@ -120,8 +137,11 @@ final class TrainingTests: XCTestCase {
 /// units cause by chance.
 final class CollapseTests: XCTestCase {
     private func folders(_ orl: String) throws -> (ImageFolder, ImageFolder) {
-        (try ImageFolder(root: orl, width: TrainingTests.size, height: TrainingTests.size, only: Set((8...20).map { "s\($0)" })),
-         try ImageFolder(root: orl, width: TrainingTests.size, height: TrainingTests.size, only: ["s5", "s6", "s7"]))
+        (
+            try ImageFolder(
+                root: orl, width: TrainingTests.size, height: TrainingTests.size, only: Set((8...20).map { "s\($0)" })),
+            try ImageFolder(root: orl, width: TrainingTests.size, height: TrainingTests.size, only: ["s5", "s6", "s7"])
+        )
     }
 
     private func options(restarts: Int) -> TrainingOptions {
@@ -141,7 +161,9 @@ final class CollapseTests: XCTestCase {
         } catch {
             failure = error
         }
-        guard let failure, case .collapsed(let epoch, let restarts) = failure else { return XCTFail("no collapse: \(String(describing: failure))") }
+        guard let failure, case .collapsed(let epoch, let restarts) = failure else {
+            return XCTFail("no collapse: \(String(describing: failure))")
+        }
         XCTAssertEqual(epoch, 1)
         XCTAssertEqual(restarts, 0)
         XCTAssertTrue(failure.description.contains("training collapsed at epoch 1"), failure.description)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FaceTwin
 
 /// FaceTwin's own forward GEMM (Sources/CKernels) against a Double loop, on shapes that hit every
@@ -15,13 +16,13 @@ final class WeightGEMMTests: XCTestCase {
     func testProductsMatchADoubleReference() {
         let shapes = [
             Shape(m: 1, n: 1, k: 1),
-            Shape(m: 2, n: 7, k: 5),          // one tile + 1 row, k below one vector
-            Shape(m: 3, n: 6, k: 8),          // exactly one tile, one vector of k
-            Shape(m: 16, n: 12, k: 256),      // one full group of rows, two tiles, one whole block
-            Shape(m: 17, n: 13, k: 257),      // a second group with one row, a block of one column
+            Shape(m: 2, n: 7, k: 5),  // one tile + 1 row, k below one vector
+            Shape(m: 3, n: 6, k: 8),  // exactly one tile, one vector of k
+            Shape(m: 16, n: 12, k: 256),  // one full group of rows, two tiles, one whole block
+            Shape(m: 17, n: 13, k: 257),  // a second group with one row, a block of one column
             Shape(m: 5, n: 11, k: 530, ldc: 14),
-            Shape(m: 64, n: 70, k: 1003),     // 4.5 M multiply-adds: split over the cores
-            Shape(m: 33, n: 500, k: 300),     // the reference's 500 features: 83 tiles + 2 rows
+            Shape(m: 64, n: 70, k: 1003),  // 4.5 M multiply-adds: split over the cores
+            Shape(m: 33, n: 500, k: 300)  // the reference's 500 features: 83 tiles + 2 rows
         ]
         var workspace = WeightGEMM.Workspace()  // one workspace through every shape change
         for (index, s) in shapes.enumerated() {
@@ -32,8 +33,9 @@ final class WeightGEMMTests: XCTestCase {
             x.withUnsafeBufferPointer { xp in
                 w.withUnsafeBufferPointer { wp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        WeightGEMM.addProduct(m: s.m, n: s.n, k: s.k, x: xp.baseAddress!, w: wp.baseAddress!,
-                                              c: cp.baseAddress!, ldc: ldc, workspace: &workspace)
+                        WeightGEMM.addProduct(
+                            m: s.m, n: s.n, k: s.k, x: xp.baseAddress!, w: wp.baseAddress!,
+                            c: cp.baseAddress!, ldc: ldc, workspace: &workspace)
                     }
                 }
             }
@@ -101,8 +103,9 @@ final class WeightGEMMTests: XCTestCase {
                 guard let update = fused.fusedUpdate else { return XCTFail("no fused update offered") }
                 dy.withUnsafeBufferPointer { d in
                     x.withUnsafeBufferPointer { xp in
-                        WeightGEMM.adamUpdate(m: s.m, n: s.n, k: s.k, dy: d.baseAddress!, x: xp.baseAddress!,
-                                              w: fused.value.pointer, update: update, workspace: &workspace)
+                        WeightGEMM.adamUpdate(
+                            m: s.m, n: s.n, k: s.k, dy: d.baseAddress!, x: xp.baseAddress!,
+                            w: fused.value.pointer, update: update, workspace: &workspace)
                     }
                 }
                 fused.updatedInBackward = true

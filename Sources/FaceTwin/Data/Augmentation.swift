@@ -19,8 +19,10 @@ public struct Augmentation: Sendable, Equatable, Codable {
     public var contrast: Float
     public var brightness: Float
 
-    public init(rotationDegrees: Float = 10, scale: Float = 0.05, shift: Float = 0.06, mirror: Bool = true,
-                contrast: Float = 0.2, brightness: Float = 0.1) {
+    public init(
+        rotationDegrees: Float = 10, scale: Float = 0.05, shift: Float = 0.06, mirror: Bool = true,
+        contrast: Float = 0.2, brightness: Float = 0.1
+    ) {
         self.rotationDegrees = rotationDegrees
         self.scale = scale
         self.shift = shift
@@ -35,8 +37,10 @@ public struct Augmentation: Sendable, Equatable, Codable {
     public var isIdentity: Bool { self == .none }
 
     /// Writes an augmented copy of `source` ([height × width], row-major) into `destination`.
-    public func apply(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                      width: Int, height: Int, rng: inout RandomSource) {
+    public func apply(
+        _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+        width: Int, height: Int, rng: inout RandomSource
+    ) {
         func uniform(_ r: Float) -> Float { r == 0 ? 0 : Float.random(in: -r...r, using: &rng) }
         let angle = uniform(rotationDegrees) * .pi / 180
         let s = 1 + uniform(scale)

@@ -17,8 +17,9 @@ public struct GrayImage: Equatable, Sendable {
     /// Wraps existing samples. `pixels.count` must be `width * height`.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width > 0 && height > 0, "GrayImage needs a positive size, got \(width)x\(height)")
-        precondition(pixels.count == width * height,
-                     "GrayImage \(width)x\(height) needs \(width * height) pixels, got \(pixels.count)")
+        precondition(
+            pixels.count == width * height,
+            "GrayImage \(width)x\(height) needs \(width * height) pixels, got \(pixels.count)")
         self.width = width
         self.height = height
         self.pixels = pixels

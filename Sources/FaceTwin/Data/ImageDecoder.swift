@@ -53,11 +53,17 @@ public struct DecodedImage: Equatable, Sendable {
     public let orientation: Int
 
     public var width: Int {
-        switch pixels { case .gray(let g): return g.width; case .rgb(let c): return c.width }
+        switch pixels {
+        case .gray(let g): return g.width;
+        case .rgb(let c): return c.width
+        }
     }
 
     public var height: Int {
-        switch pixels { case .gray(let g): return g.height; case .rgb(let c): return c.height }
+        switch pixels {
+        case .gray(let g): return g.height;
+        case .rgb(let c): return c.height
+        }
     }
 
     /// Whether the file holds colour (3 channels).
@@ -69,12 +75,18 @@ public struct DecodedImage: Equatable, Sendable {
     /// As Pillow's `convert("L")`: gray stays as it is; RGB becomes
     /// `(R·19595 + G·38470 + B·7471 + 0x8000) >> 16`.
     public var gray: GrayImage {
-        switch pixels { case .gray(let g): return g; case .rgb(let c): return c.gray }
+        switch pixels {
+        case .gray(let g): return g;
+        case .rgb(let c): return c.gray
+        }
     }
 
     /// As Pillow's `convert("RGB")`: gray is copied into R, G and B.
     public var rgb: RGBImage {
-        switch pixels { case .gray(let g): return RGBImage(g); case .rgb(let c): return c }
+        switch pixels {
+        case .gray(let g): return RGBImage(g);
+        case .rgb(let c): return c
+        }
     }
 }
 
@@ -124,8 +136,10 @@ public enum ImageDecoder {
     ///
     /// - Parameter keepColor: `false` lets a colour Netpbm file be reduced to gray while it
     ///   is read (what ``decode(path:maxPixels:)`` wants); PNG and JPEG always keep colour.
-    public static func decodeImage(path: String, maxPixels: Int = defaultMaxPixels,
-                                   keepColor: Bool = true) throws(ImageError) -> DecodedImage {
+    public static func decodeImage(
+        path: String, maxPixels: Int = defaultMaxPixels,
+        keepColor: Bool = true
+    ) throws(ImageError) -> DecodedImage {
         // Opened through InputFile: a named pipe, socket or device is refused, not waited on.
         let fd: Int32
         do { fd = try InputFile.open(path) } catch { throw .cannotOpen(path: path, reason: error.message) }
@@ -152,8 +166,14 @@ public enum ImageDecoder {
         let limit = Int64(max(0, maxPixels))
         switch format {
         case .netpbm: return try decodeNetpbm(fd: fd, path: path, maxPixels: maxPixels, keepColor: keepColor)
-        case .png: return try decodeCodec(format, fd: fd, path: path, maxPixels: maxPixels) { facetwin_decode_png_fd(fd, limit, $0, $1, $2) }
-        case .jpeg: return try decodeCodec(format, fd: fd, path: path, maxPixels: maxPixels) { facetwin_decode_jpeg_fd(fd, limit, $0, $1, $2) }
+        case .png:
+            return try decodeCodec(format, fd: fd, path: path, maxPixels: maxPixels) {
+                facetwin_decode_png_fd(fd, limit, $0, $1, $2)
+            }
+        case .jpeg:
+            return try decodeCodec(format, fd: fd, path: path, maxPixels: maxPixels) {
+                facetwin_decode_jpeg_fd(fd, limit, $0, $1, $2)
+            }
         }
     }
 
@@ -171,16 +191,19 @@ public enum ImageDecoder {
         return "0x" + bytes.map { String($0, radix: 16, uppercase: true).leftPadded(2) }.joined()
     }
 
-    private static func decodeNetpbm(fd: Int32, path: String, maxPixels: Int,
-                                     keepColor: Bool) throws(ImageError) -> DecodedImage {
+    private static func decodeNetpbm(
+        fd: Int32, path: String, maxPixels: Int,
+        keepColor: Bool
+    ) throws(ImageError) -> DecodedImage {
         var width: Int32 = 0
         var height: Int32 = 0
         var channels: Int32 = 0
         var raw: UnsafeMutablePointer<UInt8>? = nil
         var message = [CChar](repeating: 0, count: 512)
         let status = message.withUnsafeMutableBufferPointer { buffer in
-            facetwin_netpbm_read8_fd(fd, Int64(max(0, maxPixels)), keepColor ? 1 : 0, &channels, &width, &height, &raw,
-                              buffer.baseAddress, buffer.count)
+            facetwin_netpbm_read8_fd(
+                fd, Int64(max(0, maxPixels)), keepColor ? 1 : 0, &channels, &width, &height, &raw,
+                buffer.baseAddress, buffer.count)
         }
         let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 
@@ -190,7 +213,8 @@ public enum ImageDecoder {
             defer { facetwin_netpbm_free(raw) }
             let count = Int(width) * Int(height) * Int(channels)
             let pixels = [UInt8](UnsafeBufferPointer(start: raw, count: count))
-            let image: DecodedImage.Pixels = channels == 3
+            let image: DecodedImage.Pixels =
+                channels == 3
                 ? .rgb(RGBImage(width: Int(width), height: Int(height), pixels: pixels))
                 : .gray(GrayImage(width: Int(width), height: Int(height), pixels: pixels))
             return DecodedImage(format: .netpbm, pixels: image, orientation: 1)
@@ -224,7 +248,8 @@ public enum ImageDecoder {
                 throw .outOfMemory(path: path, width: width, height: height)
             }
             let pixels = [UInt8](UnsafeBufferPointer(start: raw, count: width * height * Int(image.channels)))
-            let decoded: DecodedImage.Pixels = image.channels == 3
+            let decoded: DecodedImage.Pixels =
+                image.channels == 3
                 ? .rgb(RGBImage(width: width, height: height, pixels: pixels))
                 : .gray(GrayImage(width: width, height: height, pixels: pixels))
             return DecodedImage(format: format, pixels: decoded, orientation: Int(image.orientation))
@@ -240,6 +265,6 @@ public enum ImageDecoder {
     }
 }
 
-private extension String {
-    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+extension String {
+    fileprivate func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

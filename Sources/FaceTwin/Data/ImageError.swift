@@ -40,10 +40,10 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     public var path: String {
         switch self {
         case .cannotOpen(let path, _), .empty(let path), .notNetpbm(let path, _), .unrecognized(let path, _),
-             .truncated(let path, _), .malformed(let path, _), .malformedPhoto(let path, _, _),
-             .tooLarge(let path, _, _, _),
-             .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path),
-             .noFace(let path), .multipleFaces(let path, _), .detectionFailed(let path, _):
+            .truncated(let path, _), .malformed(let path, _), .malformedPhoto(let path, _, _),
+            .tooLarge(let path, _, _, _),
+            .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path),
+            .noFace(let path), .multipleFaces(let path, _), .detectionFailed(let path, _):
             return path
         }
     }

@@ -64,7 +64,7 @@ public struct ImageFolder: Sendable {
 
     /// The stored floats of image `index` (a view into ``pixels``, no copy).
     public func image(at index: Int) -> ArraySlice<Float> {
-        pixels[index * imageSize ..< (index + 1) * imageSize]
+        pixels[index * imageSize..<(index + 1) * imageSize]
     }
 
     /// Image file extensions that are loaded, lower-cased.
@@ -80,9 +80,11 @@ public struct ImageFolder: Sendable {
     /// - Throws: ``DatasetError`` naming the folder or file at fault. Which error
     ///   is reported does not depend on thread scheduling: when several images fail,
     ///   the first in load order is named.
-    public init(root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
-                only: Set<String>? = nil, excluding: Set<String> = [],
-                maxPixels: Int = ImageDecoder.defaultMaxPixels) throws(DatasetError) {
+    public init(
+        root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
+        only: Set<String>? = nil, excluding: Set<String> = [],
+        maxPixels: Int = ImageDecoder.defaultMaxPixels
+    ) throws(DatasetError) {
         guard width > 0, height > 0 else {
             throw .invalidImageSize(root: root, width: width, height: height)
         }
@@ -124,22 +126,24 @@ public struct ImageFolder: Sendable {
             for name in try Self.list(folder) {
                 let path = Self.join(folder, name)
                 if !name.hasPrefix("."), Self.kind(of: path) != .directory,
-                   Self.imageExtensions.contains(Self.fileExtension(name)) {
+                    Self.imageExtensions.contains(Self.fileExtension(name))
+                {
                     images.append(name)
                 } else {
                     skipped += 1
                 }
             }
             if images.count < 2 { throw .tooFewImages(folder: folder, count: images.count) }
-            byLabel.append(Array(paths.count ..< paths.count + images.count))
+            byLabel.append(Array(paths.count..<paths.count + images.count))
             for name in NaturalOrder.sorted(images) {
                 paths.append(Self.join(folder, name))
                 labels.append(label)
             }
         }
 
-        let pixels = try Self.decodeAll(paths, width: width, height: height, invert: invert, standardize: standardize,
-                                        maxPixels: maxPixels)
+        let pixels = try Self.decodeAll(
+            paths, width: width, height: height, invert: invert, standardize: standardize,
+            maxPixels: maxPixels)
 
         self.root = root
         self.width = width
@@ -157,8 +161,10 @@ public struct ImageFolder: Sendable {
     /// Decodes, resizes and normalizes every file into one contiguous array.
     /// Each worker writes only its own image's slice, so the result does not
     /// depend on scheduling; errors are kept per image and the first is thrown.
-    private static func decodeAll(_ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
-                                  maxPixels: Int) throws(DatasetError) -> [Float] {
+    private static func decodeAll(
+        _ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
+        maxPixels: Int
+    ) throws(DatasetError) -> [Float] {
         let size = width * height
         var pixels = [Float](repeating: 0, count: paths.count * size)
         var errors = [ImageError?](repeating: nil, count: paths.count)
@@ -168,7 +174,7 @@ public struct ImageFolder: Sendable {
                     do throws(ImageError) {
                         let image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
                         let resized = Resize.bilinear(image, width: width, height: height)
-                        let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size ..< (i + 1) * size])
+                        let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])
                         resized.writeNormalized(into: slot, invert: invert)
                         if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
                     } catch {
@@ -225,8 +231,11 @@ public struct ImageFolder: Sendable {
 extension ImageFolder {
     /// The images of `root` prepared as `config`'s network takes them (size, inversion,
     /// standardisation).
-    public init(root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = []) throws(DatasetError) {
-        try self.init(root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
-                      standardize: config.standardize, only: only, excluding: excluding)
+    public init(root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = [])
+        throws(DatasetError)
+    {
+        try self.init(
+            root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
+            standardize: config.standardize, only: only, excluding: excluding)
     }
 }

@@ -14,8 +14,9 @@ public struct RGBImage: Equatable, Sendable {
     /// Wraps existing samples. `pixels.count` must be `3 * width * height`.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width > 0 && height > 0, "RGBImage needs a positive size, got \(width)x\(height)")
-        precondition(pixels.count == 3 * width * height,
-                     "RGBImage \(width)x\(height) needs \(3 * width * height) samples, got \(pixels.count)")
+        precondition(
+            pixels.count == 3 * width * height,
+            "RGBImage \(width)x\(height) needs \(3 * width * height) samples, got \(pixels.count)")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -76,8 +77,10 @@ extension Resize {
     /// ``networkInput(_:width:height:invert:matching:)`` resizes a gray image,
     /// then the three planes one after the other (`[3 × height × width]`, R, G, B),
     /// as torchvision's `ToTensor` lays out an RGB image.
-    public static func networkInput(_ image: RGBImage, width: Int, height: Int, invert: Bool = false,
-                                    matching pillow: PillowVersion = .pillow13) -> [Float] {
+    public static func networkInput(
+        _ image: RGBImage, width: Int, height: Int, invert: Bool = false,
+        matching pillow: PillowVersion = .pillow13
+    ) -> [Float] {
         (0..<3).flatMap { networkInput(image.channel($0), width: width, height: height, invert: invert, matching: pillow) }
     }
 }

@@ -36,8 +36,10 @@ public enum Resize {
     /// `Image.resize((width, height), Image.BILINEAR)` does for mode "L".
     /// A dimension that does not change is not resampled (Pillow skips that
     /// pass), so same-size resizing returns the image unchanged.
-    public static func bilinear(_ image: GrayImage, width: Int, height: Int,
-                                matching pillow: PillowVersion = .pillow13) -> GrayImage {
+    public static func bilinear(
+        _ image: GrayImage, width: Int, height: Int,
+        matching pillow: PillowVersion = .pillow13
+    ) -> GrayImage {
         precondition(width > 0 && height > 0, "resize target must be positive, got \(width)x\(height)")
         let needHorizontal = width != image.width
         let needVertical = height != image.height
@@ -56,8 +58,9 @@ public enum Resize {
                 let firstRow = vertical.bounds[0]
                 let lastRow = vertical.bounds[2 * (height - 1)] + vertical.bounds[2 * (height - 1) + 1]
                 for i in 0..<height { vertical.bounds[2 * i] -= firstRow }
-                pixels = horizontalPass(pixels, width: currentWidth, rows: firstRow..<lastRow, outWidth: width,
-                                        coefficients: Coefficients(inSize: image.width, outSize: width))
+                pixels = horizontalPass(
+                    pixels, width: currentWidth, rows: firstRow..<lastRow, outWidth: width,
+                    coefficients: Coefficients(inSize: image.width, outSize: width))
                 currentWidth = width
             }
             if needVertical {
@@ -68,8 +71,9 @@ public enum Resize {
             // Here the height shrinks, so the vertical pass is always needed.
             var pixels = verticalPass(image.pixels, width: image.width, outHeight: height, coefficients: vertical)
             if needHorizontal {
-                pixels = horizontalPass(pixels, width: image.width, rows: 0..<height, outWidth: width,
-                                        coefficients: Coefficients(inSize: image.width, outSize: width))
+                pixels = horizontalPass(
+                    pixels, width: image.width, rows: 0..<height, outWidth: width,
+                    coefficients: Coefficients(inSize: image.width, outSize: width))
             }
             return GrayImage(width: width, height: height, pixels: pixels)
         }
@@ -77,8 +81,10 @@ public enum Resize {
 
     /// The network input for `image`: resized with ``bilinear(_:width:height:)``
     /// then mapped to `height*width` floats `pixel/255` (or `1 - pixel/255`).
-    public static func networkInput(_ image: GrayImage, width: Int, height: Int, invert: Bool = false,
-                                    matching pillow: PillowVersion = .pillow13) -> [Float] {
+    public static func networkInput(
+        _ image: GrayImage, width: Int, height: Int, invert: Bool = false,
+        matching pillow: PillowVersion = .pillow13
+    ) -> [Float] {
         bilinear(image, width: width, height: height, matching: pillow).normalized(invert: invert)
     }
 
@@ -146,8 +152,10 @@ public enum Resize {
     }
 
     /// `ImagingResampleHorizontal_8bpc` over source rows `rows`.
-    static func horizontalPass(_ src: [UInt8], width: Int, rows: Range<Int>, outWidth: Int,
-                               coefficients c: Coefficients) -> [UInt8] {
+    static func horizontalPass(
+        _ src: [UInt8], width: Int, rows: Range<Int>, outWidth: Int,
+        coefficients c: Coefficients
+    ) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: outWidth * rows.count)
         src.withUnsafeBufferPointer { src in
             c.weights.withUnsafeBufferPointer { k in
@@ -172,8 +180,10 @@ public enum Resize {
     }
 
     /// `ImagingResampleVertical_8bpc`.
-    static func verticalPass(_ src: [UInt8], width: Int, outHeight: Int,
-                             coefficients c: Coefficients) -> [UInt8] {
+    static func verticalPass(
+        _ src: [UInt8], width: Int, outHeight: Int,
+        coefficients c: Coefficients
+    ) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: width * outHeight)
         src.withUnsafeBufferPointer { src in
             c.weights.withUnsafeBufferPointer { k in

@@ -47,8 +47,10 @@ public struct FaceAligner: Equatable, Sendable {
     public var leftEye: ImagePoint
     public var rightEye: ImagePoint
 
-    public init(width: Int = 92, height: Int = 112, leftEye: ImagePoint = FaceAligner.orlLeftEye,
-                rightEye: ImagePoint = FaceAligner.orlRightEye) {
+    public init(
+        width: Int = 92, height: Int = 112, leftEye: ImagePoint = FaceAligner.orlLeftEye,
+        rightEye: ImagePoint = FaceAligner.orlRightEye
+    ) {
         precondition(width > 0 && height > 0, "FaceAligner needs a positive size")
         precondition(leftEye != rightEye, "FaceAligner needs two distinct eye positions")
         self.width = width
@@ -61,14 +63,18 @@ public struct FaceAligner: Equatable, Sendable {
     public static func eyes(of face: DetectedFace) -> (left: ImagePoint, right: ImagePoint) {
         if let l = face.leftEye, let r = face.rightEye { return (l, r) }
         let b = face.box
-        return (ImagePoint(x: b.x + boxLeftEye.x * b.width, y: b.y + boxLeftEye.y * b.height),
-                ImagePoint(x: b.x + boxRightEye.x * b.width, y: b.y + boxRightEye.y * b.height))
+        return (
+            ImagePoint(x: b.x + boxLeftEye.x * b.width, y: b.y + boxLeftEye.y * b.height),
+            ImagePoint(x: b.x + boxRightEye.x * b.width, y: b.y + boxRightEye.y * b.height)
+        )
     }
 
     /// The eye targets in crop pixels.
     public var targets: (left: ImagePoint, right: ImagePoint) {
-        (ImagePoint(x: leftEye.x * Double(width), y: leftEye.y * Double(height)),
-         ImagePoint(x: rightEye.x * Double(width), y: rightEye.y * Double(height)))
+        (
+            ImagePoint(x: leftEye.x * Double(width), y: leftEye.y * Double(height)),
+            ImagePoint(x: rightEye.x * Double(width), y: rightEye.y * Double(height))
+        )
     }
 
     /// The map from crop coordinates to photo coordinates for eyes at `left` and `right`.
@@ -109,8 +115,8 @@ public struct FaceAligner: Equatable, Sendable {
         var out = [UInt8](repeating: 0, count: width * height)
         let sw = source.width, sh = source.height
         source.pixels.withUnsafeBufferPointer { src in
-            for j in 0 ..< height {
-                for i in 0 ..< width {
+            for j in 0..<height {
+                for i in 0..<width {
                     let q = t.apply(ImagePoint(x: Double(i) + 0.5, y: Double(j) + 0.5))
                     let fx = min(max(q.x - 0.5, 0), Double(sw - 1)), fy = min(max(q.y - 0.5, 0), Double(sh - 1))
                     let x0 = Int(fx), y0 = Int(fy)

@@ -77,8 +77,9 @@ public final class FaceDetector: @unchecked Sendable {
         let status = work.pixels.withUnsafeBufferPointer { px in
             faces.withUnsafeMutableBufferPointer { out in
                 message.withUnsafeMutableBufferPointer { msg in
-                    facetwin_face_detect(handle, px.baseAddress, Int32(work.width), Int32(work.height), Int32(work.width),
-                                         upsample, out.baseAddress, Int32(out.count), &count, msg.baseAddress, msg.count)
+                    facetwin_face_detect(
+                        handle, px.baseAddress, Int32(work.width), Int32(work.height), Int32(work.width),
+                        upsample, out.baseAddress, Int32(out.count), &count, msg.baseAddress, msg.count)
                 }
             }
         }
@@ -89,11 +90,13 @@ public final class FaceDetector: @unchecked Sendable {
         // as both images cover the same extent).
         let sx = Double(image.width) / Double(work.width), sy = Double(image.height) / Double(work.height)
         return faces.prefix(Int(min(count, 32))).map { f in
-            let box = FaceBox(x: Double(f.x) * sx, y: Double(f.y) * sy, width: Double(f.width) * sx, height: Double(f.height) * sy)
+            let box = FaceBox(
+                x: Double(f.x) * sx, y: Double(f.y) * sy, width: Double(f.width) * sx, height: Double(f.height) * sy)
             guard f.has_eyes != 0 else { return DetectedFace(box: box, confidence: Double(f.confidence)) }
-            return DetectedFace(box: box, confidence: Double(f.confidence),
-                                leftEye: ImagePoint(x: Double(f.left_eye_x) * sx, y: Double(f.left_eye_y) * sy),
-                                rightEye: ImagePoint(x: Double(f.right_eye_x) * sx, y: Double(f.right_eye_y) * sy))
+            return DetectedFace(
+                box: box, confidence: Double(f.confidence),
+                leftEye: ImagePoint(x: Double(f.left_eye_x) * sx, y: Double(f.left_eye_y) * sy),
+                rightEye: ImagePoint(x: Double(f.right_eye_x) * sx, y: Double(f.right_eye_y) * sy))
         }
     }
 }

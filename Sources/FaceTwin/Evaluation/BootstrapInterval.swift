@@ -140,15 +140,20 @@ public struct VerificationBootstrap: Sendable {
             first.append(code(firstIdentity[k]))
             second.append(code(secondIdentity[k]))
         }
-        try self.init(unit: .identities, units: dense.count, note: nil, distances: distances, genuine: genuine, first: first, second: second)
+        try self.init(
+            unit: .identities, units: dense.count, note: nil, distances: distances, genuine: genuine, first: first, second: second
+        )
     }
 
     /// Over pairs (identities unknown): genuine and impostor pairs resampled separately.
     public init(distances: [Float], genuine: [Bool], note: String? = nil) throws {
-        try self.init(unit: .pairs, units: distances.count, note: note, distances: distances, genuine: genuine, first: [], second: [])
+        try self.init(
+            unit: .pairs, units: distances.count, note: note, distances: distances, genuine: genuine, first: [], second: [])
     }
 
-    private init(unit: BootstrapUnit, units: Int, note: String?, distances: [Float], genuine: [Bool], first: [Int32], second: [Int32]) throws {
+    private init(
+        unit: BootstrapUnit, units: Int, note: String?, distances: [Float], genuine: [Bool], first: [Int32], second: [Int32]
+    ) throws {
         // Validates lengths, finiteness and both kinds of pair.
         let curve = try ROCCurve(distances: distances, genuine: genuine)
         let order = distances.indices.sorted { distances[$0] < distances[$1] }
@@ -207,21 +212,21 @@ public struct VerificationBootstrap: Sendable {
         var counts = [Int](repeating: 0, count: unit == .identities ? units : 0)
         let genuineIndices = unit == .pairs ? sortedGenuine.indices.filter { sortedGenuine[$0] } : []
         let impostorIndices = unit == .pairs ? sortedGenuine.indices.filter { !sortedGenuine[$0] } : []
-        for _ in 0 ..< resamples {
+        for _ in 0..<resamples {
             switch unit {
             case .identities:
                 for i in counts.indices { counts[i] = 0 }
-                for _ in 0 ..< units { counts[Int(rng.next() % UInt64(units))] += 1 }
+                for _ in 0..<units { counts[Int(rng.next() % UInt64(units))] += 1 }
                 for k in weights.indices {
                     let a = Int(sortedFirst[k]), b = Int(sortedSecond[k])
                     weights[k] = a == b ? counts[a] : counts[a] * counts[b]
                 }
             case .pairs:
                 for k in weights.indices { weights[k] = 0 }
-                for _ in 0 ..< genuineIndices.count {
+                for _ in 0..<genuineIndices.count {
                     weights[genuineIndices[Int(rng.next() % UInt64(genuineIndices.count))]] += 1
                 }
-                for _ in 0 ..< impostorIndices.count {
+                for _ in 0..<impostorIndices.count {
                     weights[impostorIndices[Int(rng.next() % UInt64(impostorIndices.count))]] += 1
                 }
             }
@@ -274,7 +279,8 @@ extension Evaluation {
             return engine.intervals(resamples: resamples, seed: seed, level: level)
         } catch let BootstrapError.labelsDisagree(pair: k) {
             let same = genuine[k] ? "the same person" : "different people"
-            note = "identities unknown: pair \(k + 1) (\(shortName(ofImage: Int(first[k]))), \(shortName(ofImage: Int(second[k])))) is labelled \(same) but its folders say otherwise"
+            note =
+                "identities unknown: pair \(k + 1) (\(shortName(ofImage: Int(first[k]))), \(shortName(ofImage: Int(second[k])))) is labelled \(same) but its folders say otherwise"
         } catch {
             note = "identities unknown: \(error)"
         }

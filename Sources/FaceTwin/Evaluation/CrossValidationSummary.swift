@@ -39,21 +39,29 @@ public struct CrossValidationSummary: Sendable {
     /// `runs`: each split seed with its folds' results. Needs at least one fold.
     public init(runs: [(seed: UInt64, folds: [CrossValidationFoldResult])], level: Double = 0.95) {
         let figures = runs.flatMap { run in
-            run.folds.map { FoldFigures(seed: run.seed, fold: $0.fold.index + 1, eer: $0.metrics.eer, tarAtFMR1Percent: $0.metrics.tarAtFMR1Percent) }
+            run.folds.map {
+                FoldFigures(
+                    seed: run.seed, fold: $0.fold.index + 1, eer: $0.metrics.eer, tarAtFMR1Percent: $0.metrics.tarAtFMR1Percent)
+            }
         }
         precondition(!figures.isEmpty, "no folds")
         folds = figures
         eer = Self.mean(figures.map(\.eer), level: level)
         worstFold = figures.max { $0.eer < $1.eer }!
         if let unsupported = figures.first(where: { !$0.tarAtFMR1Percent.isSupported }) {
-            tarAtFMR1Percent = Mean(mean: nil, standardDeviation: nil, interval: nil, count: figures.count,
-                                    unsupportedReason: "seed \(unsupported.seed) fold \(unsupported.fold): \(unsupported.tarAtFMR1Percent.unsupportedReason!)")
+            tarAtFMR1Percent = Mean(
+                mean: nil, standardDeviation: nil, interval: nil, count: figures.count,
+                unsupportedReason:
+                    "seed \(unsupported.seed) fold \(unsupported.fold): \(unsupported.tarAtFMR1Percent.unsupportedReason!)")
         } else {
             tarAtFMR1Percent = Self.mean(figures.compactMap(\.tarAtFMR1Percent.tar), level: level)
         }
         let n = figures.count
-        intervalMethod = n > 1
-            ? String(format: "t-interval of the mean over %d folds × seeds (t = %.3f, %d degrees of freedom)", n, StudentT.quantile(1 - (1 - level) / 2, degreesOfFreedom: n - 1), n - 1)
+        intervalMethod =
+            n > 1
+            ? String(
+                format: "t-interval of the mean over %d folds × seeds (t = %.3f, %d degrees of freedom)", n,
+                StudentT.quantile(1 - (1 - level) / 2, degreesOfFreedom: n - 1), n - 1)
             : "no interval from a single fold"
     }
 
@@ -63,9 +71,11 @@ public struct CrossValidationSummary: Sendable {
         guard n > 1 else {
             return Mean(mean: stat.mean, standardDeviation: nil, interval: nil, count: n, unsupportedReason: nil)
         }
-        let half = StudentT.quantile(1 - (1 - level) / 2, degreesOfFreedom: n - 1) * stat.standardDeviation / Double(n).squareRoot()
-        return Mean(mean: stat.mean, standardDeviation: stat.standardDeviation,
-                    interval: ConfidenceInterval(lower: stat.mean - half, upper: stat.mean + half), count: n, unsupportedReason: nil)
+        let half =
+            StudentT.quantile(1 - (1 - level) / 2, degreesOfFreedom: n - 1) * stat.standardDeviation / Double(n).squareRoot()
+        return Mean(
+            mean: stat.mean, standardDeviation: stat.standardDeviation,
+            interval: ConfidenceInterval(lower: stat.mean - half, upper: stat.mean + half), count: n, unsupportedReason: nil)
     }
 }
 
@@ -100,7 +110,7 @@ public enum StudentT {
         precondition(p > 0.5 && p < 1 && v >= 1, "0.5 < p < 1, at least 1 degree of freedom")
         var low = 0.0, high = 1.0
         while cdf(high, degreesOfFreedom: v) < p { high *= 2 }
-        for _ in 0 ..< 200 {
+        for _ in 0..<200 {
             let mid = (low + high) / 2
             if cdf(mid, degreesOfFreedom: v) < p { low = mid } else { high = mid }
         }
@@ -127,7 +137,7 @@ public enum StudentT {
         if abs(d) < tiny { d = tiny }
         d = 1 / d
         var f = d
-        for m in 1 ... 300 {
+        for m in 1...300 {
             let m = Double(m)
             let even: Double = (a + 2 * m - 1) * (a + 2 * m)
             var num: Double = m * (b - m) * x / even

@@ -63,7 +63,9 @@ public struct Evaluation: Sendable {
     public init(model: FaceModel, folder: ImageFolder) throws(EvaluationError) {
         let c = model.config
         guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert else {
-            throw .inputMismatch("\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")")
+            throw .inputMismatch(
+                "\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")"
+            )
         }
         let embeddings = model.network.embed(pixels: folder.pixels, count: folder.count)
         let scored: (distances: [Float], genuine: [Bool])
@@ -77,22 +79,26 @@ public struct Evaluation: Sendable {
         var first: [Int32] = [], second: [Int32] = []
         first.reserveCapacity(scored.distances.count)
         second.reserveCapacity(scored.distances.count)
-        for i in 0 ..< folder.count { for j in (i + 1) ..< folder.count { first.append(Int32(i)); second.append(Int32(j)) } }
-        try self.init(model: model, source: .identities(root: folder.root, names: folder.identities), imagePaths: folder.paths,
-                      embeddings: embeddings, first: first, second: second, distances: scored.distances, genuine: scored.genuine)
+        for i in 0..<folder.count { for j in (i + 1)..<folder.count { first.append(Int32(i)); second.append(Int32(j)) } }
+        try self.init(
+            model: model, source: .identities(root: folder.root, names: folder.identities), imagePaths: folder.paths,
+            embeddings: embeddings, first: first, second: second, distances: scored.distances, genuine: scored.genuine)
     }
 
     /// The pairs of a labelled pair list. Each distinct image is decoded and embedded once.
     public init(model: FaceModel, pairList: PairList) throws(EvaluationError) {
         guard pairList.hasLabels else { throw .unlabeledPairs(file: pairList.file) }
         let scored = try Self.score(model: model, pairList: pairList)
-        try self.init(model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
-                      embeddings: scored.embeddings, first: scored.first, second: scored.second,
-                      distances: scored.distances, genuine: pairList.pairs.map { $0.same! })
+        try self.init(
+            model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
+            embeddings: scored.embeddings, first: scored.first, second: scored.second,
+            distances: scored.distances, genuine: pairList.pairs.map { $0.same! })
     }
 
-    private init(model: FaceModel, source: Source, imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32],
-                 distances: [Float], genuine: [Bool]) throws(EvaluationError) {
+    private init(
+        model: FaceModel, source: Source, imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32],
+        distances: [Float], genuine: [Bool]
+    ) throws(EvaluationError) {
         let context: String
         switch source {
         case .identities(let root, let names): context = "\(root) (\(names.joined(separator: ",")))"
@@ -125,14 +131,17 @@ public struct Evaluation: Sendable {
     /// The distances of a pair list's pairs (labels not needed), each distinct image decoded
     /// and embedded once, in batches.
     public static func score(model: FaceModel, pairList: PairList) throws(EvaluationError)
-        -> (imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32], distances: [Float]) {
+        -> (imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32], distances: [Float])
+    {
         var index: [String: Int32] = [:]
         var paths: [String] = []
         var first: [Int32] = [], second: [Int32] = []
         for pair in pairList.pairs {
             for (path, out) in [(pair.path1, 0), (pair.path2, 1)] {
                 let k: Int32
-                if let known = index[path] { k = known } else {
+                if let known = index[path] {
+                    k = known
+                } else {
                     k = Int32(paths.count)
                     index[path] = k
                     paths.append(path)
@@ -151,7 +160,8 @@ public struct Evaluation: Sendable {
         var distances = [Float](repeating: 0, count: first.count)
         embeddings.withUnsafeBufferPointer { e in
             for k in distances.indices {
-                distances[k] = Self.distance(e.baseAddress! + Int(first[k]) * dim, e.baseAddress! + Int(second[k]) * dim, dimension: dim)
+                distances[k] = Self.distance(
+                    e.baseAddress! + Int(first[k]) * dim, e.baseAddress! + Int(second[k]) * dim, dimension: dim)
             }
         }
         return (paths, embeddings, first, second, distances)
@@ -168,7 +178,7 @@ public struct Evaluation: Sendable {
 
     static func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dimension: Int) -> Float {
         var sum = 0.0
-        for c in 0 ..< dimension {
+        for c in 0..<dimension {
             let d = Double(a[c]) - Double(b[c])
             sum += d * d
         }

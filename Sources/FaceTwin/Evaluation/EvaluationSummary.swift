@@ -38,8 +38,10 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     /// Things the reader must know (training identities included, a threshold missing…).
     public var warnings: [String]
 
-    public init(_ e: Evaluation, model: String? = nil, warnings: [String] = [], trainingIdentitiesIncluded: [String]? = nil,
-                intervals: BootstrapIntervals? = nil) {
+    public init(
+        _ e: Evaluation, model: String? = nil, warnings: [String] = [], trainingIdentitiesIncluded: [String]? = nil,
+        intervals: BootstrapIntervals? = nil
+    ) {
         self.model = model
         switch e.source {
         case .identities(let root, _):
@@ -76,7 +78,8 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 }

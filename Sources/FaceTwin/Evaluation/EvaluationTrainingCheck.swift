@@ -38,7 +38,10 @@ public enum TrainingIdentities: Sendable, Equatable {
         let held = Set(t.holdout)
         let trained = NaturalOrder.sorted(folders.filter { !held.contains($0) })
         guard trained.count == t.trainIdentities else {
-            self = .unknown(reason: "the model trained on \(t.trainIdentities) identities of \(root), which now has \(trained.count) besides the held-out ones")
+            self = .unknown(
+                reason:
+                    "the model trained on \(t.trainIdentities) identities of \(root), which now has \(trained.count) besides the held-out ones"
+            )
             return
         }
         self = .known(trained: trained, heldOut: NaturalOrder.sorted(t.holdout), root: root)

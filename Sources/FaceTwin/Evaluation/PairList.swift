@@ -79,23 +79,31 @@ public struct PairList: Sendable {
             if pairs.isEmpty, !sawHeader, fields.first?.lowercased() == "image1" {
                 let names = fields.map { $0.lowercased() }
                 guard names.count >= 2, names[1] == "image2" else {
-                    throw PairListError(file: file, line: lineNumber, "header must be \"image1,image2\" or \"image1,image2,same\" (got \"\(trimmed)\")")
+                    throw PairListError(
+                        file: file, line: lineNumber,
+                        "header must be \"image1,image2\" or \"image1,image2,same\" (got \"\(trimmed)\")")
                 }
                 if names.count > 3 {
-                    throw PairListError(file: file, line: lineNumber, "header has \(names.count) columns; expected image1,image2[,same]")
+                    throw PairListError(
+                        file: file, line: lineNumber, "header has \(names.count) columns; expected image1,image2[,same]")
                 }
                 if names.count == 3, names[2] != "same" {
-                    throw PairListError(file: file, line: lineNumber, "third column is named \"\(fields[2])\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous")
+                    throw PairListError(
+                        file: file, line: lineNumber,
+                        "third column is named \"\(fields[2])\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous"
+                    )
                 }
                 columns = names.count
                 sawHeader = true
                 continue
             }
             guard fields.count == 2 || fields.count == 3 else {
-                throw PairListError(file: file, line: lineNumber, "expected 2 or 3 columns (image1,image2[,same]), found \(fields.count)")
+                throw PairListError(
+                    file: file, line: lineNumber, "expected 2 or 3 columns (image1,image2[,same]), found \(fields.count)")
             }
             if let expected = columns, fields.count != expected {
-                throw PairListError(file: file, line: lineNumber, "\(fields.count) columns, but earlier rows (or the header) have \(expected)")
+                throw PairListError(
+                    file: file, line: lineNumber, "\(fields.count) columns, but earlier rows (or the header) have \(expected)")
             }
             columns = fields.count
             for (k, f) in fields.prefix(2).enumerated() where f.isEmpty {
@@ -107,7 +115,8 @@ public struct PairList: Sendable {
                 case "1", "same", "true", "yes": same = true
                 case "0", "different", "false", "no": same = false
                 default:
-                    throw PairListError(file: file, line: lineNumber, "label \"\(fields[2])\" is not 1 (same person) or 0 (different people)")
+                    throw PairListError(
+                        file: file, line: lineNumber, "label \"\(fields[2])\" is not 1 (same person) or 0 (different people)")
                 }
             }
             let p1 = Self.resolve(fields[0], root: root), p2 = Self.resolve(fields[1], root: root)
@@ -116,7 +125,9 @@ public struct PairList: Sendable {
                     var isDirectory: ObjCBool = false
                     if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue {
                         let shown = written == path ? path : "\(written) (\(path))"
-                        throw PairListError(file: file, line: lineNumber, "image \(shown) \(isDirectory.boolValue ? "is a directory" : "not found")")
+                        throw PairListError(
+                            file: file, line: lineNumber,
+                            "image \(shown) \(isDirectory.boolValue ? "is a directory" : "not found")")
                     }
                 }
             }
@@ -139,9 +150,9 @@ public struct PairList: Sendable {
     static func fields(of line: Substring, file: String, line number: Int) throws(PairListError) -> [String] {
         var fields: [String] = []
         var current = ""
-        var quoted = false       // inside quotes
-        var wasQuoted = false    // this field was quoted (no trimming of its content)
-        var afterQuote = false   // the closing quote was seen; only spaces may follow
+        var quoted = false  // inside quotes
+        var wasQuoted = false  // this field was quoted (no trimming of its content)
+        var afterQuote = false  // the closing quote was seen; only spaces may follow
         var chars = line.makeIterator()
         var pending: Character? = nil
         func finish() {

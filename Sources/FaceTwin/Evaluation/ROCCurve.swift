@@ -104,7 +104,11 @@ public struct ROCCurve: Sendable {
         var i = 0, j = 0
         while i < p || j < n {
             let value: Float
-            if i == p { value = impostorDistances[j] } else if j == n { value = genuineDistances[i] } else {
+            if i == p {
+                value = impostorDistances[j]
+            } else if j == n {
+                value = genuineDistances[i]
+            } else {
                 value = min(genuineDistances[i], impostorDistances[j])
             }
             let tpBefore = i, fpBefore = j
@@ -146,8 +150,9 @@ public struct ROCCurve: Sendable {
 
     /// The operating point at `points[index]`.
     public func operatingPoint(at index: Int) -> ROCOperatingPoint {
-        ROCOperatingPoint(threshold: operatingThreshold(at: index), index: index, point: points[index],
-                          genuineCount: genuineCount, impostorCount: impostorCount)
+        ROCOperatingPoint(
+            threshold: operatingThreshold(at: index), index: index, point: points[index],
+            genuineCount: genuineCount, impostorCount: impostorCount)
     }
 
     /// The equal-error point: of all ROC points, the first (lowest threshold) one
@@ -173,7 +178,7 @@ public struct ROCCurve: Sendable {
     /// (FMR 0) always qualifies; a negative target is treated as 0.
     public func tar(atFMR targetFMR: Double) -> ROCOperatingPoint {
         var last = 0
-        for k in 1 ..< points.count {
+        for k in 1..<points.count {
             if points[k].fmr <= targetFMR { last = k } else { break }
         }
         while last > 0 && points[last - 1].truePositives == points[last].truePositives { last -= 1 }

@@ -38,7 +38,8 @@ public struct TARAtFMR: Sendable, Equatable {
     /// Reads the operating point off a curve.
     public init(curve: ROCCurve, targetFMR: Double) {
         let point = curve.tar(atFMR: targetFMR)
-        self.init(targetFMR: targetFMR, measuredTAR: point.tar, measuredThreshold: point.threshold, impostorPairs: curve.impostorCount)
+        self.init(
+            targetFMR: targetFMR, measuredTAR: point.tar, measuredThreshold: point.threshold, impostorPairs: curve.impostorCount)
     }
 
     /// Impostor pairs needed to report TAR at FMR `fmr`: ⌈3 / fmr⌉ (rule of three).
@@ -86,7 +87,9 @@ extension TARAtFMR: Codable {
         if let threshold { try c.encode(threshold, forKey: .threshold) } else { try c.encodeNil(forKey: .threshold) }
         try c.encode(impostorPairs, forKey: .impostorPairs)
         try c.encode(impostorPairsNeeded, forKey: .impostorPairsNeeded)
-        if let unsupportedReason { try c.encode(unsupportedReason, forKey: .unsupportedReason) } else {
+        if let unsupportedReason {
+            try c.encode(unsupportedReason, forKey: .unsupportedReason)
+        } else {
             try c.encodeNil(forKey: .unsupportedReason)
         }
     }

@@ -26,12 +26,12 @@ public enum VerificationPairs {
         let distances = [Float](unsafeUninitializedCapacity: pairCount) { out, initialized in
             embeddings.withUnsafeBufferPointer { e in
                 var k = 0
-                for i in 0 ..< n {
+                for i in 0..<n {
                     let a = e.baseAddress! + i * dimension
-                    for j in (i + 1) ..< n {
+                    for j in (i + 1)..<n {
                         let b = e.baseAddress! + j * dimension
                         var sum = 0.0
-                        for c in 0 ..< dimension {
+                        for c in 0..<dimension {
                             let diff = Double(a[c]) - Double(b[c])
                             sum += diff * diff
                         }

@@ -76,7 +76,9 @@ public final class Gallery {
     ///
     /// Mode `.openExisting` opens read-only: nothing is written until a write (enroll,
     /// remove, rename) asks for it.
-    public convenience init(path: String, model: FaceModel, modelPath: String, mode: OpenMode = .openOrCreate) throws(GalleryError) {
+    public convenience init(path: String, model: FaceModel, modelPath: String, mode: OpenMode = .openOrCreate)
+        throws(GalleryError)
+    {
         try self.init(path: path, binding: (model, Self.absolute(modelPath), model.fingerprint), mode: mode)
     }
 
@@ -98,14 +100,17 @@ public final class Gallery {
     ///   by a complete gallery under an exclusive `flock` of the unfinished file, after
     ///   checking that the path still names that same file.
     /// - an interrupted temporary is removed by the next writer (its pid is gone).
-    private init(path: String, binding: (model: FaceModel, path: String, fingerprint: String)?, mode: OpenMode) throws(GalleryError) {
+    private init(path: String, binding: (model: FaceModel, path: String, fingerprint: String)?, mode: OpenMode)
+        throws(GalleryError)
+    {
         self.path = path
         self.model = binding?.model
         self.modelPath = binding?.path
         let writable = mode == .openOrCreate && binding != nil
         let meta = binding.map {
-            GalleryInfo(schemaVersion: Self.schemaVersion, modelFingerprint: $0.fingerprint, modelPath: $0.path,
-                        embeddingSize: $0.model.config.embeddingSize, createdAt: Date())
+            GalleryInfo(
+                schemaVersion: Self.schemaVersion, modelFingerprint: $0.fingerprint, modelPath: $0.path,
+                embeddingSize: $0.model.config.embeddingSize, createdAt: Date())
         }
 
         var isNew = false
@@ -144,17 +149,21 @@ public final class Gallery {
                     continue
                 }
                 guard writable, let meta else {
-                    throw .notAGallery(path: path, reason: "an unfinished FaceTwin gallery (its creation was interrupted); enroll recreates it")
+                    throw .notAGallery(
+                        path: path, reason: "an unfinished FaceTwin gallery (its creation was interrupted); enroll recreates it")
                 }
                 if try Self.replaceUnfinished(path: path, meta: meta, expected: st) { isNew = true }
                 continue
             }
         }
-        guard var (queue, stored) = opened else { throw .database(path: path, message: "the file kept changing while it was opened") }
+        guard var (queue, stored) = opened else {
+            throw .database(path: path, message: "the file kept changing while it was opened")
+        }
 
         if let binding, stored.modelFingerprint != binding.fingerprint {
-            throw .modelMismatch(path: path, galleryFingerprint: stored.modelFingerprint, galleryModelPath: stored.modelPath,
-                                 modelFingerprint: binding.fingerprint, modelPath: binding.path)
+            throw .modelMismatch(
+                path: path, galleryFingerprint: stored.modelFingerprint, galleryModelPath: stored.modelPath,
+                modelFingerprint: binding.fingerprint, modelPath: binding.path)
         }
         if let binding, stored.embeddingSize != binding.model.config.embeddingSize {
             throw .embeddingSize(path: path, expected: stored.embeddingSize, got: binding.model.config.embeddingSize)
@@ -191,12 +200,15 @@ public final class Gallery {
         let fd = systemOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return false }  // gone: start over
         defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw .database(path: path, message: "cannot lock: \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX) == 0 else {
+            throw .database(path: path, message: "cannot lock: \(String(cString: strerror(errno)))")
+        }
         // Under the lock: still the same file at `path`, still unfinished?
         var held = stat(), now = stat()
         guard fstat(fd, &held) == 0, stat(path, &now) == 0, held.st_dev == now.st_dev, held.st_ino == now.st_ino,
-              held.st_dev == expected.st_dev, held.st_ino == expected.st_ino,
-              held.st_size == 0 || isUnfinished(path: path) else { return false }
+            held.st_dev == expected.st_dev, held.st_ino == expected.st_ino,
+            held.st_size == 0 || isUnfinished(path: path)
+        else { return false }
         let temporary = try makeComplete(beside: path, meta: meta)
         guard systemRename(temporary, path) == 0 else {
             let message = String(cString: strerror(errno))
@@ -249,9 +261,10 @@ public final class Gallery {
     private static func isUnfinished(path: String) -> Bool {
         guard let queue = try? openQueue(path: path, readonly: true) else { return false }
         defer { try? queue.close() }
-        return (try? queue.read { db in
-            try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID && !(try db.tableExists("gallery_meta"))
-        }) ?? false
+        return
+            (try? queue.read { db in
+                try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID && !(try db.tableExists("gallery_meta"))
+            }) ?? false
     }
 
     // MARK: - Reading
@@ -259,19 +272,23 @@ public final class Gallery {
     /// Every identity with its number of templates, in natural name order (`s2` before `s10`).
     public func identities() throws(GalleryError) -> [IdentitySummary] {
         let rows = try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT i.name, i.created_at, COUNT(t.id) AS template_count, MAX(t.enrolled_at) AS last_enrolled
-                FROM identities i LEFT JOIN templates t ON t.identity_id = i.id
-                GROUP BY i.id
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT i.name, i.created_at, COUNT(t.id) AS template_count, MAX(t.enrolled_at) AS last_enrolled
+                    FROM identities i LEFT JOIN templates t ON t.identity_id = i.id
+                    GROUP BY i.id
+                    """)
         }
         let path = self.path
         var summaries: [IdentitySummary] = []
         for row in rows {
-            summaries.append(IdentitySummary(name: try Self.column(row, "name", of: "identities", path: path),
-                                             templateCount: try Self.column(row, "template_count", of: "identities", path: path),
-                                             enrolledAt: try Self.column(row, "created_at", of: "identities", path: path),
-                                             lastEnrolledAt: try Self.column(row, "last_enrolled", of: "templates", path: path)))
+            summaries.append(
+                IdentitySummary(
+                    name: try Self.column(row, "name", of: "identities", path: path),
+                    templateCount: try Self.column(row, "template_count", of: "identities", path: path),
+                    enrolledAt: try Self.column(row, "created_at", of: "identities", path: path),
+                    lastEnrolledAt: try Self.column(row, "last_enrolled", of: "templates", path: path)))
         }
         return summaries.sorted { NaturalOrder.areInIncreasingOrder($0.name, $1.name) }
     }
@@ -282,11 +299,13 @@ public final class Gallery {
         let path = self.path
         let rows: [Row]? = try read { db in
             guard try Self.identityID(db, name: name) != nil else { return nil }
-            return try Row.fetchAll(db, sql: """
-                SELECT t.id, t.embedding, t.image_path, t.image_sha256, t.enrolled_at
-                FROM templates t JOIN identities i ON i.id = t.identity_id
-                WHERE i.name = ? ORDER BY t.id
-                """, arguments: [name])
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.id, t.embedding, t.image_path, t.image_sha256, t.enrolled_at
+                    FROM templates t JOIN identities i ON i.id = t.identity_id
+                    WHERE i.name = ? ORDER BY t.id
+                    """, arguments: [name])
         }
         guard let rows else { throw .unknownIdentity(path: path, name: name) }
         var templates: [GalleryTemplate] = []
@@ -294,10 +313,12 @@ public final class Gallery {
             func column<T: DatabaseValueConvertible>(_ name: String) throws(GalleryError) -> T {
                 try Self.column(row, name, of: "templates", path: path)
             }
-            templates.append(GalleryTemplate(id: try column("id"), identity: name,
-                                             embedding: try TemplateCodec.decode(try column("embedding"), size: size, path: path),
-                                             imagePath: try column("image_path"), imageSHA256: try column("image_sha256"),
-                                             enrolledAt: try column("enrolled_at")))
+            templates.append(
+                GalleryTemplate(
+                    id: try column("id"), identity: name,
+                    embedding: try TemplateCodec.decode(try column("embedding"), size: size, path: path),
+                    imagePath: try column("image_path"), imageSHA256: try column("image_sha256"),
+                    enrolledAt: try column("enrolled_at")))
         }
         return templates
     }
@@ -320,17 +341,20 @@ public final class Gallery {
         let path = self.path
         guard probe.count == size else { throw .embeddingSize(path: path, expected: size, got: probe.count) }
         let rows = try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT i.name, t.embedding FROM identities i JOIN templates t ON t.identity_id = i.id
-                \(name == nil ? "" : "WHERE i.name = ?")
-                ORDER BY i.id, t.id
-                """, arguments: name.map { StatementArguments([$0]) } ?? StatementArguments())
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT i.name, t.embedding FROM identities i JOIN templates t ON t.identity_id = i.id
+                    \(name == nil ? "" : "WHERE i.name = ?")
+                    ORDER BY i.id, t.id
+                    """, arguments: name.map { StatementArguments([$0]) } ?? StatementArguments())
         }
         var order: [String] = []
         var acc: [String: (min: Double, sum: Double, count: Int)] = [:]
         for row in rows {
             let identity: String = try Self.column(row, "name", of: "identities", path: path)
-            let e = try TemplateCodec.decode(try Self.column(row, "embedding", of: "templates", path: path), size: size, path: path)
+            let e = try TemplateCodec.decode(
+                try Self.column(row, "embedding", of: "templates", path: path), size: size, path: path)
             var sum = 0.0
             for c in 0..<size {
                 let diff = Double(probe[c]) - Double(e[c])
@@ -346,8 +370,9 @@ public final class Gallery {
         }
         return NaturalOrder.sorted(order).map { identity in
             let a = acc[identity]!
-            return IdentityDistance(name: identity, minDistance: Float(a.min), meanDistance: Float(a.sum / Double(a.count)),
-                                    templateCount: a.count)
+            return IdentityDistance(
+                name: identity, minDistance: Float(a.min), meanDistance: Float(a.sum / Double(a.count)),
+                templateCount: a.count)
         }
     }
 
@@ -402,7 +427,8 @@ public final class Gallery {
             throw .invalidName(name: visible(String(name.prefix(40))) + "…", reason: "longer than \(maxNameLength) characters")
         }
         if name.unicodeScalars.contains(where: isInvisible) {
-            throw .invalidName(name: visible(name), reason: "contains control or invisible formatting characters (shown as \\u{…})")
+            throw .invalidName(
+                name: visible(name), reason: "contains control or invisible formatting characters (shown as \\u{…})")
         }
         if let first = name.first, let last = name.last, first.isWhitespace || last.isWhitespace {
             throw .invalidName(name: name, reason: "starts or ends with white space")
@@ -472,7 +498,9 @@ public final class Gallery {
     /// One column of a row read from the gallery, or a `notAGallery` error naming the table
     /// and column when the stored value is missing or not of the column's type (a malformed
     /// date, a number where a blob belongs, …): a damaged row must not crash every command.
-    static func column<T: DatabaseValueConvertible>(_ row: Row, _ name: String, of table: String, path: String) throws(GalleryError) -> T {
+    static func column<T: DatabaseValueConvertible>(_ row: Row, _ name: String, of table: String, path: String)
+        throws(GalleryError) -> T
+    {
         do {
             return try row.decode(T.self, forColumn: name)
         } catch {
@@ -484,7 +512,9 @@ public final class Gallery {
     }
 
     static func absolute(_ path: String) -> String {
-        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
+        let url =
+            path.hasPrefix("/")
+            ? URL(fileURLWithPath: path)
             : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
         return url.standardizedFileURL.path
     }
@@ -543,8 +573,11 @@ public final class Gallery {
         do {
             try queue.read { db in
                 guard try db.tableExists("grdb_migrations"), try db.tableExists("gallery_meta"),
-                      try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v1'") != nil else {
-                    if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID, !(try db.tableExists("gallery_meta")) {
+                    try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v1'") != nil
+                else {
+                    if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID,
+                        !(try db.tableExists("gallery_meta"))
+                    {
                         throw CheckFailure.unfinished
                     }
                     throw GalleryError.notAGallery(path: path, reason: "an SQLite database without FaceTwin's gallery tables")
@@ -572,10 +605,13 @@ public final class Gallery {
                 if version > schemaVersion { throw GalleryError.newerSchema(path: path) }
                 let size: Int = try column("embedding_size")
                 guard NetworkConfig.limits.embedding.contains(size) else {
-                    throw GalleryError.notAGallery(path: path, reason: "gallery_meta.embedding_size \(size) is not a possible embedding size")
+                    throw GalleryError.notAGallery(
+                        path: path, reason: "gallery_meta.embedding_size \(size) is not a possible embedding size")
                 }
-                return GalleryInfo(schemaVersion: version, modelFingerprint: try column("model_fingerprint"), modelPath: try column("model_path"),
-                                   embeddingSize: size, createdAt: try column("created_at"))
+                return GalleryInfo(
+                    schemaVersion: version, modelFingerprint: try column("model_fingerprint"),
+                    modelPath: try column("model_path"),
+                    embeddingSize: size, createdAt: try column("created_at"))
             }
         } catch {
             throw galleryError(error, path: path)
@@ -588,36 +624,41 @@ public final class Gallery {
     private static func migrator(creating meta: GalleryInfo?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            guard let meta else { throw GalleryError.notAGallery(path: db.configuration.label ?? "gallery", reason: "no gallery metadata") }
-            try db.execute(sql: """
-                CREATE TABLE gallery_meta (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    schema_version INTEGER NOT NULL,
-                    model_fingerprint TEXT NOT NULL,
-                    model_path TEXT NOT NULL,
-                    embedding_size INTEGER NOT NULL CHECK (embedding_size > 0),
-                    created_at DATETIME NOT NULL
-                );
-                CREATE TABLE identities (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    name TEXT NOT NULL UNIQUE,
-                    created_at DATETIME NOT NULL
-                );
-                CREATE TABLE templates (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
-                    embedding BLOB NOT NULL,
-                    image_path TEXT NOT NULL,
-                    image_sha256 TEXT NOT NULL,
-                    enrolled_at DATETIME NOT NULL,
-                    UNIQUE (identity_id, image_sha256)
-                );
-                CREATE INDEX templates_identity ON templates(identity_id);
-                """)
-            try db.execute(sql: """
-                INSERT INTO gallery_meta (id, schema_version, model_fingerprint, model_path, embedding_size, created_at)
-                VALUES (1, ?, ?, ?, ?, ?)
-                """, arguments: [meta.schemaVersion, meta.modelFingerprint, meta.modelPath, meta.embeddingSize, meta.createdAt])
+            guard let meta else {
+                throw GalleryError.notAGallery(path: db.configuration.label ?? "gallery", reason: "no gallery metadata")
+            }
+            try db.execute(
+                sql: """
+                    CREATE TABLE gallery_meta (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        schema_version INTEGER NOT NULL,
+                        model_fingerprint TEXT NOT NULL,
+                        model_path TEXT NOT NULL,
+                        embedding_size INTEGER NOT NULL CHECK (embedding_size > 0),
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE identities (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE TABLE templates (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+                        embedding BLOB NOT NULL,
+                        image_path TEXT NOT NULL,
+                        image_sha256 TEXT NOT NULL,
+                        enrolled_at DATETIME NOT NULL,
+                        UNIQUE (identity_id, image_sha256)
+                    );
+                    CREATE INDEX templates_identity ON templates(identity_id);
+                    """)
+            try db.execute(
+                sql: """
+                    INSERT INTO gallery_meta (id, schema_version, model_fingerprint, model_path, embedding_size, created_at)
+                    VALUES (1, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [meta.schemaVersion, meta.modelFingerprint, meta.modelPath, meta.embeddingSize, meta.createdAt])
         }
         return migrator
     }

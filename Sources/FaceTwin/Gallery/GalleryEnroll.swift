@@ -85,7 +85,8 @@ extension Gallery {
                 batches.append(EnrollBatch(name: name, photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
                 continue
             }
-            batches.append(EnrollBatch(name: name, photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) }, skipped: []))
+            batches.append(
+                EnrollBatch(name: name, photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) }, skipped: []))
         }
         return try enroll(batches, skipBad: skipBad)
     }
@@ -155,25 +156,37 @@ extension Gallery {
                 var enrolled: [String] = []
                 var dups = duplicates[b]
                 for (i, item) in prepared.enumerated() where item.batch == b {
-                    if let id, let earlier = try String.fetchOne(db, sql: """
-                        SELECT image_path FROM templates WHERE identity_id = ? AND image_sha256 = ?
-                        """, arguments: [id, item.sha]) {
-                        dups.append(SkippedPhoto(path: item.path, reason: "already enrolled for \"\(batch.name)\" (as \(earlier))"))
+                    if let id,
+                        let earlier = try String.fetchOne(
+                            db,
+                            sql: """
+                                SELECT image_path FROM templates WHERE identity_id = ? AND image_sha256 = ?
+                                """, arguments: [id, item.sha])
+                    {
+                        dups.append(
+                            SkippedPhoto(path: item.path, reason: "already enrolled for \"\(batch.name)\" (as \(earlier))"))
                         continue
                     }
                     if id == nil {
-                        try db.execute(sql: "INSERT INTO identities (name, created_at) VALUES (?, ?)", arguments: [batch.name, now])
+                        try db.execute(
+                            sql: "INSERT INTO identities (name, created_at) VALUES (?, ?)", arguments: [batch.name, now])
                         id = db.lastInsertedRowID
                     }
-                    try db.execute(sql: """
-                        INSERT INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
-                        VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [id!, TemplateCodec.encode(embeddings[i]), item.path, item.sha, now])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
+                            VALUES (?, ?, ?, ?, ?)
+                            """, arguments: [id!, TemplateCodec.encode(embeddings[i]), item.path, item.sha, now])
                     enrolled.append(item.path)
                 }
-                let count = try id.map { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [$0]) ?? 0 } ?? 0
-                reports.append(EnrollmentReport(identity: batch.name, isNewIdentity: isNew && id != nil, enrolled: enrolled,
-                                                duplicates: dups, skipped: skipped[b], templateCount: count))
+                let count =
+                    try id.map {
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [$0]) ?? 0
+                    } ?? 0
+                reports.append(
+                    EnrollmentReport(
+                        identity: batch.name, isNewIdentity: isNew && id != nil, enrolled: enrolled,
+                        duplicates: dups, skipped: skipped[b], templateCount: count))
             }
             return reports
         }

@@ -12,8 +12,9 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     /// SQLite failed (I/O, locked, read-only, …).
     case database(path: String, message: String)
     /// The gallery's templates were made by another model.
-    case modelMismatch(path: String, galleryFingerprint: String, galleryModelPath: String,
-                       modelFingerprint: String, modelPath: String)
+    case modelMismatch(
+        path: String, galleryFingerprint: String, galleryModelPath: String,
+        modelFingerprint: String, modelPath: String)
     /// The operation needs a model (enroll, verify, identify) but the gallery was opened without one.
     case noModel(path: String)
     /// No identity of that name in the gallery.

@@ -102,35 +102,43 @@ public final class Verifier {
     }
 
     /// Compares a probe embedding with the templates of the claimed identity.
-    public func verify(embedding: [Float], probe: String, claim: String, score: MatchScore = .min) throws(GalleryError) -> VerificationResult {
+    public func verify(embedding: [Float], probe: String, claim: String, score: MatchScore = .min) throws(GalleryError)
+        -> VerificationResult
+    {
         let d = try gallery.distances(probe: embedding, to: claim)
         let distance = score == .min ? d.minDistance : d.meanDistance
-        return VerificationResult(probe: probe, claim: claim, distance: distance, threshold: threshold,
-                                  isMatch: distance <= threshold, score: score, templatesCompared: d.templateCount)
+        return VerificationResult(
+            probe: probe, claim: claim, distance: distance, threshold: threshold,
+            isMatch: distance <= threshold, score: score, templatesCompared: d.templateCount)
     }
 
     /// Ranks the gallery's identities by distance to a probe image.
     /// - Parameter top: how many candidates to return (at least 1).
     /// - Throws: ``GalleryError/empty(path:)`` when the gallery has no identities.
-    public func identify(probe path: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError) -> IdentificationResult {
+    public func identify(probe path: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError) -> IdentificationResult
+    {
         try identify(embedding: try embed(probe: path), probe: path, top: top, score: score)
     }
 
     /// Ranks the gallery's identities by distance to a probe embedding.
-    public func identify(embedding: [Float], probe: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError) -> IdentificationResult {
+    public func identify(embedding: [Float], probe: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError)
+        -> IdentificationResult
+    {
         let all = try gallery.distances(probe: embedding)
         guard !all.isEmpty else { throw .empty(path: gallery.path) }
         // `all` is in natural name order; a stable sort keeps that order among ties.
         let ranked = all.map { d -> IdentificationCandidate in
             let distance = score == .min ? d.minDistance : d.meanDistance
-            return IdentificationCandidate(name: d.name, distance: distance, minDistance: d.minDistance,
-                                           meanDistance: d.meanDistance, templateCount: d.templateCount,
-                                           isMatch: distance <= threshold)
+            return IdentificationCandidate(
+                name: d.name, distance: distance, minDistance: d.minDistance,
+                meanDistance: d.meanDistance, templateCount: d.templateCount,
+                isMatch: distance <= threshold)
         }
         .enumerated().sorted { ($0.element.distance, $0.offset) < ($1.element.distance, $1.offset) }.map(\.element)
         let best = ranked[0]
-        return IdentificationResult(probe: probe, threshold: threshold, score: score,
-                                    candidates: Array(ranked.prefix(Swift.max(1, top))),
-                                    identity: best.isMatch ? best.name : nil, identitiesCompared: all.count)
+        return IdentificationResult(
+            probe: probe, threshold: threshold, score: score,
+            candidates: Array(ranked.prefix(Swift.max(1, top))),
+            identity: best.isMatch ? best.name : nil, identitiesCompared: all.count)
     }
 }

@@ -40,7 +40,9 @@ public final class BatchNorm2d: Layer {
     public var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 
     public func forward(_ input: Tensor, mode: Mode) -> Tensor {
-        precondition(input.shape.count == 4 && input.shape[1] == channels, "BatchNorm2d expects [N, \(channels), H, W], got \(input.shape)")
+        precondition(
+            input.shape.count == 4 && input.shape[1] == channels, "BatchNorm2d expects [N, \(channels), H, W], got \(input.shape)"
+        )
         let out = Tensor.reuse(output, shape: input.shape)
         output = out
         switch mode {
@@ -139,7 +141,9 @@ extension BatchNorm2d {
                             for i in (grp * per)..<((grp + 1) * per) { s += sumDouble(x + (i * c + ch) * hw, hw) }
                             let mu = Float(s / Double(m))
                             var ss = 0.0
-                            for i in (grp * per)..<((grp + 1) * per) { ss += sumSquaredDeviation(x + (i * c + ch) * hw, hw, mean: mu) }
+                            for i in (grp * per)..<((grp + 1) * per) {
+                                ss += sumSquaredDeviation(x + (i * c + ch) * hw, hw, mean: mu)
+                            }
                             let v = Float(ss / Double(m))
                             meanP[unit] = mu
                             varP[unit] = v
@@ -225,8 +229,11 @@ extension BatchNorm2d {
                 let (img, ch) = (plane / c, plane % c)
                 let unit = (img / per) * c + ch
                 let inv = invC[unit]
-                body(plane, PlaneGradient(mean: meanC[unit], invStd: inv, k: gamma[ch] * inv / Float(m), m: Float(m),
-                                          sumDy: sdyC[unit], sumDyXhat: sdxC[unit]))
+                body(
+                    plane,
+                    PlaneGradient(
+                        mean: meanC[unit], invStd: inv, k: gamma[ch] * inv / Float(m), m: Float(m),
+                        sumDy: sdyC[unit], sumDyXhat: sdxC[unit]))
             }
         }
     }

@@ -14,7 +14,9 @@ public final class Conv2d: Layer {
     private var input: Tensor?
     private var workspace = Workspace()
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true
+    ) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -36,8 +38,9 @@ public final class Conv2d: Layer {
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("Conv2d.backward before forward") }
-        return Self.backward(gradOutput, input: input, weight: weight, bias: bias, padding: 0,
-                             needsInputGradient: needsInputGradient, workspace: &workspace)
+        return Self.backward(
+            gradOutput, input: input, weight: weight, bias: bias, padding: 0,
+            needsInputGradient: needsInputGradient, workspace: &workspace)
     }
 }
 
@@ -70,8 +73,10 @@ extension Conv2d {
     /// The convolution of `input` [N, in, H, W] with `weight` [out, in, k, k] and `bias`, each
     /// image first padded as `ReflectionPad2d(padding)` would (none for 0), with `epilogue`
     /// applied as each output is stored. Returns `workspace.output`.
-    static func forward(_ input: Tensor, weight: Parameter, bias: Parameter, padding p: Int,
-                        epilogue: ConvolutionEpilogue, workspace: inout Workspace) -> Tensor {
+    static func forward(
+        _ input: Tensor, weight: Parameter, bias: Parameter, padding p: Int,
+        epilogue: ConvolutionEpilogue, workspace: inout Workspace
+    ) -> Tensor {
         let (cout, cin, k) = (weight.value.shape[0], weight.value.shape[1], weight.value.shape[2])
         precondition(input.shape.count == 4 && input.shape[1] == cin, "Conv2d expects [N, \(cin), H, W], got \(input.shape)")
         let (n, hIn, wIn) = (input.shape[0], input.shape[2], input.shape[3])
@@ -92,8 +97,9 @@ extension Conv2d {
                     ReflectionPad2d.pad(x, planes: cin, h: hIn, w: wIn, padding: p, into: padded)
                     x = UnsafePointer(padded)
                 }
-                DirectConvolution.forward(input: x, cin: cin, h: h, w: w, weight: wgt, bias: b,
-                                          cout: cout, k: k, output: out.pointer + i * cout * ho * wo, epilogue: epilogue)
+                DirectConvolution.forward(
+                    input: x, cin: cin, h: h, w: w, weight: wgt, bias: b,
+                    cout: cout, k: k, output: out.pointer + i * cout * ho * wo, epilogue: epilogue)
             }
         }
         return out
@@ -102,8 +108,10 @@ extension Conv2d {
     /// The backward of `forward` with the same `padding`: adds the weight and bias gradients
     /// into theirs and returns the gradient with respect to the unpadded `input`
     /// (`workspace.gradInput`), or nil without `needsInputGradient`.
-    static func backward(_ gradOutput: Tensor, input: Tensor, weight: Parameter, bias: Parameter, padding p: Int,
-                         needsInputGradient: Bool, workspace: inout Workspace) -> Tensor? {
+    static func backward(
+        _ gradOutput: Tensor, input: Tensor, weight: Parameter, bias: Parameter, padding p: Int,
+        needsInputGradient: Bool, workspace: inout Workspace
+    ) -> Tensor? {
         let (cout, cin, k) = (weight.value.shape[0], weight.value.shape[1], weight.value.shape[2])
         let (n, hIn, wIn) = (input.shape[0], input.shape[2], input.shape[3])
         let h = hIn + 2 * p, w = wIn + 2 * p
@@ -113,7 +121,8 @@ extension Conv2d {
         // A new output shape gets new (zeroed) padded-gradient buffers: inputGradient writes
         // only their interior and relies on the border staying zero.
         if workspace.weightGrads.count != workers || workspace.paddedGrad.first?.count != paddedCount
-            || workspace.paddedGradShape != [ho, wo] {
+            || workspace.paddedGradShape != [ho, wo]
+        {
             workspace.paddedGradShape = [ho, wo]
             workspace.paddedGrad = (0..<workers).map { _ in Tensor(shape: [paddedCount]) }
             workspace.weightGrads = (0..<workers).map { _ in Tensor(shape: weight.value.shape) }
@@ -147,13 +156,15 @@ extension Conv2d {
                     ReflectionPad2d.pad(x, planes: cin, h: hIn, w: wIn, padding: p, into: image)
                     x = UnsafePointer(image)
                 }
-                DirectConvolution.weightGradient(input: x, cin: cin, h: h, w: w, gradOutput: g, cout: cout, k: k,
-                                                 gradWeight: dW, gradBias: db, scratch: scratch)
+                DirectConvolution.weightGradient(
+                    input: x, cin: cin, h: h, w: w, gradOutput: g, cout: cout, k: k,
+                    gradWeight: dW, gradBias: db, scratch: scratch)
                 if let gin, let flippedWeights {
                     let target = gin.pointer + i * cin * hIn * wIn
                     let gradPadded = p > 0 ? paddedGradInputs[worker].pointer : target
-                    DirectConvolution.inputGradient(gradOutput: g, cout: cout, ho: ho, wo: wo, flipped: flippedWeights, cin: cin, k: k,
-                                                    padded: padded, gradInput: gradPadded)
+                    DirectConvolution.inputGradient(
+                        gradOutput: g, cout: cout, ho: ho, wo: wo, flipped: flippedWeights, cin: cin, k: k,
+                        padded: padded, gradInput: gradPadded)
                     if p > 0 {
                         ReflectionPad2d.unpad(gradient: gradPadded, planes: cin, h: hIn, w: wIn, padding: p, into: target)
                     }

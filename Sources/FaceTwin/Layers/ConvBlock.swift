@@ -26,8 +26,10 @@ public final class ConvBlock: Layer {
     /// The gradient with respect to the ReLU's output, masked by it: the convolution's output gradient.
     private var gradActivations: Tensor?
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int = 3, padding: Int = 1, pool: Int = 0,
-                rng: inout some RandomNumberGenerator, initialize: Bool = true) {
+    public init(
+        _ inChannels: Int, _ outChannels: Int, kernel: Int = 3, padding: Int = 1, pool: Int = 0,
+        rng: inout some RandomNumberGenerator, initialize: Bool = true
+    ) {
         pad = ReflectionPad2d(padding)
         conv = Conv2d(inChannels, outChannels, kernel: kernel, rng: &rng, initialize: initialize)
         relu = ReLU()
@@ -43,8 +45,9 @@ public final class ConvBlock: Layer {
         switch mode {
         case .training:
             self.input = input
-            let activations = Conv2d.forward(input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
-                                             epilogue: ConvolutionEpilogue(relu: true), workspace: &convWorkspace)
+            let activations = Conv2d.forward(
+                input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
+                epilogue: ConvolutionEpilogue(relu: true), workspace: &convWorkspace)
             let out = Tensor.reuse(output, shape: activations.shape)
             output = out
             norm.normalizeBatch(activations, into: out, batch: &normBatch)
@@ -53,9 +56,10 @@ public final class ConvBlock: Layer {
             let (scale, shift) = norm.evaluationAffine()
             let out = scale.withUnsafeBufferPointer { sp in
                 shift.withUnsafeBufferPointer { tp in
-                    Conv2d.forward(input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
-                                   epilogue: ConvolutionEpilogue(relu: true, scale: sp.baseAddress, shift: tp.baseAddress),
-                                   workspace: &convWorkspace)
+                    Conv2d.forward(
+                        input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
+                        epilogue: ConvolutionEpilogue(relu: true, scale: sp.baseAddress, shift: tp.baseAddress),
+                        workspace: &convWorkspace)
                 }
             }
             return pool?.forward(out, mode: mode) ?? out
@@ -63,7 +67,9 @@ public final class ConvBlock: Layer {
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
-        guard let input, let activations = normBatch.input else { preconditionFailure("ConvBlock.backward without a training forward") }
+        guard let input, let activations = normBatch.input else {
+            preconditionFailure("ConvBlock.backward without a training forward")
+        }
         let gradOutput = pool?.backward(gradOutput, needsInputGradient: true) ?? gradOutput
         norm.addParameterGradients(gradOutput, batch: &normBatch)
         let gradient = Tensor.reuse(gradActivations, shape: activations.shape)
@@ -81,8 +87,9 @@ public final class ConvBlock: Layer {
                 dap[i] = ap[i] > 0 ? k * (m * dyp[i] - sumDy - xhat * sumDyXhat) : 0
             }
         }
-        return Conv2d.backward(gradient, input: input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
-                               needsInputGradient: needsInputGradient, workspace: &convWorkspace)
+        return Conv2d.backward(
+            gradient, input: input, weight: conv.weight, bias: conv.bias, padding: pad.padding,
+            needsInputGradient: needsInputGradient, workspace: &convWorkspace)
     }
 }
 
@@ -135,7 +142,9 @@ public final class ConvStack: Layer {
     /// Evaluation image by image; nil for an input the blocks would reject (it then goes block
     /// by block, whose preconditions say what is wrong).
     private func evaluateImageByImage(_ input: Tensor) -> Tensor? {
-        guard !blocks.isEmpty, blocks.allSatisfy({ $0.pool == nil }), input.shape.count == 4, input.shape[0] > 0 else { return nil }
+        guard !blocks.isEmpty, blocks.allSatisfy({ $0.pool == nil }), input.shape.count == 4, input.shape[0] > 0 else {
+            return nil
+        }
         let (n, channels) = (input.shape[0], input.shape[1])
         var (cin, h, w) = (channels, input.shape[2], input.shape[3])
         var stages: [Stage] = []
@@ -143,8 +152,10 @@ public final class ConvStack: Layer {
             let (p, k, conv) = (block.pad.padding, block.conv.kernel, block.conv)
             guard conv.inChannels == cin, p < h, p < w, h + 2 * p >= k, w + 2 * p >= k else { return nil }
             let (scale, shift) = block.norm.evaluationAffine()
-            stages.append(Stage(padding: p, conv: conv, scale: scale, shift: shift,
-                                cin: cin, h: h + 2 * p, w: w + 2 * p, ho: h + 2 * p - k + 1, wo: w + 2 * p - k + 1))
+            stages.append(
+                Stage(
+                    padding: p, conv: conv, scale: scale, shift: shift,
+                    cin: cin, h: h + 2 * p, w: w + 2 * p, ho: h + 2 * p - k + 1, wo: w + 2 * p - k + 1))
             (cin, h, w) = (conv.outChannels, h + 2 * p - k + 1, w + 2 * p - k + 1)
         }
         let out = Tensor.reuse(output, shape: [n, cin, h, w])
@@ -170,10 +181,11 @@ public final class ConvStack: Layer {
                     let dest = s == stages.count - 1 ? out.pointer + image * outputPlane : scratch[s + 1].pointer
                     stage.scale.withUnsafeBufferPointer { sp in
                         stage.shift.withUnsafeBufferPointer { tp in
-                            DirectConvolution.forward(input: x, cin: stage.cin, h: stage.h, w: stage.w,
-                                                      weight: stage.conv.weight.value.pointer, bias: stage.conv.bias.value.pointer,
-                                                      cout: stage.conv.outChannels, k: stage.conv.kernel, output: dest,
-                                                      epilogue: ConvolutionEpilogue(relu: true, scale: sp.baseAddress, shift: tp.baseAddress))
+                            DirectConvolution.forward(
+                                input: x, cin: stage.cin, h: stage.h, w: stage.w,
+                                weight: stage.conv.weight.value.pointer, bias: stage.conv.bias.value.pointer,
+                                cout: stage.conv.outChannels, k: stage.conv.kernel, output: dest,
+                                epilogue: ConvolutionEpilogue(relu: true, scale: sp.baseAddress, shift: tp.baseAddress))
                         }
                     }
                     x = UnsafePointer(dest)

@@ -36,9 +36,11 @@ struct ConvolutionEpilogue {
 enum DirectConvolution {
     /// out[co, y, x] = bias[co] + Σ_ci Σ_ky Σ_kx w[co, ci, ky, kx] · in[ci, y + ky, x + kx]
     /// for one image: `input` [cin, h, w], `output` [cout, h − k + 1, w − k + 1].
-    static func forward(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
-                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, cout: Int, k: Int,
-                        output: UnsafeMutablePointer<Float>, epilogue: ConvolutionEpilogue = .none) {
+    static func forward(
+        input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, cout: Int, k: Int,
+        output: UnsafeMutablePointer<Float>, epilogue: ConvolutionEpilogue = .none
+    ) {
         let ho = h - k + 1, wo = w - k + 1
         var co = 0
         // Four output channels at a time, 16 outputs of a row each: every input vector loaded
@@ -46,9 +48,13 @@ enum DirectConvolution {
         if wo >= 16 {
             while co + 4 <= cout {
                 if k == 3 {
-                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: 3, output: output, epilogue: epilogue)
+                    channels4(
+                        input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: 3, output: output,
+                        epilogue: epilogue)
                 } else {
-                    channels4(input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: k, output: output, epilogue: epilogue)
+                    channels4(
+                        input: input, cin: cin, h: h, w: w, weight: weight, bias: bias, co: co, k: k, output: output,
+                        epilogue: epilogue)
                 }
                 co += 4
             }
@@ -67,7 +73,8 @@ enum DirectConvolution {
                 let out = output + (co * ho + y) * wo
                 var x0 = 0
                 while x0 + 32 <= wo {
-                    row32(input + y * w + x0, cin: cin, planeStride: h * w, rowStride: w, weight: wc, k: k, bias: b, out: out + x0)
+                    row32(
+                        input + y * w + x0, cin: cin, planeStride: h * w, rowStride: w, weight: wc, k: k, bias: b, out: out + x0)
                     x0 += 32
                 }
                 while x0 + 8 <= wo {
@@ -78,7 +85,9 @@ enum DirectConvolution {
                     if wo >= 8 {
                         // An overlapping last vector: recomputes a few outputs, with the same values.
                         let xs = wo - 8
-                        row8(input + y * w + xs, cin: cin, planeStride: h * w, rowStride: w, weight: wc, k: k, bias: b, out: out + xs)
+                        row8(
+                            input + y * w + xs, cin: cin, planeStride: h * w, rowStride: w, weight: wc, k: k, bias: b,
+                            out: out + xs)
                     } else {
                         for x in x0..<wo {
                             var s = b
@@ -101,9 +110,11 @@ enum DirectConvolution {
     /// of a row overlaps the one before when the width is not a multiple of 16; it recomputes
     /// the same values). Each output sums its terms in the same order as `row8`.
     @inline(__always)
-    private static func channels4(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
-                                  bias: UnsafePointer<Float>?, co: Int, k: Int, output: UnsafeMutablePointer<Float>,
-                                  epilogue: ConvolutionEpilogue) {
+    private static func channels4(
+        input: UnsafePointer<Float>, cin: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, co: Int, k: Int, output: UnsafeMutablePointer<Float>,
+        epilogue: ConvolutionEpilogue
+    ) {
         typealias V = SIMD8<Float>
         let ho = h - k + 1, wo = w - k + 1, taps = cin * k * k, plane = h * w, outPlane = ho * wo
         let w0 = weight + co * taps
@@ -145,8 +156,10 @@ enum DirectConvolution {
                 let ps = outPlane &* 4
                 d.storeBytes(of: a00, as: V.self); d.storeBytes(of: a01, toByteOffset: 32, as: V.self)
                 d.storeBytes(of: a10, toByteOffset: ps, as: V.self); d.storeBytes(of: a11, toByteOffset: ps &+ 32, as: V.self)
-                d.storeBytes(of: a20, toByteOffset: 2 &* ps, as: V.self); d.storeBytes(of: a21, toByteOffset: 2 &* ps &+ 32, as: V.self)
-                d.storeBytes(of: a30, toByteOffset: 3 &* ps, as: V.self); d.storeBytes(of: a31, toByteOffset: 3 &* ps &+ 32, as: V.self)
+                d.storeBytes(of: a20, toByteOffset: 2 &* ps, as: V.self);
+                d.storeBytes(of: a21, toByteOffset: 2 &* ps &+ 32, as: V.self)
+                d.storeBytes(of: a30, toByteOffset: 3 &* ps, as: V.self);
+                d.storeBytes(of: a31, toByteOffset: 3 &* ps &+ 32, as: V.self)
                 x0 = xs + 16
             }
         }
@@ -155,8 +168,10 @@ enum DirectConvolution {
     /// 32 outputs of one row (then, below, 8), as four 8-lane accumulators: Swift lowers
     /// `addProduct` to a vector FMA for SIMD8 but lane by lane for SIMD32.
     @inline(__always)
-    private static func row32(_ input: UnsafePointer<Float>, cin: Int, planeStride: Int, rowStride: Int,
-                              weight: UnsafePointer<Float>, k: Int, bias: Float, out: UnsafeMutablePointer<Float>) {
+    private static func row32(
+        _ input: UnsafePointer<Float>, cin: Int, planeStride: Int, rowStride: Int,
+        weight: UnsafePointer<Float>, k: Int, bias: Float, out: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD8<Float>
         var a0 = V(repeating: bias), a1 = a0, a2 = a0, a3 = a0
         var wp = weight
@@ -183,8 +198,10 @@ enum DirectConvolution {
     }
 
     @inline(__always)
-    private static func row8(_ input: UnsafePointer<Float>, cin: Int, planeStride: Int, rowStride: Int,
-                             weight: UnsafePointer<Float>, k: Int, bias: Float, out: UnsafeMutablePointer<Float>) {
+    private static func row8(
+        _ input: UnsafePointer<Float>, cin: Int, planeStride: Int, rowStride: Int,
+        weight: UnsafePointer<Float>, k: Int, bias: Float, out: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD8<Float>
         var acc = V(repeating: bias)
         var wp = weight
@@ -204,16 +221,19 @@ enum DirectConvolution {
     /// dW[co, ci, ky, kx] += Σ_y Σ_x g[co, y, x] · in[ci, y + ky, x + kx] for one image, and
     /// db[co] += Σ g[co]. `input` [cin, h, w], `gradOutput` [cout, h − k + 1, w − k + 1].
     /// `scratch` holds `weightGradientScratch(cin:cout:k:)` floats.
-    static func weightGradient(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
-                               gradOutput: UnsafePointer<Float>, cout: Int, k: Int,
-                               gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>,
-                               scratch: UnsafeMutablePointer<Float>) {
+    static func weightGradient(
+        input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
+        gradOutput: UnsafePointer<Float>, cout: Int, k: Int,
+        gradWeight: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
         let ho = h - k + 1, wo = w - k + 1
         var blocked = 0
         if k == 3 && wo >= 8 && cout >= 4 {
             blocked = cout / 4 * 4
-            weightGradient3x3Channels4(input: input, cin: cin, h: h, w: w, gradOutput: gradOutput, blocks: cout / 4,
-                                       gradWeight: gradWeight, partial: scratch)
+            weightGradient3x3Channels4(
+                input: input, cin: cin, h: h, w: w, gradOutput: gradOutput, blocks: cout / 4,
+                gradWeight: gradWeight, partial: scratch)
         }
         for co in 0..<cout {
             let g = gradOutput + co * ho * wo
@@ -246,10 +266,12 @@ enum DirectConvolution {
     /// image is walked in bands of rows that stay in L1 while every (ci, block, ky) passes over
     /// them; the accumulators live in `partial` between bands. Each weight's sum is per image,
     /// per lane, then the eight lanes are added into `gradWeight`, as `weightGradient3x3` does.
-    private static func weightGradient3x3Channels4(input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
-                                                   gradOutput: UnsafePointer<Float>, blocks: Int,
-                                                   gradWeight: UnsafeMutablePointer<Float>,
-                                                   partial: UnsafeMutablePointer<Float>) {
+    private static func weightGradient3x3Channels4(
+        input: UnsafePointer<Float>, cin: Int, h: Int, w: Int,
+        gradOutput: UnsafePointer<Float>, blocks: Int,
+        gradWeight: UnsafeMutablePointer<Float>,
+        partial: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD8<Float>
         let ho = h - 2, wo = w - 2, outPlane = ho * wo, plane = h * w
         let units = cin * blocks * 3
@@ -297,12 +319,18 @@ enum DirectConvolution {
                             for _ in 0..<vecs { step(xb, false); xb &+= 32 }
                             if rem > 0 { step((wo - 8) &* 4, true) }
                         }
-                        acc.storeBytes(of: a00, toByteOffset: 0, as: V.self); acc.storeBytes(of: a01, toByteOffset: 32, as: V.self)
-                        acc.storeBytes(of: a02, toByteOffset: 64, as: V.self); acc.storeBytes(of: a10, toByteOffset: 96, as: V.self)
-                        acc.storeBytes(of: a11, toByteOffset: 128, as: V.self); acc.storeBytes(of: a12, toByteOffset: 160, as: V.self)
-                        acc.storeBytes(of: a20, toByteOffset: 192, as: V.self); acc.storeBytes(of: a21, toByteOffset: 224, as: V.self)
-                        acc.storeBytes(of: a22, toByteOffset: 256, as: V.self); acc.storeBytes(of: a30, toByteOffset: 288, as: V.self)
-                        acc.storeBytes(of: a31, toByteOffset: 320, as: V.self); acc.storeBytes(of: a32, toByteOffset: 352, as: V.self)
+                        acc.storeBytes(of: a00, toByteOffset: 0, as: V.self);
+                        acc.storeBytes(of: a01, toByteOffset: 32, as: V.self)
+                        acc.storeBytes(of: a02, toByteOffset: 64, as: V.self);
+                        acc.storeBytes(of: a10, toByteOffset: 96, as: V.self)
+                        acc.storeBytes(of: a11, toByteOffset: 128, as: V.self);
+                        acc.storeBytes(of: a12, toByteOffset: 160, as: V.self)
+                        acc.storeBytes(of: a20, toByteOffset: 192, as: V.self);
+                        acc.storeBytes(of: a21, toByteOffset: 224, as: V.self)
+                        acc.storeBytes(of: a22, toByteOffset: 256, as: V.self);
+                        acc.storeBytes(of: a30, toByteOffset: 288, as: V.self)
+                        acc.storeBytes(of: a31, toByteOffset: 320, as: V.self);
+                        acc.storeBytes(of: a32, toByteOffset: 352, as: V.self)
                     }
                 }
             }
@@ -325,8 +353,10 @@ enum DirectConvolution {
 
     /// The 3×3 case with nine vector accumulators held in registers.
     @inline(__always)
-    private static func weightGradient3x3(plane: UnsafePointer<Float>, w: Int, g: UnsafePointer<Float>, ho: Int, wo: Int,
-                                          into dw: UnsafeMutablePointer<Float>) {
+    private static func weightGradient3x3(
+        plane: UnsafePointer<Float>, w: Int, g: UnsafePointer<Float>, ho: Int, wo: Int,
+        into dw: UnsafeMutablePointer<Float>
+    ) {
         typealias V = SIMD8<Float>
         var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V(), a8 = V()
         var t0: Float = 0, t1: Float = 0, t2: Float = 0, t3: Float = 0, t4: Float = 0
@@ -361,9 +391,11 @@ enum DirectConvolution {
     /// k − 1 (`padded`, scratch of cout · (ho + 2k − 2) · (wo + 2k − 2) floats whose border
     /// must be zero: only its interior is written) with the flipped, transposed weights
     /// (`flipped` [cin, cout, k, k], see `flipWeights`).
-    static func inputGradient(gradOutput: UnsafePointer<Float>, cout: Int, ho: Int, wo: Int,
-                              flipped: UnsafePointer<Float>, cin: Int, k: Int,
-                              padded: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+    static func inputGradient(
+        gradOutput: UnsafePointer<Float>, cout: Int, ho: Int, wo: Int,
+        flipped: UnsafePointer<Float>, cin: Int, k: Int,
+        padded: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>
+    ) {
         let p = k - 1, hp = ho + 2 * p, wp = wo + 2 * p
         // Only the interior is written here: the border of `padded` is zero from its allocation
         // and nothing else writes it (the caller keeps one buffer per output shape).
@@ -381,7 +413,8 @@ enum DirectConvolution {
             for ci in 0..<cin {
                 for ky in 0..<k {
                     for kx in 0..<k {
-                        out[((ci * cout + co) * k + (k - 1 - ky)) * k + (k - 1 - kx)] = weight[((co * cin + ci) * k + ky) * k + kx]
+                        out[((ci * cout + co) * k + (k - 1 - ky)) * k + (k - 1 - kx)] =
+                            weight[((co * cin + ci) * k + ky) * k + kx]
                     }
                 }
             }

@@ -51,7 +51,9 @@ public final class Linear: Layer {
             if n == 1 {
                 BLAS.gemv(m: rows.count, n: inF, a: w + r0 * inF, x: x, beta: 1, y: y + r0)
             } else {
-                BLAS.gemm(transB: true, m: n, n: rows.count, k: inF, a: x, lda: inF, b: w + r0 * inF, ldb: inF, beta: 1, c: y + r0, ldc: outF)
+                BLAS.gemm(
+                    transB: true, m: n, n: rows.count, k: inF, a: x, lda: inF, b: w + r0 * inF, ldb: inF, beta: 1, c: y + r0,
+                    ldc: outF)
             }
         }
         return out
@@ -96,7 +98,9 @@ public final class Linear: Layer {
         let beta: Float = weight.gradIsZero ? 0 : 1
         Self.split(inF, work: n * inF * outF) { cols in
             let c0 = cols.lowerBound
-            BLAS.gemm(transA: true, m: outF, n: cols.count, k: n, a: dy, lda: outF, b: x + c0, ldb: inF, beta: beta, c: gw + c0, ldc: inF)
+            BLAS.gemm(
+                transA: true, m: outF, n: cols.count, k: n, a: dy, lda: outF, b: x + c0, ldb: inF, beta: beta, c: gw + c0,
+                ldc: inF)
         }
         weight.gradIsZero = false
         addBiasGradient(dy, n: n)

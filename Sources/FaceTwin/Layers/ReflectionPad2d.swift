@@ -30,7 +30,9 @@ public final class ReflectionPad2d: Layer {
     }
 
     /// Pads `planes` consecutive h × w planes into (h + 2p) × (w + 2p) ones.
-    static func pad(_ src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, padding p: Int, into dst: UnsafeMutablePointer<Float>) {
+    static func pad(
+        _ src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, padding p: Int, into dst: UnsafeMutablePointer<Float>
+    ) {
         let ho = h + 2 * p, wo = w + 2 * p
         for plane in 0..<planes {
             let s = src + plane * h * w, d = dst + plane * ho * wo
@@ -48,8 +50,10 @@ public final class ReflectionPad2d: Layer {
 
     /// The padding's backward for `planes` consecutive planes: each padded-plane gradient
     /// (h + 2p) × (w + 2p) summed into the h × w entries it was copied from.
-    static func unpad(gradient src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, padding p: Int,
-                      into dst: UnsafeMutablePointer<Float>) {
+    static func unpad(
+        gradient src: UnsafePointer<Float>, planes: Int, h: Int, w: Int, padding p: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         let ho = h + 2 * p, wo = w + 2 * p
         for plane in 0..<planes {
             let d = dst + plane * h * w, s = src + plane * ho * wo

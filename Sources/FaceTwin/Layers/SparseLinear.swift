@@ -34,7 +34,9 @@ final class SparseLinear {
     /// background `u` [in].
     init(weight: Tensor, bias: Tensor, background u: [Float]) {
         precondition(WeightGEMM.isSupported, "SparseLinear needs AVX2 and FMA")
-        precondition(weight.shape.count == 2 && bias.count == weight.shape[0], "weight \(weight.shape) and bias \(bias.shape) of a linear layer")
+        precondition(
+            weight.shape.count == 2 && bias.count == weight.shape[0],
+            "weight \(weight.shape) and bias \(bias.shape) of a linear layer")
         let (n, k) = (weight.shape[0], weight.shape[1])
         precondition(u.count == k, "background of \(u.count) features for a layer of \(k)")
         (inFeatures, outFeatures) = (k, n)
@@ -81,8 +83,9 @@ final class SparseLinear {
             let c = counted.baseAddress!
             let densePercent = self.densePercent
             Parallel.chunks(Int(facetwin_sparse_nblocks(n32))) { worker, r in
-                c[worker] = facetwin_sparse_compute(m32, n32, k32, w, x, k, u, partial, y, n, Int32(r.lowerBound), Int32(r.upperBound),
-                                                    scratch + worker * stride, densePercent)
+                c[worker] = facetwin_sparse_compute(
+                    m32, n32, k32, w, x, k, u, partial, y, n, Int32(r.lowerBound), Int32(r.upperBound),
+                    scratch + worker * stride, densePercent)
             }
         }
         // Every worker looked at every row, so any of them has the count.

@@ -19,8 +19,10 @@ public enum WeightGEMM {
 
     /// c[i][j] += Σ_p x[i][p] · w[j][p], rows of x and c with strides `k` and `ldc`, split over
     /// the cores when there is enough work. Requires `isSupported`.
-    public static func addProduct(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                  c: UnsafeMutablePointer<Float>, ldc: Int, workspace: inout Workspace) {
+    public static func addProduct(
+        m: Int, n: Int, k: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, workspace: inout Workspace
+    ) {
         precondition(isSupported, "WeightGEMM needs AVX2 and FMA")
         guard m > 0, n > 0 else { return }
         let (m32, n32, k32) = (Int32(m), Int32(n), Int32(k))
@@ -42,8 +44,10 @@ public enum WeightGEMM {
     /// Adam's update of W[n×k] with the gradient G = dYᵀ · X (dY [m×n], X [m×k], contiguous),
     /// formed 6 × 16 entries at a time in registers and applied at once, never written out:
     /// the arithmetic of `Adam.update` on `update`'s moments and constants. Requires `isSupported`.
-    static func adamUpdate(m: Int, n: Int, k: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                           w: UnsafeMutablePointer<Float>, update: FusedAdamUpdate, workspace: inout Workspace) {
+    static func adamUpdate(
+        m: Int, n: Int, k: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        w: UnsafeMutablePointer<Float>, update: FusedAdamUpdate, workspace: inout Workspace
+    ) {
         precondition(isSupported, "WeightGEMM needs AVX2 and FMA")
         guard m > 0, n > 0, k > 0 else { return }
         let (m32, n32, k32) = (Int32(m), Int32(n), Int32(k))
@@ -51,8 +55,9 @@ public enum WeightGEMM {
         if workspace.packedGradient?.count != count { workspace.packedGradient = Tensor(shape: [count]) }
         guard let packed = workspace.packedGradient?.pointer else { return }
         facetwin_adam_tn_pack(m32, n32, dy, packed)
-        var step = facetwin_adam_step(beta1: update.beta1, beta2: update.beta2, eps: update.eps,
-                                      step_size: update.stepSize, inverse_correction2: update.inverseCorrection2)
+        var step = facetwin_adam_step(
+            beta1: update.beta1, beta2: update.beta2, eps: update.eps,
+            step_size: update.stepSize, inverse_correction2: update.inverseCorrection2)
         let strips = Int(facetwin_adam_tn_strips(k32))
         let workers = m * n * k >= 1 << 22 ? Parallel.workers : 1
         let (m1, m2) = (update.firstMoment, update.secondMoment)

@@ -49,11 +49,15 @@ public final class FaceModel {
         }
         let info: ModelInfo
         if file.metadata["format"] == format {
-            guard let json = file.metadata["info"], let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8)) else {
+            guard let json = file.metadata["info"], let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8))
+            else {
                 throw ModelFileError(path: path, "FaceTwin model with unreadable metadata (key \"info\")")
             }
             if file.metadata["format_version"] != formatVersion {
-                throw ModelFileError(path: path, "FaceTwin model format version \(file.metadata["format_version"] ?? "?") is not supported (this build reads \(formatVersion))")
+                throw ModelFileError(
+                    path: path,
+                    "FaceTwin model format version \(file.metadata["format_version"] ?? "?") is not supported (this build reads \(formatVersion))"
+                )
             }
             info = decoded
         } else {
@@ -74,7 +78,9 @@ public final class FaceModel {
 
     /// Shapes of a PyTorch reference-architecture state dict → configuration.
     private static func inferConfig(_ file: SafeTensorsFile) throws(ModelFileError) -> NetworkConfig {
-        func fail(_ m: String) -> ModelFileError { ModelFileError(path: file.path, "not a FaceTwin or reference-architecture model: \(m)") }
+        func fail(_ m: String) -> ModelFileError {
+            ModelFileError(path: file.path, "not a FaceTwin or reference-architecture model: \(m)")
+        }
         func shape(_ name: String) throws(ModelFileError) -> [Int]? {
             guard file.contains(name) else { return nil }
             do { return try file.shape(of: name) } catch { throw fail("\(error)") }
@@ -82,7 +88,9 @@ public final class FaceModel {
         var channels: [Int] = []
         var index = 1
         while let s = try shape("cnn1.\(index).weight") {
-            guard s.count == 4, s[2] == 3, s[3] == 3 else { throw fail("cnn1.\(index).weight has shape \(s), expected [out, in, 3, 3]") }
+            guard s.count == 4, s[2] == 3, s[3] == 3 else {
+                throw fail("cnn1.\(index).weight has shape \(s), expected [out, in, 3, 3]")
+            }
             channels.append(s[0])
             index += 4
         }
@@ -106,8 +114,9 @@ public final class FaceModel {
         guard side * side * lastChannels == flat else {
             throw fail("fc1.0 takes \(flat) features, not \(lastChannels) channels of a square image")
         }
-        return NetworkConfig(inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
-                             embeddingSize: embedding)
+        return NetworkConfig(
+            inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
+            embeddingSize: embedding)
     }
 
     /// The configuration within ``NetworkConfig/limits``, and every tensor it needs present in
@@ -118,11 +127,15 @@ public final class FaceModel {
             throw ModelFileError(path: file.path, "implausible network configuration: \(problem)")
         }
         for (name, shape) in c.stateShapes {
-            guard file.contains(name) else { throw ModelFileError(path: file.path, "not a FaceTwin model: tensor \(name) is missing") }
+            guard file.contains(name) else {
+                throw ModelFileError(path: file.path, "not a FaceTwin model: tensor \(name) is missing")
+            }
             let actual: SafeTensorsFile.TensorInfo
             do { actual = try file.info(name) } catch { throw ModelFileError(path: file.path, "\(error)") }
             guard actual.shape == shape else {
-                throw ModelFileError(path: file.path, "tensor \(name) has shape \(actual.shape), the network the metadata describes needs \(shape)")
+                throw ModelFileError(
+                    path: file.path, "tensor \(name) has shape \(actual.shape), the network the metadata describes needs \(shape)"
+                )
             }
             guard actual.dtype.isFloatingPoint else {
                 throw ModelFileError(path: file.path, "tensor \(name) holds \(actual.dtype), not floating-point weights")
@@ -135,7 +148,8 @@ public final class FaceModel {
         for (name, tensor) in network.stateTensors {
             let values = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)
             if let index = values.firstIndex(where: { !$0.isFinite }) {
-                throw ModelFileError(path: path, "tensor \(name) holds a value that is not finite (\(values[index]) at element \(index))")
+                throw ModelFileError(
+                    path: path, "tensor \(name) holds a value that is not finite (\(values[index]) at element \(index))")
             }
         }
     }
@@ -164,7 +178,8 @@ public final class FaceModel {
             case .tensor(let tensor):
                 // The tensor's own bytes, not a copy: the 160 MB weight would otherwise double the
                 // memory a save needs. Little-endian F32 is this machine's Float layout.
-                let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
+                let bytes = Data(
+                    bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
                 writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
             case .batchesTracked(let bn):
                 writer.add(name, int64s: [bn.numBatchesTracked], shape: [])
@@ -227,7 +242,9 @@ extension FaceModel {
             }
         }
         var pixels = Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
-        if config.standardize { pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) } }
+        if config.standardize {
+            pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) }
+        }
         return pixels
     }
 

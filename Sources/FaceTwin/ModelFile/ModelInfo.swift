@@ -14,8 +14,10 @@ public struct ModelInfo: Codable, Equatable, Sendable {
     /// field) when the images were used as they were. `--detect auto` follows it.
     public var detect: FacePreparation?
 
-    public init(config: NetworkConfig, margin: Float = 2, threshold: Float? = nil, thresholdMethod: String? = nil,
-                training: TrainingSummary? = nil, detect: FacePreparation? = nil) {
+    public init(
+        config: NetworkConfig, margin: Float = 2, threshold: Float? = nil, thresholdMethod: String? = nil,
+        training: TrainingSummary? = nil, detect: FacePreparation? = nil
+    ) {
         self.config = config
         self.detect = detect
         self.margin = margin
@@ -48,10 +50,12 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     /// Restarts after a collapse of the embeddings (nil in older files).
     public var collapseRestarts: Int?
 
-    public init(data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,
-                batchSize: Int, learningRate: Float, seed: UInt64, finalLoss: Float, bestEpochLoss: Float,
-                validationEER: Double?, validationAUC: Double?, seconds: Double, recipe: String? = nil,
-                collapseRestarts: Int? = nil) {
+    public init(
+        data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,
+        batchSize: Int, learningRate: Float, seed: UInt64, finalLoss: Float, bestEpochLoss: Float,
+        validationEER: Double?, validationAUC: Double?, seconds: Double, recipe: String? = nil,
+        collapseRestarts: Int? = nil
+    ) {
         self.recipe = recipe
         self.collapseRestarts = collapseRestarts
         self.data = data

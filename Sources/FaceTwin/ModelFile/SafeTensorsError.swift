@@ -158,7 +158,8 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
         case "\t": return "\\t"
         default:
             if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-                || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                || scalar.value == 0x2028 || scalar.value == 0x2029
+            {
                 return "\\u{" + String(scalar.value, radix: 16) + "}"
             }
             return String(scalar)

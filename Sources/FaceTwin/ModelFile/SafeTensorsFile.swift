@@ -87,7 +87,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard size >= 8 else { throw SafeTensorsError(path: path, problem: .fileTooShort(size: size)) }
 
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
-              mapped != UnsafeMutableRawPointer(bitPattern: -1) else {
+            mapped != UnsafeMutableRawPointer(bitPattern: -1)
+        else {
             throw SafeTensorsError.system("mmap", path: path)
         }
         let header: SafeTensorsHeader
@@ -128,9 +129,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The tensor's raw little-endian bytes, valid only inside `body`.
     public func withUnsafeBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let info = try self.info(name)
-        return try body(UnsafeRawBufferPointer(
-            start: UnsafeRawPointer(mapping) + dataStart + info.dataOffsets.lowerBound,
-            count: info.dataOffsets.count))
+        return try body(
+            UnsafeRawBufferPointer(
+                start: UnsafeRawPointer(mapping) + dataStart + info.dataOffsets.lowerBound,
+                count: info.dataOffsets.count))
     }
 
     /// The tensor's elements as `Float`, row-major. F32 is copied as is; F16 and BF16

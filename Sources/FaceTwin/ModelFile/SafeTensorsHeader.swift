@@ -24,7 +24,7 @@ struct SafeTensorsHeader {
             throw fail(.headerTooLarge(headerLength: headerLength, limit: SafeTensorsFile.maximumHeaderLength))
         }
         let n = Int(headerLength)
-        let headerBytes = UnsafeRawBufferPointer(rebasing: file[8 ..< 8 + n])
+        let headerBytes = UnsafeRawBufferPointer(rebasing: file[8..<8 + n])
         // The format says UTF-8; JSONSerialization alone would also guess UTF-16/32.
         guard String(validating: headerBytes, as: UTF8.self) != nil else {
             throw fail(.headerNotJSON(detail: "not UTF-8"))
@@ -112,8 +112,9 @@ struct SafeTensorsHeader {
             throw fail(.missingField(tensor: name, field: "data_offsets"))
         }
         guard let offsetsArray = offsetsValue as? [Any], offsetsArray.count == 2,
-              let begin = strictNonNegativeInt(offsetsArray[0]),
-              let end = strictNonNegativeInt(offsetsArray[1]) else {
+            let begin = strictNonNegativeInt(offsetsArray[0]),
+            let end = strictNonNegativeInt(offsetsArray[1])
+        else {
             throw fail(.invalidField(tensor: name, field: "data_offsets", detail: "not two non-negative integers"))
         }
         guard begin <= end, end <= dataSize else {
@@ -131,7 +132,7 @@ struct SafeTensorsHeader {
         guard expected == end - begin else {
             throw fail(.sizeMismatch(tensor: name, expectedBytes: expected, actualBytes: end - begin))
         }
-        return SafeTensorsFile.TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin ..< end)
+        return SafeTensorsFile.TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)
     }
 
     /// A JSON integer ≥ 0 that fits `Int`; not a bool, not a number written with a

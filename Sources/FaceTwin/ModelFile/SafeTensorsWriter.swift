@@ -108,7 +108,9 @@ public struct SafeTensorsWriter: Sendable {
         do { file = try OutputFile.stage(path) } catch { throw Self.ioError(error, path: path) }
         defer { file.discard() }  // removes the temporary unless committed
         try write(into: file, header: header, injectingFailureAt: injected)
-        if injected == .beforeRename { throw SafeTensorsError(path: path, problem: .io(operation: "rename", message: "injected failure")) }
+        if injected == .beforeRename {
+            throw SafeTensorsError(path: path, problem: .io(operation: "rename", message: "injected failure"))
+        }
         do { try file.commit() } catch { throw Self.ioError(error, path: path) }
     }
 
@@ -124,7 +126,9 @@ public struct SafeTensorsWriter: Sendable {
             var length = UInt64(header.count).littleEndian
             try Swift.withUnsafeBytes(of: &length) { (raw: UnsafeRawBufferPointer) in try file.write(raw) }
             try header.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try file.write(raw) }
-            if injected == .afterHeader { throw SafeTensorsError(path: path, problem: .io(operation: "write", message: "injected failure")) }
+            if injected == .afterHeader {
+                throw SafeTensorsError(path: path, problem: .io(operation: "write", message: "injected failure"))
+            }
             for tensor in tensors {
                 switch tensor.elements {
                 case .floats(let values): try Self.writeLittleEndian(values, file: file) { $0.bitPattern.littleEndian }
@@ -196,7 +200,9 @@ public struct SafeTensorsWriter: Sendable {
             first = false
             Self.appendJSONString(name, to: &json)
             let shapeList = tensor.shape.map(String.init).joined(separator: ",")
-            json += Array(":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shapeList)],\"data_offsets\":[\(offset),\(offset + expected)]}".utf8)
+            json += Array(
+                ":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shapeList)],\"data_offsets\":[\(offset),\(offset + expected)]}"
+                    .utf8)
             offset += expected
         }
         json.append(UInt8(ascii: "}"))
@@ -216,7 +222,7 @@ public struct SafeTensorsWriter: Sendable {
             case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
             case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0 ..< 0x20:
+            case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
                 out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
             default: out.append(byte)
@@ -238,9 +244,9 @@ public struct SafeTensorsWriter: Sendable {
         var start = 0
         while start < values.count {
             let end = min(start + chunk, values.count)
-            for i in start ..< end { buffer[i - start] = littleEndianBits(values[i]) }
+            for i in start..<end { buffer[i - start] = littleEndianBits(values[i]) }
             try buffer.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-                try file.write(UnsafeRawBufferPointer(rebasing: raw[0 ..< (end - start) * MemoryLayout<Bits>.size]))
+                try file.write(UnsafeRawBufferPointer(rebasing: raw[0..<(end - start) * MemoryLayout<Bits>.size]))
             }
             start = end
         }

@@ -19,8 +19,10 @@ public struct EngineOptions: Equatable, Sendable {
     /// model loaded to embed a handful of faces never pays it.
     public var sparseBuildThreshold: Int
 
-    public init(imageByImageEvaluation: Bool = true, useWeightGEMM: Bool = true, sparseEvaluation: Bool = true,
-                sparseBuildThreshold: Int = 256) {
+    public init(
+        imageByImageEvaluation: Bool = true, useWeightGEMM: Bool = true, sparseEvaluation: Bool = true,
+        sparseBuildThreshold: Int = 256
+    ) {
         self.imageByImageEvaluation = imageByImageEvaluation
         self.useWeightGEMM = useWeightGEMM
         self.sparseEvaluation = sparseEvaluation

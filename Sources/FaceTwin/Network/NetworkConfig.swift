@@ -21,9 +21,11 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     /// Whether an image's embedding is the mean of its own and its mirror image's (evaluation only).
     public var mirrorAverage: Bool
 
-    public init(inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
-                hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
-                pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false) {
+    public init(
+        inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
+        hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
+        pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false
+    ) {
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.channels = channels
@@ -43,9 +45,10 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     /// 64 channels each followed by 2×2 max pooling (64 → 4 pixels a side), one linear layer
     /// from the 1024 pooled features to a 64-dimensional embedding on the unit sphere, and the
     /// mirror image averaged in at evaluation. 70 k weights, against the reference's 40 M.
-    public static let `default` = NetworkConfig(inputHeight: 64, inputWidth: 64, channels: [16, 32, 64, 64], hidden: [],
-                                                embeddingSize: 64, pool: 2, standardize: true, embeddingScale: 1,
-                                                mirrorAverage: true)
+    public static let `default` = NetworkConfig(
+        inputHeight: 64, inputWidth: 64, channels: [16, 32, 64, 64], hidden: [],
+        embeddingSize: 64, pool: 2, standardize: true, embeddingScale: 1,
+        mirrorAverage: true)
 
     /// Height and width of the CNN's output maps.
     public var featureHeight: Int { pooledSide(inputHeight) }

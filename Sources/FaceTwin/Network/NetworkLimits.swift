@@ -94,7 +94,9 @@ extension NetworkConfig {
         if !l.blocks.contains(channels.count) { return "\(channels.count) convolution blocks is outside \(range(l.blocks))" }
         if let c = channels.first(where: { !l.channels.contains($0) }) { return "\(c) channels is outside \(range(l.channels))" }
         if !l.hiddenLayers.contains(hidden.count) { return "\(hidden.count) hidden layers is outside \(range(l.hiddenLayers))" }
-        if let h = hidden.first(where: { !l.hiddenWidth.contains($0) }) { return "hidden width \(h) is outside \(range(l.hiddenWidth))" }
+        if let h = hidden.first(where: { !l.hiddenWidth.contains($0) }) {
+            return "hidden width \(h) is outside \(range(l.hiddenWidth))"
+        }
         if !l.embedding.contains(embeddingSize) { return "embedding size \(embeddingSize) is outside \(range(l.embedding))" }
         if !(0...8).contains(pool) { return "pooling window \(pool) is outside 0…8" }
         if pool > 1, featureHeight < 1 || featureWidth < 1 {

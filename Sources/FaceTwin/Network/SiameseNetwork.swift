@@ -101,11 +101,13 @@ public final class SiameseNetwork {
     /// has embedded enough images; nil when the dense path is to be used.
     private func sparseProduct(batch n: Int) -> SparseLinear? {
         guard isFrozen, options.sparseEvaluation, options.useWeightGEMM, WeightGEMM.isSupported,
-              n >= Self.sparseMinimumBatch, let first = linears.first else { return nil }
+            n >= Self.sparseMinimumBatch, let first = linears.first
+        else { return nil }
         frozenImages += n
         if let sparseFirstLayer { return sparseFirstLayer }
         guard frozenImages >= options.sparseBuildThreshold, let background = cnnBackground(),
-              background.count == first.inFeatures else { return nil }
+            background.count == first.inFeatures
+        else { return nil }
         sparseFirstLayer = SparseLinear(weight: first.weight.value, bias: first.bias.value, background: background)
         return sparseFirstLayer
     }
@@ -146,8 +148,9 @@ public final class SiameseNetwork {
     /// update gets its update instead, see `Adam.zeroGradients`).
     public func backwardPairs(_ gradEmbeddings: Tensor) {
         let gFeatures = fc1.backward(gradEmbeddings, needsInputGradient: true)!
-        _ = cnn1.backward(gFeatures.reshaped([gradEmbeddings.shape[0], config.channels.last ?? 1, config.featureHeight, config.featureWidth]),
-                          needsInputGradient: false)
+        _ = cnn1.backward(
+            gFeatures.reshaped([gradEmbeddings.shape[0], config.channels.last ?? 1, config.featureHeight, config.featureWidth]),
+            needsInputGradient: false)
     }
 
     /// Embeddings of `count` preprocessed images (flat [count × H × W] values), evaluated in
@@ -164,7 +167,9 @@ public final class SiameseNetwork {
             batch = input
             input.pointer.update(from: pixels.baseAddress! + start * hw, count: n * hw)
             let emb = forwardOnce(input, mode: .evaluation)
-            result.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: start * dim).update(from: emb.pointer, count: n * dim) }
+            result.withUnsafeMutableBufferPointer {
+                $0.baseAddress!.advanced(by: start * dim).update(from: emb.pointer, count: n * dim)
+            }
             if config.mirrorAverage {
                 // The mean of the image's embedding and its mirror image's: a face and its mirror
                 // are the same person, and averaging cancels what the network learnt of one side.

@@ -36,8 +36,9 @@ public enum ContactSheet {
             for (i, face) in a.faces.enumerated() {
                 let b = face.box
                 let kept = a.kept.contains(i)
-                canvas.stroke(x: x0 + Int(b.x * f), y: ty + Int(b.y * f), width: max(3, Int(b.width * f)),
-                              height: max(3, Int(b.height * f)), thickness: 2, kept ? .green : .red)
+                canvas.stroke(
+                    x: x0 + Int(b.x * f), y: ty + Int(b.y * f), width: max(3, Int(b.width * f)),
+                    height: max(3, Int(b.height * f)), thickness: 2, kept ? .green : .red)
                 let eyes = FaceAligner.eyes(of: face)
                 for p in [eyes.left, eyes.right] {
                     canvas.fill(x: x0 + Int(p.x * f) - 1, y: ty + Int(p.y * f) - 1, width: 3, height: 3, yellow)
@@ -47,8 +48,9 @@ public enum ContactSheet {
                 canvas.draw(crop, x: x0 + thumbWidth + 8 + k * (cropWidth + 4), y: ty, width: cropWidth, height: cropHeight)
             }
             if a.crops.isEmpty {
-                canvas.text(a.status == .noFace ? "no face" : "refused: \(a.faces.count) faces",
-                            x: x0 + thumbWidth + 8, y: ty + 4, scale: 1, .red)
+                canvas.text(
+                    a.status == .noFace ? "no face" : "refused: \(a.faces.count) faces",
+                    x: x0 + thumbWidth + 8, y: ty + 4, scale: 1, .red)
             }
         }
         return canvas.png()

@@ -23,7 +23,7 @@ public struct PNGCanvas: Sendable {
         self.width = width
         self.height = height
         pixels = [UInt8](repeating: 0, count: width * height * 3)
-        for i in 0 ..< width * height {
+        for i in 0..<width * height {
             pixels[3 * i] = background.r; pixels[3 * i + 1] = background.g; pixels[3 * i + 2] = background.b
         }
     }
@@ -37,9 +37,9 @@ public struct PNGCanvas: Sendable {
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ c: Color) {
         let x0 = max(0, x), y0 = max(0, y), x1 = min(width, x + w), y1 = min(height, y + h)
         guard x0 < x1, y0 < y1 else { return }
-        for yy in y0 ..< y1 {
+        for yy in y0..<y1 {
             var i = 3 * (yy * width + x0)
-            for _ in x0 ..< x1 {
+            for _ in x0..<x1 {
                 pixels[i] = c.r; pixels[i + 1] = c.g; pixels[i + 2] = c.b
                 i += 3
             }
@@ -58,8 +58,8 @@ public struct PNGCanvas: Sendable {
     /// (bilinear, as Pillow), clipped to the canvas.
     public mutating func draw(_ image: GrayImage, x: Int, y: Int, width w: Int, height h: Int) {
         let scaled = (image.width == w && image.height == h) ? image : Resize.bilinear(image, width: w, height: h)
-        for yy in 0 ..< h where y + yy >= 0 && y + yy < height {
-            for xx in 0 ..< w where x + xx >= 0 && x + xx < width {
+        for yy in 0..<h where y + yy >= 0 && y + yy < height {
+            for xx in 0..<w where x + xx >= 0 && x + xx < width {
                 let v = scaled.pixels[yy * w + xx]
                 let i = 3 * ((y + yy) * width + x + xx)
                 pixels[i] = v; pixels[i + 1] = v; pixels[i + 2] = v
@@ -83,7 +83,7 @@ public struct PNGCanvas: Sendable {
         for ch in text {
             let rows = PNGFont.glyph(ch)
             for (ry, bits) in rows.enumerated() {
-                for rx in 0 ..< PNGFont.width where bits & (1 << UInt8(PNGFont.width - 1 - rx)) != 0 {
+                for rx in 0..<PNGFont.width where bits & (1 << UInt8(PNGFont.width - 1 - rx)) != 0 {
                     fill(x: cx + rx * scale, y: y + ry * scale, width: scale, height: scale, c)
                 }
             }

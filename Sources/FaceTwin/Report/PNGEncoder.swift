@@ -15,15 +15,17 @@ public enum PNGEncoder {
 
     /// A PNG file of `width × height` pixels, `channels` = 1 (gray) or 3 (RGB) bytes a pixel,
     /// rows top to bottom.
-    public static func encode(width: Int, height: Int, channels: Int, pixels: [UInt8],
-                              compression: Compression = .fixedHuffman) -> [UInt8] {
+    public static func encode(
+        width: Int, height: Int, channels: Int, pixels: [UInt8],
+        compression: Compression = .fixedHuffman
+    ) -> [UInt8] {
         precondition(width > 0 && height > 0 && (channels == 1 || channels == 3), "bad PNG geometry")
         precondition(pixels.count == width * height * channels, "PNG pixel count")
         var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var ihdr: [UInt8] = []
         appendBigEndian(UInt32(width), to: &ihdr)
         appendBigEndian(UInt32(height), to: &ihdr)
-        ihdr += [8, channels == 3 ? 2 : 0, 0, 0, 0] // bit depth, colour type, compression, filter, interlace
+        ihdr += [8, channels == 3 ? 2 : 0, 0, 0, 0]  // bit depth, colour type, compression, filter, interlace
         appendChunk("IHDR", ihdr, to: &out)
         let raw = filtered(width: width, height: height, channels: channels, pixels: pixels)
         appendChunk("IDAT", zlib(raw, compression: compression), to: &out)
@@ -37,10 +39,10 @@ public enum PNGEncoder {
         var raw = [UInt8]()
         raw.reserveCapacity(height * (stride + 1))
         var sub = [UInt8](repeating: 0, count: stride)
-        for y in 0 ..< height {
-            let row = pixels[(y * stride) ..< ((y + 1) * stride)]
+        for y in 0..<height {
+            let row = pixels[(y * stride)..<((y + 1) * stride)]
             var costNone = 0, costSub = 0
-            for x in 0 ..< stride {
+            for x in 0..<stride {
                 let v = row[row.startIndex + x]
                 let left = x >= channels ? row[row.startIndex + x - channels] : 0
                 sub[x] = v &- left
@@ -72,9 +74,9 @@ public enum PNGEncoder {
         appendBigEndian(crc32(typeBytes + data), to: &out)
     }
 
-    static let crcTable: [UInt32] = (0 ..< 256).map { n -> UInt32 in
+    static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
         var c = UInt32(n)
-        for _ in 0 ..< 8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
         return c
     }
 
@@ -90,7 +92,7 @@ public enum PNGEncoder {
         var a: UInt32 = 1, b: UInt32 = 0
         var i = 0
         while i < bytes.count {
-            let end = min(i + 5552, bytes.count) // largest run before the sums can overflow
+            let end = min(i + 5552, bytes.count)  // largest run before the sums can overflow
             while i < end { a += UInt32(bytes[i]); b += a; i += 1 }
             a %= 65521; b %= 65521
         }
@@ -100,7 +102,7 @@ public enum PNGEncoder {
     // MARK: zlib / deflate
 
     static func zlib(_ data: [UInt8], compression: Compression) -> [UInt8] {
-        var out: [UInt8] = [0x78, 0x01] // deflate, 32 KiB window, no dictionary; (0x7801 % 31 == 0)
+        var out: [UInt8] = [0x78, 0x01]  // deflate, 32 KiB window, no dictionary; (0x7801 % 31 == 0)
         switch compression {
         case .stored: out += deflateStored(data)
         case .fixedHuffman: out += deflateFixed(data)
@@ -116,7 +118,7 @@ public enum PNGEncoder {
             let n = min(65535, data.count - start)
             let final: UInt8 = start + n == data.count ? 1 : 0
             out += [final, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
-            out += data[start ..< start + n]
+            out += data[start..<start + n]
             start += n
         } while start < data.count
         return out
@@ -141,7 +143,7 @@ public enum PNGEncoder {
         /// A Huffman code, which deflate stores most-significant bit first.
         mutating func writeCode(_ code: UInt32, bits: Int) {
             var reversed: UInt32 = 0
-            for i in 0 ..< bits where code & (1 << UInt32(i)) != 0 { reversed |= 1 << UInt32(bits - 1 - i) }
+            for i in 0..<bits where code & (1 << UInt32(i)) != 0 { reversed |= 1 << UInt32(bits - 1 - i) }
             write(reversed, bits: bits)
         }
 
@@ -152,17 +154,24 @@ public enum PNGEncoder {
         }
     }
 
-    static let lengthBase: [Int] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]
+    static let lengthBase: [Int] = [
+        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
+    ]
     static let lengthExtra: [Int] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
-    static let distanceBase: [Int] = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]
-    static let distanceExtra: [Int] = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
+    static let distanceBase: [Int] = [
+        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193,
+        12289, 16385, 24577
+    ]
+    static let distanceExtra: [Int] = [
+        0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13
+    ]
 
     /// The fixed literal/length code of `symbol` (0…287): (code, bit count).
     static func fixedCode(_ symbol: Int) -> (UInt32, Int) {
         switch symbol {
-        case 0 ... 143: return (UInt32(0x30 + symbol), 8)
-        case 144 ... 255: return (UInt32(0x190 + symbol - 144), 9)
-        case 256 ... 279: return (UInt32(symbol - 256), 7)
+        case 0...143: return (UInt32(0x30 + symbol), 8)
+        case 144...255: return (UInt32(0x190 + symbol - 144), 9)
+        case 256...279: return (UInt32(symbol - 256), 7)
         default: return (UInt32(0xC0 + symbol - 280), 8)
         }
     }
@@ -172,8 +181,8 @@ public enum PNGEncoder {
     static func deflateFixed(_ data: [UInt8]) -> [UInt8] {
         var w = BitWriter()
         w.bytes.reserveCapacity(data.count / 2)
-        w.write(1, bits: 1) // BFINAL
-        w.write(1, bits: 2) // BTYPE = 01, fixed Huffman
+        w.write(1, bits: 1)  // BFINAL
+        w.write(1, bits: 2)  // BTYPE = 01, fixed Huffman
         let n = data.count
         let window = 32768, maxChain = 48, maxLength = 258
         let hashSize = 1 << 15
@@ -220,7 +229,7 @@ public enum PNGEncoder {
                     while distanceBase[dc] > bestDistance { dc -= 1 }
                     w.writeCode(UInt32(dc), bits: 5)
                     if distanceExtra[dc] > 0 { w.write(UInt32(bestDistance - distanceBase[dc]), bits: distanceExtra[dc]) }
-                    for k in i ..< i + bestLength { insert(k) }
+                    for k in i..<i + bestLength { insert(k) }
                     i += bestLength
                 } else {
                     let (code, bits) = fixedCode(Int(d[i]))

@@ -2,7 +2,7 @@ import Foundation
 
 /// The report's SVG charts: ROC, DET and distance histograms.
 extension EvaluationReport {
-    static let genuineColor = "#1f77b4"   // blue
+    static let genuineColor = "#1f77b4"  // blue
     static let impostorColor = "#ff7f0e"  // orange
     static let curveColor = "#1f4e9c"
     static let eerColor = "#d62728"
@@ -24,7 +24,8 @@ extension EvaluationReport {
         case .identities(_, let names): what = Evaluation.compactList(names, limit: 8)
         case .pairList(let file): what = URL(fileURLWithPath: file).lastPathComponent
         }
-        return "\(what): \(e.imagePaths.count) images, \(e.metrics.genuineCount) genuine and \(e.metrics.impostorCount) impostor pairs"
+        return
+            "\(what): \(e.imagePaths.count) images, \(e.metrics.genuineCount) genuine and \(e.metrics.impostorCount) impostor pairs"
     }
 
     /// Keeps the points that move at least `step` (in plot units 0…1) from the last kept one,
@@ -54,21 +55,22 @@ extension EvaluationReport {
             decade *= 10
         }
         let yTicks = stride(from: 0.0, through: 1.0001, by: 0.1).map { ($0, SVGPlot.tickLabel($0 * 100) + "%") }
-        var plot = SVGPlot(title: "ROC curve",
-                           subtitle: subtitle(e),
-                           x: .init(label: "False match rate: impostor pairs accepted (log scale)", scale: .log10(lowest ... 1), ticks: xTicks),
-                           y: .init(label: "True accept rate: genuine pairs accepted", scale: .linear(0 ... 1.02), ticks: yTicks))
+        var plot = SVGPlot(
+            title: "ROC curve",
+            subtitle: subtitle(e),
+            x: .init(label: "False match rate: impostor pairs accepted (log scale)", scale: .log10(lowest...1), ticks: xTicks),
+            y: .init(label: "True accept rate: genuine pairs accepted", scale: .linear(0...1.02), ticks: yTicks))
         plot.legendPosition = .below
         plot.height = 640
         // An FMR of 0 has no place on a log axis: such markers sit on the left edge.
         func onAxis(_ fmr: Double) -> Double { max(fmr, lowest) }
-        let chance = (0 ... 60).map { k -> (Double, Double) in
+        let chance = (0...60).map { k -> (Double, Double) in
             let fmr = lowest * pow(1 / lowest, Double(k) / 60)
             return (fmr, fmr)
         }
         plot.elements.append(.line(points: chance, color: "#999999", width: 1, dash: "5,4", legend: "chance (random scores)"))
         // Thin in plot units (log FMR), so the low-FMR end keeps its detail.
-        let scale = SVGPlot.Scale.log10(lowest ... 1)
+        let scale = SVGPlot.Scale.log10(lowest...1)
         var kept: [(Double, Double)] = []
         var last: (Double, Double)? = nil
         let raw = e.curve.points.map { ($0.fmr, $0.tar) }
@@ -78,41 +80,56 @@ extension EvaluationReport {
             kept.append(p)
             last = u
         }
-        plot.elements.append(.line(points: kept, color: curveColor, width: 2.2, dash: nil,
-                                   legend: String(format: "this model (AUC %.4f)", e.metrics.auc)))
+        plot.elements.append(
+            .line(
+                points: kept, color: curveColor, width: 2.2, dash: nil,
+                legend: String(format: "this model (AUC %.4f)", e.metrics.auc)))
         let eer = e.curve.equalErrorPoint()
-        plot.elements.append(.marker(x: onAxis(eer.fmr), y: eer.tar, color: eerColor, label: nil,
-                                     legend: String(format: "equal error rate %.2f %% (threshold %.3f)", 100 * e.metrics.eer, e.metrics.eerThreshold)))
+        plot.elements.append(
+            .marker(
+                x: onAxis(eer.fmr), y: eer.tar, color: eerColor, label: nil,
+                legend: String(format: "equal error rate %.2f %% (threshold %.3f)", 100 * e.metrics.eer, e.metrics.eerThreshold)))
         // Only an operating point the impostor pairs support (rule of three: ≥ 300 for 1 %).
         if e.metrics.tarAtFMR1Percent.isSupported {
             let at1 = e.curve.tar(atFMR: 0.01)
-            plot.elements.append(.marker(x: onAxis(at1.fmr), y: at1.tar, color: fmrColor, label: nil,
-                                         legend: String(format: "TAR at FMR ≤ 1 %%: %.2f %% (threshold %.3f)", 100 * at1.tar, at1.threshold)))
+            plot.elements.append(
+                .marker(
+                    x: onAxis(at1.fmr), y: at1.tar, color: fmrColor, label: nil,
+                    legend: String(format: "TAR at FMR ≤ 1 %%: %.2f %% (threshold %.3f)", 100 * at1.tar, at1.threshold)))
         }
         if let t = e.storedThreshold {
             let r = e.errorRates(atThreshold: t)
-            plot.elements.append(.ring(x: onAxis(r.fmr), y: 1 - r.fnmr, color: storedColor,
-                                         legend: String(format: "model's threshold %.3f: FMR %.2f %%, TAR %.2f %%", t, 100 * r.fmr, 100 * (1 - r.fnmr))))
+            plot.elements.append(
+                .ring(
+                    x: onAxis(r.fmr), y: 1 - r.fnmr, color: storedColor,
+                    legend: String(format: "model's threshold %.3f: FMR %.2f %%, TAR %.2f %%", t, 100 * r.fmr, 100 * (1 - r.fnmr))
+                ))
         }
-        plot.notes = ["A point per threshold; up and left is better. An FMR of 0 lies off the log scale: points there sit on the left edge.",
-                      "Match iff distance ≤ threshold. 1 false match = \(String(format: "%.3g", 100 / n)) %."]
+        plot.notes = [
+            "A point per threshold; up and left is better. An FMR of 0 lies off the log scale: points there sit on the left edge.",
+            "Match iff distance ≤ threshold. 1 false match = \(String(format: "%.3g", 100 / n)) %."
+        ]
         return plot.render()
     }
 
     // MARK: DET
 
     static func detSVG(_ e: Evaluation) -> String {
-        let range = 0.0005 ... 0.6
+        let range = 0.0005...0.6
         let tickValues = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4]
         let ticks = tickValues.map { ($0, SVGPlot.tickLabel($0 * 100) + "%") }
-        var plot = SVGPlot(title: "DET curve",
-                           subtitle: subtitle(e),
-                           x: .init(label: "False match rate: impostor pairs accepted (normal-deviate scale)", scale: .probit(range), ticks: ticks),
-                           y: .init(label: "False non-match rate (normal-deviate scale)", scale: .probit(range), ticks: ticks))
+        var plot = SVGPlot(
+            title: "DET curve",
+            subtitle: subtitle(e),
+            x: .init(
+                label: "False match rate: impostor pairs accepted (normal-deviate scale)", scale: .probit(range), ticks: ticks),
+            y: .init(label: "False non-match rate (normal-deviate scale)", scale: .probit(range), ticks: ticks))
         plot.legendPosition = .below
         plot.height = 640
-        plot.elements.append(.line(points: [(range.lowerBound, range.lowerBound), (range.upperBound, range.upperBound)],
-                                   color: "#999999", width: 1, dash: "2,3", legend: "FMR = FNMR"))
+        plot.elements.append(
+            .line(
+                points: [(range.lowerBound, range.lowerBound), (range.upperBound, range.upperBound)],
+                color: "#999999", width: 1, dash: "2,3", legend: "FMR = FNMR"))
         // Work in plot units for thinning, then map back through the (monotone) values.
         let raw = e.curve.points.map { ($0.fmr, $0.fnmr) }
         let scale = SVGPlot.Scale.probit(range)
@@ -126,17 +143,21 @@ extension EvaluationReport {
         }
         plot.elements.append(.line(points: kept, color: curveColor, width: 2.2, dash: nil, legend: "this model"))
         let eer = e.curve.equalErrorPoint()
-        plot.elements.append(.marker(x: eer.fmr, y: eer.fnmr, color: eerColor,
-                                     label: String(format: "EER %.2f %%", 100 * e.metrics.eer),
-                                     legend: String(format: "equal error rate %.2f %%", 100 * e.metrics.eer)))
+        plot.elements.append(
+            .marker(
+                x: eer.fmr, y: eer.fnmr, color: eerColor,
+                label: String(format: "EER %.2f %%", 100 * e.metrics.eer),
+                legend: String(format: "equal error rate %.2f %%", 100 * e.metrics.eer)))
         if let t = e.storedThreshold {
             let r = e.errorRates(atThreshold: t)
-            plot.elements.append(.ring(x: r.fmr, y: r.fnmr, color: storedColor,
-                                         legend: String(format: "model's threshold %.3f: FMR %.2f %%, FNMR %.2f %%", t, 100 * r.fmr, 100 * r.fnmr)))
+            plot.elements.append(
+                .ring(
+                    x: r.fmr, y: r.fnmr, color: storedColor,
+                    legend: String(format: "model's threshold %.3f: FMR %.2f %%, FNMR %.2f %%", t, 100 * r.fmr, 100 * r.fnmr)))
         }
         plot.notes = [
             "Lower left is better. Error rates of 0 lie off these scales: there the curve leaves the plot through its edge.",
-            "Resolution: 1 false non-match = \(String(format: "%.3g", 100 / Double(e.metrics.genuineCount))) %, 1 false match = \(String(format: "%.3g", 100 / Double(e.metrics.impostorCount))) %.",
+            "Resolution: 1 false non-match = \(String(format: "%.3g", 100 / Double(e.metrics.genuineCount))) %, 1 false match = \(String(format: "%.3g", 100 / Double(e.metrics.impostorCount))) %."
         ]
         return plot.render()
     }
@@ -156,32 +177,45 @@ extension EvaluationReport {
         genuine = genuine.map { 100 * $0 / g }
         impostor = impostor.map { 100 * $0 / n }
         let top = max(genuine.max()!, impostor.max()!) * 1.12
-        let edges = (0 ... bins).map { Double($0) * width }
-        let xTicks = SVGPlot.niceTicks(0 ... upper, count: 8).map { ($0, SVGPlot.tickLabel($0)) }
-        let yTicks = SVGPlot.niceTicks(0 ... top, count: 6).map { ($0, SVGPlot.tickLabel($0) + "%") }
-        var plot = SVGPlot(title: "Distances of genuine and impostor pairs",
-                           subtitle: subtitle(e),
-                           x: .init(label: "Euclidean distance between the two embeddings (smaller = more alike)", scale: .linear(0 ... upper), ticks: xTicks),
-                           y: .init(label: "Share of the pairs of its kind, per bin", scale: .linear(0 ... top), ticks: yTicks))
+        let edges = (0...bins).map { Double($0) * width }
+        let xTicks = SVGPlot.niceTicks(0...upper, count: 8).map { ($0, SVGPlot.tickLabel($0)) }
+        let yTicks = SVGPlot.niceTicks(0...top, count: 6).map { ($0, SVGPlot.tickLabel($0) + "%") }
+        var plot = SVGPlot(
+            title: "Distances of genuine and impostor pairs",
+            subtitle: subtitle(e),
+            x: .init(
+                label: "Euclidean distance between the two embeddings (smaller = more alike)", scale: .linear(0...upper),
+                ticks: xTicks),
+            y: .init(label: "Share of the pairs of its kind, per bin", scale: .linear(0...top), ticks: yTicks))
         plot.legendPosition = .below
         plot.height = 640
-        plot.elements.append(.bars(edges: edges, heights: impostor, color: impostorColor,
-                                   legend: "impostor pairs (different people): \(e.metrics.impostorCount)"))
-        plot.elements.append(.bars(edges: edges, heights: genuine, color: genuineColor,
-                                   legend: "genuine pairs (same person): \(e.metrics.genuineCount)"))
+        plot.elements.append(
+            .bars(
+                edges: edges, heights: impostor, color: impostorColor,
+                legend: "impostor pairs (different people): \(e.metrics.impostorCount)"))
+        plot.elements.append(
+            .bars(
+                edges: edges, heights: genuine, color: genuineColor,
+                legend: "genuine pairs (same person): \(e.metrics.genuineCount)"))
         // Two labels on nearly the same line would print over each other: then the legend alone names it.
         let crowded = e.storedThreshold.map { abs(Double($0) - Double(e.metrics.eerThreshold)) < 0.04 * upper } ?? false
-        plot.elements.append(.verticalLine(x: Double(e.metrics.eerThreshold), color: eerColor, dash: "6,4",
-                                           label: crowded ? "" : String(format: "EER threshold %.3f", e.metrics.eerThreshold),
-                                           legend: String(format: "EER threshold %.3f (EER %.2f %%)", e.metrics.eerThreshold, 100 * e.metrics.eer)))
+        plot.elements.append(
+            .verticalLine(
+                x: Double(e.metrics.eerThreshold), color: eerColor, dash: "6,4",
+                label: crowded ? "" : String(format: "EER threshold %.3f", e.metrics.eerThreshold),
+                legend: String(format: "EER threshold %.3f (EER %.2f %%)", e.metrics.eerThreshold, 100 * e.metrics.eer)))
         if let t = e.storedThreshold {
             let r = e.errorRates(atThreshold: t)
-            plot.elements.append(.verticalLine(x: Double(t), color: storedColor, dash: nil,
-                                               label: String(format: "model's threshold %.3f", t),
-                                               legend: String(format: "model's threshold %.3f (FMR %.1f %%, FNMR %.1f %%)", t, 100 * r.fmr, 100 * r.fnmr)))
+            plot.elements.append(
+                .verticalLine(
+                    x: Double(t), color: storedColor, dash: nil,
+                    label: String(format: "model's threshold %.3f", t),
+                    legend: String(format: "model's threshold %.3f (FMR %.1f %%, FNMR %.1f %%)", t, 100 * r.fmr, 100 * r.fnmr)))
         }
-        plot.notes = ["Pairs left of a threshold are called a match: genuine pairs right of it are false non-matches,",
-                      "impostor pairs left of it false matches."]
+        plot.notes = [
+            "Pairs left of a threshold are called a match: genuine pairs right of it are false non-matches,",
+            "impostor pairs left of it false matches."
+        ]
         return plot.render()
     }
 }

@@ -26,7 +26,7 @@ extension EvaluationReport {
         func take(_ k: Int) { if seen.insert(k).inserted { chosen.append(k) } }
         func quantiles(_ list: [Int], _ n: Int) -> [Int] {
             guard !list.isEmpty else { return [] }
-            return (1 ... n).map { list[min(list.count - 1, Int(Double($0) / Double(n + 1) * Double(list.count)))] }
+            return (1...n).map { list[min(list.count - 1, Int(Double($0) / Double(n + 1) * Double(list.count)))] }
         }
         for k in genuineIndex.suffix(hard).reversed() { take(k) }
         for k in impostorIndex.prefix(hard) { take(k) }
@@ -39,8 +39,9 @@ extension EvaluationReport {
             if chosen.count < count, let k = ii.next() { take(k) }
         }
         return chosen.sorted { e.distances[$0] < e.distances[$1] }.map { k in
-            PairsPictureEntry(a: Int(e.first[k]), b: Int(e.second[k]), genuine: e.genuine[k], distance: e.distances[k],
-                              match: e.distances[k] <= threshold)
+            PairsPictureEntry(
+                a: Int(e.first[k]), b: Int(e.second[k]), genuine: e.genuine[k], distance: e.distances[k],
+                match: e.distances[k] <= threshold)
         }
     }
 
@@ -80,8 +81,9 @@ extension EvaluationReport {
         y += lineHeight
         canvas.text(fit(String(format: "Match if distance ≤ %.3f", threshold.value)), x: margin, y: y, scale: scale)
         y += lineHeight
-        canvas.text(fit(threshold.stored ? "(\(e.storedThresholdMethod ?? "model's threshold"))" : "(EER threshold of these pairs)"),
-                    x: margin, y: y, scale: scale, .gray)
+        canvas.text(
+            fit(threshold.stored ? "(\(e.storedThresholdMethod ?? "model's threshold"))" : "(EER threshold of these pairs)"),
+            x: margin, y: y, scale: scale, .gray)
 
         for (k, p) in pairs.enumerated() {
             let cx = margin + (k % columns) * (cellWidth + margin)
@@ -93,13 +95,16 @@ extension EvaluationReport {
             canvas.draw(images[p.a]!, x: facesX, y: cy + pad, width: faceWidth, height: faceHeight)
             canvas.draw(images[p.b]!, x: facesX + faceWidth + gap, y: cy + pad, width: faceWidth, height: faceHeight)
             var ty = cy + pad + faceHeight + 8
-            canvas.text(fit("\(shortLabel(e, p.a)) vs \(shortLabel(e, p.b))", (cellWidth - 2 * pad) / (PNGFont.advance * scale)),
-                        x: cx + pad, y: ty, scale: scale)
+            canvas.text(
+                fit("\(shortLabel(e, p.a)) vs \(shortLabel(e, p.b))", (cellWidth - 2 * pad) / (PNGFont.advance * scale)),
+                x: cx + pad, y: ty, scale: scale)
             ty += lineHeight
-            canvas.text(String(format: "%.3f ", p.distance) + (p.match ? "MATCH" : "NO MATCH"), x: cx + pad, y: ty, scale: scale, frame)
+            canvas.text(
+                String(format: "%.3f ", p.distance) + (p.match ? "MATCH" : "NO MATCH"), x: cx + pad, y: ty, scale: scale, frame)
             ty += lineHeight
             let truth = p.genuine ? "same person" : "different"
-            canvas.text(p.correct ? "\(truth): right" : "\(truth): WRONG", x: cx + pad, y: ty, scale: scale, p.correct ? .gray : .red)
+            canvas.text(
+                p.correct ? "\(truth): right" : "\(truth): WRONG", x: cx + pad, y: ty, scale: scale, p.correct ? .gray : .red)
         }
         var fy = height - margin - footerHeight + 8
         canvas.text(fit("Green frame: verdict right. Red frame: verdict wrong."), x: margin, y: fy, scale: scale, .gray)

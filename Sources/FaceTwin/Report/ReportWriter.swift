@@ -23,7 +23,9 @@ public enum EvaluationReport {
     ///
     /// - Returns: the paths written.
     @discardableResult
-    public static func write(_ evaluation: Evaluation, summary: EvaluationSummary, to directory: String) throws(ReportError) -> [String] {
+    public static func write(_ evaluation: Evaluation, summary: EvaluationSummary, to directory: String) throws(ReportError)
+        -> [String]
+    {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -37,7 +39,7 @@ public enum EvaluationReport {
             ("roc.csv", Data(rocCSV(evaluation).utf8)),
             ("pairs.png", Data(picture.png)),
             ("summary.json", Data((summary.json() + "\n").utf8)),
-            ("index.html", Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs).utf8)),
+            ("index.html", Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs).utf8))
         ]
         var written: [String] = []
         for (name, data) in contents {
@@ -84,7 +86,8 @@ public enum EvaluationReport {
         let what: String
         switch e.source {
         case .identities(let root, let names):
-            what = "all pairs of the images of \(names.count) identities (\(h(Evaluation.compactList(names, limit: 40)))) in <code>\(h(root))</code>"
+            what =
+                "all pairs of the images of \(names.count) identities (\(h(Evaluation.compactList(names, limit: 40)))) in <code>\(h(root))</code>"
         case .pairList(let file):
             what = "the pairs listed in <code>\(h(file))</code>"
         }
@@ -96,11 +99,17 @@ public enum EvaluationReport {
             ("ROC AUC", String(format: "%.4f", s.auc), "1 = perfect, 0.5 = chance"),
             tarRow(s.tarAtFMR1Percent, interval: s.intervals?.tarAtFMR1Percent),
             tarRow(s.tarAtFMR0_1Percent, interval: s.intervals?.tarAtFMR0_1Percent),
-            ("Best accuracy", pct(s.bestAccuracy), "threshold \(thr(s.bestAccuracyThreshold)) (chosen on these pairs: optimistic)"),
+            (
+                "Best accuracy", pct(s.bestAccuracy),
+                "threshold \(thr(s.bestAccuracyThreshold)) (chosen on these pairs: optimistic)"
+            )
         ]
         if let t = s.storedThreshold, let acc = s.accuracyAtStoredThreshold {
-            rows.append(("Accuracy at the model's threshold", pct(acc),
-                         "threshold \(thr(t)) (\(h(s.storedThresholdMethod ?? "method not recorded"))); FMR \(pct(s.fmrAtStoredThreshold ?? 0)), FNMR \(pct(s.fnmrAtStoredThreshold ?? 0))"))
+            rows.append(
+                (
+                    "Accuracy at the model's threshold", pct(acc),
+                    "threshold \(thr(t)) (\(h(s.storedThresholdMethod ?? "method not recorded"))); FMR \(pct(s.fmrAtStoredThreshold ?? 0)), FNMR \(pct(s.fnmrAtStoredThreshold ?? 0))"
+                ))
         } else {
             rows.append(("Accuracy at the model's threshold", "—", "the model has no stored threshold (run facetwin calibrate)"))
         }
@@ -120,7 +129,9 @@ public enum EvaluationReport {
             """
         for w in s.warnings { html += "<p class=\"warn\"><b>Warning:</b> \(h(w))</p>\n" }
         html += "<table>\n"
-        for (name, value, note) in rows { html += "<tr><th>\(h(name))</th><td class=\"num\">\(value)</td><td>\(note)</td></tr>\n" }
+        for (name, value, note) in rows {
+            html += "<tr><th>\(h(name))</th><td class=\"num\">\(value)</td><td>\(note)</td></tr>\n"
+        }
         html += "</table>\n"
         let verdictThreshold = pairsThreshold(e)
         html += """
@@ -133,7 +144,8 @@ public enum EvaluationReport {
 
             """
         for p in pairs {
-            html += "<tr><td>\(h(e.imagePaths[p.a]))</td><td>\(h(e.imagePaths[p.b]))</td><td>\(p.genuine ? "yes" : "no")</td><td>\(String(format: "%.4f", p.distance))</td><td>\(p.match ? "match" : "no match")\(p.correct ? "" : " (wrong)")</td></tr>\n"
+            html +=
+                "<tr><td>\(h(e.imagePaths[p.a]))</td><td>\(h(e.imagePaths[p.b]))</td><td>\(p.genuine ? "yes" : "no")</td><td>\(String(format: "%.4f", p.distance))</td><td>\(p.match ? "match" : "no match")\(p.correct ? "" : " (wrong)")</td></tr>\n"
         }
         html += "</table>\n<p>Numbers for machines: <a href=\"summary.json\">summary.json</a>.</p>\n</body></html>\n"
         return html

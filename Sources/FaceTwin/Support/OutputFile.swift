@@ -73,7 +73,9 @@ public enum OutputFile {
             case S_IFLNK:
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlink(current, &buffer, buffer.count - 1)
-                guard n >= 0 else { throw FileError(path: path, "cannot read the symbolic link: \(String(cString: strerror(errno)))") }
+                guard n >= 0 else {
+                    throw FileError(path: path, "cannot read the symbolic link: \(String(cString: strerror(errno)))")
+                }
                 let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 current = link.hasPrefix("/") ? link : directoryName(current) + "/" + link
             default:
@@ -98,7 +100,7 @@ public enum OutputFile {
     /// A new temporary name beside `target`, carrying this process's pid.
     static func temporaryName(for target: String) -> String {
         let base = String(baseName(target).prefix(120))
-        let random = String(UInt64.random(in: 0 ... UInt64.max), radix: 16)
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         return directoryName(target) + "/." + base + temporaryMarker + "\(getpid())-" + random
     }
 
@@ -108,8 +110,9 @@ public enum OutputFile {
         guard name.hasPrefix("."), let marker = name.range(of: temporaryMarker, options: .backwards) else { return nil }
         let parts = name[marker.upperBound...].split(separator: "-")
         guard parts.count >= 2, let pid = pid_t(parts[0]), pid > 0,
-              parts[1].allSatisfy(\.isHexDigit),
-              parts.count == 2 || (parts.count == 3 && ["journal", "wal", "shm"].contains(parts[2])) else { return nil }
+            parts[1].allSatisfy(\.isHexDigit),
+            parts.count == 2 || (parts.count == 3 && ["journal", "wal", "shm"].contains(parts[2]))
+        else { return nil }
         return pid
     }
 
@@ -160,7 +163,9 @@ public final class StagedFile {
         self.existing = target.existing
         self.temporary = OutputFile.temporaryName(for: target.target)
         fd = systemOpen(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileError(path: path, "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw FileError(path: path, "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
+        }
         WritePoint.here("output: temporary created")
     }
 
@@ -211,7 +216,9 @@ public final class StagedFile {
         guard fsync(fd) == 0 else { throw FileError(path: path, "cannot write (fsync): \(String(cString: strerror(errno)))") }
         let closing = fd
         fd = -1
-        guard close(closing) == 0 else { throw FileError(path: path, "cannot write (close): \(String(cString: strerror(errno)))") }
+        guard close(closing) == 0 else {
+            throw FileError(path: path, "cannot write (close): \(String(cString: strerror(errno)))")
+        }
         WritePoint.here("output: synced, before rename")
         guard rename(temporary, target) == 0 else {
             throw FileError(path: path, "cannot rename the temporary file into place: \(String(cString: strerror(errno)))")

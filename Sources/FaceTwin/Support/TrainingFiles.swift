@@ -55,11 +55,13 @@ public enum TrainingFiles {
         let text = String(decoding: try InputFile.read(historyPath), as: UTF8.self)
         let lines = text.split(separator: "\n")
         guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false),
-              let column = header.firstIndex(where: { $0 == fingerprintColumn }),
-              lines.count > 1 else { return .unrecorded }
+            let column = header.firstIndex(where: { $0 == fingerprintColumn }),
+            lines.count > 1
+        else { return .unrecorded }
         let last = lines[lines.count - 1].split(separator: ",", omittingEmptySubsequences: false)
         guard column < last.count else { return .unrecorded }
         let recorded = String(last[column])
-        return recorded == model.fingerprint ? .consistent : .mismatch(historyFingerprint: recorded, modelFingerprint: model.fingerprint)
+        return recorded == model.fingerprint
+            ? .consistent : .mismatch(historyFingerprint: recorded, modelFingerprint: model.fingerprint)
     }
 }

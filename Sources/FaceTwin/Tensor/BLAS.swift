@@ -27,8 +27,10 @@ public enum BLAS {
     /// y[m] = A[m×n] · x[n] + beta · y, A row-major: one probe through a linear layer, where a
     /// GEMV streams the weights once instead of packing them for a GEMM.
     @inline(__always)
-    public static func gemv(m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float = 0,
-                            y: UnsafeMutablePointer<Float>) {
+    public static func gemv(
+        m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float = 0,
+        y: UnsafeMutablePointer<Float>
+    ) {
         _ = loaded
         facetwin_sgemv(Int32(m), Int32(n), 1, a, Int32(n), x, beta, y)
     }
@@ -36,21 +38,27 @@ public enum BLAS {
     /// C[m×n] = op(A) · op(B) + beta · C, row-major with explicit leading dimensions (row
     /// strides), for blocks of larger matrices.
     @inline(__always)
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         _ = loaded
-        facetwin_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        facetwin_sgemm(
+            transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
     /// op(A) is m×k (A is k×m when `transA`), op(B) is k×n (B is n×k when `transB`).
     @inline(__always)
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
-                            alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>
+    ) {
         _ = loaded
-        facetwin_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
-                       a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
+        facetwin_sgemm(
+            transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+            a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
     }
 }

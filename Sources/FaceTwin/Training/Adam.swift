@@ -14,7 +14,8 @@ public final class Adam {
     private let firstMoments: [Tensor]
     private let secondMoments: [Tensor]
 
-    public init(parameters: [Parameter], learningRate: Float = 5e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+    public init(parameters: [Parameter], learningRate: Float = 5e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8)
+    {
         self.parameters = parameters
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -46,10 +47,12 @@ public final class Adam {
                 p.gradIsZero = false
             }
             p.updatedInBackward = false
-            p.fusedUpdate = fuseIntoBackward && p.value.count >= fusionMinimum
-                ? FusedAdamUpdate(firstMoment: firstMoments[j].pointer, secondMoment: secondMoments[j].pointer,
-                                  beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize,
-                                  inverseCorrection2: 1 / correction2)
+            p.fusedUpdate =
+                fuseIntoBackward && p.value.count >= fusionMinimum
+                ? FusedAdamUpdate(
+                    firstMoment: firstMoments[j].pointer, secondMoment: secondMoments[j].pointer,
+                    beta1: beta1, beta2: beta2, eps: eps, stepSize: stepSize,
+                    inverseCorrection2: 1 / correction2)
                 : nil
         }
     }
@@ -78,8 +81,9 @@ public final class Adam {
             Parallel.chunks(n / 65536 + 1) { _, blocks in
                 let lo = blocks.lowerBound * 65536, hi = min(n, blocks.upperBound * 65536)
                 if decay != 1 { for i in lo..<hi { w[i] *= decay } }
-                Self.update(w + lo, g + lo, m + lo, v + lo, count: hi - lo, beta1: b1, beta2: b2, eps: eps,
-                            stepSize: stepSize, correction2: correction2)
+                Self.update(
+                    w + lo, g + lo, m + lo, v + lo, count: hi - lo, beta1: b1, beta2: b2, eps: eps,
+                    stepSize: stepSize, correction2: correction2)
             }
         }
     }
@@ -88,9 +92,11 @@ public final class Adam {
     /// w ← w − stepSize · m / (√v / √(1−β₂ᵗ) + eps), eight lanes at a time. `adam8` in
     /// Sources/CKernels/gemm.c is the same arithmetic, operation for operation.
     @inline(__always)
-    static func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                       _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, eps: Float,
-                       stepSize: Float, correction2: Float) {
+    static func update(
+        _ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+        _ v: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, eps: Float,
+        stepSize: Float, correction2: Float
+    ) {
         typealias V = SIMD8<Float>
         let a1 = V(repeating: 1 - beta1), b2 = V(repeating: beta2), a2 = V(repeating: 1 - beta2)
         // √v / √(1−β₂ᵗ) as √v · (1 / √(1−β₂ᵗ)): one division less per element (divisions and

@@ -11,8 +11,10 @@ public struct ContrastiveLoss {
 
     /// The loss over `labels.count` pairs, and its gradient with respect to both embeddings.
     /// `first` and `second` are [B × dim] row-major; `gradFirst`/`gradSecond` are overwritten.
-    public func evaluate(first: UnsafePointer<Float>, second: UnsafePointer<Float>, dim: Int, labels: [Float],
-                         gradFirst: UnsafeMutablePointer<Float>, gradSecond: UnsafeMutablePointer<Float>) -> Float {
+    public func evaluate(
+        first: UnsafePointer<Float>, second: UnsafePointer<Float>, dim: Int, labels: [Float],
+        gradFirst: UnsafeMutablePointer<Float>, gradSecond: UnsafeMutablePointer<Float>
+    ) -> Float {
         let b = labels.count
         var total = 0.0
         for i in 0..<b {
@@ -41,8 +43,10 @@ extension ContrastiveLoss {
     /// identities with its mined pairs), and its gradient with respect to every row, written to
     /// `gradient` [N × dim] (rows in several pairs add up; rows in none get zeros). The same
     /// per-pair terms as `evaluate(first:second:…)`, averaged over the pairs.
-    public func evaluate(embeddings: UnsafePointer<Float>, dim: Int, pairs: [IdentityBatchSampler.MinedPair],
-                         rows: Int, gradient: UnsafeMutablePointer<Float>) -> Float {
+    public func evaluate(
+        embeddings: UnsafePointer<Float>, dim: Int, pairs: [IdentityBatchSampler.MinedPair],
+        rows: Int, gradient: UnsafeMutablePointer<Float>
+    ) -> Float {
         gradient.update(repeating: 0, count: rows * dim)
         guard !pairs.isEmpty else { return 0 }
         let b = Float(pairs.count)

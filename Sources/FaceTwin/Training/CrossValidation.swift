@@ -149,7 +149,9 @@ public final class CrossValidation {
     /// Deals `identities` into `folds` disjoint folds after a seeded Fisher–Yates shuffle.
     /// Every fold needs at least 2 test identities (else it has no impostor pairs), so
     /// `identities.count ≥ 2 × folds`; and at least 2 folds.
-    public static func split(_ identities: [String], folds k: Int, seed: UInt64) throws(CrossValidationError) -> [CrossValidationFold] {
+    public static func split(_ identities: [String], folds k: Int, seed: UInt64) throws(CrossValidationError)
+        -> [CrossValidationFold]
+    {
         guard k >= 2 else { throw .invalidFoldCount(k) }
         guard identities.count / 2 >= k else { throw .tooFewIdentities(folds: k, identities: identities.count) }
         guard Set(identities).count == identities.count else { throw .duplicateIdentities }
@@ -162,10 +164,11 @@ public final class CrossValidation {
                 order.swapAt(i, j)
             }
         }
-        return (0 ..< k).map { f in
+        return (0..<k).map { f in
             let test = Set(stride(from: f, to: order.count, by: k).map { order[$0] })
-            return CrossValidationFold(index: f, count: k, testIdentities: NaturalOrder.sorted(test),
-                                       trainIdentities: identities.filter { !test.contains($0) })
+            return CrossValidationFold(
+                index: f, count: k, testIdentities: NaturalOrder.sorted(test),
+                trainIdentities: identities.filter { !test.contains($0) })
         }
     }
 
@@ -181,7 +184,9 @@ public final class CrossValidation {
     }
 
     /// Trains and evaluates one fold.
-    public func run(_ fold: CrossValidationFold, progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError) -> CrossValidationFoldResult {
+    public func run(_ fold: CrossValidationFold, progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError)
+        -> CrossValidationFoldResult
+    {
         let start = Date()
         let test = Set(fold.testIdentities)
         let trainSet: ImageFolder, testSet: ImageFolder
@@ -211,11 +216,13 @@ public final class CrossValidation {
         model.info.training?.holdout = fold.testIdentities
         model.info.threshold = evaluation.metrics.eerThreshold
         model.info.thresholdMethod = "EER on crossval fold \(fold.index + 1)/\(fold.count) test identities \(evaluation.summary)"
-        let done = CrossValidationFoldResult(fold: fold, metrics: evaluation.metrics, testImages: testSet.count,
-                                             trainImages: trainSet.count, finalLoss: result.history.last!.meanLoss,
-                                             seconds: Date().timeIntervalSince(start), trainingSeed: foldOptions.seed,
-                                             intervals: bootstrapResamples > 0 ? evaluation.bootstrapIntervals(resamples: bootstrapResamples, seed: options.seed) : nil,
-                                             model: model, history: result.history)
+        let done = CrossValidationFoldResult(
+            fold: fold, metrics: evaluation.metrics, testImages: testSet.count,
+            trainImages: trainSet.count, finalLoss: result.history.last!.meanLoss,
+            seconds: Date().timeIntervalSince(start), trainingSeed: foldOptions.seed,
+            intervals: bootstrapResamples > 0
+                ? evaluation.bootstrapIntervals(resamples: bootstrapResamples, seed: options.seed) : nil,
+            model: model, history: result.history)
         progress(.foldFinished(done))
         return done
     }
@@ -238,7 +245,8 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
         case .invalidFoldCount(let k):
             return "cross-validation needs at least 2 folds (got \(k))"
         case .tooFewIdentities(let k, let n):
-            return "\(k) folds need at least \(2 * k) identities (2 a fold, so that each test fold has impostor pairs); found \(n)"
+            return
+                "\(k) folds need at least \(2 * k) identities (2 a fold, so that each test fold has impostor pairs); found \(n)"
         case .duplicateIdentities:
             return "cross-validation: identity names are not unique"
         case .sharedImage(let test, let train, let f, let k):

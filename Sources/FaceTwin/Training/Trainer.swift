@@ -127,7 +127,8 @@ public struct TrainingResult {
             // The kept epoch's row: its last occurrence (a restart after a collapse runs epochs again).
             let kept = r.epoch == bestEpoch && !history[(i + 1)...].contains { $0.epoch == bestEpoch }
             s += "\(r.epoch),\(r.steps),\(r.meanLoss),\(v.map { "\($0.eer)" } ?? ""),\(v.map { "\($0.auc)" } ?? ""),"
-            s += "\(v.map { "\($0.tarAtFMR1Percent.measuredTAR)" } ?? ""),\(String(format: "%.3f", r.seconds)),\(String(format: "%.1f", r.pairsPerSecond)),"
+            s +=
+                "\(v.map { "\($0.tarAtFMR1Percent.measuredTAR)" } ?? ""),\(String(format: "%.3f", r.seconds)),\(String(format: "%.1f", r.pairsPerSecond)),"
             s += "\(kept ? 1 : 0),\(r.learningRate),"
             s += [b.genuineMean, b.genuineP10, b.genuineP90, b.impostorMean, b.impostorP10, b.impostorP90]
                 .map { String(format: "%.5f", $0) }.joined(separator: ",")
@@ -156,8 +157,12 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
                 + (restarts > 0 ? " again after \(restarts) restart\(restarts == 1 ? "" : "s") at a lower learning rate" : "")
                 + "; no model was written (try a smaller --lr)"
         case .diverged(let e, let loss, let reference):
-            if !loss.isFinite { return "training diverged at epoch \(e): the loss is not a finite number; no model was written (try a smaller --lr)" }
-            return "training diverged at epoch \(e): mean loss \(loss) is more than \(Int(Trainer.divergenceFactor)) times the untrained network's \(reference); no model was written (try a smaller --lr)"
+            if !loss.isFinite {
+                return
+                    "training diverged at epoch \(e): the loss is not a finite number; no model was written (try a smaller --lr)"
+            }
+            return
+                "training diverged at epoch \(e): mean loss \(loss) is more than \(Int(Trainer.divergenceFactor)) times the untrained network's \(reference); no model was written (try a smaller --lr)"
         }
     }
 }
@@ -174,17 +179,28 @@ public final class Trainer {
     public let training: ImageFolder
     public let validation: ImageFolder?
 
-    public init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?) throws(TrainingError) {
+    public init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
+        throws(TrainingError)
+    {
         guard options.epochs > 0 else { throw .invalidOption("epochs must be at least 1 (got \(options.epochs))") }
-        guard options.batchSize > 1 else { throw .invalidOption("the batch needs at least 2 pairs for BatchNorm (got \(options.batchSize))") }
-        guard options.learningRate > 0, options.learningRate.isFinite else { throw .invalidOption("learning rate must be positive (got \(options.learningRate))") }
-        guard options.margin > 0, options.margin.isFinite else { throw .invalidOption("margin must be positive (got \(options.margin))") }
+        guard options.batchSize > 1 else {
+            throw .invalidOption("the batch needs at least 2 pairs for BatchNorm (got \(options.batchSize))")
+        }
+        guard options.learningRate > 0, options.learningRate.isFinite else {
+            throw .invalidOption("learning rate must be positive (got \(options.learningRate))")
+        }
+        guard options.margin > 0, options.margin.isFinite else {
+            throw .invalidOption("margin must be positive (got \(options.margin))")
+        }
         if let problem = options.problem() { throw .invalidOption(problem) }
         if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
         for folder in [training] + (validation.map { [$0] } ?? []) {
             guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert,
-                  folder.standardize == config.standardize else {
-                throw .sizeMismatch("\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)")
+                folder.standardize == config.standardize
+            else {
+                throw .sizeMismatch(
+                    "\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)"
+                )
             }
         }
         self.config = config
@@ -207,10 +223,12 @@ public final class Trainer {
         var adam = makeOptimizer(network)
         let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: options.margin))
         // A seed of its own for the pairs and the augmentation, derived from the run's seed.
-        var batches = TrainingBatches(training, config: config, options: options, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        var batches = TrainingBatches(
+            training, config: config, options: options, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         let stepsPerEpoch = (training.count + options.batchSize - 1) / options.batchSize
-        var schedule = LearningRateSchedule(peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch,
-                                            cosineDecay: options.cosineDecay)
+        var schedule = LearningRateSchedule(
+            peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch,
+            cosineDecay: options.cosineDecay)
         let monitor = monitoringSet()
         let startBands = observe(network, monitor).1
 
@@ -226,8 +244,9 @@ public final class Trainer {
         var epoch = 1
         while epoch <= options.epochs {
             let epochStart = Date()
-            let meanLoss = trainEpoch(step, adam, &batches, steps: stepsPerEpoch, from: (epoch - 1) * stepsPerEpoch,
-                                      of: options.epochs * stepsPerEpoch, schedule: schedule, firstLoss: &reference)
+            let meanLoss = trainEpoch(
+                step, adam, &batches, steps: stepsPerEpoch, from: (epoch - 1) * stepsPerEpoch,
+                of: options.epochs * stepsPerEpoch, schedule: schedule, firstLoss: &reference)
             guard meanLoss.isFinite, meanLoss <= Self.divergenceFactor * reference else {
                 throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
             }
@@ -237,16 +256,18 @@ public final class Trainer {
             let collapsed = bands.isCollapsed(margin: options.margin, start: startBands)
             let improves = !collapsed && (kept.map { $0.isImproved(by: metrics) } ?? true)
             if improves {
-                kept = KeptEpoch(epoch: epoch, loss: meanLoss, metrics: metrics, network: network,
-                                 snapshot: validation != nil, reusing: kept)
+                kept = KeptEpoch(
+                    epoch: epoch, loss: meanLoss, metrics: metrics, network: network,
+                    snapshot: validation != nil, reusing: kept)
             }
             let elapsed = Date().timeIntervalSince(start)
-            let report = EpochReport(epoch: epoch, epochs: options.epochs, steps: stepsPerEpoch, meanLoss: meanLoss,
-                                     seconds: Date().timeIntervalSince(epochStart),
-                                     pairsPerSecond: Double(stepsPerEpoch * options.batchSize) / trainSeconds,
-                                     secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch),
-                                     validation: metrics, isBest: improves, bands: bands, collapsed: collapsed,
-                                     learningRate: adam.learningRate, restartsFrom: collapsed ? healthy.epoch : nil)
+            let report = EpochReport(
+                epoch: epoch, epochs: options.epochs, steps: stepsPerEpoch, meanLoss: meanLoss,
+                seconds: Date().timeIntervalSince(epochStart),
+                pairsPerSecond: Double(stepsPerEpoch * options.batchSize) / trainSeconds,
+                secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch),
+                validation: metrics, isBest: improves, bands: bands, collapsed: collapsed,
+                learningRate: adam.learningRate, restartsFrom: collapsed ? healthy.epoch : nil)
             history.append(report)
             progress(report)
             if collapsed {
@@ -274,9 +295,10 @@ public final class Trainer {
             bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
             validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start),
             recipe: options.recipe, collapseRestarts: restarts)
-        let info = ModelInfo(config: config, margin: options.margin, threshold: best.threshold,
-                             thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
-                             training: summary)
+        let info = ModelInfo(
+            config: config, margin: options.margin, threshold: best.threshold,
+            thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
+            training: summary)
         return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
     }
 
@@ -290,8 +312,10 @@ public final class Trainer {
     /// One epoch of `steps` steps, steps `first`… of `total` in the schedule; returns the mean
     /// loss. `firstLoss` is set by the run's first step (at least margin²): the scale against
     /// which a diverging loss is judged.
-    private func trainEpoch(_ step: TrainingStep, _ adam: Adam, _ batches: inout TrainingBatches, steps: Int,
-                            from first: Int, of total: Int, schedule: LearningRateSchedule, firstLoss: inout Float) -> Float {
+    private func trainEpoch(
+        _ step: TrainingStep, _ adam: Adam, _ batches: inout TrainingBatches, steps: Int,
+        from first: Int, of total: Int, schedule: LearningRateSchedule, firstLoss: inout Float
+    ) -> Float {
         var sum = 0.0
         for i in 0..<steps {
             adam.learningRate = schedule.rate(step: first + i, total: total)
@@ -322,9 +346,13 @@ public final class Trainer {
 
     /// The network's distances on the monitoring set: its bands, and with validation
     /// identities the verification metrics (nil without a genuine and an impostor pair).
-    private func observe(_ network: SiameseNetwork, _ monitor: (pixels: [Float], labels: [Int])) -> (VerificationMetrics?, DistanceBands) {
+    private func observe(_ network: SiameseNetwork, _ monitor: (pixels: [Float], labels: [Int])) -> (
+        VerificationMetrics?, DistanceBands
+    ) {
         let emb = network.embed(pixels: monitor.pixels, count: monitor.labels.count)
-        guard let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: monitor.labels) else {
+        guard
+            let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: monitor.labels)
+        else {
             return (nil, DistanceBands(genuine: [], impostor: []))
         }
         var genuine: [Float] = [], impostor: [Float] = []
@@ -358,8 +386,9 @@ struct TrainingBatches {
             pairs = PairSampler(labels: folder.labels, seed: seed)
             hardShare = 0
         case .identityBatches(let k, let share):
-            identities = IdentityBatchSampler(labels: folder.labels, identitiesPerBatch: max(2, 2 * b / max(k, 2)),
-                                              imagesPerIdentity: k, seed: seed)
+            identities = IdentityBatchSampler(
+                labels: folder.labels, identitiesPerBatch: max(2, 2 * b / max(k, 2)),
+                imagesPerIdentity: k, seed: seed)
             hardShare = share
         }
         images = Tensor(shape: [2 * b, 1, folder.height, folder.width])
@@ -370,7 +399,9 @@ struct TrainingBatches {
     mutating func step(_ step: TrainingStep) -> Float {
         if var sampler = identities {
             let batch = sampler.next()
-            let tensor = batch.images.count == images.shape[0] ? images
+            let tensor =
+                batch.images.count == images.shape[0]
+                ? images
                 : Tensor(shape: [batch.images.count, 1, folder.height, folder.width])
             for (row, image) in batch.images.enumerated() { copy(image, to: tensor, row: row) }
             let value = step.run(images: tensor, identities: batch.identities, sampler: &sampler, hardShare: hardShare)
@@ -440,7 +471,10 @@ struct KeptEpoch {
     /// The kept epoch `epoch` of `network` as it is now. With `snapshot`, its state is copied,
     /// into the tensors of `previous` when there is one: one snapshot (160 MB for the reference
     /// network) is overwritten in place, never two held at once.
-    init(epoch: Int, loss: Float, metrics: VerificationMetrics?, network: SiameseNetwork, snapshot: Bool, reusing previous: KeptEpoch?) {
+    init(
+        epoch: Int, loss: Float, metrics: VerificationMetrics?, network: SiameseNetwork, snapshot: Bool,
+        reusing previous: KeptEpoch?
+    ) {
         self.epoch = epoch
         self.loss = loss
         (eer, auc, threshold) = (metrics?.eer ?? 0, metrics?.auc ?? 0, metrics?.eerThreshold)

@@ -23,8 +23,9 @@ public final class TrainingStep {
         let emb = network.forwardPairs(images)
         let grad = Tensor.reuse(gradEmbeddings, shape: [2 * b, dim])
         gradEmbeddings = grad
-        let value = loss.evaluate(first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
-                                  gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
+        let value = loss.evaluate(
+            first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
+            gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
         network.backwardPairs(grad)
         return (value, emb)
     }
