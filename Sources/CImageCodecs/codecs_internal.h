@@ -7,11 +7,11 @@
 #include <stdarg.h>
 
 /* Formats into `dst` and flattens it to one trimmed line. */
-void ftcodec_set_message(char *dst, size_t cap, const char *fmt, ...)
+void facetwin_codec_set_message(char *dst, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Checks a header's size against max_pixels; on failure writes the message. */
-facetwin_codec_status ftcodec_check_size(int64_t width, int64_t height, int64_t max_pixels,
+facetwin_codec_status facetwin_codec_check_size(int64_t width, int64_t height, int64_t max_pixels,
                                          char *message, size_t cap);
 
 /*
@@ -19,6 +19,6 @@ facetwin_codec_status ftcodec_check_size(int64_t width, int64_t height, int64_t 
  * Pillow's exif_transpose. Returns 0 on success, -1 when out of memory (the
  * image is left untouched).
  */
-int ftcodec_apply_orientation(facetwin_image *image, int32_t orientation);
+int facetwin_codec_apply_orientation(facetwin_image *image, int32_t orientation);
 
 #endif

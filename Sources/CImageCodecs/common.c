@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ftcodec_set_message(char *dst, size_t cap, const char *fmt, ...) {
+void facetwin_codec_set_message(char *dst, size_t cap, const char *fmt, ...) {
     if (dst == NULL || cap == 0) {
         return;
     }
@@ -28,19 +28,19 @@ void ftcodec_set_message(char *dst, size_t cap, const char *fmt, ...) {
     dst[len] = '\0';
 }
 
-facetwin_codec_status ftcodec_check_size(int64_t width, int64_t height, int64_t max_pixels,
+facetwin_codec_status facetwin_codec_check_size(int64_t width, int64_t height, int64_t max_pixels,
                                          char *message, size_t cap) {
     if (max_pixels > (int64_t)INT32_MAX) {
         max_pixels = INT32_MAX; /* sizes travel back as int32 */
     }
     if (width <= 0 || height <= 0) {
-        ftcodec_set_message(message, cap, "image has no pixels (%lld x %lld)",
+        facetwin_codec_set_message(message, cap, "image has no pixels (%lld x %lld)",
                             (long long)width, (long long)height);
         return FACETWIN_CODEC_MALFORMED;
     }
     /* Both are below 2^32 here, so the product cannot overflow int64. */
     if (width * height > max_pixels) {
-        ftcodec_set_message(message, cap, "%lld x %lld = %lld pixels exceeds the limit of %lld pixels",
+        facetwin_codec_set_message(message, cap, "%lld x %lld = %lld pixels exceeds the limit of %lld pixels",
                             (long long)width, (long long)height, (long long)(width * height),
                             (long long)max_pixels);
         return FACETWIN_CODEC_TOO_LARGE;
@@ -115,7 +115,7 @@ int32_t facetwin_exif_orientation(const uint8_t *data, size_t length) {
 
 /* ---- Orientation --------------------------------------------------------- */
 
-int ftcodec_apply_orientation(facetwin_image *image, int32_t orientation) {
+int facetwin_codec_apply_orientation(facetwin_image *image, int32_t orientation) {
     if (orientation < 2 || orientation > 8) {
         return 0;
     }

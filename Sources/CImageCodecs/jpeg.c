@@ -137,7 +137,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(cmyk_row);
-        ftcodec_set_message(message, cap, "%s", guard.text[0] ? guard.text : "unknown libjpeg error");
+        facetwin_codec_set_message(message, cap, "%s", guard.text[0] ? guard.text : "unknown libjpeg error");
         return guard.status;
     }
 
@@ -152,7 +152,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     out->width = (int32_t)(cinfo.image_width > INT32_MAX ? INT32_MAX : cinfo.image_width);
     out->height = (int32_t)(cinfo.image_height > INT32_MAX ? INT32_MAX : cinfo.image_height);
     facetwin_codec_status status =
-        ftcodec_check_size(cinfo.image_width, cinfo.image_height, max_pixels, message, cap);
+        facetwin_codec_check_size(cinfo.image_width, cinfo.image_height, max_pixels, message, cap);
     if (status != FACETWIN_CODEC_OK) {
         jpeg_destroy_decompress(&cinfo);
         return status;
@@ -174,7 +174,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         break;
     default:
         jpeg_destroy_decompress(&cinfo);
-        ftcodec_set_message(message, cap, "JPEG colour space %d with %d components has no gray or RGB reading",
+        facetwin_codec_set_message(message, cap, "JPEG colour space %d with %d components has no gray or RGB reading",
                             (int)cinfo.jpeg_color_space, cinfo.num_components);
         return FACETWIN_CODEC_UNSUPPORTED;
     }
@@ -191,7 +191,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     if ((int64_t)width * (int64_t)height > max_pixels ||
         cinfo.output_components != (cmyk ? 4 : channels)) {
         jpeg_destroy_decompress(&cinfo);
-        ftcodec_set_message(message, cap, "decoder output %zu x %zu x %d does not match the header",
+        facetwin_codec_set_message(message, cap, "decoder output %zu x %zu x %d does not match the header",
                             width, height, cinfo.output_components);
         return FACETWIN_CODEC_MALFORMED;
     }
@@ -203,7 +203,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         jpeg_destroy_decompress(&cinfo);
         free(pixels);
         free(cmyk_row);
-        ftcodec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
+        facetwin_codec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
         return FACETWIN_CODEC_NO_MEMORY;
     }
     while (cinfo.output_scanline < cinfo.output_height) {
@@ -226,10 +226,10 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     out->channels = channels;
     out->orientation = 1;
     out->pixels = pixels;
-    if (ftcodec_apply_orientation(out, orientation) != 0) {
+    if (facetwin_codec_apply_orientation(out, orientation) != 0) {
         free(out->pixels);
         out->pixels = NULL;
-        ftcodec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
+        facetwin_codec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
         return FACETWIN_CODEC_NO_MEMORY;
     }
     return FACETWIN_CODEC_OK;
@@ -243,7 +243,7 @@ facetwin_codec_status facetwin_decode_jpeg_fd(int fd, int64_t max_pixels, facetw
     }
     FILE *f = fdopen(fd, "rb");
     if (f == NULL) {
-        ftcodec_set_message(message, message_capacity, "%s", strerror(errno));
+        facetwin_codec_set_message(message, message_capacity, "%s", strerror(errno));
         close(fd);
         return FACETWIN_CODEC_CANNOT_OPEN;
     }
@@ -251,14 +251,14 @@ facetwin_codec_status facetwin_decode_jpeg_fd(int fd, int64_t max_pixels, facetw
     facetwin_codec_status status;
     if (c0 == EOF) {
         status = ferror(f) ? FACETWIN_CODEC_CANNOT_OPEN : FACETWIN_CODEC_EMPTY;
-        ftcodec_set_message(message, message_capacity, "%s", ferror(f) ? strerror(errno) : "empty file (0 bytes)");
+        facetwin_codec_set_message(message, message_capacity, "%s", ferror(f) ? strerror(errno) : "empty file (0 bytes)");
     } else if (c0 != 0xFF || c1 != 0xD8) {
         status = FACETWIN_CODEC_BAD_MAGIC;
-        ftcodec_set_message(message, message_capacity, "not a JPEG file (starts 0x%02X%02X, not 0xFFD8)",
+        facetwin_codec_set_message(message, message_capacity, "not a JPEG file (starts 0x%02X%02X, not 0xFFD8)",
                             c0 & 0xFF, c1 == EOF ? 0 : c1 & 0xFF);
     } else if (fseek(f, 0, SEEK_SET) != 0) {
         status = FACETWIN_CODEC_CANNOT_OPEN;
-        ftcodec_set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
+        facetwin_codec_set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
     } else {
         status = decode(f, max_pixels, out, message, message_capacity);
     }

@@ -65,7 +65,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     png_infop info = png == NULL ? NULL : png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_read_struct(png == NULL ? NULL : &png, NULL, NULL);
-        ftcodec_set_message(message, cap, "out of memory for libpng");
+        facetwin_codec_set_message(message, cap, "out of memory for libpng");
         return FACETWIN_CODEC_NO_MEMORY;
     }
     uint8_t *volatile pixels = NULL;
@@ -77,7 +77,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         free(pixels);
         free(wide);
         free(rows);
-        ftcodec_set_message(message, cap, "%s", guard.text[0] ? guard.text : "unknown libpng error");
+        facetwin_codec_set_message(message, cap, "%s", guard.text[0] ? guard.text : "unknown libpng error");
         return guard.status;
     }
 
@@ -92,7 +92,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     png_get_IHDR(png, info, &w32, &h32, &bit_depth, &color_type, &interlace, NULL, NULL);
     out->width = (int32_t)(w32 > INT32_MAX ? INT32_MAX : w32);
     out->height = (int32_t)(h32 > INT32_MAX ? INT32_MAX : h32);
-    facetwin_codec_status status = ftcodec_check_size(w32, h32, max_pixels, message, cap);
+    facetwin_codec_status status = facetwin_codec_check_size(w32, h32, max_pixels, message, cap);
     if (status != FACETWIN_CODEC_OK) {
         png_destroy_read_struct(&png, &info, NULL);
         return status;
@@ -117,7 +117,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         break;
     default:
         png_destroy_read_struct(&png, &info, NULL);
-        ftcodec_set_message(message, cap, "PNG colour type %d is not one of gray, gray+alpha, RGB, RGBA, palette",
+        facetwin_codec_set_message(message, cap, "PNG colour type %d is not one of gray, gray+alpha, RGB, RGBA, palette",
                             color_type);
         return FACETWIN_CODEC_UNSUPPORTED;
     }
@@ -136,7 +136,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     const size_t row_bytes = samples * (sixteen ? 2 : 1);
     if (png_get_rowbytes(png, info) != row_bytes || png_get_channels(png, info) != channels) {
         png_destroy_read_struct(&png, &info, NULL);
-        ftcodec_set_message(message, cap, "unexpected row layout (%zu bytes, %d channels)",
+        facetwin_codec_set_message(message, cap, "unexpected row layout (%zu bytes, %d channels)",
                             (size_t)png_get_rowbytes(png, info), (int)png_get_channels(png, info));
         return FACETWIN_CODEC_MALFORMED;
     }
@@ -150,7 +150,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         free(pixels);
         free(wide);
         free(rows);
-        ftcodec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
+        facetwin_codec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
         return FACETWIN_CODEC_NO_MEMORY;
     }
     uint8_t *base = sixteen ? wide : pixels;
@@ -187,7 +187,7 @@ facetwin_codec_status facetwin_decode_png_fd(int fd, int64_t max_pixels, facetwi
     }
     FILE *f = fdopen(fd, "rb");
     if (f == NULL) {
-        ftcodec_set_message(message, message_capacity, "%s", strerror(errno));
+        facetwin_codec_set_message(message, message_capacity, "%s", strerror(errno));
         close(fd);
         return FACETWIN_CODEC_CANNOT_OPEN;
     }
@@ -196,16 +196,16 @@ facetwin_codec_status facetwin_decode_png_fd(int fd, int64_t max_pixels, facetwi
     facetwin_codec_status status;
     if (n == 0) {
         status = ferror(f) ? FACETWIN_CODEC_CANNOT_OPEN : FACETWIN_CODEC_EMPTY;
-        ftcodec_set_message(message, message_capacity, "%s", ferror(f) ? strerror(errno) : "empty file (0 bytes)");
+        facetwin_codec_set_message(message, message_capacity, "%s", ferror(f) ? strerror(errno) : "empty file (0 bytes)");
     } else if (n < sizeof head && memcmp(head, signature, n) == 0) {
         status = FACETWIN_CODEC_TRUNCATED;
-        ftcodec_set_message(message, message_capacity, "premature end of PNG file (%zu-byte signature)", n);
+        facetwin_codec_set_message(message, message_capacity, "premature end of PNG file (%zu-byte signature)", n);
     } else if (n < sizeof head || memcmp(head, signature, sizeof head) != 0) {
         status = FACETWIN_CODEC_BAD_MAGIC;
-        ftcodec_set_message(message, message_capacity, "not a PNG file (bad signature)");
+        facetwin_codec_set_message(message, message_capacity, "not a PNG file (bad signature)");
     } else if (fseek(f, 0, SEEK_SET) != 0) {
         status = FACETWIN_CODEC_CANNOT_OPEN;
-        ftcodec_set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
+        facetwin_codec_set_message(message, message_capacity, "cannot rewind: %s", strerror(errno));
     } else {
         status = decode(f, max_pixels, out, message, message_capacity);
     }

@@ -103,7 +103,10 @@ struct EvaluateCommand: ParsableCommand {
 
         var reportIndex: String? = nil
         if let report {
-            try EvaluationReport.write(evaluation, summary: summary, to: report)
+            // The training run's distance bands, when the model's history is beside it.
+            let history = (try? InputFile.read(TrainingFiles.historyPath(for: model))).map { String(decoding: $0, as: UTF8.self) }
+            try EvaluationReport.write(
+                evaluation, summary: summary, training: history.flatMap(TrainingBands.init(historyCSV:)), to: report)
             reportIndex = (report as NSString).appendingPathComponent("index.html")
         }
         if json {

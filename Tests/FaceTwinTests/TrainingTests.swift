@@ -196,3 +196,38 @@ final class CollapseTests: XCTestCase {
         if collapses.count >= 2 { XCTAssertLessThan(rates[1], rates[0] / 5) }
     }
 }
+
+final class TrainingBandsTests: XCTestCase {
+    func testBandsAreReadFromARealHistoryAndDrawn() throws {
+        let orl = try orlDirectory()
+        let train = try ImageFolder(root: orl, width: 20, height: 20, only: Set((8...16).map { "s\($0)" }))
+        let result = try Trainer(
+            config: TrainingTests.config, options: TrainingOptions(epochs: 3, batchSize: 16, seed: 2),
+            training: train, validation: nil
+        ).run()
+        let bands = try XCTUnwrap(TrainingBands(historyCSV: result.historyCSV))
+        XCTAssertEqual(bands.rows.map(\.epoch), [1, 2, 3])
+        for (row, report) in zip(bands.rows, result.history) {
+            XCTAssertEqual(row.impostor.mean, report.bands.impostorMean, accuracy: 1e-4)
+            XCTAssertEqual(row.genuine.p90, report.bands.genuineP90, accuracy: 1e-4)
+            XCTAssertFalse(row.collapsed)
+            XCTAssertLessThanOrEqual(row.genuine.p10, row.genuine.p90)
+        }
+        let svg = bands.svg()
+        XCTAssertTrue(svg.hasPrefix("<svg") || svg.contains("<svg"))
+        XCTAssertFalse(svg.contains(">collapse<"))
+    }
+
+    func testCollapsedEpochsAreMarkedAndOldHistoriesHaveNoBands() throws {
+        let csv = """
+            epoch,steps,mean_loss,val_eer,val_auc,val_tar_at_fmr1,seconds,pairs_per_second,kept,learning_rate,genuine_mean,genuine_p10,genuine_p90,impostor_mean,impostor_p10,impostor_p90,collapsed,model_fingerprint
+            1,10,0.9,,,,1.0,100.0,0,0.001,0.2,0.1,0.3,0.9,0.5,1.4,0,abc
+            2,10,1.8,,,,1.0,100.0,0,0.001,0.001,0.0,0.002,0.001,0.0,0.002,1,abc
+            2,10,0.7,,,,1.0,100.0,1,0.0001,0.2,0.1,0.3,1.0,0.6,1.5,0,abc
+            """
+        let bands = try XCTUnwrap(TrainingBands(historyCSV: csv))
+        XCTAssertEqual(bands.rows.map(\.collapsed), [false, true, false])
+        XCTAssertTrue(bands.svg().contains("collapse"))
+        XCTAssertNil(TrainingBands(historyCSV: "epoch,steps,mean_loss\n1,10,0.5\n"), "a history without distance columns")
+    }
+}

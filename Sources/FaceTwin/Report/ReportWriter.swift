@@ -8,6 +8,7 @@ import Foundation
 /// | `roc.svg` | ROC curve: true accept rate against false match rate, with the EER and TAR@FMR=1 % points |
 /// | `det.svg` | DET curve: false non-match against false match rate on normal-deviate axes |
 /// | `distances.svg` | histograms of genuine and impostor pair distances, with the thresholds |
+/// | `training.svg` | the training run's genuine and impostor distance bands by epoch (when the model's history CSV is beside it) |
 /// | `roc.csv` | every ROC point: threshold, fmr, tar (and the counts) |
 /// | `pairs.png` | 12 pairs of faces side by side with distance and verdict, incl. the hardest errors |
 /// | `summary.json` | the numbers of `index.html`, for machines |
@@ -23,24 +24,29 @@ public enum EvaluationReport {
     ///
     /// - Returns: the paths written.
     @discardableResult
-    public static func write(_ evaluation: Evaluation, summary: EvaluationSummary, to directory: String) throws(ReportError)
-        -> [String]
-    {
+    public static func write(
+        _ evaluation: Evaluation, summary: EvaluationSummary, training: TrainingBands? = nil,
+        to directory: String
+    ) throws(ReportError) -> [String] {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw ReportError(path: directory, "cannot create the report folder: \(error.localizedDescription)")
         }
         let picture = try pairsPicture(evaluation)
-        let contents: [(String, Data)] = [
-            ("roc.svg", Data(rocSVG(evaluation).utf8)),
-            ("det.svg", Data(detSVG(evaluation).utf8)),
-            ("distances.svg", Data(distancesSVG(evaluation).utf8)),
-            ("roc.csv", Data(rocCSV(evaluation).utf8)),
-            ("pairs.png", Data(picture.png)),
-            ("summary.json", Data((summary.json() + "\n").utf8)),
-            ("index.html", Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs).utf8))
-        ]
+        let contents: [(String, Data)] =
+            [
+                ("roc.svg", Data(rocSVG(evaluation).utf8)),
+                ("det.svg", Data(detSVG(evaluation).utf8)),
+                ("distances.svg", Data(distancesSVG(evaluation).utf8)),
+                ("roc.csv", Data(rocCSV(evaluation).utf8)),
+                ("pairs.png", Data(picture.png)),
+                ("summary.json", Data((summary.json() + "\n").utf8)),
+                (
+                    "index.html",
+                    Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs, training: training != nil).utf8)
+                )
+            ] + (training.map { [("training.svg", Data($0.svg().utf8))] } ?? [])
         var written: [String] = []
         for (name, data) in contents {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -69,7 +75,9 @@ public enum EvaluationReport {
 
     // MARK: index.html
 
-    static func indexHTML(_ e: Evaluation, summary s: EvaluationSummary, pairs: [PairsPictureEntry]) -> String {
+    static func indexHTML(_ e: Evaluation, summary s: EvaluationSummary, pairs: [PairsPictureEntry], training: Bool = false)
+        -> String
+    {
         func h(_ t: String) -> String { SVGPlot.escape(t) }
         func pct(_ v: Double) -> String { String(format: "%.2f %%", 100 * v) }
         func thr(_ v: Float) -> String { String(format: "%.4f", v) }
@@ -137,7 +145,7 @@ public enum EvaluationReport {
         html += """
             <figure><img src="roc.svg" alt="ROC curve" width="720"><figcaption><b>ROC curve.</b> Each point is one threshold: to the right it accepts more impostors (false match rate), upwards more genuine pairs (true accept rate). The false match rate is on a log scale, so the strict thresholds that matter in practice (FMR 1 %, 0.1 %) are spread out. The higher the curve, the better; the dashed curve is guessing. Points: <a href="roc.csv">roc.csv</a>.</figcaption></figure>
             <figure><img src="det.svg" alt="DET curve" width="720"><figcaption><b>DET curve.</b> The same thresholds as errors: false non-matches against false matches, both on normal-deviate (probit) scales so the low-error region is spread out. Lower-left is better; the curve crosses the dotted diagonal at the EER. Rates of 0 lie off these scales, so there the curve leaves the plot through its edge.</figcaption></figure>
-            <figure><img src="distances.svg" alt="Distance histograms" width="720"><figcaption><b>Distances.</b> How far apart the embeddings of genuine pairs (same person) and of impostor pairs (different people) are, each as a share of its own pairs. The less the two overlap, the better any threshold works.</figcaption></figure>
+            <figure><img src="distances.svg" alt="Distance histograms" width="720"><figcaption><b>Distances.</b> How far apart the embeddings of genuine pairs (same person) and of impostor pairs (different people) are, each as a share of its own pairs. The less the two overlap, the better any threshold works.</figcaption></figure>\(training ? "\n            <figure><img src=\"training.svg\" alt=\"Distances during training\" width=\"720\"><figcaption><b>Training.</b> Genuine and impostor distances of the monitored images after each epoch (the model's history CSV). Bands that fall together to zero are a collapse; bands that draw together on held-out people while the loss falls are an overfit.</figcaption></figure>" : "")
             <figure><img src="pairs.png" alt="Example pairs"><figcaption><b>Example pairs</b>, sorted by distance: typical and hardest genuine and impostor pairs. Verdicts use threshold \(thr(verdictThreshold.value)) (\(h(verdictThreshold.name))); a red frame marks a wrong verdict.</figcaption></figure>
             <h2>The pairs in the picture</h2>
             <table><tr><th>image 1</th><th>image 2</th><th>same person</th><th>distance</th><th>verdict</th></tr>
