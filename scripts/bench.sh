@@ -5,7 +5,8 @@
 #     --steps N         training steps per round of the step benchmark (facetwin-bench, bench-torch.py)
 #     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
 #     --embed-pairs N   turns each side in the embeddings benchmark alternated turn by turn
-#     --train-epochs E  epochs of the training run whose peak RSS is measured
+#     --train-epochs E  epochs of the reference training run whose peak RSS is measured
+#     --default-epochs E  epochs of the default recipe's training run (50: a whole run)
 #     --verify-runs N   timed cold verifies per side (median), after one warm-up each
 #     --quick           --steps 5 --rounds 1 --embed-pairs 8 --verify-runs 3 (later options override)
 # Builds facetwin-bench and facetwin in release and uses a Python with torch (CPU build), numpy,
@@ -30,13 +31,14 @@
 # (default scripts/facetwin_torch.py). Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7
+STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --embed-pairs) EMBED_PAIRS=$2; shift 2 ;;
     --train-epochs) EPOCHS=$2; shift 2 ;;
+    --default-epochs) DEFAULT_EPOCHS=$2; shift 2 ;;
     --verify-runs) VERIFY_RUNS=$2; shift 2 ;;
     --quick) STEPS=5; ROUNDS=1; EMBED_PAIRS=8; VERIFY_RUNS=3; shift ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
@@ -153,9 +155,13 @@ if [ ! -f "$ORL/s5/8.pgm" ]; then
 else
   echo "bench: training $EPOCHS epoch(s) of the reference recipe on $ORL, each side" >&2
   ft_ok=1
-  measure train-facetwin "$FACETWIN" train --data "$ORL" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 \
+  measure train-facetwin "$FACETWIN" train --recipe reference --data "$ORL" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 \
     --out "$MODEL" || ft_ok=0
   measure train-torch "$PY" "$REF" "$ORL" --epochs "$EPOCHS" || true
+  echo "bench: training $DEFAULT_EPOCHS epochs of the default recipe on $ORL, each side" >&2
+  measure default-facetwin "$FACETWIN" train --data "$ORL" --holdout s5,s6,s7 --epochs "$DEFAULT_EPOCHS" --seed 0 \
+    --out "$out/default.safetensors" || true
+  measure default-torch "$PY" scripts/facetwin_torch.py "$ORL" --recipe default --epochs "$DEFAULT_EPOCHS" || true
 
   # --- Cold verify: one probe against a gallery, process start to answer ----------------------
   if [ "$ft_ok" = 0 ]; then
@@ -170,9 +176,9 @@ else
 fi
 
 # --- Table ------------------------------------------------------------------------------------
-python3 - "$out" "$EPOCHS" <<'PY'
+python3 - "$out" "$EPOCHS" "$DEFAULT_EPOCHS" <<'PY'
 import json, os, statistics, sys
-out, epochs = sys.argv[1], int(sys.argv[2])
+out, epochs, default_epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # The product's speed targets (order, what, this run's figure, met?), printed at the end; one
 # whose figure was not measured here is left out.
 targets = []
@@ -242,6 +248,16 @@ else:
         targets.append((5, "training peak RSS <= 1.5 GiB", f"{tf['rss_mib']:.1f} MiB", tf["rss_mib"] <= 1536))
     notes.append(f"training run: reference recipe on ORL, s5,s6,s7 held out, {epochs} epoch(s), whole process "
                  "(FaceTwin validates every epoch and writes the model; the reference evaluates once)")
+why = skipped("train")
+default_rows = [("default recipe peak RSS (MiB)", "rss_mib"), (f"default recipe, {default_epochs} ep. (s)", "wall_s")]
+if not why:
+    df, dt = load("default-facetwin"), load("default-torch")
+    for name, key in default_rows:
+        row(name, train_cell(df, key), train_cell(dt, key))
+    if df and df["rc"] == 0:
+        targets.append((7, f"default recipe trains {default_epochs} epochs in < 60 s", f"{df['wall_s']:.1f} s", df["wall_s"] < 60))
+    notes.append(f"default recipe: ORL, s5,s6,s7 held out, {default_epochs} epochs, whole process (PyTorch: "
+                 "facetwin_torch.py's run_default, the same network and batches without augmentation)")
 
 why = skipped("verify")
 if why:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole job on ORL, from a fresh clone and without network: install and build, train the
-# reference recipe on data/orl with s5,s6,s7 held out, evaluate on those unseen identities,
+# default recipe on data/orl with s5,s6,s7 held out, evaluate on those unseen identities,
 # then enroll them into a gallery and verify and identify probes that were not enrolled.
 #   scripts/demo.sh               (EPOCHS=50 by default; EPOCHS=5 for a quick look)
 # Everything the demo writes goes to runs/demo/ (OUT=DIR elsewhere).
@@ -21,7 +21,7 @@ G="$OUT/gallery.sqlite"
 
 step() { echo; echo "== $*"; }
 
-step "train: reference recipe, $EPOCHS epochs, identities s5,s6,s7 held out"
+step "train: default recipe, $EPOCHS epochs, identities s5,s6,s7 held out"
 "$BIN" train --data "$D" --holdout s5,s6,s7 --epochs "$EPOCHS" --seed 0 --out "$M"
 
 step "the model file"

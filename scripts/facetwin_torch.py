@@ -254,6 +254,8 @@ def main():
     p.add_argument("--epochs", type=int, default=50); p.add_argument("--batch", type=int, default=32)
     p.add_argument("--test", default="s5,s6,s7"); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--folds", type=int, default=0); p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--recipe", choices=["reference", "default"], default="reference",
+                   help="reference: the tutorial's recipe; default: DefaultNet with run_default")
     p.add_argument("--fold-identities", default="",
                    help="explicit test folds, ';' between folds, ',' between identities (e.g. from facetwin crossval --json)")
     a = p.parse_args(); torch.set_num_threads(a.threads)
@@ -263,12 +265,14 @@ def main():
         res = []
         for f, test in enumerate(folds):
             train = [s for s in names if s not in test]
-            r = run(a.root, train, test, a.epochs, a.batch, a.seed + f); r["fold"] = f; res.append(r)
+            runner = run_default if a.recipe == "default" else run
+            r = runner(a.root, train, test, a.epochs, a.batch, a.seed + f); r["fold"] = f; res.append(r)
             print(json.dumps(r), flush=True)
         print(json.dumps({m: float(np.mean([r[m] for r in res])) for m in ["eer", "auc", "best_acc", "ms_per_iter"]}))
     else:
         test = a.test.split(","); train = [s for s in names if s not in test]
-        print(json.dumps(run(a.root, train, test, a.epochs, a.batch, a.seed)))
+        runner = run_default if a.recipe == "default" else run
+        print(json.dumps(runner(a.root, train, test, a.epochs, a.batch, a.seed)))
 
 
 if __name__ == "__main__":
