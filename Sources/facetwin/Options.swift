@@ -29,7 +29,7 @@ struct ThresholdOption: ParsableArguments {
 }
 
 /// The network and training options of `train` and `crossval`: same names, defaults (the
-/// reference recipe) and help in both.
+/// recipe's: `--recipe` then the options that change it) and help in both.
 extension Recipe: ExpressibleByArgument {}
 
 /// `--pairing`'s values.

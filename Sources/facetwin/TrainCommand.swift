@@ -5,7 +5,7 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a siamese network on identity folders (the reference recipe by default).",
+        abstract: "Train a siamese network on identity folders (the default recipe unless --recipe reference).",
         discussion: """
             Prints a progress line per epoch on stderr. With --holdout, those identities are \
             kept out of training and scored after every epoch (EER over all their pairs); the \
