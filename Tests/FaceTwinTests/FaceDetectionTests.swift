@@ -185,3 +185,24 @@ final class FaceDetectionTests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
     }
 }
+
+/// Enrolling whole photos with detection: a photo without a face is a failure to enroll (FTE),
+/// reported, and the rest of the photos are enrolled.
+final class DetectionEnrollTests: XCTestCase {
+    func testNoFacePhotoIsAFailureToEnrollAndTheRestEnroll() throws {
+        let dir = try temporaryDirectory(self)
+        let model = try EvalFixture.copyModel(to: dir)
+        let gallery = dir.appendingPathComponent("g.sqlite").path
+        let photos = FaceDetectionTests.photos
+        let face = photos.appendingPathComponent("s37/one.ppm").path, empty = photos.appendingPathComponent("none/empty.ppm").path
+        let r = try runFacetwin(["enroll", "--gallery", gallery, "--model", model, "--name", "s37", "--detect", "always", face, empty])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let output = r.stdout + r.stderr
+        XCTAssertTrue(output.contains("empty.ppm"), output)
+        XCTAssertTrue(output.contains("FTE"), "the no-face photo is reported as a failure to enroll: \(output)")
+        let list = try runFacetwin(["gallery", "show", "s37", "--gallery", gallery])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("one.ppm"), list.stdout)
+        XCTAssertFalse(list.stdout.contains("empty.ppm"), "no template from the photo without a face: \(list.stdout)")
+    }
+}
