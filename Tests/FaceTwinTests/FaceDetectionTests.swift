@@ -195,7 +195,9 @@ final class DetectionEnrollTests: XCTestCase {
         let gallery = dir.appendingPathComponent("g.sqlite").path
         let photos = FaceDetectionTests.photos
         let face = photos.appendingPathComponent("s37/one.ppm").path, empty = photos.appendingPathComponent("none/empty.ppm").path
-        let r = try runFacetwin(["enroll", "--gallery", gallery, "--model", model, "--name", "s37", "--detect", "always", face, empty])
+        let r = try runFacetwin([
+            "enroll", "--gallery", gallery, "--model", model, "--name", "s37", "--detect", "always", face, empty
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let output = r.stdout + r.stderr
         XCTAssertTrue(output.contains("empty.ppm"), output)
