@@ -1,5 +1,7 @@
 // Measures candidate face detectors on the same photos, to choose one for FaceTwin.
-// Not part of the product: build and run it with scripts/detector-bench.sh.
+// Not part of the product. Needs libopencv-objdetect-dev, opencv-data and libdlib-dev; build with
+//   g++ -O2 -std=c++17 scripts/detector-bench.cpp $(pkg-config --cflags --libs opencv4) \
+//       -ldlib -llapack -lblas -lpthread -o /tmp/detector-bench
 //
 //   detector-bench faces METHOD PHOTO...   one line per detection: path<TAB>x y w h score,
 //                                          and "#time path ms" per photo
