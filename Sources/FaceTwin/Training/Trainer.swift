@@ -276,7 +276,6 @@ public final class Trainer {
                 healthy.state.restore(into: network)
                 schedule.peak /= 10
                 adam = makeOptimizer(network)
-                if healthy.epoch == 0 { kept = nil }
                 epoch = healthy.epoch + 1
                 continue
             }
