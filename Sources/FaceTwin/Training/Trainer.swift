@@ -371,7 +371,9 @@ struct TrainingBatches {
     private var pairs: PairSampler?
     private var identities: IdentityBatchSampler?
     private let hardShare: Double
-    private let images: Tensor
+    /// The step's images; an identity batch of another size (few identities or images) takes
+    /// a tensor of its own size, kept for the next such batch.
+    private var images: Tensor
     private var labels: [Float]
 
     init(_ folder: ImageFolder, config: NetworkConfig, options: TrainingOptions, seed: UInt64) {
@@ -398,10 +400,8 @@ struct TrainingBatches {
     mutating func step(_ step: TrainingStep) -> Float {
         if var sampler = identities {
             let batch = sampler.next()
-            let tensor =
-                batch.images.count == images.shape[0]
-                ? images
-                : Tensor(shape: [batch.images.count, 1, folder.height, folder.width])
+            images = Tensor.reuse(images, shape: [batch.images.count, 1, folder.height, folder.width])
+            let tensor = images
             for (row, image) in batch.images.enumerated() { copy(image, to: tensor, row: row) }
             let value = step.run(images: tensor, identities: batch.identities, sampler: &sampler, hardShare: hardShare)
             identities = sampler
