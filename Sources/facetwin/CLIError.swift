@@ -24,7 +24,10 @@ func exit(for error: any Error) -> Never {
     let isUsage = FaceTwinCommand.exitCode(for: error) == .validationFailure
     let message = isUsage ? FaceTwinCommand.fullMessage(for: error) : "\(error)"
     let lines = message.split(separator: "\n")
-    printError("facetwin: error: \(lines.first.map(String.init) ?? message)")
+    // ArgumentParser starts its own line with "Error: ", which the prefix already says.
+    var first = lines.first.map(String.init) ?? message
+    if isUsage, first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
+    printError("facetwin: error: \(first)")
     if isUsage, lines.count > 1 { printError(lines.dropFirst().joined(separator: "\n")) }
     exit(2)
 }
