@@ -65,14 +65,14 @@ public final class FaceModel {
         }
         try validate(info.config, against: file)
         let network = SiameseNetwork(config: info.config, seed: nil)
-        try network.loadState(from: file)
-        try checkFinite(network, path: path)
+        let fingerprint = try loadWeights(into: network, from: file)
         // A loaded model is used, not trained: sustained embedding may take the sparse product.
         network.freezeForInference()
         let model = FaceModel(network: network, info: info)
         if let recorded = file.metadata["fingerprint"], recorded.count == 64, recorded.allSatisfy(\.isHexDigit) {
             model.recordedFingerprint = recorded
         }
+        model.cachedFingerprint = fingerprint  // computed from the weights as they were loaded
         return model
     }
 
@@ -139,17 +139,6 @@ public final class FaceModel {
             }
             guard actual.dtype.isFloatingPoint else {
                 throw ModelFileError(path: file.path, "tensor \(name) holds \(actual.dtype), not floating-point weights")
-            }
-        }
-    }
-
-    /// NaN or infinite weights make every embedding NaN (and every comparison false): refused.
-    private static func checkFinite(_ network: SiameseNetwork, path: String) throws(ModelFileError) {
-        for (name, tensor) in network.stateTensors {
-            let values = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)
-            if let index = values.firstIndex(where: { !$0.isFinite }) {
-                throw ModelFileError(
-                    path: path, "tensor \(name) holds a value that is not finite (\(values[index]) at element \(index))")
             }
         }
     }

@@ -14,11 +14,13 @@ extension FaceModel {
     /// deliberately left out: calibrating a model's threshold keeps its galleries valid.
     /// `num_batches_tracked` is left out too: it does not change an embedding.
     ///
-    /// It is always computed from the weights in memory (once per loaded model, then cached):
-    /// the copy `save` writes into the file's metadata is only a hint (``recordedFingerprint``),
-    /// because a gallery that trusted it would accept a file whose weights were changed with
-    /// the metadata left alone. With the SHA-NI instructions hashing the 160 MB reference model
-    /// takes about 0.1 s (`SHA256`).
+    /// It is always computed from the weights in memory: the copy `save` writes into the
+    /// file's metadata is only a hint (``recordedFingerprint``), because a gallery that trusted
+    /// it would accept a file whose weights were changed with the metadata left alone. `load`
+    /// computes it on a second thread while it copies the weights in, each stretch hashed from
+    /// the network's memory as soon as it is there (``loadWeights(into:from:)``), so a model
+    /// loaded from a file has it at no cost beyond the load; a model built or changed in
+    /// memory computes it on first use, then caches it.
     public var fingerprint: String {
         if let cachedFingerprint { return cachedFingerprint }
         let value = computeFingerprint()
@@ -28,36 +30,55 @@ extension FaceModel {
 
     /// The fingerprint computed from the weights now in memory.
     public func computeFingerprint() -> String {
-        var hash = SHA256()
-        func field(_ bytes: [UInt8]) {
-            hash.update(Self.littleEndianBytes(UInt64(bytes.count)))
-            hash.update(bytes)
+        var hash = FingerprintHasher(config: config)
+        for (name, tensor) in network.stateTensors {
+            hash.beginTensor(name: name, shape: tensor.shape, count: tensor.count)
+            let values = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)
+            #if _endian(little)
+            hash.update(UnsafeRawBufferPointer(values))
+            #else
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(values.count * 4)
+            for v in values { bytes += FingerprintHasher.littleEndianBytes(v.bitPattern) }
+            hash.update(UnsafeRawBufferPointer(bytes))
+            #endif
         }
+        return hash.hexDigest()
+    }
+}
+
+/// The byte stream of ``FaceModel/fingerprint``, fed in order: the configuration when made,
+/// then for each state tensor ``beginTensor(name:shape:count:)`` and its Float32 bytes.
+struct FingerprintHasher {
+    private var hash = SHA256()
+
+    init(config: NetworkConfig) {
         field(Array("facetwin.fingerprint.v1".utf8))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Encoding a struct of integers, arrays and a Bool cannot fail.
         let json = (try? encoder.encode(config)) ?? Data("\(config)".utf8)
         field(Array(json))
-        for (name, tensor) in network.stateTensors {
-            field(Array(name.utf8))
-            hash.update(Self.littleEndianBytes(UInt64(tensor.shape.count)))
-            for d in tensor.shape { hash.update(Self.littleEndianBytes(UInt64(d))) }
-            hash.update(Self.littleEndianBytes(UInt64(tensor.count * 4)))
-            let values = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)
-            if 1.littleEndian == 1 {
-                hash.update(UnsafeRawBufferPointer(values))
-            } else {
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(values.count * 4)
-                for v in values { bytes += Self.littleEndianBytes(v.bitPattern) }
-                hash.update(bytes)
-            }
-        }
-        return hash.hexDigest()
     }
 
-    private static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+    private mutating func field(_ bytes: [UInt8]) {
+        hash.update(Self.littleEndianBytes(UInt64(bytes.count)))
+        hash.update(bytes)
+    }
+
+    /// A tensor's name, shape and byte count; its `count × 4` bytes follow through `update`.
+    mutating func beginTensor(name: String, shape: [Int], count: Int) {
+        field(Array(name.utf8))
+        hash.update(Self.littleEndianBytes(UInt64(shape.count)))
+        for d in shape { hash.update(Self.littleEndianBytes(UInt64(d))) }
+        hash.update(Self.littleEndianBytes(UInt64(count * 4)))
+    }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) { hash.update(bytes) }
+
+    func hexDigest() -> String { hash.hexDigest() }
+
+    static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
     }
 }

@@ -30,6 +30,12 @@ extension SiameseNetwork {
                 throw fail("tensor \(key): \(error)")
             }
         }
+        try loadBatchesTracked(from: file, prefix: prefix)
+    }
+
+    /// Copies every BatchNorm's `num_batches_tracked` from the file (0 where the file has none).
+    func loadBatchesTracked(from file: SafeTensorsFile, prefix: String = "") throws(ModelFileError) {
+        func fail(_ message: String) -> ModelFileError { ModelFileError(path: file.path, message) }
         for (name, value) in stateDict {
             guard case .batchesTracked(let bn) = value else { continue }
             let key = prefix + name
