@@ -13,10 +13,13 @@ struct CrossvalCommand: ParsableCommand {
         discussion: """
             The identities of --data are shuffled with the seed and dealt into K folds (fold f \
             tests on shuffled[f], shuffled[f+K], …). Each fold trains a fresh network on the other \
-            identities for all the epochs of the recipe (--recipe, default or reference), with no \
-            validation set and no epoch selection (the last epoch, or after a collapse the last healthy one; the \
-            test identities influence nothing), using a training seed derived from the seed and \
-            f, then scores all pairs of its own unseen identities. Before any training, every \
+            identities for the epochs of the recipe (--recipe, default or reference), using a \
+            training seed derived from the seed and f. With --validation-share, a seeded share \
+            of that fold's training identities is held out of its training and scored after \
+            every epoch: the best epoch's weights are kept and --patience stops early; without \
+            it the last epoch (after a collapse the last healthy one) is kept. The test \
+            identities influence nothing. Each fold \
+            then scores all pairs of its own unseen identities. Before any training, every \
             image file is hashed (SHA-256): a test image with the same bytes as a training image \
             (the same photo under two identities) stops the run, naming both files.
 

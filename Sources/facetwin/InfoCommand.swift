@@ -36,6 +36,12 @@ struct InfoCommand: ParsableCommand {
             print(
                 "recipe: \(t.recipe ?? "reference"), \(t.epochs) epochs, batch \(t.batchSize), lr \(t.learningRate), seed \(t.seed); kept epoch \(t.bestEpoch)\((t.collapseRestarts ?? 0) > 0 ? "; restarted \(t.collapseRestarts!)x after a collapse" : "")"
             )
+            if let v = t.validation, v != t.holdout {
+                print("validation (kept epoch chosen on): \(v.joined(separator: ","))")
+            }
+            if let run = t.epochsRun, run < t.epochs {
+                print("stopped early at epoch \(run) (patience \(t.patience ?? 0))")
+            }
             var line = String(format: "loss: %.4f (last epoch), %.4f (kept epoch)", t.finalLoss, t.bestEpochLoss)
             if let e = t.validationEER, let a = t.validationAUC {
                 line += String(format: "; held-out EER %.2f%%, AUC %.4f", 100 * e, a)

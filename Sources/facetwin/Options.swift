@@ -106,6 +106,15 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Option(help: "L2-normalise embeddings to this length, 0 for raw embeddings (default: 1 default recipe, 0 reference).")
     var embeddingScale: Float?
 
+    @Option(
+        help:
+            "Share of the training identities held out (seeded, at least 2) to choose the kept epoch and stop early; 0 for none (train: ignored with --holdout)."
+    )
+    var validationShare: Double?
+
+    @Option(help: "With validation, stop after this many epochs without a better validation EER; 0 to run every epoch.")
+    var patience: Int?
+
     /// Every number within `NetworkConfig.limits` (the bounds the model loader applies too), and
     /// the network small enough to train: a hostile number is refused here, before anything is
     /// allocated or any data read.
@@ -131,6 +140,10 @@ struct TrainingOptionsGroup: ParsableArguments {
         }
         if let warmup { try check(warmup, 0...o.epochs, "--warmup") }
         if let pool { try check(pool, 0...8, "--pool") }
+        if let validationShare, !(0...0.5).contains(validationShare) {
+            throw ValidationError("--validation-share must be between 0 and 0.5 (got \(validationShare))")
+        }
+        if let patience { try check(patience, 0...l.epochs.upperBound, "--patience") }
         if let embeddingScale, !(embeddingScale >= 0 && embeddingScale <= 1000) {
             throw ValidationError("--embedding-scale must be between 0 and 1000 (got \(embeddingScale))")
         }
@@ -211,6 +224,8 @@ struct TrainingOptionsGroup: ParsableArguments {
         o.weightDecay = weightDecay ?? o.weightDecay
         o.warmupEpochs = warmup ?? o.warmupEpochs
         o.cosineDecay = cosine ?? o.cosineDecay
+        o.validationShare = validationShare ?? o.validationShare
+        o.patience = patience ?? o.patience
         return o
     }
 }

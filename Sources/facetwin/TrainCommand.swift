@@ -9,7 +9,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Prints a progress line per epoch on stderr. With --holdout, those identities are \
             kept out of training and scored after every epoch (EER over all their pairs); the \
-            best epoch's weights are kept and its EER threshold is stored in the model. The loss \
+            best epoch's weights are kept and its EER threshold is stored in the model. Without \
+            --holdout, --validation-share carves that validation set from the training \
+            identities (seeded by --seed); --patience stops the run after that many epochs \
+            without a better validation EER. The loss \
             history is written beside the model as CSV (model.history.csv), each row ending with \
             the model's fingerprint so a history that does not belong to the model shows.
             """
@@ -40,13 +43,15 @@ struct TrainCommand: ParsableCommand {
             held.isEmpty
             ? nil
             : try ImageFolder(root: data, for: config, only: held)
-        var summary = "data: \(trainSet.identities.count) identities, \(trainSet.count) images for training"
-        if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
-        if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
-        if !quiet { printError(summary) }
-
         let options = recipe.trainingOptions(seed: seed)
         let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
+        var summary = "data: \(trainer.training.identities.count) identities, \(trainer.training.count) images for training"
+        if let v = trainer.validation {
+            summary +=
+                "; \(trainer.validationIsCarved ? "validation" : "held out") \(v.identities.joined(separator: ",")) (\(v.count) images)"
+        }
+        if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
+        if !quiet { printError(summary) }
         let result = try trainer.run { r in
             guard !quiet else { return }
             var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
@@ -66,6 +71,9 @@ struct TrainCommand: ParsableCommand {
         print("model: \(out)")
         print("history: \(historyPath)")
         print(String(format: "loss: %.4f (epoch 1) -> %.4f (epoch %d)", result.history.first!.meanLoss, t.finalLoss, t.epochs))
+        if let run = t.epochsRun, run < t.epochs {
+            print("stopped early: epoch \(run), \(t.patience ?? 0) epochs without a better validation EER")
+        }
         if let eer = t.validationEER, let auc = t.validationAUC, let last = result.history.last?.validation {
             print(String(format: "held-out EER, last epoch: %.2f%% (AUC %.4f)", 100 * last.eer, last.auc))
             print(

@@ -76,6 +76,18 @@ final class CLIErrorTests: XCTestCase {
             ["info", "--model", root.appendingPathComponent("absent.safetensors").path], mentions: "absent.safetensors")
     }
 
+    func testBadValidationOptions() throws {
+        let root = try makeDataset()
+        let out = root.appendingPathComponent("m.safetensors")
+        // Option errors: ArgumentParser's message line, then its usage lines.
+        for (option, value) in [("--validation-share", "0.9"), ("--patience", "-3")] {
+            let r = try runFacetwin(trainArgs(root, out: out) + [option, value])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.split(separator: "\n").first?.contains(option) ?? false, r.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no model written")
+    }
+
     func testUnknownHoldoutIdentity() throws {
         let root = try makeDataset()
         try assertBadInput(

@@ -6,7 +6,8 @@ import XCTest
 /// gradient, four channels × three kernel columns in the weight gradient, with overlapping or
 /// masked last vectors of a row) against a plain Double loop, on shapes that hit every path:
 /// channel counts that are and are not multiples of four, widths below 8, exactly 8 and 16,
-/// between, and the reference's 100; kernels 3 (blocked) and 2 (generic).
+/// between, and the reference's 100; kernels 3 (blocked) and 2 (generic); and from 16 input
+/// channels the im2col + GEMM path.
 final class ConvolutionKernelTests: XCTestCase {
     private struct Shape { let n, cin, cout, h, w, k: Int }
 
@@ -17,7 +18,9 @@ final class ConvolutionKernelTests: XCTestCase {
         Shape(n: 2, cin: 8, cout: 8, h: 9, w: 102, k: 3),  // the reference's conv3 row length, overlapping last block
         Shape(n: 2, cin: 4, cout: 9, h: 5, w: 37, k: 3),  // tail of 3 in dW, two blocks + one channel
         Shape(n: 2, cin: 2, cout: 5, h: 6, w: 7, k: 3),  // wo 5: scalar paths only
-        Shape(n: 2, cin: 3, cout: 4, h: 6, w: 19, k: 2)  // k 2: generic kernels
+        Shape(n: 2, cin: 3, cout: 4, h: 6, w: 19, k: 2),  // k 2: generic kernels
+        Shape(n: 3, cin: 16, cout: 8, h: 10, w: 10, k: 3),  // 16 × 3 × 3 inputs per output: im2col + GEMM
+        Shape(n: 2, cin: 17, cout: 5, h: 5, w: 12, k: 3)  // GEMM, odd channel counts, a width that is no multiple of 8
     ]
 
     func testForwardAndBothGradientsMatchADoubleReference() {

@@ -152,6 +152,16 @@ final class GradientCheckTests: XCTestCase {
             guardKinks: true, seed: 79)
     }
 
+    func testConvBlockGradientsThroughGEMM() {
+        var rng = RandomSource(seed: 80)
+        let block = ConvBlock(16, 3, rng: &rng)
+        XCTAssertTrue(Conv2d.usesGEMM(cin: 16, k: 3))
+        makeNonTrivial(block.norm, seed: 81)
+        assertGradients(
+            "ConvBlock(16→3), im2col + GEMM", block, input: randomTensor([3, 16, 4, 5], seed: 82), h: 3e-4, inputStep: 1e-3,
+            guardKinks: true, seed: 83)
+    }
+
     // MARK: Sequential
 
     func testSequentialSkipsInputGradientsBeforeFirstLearnableLayer() {
@@ -590,6 +600,14 @@ extension GradientCheckTests {
         let y = pool.forward(Tensor(shape: [1, 1, 2, 4], values: [1, 5, -2, 0, 3, 2, -1, -3]), mode: .training)
         XCTAssertEqual(y.shape, [1, 1, 1, 2])
         XCTAssertEqual(y.toArray(), [5, 0])
+        // Ties: the first maximum in row order takes the gradient, as in PyTorch.
+        let tied = MaxPool2d(2)
+        _ = tied.forward(Tensor(shape: [1, 1, 2, 4], values: [1, 4, 7, 3, 4, 4, 7, 7]), mode: .training)
+        let g = tied.backward(Tensor(shape: [1, 1, 1, 2], values: [1, 2]), needsInputGradient: true)!
+        XCTAssertEqual(g.toArray(), [0, 1, 2, 0, 0, 0, 0, 0])
+        // The generic window (k = 3) and the 2 × 2 one agree with their definition.
+        assertGradients(
+            "MaxPool2d(3)", MaxPool2d(3), input: randomTensor([2, 2, 7, 6], seed: 84), h: 1e-3, guardKinks: true, seed: 85)
     }
 
     func testL2NormalizeScaledToRadius() {

@@ -158,6 +158,24 @@ public struct ImageFolder: Sendable {
         self.skippedFiles = skipped
     }
 
+    /// A folder from its parts (``splitting(off:)``).
+    private init(
+        root: String, width: Int, height: Int, invert: Bool, standardize: Bool, identities: [String], pixels: [Float],
+        labels: [Int], paths: [String], imagesByLabel: [[Int]], skippedFiles: Int
+    ) {
+        self.root = root
+        self.width = width
+        self.height = height
+        self.invert = invert
+        self.standardize = standardize
+        self.identities = identities
+        self.pixels = pixels
+        self.labels = labels
+        self.paths = paths
+        self.imagesByLabel = imagesByLabel
+        self.skippedFiles = skippedFiles
+    }
+
     /// Decodes, resizes and normalizes every file into one contiguous array.
     /// Each worker writes only its own image's slice, so the result does not
     /// depend on scheduling; errors are kept per image and the first is thrown.
@@ -229,6 +247,48 @@ public struct ImageFolder: Sendable {
 }
 
 extension ImageFolder {
+    /// The identities a validation split of `share` would hold out of this folder:
+    /// `share` of them (rounded, at least 2), drawn by a Fisher–Yates shuffle seeded with
+    /// `seed`, in natural order. Empty when `share` is 0 or when fewer than 2 identities would
+    /// be left to train on.
+    public func validationIdentities(share: Double, seed: UInt64) -> [String] {
+        guard share > 0 else { return [] }
+        let k = max(2, Int((share * Double(identities.count)).rounded()))
+        guard identities.count - k >= 2 else { return [] }
+        var order = identities
+        var rng = RandomSource(seed: seed)
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+        }
+        return NaturalOrder.sorted(Array(order.prefix(k)))
+    }
+
+    /// This folder without the identities `held`, and those identities alone, made from the
+    /// images in memory (nothing is read again). Each keeps the folder's order; `held` must
+    /// name loaded identities and leave at least 2 on each side.
+    public func splitting(off held: Set<String>) -> (rest: ImageFolder, held: ImageFolder) {
+        precondition(held.isSubset(of: identities), "held identities must be loaded ones")
+        precondition(held.count >= 2 && identities.count - held.count >= 2, "each side needs 2 identities")
+        return (subset { !held.contains($0) }, subset { held.contains($0) })
+    }
+
+    /// The identities for which `keep` holds, with their images.
+    private func subset(_ keep: (String) -> Bool) -> ImageFolder {
+        var pixels: [Float] = [], labels: [Int] = [], paths: [String] = [], byLabel: [[Int]] = [], names: [String] = []
+        for (label, name) in identities.enumerated() where keep(name) {
+            byLabel.append(Array(paths.count..<paths.count + imagesByLabel[label].count))
+            for i in imagesByLabel[label] {
+                pixels += image(at: i)
+                labels.append(names.count)
+                paths.append(self.paths[i])
+            }
+            names.append(name)
+        }
+        return ImageFolder(
+            root: root, width: width, height: height, invert: invert, standardize: standardize, identities: names,
+            pixels: pixels, labels: labels, paths: paths, imagesByLabel: byLabel, skippedFiles: skippedFiles)
+    }
+
     /// The images of `root` prepared as `config`'s network takes them (size, inversion,
     /// standardisation).
     public init(root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = [])

@@ -5,9 +5,10 @@ import Foundation
 /// (error rates on training identities are optimistic, often wildly so).
 ///
 /// A model file records its training folder (`training.data`), how many identities it
-/// trained on and which it held out. `train` uses every identity folder of `data` except the
-/// held-out ones, so the trained identities are the folder's identity folders minus the
-/// holdout, provided the folder is still there and still has that many identities.
+/// trained on and which it held out (and which it validated on). `train` uses every identity
+/// folder of `data` except the held-out and validation ones, so the trained identities are the
+/// folder's identity folders minus those, provided the folder is still there and still has that
+/// many identities.
 public enum TrainingIdentities: Sendable, Equatable {
     /// These identities were trained on (`trained`, natural order); the `heldOut` ones not.
     case known(trained: [String], heldOut: [String], root: String)
@@ -35,7 +36,8 @@ public enum TrainingIdentities: Sendable, Equatable {
                 folders.append(name)
             }
         }
-        let held = Set(t.holdout)
+        // The validation identities (carved from the training ones) were kept out of training too.
+        let held = Set(t.holdout).union(t.validation ?? [])
         let trained = NaturalOrder.sorted(folders.filter { !held.contains($0) })
         guard trained.count == t.trainIdentities else {
             self = .unknown(
@@ -44,7 +46,7 @@ public enum TrainingIdentities: Sendable, Equatable {
             )
             return
         }
-        self = .known(trained: trained, heldOut: NaturalOrder.sorted(t.holdout), root: root)
+        self = .known(trained: trained, heldOut: NaturalOrder.sorted(held), root: root)
     }
 
     /// The evaluated identities the model trained on (by identity folder name), natural order;

@@ -1,10 +1,13 @@
 /// 2-D convolution, stride 1, no padding (the reference pads with a separate ReflectionPad2d).
 /// Weights are PyTorch's [out, in, kh, kw].
 ///
-/// Computed directly (`DirectConvolution`), not as im2col + GEMM: with 1→4→8→8 channels the
-/// GEMMs would be 4–8 rows tall and the column matrix 9× the input. Images are split across
-/// the cores; each worker sums its images' weight gradients into its own partial sums, which
-/// are added at the end, so the result does not depend on thread timing.
+/// With few input channels (the reference's 1→4→8→8) computed directly (`DirectConvolution`):
+/// im2col + GEMM would multiply matrices 4–8 rows tall and move a column matrix 9× the input.
+/// From ``gemmMinimumDepth`` input values per output (16 channels of a 3×3 kernel, the default
+/// recipe's inner blocks) each image goes through im2col and OpenBLAS GEMMs instead, which keep
+/// the FMA units busier at those sizes than the direct kernels. Images are split across the
+/// cores; each worker sums its images' weight gradients into its own partial sums, which are
+/// added at the end, so the result does not depend on thread timing.
 public final class Conv2d: Layer {
     public let inChannels: Int, outChannels: Int, kernel: Int
     public let weight: Parameter
@@ -61,11 +64,83 @@ extension Conv2d {
         var weightGradScratch: [Tensor] = []
         var paddedImages: [Tensor] = []
         var paddedGradInputs: [Tensor] = []
+        /// Per worker, one image's column matrix (im2col) and its gradient, for the GEMM path.
+        var columns: [Tensor] = []
+        var gradColumns: [Tensor] = []
 
         /// One buffer of `count` floats per worker in `buffers`, renewed when the count changes.
         static func perWorker(_ buffers: inout [Tensor], count: Int) {
             if buffers.count != Parallel.workers || buffers.first?.count != count {
                 buffers = (0..<Parallel.workers).map { _ in Tensor(shape: [count]) }
+            }
+        }
+    }
+
+    /// Input values per output (in × k × k) from which a convolution runs as im2col + GEMM.
+    static let gemmMinimumDepth = 144
+
+    /// Whether a convolution of `cin` input channels and `k`×`k` kernels runs as im2col + GEMM.
+    static func usesGEMM(cin: Int, k: Int) -> Bool { cin * k * k >= gemmMinimumDepth }
+
+    /// The column matrix of one image `x` [cin, h, w]: row (ci·k + ky)·k + kx holds
+    /// x[ci, y + ky, x + kx] for every output position (y, x), `ho`·`wo` of them.
+    static func im2col(
+        _ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, into col: UnsafeMutablePointer<Float>
+    ) {
+        let ho = h - k + 1, wo = w - k + 1
+        for ci in 0..<cin {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let row = col + ((ci * k + ky) * k + kx) * ho * wo
+                    for y in 0..<ho { (row + y * wo).update(from: x + (ci * h + y + ky) * w + kx, count: wo) }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: `grad` [cin, h, w] = the column gradient summed back onto the
+    /// input positions each column entry was copied from.
+    static func col2im(
+        _ col: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, into grad: UnsafeMutablePointer<Float>
+    ) {
+        let ho = h - k + 1, wo = w - k + 1
+        grad.update(repeating: 0, count: cin * h * w)
+        for ci in 0..<cin {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let row = col + ((ci * k + ky) * k + kx) * ho * wo
+                    for y in 0..<ho {
+                        let dst = grad + (ci * h + y + ky) * w + kx, src = row + y * wo
+                        for x in 0..<wo { dst[x] += src[x] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One image's convolution through its column matrix: out[cout, ho·wo] = W[cout, cin·k·k] ·
+    /// col + bias, then `epilogue`.
+    static func gemmForward(
+        input x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, cout: Int, k: Int, output: UnsafeMutablePointer<Float>,
+        epilogue: ConvolutionEpilogue, columns: UnsafeMutablePointer<Float>
+    ) {
+        let hw = (h - k + 1) * (w - k + 1)
+        im2col(x, cin: cin, h: h, w: w, k: k, into: columns)
+        for co in 0..<cout { (output + co * hw).update(repeating: bias[co], count: hw) }
+        BLAS.gemm(m: cout, n: hw, k: cin * k * k, a: weight, b: columns, beta: 1, c: output)
+        guard epilogue.relu || epilogue.scale != nil else { return }
+        for co in 0..<cout {
+            let plane = output + co * hw
+            var i = 0
+            while i + 8 <= hw {
+                let v = epilogue.apply(SIMD8<Float>(UnsafeBufferPointer(start: plane + i, count: 8)), channel: co)
+                for j in 0..<8 { plane[i + j] = v[j] }
+                i += 8
+            }
+            while i < hw {
+                plane[i] = epilogue.apply(plane[i], channel: co)
+                i += 1
             }
         }
     }
@@ -88,7 +163,9 @@ extension Conv2d {
         workspace.output = out
         let wgt = weight.value.pointer, b = bias.value.pointer
         if p > 0 { Workspace.perWorker(&workspace.paddedImages, count: cin * h * w) }
-        let paddedImages = workspace.paddedImages
+        let gemm = usesGEMM(cin: cin, k: k)
+        if gemm { Workspace.perWorker(&workspace.columns, count: cin * k * k * ho * wo) }
+        let (paddedImages, columns) = (workspace.paddedImages, workspace.columns)
         Parallel.chunks(n) { worker, images in
             for i in images {
                 var x = UnsafePointer(input.pointer + i * cin * hIn * wIn)
@@ -97,9 +174,15 @@ extension Conv2d {
                     ReflectionPad2d.pad(x, planes: cin, h: hIn, w: wIn, padding: p, into: padded)
                     x = UnsafePointer(padded)
                 }
-                DirectConvolution.forward(
-                    input: x, cin: cin, h: h, w: w, weight: wgt, bias: b,
-                    cout: cout, k: k, output: out.pointer + i * cout * ho * wo, epilogue: epilogue)
+                if gemm {
+                    gemmForward(
+                        input: x, cin: cin, h: h, w: w, weight: wgt, bias: b, cout: cout, k: k,
+                        output: out.pointer + i * cout * ho * wo, epilogue: epilogue, columns: columns[worker].pointer)
+                } else {
+                    DirectConvolution.forward(
+                        input: x, cin: cin, h: h, w: w, weight: wgt, bias: b,
+                        cout: cout, k: k, output: out.pointer + i * cout * ho * wo, epilogue: epilogue)
+                }
             }
         }
         return out
@@ -139,6 +222,13 @@ extension Conv2d {
             if p > 0 { Workspace.perWorker(&workspace.paddedGradInputs, count: cin * h * w) }
         }
         if p > 0 { Workspace.perWorker(&workspace.paddedImages, count: cin * h * w) }
+        let gemm = usesGEMM(cin: cin, k: k), depth = cin * k * k
+        if gemm {
+            Workspace.perWorker(&workspace.columns, count: depth * ho * wo)
+            if needsInputGradient { Workspace.perWorker(&workspace.gradColumns, count: depth * ho * wo) }
+        }
+        let (columns, gradColumns) = (workspace.columns, workspace.gradColumns)
+        let wgt = weight.value.pointer
         let flippedWeights = workspace.flipped?.pointer
         let (weightGrads, biasGrads, paddedGrad, scratchSpace) =
             (workspace.weightGrads, workspace.biasGrads, workspace.paddedGrad, workspace.weightGradScratch)
@@ -155,6 +245,24 @@ extension Conv2d {
                     let image = paddedImages[worker].pointer
                     ReflectionPad2d.pad(x, planes: cin, h: hIn, w: wIn, padding: p, into: image)
                     x = UnsafePointer(image)
+                }
+                if gemm {
+                    // dW += g · colᵀ, db += the rows' sums; the input gradient is Wᵀ · g summed back by col2im.
+                    let col = columns[worker].pointer
+                    im2col(x, cin: cin, h: h, w: w, k: k, into: col)
+                    BLAS.gemm(transB: true, m: cout, n: depth, k: ho * wo, a: g, b: col, beta: 1, c: dW)
+                    for co in 0..<cout { db[co] += sum(g + co * ho * wo, ho * wo) }
+                    if let gin {
+                        let target = gin.pointer + i * cin * hIn * wIn
+                        let gradPadded = p > 0 ? paddedGradInputs[worker].pointer : target
+                        let dcol = gradColumns[worker].pointer
+                        BLAS.gemm(transA: true, m: depth, n: ho * wo, k: cout, a: wgt, b: g, c: dcol)
+                        col2im(dcol, cin: cin, h: h, w: w, k: k, into: gradPadded)
+                        if p > 0 {
+                            ReflectionPad2d.unpad(gradient: gradPadded, planes: cin, h: hIn, w: wIn, padding: p, into: target)
+                        }
+                    }
+                    continue
                 }
                 DirectConvolution.weightGradient(
                     input: x, cin: cin, h: h, w: w, gradOutput: g, cout: cout, k: k,

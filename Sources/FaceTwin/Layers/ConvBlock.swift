@@ -142,7 +142,11 @@ public final class ConvStack: Layer {
     /// Evaluation image by image; nil for an input the blocks would reject (it then goes block
     /// by block, whose preconditions say what is wrong).
     private func evaluateImageByImage(_ input: Tensor) -> Tensor? {
-        guard !blocks.isEmpty, blocks.allSatisfy({ $0.pool == nil }), input.shape.count == 4, input.shape[0] > 0 else {
+        // Blocks that run as im2col + GEMM (wide inputs) go block by block, so that both ways give the same numbers.
+        guard !blocks.isEmpty,
+            blocks.allSatisfy({ $0.pool == nil && !Conv2d.usesGEMM(cin: $0.conv.inChannels, k: $0.conv.kernel) }),
+            input.shape.count == 4, input.shape[0] > 0
+        else {
             return nil
         }
         let (n, channels) = (input.shape[0], input.shape[1])

@@ -28,6 +28,10 @@ public final class MaxPool2d: Layer {
             Parallel.chunks(n * c) { _, planes in
                 for plane in planes {
                     let src = x + plane * h * w, dst = plane * ho * wo
+                    if k == 2 {
+                        Self.pool2x2(src, w: w, ho: ho, wo: wo, into: y + dst, argmax: best + dst)
+                        continue
+                    }
                     for oy in 0..<ho {
                         for ox in 0..<wo {
                             var at = oy * k * w + ox * k
@@ -46,6 +50,27 @@ public final class MaxPool2d: Layer {
             }
         }
         return out
+    }
+
+    /// One plane's 2 × 2 windows, the generic loop written out: the same comparisons in the
+    /// same order (the first maximum wins), without the inner loops' index arithmetic.
+    @inline(__always)
+    private static func pool2x2(
+        _ src: UnsafePointer<Float>, w: Int, ho: Int, wo: Int, into y: UnsafeMutablePointer<Float>,
+        argmax best: UnsafeMutablePointer<Int32>
+    ) {
+        for oy in 0..<ho {
+            let top = 2 * oy * w, out = oy * wo
+            for ox in 0..<wo {
+                let i = top + 2 * ox
+                var m = src[i], at = i
+                if src[i + 1] > m { (m, at) = (src[i + 1], i + 1) }
+                if src[i + w] > m { (m, at) = (src[i + w], i + w) }
+                if src[i + w + 1] > m { (m, at) = (src[i + w + 1], i + w + 1) }
+                y[out + ox] = m
+                best[out + ox] = Int32(at)
+            }
+        }
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {

@@ -49,6 +49,13 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var recipe: String?
     /// Restarts after a collapse of the embeddings (nil in older files).
     public var collapseRestarts: Int?
+    /// The identities scored after every epoch to choose the kept epoch (given, or carved from
+    /// the training identities); nil without validation and in older files.
+    public var validation: [String]?
+    /// The last epoch run: below `epochs` when training stopped early (nil in older files).
+    public var epochsRun: Int?
+    /// Epochs without a better validation EER after which training stops (nil: it ran every epoch).
+    public var patience: Int?
 
     public init(
         data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,

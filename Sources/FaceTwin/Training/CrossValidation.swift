@@ -26,7 +26,7 @@ public struct CrossValidationFoldResult {
     public let trainingSeed: UInt64
     /// 95 % intervals over the fold's test identities; nil when `bootstrapResamples` is 0.
     public let intervals: BootstrapIntervals?
-    /// The trained model (the last epoch's weights). Its training record lists the fold's test
+    /// The trained model (the kept epoch's weights). Its training record lists the fold's test
     /// identities as held out, and its threshold is the EER threshold on them. Nil in a
     /// `withoutModel()` copy, made so that the weights (160 MB for the reference network) can be freed.
     public private(set) var model: FaceModel?
@@ -87,10 +87,11 @@ public enum CrossValidationEvent {
 /// The identities are shuffled with a seeded ``RandomSource`` and dealt into K folds like
 /// cards: fold f tests on shuffled[f], shuffled[f+K], shuffled[f+2K], … (the protocol of
 /// `scripts/facetwin_torch.py --folds`, though its shuffle is Python's, so its folds differ). Each
-/// fold trains a fresh network on the other identities for the full number of epochs, with
-/// no validation set and so no epoch selection (the last epoch is kept: the test identities
-/// influence nothing), then scores all pairs of its test identities. Fold f trains with
-/// ``trainingSeed(seed:fold:)``.
+/// fold trains a fresh network on the other identities, then scores all pairs of its test
+/// identities. With `options.validationShare` above 0 the trainer holds a seeded share of the
+/// fold's training identities out of its training to choose the kept epoch (and stop early);
+/// without it the last epoch is kept. The test identities influence nothing. Fold f trains
+/// with ``trainingSeed(seed:fold:)``.
 ///
 /// Before any training, no test image may equal a training image byte for byte (SHA-256): the
 /// same photo filed under two identities would otherwise be seen in training and tested on.

@@ -35,6 +35,13 @@ public struct TrainingOptions: Sendable {
     public var collapseRestarts = 2
     /// The recipe's name, recorded in the model file.
     public var recipe = "reference"
+    /// Share of the training identities held out (seeded, at least 2) when the run is given no
+    /// validation identities: scored after every epoch to choose the kept epoch and to stop
+    /// early. 0: no validation split (the last healthy epoch is kept).
+    public var validationShare = 0.0
+    /// With validation: stop after this many epochs without a better validation EER (0: run
+    /// every epoch).
+    public var patience = 0
 
     public init(epochs: Int = 50, batchSize: Int = 32, learningRate: Float = 5e-4, margin: Float = 2, seed: UInt64 = 0) {
         self.epochs = epochs
@@ -83,6 +90,8 @@ extension TrainingOptions {
             return "learning rate \(learningRate) is outside \(l.learningRate.lowerBound)…\(l.learningRate.upperBound)"
         }
         if !l.margin.contains(margin) { return "margin \(margin) is outside \(l.margin.lowerBound)…\(l.margin.upperBound)" }
+        if !(0...0.5).contains(validationShare) { return "validation share \(validationShare) is outside 0…0.5" }
+        if !(0...l.epochs.upperBound).contains(patience) { return "patience \(patience) is outside 0…\(l.epochs.upperBound)" }
         return nil
     }
 }
@@ -178,7 +187,14 @@ public final class Trainer {
     public let options: TrainingOptions
     public let training: ImageFolder
     public let validation: ImageFolder?
+    /// Whether `validation` was carved from the given training identities
+    /// (`TrainingOptions.validationShare`) rather than given.
+    public let validationIsCarved: Bool
 
+    /// With no `validation` and a `validationShare` above 0, the validation identities are
+    /// carved from `training`'s (``ImageFolder/validationIdentities(share:seed:)``, seeded by
+    /// the run's seed), so they are never identities the caller holds out for evaluation; a
+    /// folder too small to leave 2 identities on each side trains without validation.
     public init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
         throws(TrainingError)
     {
@@ -205,8 +221,16 @@ public final class Trainer {
         }
         self.config = config
         self.options = options
-        self.training = training
-        self.validation = validation
+        let carved =
+            validation == nil
+            ? training.validationIdentities(share: options.validationShare, seed: options.seed &+ 0x7F4A_7C15) : []
+        if carved.isEmpty {
+            self.training = training
+            self.validation = validation
+        } else {
+            (self.training, self.validation) = training.splitting(off: Set(carved))
+        }
+        validationIsCarved = !carved.isEmpty
     }
 
     /// Runs every epoch, calling `progress` after each (from the calling thread). Returns the
@@ -281,19 +305,23 @@ public final class Trainer {
             }
             healthy.state.update(from: network)
             healthy.epoch = epoch
+            if validation != nil, options.patience > 0, let k = kept, epoch - k.epoch >= options.patience { break }
             epoch += 1
         }
 
         guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: restarts) }
         best.restore(into: network)
         let holdout = validation?.identities ?? []
-        let summary = TrainingSummary(
+        var summary = TrainingSummary(
             data: training.root, trainIdentities: training.identities.count, trainImages: training.count,
             holdout: holdout, epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize,
             learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
             bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
             validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start),
             recipe: options.recipe, collapseRestarts: restarts)
+        summary.validation = validation?.identities
+        summary.epochsRun = history.last!.epoch
+        summary.patience = validation != nil && options.patience > 0 ? options.patience : nil
         let info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
             thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
