@@ -23,6 +23,9 @@ struct InfoCommand: ParsableCommand {
         print(
             "network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")"
         )
+        print(
+            "training images: \(info.preparation?.description ?? "not recorded (taken as crops; --detect auto uses them as they are)")"
+        )
         print("margin: \(info.margin)")
         if let t = info.threshold {
             print("threshold: \(t) (\(info.thresholdMethod ?? "method not recorded"))")

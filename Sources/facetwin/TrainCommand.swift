@@ -12,6 +12,12 @@ struct TrainCommand: ParsableCommand {
             best epoch's weights are kept and its EER threshold is stored in the model. The loss \
             history is written beside the model as CSV (model.history.csv), each row ending with \
             the model's fingerprint so a history that does not belong to the model shows.
+
+            --detect always detects and aligns the face in every training image first (as \
+            facetwin detect does); images without a usable face are left out and listed. The \
+            model records how its training images were prepared (facetwin info shows it), and \
+            --detect auto on evaluate, enroll, verify, identify and compare prepares photos the \
+            same way.
             """
     )
 
@@ -22,6 +28,8 @@ struct TrainCommand: ParsableCommand {
     var holdout: String = ""
 
     @OptionGroup var recipe: TrainingOptionsGroup
+
+    @OptionGroup var detectOptions: TrainDetectOptionsGroup
 
     @Option(help: "Seed for weight initialization and pair sampling.")
     var seed: UInt64 = 0
@@ -35,15 +43,28 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let config = try recipe.networkConfig()
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        let trainSet = try ImageFolder(root: data, for: config, excluding: held)
+        let preparer = try detectOptions.preparer()
+        let trainSet = try ImageFolder(root: data, for: config, excluding: held, preparer: preparer)
         let validation =
             held.isEmpty
             ? nil
-            : try ImageFolder(root: data, for: config, only: held)
+            : try ImageFolder(root: data, for: config, only: held, preparer: preparer)
+        for folder in [trainSet] + (validation.map { [$0] } ?? []) {
+            if let (label, images) = folder.imagesByLabel.enumerated().first(where: { $0.element.count < 2 }) {
+                throw CLIError(
+                    "\((folder.root as NSString).appendingPathComponent(folder.identities[label])): \(images.count) of its \(folder.attemptedByLabel[label]) images have a usable face; at least 2 are needed"
+                )
+            }
+        }
         var summary = "data: \(trainSet.identities.count) identities, \(trainSet.count) images for training"
         if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
         if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
-        if !quiet { printError(summary) }
+        let failed = trainSet.failedToAcquire + (validation?.failedToAcquire ?? [])
+        if preparer != nil { summary += "; faces detected and aligned, \(failed.count) image(s) without a usable face left out" }
+        if !quiet {
+            printError(summary)
+            for e in failed { printError("  \(e.description) (failure to acquire)") }
+        }
 
         let options = recipe.trainingOptions(seed: seed)
         let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
@@ -57,6 +78,18 @@ struct TrainCommand: ParsableCommand {
             if r.isBest && r.validation != nil { line += "  *" }
             printError(line)
             if let note = collapseText(r) { printError(note) }
+        }
+        if let preparer {
+            result.model.info.preparation = FacePreparationRecord(
+                detect: .always, aligner: preparer.cropper.aligner, faces: preparer.cropper.policy,
+                failedToAcquire: failed.count)
+        } else {
+            // Crops as given: their size (when they share one) tells crops from photos for --detect auto.
+            let sizes = Set([trainSet.sourceSize, validation?.sourceSize ?? trainSet.sourceSize])
+            let size = sizes.count == 1 ? sizes.first! : nil
+            result.model.info.preparation = FacePreparationRecord(
+                detect: .never, cropSize: size,
+                aligner: FaceAligner(width: size?.width ?? 92, height: size?.height ?? 112))
         }
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)
