@@ -10,12 +10,14 @@
 #   pairs:   every enrolled photo against every probe photo (evaluate --pairs): 200 genuine and
 #            1400 impostor pairs, with the failures to acquire counted.
 #   scripts/photo-eval.sh              (EPOCHS=50 SEED=0; OUT=runs/photo-eval)
+#   TRAIN_OPTIONS="--inset 0.1" scripts/photo-eval.sh     (more options for train)
 # Needs a Python with numpy and Pillow for the composer (PYTHON=..., else .venv-bench/bin/python
 # or python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-50}
 SEED=${SEED:-0}
+TRAIN_OPTIONS=${TRAIN_OPTIONS:-}
 OUT=${OUT:-runs/photo-eval}
 if [ -z "${PYTHON:-}" ]; then
   if [ -x .venv-bench/bin/python ]; then PYTHON=.venv-bench/bin/python; else PYTHON=python3; fi
@@ -30,9 +32,10 @@ ABS_D="$(cd "$D" && pwd)"
 for i in $(seq 1 32); do ln -s "$ABS_D/s$i" "$OUT/train-data/s$i"; done
 M="$OUT/model.safetensors"
 
-echo "== train: default recipe on s1-s32 (crops), $EPOCHS epochs, seed $SEED"
-"$BIN" train --data "$OUT/train-data" --epochs "$EPOCHS" --seed "$SEED" --out "$M" --quiet
-"$BIN" info --model "$M" | grep "training images"
+echo "== train: default recipe on s1-s32 (crops), $EPOCHS epochs, seed $SEED $TRAIN_OPTIONS"
+# shellcheck disable=SC2086
+"$BIN" train --data "$OUT/train-data" --epochs "$EPOCHS" --seed "$SEED" --out "$M" --quiet $TRAIN_OPTIONS
+"$BIN" info --model "$M" | grep -E "^input|training images"
 
 echo "== compose: the 80 crops of ${HELD[*]}, one face a photo, 640x480"
 "$PYTHON" scripts/compose-photos.py --orl "$D" --out "$OUT/photos" --identities "$(IFS=,; echo "${HELD[*]}")" \

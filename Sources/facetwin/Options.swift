@@ -106,6 +106,12 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Option(help: "L2-normalise embeddings to this length, 0 for raw embeddings (default: 1 default recipe, 0 reference).")
     var embeddingScale: Float?
 
+    @Option(
+        help:
+            "Fraction of each side of every image cut off before the resize, 0 to 0.25 (default 0): the network sees the face without the crop's border, where a photo's background differs most from the training crops'."
+    )
+    var inset: Double?
+
     /// Every number within `NetworkConfig.limits` (the bounds the model loader applies too), and
     /// the network small enough to train: a hostile number is refused here, before anything is
     /// allocated or any data read.
@@ -131,6 +137,9 @@ struct TrainingOptionsGroup: ParsableArguments {
         }
         if let warmup { try check(warmup, 0...o.epochs, "--warmup") }
         if let pool { try check(pool, 0...8, "--pool") }
+        if let inset, !(inset >= 0 && inset <= 0.25) {
+            throw ValidationError("--inset must be between 0 and 0.25 (got \(inset))")
+        }
         if let embeddingScale, !(embeddingScale >= 0 && embeddingScale <= 1000) {
             throw ValidationError("--embedding-scale must be between 0 and 1000 (got \(embeddingScale))")
         }
@@ -189,6 +198,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let mirror { config.mirrorAverage = mirror }
         if let pool { config.pool = pool }
         if let embeddingScale { config.embeddingScale = embeddingScale > 0 ? embeddingScale : nil }
+        if let inset { config.inputInset = inset }
         return config
     }
 

@@ -169,3 +169,61 @@ final class FacePreparationTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
+
+/// `--inset`: the border of every image cut off before the resize, in training and for probes.
+final class InputInsetTests: XCTestCase {
+    func testInsetCutsWholePixelsOffEachSide() {
+        let image = GrayImage(width: 10, height: 20, pixels: (0..<200).map { UInt8($0) })
+        let cut = image.inset(0.1)  // 1 column each side, 2 rows top and bottom
+        XCTAssertEqual([cut.width, cut.height], [8, 16])
+        XCTAssertEqual(cut.pixels[0], 2 * 10 + 1)
+        XCTAssertEqual(cut.pixels.last, 17 * 10 + 8)
+        XCTAssertEqual(image.inset(0), image)
+        XCTAssertEqual(GrayImage(width: 3, height: 3, pixels: Array(repeating: 7, count: 9)).inset(0.25).width, 1)
+    }
+
+    func testInsetIsRecordedAndAppliedTheSameWayInFoldersAndProbes() throws {
+        var config = NetworkConfig(inputHeight: 12, inputWidth: 10, channels: [4], hidden: [], embeddingSize: 4)
+        // No inset: the configuration's JSON has no key for it, as before.
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(config), as: UTF8.self).contains("inputInset"))
+        config.inputInset = 0.1
+        XCTAssertEqual(try JSONDecoder().decode(NetworkConfig.self, from: JSONEncoder().encode(config)), config)
+        config.inputInset = 0.3
+        XCTAssertNotNil(config.problem())
+        config.inputInset = 0.1
+
+        let orl = try orlDirectory()
+        let folder = try ImageFolder(root: orl, for: config, only: ["s1", "s2"])
+        XCTAssertEqual(folder.inset, 0.1)
+        let model = FaceModel(network: SiameseNetwork(config: config, seed: 1), info: ModelInfo(config: config))
+        XCTAssertEqual(try model.prepareImage(at: folder.paths[3]), Array(folder.image(at: 3)))
+        let image = try ImageDecoder.decode(path: folder.paths[3])
+        XCTAssertEqual(Array(folder.image(at: 3)), Resize.networkInput(image.inset(0.1), width: 10, height: 12))
+        XCTAssertNotEqual(Array(folder.image(at: 3)), Resize.networkInput(image, width: 10, height: 12))
+    }
+
+    func testTrainTakesInsetAndInfoShowsIt() throws {
+        let dir = try temporaryDirectory(self)
+        let data = dir.appendingPathComponent("data")
+        for id in ["s1", "s2"] {
+            try FileManager.default.createDirectory(at: data.appendingPathComponent(id), withIntermediateDirectories: true)
+            for n in 1...2 {
+                try FileManager.default.copyItem(
+                    atPath: try orlDirectory() + "/\(id)/\(n).pgm", toPath: data.appendingPathComponent("\(id)/\(n).pgm").path)
+            }
+        }
+        let out = dir.appendingPathComponent("m.safetensors").path
+        let args = [
+            "train", "--recipe", "reference", "--data", data.path, "--epochs", "1", "--size", "8", "--hidden", "8", "--batch",
+            "2", "--out", out, "--quiet"
+        ]
+        var r = try runFacetwin(args + ["--inset", "0.3"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--inset must be between 0 and 0.25 (got 0.3)"), r.stderr)
+        r = try runFacetwin(args + ["--inset", "0.1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try FaceModel.load(path: out).config.inputInset, 0.1)
+        r = try runFacetwin(["info", "--model", out])
+        XCTAssertTrue(r.stdout.contains("input: 8x8 grayscale, 10 % of each side cut off first"), r.stdout)
+    }
+}

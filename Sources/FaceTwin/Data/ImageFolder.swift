@@ -45,6 +45,8 @@ public struct ImageFolder: Sendable {
     public let invert: Bool
     /// Whether each image was standardised (mean 0, standard deviation 1) after that.
     public let standardize: Bool
+    /// Fraction of each side cut off before the resize (``GrayImage/inset(_:)``).
+    public let inset: Double
     /// Loaded identity names (folder names), natural order; `labels` index this.
     public let identities: [String]
     /// All images, contiguous: image `i` is `pixels[i*height*width ..< (i+1)*height*width]`,
@@ -92,7 +94,7 @@ public struct ImageFolder: Sendable {
     public init(
         root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
         only: Set<String>? = nil, excluding: Set<String> = [],
-        maxPixels: Int = ImageDecoder.defaultMaxPixels, preparer: FacePreparer? = nil
+        maxPixels: Int = ImageDecoder.defaultMaxPixels, preparer: FacePreparer? = nil, inset: Double = 0
     ) throws(DatasetError) {
         guard width > 0, height > 0 else {
             throw .invalidImageSize(root: root, width: width, height: height)
@@ -152,13 +154,14 @@ public struct ImageFolder: Sendable {
 
         let decoded = try Self.decodeAll(
             paths, width: width, height: height, invert: invert, standardize: standardize,
-            maxPixels: maxPixels, preparer: preparer)
+            maxPixels: maxPixels, preparer: preparer, inset: inset)
 
         self.root = root
         self.width = width
         self.height = height
         self.invert = invert
         self.standardize = standardize
+        self.inset = inset
         self.identities = selected
         self.skippedFiles = skipped
         self.attemptedByLabel = byLabel.map(\.count)
@@ -194,7 +197,7 @@ public struct ImageFolder: Sendable {
     /// depend on scheduling; errors are kept per image and the first is thrown.
     private static func decodeAll(
         _ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
-        maxPixels: Int, preparer: FacePreparer?
+        maxPixels: Int, preparer: FacePreparer?, inset: Double
     ) throws(DatasetError) -> (pixels: [Float], sizes: [ImageSize], failures: [ImageError?]) {
         let size = width * height
         var pixels = [Float](repeating: 0, count: paths.count * size)
@@ -208,7 +211,7 @@ public struct ImageFolder: Sendable {
                             var image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
                             sizes[i] = ImageSize(width: image.width, height: image.height)
                             if let preparer { image = try preparer.prepare(image, path: paths[i]) }
-                            let resized = Resize.bilinear(image, width: width, height: height)
+                            let resized = Resize.bilinear(image.inset(inset), width: width, height: height)
                             let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])
                             resized.writeNormalized(into: slot, invert: invert)
                             if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
@@ -274,6 +277,7 @@ extension ImageFolder {
     ) throws(DatasetError) {
         try self.init(
             root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
-            standardize: config.standardize, only: only, excluding: excluding, preparer: preparer)
+            standardize: config.standardize, only: only, excluding: excluding, preparer: preparer,
+            inset: config.inputInset)
     }
 }

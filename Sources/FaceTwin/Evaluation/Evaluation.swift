@@ -67,7 +67,9 @@ public struct Evaluation: Sendable {
     /// pairs they would have made.
     public init(model: FaceModel, folder: ImageFolder) throws(EvaluationError) {
         let c = model.config
-        guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert else {
+        guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert,
+            folder.inset == c.inputInset
+        else {
             throw .inputMismatch(
                 "\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")"
             )

@@ -233,7 +233,8 @@ extension FaceModel {
     public func prepareImage(at path: String) throws(ImageError) -> [Float] {
         var image = try ImageDecoder.decode(path: path)
         if let facePreparer { image = try facePreparer.prepare(image, path: path) }
-        var pixels = Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        var pixels = Resize.networkInput(
+            image.inset(config.inputInset), width: config.inputWidth, height: config.inputHeight, invert: config.invert)
         if config.standardize {
             pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) }
         }
