@@ -2,6 +2,7 @@
 # Speed and memory of FaceTwin against the PyTorch reference (scripts/facetwin_torch.py), both
 # measured in the same run on this machine. docs/PERFORMANCE.md explains each row.
 #   scripts/bench.sh [--steps 20] [--rounds 3] [--embed-pairs 30] [--train-epochs 2] [--verify-runs 7] [--quick]
+#   scripts/bench.sh --photos-only     only the photo rows (FaceTwin alone; no PyTorch needed)
 #     --steps N         training steps per round of the step benchmark (facetwin-bench, bench-torch.py)
 #     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
 #     --embed-pairs N   turns each side in the embeddings benchmark alternated turn by turn
@@ -9,6 +10,7 @@
 #     --default-epochs E  epochs of the default recipe's training run (50: a whole run)
 #     --verify-runs N   timed cold verifies per side (median), after one warm-up each
 #     --quick           --steps 5 --rounds 1 --embed-pairs 8 --verify-runs 3 (later options override)
+#     --photo-runs N    timed enrolls of 100 photos (median), after one warm-up (default 3)
 # Builds facetwin-bench and facetwin in release and uses a Python with torch (CPU build), numpy,
 # pillow and safetensors: $BENCH_PYTHON, else .venv-bench/ (created on first use). Then, with
 # FaceTwin and PyTorch back to back each time so that both see the same machine load:
@@ -24,6 +26,11 @@
 #   - a cold verify, process start to answer: the model trained above, photos 1-5 of s5,s6,s7
 #     enrolled, `facetwin verify --claim s5 s5/8.pgm` against scripts/bench-verify-torch.py
 #     doing the same with torch; both must give the same verdict and distance;
+#   - photos (FaceTwin alone): 100 photos composed by scripts/compose-photos.py (640x480 JPEG,
+#     one ORL face of s1-s10 each, scaled 0.5-3x, rotated up to 15 degrees); face detection +
+#     alignment per photo (`facetwin detect --json`'s per-photo time, decoding excluded), and
+#     `facetwin enroll --folder` of all 100 with --detect always, process start to gallery
+#     written, with a default-recipe model (1 epoch: the weights do not change the time);
 # and prints each side's median and the ratio FaceTwin / PyTorch, the step's GFLOP/s as a share
 # of a nominal peak (cores x 32 FLOP/cycle x /proc/cpuinfo's MHz) and of a large SGEMM, and the
 # product's speed targets, each with this run's figure and whether it is met.
@@ -31,7 +38,7 @@
 # (default scripts/facetwin_torch.py). Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50
+STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50; PHOTO_RUNS=3; PHOTOS_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
@@ -40,7 +47,9 @@ while [ $# -gt 0 ]; do
     --train-epochs) EPOCHS=$2; shift 2 ;;
     --default-epochs) DEFAULT_EPOCHS=$2; shift 2 ;;
     --verify-runs) VERIFY_RUNS=$2; shift 2 ;;
-    --quick) STEPS=5; ROUNDS=1; EMBED_PAIRS=8; VERIFY_RUNS=3; shift ;;
+    --quick) STEPS=5; ROUNDS=1; EMBED_PAIRS=8; VERIFY_RUNS=3; PHOTO_RUNS=1; shift ;;
+    --photo-runs) PHOTO_RUNS=$2; shift 2 ;;
+    --photos-only) PHOTOS_ONLY=1; shift ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +64,8 @@ BENCH="$BIN_DIR/facetwin-bench"
 FACETWIN="$BIN_DIR/facetwin"
 
 PY=${BENCH_PYTHON:-.venv-bench/bin/python}
-if ! "$PY" -c "import torch, numpy, PIL, safetensors" 2>/dev/null; then
+if [ "$PHOTOS_ONLY" = 1 ] && ! "$PY" -c "import numpy, PIL" 2>/dev/null; then PY=python3; fi
+if [ "$PHOTOS_ONLY" = 0 ] && ! "$PY" -c "import torch, numpy, PIL, safetensors" 2>/dev/null; then
   echo "bench: creating .venv-bench with torch (CPU build), numpy, pillow, safetensors" >&2
   python3 -m venv .venv-bench
   .venv-bench/bin/pip install -q --upgrade pip >&2
@@ -71,6 +81,75 @@ skip() { echo "$2" > "$out/$1.skipped"; echo "bench: $1 skipped: $2" >&2; }
 
 cut -d' ' -f1-3 /proc/loadavg > "$out/load_before"
 echo "bench: load average before: $(cat "$out/load_before")" >&2
+ORL=${ORL_DIR:-data/orl}
+
+# --- Photos: detection + alignment of a 640x480 photo, enroll of 100 photos ----------------------
+# Writes $out/photos.json, or a reason to $out/photos.skipped.
+PHOTO_TIMER=$(cat <<'PY'
+import json, os, shutil, statistics, subprocess, sys, time
+runs, dest, facetwin, model, photos, work = sys.argv[1:]
+det = subprocess.run([facetwin, "detect", "--in", photos, "--out", os.path.join(work, "crops"), "--json"],
+                     capture_output=True, text=True)
+if det.returncode != 0:
+    sys.exit(f"bench: facetwin detect failed: {det.stderr.strip()}")
+doc = json.loads(det.stdout)
+ms = [p["milliseconds"] for p in doc["photos"]]
+found = sum(1 for p in doc["photos"] if p["status"] == "ok")
+enroll_s, enrolled = [], None
+for r in range(int(runs) + 1):  # the first run warms the file cache, untimed
+    gallery = os.path.join(work, f"gallery{r}.sqlite")
+    t0 = time.perf_counter()
+    p = subprocess.run([facetwin, "enroll", "--gallery", gallery, "--model", model, "--folder", photos,
+                        "--detect", "always", "--json"], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"bench: facetwin enroll failed: {p.stderr.strip()}")
+    os.remove(gallery)
+    if r > 0:
+        enroll_s.append(wall)
+    enrolled = p.stdout
+json.dump({"detect_ms_median": statistics.median(ms), "detect_ms_mean": statistics.mean(ms),
+           "detect_ms_min": min(ms), "detect_ms_max": max(ms), "photos": len(ms), "faces_found": found,
+           "enroll_s": statistics.median(enroll_s), "enroll_runs_s": enroll_s}, open(dest, "w"))
+PY
+)
+photo_rows() {
+  if [ ! -f "$ORL/s10/10.pgm" ]; then skip photos "no ORL data at $ORL"; return; fi
+  if ! "$PY" -c "import numpy, PIL" 2>/dev/null; then skip photos "$PY has no numpy and Pillow (compose-photos.py)"; return; fi
+  echo "bench: photos: composing 100 640x480 photos, detection + alignment, $PHOTO_RUNS enroll(s) of 100" >&2
+  "$PY" scripts/compose-photos.py --orl "$ORL" --out "$out/photos" --identities s1,s2,s3,s4,s5,s6,s7,s8,s9,s10 \
+    --count 100 --two 0 --none 0 --seed 5 >&2
+  rm -rf "$out/photos/ppm" "$out/photos/png"
+  "$FACETWIN" train --data "$ORL" --epochs 1 --seed 0 --out "$out/photo-model.safetensors" --quiet >/dev/null ||
+    { skip photos "training the 1-epoch model failed"; return; }
+  mkdir -p "$out/photo-work"
+  python3 -c "$PHOTO_TIMER" "$PHOTO_RUNS" "$out/photos.json" "$FACETWIN" "$out/photo-model.safetensors" \
+    "$out/photos/jpeg" "$out/photo-work" || skip photos "a photo run failed"
+}
+# Prints the photo rows (FaceTwin only).
+PHOTO_TABLE=$(cat <<'PY'
+import json, os, sys
+out = sys.argv[1]
+if os.path.exists(f"{out}/photos.skipped"):
+    print(f"{'photos':28}  skipped: {open(f'{out}/photos.skipped').read().strip()}")
+    sys.exit(0)
+p = json.load(open(f"{out}/photos.json"))
+print(f"{'detect + align, 640x480 (ms)':28}{p['detect_ms_median']:12.1f}{'-':>12}{'-':>10}")
+print(f"{'enroll 100 photos (s)':28}{p['enroll_s']:12.1f}{'-':>12}{'-':>10}")
+print(f"photos: {p['photos']} JPEG 640x480, one face each, {p['faces_found']} found; detection + alignment per photo "
+      f"median {p['detect_ms_median']:.1f} ms, mean {p['detect_ms_mean']:.1f}, range {p['detect_ms_min']:.1f}-"
+      f"{p['detect_ms_max']:.1f} (decoding excluded); enroll --folder --detect always of all 100, whole process: "
+      f"median of {len(p['enroll_runs_s'])} run(s) {p['enroll_s']:.2f} s = {1000 * p['enroll_s'] / p['photos']:.0f} ms a photo "
+      f"(runs: {', '.join(f'{v:.2f}' for v in p['enroll_runs_s'])} s)")
+PY
+)
+if [ "$PHOTOS_ONLY" = 1 ]; then
+  photo_rows
+  echo "                                FaceTwin     PyTorch     ratio"
+  python3 -c "$PHOTO_TABLE" "$out"
+  echo "load average: before $(cat "$out/load_before"), after $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 
 # --- Step rounds ------------------------------------------------------------------------------
 echo "bench: $ROUNDS rounds of $STEPS steps each side" >&2
@@ -146,7 +225,6 @@ json.dump(result, open(dest, "w"))
 PY
 )
 
-ORL=${ORL_DIR:-data/orl}
 MODEL="$out/model.safetensors"
 GALLERY="$out/gallery.sqlite"
 if [ ! -f "$ORL/s5/8.pgm" ]; then
@@ -175,10 +253,12 @@ else
   fi
 fi
 
+photo_rows
+
 # --- Table ------------------------------------------------------------------------------------
-python3 - "$out" "$EPOCHS" "$DEFAULT_EPOCHS" <<'PY'
-import json, os, statistics, sys
-out, epochs, default_epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+python3 - "$out" "$EPOCHS" "$DEFAULT_EPOCHS" "$PHOTO_TABLE" <<'PY'
+import json, os, statistics, subprocess, sys
+out, epochs, default_epochs, photo_table = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 # The product's speed targets (order, what, this run's figure, met?), printed at the end; one
 # whose figure was not measured here is left out.
 targets = []
@@ -279,6 +359,9 @@ else:
     if not agree:
         notes.append(f"WARNING: FaceTwin and PyTorch disagree: verdicts {f['verdicts']} vs {t['verdicts']}, "
                      f"distances {fa['distance']:.6f} vs {ta['distance']:.6f}")
+
+sys.stdout.flush()
+subprocess.run([sys.executable, "-c", photo_table, out])
 
 # The step's share of the machine: a nominal peak (AVX2: 2 FMA units × 8 lanes × 2 FLOP per cycle
 # and core, at /proc/cpuinfo's clock, which on a VM is usually the base clock) and a large SGEMM.

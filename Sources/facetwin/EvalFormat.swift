@@ -90,5 +90,19 @@ enum EvalFormat {
             "best accuracy: \(percent(s.bestAccuracy)) at threshold \(threshold(s.bestAccuracyThreshold)) (chosen on these pairs, so optimistic)"
         )
         if let b = s.intervals { print(intervalsLine(b)) }
+        if let attempted = s.attemptedImages, let failed = s.failuresToAcquire {
+            print(
+                "failures to acquire (no usable face): \(failed.count) of \(attempted) images (FTA \(percent(s.failureToAcquireRate ?? 0))); pairs not scored: \(s.genuinePairsNotScored ?? 0) genuine, \(s.impostorPairsNotScored ?? 0) impostor"
+            )
+            for path in failed { print("  \(path)") }
+            if let far = s.farAtEERThreshold, let frr = s.frrAtEERThreshold {
+                print(
+                    "with failures to acquire counted as rejections, at the EER threshold \(threshold(s.eerThreshold)): FAR \(percent(far)), FRR \(percent(frr))"
+                )
+            }
+            if let t = s.storedThreshold, let far = s.farAtStoredThreshold, let frr = s.frrAtStoredThreshold {
+                print("  at the model's threshold \(threshold(t)): FAR \(percent(far)), FRR \(percent(frr))")
+            }
+        }
     }
 }

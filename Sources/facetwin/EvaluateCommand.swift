@@ -33,6 +33,11 @@ struct EvaluateCommand: ParsableCommand {
             Blank lines and lines starting with # are skipped; fields may be "quoted". Relative \
             image paths resolve against --root, else --data, else the folder holding the CSV.
 
+            --detect (auto: as the model's training images were prepared; see facetwin info): \
+            with face detection, an image without a usable face is a failure to acquire (FTA): \
+            its pairs are not scored, and the output gives the FTA rate and, beside FMR and \
+            FNMR (per comparison), FAR and FRR with those pairs counted as rejections.
+
             --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
             (every ROC point: threshold, fmr, tar), pairs.png (example pairs with verdicts) and \
             summary.json.
@@ -66,6 +71,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write a report folder: index.html, roc.svg, det.svg, distances.svg, roc.csv, pairs.png.")
     var report: String?
 
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
     func validate() throws {
         if pairs != nil {
             guard identities == nil else { throw ValidationError("give --identities or --pairs, not both") }
@@ -79,6 +86,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let m = try FaceModel.load(path: model)
+        try detectOptions.apply(to: m)
         let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairs: pairs, root: root)
         var warnings: [String] = []
         let check = TrainingIdentities(info: m.info)

@@ -16,12 +16,15 @@ struct InfoCommand: ParsableCommand {
         let c = m.config, info = m.info
         print("model: \(model)")
         print(
-            "input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")"
+            "input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")\(c.inputInset > 0 ? String(format: ", %.0f %% of each side cut off first", 100 * c.inputInset) : "")"
         )
         let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
         let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""
         print(
             "network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")"
+        )
+        print(
+            "training images: \(info.preparation?.description ?? "not recorded (taken as crops; --detect auto uses them as they are)")"
         )
         print("margin: \(info.margin)")
         if let t = info.threshold {

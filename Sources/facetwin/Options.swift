@@ -115,6 +115,12 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Option(help: "With validation, stop after this many epochs without a better validation EER; 0 to run every epoch.")
     var patience: Int?
 
+    @Option(
+        help:
+            "Fraction of each side of every image cut off before the resize, 0 to 0.25 (default 0): the network sees the face without the crop's border, where a photo's background differs most from the training crops'."
+    )
+    var inset: Double?
+
     /// Every number within `NetworkConfig.limits` (the bounds the model loader applies too), and
     /// the network small enough to train: a hostile number is refused here, before anything is
     /// allocated or any data read.
@@ -144,6 +150,9 @@ struct TrainingOptionsGroup: ParsableArguments {
             throw ValidationError("--validation-share must be between 0 and 0.5 (got \(validationShare))")
         }
         if let patience { try check(patience, 0...l.epochs.upperBound, "--patience") }
+        if let inset, !(inset >= 0 && inset <= 0.25) {
+            throw ValidationError("--inset must be between 0 and 0.25 (got \(inset))")
+        }
         if let embeddingScale, !(embeddingScale >= 0 && embeddingScale <= 1000) {
             throw ValidationError("--embedding-scale must be between 0 and 1000 (got \(embeddingScale))")
         }
@@ -202,6 +211,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let mirror { config.mirrorAverage = mirror }
         if let pool { config.pool = pool }
         if let embeddingScale { config.embeddingScale = embeddingScale > 0 ? embeddingScale : nil }
+        if let inset { config.inputInset = inset }
         return config
     }
 
@@ -230,23 +240,18 @@ struct TrainingOptionsGroup: ParsableArguments {
     }
 }
 
-/// `--detect` of the commands that read face photos by path.
-enum DetectMode: String, CaseIterable, ExpressibleByArgument {
-    /// What the model records (ModelInfo.detect; `never` for models without it).
-    case auto
-    case always
-    case never
-}
+extension FaceDetectionMode: ExpressibleByArgument {}
 
-/// `--detect auto|always|never` and `--faces largest|refuse` of enroll, verify, identify and
-/// compare: run face detection and alignment (as `facetwin detect`) before the usual
-/// preprocessing. `never` uses the photos as they are (crops); `auto` follows the model file.
+/// `--detect auto|always|never` and `--faces largest|refuse` of enroll, verify, identify,
+/// compare and evaluate: run face detection and alignment (as `facetwin detect`) before the
+/// usual preprocessing. `never` uses the photos as they are (crops); `auto` prepares them as
+/// the model file records its training images were (ModelInfo.probePreparation).
 struct DetectOptionsGroup: ParsableArguments {
     @Option(
         help:
-            "Face detection and alignment before preprocessing: auto (as the model's training images were prepared), always, never (photos are crops)."
+            "Face detection and alignment before preprocessing: auto (as the model's training images were prepared: a model trained on crops takes photos of its crops' size as they are and detects faces in any other), always, never (photos are crops)."
     )
-    var detect: DetectMode = .auto
+    var detect: FaceDetectionMode = .auto
 
     @Option(help: "A photo with several faces: refuse it, or keep the largest (with detection).")
     var faces: MultiFacePolicy = .refuse
@@ -258,19 +263,40 @@ struct DetectOptionsGroup: ParsableArguments {
         if faces == .all { throw ValidationError("--faces all is for facetwin detect; here use largest or refuse") }
     }
 
-    /// Whether detection runs for `model`.
-    func isOn(for model: FaceModel) -> Bool {
-        switch detect {
-        case .always: return true
-        case .never: return false
-        case .auto: return model.info.detect == .always
-        }
+    /// Sets `model.facePreparer` when detection is on for this model: its images are then
+    /// detected and aligned to the geometry the model records (ORL's crops by default) before
+    /// being resized.
+    func apply(to model: FaceModel) throws {
+        let landmarks = self.landmarks
+        model.facePreparer = try FacePreparer(
+            for: model.info, mode: detect,
+            detector: { () throws(FaceDetectionError) in try FaceDetector(landmarkModel: landmarks) },
+            policy: faces)
+    }
+}
+
+/// `--detect`, `--faces` and `--landmarks` of train: how the training images are prepared,
+/// recorded in the model file.
+struct TrainDetectOptionsGroup: ParsableArguments {
+    @Option(
+        help:
+            "How the training images are prepared: never or auto (they are face crops, used as they are), always (faces detected and aligned to ORL's eye positions; images without a usable face are left out). Recorded in the model; --detect auto on probes follows it."
+    )
+    var detect: FaceDetectionMode = .auto
+
+    @Option(help: "A training photo with several faces (with --detect always): refuse it (left out), or keep the largest.")
+    var faces: MultiFacePolicy = .refuse
+
+    @Option(help: "Landmark model for detection (dlib's 68-point shape predictor).")
+    var landmarks: String = FaceDetector.defaultLandmarkModel
+
+    func validate() throws {
+        if faces == .all { throw ValidationError("--faces all is for facetwin detect; here use largest or refuse") }
     }
 
-    /// Sets `model.faceCropper` when detection is on: its images are then detected and aligned
-    /// to the ORL crop geometry (92×112, the eyes where ORL has them) before being resized.
-    func apply(to model: FaceModel) throws {
-        guard isOn(for: model) else { return }
-        model.faceCropper = FaceCropper(detector: try FaceDetector(landmarkModel: landmarks), policy: faces)
+    /// The preparer of the training images, nil for crops.
+    func preparer() throws -> FacePreparer? {
+        guard detect == .always else { return nil }
+        return FacePreparer(cropper: FaceCropper(detector: try FaceDetector(landmarkModel: landmarks), policy: faces))
     }
 }

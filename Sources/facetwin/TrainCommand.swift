@@ -15,6 +15,12 @@ struct TrainCommand: ParsableCommand {
             without a better validation EER. The loss \
             history is written beside the model as CSV (model.history.csv), each row ending with \
             the model's fingerprint so a history that does not belong to the model shows.
+
+            --detect always detects and aligns the face in every training image first (as \
+            facetwin detect does); images without a usable face are left out and listed. The \
+            model records how its training images were prepared (facetwin info shows it), and \
+            --detect auto on evaluate, enroll, verify, identify and compare prepares photos the \
+            same way.
             """
     )
 
@@ -25,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     var holdout: String = ""
 
     @OptionGroup var recipe: TrainingOptionsGroup
+
+    @OptionGroup var detectOptions: TrainDetectOptionsGroup
 
     @Option(help: "Seed for weight initialization and pair sampling.")
     var seed: UInt64 = 0
@@ -38,11 +46,20 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let config = try recipe.networkConfig()
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        let trainSet = try ImageFolder(root: data, for: config, excluding: held)
+        let preparer = try detectOptions.preparer()
+        let trainSet = try ImageFolder(root: data, for: config, excluding: held, preparer: preparer)
         let validation =
             held.isEmpty
             ? nil
-            : try ImageFolder(root: data, for: config, only: held)
+            : try ImageFolder(root: data, for: config, only: held, preparer: preparer)
+        for folder in [trainSet] + (validation.map { [$0] } ?? []) {
+            if let (label, images) = folder.imagesByLabel.enumerated().first(where: { $0.element.count < 2 }) {
+                throw CLIError(
+                    "\((folder.root as NSString).appendingPathComponent(folder.identities[label])): \(images.count) of its \(folder.attemptedByLabel[label]) images have a usable face; at least 2 are needed"
+                )
+            }
+        }
+        let failed = trainSet.failedToAcquire + (validation?.failedToAcquire ?? [])
         let options = recipe.trainingOptions(seed: seed)
         let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
         var summary = "data: \(trainer.training.identities.count) identities, \(trainer.training.count) images for training"
@@ -51,7 +68,11 @@ struct TrainCommand: ParsableCommand {
                 "; \(trainer.validationIsCarved ? "validation" : "held out") \(v.identities.joined(separator: ",")) (\(v.count) images)"
         }
         if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
-        if !quiet { printError(summary) }
+        if preparer != nil { summary += "; faces detected and aligned, \(failed.count) image(s) without a usable face left out" }
+        if !quiet {
+            printError(summary)
+            for e in failed { printError("  \(e.description) (failure to acquire)") }
+        }
         let result = try trainer.run { r in
             guard !quiet else { return }
             var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
@@ -62,6 +83,18 @@ struct TrainCommand: ParsableCommand {
             if r.isBest && r.validation != nil { line += "  *" }
             printError(line)
             if let note = collapseText(r) { printError(note) }
+        }
+        if let preparer {
+            result.model.info.preparation = FacePreparationRecord(
+                detect: .always, aligner: preparer.cropper.aligner, faces: preparer.cropper.policy,
+                failedToAcquire: failed.count)
+        } else {
+            // Crops as given: their size (when they share one) tells crops from photos for --detect auto.
+            let sizes = Set([trainSet.sourceSize, validation?.sourceSize ?? trainSet.sourceSize])
+            let size = sizes.count == 1 ? sizes.first! : nil
+            result.model.info.preparation = FacePreparationRecord(
+                detect: .never, cropSize: size,
+                aligner: FaceAligner(width: size?.width ?? 92, height: size?.height ?? 112))
         }
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)

@@ -57,3 +57,22 @@ public struct GrayImage: Equatable, Sendable {
         }
     }
 }
+
+extension GrayImage {
+    /// The image without `fraction` of its width cut off each side and `fraction` of its height
+    /// off the top and bottom (rounded to whole pixels, at least one pixel kept): Pillow's
+    /// `crop((l, t, w - l, h - t))` with `l = round(w·fraction)`, `t = round(h·fraction)`.
+    public func inset(_ fraction: Double) -> GrayImage {
+        guard fraction > 0 else { return self }
+        let l = min(Int((Double(width) * fraction).rounded()), (width - 1) / 2)
+        let t = min(Int((Double(height) * fraction).rounded()), (height - 1) / 2)
+        guard l > 0 || t > 0 else { return self }
+        let w = width - 2 * l, h = height - 2 * t
+        var out = [UInt8](repeating: 0, count: w * h)
+        for y in 0..<h {
+            let src = (y + t) * width + l
+            out.replaceSubrange(y * w..<(y + 1) * w, with: pixels[src..<src + w])
+        }
+        return GrayImage(width: w, height: h, pixels: out)
+    }
+}

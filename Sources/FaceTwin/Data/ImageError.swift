@@ -28,7 +28,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The image decoded, but the model turns it into an embedding with NaN or infinite
     /// values (a model whose products overflow): it cannot be enrolled or compared.
     case nonFiniteEmbedding(path: String)
-    /// Face detection was asked for (``FaceModel/faceCropper``) and found no face: a failure
+    /// Face detection was asked for (``FaceModel/facePreparer``) and found no face: a failure
     /// to acquire (to enroll, when enrolling).
     case noFace(path: String)
     /// Face detection found several faces and the policy refuses such photos.

@@ -27,6 +27,9 @@ import Darwin
 ///   files such as `.DS_Store`, `README.txt`, subfolders), and any non-folder
 ///   entry at the root, is skipped and counted in ``skippedFiles``.
 /// - An image file that fails to decode throws; it is not skipped.
+/// - With a ``FacePreparer`` (face detection and alignment), an image without a usable face
+///   is a failure to acquire: left out and listed in ``failedToAcquire``. An identity can then
+///   hold fewer than 2 images (``attemptedByLabel`` keeps how many it had).
 /// - Every loaded identity needs at least 2 images (a same-identity pair), and at
 ///   least 2 identities must remain (a different-identity pair).
 /// - `only` and `excluding` must name existing identity folders; a typo in a
@@ -42,6 +45,8 @@ public struct ImageFolder: Sendable {
     public let invert: Bool
     /// Whether each image was standardised (mean 0, standard deviation 1) after that.
     public let standardize: Bool
+    /// Fraction of each side cut off before the resize (``GrayImage/inset(_:)``).
+    public let inset: Double
     /// Loaded identity names (folder names), natural order; `labels` index this.
     public let identities: [String]
     /// All images, contiguous: image `i` is `pixels[i*height*width ..< (i+1)*height*width]`,
@@ -55,6 +60,12 @@ public struct ImageFolder: Sendable {
     public let imagesByLabel: [[Int]]
     /// Entries ignored while scanning (non-image files, hidden files, subfolders).
     public let skippedFiles: Int
+    /// With a ``FacePreparer``: the images without a usable face, left out, in load order.
+    public let failedToAcquire: [ImageError]
+    /// Images found for each label, those that failed to acquire included.
+    public let attemptedByLabel: [Int]
+    /// The size every image had as decoded (before preparation), nil when sizes varied.
+    public let sourceSize: ImageSize?
 
     /// Number of images.
     public var count: Int { labels.count }
@@ -83,7 +94,7 @@ public struct ImageFolder: Sendable {
     public init(
         root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
         only: Set<String>? = nil, excluding: Set<String> = [],
-        maxPixels: Int = ImageDecoder.defaultMaxPixels
+        maxPixels: Int = ImageDecoder.defaultMaxPixels, preparer: FacePreparer? = nil, inset: Double = 0
     ) throws(DatasetError) {
         guard width > 0, height > 0 else {
             throw .invalidImageSize(root: root, width: width, height: height)
@@ -141,68 +152,101 @@ public struct ImageFolder: Sendable {
             }
         }
 
-        let pixels = try Self.decodeAll(
+        let decoded = try Self.decodeAll(
             paths, width: width, height: height, invert: invert, standardize: standardize,
-            maxPixels: maxPixels)
+            maxPixels: maxPixels, preparer: preparer, inset: inset)
 
         self.root = root
         self.width = width
         self.height = height
         self.invert = invert
         self.standardize = standardize
+        self.inset = inset
         self.identities = selected
-        self.pixels = pixels
-        self.labels = labels
-        self.paths = paths
-        self.imagesByLabel = byLabel
         self.skippedFiles = skipped
+        self.attemptedByLabel = byLabel.map(\.count)
+        let sizes = Set(decoded.sizes)
+        self.sourceSize = sizes.count == 1 ? sizes.first : nil
+        self.failedToAcquire = decoded.failures.compactMap { $0 }
+        if failedToAcquire.isEmpty {
+            self.pixels = decoded.pixels
+            self.labels = labels
+            self.paths = paths
+            self.imagesByLabel = byLabel
+        } else {
+            let size = width * height
+            var keptPixels: [Float] = [], keptLabels: [Int] = [], keptPaths: [String] = []
+            var keptByLabel = [[Int]](repeating: [], count: selected.count)
+            keptPixels.reserveCapacity(decoded.pixels.count)
+            for i in paths.indices where decoded.failures[i] == nil {
+                keptByLabel[labels[i]].append(keptPaths.count)
+                keptPaths.append(paths[i])
+                keptLabels.append(labels[i])
+                keptPixels += decoded.pixels[i * size..<(i + 1) * size]
+            }
+            self.pixels = keptPixels
+            self.labels = keptLabels
+            self.paths = keptPaths
+            self.imagesByLabel = keptByLabel
+        }
     }
 
     /// A folder from its parts (``splitting(off:)``).
     private init(
-        root: String, width: Int, height: Int, invert: Bool, standardize: Bool, identities: [String], pixels: [Float],
-        labels: [Int], paths: [String], imagesByLabel: [[Int]], skippedFiles: Int
+        root: String, width: Int, height: Int, invert: Bool, standardize: Bool, inset: Double, identities: [String],
+        pixels: [Float], labels: [Int], paths: [String], imagesByLabel: [[Int]], skippedFiles: Int,
+        failedToAcquire: [ImageError], attemptedByLabel: [Int], sourceSize: ImageSize?
     ) {
         self.root = root
         self.width = width
         self.height = height
         self.invert = invert
         self.standardize = standardize
+        self.inset = inset
         self.identities = identities
         self.pixels = pixels
         self.labels = labels
         self.paths = paths
         self.imagesByLabel = imagesByLabel
         self.skippedFiles = skippedFiles
+        self.failedToAcquire = failedToAcquire
+        self.attemptedByLabel = attemptedByLabel
+        self.sourceSize = sourceSize
     }
 
-    /// Decodes, resizes and normalizes every file into one contiguous array.
+    /// Decodes, prepares, resizes and normalizes every file into one contiguous array (the
+    /// slots of failures to acquire left at 0), with each file's decoded size.
     /// Each worker writes only its own image's slice, so the result does not
     /// depend on scheduling; errors are kept per image and the first is thrown.
     private static func decodeAll(
         _ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
-        maxPixels: Int
-    ) throws(DatasetError) -> [Float] {
+        maxPixels: Int, preparer: FacePreparer?, inset: Double
+    ) throws(DatasetError) -> (pixels: [Float], sizes: [ImageSize], failures: [ImageError?]) {
         let size = width * height
         var pixels = [Float](repeating: 0, count: paths.count * size)
         var errors = [ImageError?](repeating: nil, count: paths.count)
+        var sizes = [ImageSize](repeating: ImageSize(width: 0, height: 0), count: paths.count)
         pixels.withUnsafeMutableBufferPointer { pixels in
             errors.withUnsafeMutableBufferPointer { errors in
-                DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-                    do throws(ImageError) {
-                        let image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
-                        let resized = Resize.bilinear(image, width: width, height: height)
-                        let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])
-                        resized.writeNormalized(into: slot, invert: invert)
-                        if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
-                    } catch {
-                        errors[i] = error
+                sizes.withUnsafeMutableBufferPointer { sizes in
+                    DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+                        do throws(ImageError) {
+                            var image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
+                            sizes[i] = ImageSize(width: image.width, height: image.height)
+                            if let preparer { image = try preparer.prepare(image, path: paths[i]) }
+                            let resized = Resize.bilinear(image.inset(inset), width: width, height: height)
+                            let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])
+                            resized.writeNormalized(into: slot, invert: invert)
+                            if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
+                        } catch {
+                            errors[i] = error
+                        }
                     }
                 }
             }
         }
-        if let first = errors.lazy.compactMap({ $0 }).first { throw .image(first) }
-        return pixels
+        if let first = errors.lazy.compactMap({ $0 }).first(where: { !$0.isFailureToAcquire }) { throw .image(first) }
+        return (pixels, sizes, errors)
     }
 
     // MARK: - File system
@@ -237,6 +281,12 @@ public struct ImageFolder: Sendable {
 
     private static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The folder part of `path` (everything before its last "/").
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
     }
 
     /// Lower-cased text after the last dot, or "" if there is none.
@@ -275,7 +325,9 @@ extension ImageFolder {
     /// The identities for which `keep` holds, with their images.
     private func subset(_ keep: (String) -> Bool) -> ImageFolder {
         var pixels: [Float] = [], labels: [Int] = [], paths: [String] = [], byLabel: [[Int]] = [], names: [String] = []
+        var attempted: [Int] = []
         for (label, name) in identities.enumerated() where keep(name) {
+            attempted.append(attemptedByLabel[label])
             byLabel.append(Array(paths.count..<paths.count + imagesByLabel[label].count))
             for i in imagesByLabel[label] {
                 pixels += image(at: i)
@@ -284,18 +336,24 @@ extension ImageFolder {
             }
             names.append(name)
         }
+        let folders = Set(names.map { Self.join(root, $0) })
+        let failed = failedToAcquire.filter { folders.contains(Self.parent(of: $0.path)) }
         return ImageFolder(
-            root: root, width: width, height: height, invert: invert, standardize: standardize, identities: names,
-            pixels: pixels, labels: labels, paths: paths, imagesByLabel: byLabel, skippedFiles: skippedFiles)
+            root: root, width: width, height: height, invert: invert, standardize: standardize, inset: inset,
+            identities: names, pixels: pixels, labels: labels, paths: paths, imagesByLabel: byLabel,
+            skippedFiles: skippedFiles, failedToAcquire: failed, attemptedByLabel: attempted, sourceSize: sourceSize)
     }
 
     /// The images of `root` prepared as `config`'s network takes them (size, inversion,
     /// standardisation).
-    public init(root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = [])
-        throws(DatasetError)
-    {
+    /// With `preparer`, faces are detected and aligned first (failures to acquire left out).
+    public init(
+        root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = [],
+        preparer: FacePreparer? = nil
+    ) throws(DatasetError) {
         try self.init(
             root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
-            standardize: config.standardize, only: only, excluding: excluding)
+            standardize: config.standardize, only: only, excluding: excluding, preparer: preparer,
+            inset: config.inputInset)
     }
 }

@@ -41,6 +41,9 @@ public struct Evaluation: Sendable {
     public let storedThresholdMethod: String?
     /// Accuracy of "match iff distance ≤ storedThreshold" on these pairs.
     public let accuracyAtStoredThreshold: Double?
+    /// With face detection (``FaceModel/facePreparer``): the images without a usable face and
+    /// the pairs they took out of scoring; nil without detection.
+    public let acquisition: AcquisitionFailures?
 
     public var pairCount: Int { distances.count }
 
@@ -52,7 +55,7 @@ public struct Evaluation: Sendable {
         let c = model.config
         let folder: ImageFolder
         do {
-            folder = try ImageFolder(root: root, for: c, only: identities)
+            folder = try ImageFolder(root: root, for: c, only: identities, preparer: model.facePreparer)
         } catch {
             throw .dataset(error)
         }
@@ -60,9 +63,13 @@ public struct Evaluation: Sendable {
     }
 
     /// All pairs of an already loaded folder. The folder must be prepared as the model's input.
+    /// Its failures to acquire (a folder loaded with a ``FacePreparer``) are counted, with the
+    /// pairs they would have made.
     public init(model: FaceModel, folder: ImageFolder) throws(EvaluationError) {
         let c = model.config
-        guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert else {
+        guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert,
+            folder.inset == c.inputInset
+        else {
             throw .inputMismatch(
                 "\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")"
             )
@@ -80,24 +87,68 @@ public struct Evaluation: Sendable {
         first.reserveCapacity(scored.distances.count)
         second.reserveCapacity(scored.distances.count)
         for i in 0..<folder.count { for j in (i + 1)..<folder.count { first.append(Int32(i)); second.append(Int32(j)) } }
+        var acquisition: AcquisitionFailures? = nil
+        if model.facePreparer != nil || !folder.failedToAcquire.isEmpty {
+            let pairs = { (n: Int) in n * (n - 1) / 2 }
+            let attempted = folder.attemptedByLabel.reduce(0, +)
+            let genuineAll = folder.attemptedByLabel.map(pairs).reduce(0, +)
+            let genuineScored = folder.imagesByLabel.map { pairs($0.count) }.reduce(0, +)
+            let impostorAll = pairs(attempted) - genuineAll
+            let impostorScored = pairs(folder.count) - genuineScored
+            acquisition = AcquisitionFailures(
+                attemptedImages: attempted, failures: folder.failedToAcquire,
+                genuinePairsNotScored: genuineAll - genuineScored, impostorPairsNotScored: impostorAll - impostorScored)
+        }
         try self.init(
             model: model, source: .identities(root: folder.root, names: folder.identities), imagePaths: folder.paths,
-            embeddings: embeddings, first: first, second: second, distances: scored.distances, genuine: scored.genuine)
+            embeddings: embeddings, first: first, second: second, distances: scored.distances, genuine: scored.genuine,
+            acquisition: acquisition)
     }
 
     /// The pairs of a labelled pair list. Each distinct image is decoded and embedded once.
+    /// With face detection, a pair with an image without a usable face is not scored; the
+    /// images and pairs are counted in ``acquisition``.
     public init(model: FaceModel, pairList: PairList) throws(EvaluationError) {
         guard pairList.hasLabels else { throw .unlabeledPairs(file: pairList.file) }
-        let scored = try Self.score(model: model, pairList: pairList)
+        let labels = pairList.pairs.map { $0.same! }
+        guard model.facePreparer != nil else {
+            let scored = try Self.score(model: model, pairList: pairList)
+            try self.init(
+                model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
+                embeddings: scored.embeddings, first: scored.first, second: scored.second,
+                distances: scored.distances, genuine: labels, acquisition: nil)
+            return
+        }
+        let scored = try Self.score(model: model, pairList: pairList, failuresToAcquire: true)
+        let failed = Set(scored.failures.keys)
+        var keptPaths: [String] = [], keptIndex: [Int32: Int32] = [:], keptEmbeddings: [Float] = []
+        let dim = model.config.embeddingSize
+        for (k, path) in scored.imagePaths.enumerated() where !failed.contains(Int32(k)) {
+            keptIndex[Int32(k)] = Int32(keptPaths.count)
+            keptPaths.append(path)
+            keptEmbeddings += scored.embeddings[k * dim..<(k + 1) * dim]
+        }
+        var first: [Int32] = [], second: [Int32] = [], distances: [Float] = [], genuine: [Bool] = []
+        var genuineLost = 0, impostorLost = 0
+        for k in scored.first.indices {
+            guard let a = keptIndex[scored.first[k]], let b = keptIndex[scored.second[k]] else {
+                if labels[k] { genuineLost += 1 } else { impostorLost += 1 }
+                continue
+            }
+            first.append(a); second.append(b); distances.append(scored.distances[k]); genuine.append(labels[k])
+        }
+        let failures = scored.failures.sorted { $0.key < $1.key }.map(\.value)
         try self.init(
-            model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
-            embeddings: scored.embeddings, first: scored.first, second: scored.second,
-            distances: scored.distances, genuine: pairList.pairs.map { $0.same! })
+            model: model, source: .pairList(file: pairList.file), imagePaths: keptPaths, embeddings: keptEmbeddings,
+            first: first, second: second, distances: distances, genuine: genuine,
+            acquisition: AcquisitionFailures(
+                attemptedImages: scored.imagePaths.count, failures: failures, genuinePairsNotScored: genuineLost,
+                impostorPairsNotScored: impostorLost))
     }
 
     private init(
         model: FaceModel, source: Source, imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32],
-        distances: [Float], genuine: [Bool]
+        distances: [Float], genuine: [Bool], acquisition: AcquisitionFailures?
     ) throws(EvaluationError) {
         let context: String
         switch source {
@@ -119,6 +170,7 @@ public struct Evaluation: Sendable {
         self.second = second
         self.distances = distances
         self.genuine = genuine
+        self.acquisition = acquisition
         metrics = VerificationMetrics(curve: curve)
         storedThreshold = model.info.threshold
         storedThresholdMethod = model.info.thresholdMethod
@@ -132,6 +184,19 @@ public struct Evaluation: Sendable {
     /// and embedded once, in batches.
     public static func score(model: FaceModel, pairList: PairList) throws(EvaluationError)
         -> (imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32], distances: [Float])
+    {
+        let s = try score(model: model, pairList: pairList, failuresToAcquire: false)
+        return (s.imagePaths, s.embeddings, s.first, s.second, s.distances)
+    }
+
+    /// ``score(model:pairList:)``; with `failuresToAcquire`, an image without a usable face is
+    /// kept in `failures` (by its index; its embedding and its pairs' distances are meaningless)
+    /// instead of thrown.
+    static func score(model: FaceModel, pairList: PairList, failuresToAcquire: Bool) throws(EvaluationError)
+        -> (
+            imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32], distances: [Float],
+            failures: [Int32: ImageError]
+        )
     {
         var index: [String: Int32] = [:]
         var paths: [String] = []
@@ -152,8 +217,15 @@ public struct Evaluation: Sendable {
         let hw = model.config.inputHeight * model.config.inputWidth
         var pixels: [Float] = []
         pixels.reserveCapacity(paths.count * hw)
-        for path in paths {
-            do { pixels += try model.prepareImage(at: path) } catch { throw .image(error) }
+        var failures: [Int32: ImageError] = [:]
+        for (k, path) in paths.enumerated() {
+            do {
+                pixels += try model.prepareImage(at: path)
+            } catch {
+                guard failuresToAcquire, error.isFailureToAcquire else { throw .image(error) }
+                failures[Int32(k)] = error
+                pixels += [Float](repeating: 0, count: hw)
+            }
         }
         let dim = model.config.embeddingSize
         let embeddings = model.network.embed(pixels: pixels, count: paths.count)
@@ -164,7 +236,7 @@ public struct Evaluation: Sendable {
                     e.baseAddress! + Int(first[k]) * dim, e.baseAddress! + Int(second[k]) * dim, dimension: dim)
             }
         }
-        return (paths, embeddings, first, second, distances)
+        return (paths, embeddings, first, second, distances, failures)
     }
 
     /// Euclidean distance of two embeddings, accumulated in `Double` and rounded once, the
@@ -222,6 +294,39 @@ public struct Evaluation: Sendable {
     public func shortName(ofImage index: Int) -> String {
         let url = URL(fileURLWithPath: imagePaths[index])
         return url.deletingLastPathComponent().lastPathComponent + "/" + url.lastPathComponent
+    }
+}
+
+/// The failures to acquire of an evaluation with face detection: images in which no usable
+/// face was found, and the pairs they took out of scoring.
+public struct AcquisitionFailures: Equatable, Sendable {
+    /// Images the evaluation tried to acquire, those that failed included.
+    public var attemptedImages: Int
+    /// One error a failed image (``ImageError/noFace(path:)`` or ``ImageError/multipleFaces(path:count:)``).
+    public var failures: [ImageError]
+    public var genuinePairsNotScored: Int
+    public var impostorPairsNotScored: Int
+
+    /// The failure-to-acquire rate: failed images over attempted images.
+    public var rate: Double { attemptedImages == 0 ? 0 : Double(failures.count) / Double(attemptedImages) }
+}
+
+extension Evaluation {
+    /// Transaction rates at `threshold`, counting a pair not scored (a failure to acquire) as a
+    /// rejection, as ISO/IEC 19795-1's FAR and FRR do: FAR = impostor pairs accepted over all
+    /// impostor pairs, FRR = (genuine pairs rejected + genuine pairs not scored) over all
+    /// genuine pairs. nil without detection (they equal FMR and FNMR then).
+    public func transactionRates(atThreshold threshold: Float) -> (far: Double, frr: Double)? {
+        guard let a = acquisition else { return nil }
+        var accepted = 0, rejected = 0
+        for k in distances.indices {
+            let match = distances[k] <= threshold
+            if genuine[k] && !match { rejected += 1 }
+            if !genuine[k] && match { accepted += 1 }
+        }
+        let genuineAll = metrics.genuineCount + a.genuinePairsNotScored
+        let impostorAll = metrics.impostorCount + a.impostorPairsNotScored
+        return (Double(accepted) / Double(impostorAll), Double(rejected + a.genuinePairsNotScored) / Double(genuineAll))
     }
 }
 

@@ -32,6 +32,18 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     /// False match and false non-match rates at the stored threshold.
     public var fmrAtStoredThreshold: Double?
     public var fnmrAtStoredThreshold: Double?
+    /// With face detection: images attempted, the failures to acquire (their paths), the pairs
+    /// they took out of scoring, and FAR/FRR (a pair not scored counted as a rejection) at the
+    /// EER threshold and at the stored threshold. nil without detection.
+    public var attemptedImages: Int?
+    public var failuresToAcquire: [String]?
+    public var failureToAcquireRate: Double?
+    public var genuinePairsNotScored: Int?
+    public var impostorPairsNotScored: Int?
+    public var farAtEERThreshold: Double?
+    public var frrAtEERThreshold: Double?
+    public var farAtStoredThreshold: Double?
+    public var frrAtStoredThreshold: Double?
     /// Evaluated identities the model was trained on (its figures are optimistic then);
     /// nil when that cannot be told.
     public var trainingIdentitiesIncluded: [String]?
@@ -69,6 +81,21 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
             let rates = e.errorRates(atThreshold: t)
             fmrAtStoredThreshold = rates.fmr
             fnmrAtStoredThreshold = rates.fnmr
+        }
+        if let a = e.acquisition {
+            attemptedImages = a.attemptedImages
+            failuresToAcquire = a.failures.map(\.path)
+            failureToAcquireRate = a.rate
+            genuinePairsNotScored = a.genuinePairsNotScored
+            impostorPairsNotScored = a.impostorPairsNotScored
+            if let r = e.transactionRates(atThreshold: m.eerThreshold) {
+                farAtEERThreshold = r.far
+                frrAtEERThreshold = r.frr
+            }
+            if let t = e.storedThreshold, let r = e.transactionRates(atThreshold: t) {
+                farAtStoredThreshold = r.far
+                frrAtStoredThreshold = r.frr
+            }
         }
         self.trainingIdentitiesIncluded = trainingIdentitiesIncluded
         self.warnings = warnings

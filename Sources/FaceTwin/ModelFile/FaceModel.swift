@@ -8,8 +8,8 @@ public final class FaceModel {
     public var info: ModelInfo
     /// When set, images given by path are run through face detection and alignment before
     /// the usual preprocessing (``prepareImage(at:)``). Not saved with the model; see
-    /// ``ModelInfo/detect`` for what the model records.
-    public var faceCropper: FaceCropper?
+    /// ``ModelInfo/preparation`` for what the model records.
+    public var facePreparer: FacePreparer?
     /// The weights' fingerprint as recorded in the file it was loaded from or last saved to: a
     /// hint, never trusted (`fingerprint` is computed). Whoever changes the weights in place must
     /// reset it (setting it also forgets the computed one).
@@ -216,21 +216,14 @@ public final class FaceModel {
 
 extension FaceModel {
     /// Decodes an image file and prepares it as this model's input (resize, scale, invert).
-    /// With ``faceCropper`` set, the face is first detected and aligned (a photo without a
+    /// With ``facePreparer`` set, the face is first detected and aligned (a photo without a
     /// face, or with several when the policy refuses them, throws ``ImageError/noFace(path:)``
     /// or ``ImageError/multipleFaces(path:count:)``).
     public func prepareImage(at path: String) throws(ImageError) -> [Float] {
         var image = try ImageDecoder.decode(path: path)
-        if let faceCropper {
-            let a: FaceAcquisition
-            do { a = try faceCropper.acquire(image) } catch { throw .detectionFailed(path: path, reason: error.description) }
-            switch a.status {
-            case .noFace: throw .noFace(path: path)
-            case .refused: throw .multipleFaces(path: path, count: a.faces.count)
-            case .ok: image = a.crops[0]
-            }
-        }
-        var pixels = Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        if let facePreparer { image = try facePreparer.prepare(image, path: path) }
+        var pixels = Resize.networkInput(
+            image.inset(config.inputInset), width: config.inputWidth, height: config.inputHeight, invert: config.invert)
         if config.standardize {
             pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) }
         }
