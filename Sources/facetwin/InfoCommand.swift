@@ -16,7 +16,7 @@ struct InfoCommand: ParsableCommand {
         let c = m.config, info = m.info
         print("model: \(model)")
         print(
-            "input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")"
+            "input: \(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour (RGB)" : "grayscale")\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")"
         )
         let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
         let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""

@@ -71,6 +71,9 @@ struct TrainingOptionsGroup: ParsableArguments {
     @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
     var invert = false
 
+    @Flag(help: "Colour input: three channels (RGB; grey photos give three equal channels).")
+    var color = false
+
     @Flag(help: "No augmentation of training images (the default recipe augments them).")
     var noAugment = false
 
@@ -185,6 +188,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         config.hidden = hidden.isEmpty ? [] : try ints(hidden, "--hidden", each: l.hiddenWidth, count: l.hiddenLayers)
         config.embeddingSize = embedding
         config.invert = invert
+        config.inputChannels = color ? 3 : 1
         if let standardize { config.standardize = standardize }
         if let mirror { config.mirrorAverage = mirror }
         if let pool { config.pool = pool }

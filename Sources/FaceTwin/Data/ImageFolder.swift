@@ -38,14 +38,16 @@ public struct ImageFolder: Sendable {
     public let width: Int
     /// Height of every stored image.
     public let height: Int
+    /// Channels of every stored image: 1 (grey) or 3 (RGB planes; grey files replicated).
+    public let channels: Int
     /// Whether pixels were stored inverted (`1 - x`).
     public let invert: Bool
     /// Whether each image was standardised (mean 0, standard deviation 1) after that.
     public let standardize: Bool
     /// Loaded identity names (folder names), natural order; `labels` index this.
     public let identities: [String]
-    /// All images, contiguous: image `i` is `pixels[i*height*width ..< (i+1)*height*width]`,
-    /// row-major, values in [0, 1].
+    /// All images, contiguous: image `i` is `pixels[i*imageSize ..< (i+1)*imageSize]`,
+    /// channel planes one after the other, each row-major, values in [0, 1].
     public let pixels: [Float]
     /// The identity of each image, an index into ``identities``.
     public let labels: [Int]
@@ -59,8 +61,8 @@ public struct ImageFolder: Sendable {
     /// Number of images.
     public var count: Int { labels.count }
 
-    /// Floats per image (`height * width`).
-    public var imageSize: Int { height * width }
+    /// Floats per image (`channels * height * width`).
+    public var imageSize: Int { channels * height * width }
 
     /// The stored floats of image `index` (a view into ``pixels``, no copy).
     public func image(at index: Int) -> ArraySlice<Float> {
@@ -81,11 +83,11 @@ public struct ImageFolder: Sendable {
     ///   is reported does not depend on thread scheduling: when several images fail,
     ///   the first in load order is named.
     public init(
-        root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
-        only: Set<String>? = nil, excluding: Set<String> = [],
+        root: String, width: Int = 100, height: Int = 100, channels: Int = 1, invert: Bool = false,
+        standardize: Bool = false, only: Set<String>? = nil, excluding: Set<String> = [],
         maxPixels: Int = ImageDecoder.defaultMaxPixels
     ) throws(DatasetError) {
-        guard width > 0, height > 0 else {
+        guard width > 0, height > 0, channels == 1 || channels == 3 else {
             throw .invalidImageSize(root: root, width: width, height: height)
         }
         var info = stat()
@@ -142,12 +144,13 @@ public struct ImageFolder: Sendable {
         }
 
         let pixels = try Self.decodeAll(
-            paths, width: width, height: height, invert: invert, standardize: standardize,
+            paths, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
             maxPixels: maxPixels)
 
         self.root = root
         self.width = width
         self.height = height
+        self.channels = channels
         self.invert = invert
         self.standardize = standardize
         self.identities = selected
@@ -161,21 +164,27 @@ public struct ImageFolder: Sendable {
     /// Decodes, resizes and normalizes every file into one contiguous array.
     /// Each worker writes only its own image's slice, so the result does not
     /// depend on scheduling; errors are kept per image and the first is thrown.
-    private static func decodeAll(
-        _ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
+    static func decodeAll(
+        _ paths: [String], width: Int, height: Int, channels: Int, invert: Bool, standardize: Bool,
         maxPixels: Int
     ) throws(DatasetError) -> [Float] {
-        let size = width * height
+        let size = channels * width * height
         var pixels = [Float](repeating: 0, count: paths.count * size)
         var errors = [ImageError?](repeating: nil, count: paths.count)
         pixels.withUnsafeMutableBufferPointer { pixels in
             errors.withUnsafeMutableBufferPointer { errors in
                 DispatchQueue.concurrentPerform(iterations: paths.count) { i in
                     do throws(ImageError) {
-                        let image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
-                        let resized = Resize.bilinear(image, width: width, height: height)
                         let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])
-                        resized.writeNormalized(into: slot, invert: invert)
+                        if channels == 3 {
+                            let image = try ImageDecoder.decodeRGB(path: paths[i], maxPixels: maxPixels)
+                            let input = Resize.networkInput(image, width: width, height: height, invert: invert)
+                            _ = slot.update(fromContentsOf: input)
+                        } else {
+                            let image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
+                            let resized = Resize.bilinear(image, width: width, height: height)
+                            resized.writeNormalized(into: slot, invert: invert)
+                        }
                         if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
                     } catch {
                         errors[i] = error
@@ -229,13 +238,13 @@ public struct ImageFolder: Sendable {
 }
 
 extension ImageFolder {
-    /// The images of `root` prepared as `config`'s network takes them (size, inversion,
-    /// standardisation).
+    /// The images of `root` prepared as `config`'s network takes them (size, channels,
+    /// inversion, standardisation).
     public init(root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = [])
         throws(DatasetError)
     {
         try self.init(
-            root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
-            standardize: config.standardize, only: only, excluding: excluding)
+            root: root, width: config.inputWidth, height: config.inputHeight, channels: config.inputChannels,
+            invert: config.invert, standardize: config.standardize, only: only, excluding: excluding)
     }
 }

@@ -33,6 +33,16 @@ public struct RGBImage: Equatable, Sendable {
         self.init(width: gray.width, height: gray.height, pixels: rgb)
     }
 
+    /// Three gray planes of one size (R, G, B) interleaved into one image.
+    public init(planes: [GrayImage]) {
+        precondition(planes.count == 3, "RGBImage needs 3 planes, got \(planes.count)")
+        let (w, h) = (planes[0].width, planes[0].height)
+        precondition(planes.allSatisfy { $0.width == w && $0.height == h }, "RGB planes of different sizes")
+        var rgb = [UInt8](repeating: 0, count: 3 * w * h)
+        for c in 0..<3 { for (i, v) in planes[c].pixels.enumerated() { rgb[3 * i + c] = v } }
+        self.init(width: w, height: h, pixels: rgb)
+    }
+
     /// The pixel at column `x`, row `y`.
     public subscript(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
         let i = 3 * (y * width + x)

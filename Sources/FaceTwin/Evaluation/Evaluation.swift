@@ -62,7 +62,9 @@ public struct Evaluation: Sendable {
     /// All pairs of an already loaded folder. The folder must be prepared as the model's input.
     public init(model: FaceModel, folder: ImageFolder) throws(EvaluationError) {
         let c = model.config
-        guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert else {
+        guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert,
+            folder.channels == c.inputChannels
+        else {
             throw .inputMismatch(
                 "\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")"
             )
@@ -149,7 +151,7 @@ public struct Evaluation: Sendable {
                 if out == 0 { first.append(k) } else { second.append(k) }
             }
         }
-        let hw = model.config.inputHeight * model.config.inputWidth
+        let hw = model.config.imageSize
         var pixels: [Float] = []
         pixels.reserveCapacity(paths.count * hw)
         for path in paths {

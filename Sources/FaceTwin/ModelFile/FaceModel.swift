@@ -86,11 +86,13 @@ public final class FaceModel {
             do { return try file.shape(of: name) } catch { throw fail("\(error)") }
         }
         var channels: [Int] = []
+        var inputChannels = 1
         var index = 1
         while let s = try shape("cnn1.\(index).weight") {
             guard s.count == 4, s[2] == 3, s[3] == 3 else {
                 throw fail("cnn1.\(index).weight has shape \(s), expected [out, in, 3, 3]")
             }
+            if index == 1 { inputChannels = s[1] }
             channels.append(s[0])
             index += 4
         }
@@ -116,7 +118,7 @@ public final class FaceModel {
         }
         return NetworkConfig(
             inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
-            embeddingSize: embedding)
+            embeddingSize: embedding, inputChannels: inputChannels)
     }
 
     /// The configuration within ``NetworkConfig/limits``, and every tensor it needs present in
@@ -217,7 +219,7 @@ public final class FaceModel {
 
     // MARK: Using
 
-    /// Embeddings of images already prepared for the network ([count × H × W] values).
+    /// Embeddings of images already prepared for the network ([count × C × H × W] values).
     public func embed(pixels: [Float], count: Int) -> [[Float]] {
         let dim = config.embeddingSize
         let flat = network.embed(pixels: pixels, count: count)
@@ -226,22 +228,33 @@ public final class FaceModel {
 }
 
 extension FaceModel {
-    /// Decodes an image file and prepares it as this model's input (resize, scale, invert).
-    /// With ``faceCropper`` set, the face is first detected and aligned (a photo without a
-    /// face, or with several when the policy refuses them, throws ``ImageError/noFace(path:)``
-    /// or ``ImageError/multipleFaces(path:count:)``).
+    /// Decodes an image file and prepares it as this model's input (resize, scale, invert; for
+    /// a colour network the three RGB planes, a grey file giving three equal planes).
+    /// With ``faceCropper`` set, the face is first detected (on the grey image) and aligned,
+    /// each colour channel by the same transform (a photo without a face, or with several when
+    /// the policy refuses them, throws ``ImageError/noFace(path:)`` or
+    /// ``ImageError/multipleFaces(path:count:)``).
     public func prepareImage(at path: String) throws(ImageError) -> [Float] {
-        var image = try ImageDecoder.decode(path: path)
+        let decoded = try ImageDecoder.decodeImage(path: path, keepColor: config.isColor)
+        var gray = decoded.gray
+        var rgb = config.isColor ? decoded.rgb : nil
         if let faceCropper {
             let a: FaceAcquisition
-            do { a = try faceCropper.acquire(image) } catch { throw .detectionFailed(path: path, reason: error.description) }
+            do { a = try faceCropper.acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
             switch a.status {
             case .noFace: throw .noFace(path: path)
             case .refused: throw .multipleFaces(path: path, count: a.faces.count)
-            case .ok: image = a.crops[0]
+            case .ok:
+                gray = a.crops[0]
+                if let source = rgb {
+                    let face = a.faces[a.kept[0]]
+                    rgb = RGBImage(planes: (0..<3).map { faceCropper.aligner.align(source.channel($0), face: face) })
+                }
             }
         }
-        var pixels = Resize.networkInput(image, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        var pixels =
+            rgb.map { Resize.networkInput($0, width: config.inputWidth, height: config.inputHeight, invert: config.invert) }
+            ?? Resize.networkInput(gray, width: config.inputWidth, height: config.inputHeight, invert: config.invert)
         if config.standardize {
             pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) }
         }
@@ -251,7 +264,7 @@ extension FaceModel {
     /// Embeddings of image files, in order, computed in batches.
     public func embed(imagesAt paths: [String]) throws(ImageError) -> [[Float]] {
         var pixels: [Float] = []
-        pixels.reserveCapacity(paths.count * config.inputHeight * config.inputWidth)
+        pixels.reserveCapacity(paths.count * config.imageSize)
         for path in paths { pixels += try prepareImage(at: path) }
         return embed(pixels: pixels, count: paths.count)
     }

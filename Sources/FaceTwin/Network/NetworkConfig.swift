@@ -3,6 +3,8 @@
 /// fully connected 80 000→500→500→5, raw embeddings. `NetworkConfig.default` is the default
 /// recipe's network.
 public struct NetworkConfig: Codable, Equatable, Sendable {
+    /// Input channels: 1 (grey) or 3 (RGB planes, as torchvision's `ToTensor` lays them out).
+    public var inputChannels: Int
     public var inputHeight: Int
     public var inputWidth: Int
     /// Output channels of each [ReflectionPad2d(1), Conv2d 3×3, ReLU, BatchNorm2d] block.
@@ -24,8 +26,10 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public init(
         inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
         hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
-        pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false
+        pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false,
+        inputChannels: Int = 1
     ) {
+        self.inputChannels = inputChannels
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.channels = channels
@@ -50,6 +54,12 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         embeddingSize: 64, pool: 2, standardize: true, embeddingScale: 1,
         mirrorAverage: true)
 
+    /// Whether the network takes colour (three channels).
+    public var isColor: Bool { inputChannels == 3 }
+
+    /// Floats of one prepared image: channels × height × width.
+    public var imageSize: Int { inputChannels * inputHeight * inputWidth }
+
     /// Height and width of the CNN's output maps.
     public var featureHeight: Int { pooledSide(inputHeight) }
     public var featureWidth: Int { pooledSide(inputWidth) }
@@ -65,13 +75,15 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var flatFeatures: Int { (channels.last ?? 1) * featureHeight * featureWidth }
 
     private enum CodingKeys: String, CodingKey {
-        case inputHeight, inputWidth, channels, hidden, embeddingSize, invert, pool, standardize, embeddingScale, mirrorAverage
+        case inputChannels, inputHeight, inputWidth, channels, hidden, embeddingSize, invert, pool, standardize, embeddingScale,
+            mirrorAverage
     }
 
-    /// Model files written before pooling, standardisation, normalisation and mirror averaging
-    /// existed have none of those keys: they are reference-style networks.
+    /// Model files written before pooling, standardisation, normalisation, mirror averaging and
+    /// colour input existed have none of those keys: they are grey reference-style networks.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputChannels = try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? 1
         inputHeight = try c.decode(Int.self, forKey: .inputHeight)
         inputWidth = try c.decode(Int.self, forKey: .inputWidth)
         channels = try c.decode([Int].self, forKey: .channels)

@@ -196,10 +196,10 @@ public final class Trainer {
         if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
         for folder in [training] + (validation.map { [$0] } ?? []) {
             guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert,
-                folder.standardize == config.standardize
+                folder.standardize == config.standardize, folder.channels == config.inputChannels
             else {
                 throw .sizeMismatch(
-                    "\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)"
+                    "\(folder.root): images prepared at \(folder.width)×\(folder.height)×\(folder.channels), the network takes \(config.inputWidth)×\(config.inputHeight)×\(config.inputChannels)"
                 )
             }
         }
@@ -332,7 +332,7 @@ public final class Trainer {
     /// 4 images of each of at most 64 training identities.
     private func monitoringSet() -> (pixels: [Float], labels: [Int]) {
         if let validation { return (validation.pixels, validation.labels) }
-        let hw = training.width * training.height
+        let hw = training.imageSize
         var pixels: [Float] = [], labels: [Int] = []
         for (label, images) in training.imagesByLabel.prefix(64).enumerated() {
             for i in images.prefix(4) {
@@ -392,7 +392,7 @@ struct TrainingBatches {
                 imagesPerIdentity: k, seed: seed)
             hardShare = share
         }
-        images = Tensor(shape: [2 * b, 1, folder.height, folder.width])
+        images = Tensor(shape: [2 * b, folder.channels, folder.height, folder.width])
         labels = [Float](repeating: 0, count: b)
     }
 
@@ -400,7 +400,7 @@ struct TrainingBatches {
     mutating func step(_ step: TrainingStep) -> Float {
         if var sampler = identities {
             let batch = sampler.next()
-            images = Tensor.reuse(images, shape: [batch.images.count, 1, folder.height, folder.width])
+            images = Tensor.reuse(images, shape: [batch.images.count, folder.channels, folder.height, folder.width])
             let tensor = images
             for (row, image) in batch.images.enumerated() { copy(image, to: tensor, row: row) }
             let value = step.run(images: tensor, identities: batch.identities, sampler: &sampler, hardShare: hardShare)
@@ -419,14 +419,15 @@ struct TrainingBatches {
 
     /// Image `index` of the folder into row `row` of `tensor`, augmented.
     private mutating func copy(_ index: Int, to tensor: Tensor, row: Int) {
-        let hw = folder.height * folder.width
+        let hw = folder.imageSize
         let dst = tensor.pointer + row * hw
         folder.pixels.withUnsafeBufferPointer { px in
             let src = px.baseAddress! + index * hw
             if augmentation.isIdentity {
                 dst.update(from: src, count: hw)
             } else {
-                augmentation.apply(src, into: dst, width: folder.width, height: folder.height, rng: &rng)
+                augmentation.apply(
+                    src, into: dst, width: folder.width, height: folder.height, channels: folder.channels, rng: &rng)
                 if config.standardize { Standardization.apply(dst, count: hw) }
             }
         }
