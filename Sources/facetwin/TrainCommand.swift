@@ -16,7 +16,9 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "Root of the identity folders (DIR/<identity>/<image>.pgm).")
-    var data: String
+    var data: String?
+
+    @OptionGroup var pairData: TrainingPairsOptions
 
     @Option(help: "Comma-separated identities kept out of training for validation, e.g. s5,s6,s7.")
     var holdout: String = ""
@@ -32,8 +34,22 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    func validate() throws {
+        guard (data != nil) != pairData.isGiven else {
+            throw ValidationError("give --data DIR (identity folders) or --pairs/--pair-folders (labelled pairs)")
+        }
+        if pairData.isGiven, !holdout.isEmpty {
+            throw ValidationError("--holdout goes with --data; with pairs use --validation-pairs")
+        }
+    }
+
     func run() throws {
         let config = try recipe.networkConfig()
+        if pairData.isGiven {
+            try train(config: config, data: try trainingPairs(config))
+            return
+        }
+        guard let data else { return }
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let trainSet = try ImageFolder(root: data, for: config, excluding: held)
         let validation =
@@ -44,9 +60,25 @@ struct TrainCommand: ParsableCommand {
         if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
         if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
         if !quiet { printError(summary) }
+        try train(config: config, data: (.identities(trainSet), validation.map { .identities($0) }))
+    }
 
+    /// The pair data (training and validation), loaded for `config`, with a summary line.
+    func trainingPairs(_ config: NetworkConfig) throws -> (TrainingData, TrainingData?) {
+        guard let list = try pairData.trainingList() else { throw CLIError("no training pairs") }
+        let train = try PairImages(list, for: config)
+        let validation = try pairData.validationList().map { try PairImages($0, for: config) }
+        var summary = "data: \(train.count) pairs (\(train.genuineCount) similar) of \(train.paths.count) images for training"
+        if let validation {
+            summary += "; validation \(validation.count) pairs (\(validation.genuineCount) similar) from \(validation.source)"
+        }
+        if !quiet { printError(summary) }
+        return (.pairs(train), validation.map { .pairs($0) })
+    }
+
+    func train(config: NetworkConfig, data: (TrainingData, TrainingData?)) throws {
         let options = recipe.trainingOptions(seed: seed)
-        let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
+        let trainer = try Trainer(config: config, options: options, data: data.0, validation: data.1)
         let result = try trainer.run { r in
             guard !quiet else { return }
             var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
@@ -73,7 +105,7 @@ struct TrainCommand: ParsableCommand {
                     format: "kept epoch %d: held-out EER %.2f%%, AUC %.4f, threshold %.4f", t.bestEpoch, 100 * eer, auc,
                     result.model.info.threshold ?? .nan))
             print(
-                "  (the kept epoch was chosen on these held-out identities, so its EER is optimistic; use crossval for an unbiased figure)"
+                "  (the kept epoch was chosen on these held-out \(t.validationPairs == nil ? "identities" : "pairs"), so its EER is optimistic; use crossval for an unbiased figure)"
             )
         }
         print(String(format: "time: %.1fs", t.seconds))

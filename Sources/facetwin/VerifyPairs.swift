@@ -10,11 +10,10 @@ extension VerifyCommand {
     /// (verdict `match` or `no_match`) to `out`, or to standard output when `out` is nil. A
     /// summary line follows (on standard error when the CSV goes to standard output): how
     /// many matched, and the accuracy, FMR and FNMR when the list has labels.
-    func runPairsMode(model: String, pairs: String, out: String?, json: Bool) throws {
+    func runPairsMode(model: String, list: PairList, out: String?, json: Bool) throws {
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
-        let list = try PairList(contentsOf: pairs)
         let result = try PairVerification(model: m, pairList: list, threshold: limit)
         let csv = Self.resultsCSV(result)
         var summary = Self.summary(result, method: method)

@@ -49,6 +49,10 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var recipe: String?
     /// Restarts after a collapse of the embeddings (nil in older files).
     public var collapseRestarts: Int?
+    /// Pairs trained on, when the data was a pair dataset (nil for identity folders).
+    public var trainPairs: Int?
+    /// The validation pair list (a CSV, or a pair folder root's annos.csv), when there was one.
+    public var validationPairs: String?
 
     public init(
         data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,

@@ -167,6 +167,73 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// What a run trains or validates on: identity folders (pairs drawn from the identities) or
+/// labelled pairs (each epoch takes every pair once, in a seeded shuffled order).
+public enum TrainingData: Sendable {
+    case identities(ImageFolder)
+    case pairs(PairImages)
+
+    /// The folder or pair list it was read from.
+    public var source: String {
+        switch self {
+        case .identities(let f): return f.root
+        case .pairs(let p): return p.source
+        }
+    }
+
+    var width: Int {
+        switch self {
+        case .identities(let f): return f.width
+        case .pairs(let p): return p.width
+        }
+    }
+    var height: Int {
+        switch self {
+        case .identities(let f): return f.height
+        case .pairs(let p): return p.height
+        }
+    }
+    var channels: Int {
+        switch self {
+        case .identities(let f): return f.channels
+        case .pairs(let p): return p.channels
+        }
+    }
+    var invert: Bool {
+        switch self {
+        case .identities(let f): return f.invert
+        case .pairs(let p): return p.invert
+        }
+    }
+    var standardize: Bool {
+        switch self {
+        case .identities(let f): return f.standardize
+        case .pairs(let p): return p.standardize
+        }
+    }
+    /// Images in memory (each distinct image once).
+    var imageCount: Int {
+        switch self {
+        case .identities(let f): return f.count
+        case .pairs(let p): return p.paths.count
+        }
+    }
+    var pixels: [Float] {
+        switch self {
+        case .identities(let f): return f.pixels
+        case .pairs(let p): return p.pixels
+        }
+    }
+    /// Pairs an epoch trains on: as many as there are images for identity folders (the
+    /// reference's epoch), every pair once for a pair list.
+    var epochPairs: Int {
+        switch self {
+        case .identities(let f): return f.count
+        case .pairs(let p): return p.count
+        }
+    }
+}
+
 /// Trains a siamese network by the reference recipe: balanced pairs sampled on the fly, contrastive
 /// loss, Adam; an epoch is as many pairs as there are training images, in batches. After every
 /// epoch the held-out identities (if any) are embedded and scored over all their pairs, and the
@@ -176,10 +243,18 @@ public final class Trainer {
     public static let divergenceFactor: Float = 1000
     public let config: NetworkConfig
     public let options: TrainingOptions
-    public let training: ImageFolder
-    public let validation: ImageFolder?
+    public let training: TrainingData
+    public let validation: TrainingData?
 
-    public init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
+    public convenience init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
+        throws(TrainingError)
+    {
+        try self.init(
+            config: config, options: options, data: .identities(training), validation: validation.map { .identities($0) })
+    }
+
+    /// A run on any ``TrainingData``: identity folders or labelled pairs, validated on either.
+    public init(config: NetworkConfig, options: TrainingOptions, data training: TrainingData, validation: TrainingData?)
         throws(TrainingError)
     {
         guard options.epochs > 0 else { throw .invalidOption("epochs must be at least 1 (got \(options.epochs))") }
@@ -199,7 +274,7 @@ public final class Trainer {
                 folder.standardize == config.standardize, folder.channels == config.inputChannels
             else {
                 throw .sizeMismatch(
-                    "\(folder.root): images prepared at \(folder.width)×\(folder.height)×\(folder.channels), the network takes \(config.inputWidth)×\(config.inputHeight)×\(config.inputChannels)"
+                    "\(folder.source): images prepared at \(folder.width)×\(folder.height)×\(folder.channels), the network takes \(config.inputWidth)×\(config.inputHeight)×\(config.inputChannels)"
                 )
             }
         }
@@ -225,7 +300,7 @@ public final class Trainer {
         // A seed of its own for the pairs and the augmentation, derived from the run's seed.
         var batches = TrainingBatches(
             training, config: config, options: options, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
-        let stepsPerEpoch = (training.count + options.batchSize - 1) / options.batchSize
+        let stepsPerEpoch = (training.epochPairs + options.batchSize - 1) / options.batchSize
         var schedule = LearningRateSchedule(
             peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch,
             cosineDecay: options.cosineDecay)
@@ -286,18 +361,26 @@ public final class Trainer {
 
         guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: restarts) }
         best.restore(into: network)
-        let holdout = validation?.identities ?? []
-        let summary = TrainingSummary(
-            data: training.root, trainIdentities: training.identities.count, trainImages: training.count,
+        var holdout: [String] = [], trainIdentities = 0, trainPairs: Int? = nil
+        if case .identities(let v) = validation { holdout = v.identities }
+        switch training {
+        case .identities(let f): trainIdentities = f.identities.count
+        case .pairs(let p): trainPairs = p.count
+        }
+        var method = "EER on held-out \(holdout.joined(separator: ","))"
+        if case .pairs(let v) = validation { method = "EER on validation pairs \(v.source)" }
+        var summary = TrainingSummary(
+            data: training.source, trainIdentities: trainIdentities, trainImages: training.imageCount,
             holdout: holdout, epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize,
             learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
             bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
             validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start),
             recipe: options.recipe, collapseRestarts: restarts)
+        summary.trainPairs = trainPairs
+        if case .pairs(let v) = validation { summary.validationPairs = v.source }
         let info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
-            thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
-            training: summary)
+            thresholdMethod: best.threshold == nil ? nil : method, training: summary)
         return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
     }
 
@@ -328,31 +411,52 @@ public final class Trainer {
         return Float(sum / Double(steps))
     }
 
-    /// The images whose distances are watched every epoch: the held-out identities, else up to
-    /// 4 images of each of at most 64 training identities.
-    private func monitoringSet() -> (pixels: [Float], labels: [Int]) {
-        if let validation { return (validation.pixels, validation.labels) }
-        let hw = training.imageSize
-        var pixels: [Float] = [], labels: [Int] = []
-        for (label, images) in training.imagesByLabel.prefix(64).enumerated() {
-            for i in images.prefix(4) {
-                pixels += training.pixels[(i * hw)..<((i + 1) * hw)]
-                labels.append(label)
+    /// The images whose distances are watched every epoch: the held-out identities or
+    /// validation pairs, else up to 4 images of each of at most 64 training identities, or the
+    /// first 512 training pairs.
+    private func monitoringSet() -> MonitoringSet {
+        switch validation ?? training {
+        case .identities(let folder) where validation != nil:
+            return MonitoringSet(pixels: folder.pixels, count: folder.count, scored: .allPairs(labels: folder.labels))
+        case .identities(let folder):
+            let hw = folder.imageSize
+            var pixels: [Float] = [], labels: [Int] = []
+            for (label, images) in folder.imagesByLabel.prefix(64).enumerated() {
+                for i in images.prefix(4) {
+                    pixels += folder.pixels[(i * hw)..<((i + 1) * hw)]
+                    labels.append(label)
+                }
             }
+            return MonitoringSet(pixels: pixels, count: labels.count, scored: .allPairs(labels: labels))
+        case .pairs(let p):
+            let n = validation != nil ? p.count : min(p.count, 512)
+            return MonitoringSet(
+                pixels: p.pixels, count: p.paths.count,
+                scored: .listed(first: Array(p.first.prefix(n)), second: Array(p.second.prefix(n)), same: Array(p.same.prefix(n)))
+            )
         }
-        return (pixels, labels)
     }
 
-    /// The network's distances on the monitoring set: its bands, and with validation
-    /// identities the verification metrics (nil without a genuine and an impostor pair).
-    private func observe(_ network: SiameseNetwork, _ monitor: (pixels: [Float], labels: [Int])) -> (
-        VerificationMetrics?, DistanceBands
-    ) {
-        let emb = network.embed(pixels: monitor.pixels, count: monitor.labels.count)
-        guard
-            let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: monitor.labels)
-        else {
-            return (nil, DistanceBands(genuine: [], impostor: []))
+    /// The network's distances on the monitoring set: its bands, and with validation data the
+    /// verification metrics (nil without a genuine and an impostor pair).
+    private func observe(_ network: SiameseNetwork, _ monitor: MonitoringSet) -> (VerificationMetrics?, DistanceBands) {
+        let emb = network.embed(pixels: monitor.pixels, count: monitor.count)
+        let pairs: (distances: [Float], genuine: [Bool])
+        switch monitor.scored {
+        case .allPairs(let labels):
+            guard let all = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: labels)
+            else {
+                return (nil, DistanceBands(genuine: [], impostor: []))
+            }
+            pairs = all
+        case .listed(let first, let second, let same):
+            let dim = config.embeddingSize
+            let distances = emb.withUnsafeBufferPointer { e in
+                zip(first, second).map { i, j in
+                    Evaluation.distance(e.baseAddress! + i * dim, e.baseAddress! + j * dim, dimension: dim)
+                }
+            }
+            pairs = (distances, same)
         }
         var genuine: [Float] = [], impostor: [Float] = []
         for (d, same) in zip(pairs.distances, pairs.genuine) { if same { genuine.append(d) } else { impostor.append(d) } }
@@ -361,38 +465,61 @@ public final class Trainer {
     }
 }
 
-/// The batches a run trains on, by its pairing, each step's images drawn into one tensor and
+/// The images watched after every epoch and the pairs scored among them.
+struct MonitoringSet {
+    enum Scored {
+        /// Every pair of the images (`labels` their identities).
+        case allPairs(labels: [Int])
+        /// Listed pairs of image indices and whether each shows one person.
+        case listed(first: [Int], second: [Int], same: [Bool])
+    }
+    var pixels: [Float]
+    var count: Int
+    var scored: Scored
+}
+
+/// The batches a run trains on, by its pairing (or the listed pairs of a pair dataset), each step's images drawn into one tensor and
 /// augmented (then standardised again when the network standardises its input).
 struct TrainingBatches {
-    private let folder: ImageFolder
+    private let pixels: [Float]
+    private let width: Int, height: Int, channels: Int
     private let config: NetworkConfig
     private let augmentation: Augmentation
     private var rng: RandomSource
     private var pairs: PairSampler?
     private var identities: IdentityBatchSampler?
+    /// A pair dataset's pairs, taken in `order` (reshuffled whenever it runs out).
+    private var listed: PairImages?
+    private var order: [Int] = []
+    private var cursor = 0
     private let hardShare: Double
     /// The step's images; an identity batch of another size (few identities or images) takes
     /// a tensor of its own size, kept for the next such batch.
     private var images: Tensor
     private var labels: [Float]
 
-    init(_ folder: ImageFolder, config: NetworkConfig, options: TrainingOptions, seed: UInt64) {
-        self.folder = folder
+    init(_ data: TrainingData, config: NetworkConfig, options: TrainingOptions, seed: UInt64) {
+        pixels = data.pixels
+        (width, height, channels) = (data.width, data.height, data.channels)
         self.config = config
         augmentation = options.augmentation
         rng = RandomSource(seed: seed &+ 0x5851_F42D_4C95_7F2D)
         let b = options.batchSize
-        switch options.pairing {
-        case .balancedPairs:
+        hardShare = {
+            if case .identityBatches(_, let share) = options.pairing { return share }
+            return 0
+        }()
+        switch (data, options.pairing) {
+        case (.pairs(let p), _):
+            listed = p
+        case (.identities(let folder), .balancedPairs):
             pairs = PairSampler(labels: folder.labels, seed: seed)
-            hardShare = 0
-        case .identityBatches(let k, let share):
+        case (.identities(let folder), .identityBatches(let k, _)):
             identities = IdentityBatchSampler(
                 labels: folder.labels, identitiesPerBatch: max(2, 2 * b / max(k, 2)),
                 imagesPerIdentity: k, seed: seed)
-            hardShare = share
         }
-        images = Tensor(shape: [2 * b, folder.channels, folder.height, folder.width])
+        images = Tensor(shape: [2 * b, channels, height, width])
         labels = [Float](repeating: 0, count: b)
     }
 
@@ -400,7 +527,7 @@ struct TrainingBatches {
     mutating func step(_ step: TrainingStep) -> Float {
         if var sampler = identities {
             let batch = sampler.next()
-            images = Tensor.reuse(images, shape: [batch.images.count, folder.channels, folder.height, folder.width])
+            images = Tensor.reuse(images, shape: [batch.images.count, channels, height, width])
             let tensor = images
             for (row, image) in batch.images.enumerated() { copy(image, to: tensor, row: row) }
             let value = step.run(images: tensor, identities: batch.identities, sampler: &sampler, hardShare: hardShare)
@@ -409,7 +536,7 @@ struct TrainingBatches {
         }
         let b = labels.count
         for i in 0..<b {
-            let pair = pairs!.next()
+            let pair = nextPair()
             labels[i] = pair.label
             copy(pair.first, to: images, row: i)
             copy(pair.second, to: images, row: b + i)
@@ -417,17 +544,29 @@ struct TrainingBatches {
         return step.run(images: images, labels: labels).loss
     }
 
-    /// Image `index` of the folder into row `row` of `tensor`, augmented.
+    /// The next pair: drawn by the sampler, or the pair dataset's next in its shuffled order.
+    private mutating func nextPair() -> PairSampler.Pair {
+        guard let listed else { return pairs!.next() }
+        if cursor == order.count {
+            order = Array(0..<listed.count)
+            order.shuffle(using: &rng)
+            cursor = 0
+        }
+        let k = order[cursor]
+        cursor += 1
+        return PairSampler.Pair(first: listed.first[k], second: listed.second[k], label: listed.same[k] ? 0 : 1)
+    }
+
+    /// Image `index` into row `row` of `tensor`, augmented.
     private mutating func copy(_ index: Int, to tensor: Tensor, row: Int) {
-        let hw = folder.imageSize
+        let hw = channels * height * width
         let dst = tensor.pointer + row * hw
-        folder.pixels.withUnsafeBufferPointer { px in
+        pixels.withUnsafeBufferPointer { px in
             let src = px.baseAddress! + index * hw
             if augmentation.isIdentity {
                 dst.update(from: src, count: hw)
             } else {
-                augmentation.apply(
-                    src, into: dst, width: folder.width, height: folder.height, channels: folder.channels, rng: &rng)
+                augmentation.apply(src, into: dst, width: width, height: height, channels: channels, rng: &rng)
                 if config.standardize { Standardization.apply(dst, count: hw) }
             }
         }
