@@ -23,6 +23,11 @@ struct InfoCommand: ParsableCommand {
         print(
             "network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")"
         )
+        if m.network.head != nil {
+            print(
+                "head: sigmoid (distance → BatchNorm1d → Dense(1) → sigmoid; score small for similar, match probability 1 − score)"
+            )
+        }
         print("margin: \(info.margin)")
         if let t = info.threshold {
             print("threshold: \(t) (\(info.thresholdMethod ?? "method not recorded"))")

@@ -52,7 +52,7 @@ struct VerifyCommand: ParsableCommand {
 
     func validate() throws {
         if pairs != nil || pairFolders.pairFolders != nil {
-            guard model != nil else { throw ValidationError("--pairs and --pair-folders need --model") }
+            guard model != nil else { throw ValidationError("--pairs needs --model (so does --pair-folders)") }
             guard gallery == nil, claim == nil, probe == nil else {
                 throw ValidationError("--pairs compares listed pairs: it takes no --gallery, --claim or probe")
             }
@@ -81,7 +81,9 @@ struct VerifyCommand: ParsableCommand {
             let distance: String = GalleryText.distance(r.distance)
             let threshold: String = GalleryText.distance(r.threshold)
             let over: String = GalleryText.templates(r.templatesCompared, score: r.score)
-            print("\(verdict) \(r.claim)  distance \(distance)  threshold \(threshold)  (\(over))")
+            print(
+                "\(verdict) \(r.claim)  distance \(distance)\(GalleryText.headScore(r.headScore))  threshold \(threshold)  (\(over))"
+            )
         }
         if !r.isMatch { throw ExitCode(1) }
     }

@@ -45,11 +45,14 @@ extension VerifyCommand {
 
     /// One row per pair: image1,image2[,same],distance,verdict, under a header.
     static func resultsCSV(_ result: PairVerification) -> String {
-        var csv = result.hasLabels ? "image1,image2,same,distance,verdict\n" : "image1,image2,distance,verdict\n"
+        var csv = result.hasLabels ? "image1,image2,same,distance," : "image1,image2,distance,"
+        csv += result.hasHeadScores ? "score,match_probability,verdict\n" : "verdict\n"
         for v in result.verdicts {
             var row = "\(CSV.field(v.pair.image1)),\(CSV.field(v.pair.image2)),"
             if let same = v.pair.same { row += same ? "1," : "0," }
-            row += "\(v.distance),\(v.isMatch ? "match" : "no_match")\n"
+            row += "\(v.distance),"
+            if let s = v.headScore { row += "\(s),\(1 - s)," }
+            row += "\(v.isMatch ? "match" : "no_match")\n"
             csv += row
         }
         return csv

@@ -29,7 +29,7 @@ public struct Evaluation: Sendable {
     /// The pairs, as indices into `imagePaths`.
     public let first: [Int32]
     public let second: [Int32]
-    /// Distance of each pair.
+    /// Score of each pair: its distance, or for a model with a sigmoid head the head's score.
     public let distances: [Float]
     /// Whether each pair is of the same person.
     public let genuine: [Bool]
@@ -84,7 +84,8 @@ public struct Evaluation: Sendable {
         for i in 0..<folder.count { for j in (i + 1)..<folder.count { first.append(Int32(i)); second.append(Int32(j)) } }
         try self.init(
             model: model, source: .identities(root: folder.root, names: folder.identities), imagePaths: folder.paths,
-            embeddings: embeddings, first: first, second: second, distances: scored.distances, genuine: scored.genuine)
+            embeddings: embeddings, first: first, second: second,
+            distances: model.network.scores(distances: scored.distances), genuine: scored.genuine)
     }
 
     /// The pairs of a labelled pair list. Each distinct image is decoded and embedded once.
@@ -94,7 +95,7 @@ public struct Evaluation: Sendable {
         try self.init(
             model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
             embeddings: scored.embeddings, first: scored.first, second: scored.second,
-            distances: scored.distances, genuine: pairList.pairs.map { $0.same! })
+            distances: model.network.scores(distances: scored.distances), genuine: pairList.pairs.map { $0.same! })
     }
 
     private init(

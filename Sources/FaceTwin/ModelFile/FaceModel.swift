@@ -118,7 +118,7 @@ public final class FaceModel {
         }
         return NetworkConfig(
             inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
-            embeddingSize: embedding, inputChannels: inputChannels)
+            embeddingSize: embedding, inputChannels: inputChannels, head: file.contains("head.1.weight") ? .sigmoid : .distance)
     }
 
     /// The configuration within ``NetworkConfig/limits``, and every tensor it needs present in

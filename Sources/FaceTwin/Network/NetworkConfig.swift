@@ -22,14 +22,17 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var embeddingScale: Float?
     /// Whether an image's embedding is the mean of its own and its mirror image's (evaluation only).
     public var mirrorAverage: Bool
+    /// What a pair's score is: the distance, or a learned sigmoid of it (`SigmoidHead`).
+    public var head: HeadKind
 
     public init(
         inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
         hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
         pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false,
-        inputChannels: Int = 1
+        inputChannels: Int = 1, head: HeadKind = .distance
     ) {
         self.inputChannels = inputChannels
+        self.head = head
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.channels = channels
@@ -76,7 +79,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case inputChannels, inputHeight, inputWidth, channels, hidden, embeddingSize, invert, pool, standardize, embeddingScale,
-            mirrorAverage
+            mirrorAverage, head
     }
 
     /// Model files written before pooling, standardisation, normalisation, mirror averaging and
@@ -94,5 +97,6 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         standardize = try c.decodeIfPresent(Bool.self, forKey: .standardize) ?? false
         embeddingScale = try c.decodeIfPresent(Float.self, forKey: .embeddingScale)
         mirrorAverage = try c.decodeIfPresent(Bool.self, forKey: .mirrorAverage) ?? false
+        head = try c.decodeIfPresent(HeadKind.self, forKey: .head) ?? .distance
     }
 }

@@ -52,6 +52,11 @@ extension NetworkConfig {
             out.append(("fc1.\(2 * layer).bias", [out_]))
             width = out_
         }
+        if head == .sigmoid {
+            for name in ["weight", "bias", "running_mean", "running_var"] { out.append(("head.0.\(name)", [1])) }
+            out.append(("head.1.weight", [1, 1]))
+            out.append(("head.1.bias", [1]))
+        }
         return out
     }
 

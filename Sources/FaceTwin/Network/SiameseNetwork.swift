@@ -7,6 +7,8 @@ public final class SiameseNetwork {
     public let fc1: Sequential
     /// The linear layers of `fc1`, in order.
     private let linears: [Linear]
+    /// The learned score head (`config.head == .sigmoid`), after the twin.
+    public let head: SigmoidHead?
     /// The BatchNorm layers of `cnn1`, with their module indices, for `num_batches_tracked`.
     public let batchNorms: [(index: Int, layer: BatchNorm2d)]
 
@@ -59,6 +61,7 @@ public final class SiameseNetwork {
         if let scale = config.embeddingScale { mlp.append(L2Normalize(scale: scale)) }
         fc1 = Sequential(mlp)
         self.linears = linears
+        head = config.head == .sigmoid ? SigmoidHead(rng: &rng, initialize: initialize) : nil
         applyOptions()
     }
 
@@ -190,5 +193,15 @@ public final class SiameseNetwork {
 
     public func embed(pixels: [Float], count: Int, batchSize: Int = 64) -> [Float] {
         pixels.withUnsafeBufferPointer { embed(pixels: $0, count: count, batchSize: batchSize) }
+    }
+
+    /// The scores of pair `distances`: the distances themselves, or through the sigmoid head.
+    public func scores(distances: [Float]) -> [Float] {
+        head?.scores(distances) ?? distances
+    }
+
+    /// Every layer that counts `num_batches_tracked`: the CNN's BatchNorms, then the head's.
+    public var batchStatisticLayers: [any BatchStatisticsTracking] {
+        batchNorms.map(\.layer) + (head.map { [$0.norm] } ?? [])
     }
 }

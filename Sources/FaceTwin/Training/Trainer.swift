@@ -378,9 +378,13 @@ public final class Trainer {
             recipe: options.recipe, collapseRestarts: restarts)
         summary.trainPairs = trainPairs
         if case .pairs(let v) = validation { summary.validationPairs = v.source }
-        let info = ModelInfo(
+        var info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
             thresholdMethod: best.threshold == nil ? nil : method, training: summary)
+        if config.head == .sigmoid {
+            info.threshold = SigmoidHead.decision
+            info.thresholdMethod = SigmoidHead.decisionMethod
+        }
         return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
     }
 
@@ -460,7 +464,10 @@ public final class Trainer {
         }
         var genuine: [Float] = [], impostor: [Float] = []
         for (d, same) in zip(pairs.distances, pairs.genuine) { if same { genuine.append(d) } else { impostor.append(d) } }
-        let metrics = validation == nil ? nil : try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
+        // The ROC and EER of the pairs' scores (the distances, or the sigmoid head's scores).
+        let metrics =
+            validation == nil
+            ? nil : try? VerificationMetrics(distances: network.scores(distances: pairs.distances), genuine: pairs.genuine)
         return (metrics, DistanceBands(genuine: genuine, impostor: impostor))
     }
 }
@@ -580,19 +587,19 @@ struct NetworkSnapshot {
 
     init(_ network: SiameseNetwork) {
         state = network.stateTensors.map { $0.tensor.clone() }
-        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+        batchesTracked = network.batchStatisticLayers.map(\.numBatchesTracked)
     }
 
     /// Overwrites the copy with the network as it is now (in place: no second copy is held).
     mutating func update(from network: SiameseNetwork) {
         for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
-        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+        batchesTracked = network.batchStatisticLayers.map(\.numBatchesTracked)
     }
 
     func restore(into network: SiameseNetwork) {
         network.thaw()
         for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
-        for ((_, bn), n) in zip(network.batchNorms, batchesTracked) { bn.numBatchesTracked = n }
+        for (bn, n) in zip(network.batchStatisticLayers, batchesTracked) { bn.numBatchesTracked = n }
     }
 }
 

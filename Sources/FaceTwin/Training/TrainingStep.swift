@@ -23,6 +23,15 @@ public final class TrainingStep {
         let emb = network.forwardPairs(images)
         let grad = Tensor.reuse(gradEmbeddings, shape: [2 * b, dim])
         gradEmbeddings = grad
+        if let head = network.head {
+            let pairs = labels.enumerated().map {
+                IdentityBatchSampler.MinedPair(first: $0.offset, second: b + $0.offset, label: $0.element)
+            }
+            let value = head.contrastive(
+                embeddings: emb.pointer, dim: dim, pairs: pairs, rows: 2 * b, margin: loss.margin, gradient: grad.pointer)
+            network.backwardPairs(grad)
+            return (value, emb)
+        }
         let value = loss.evaluate(
             first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
             gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
@@ -48,7 +57,9 @@ extension TrainingStep {
         }
         let grad = Tensor.reuse(gradEmbeddings, shape: [n, dim])
         gradEmbeddings = grad
-        let value = loss.evaluate(embeddings: e, dim: dim, pairs: pairs, rows: n, gradient: grad.pointer)
+        let value =
+            network.head?.contrastive(embeddings: e, dim: dim, pairs: pairs, rows: n, margin: loss.margin, gradient: grad.pointer)
+            ?? loss.evaluate(embeddings: e, dim: dim, pairs: pairs, rows: n, gradient: grad.pointer)
         network.backwardPairs(grad)
         return value
     }
