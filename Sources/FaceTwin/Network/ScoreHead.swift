@@ -17,8 +17,8 @@ public enum HeadKind: String, Codable, CaseIterable, Sendable {
 public final class SigmoidHead {
     public let norm: BatchNorm1d
     public let dense: Linear
-    /// The last training forward's scores, for the backward.
-    private var scores: [Float] = []
+    /// The last training forward's scores, kept for the backward.
+    public private(set) var lastScores: [Float] = []
 
     public init(rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         norm = BatchNorm1d(1)
@@ -41,16 +41,17 @@ public final class SigmoidHead {
     public func trainingScores(_ distances: [Float]) -> [Float] {
         let d = Tensor(shape: [distances.count, 1], values: distances)
         let z = dense.forward(norm.forward(d, mode: .training), mode: .training)
-        scores = (0..<distances.count).map { Self.sigmoid(z.pointer[$0]) }
-        return scores
+        lastScores = (0..<distances.count).map { Self.sigmoid(z.pointer[$0]) }
+        return lastScores
     }
 
     /// The backward of the last `trainingScores`: from the gradient with respect to each score,
     /// adds the head's parameter gradients and returns the gradient with respect to each distance.
     public func backward(_ gradScores: [Float]) -> [Float] {
         let n = gradScores.count
-        precondition(n == scores.count, "SigmoidHead.backward of \(n) scores after a forward of \(scores.count)")
-        let gz = Tensor(shape: [n, 1], values: (0..<n).map { gradScores[$0] * scores[$0] * (1 - scores[$0]) })
+        precondition(n == lastScores.count, "SigmoidHead.backward of \(n) scores after a forward of \(lastScores.count)")
+        let s = lastScores
+        let gz = Tensor(shape: [n, 1], values: (0..<n).map { gradScores[$0] * s[$0] * (1 - s[$0]) })
         let gNorm = dense.backward(gz, needsInputGradient: true)!
         let gd = norm.backward(gNorm, needsInputGradient: true)!
         return gd.toArray()
