@@ -41,6 +41,12 @@ struct InfoCommand: ParsableCommand {
             print(
                 "recipe: \(t.recipe ?? "reference"), \(t.epochs) epochs, batch \(t.batchSize), lr \(t.learningRate), seed \(t.seed); kept epoch \(t.bestEpoch)\((t.collapseRestarts ?? 0) > 0 ? "; restarted \(t.collapseRestarts!)x after a collapse" : "")"
             )
+            if let backbone = t.backbone {
+                print("backbone: \(backbone) (\(t.backboneFrozen == true ? "frozen: only the head trained" : "fine-tuned"))")
+            }
+            if let pairs = t.trainPairs {
+                print("pairs: \(pairs) trained on\(t.validationPairs.map { ", validated on \($0)" } ?? "")")
+            }
             var line = String(format: "loss: %.4f (last epoch), %.4f (kept epoch)", t.finalLoss, t.bestEpochLoss)
             if let e = t.validationEER, let a = t.validationAUC {
                 line += String(format: "; held-out EER %.2f%%, AUC %.4f", 100 * e, a)

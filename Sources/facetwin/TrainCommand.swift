@@ -20,6 +20,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var pairData: TrainingPairsOptions
 
+    @OptionGroup var backbone: BackboneOptions
+
     @Option(help: "Comma-separated identities kept out of training for validation, e.g. s5,s6,s7.")
     var holdout: String = ""
 
@@ -44,9 +46,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try recipe.networkConfig()
+        let (config, backboneNetwork) = try backbone.resolve(try recipe.networkConfig())
         if pairData.isGiven {
-            try train(config: config, data: try trainingPairs(config))
+            try train(config: config, backbone: backboneNetwork, data: try trainingPairs(config))
             return
         }
         guard let data else { return }
@@ -60,7 +62,7 @@ struct TrainCommand: ParsableCommand {
         if let validation { summary += "; held out \(validation.identities.joined(separator: ",")) (\(validation.count) images)" }
         if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
         if !quiet { printError(summary) }
-        try train(config: config, data: (.identities(trainSet), validation.map { .identities($0) }))
+        try train(config: config, backbone: backboneNetwork, data: (.identities(trainSet), validation.map { .identities($0) }))
     }
 
     /// The pair data (training and validation), loaded for `config`, with a summary line.
@@ -76,9 +78,11 @@ struct TrainCommand: ParsableCommand {
         return (.pairs(train), validation.map { .pairs($0) })
     }
 
-    func train(config: NetworkConfig, data: (TrainingData, TrainingData?)) throws {
-        let options = recipe.trainingOptions(seed: seed)
+    func train(config: NetworkConfig, backbone network: SiameseNetwork?, data: (TrainingData, TrainingData?)) throws {
+        var options = recipe.trainingOptions(seed: seed)
+        options.freezeBackbone = backbone.freezeBackbone
         let trainer = try Trainer(config: config, options: options, data: data.0, validation: data.1)
+        trainer.backbone = network
         let result = try trainer.run { r in
             guard !quiet else { return }
             var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
@@ -89,6 +93,10 @@ struct TrainCommand: ParsableCommand {
             if r.isBest && r.validation != nil { line += "  *" }
             printError(line)
             if let note = collapseText(r) { printError(note) }
+        }
+        if let path = backbone.backbone {
+            result.model.info.training?.backbone = path
+            result.model.info.training?.backboneFrozen = backbone.freezeBackbone
         }
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)

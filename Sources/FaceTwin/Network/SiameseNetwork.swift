@@ -200,6 +200,18 @@ public final class SiameseNetwork {
         head?.scores(distances) ?? distances
     }
 
+    /// Copies the twin's state (`cnn1`, `fc1`: weights, running statistics, counters) from
+    /// `other`, a network of the same twin configuration; the head is left as it is.
+    public func copyTwin(from other: SiameseNetwork) {
+        thaw()
+        let source = Dictionary(uniqueKeysWithValues: other.stateTensors.map { ($0.name, $0.tensor) })
+        for (name, tensor) in stateTensors where !name.hasPrefix("head.") {
+            guard let s = source[name] else { preconditionFailure("the backbone has no \(name)") }
+            tensor.copy(from: s)
+        }
+        for ((_, bn), (_, theirs)) in zip(batchNorms, other.batchNorms) { bn.numBatchesTracked = theirs.numBatchesTracked }
+    }
+
     /// Every layer that counts `num_batches_tracked`: the CNN's BatchNorms, then the head's.
     public var batchStatisticLayers: [any BatchStatisticsTracking] {
         batchNorms.map(\.layer) + (head.map { [$0.norm] } ?? [])

@@ -35,6 +35,9 @@ public struct TrainingOptions: Sendable {
     public var collapseRestarts = 2
     /// The recipe's name, recorded in the model file.
     public var recipe = "reference"
+    /// With a backbone (`Trainer.backbone`), whether it stays as it is: only the score head
+    /// trains, and the backbone's layers get no gradient buffers and no Adam state.
+    public var freezeBackbone = false
 
     public init(epochs: Int = 50, batchSize: Int = 32, learningRate: Float = 5e-4, margin: Float = 2, seed: UInt64 = 0) {
         self.epochs = epochs
@@ -245,6 +248,18 @@ public final class Trainer {
     public let options: TrainingOptions
     public let training: TrainingData
     public let validation: TrainingData?
+    /// A trained twin whose weights (`cnn1`, `fc1` and their BatchNorm state) the run starts
+    /// from; the score head starts from the seed. Its configuration must be `config`'s but for
+    /// the head.
+    public var backbone: SiameseNetwork? {
+        didSet {
+            if let backbone {
+                var c = backbone.config
+                c.head = config.head
+                precondition(c == config, "the backbone's configuration is not the run's")
+            }
+        }
+    }
 
     public convenience init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
         throws(TrainingError)
@@ -268,6 +283,9 @@ public final class Trainer {
             throw .invalidOption("margin must be positive (got \(options.margin))")
         }
         if let problem = options.problem() { throw .invalidOption(problem) }
+        if options.freezeBackbone, config.head == .distance {
+            throw .invalidOption("a frozen backbone with the distance head leaves nothing to train (use --head sigmoid)")
+        }
         if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
         for folder in [training] + (validation.map { [$0] } ?? []) {
             guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert,
@@ -295,8 +313,11 @@ public final class Trainer {
     /// `TrainingError.collapsed` and no model.
     public func run(progress: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingResult {
         let network = SiameseNetwork(config: config, seed: options.seed)
+        if let backbone { network.copyTwin(from: backbone) }
         var adam = makeOptimizer(network)
-        let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: options.margin))
+        let step = TrainingStep(
+            network: network, loss: ContrastiveLoss(margin: options.margin),
+            trainsBackbone: backbone == nil || !options.freezeBackbone)
         // A seed of its own for the pairs and the augmentation, derived from the run's seed.
         var batches = TrainingBatches(
             training, config: config, options: options, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
@@ -388,9 +409,14 @@ public final class Trainer {
         return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
     }
 
-    /// Adam over the network's parameters (AdamW with the recipe's weight decay).
+    /// Adam over the network's parameters (AdamW with the recipe's weight decay); over the
+    /// head's alone when the backbone is frozen.
     private func makeOptimizer(_ network: SiameseNetwork) -> Adam {
-        let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: options.learningRate)
+        let trained =
+            backbone != nil && options.freezeBackbone
+            ? (network.head?.parameters ?? []).map(\.parameter)
+            : network.namedParameters.map(\.parameter)
+        let adam = Adam(parameters: trained, learningRate: options.learningRate)
         adam.weightDecay = options.weightDecay
         return adam
     }
