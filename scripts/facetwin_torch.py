@@ -62,9 +62,10 @@ class Net(nn.Module):
     """The tutorial's twin network; the defaults are the reference recipe. Parameter names are
     the ones FaceTwin's model files use (cnn1.1.weight, cnn1.3.running_var, fc1.0.weight, ...)."""
 
-    def __init__(self, height=100, width=100, channels=(4, 8, 8), hidden=(500, 500), embedding=5):
+    def __init__(self, height=100, width=100, channels=(4, 8, 8), hidden=(500, 500), embedding=5, in_channels=1,
+                 head="distance"):
         super().__init__()
-        layers, cin = [], 1
+        layers, cin = [], in_channels
         for c in channels:
             layers += [nn.ReflectionPad2d(1), nn.Conv2d(cin, c, 3), nn.ReLU(inplace=True), nn.BatchNorm2d(c)]
             cin = c
@@ -75,9 +76,16 @@ class Net(nn.Module):
             width_in = k
         mlp.append(nn.Linear(width_in, embedding))
         self.fc1 = nn.Sequential(*mlp)
+        # FaceTwin's --head sigmoid: the pair distance through BatchNorm1d(1) and Linear(1, 1).
+        if head == "sigmoid":
+            self.head = nn.Sequential(nn.BatchNorm1d(1), nn.Linear(1, 1))
 
     def forward_once(self, x):
         return self.fc1(self.cnn1(x).flatten(1))
+
+    def score(self, o1, o2):
+        """The sigmoid head's score of each pair, [B, 1] in (0, 1), small for similar pairs."""
+        return torch.sigmoid(self.head(F.pairwise_distance(o1, o2, keepdim=True)))
 
     def forward(self, x1, x2):
         return self.forward_once(x1), self.forward_once(x2)
@@ -87,6 +95,11 @@ def contrastive(o1, o2, label, margin=2.0):
     """Mean of (1 - label) d² + label max(margin - d, 0)², label 1 = different identities."""
     d = F.pairwise_distance(o1, o2, keepdim=True)
     return torch.mean((1 - label) * d.pow(2) + label * torch.clamp(margin - d, min=0).pow(2))
+
+
+def sigmoid_contrastive(score, label, margin=1.0):
+    """The Keras recipe's loss on the sigmoid head's score: the contrastive form, margin 1."""
+    return torch.mean((1 - label) * score.pow(2) + label * torch.clamp(margin - score, min=0).pow(2))
 
 
 class ContrastiveLoss(nn.Module):

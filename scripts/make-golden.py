@@ -4,6 +4,7 @@
     python scripts/make-golden.py                  # small training-step fixture (committed)
     python scripts/make-golden.py --out FILE       # the same fixture written elsewhere (to compare)
     python scripts/make-golden.py --full OUT_DIR   # full-size model + ORL embeddings (not committed)
+    python scripts/make-golden.py --sigmoid        # one training step of the sigmoid head (committed)
 
 Needs torch (a CPU build: pip install torch==2.13.0+cpu), numpy, pillow, safetensors.
 
@@ -19,10 +20,11 @@ import argparse, json, os
 import torch, torch.nn as nn
 from safetensors.torch import save_file
 
-from facetwin_torch import ORL, Net, contrastive, load_image
+from facetwin_torch import ORL, Net, contrastive, load_image, sigmoid_contrastive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "train_step.safetensors")
+SIGMOID_FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "sigmoid_step.safetensors")
 
 
 def randomize_batchnorm(net, g):
@@ -79,6 +81,50 @@ def small_fixture(path):
     print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(out)} tensors), loss {out['step1.loss'].item():.6f}")
 
 
+def sigmoid_fixture(path):
+    """One Adam step of a colour twin with the sigmoid score head (FaceTwin's --color --head
+    sigmoid): 3-channel 10x8 input, non-trivial BatchNorm2d and BatchNorm1d state, a batch of 6
+    pairs, the scores, the margin-1 contrastive loss on them, every gradient, and the state after
+    the step (running statistics and num_batches_tracked included)."""
+    cfg = dict(inputHeight=10, inputWidth=8, inputChannels=3, channels=[4, 6], hidden=[12], embeddingSize=4,
+               batch=6, margin=1.0, lr=1e-3)
+    torch.manual_seed(4321)
+    g = torch.Generator().manual_seed(77)
+    net = Net(height=cfg["inputHeight"], width=cfg["inputWidth"], channels=cfg["channels"], hidden=cfg["hidden"],
+              embedding=cfg["embeddingSize"], in_channels=cfg["inputChannels"], head="sigmoid")
+    randomize_batchnorm(net, g)
+    with torch.no_grad():
+        bn = net.head[0]
+        bn.weight.fill_(1.3)
+        bn.bias.fill_(-0.2)
+        bn.running_mean.fill_(0.4)
+        bn.running_var.fill_(0.7)
+        bn.num_batches_tracked.fill_(2)
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    b, c, h, w = cfg["batch"], cfg["inputChannels"], cfg["inputHeight"], cfg["inputWidth"]
+    out = {"init." + name: t.clone() for name, t in net.state_dict().items()}
+    x1 = torch.rand(b, c, h, w, generator=g)
+    x2 = torch.rand(b, c, h, w, generator=g)
+    label = torch.tensor([[0.0], [1.0], [1.0], [0.0], [1.0], [0.0]])
+    opt.zero_grad()
+    o1, o2 = net.forward_once(x1), net.forward_once(x2)
+    score = net.score(o1, o2)
+    loss = sigmoid_contrastive(score, label, cfg["margin"])
+    loss.backward()
+    opt.step()
+    out["x1"], out["x2"], out["label"] = x1, x2, label.flatten()
+    out["o1"], out["o2"], out["score"] = o1.detach(), o2.detach(), score.detach().flatten()
+    out["loss"] = loss.detach().reshape(1)
+    for name, prm in net.named_parameters():
+        out["grad." + name] = prm.grad.clone()
+    for name, t in net.state_dict().items():
+        out["after." + name] = t.clone()
+    out = {k: v.contiguous() for k, v in out.items()}
+    save_file(out, path, metadata={"config": json.dumps(cfg), "torch": torch.__version__})
+    print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(out)} tensors), loss {out['loss'].item():.6f}")
+
+
 def full_fixture(out_dir, orl):
     """A full-size reference model with PyTorch's default init (seed 0) and non-trivial BatchNorm
     state, written by PyTorch as safetensors, and its embeddings of a few ORL images loaded as
@@ -105,13 +151,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", metavar="OUT_DIR", help="write the full-size model and embeddings here instead")
     ap.add_argument("--orl", default=ORL, help="ORL identity folders for --full (default: data/orl)")
-    ap.add_argument("--out", default=FIXTURE, help="where the small fixture goes (default: the committed one)")
+    ap.add_argument("--out", help="where the small fixture goes (default: the committed one)")
+    ap.add_argument("--sigmoid", action="store_true", help="write the sigmoid head's one-step fixture instead")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    if a.full:
+    if a.sigmoid:
+        sigmoid_fixture(a.out or SIGMOID_FIXTURE)
+    elif a.full:
         full_fixture(a.full, a.orl)
     else:
-        small_fixture(a.out)
+        small_fixture(a.out or FIXTURE)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         let m = try FaceModel.load(path: model)
-        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairs: pairs, root: root)
+        let list = try pairs.map { try PairList(contentsOf: $0, root: root ?? data) }
+        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairList: list)
         let check = TrainingIdentities(info: m.info)
         if let trained = check.overlap(with: evaluation.identities), !trained.isEmpty {
             let message =

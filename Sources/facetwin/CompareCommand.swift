@@ -35,17 +35,22 @@ struct CompareCommand: ParsableCommand {
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
         let embeddings = try m.embed(imagesAt: [image1, image2])
         let distance = Evaluation.distance(embeddings[0], embeddings[1])
-        let same = distance <= limit
+        // A sigmoid head's score (small for the same person) is what the threshold applies to.
+        let score = m.network.head?.scores([distance])[0]
+        let same = (score ?? distance) <= limit
         if json {
             struct Output: Encodable {
-                let image1: String, image2: String, distance: Float, threshold: Float, thresholdMethod: String, match: Bool
+                let image1: String, image2: String, distance: Float
+                let score: Float?, matchProbability: Float?
+                let threshold: Float, thresholdMethod: String, match: Bool
             }
             try printJSON(
-                Output(image1: image1, image2: image2, distance: distance, threshold: limit, thresholdMethod: method, match: same)
-            )
+                Output(
+                    image1: image1, image2: image2, distance: distance, score: score, matchProbability: score.map { 1 - $0 },
+                    threshold: limit, thresholdMethod: method, match: same))
         } else {
             print(
-                "\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))  threshold \(EvalFormat.threshold(limit)) (\(method))"
+                "\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))\(GalleryText.headScore(score))  threshold \(EvalFormat.threshold(limit)) (\(method))"
             )
         }
         if !same { throw ExitCode(1) }

@@ -33,11 +33,22 @@ struct CrossvalCommand: ParsableCommand {
             Progress per epoch goes to stderr. --models DIR saves each fold's model as \
             fold-N.safetensors (seed-S-fold-N.safetensors with --seeds; its training record names \
             the fold's test identities as held out; its threshold is the EER threshold on them).
+
+            Over labelled pairs (--pairs or --pair-folders instead of --data), the folds are dealt \
+            from the connected groups of images: two images are in one group when a pair joins \
+            them or their files have the same bytes, so no image is on both sides. Pair folders \
+            whose images appear in no other pair are each their own group. A fold trains on the \
+            other groups' pairs and scores its own groups' pairs.
             """
     )
 
     @Option(help: "Root of the identity folders (DIR/<identity>/<image>.pgm).")
-    var data: String
+    var data: String?
+
+    @Option(help: "CSV of labelled pairs instead of --data (image1,image2,same, or label with --label-means).")
+    var pairs: String?
+
+    @OptionGroup var pairFolders: PairFoldersOption
 
     @Option(help: "Number of folds (each needs at least 2 identities).")
     var folds: Int = 5
@@ -63,6 +74,9 @@ struct CrossvalCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        guard (data != nil) != (pairs != nil || pairFolders.pairFolders != nil) else {
+            throw ValidationError("give --data DIR (identity folders) or --pairs/--pair-folders (labelled pairs)")
+        }
         let range = NetworkConfig.limits.folds
         guard range.contains(folds) else {
             throw ValidationError("--folds must be between \(range.lowerBound) and \(range.upperBound) (got \(folds))")
@@ -90,8 +104,12 @@ struct CrossvalCommand: ParsableCommand {
         let config = try training.networkConfig()
         let seedValues = try seedList()
         // Every split (and its duplicate-image check) is made before any training.
+        let list = try pairFolders.list(pairs: pairs).map(TrainingPairsOptions.labelled)
         let runs = try seedValues.map { s -> (UInt64, CrossValidation) in
-            let cv = try CrossValidation(root: data, config: config, options: training.trainingOptions(seed: s), folds: folds)
+            let options = training.trainingOptions(seed: s)
+            let cv =
+                try list.map { try CrossValidation(pairs: $0, config: config, options: options, folds: folds) }
+                ?? CrossValidation(root: data!, config: config, options: options, folds: folds)
             cv.bootstrapResamples = bootstrap
             return (s, cv)
         }
@@ -249,7 +267,8 @@ struct CrossvalCommand: ParsableCommand {
         let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
         let o = training.trainingOptions(seed: seeds[0])
         return JSONOutput(
-            data: data, folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs, batch: o.batchSize, lr: o.learningRate,
+            data: data ?? pairs ?? pairFolders.pairFolders ?? "", folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs,
+            batch: o.batchSize, lr: o.learningRate,
             margin: o.margin, network: config, bootstrapResamples: bootstrap, results: rows,
             summary: JSONSummary(
                 eer: summary.eer, worstFold: summary.worstFold, tarAtFMR1Percent: summary.tarAtFMR1Percent,
@@ -266,7 +285,7 @@ struct CrossvalCommand: ParsableCommand {
         let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
         let o = training.trainingOptions(seed: seeds[0])
         print(
-            "crossval: \(folds) subject-disjoint folds of \(data), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (last healthy epoch kept)"
+            "crossval: \(folds) subject-disjoint folds of \(data ?? pairs ?? pairFolders.pairFolders ?? ""), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (last healthy epoch kept)"
         )
         print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")
         for run in runs {

@@ -18,13 +18,8 @@ enum EvalFormat {
     }
 
     /// The evaluation of `model` on identities of `data` or on a pair list.
-    static func evaluation(model: FaceModel, data: String?, identities: String?, pairs: String?, root: String?) throws
-        -> Evaluation
-    {
-        if let pairs {
-            let list = try PairList(contentsOf: pairs, root: root ?? data)
-            return try Evaluation(model: model, pairList: list)
-        }
+    static func evaluation(model: FaceModel, data: String?, identities: String?, pairList: PairList?) throws -> Evaluation {
+        if let list = pairList { return try Evaluation(model: model, pairList: list) }
         let names = try identities.map { Set(try identityList($0)) }
         return try Evaluation(model: model, root: data!, identities: names)
     }

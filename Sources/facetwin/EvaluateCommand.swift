@@ -59,6 +59,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Folder that relative image paths in --pairs resolve against (default: --data, else the CSV's folder).")
     var root: String?
 
+    @OptionGroup var pairFolders: PairFoldersOption
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -74,10 +76,12 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var detectOptions: DetectOptionsGroup
 
     func validate() throws {
-        if pairs != nil {
-            guard identities == nil else { throw ValidationError("give --identities or --pairs, not both") }
+        if pairs != nil || pairFolders.pairFolders != nil {
+            guard identities == nil else { throw ValidationError("give --identities or --pairs/--pair-folders, not both") }
         } else {
-            guard data != nil else { throw ValidationError("give --data DIR (identity folders) or --pairs pairs.csv") }
+            guard data != nil else {
+                throw ValidationError("give --data DIR (identity folders), --pairs pairs.csv or --pair-folders DIR")
+            }
             guard root == nil else { throw ValidationError("--root goes with --pairs") }
         }
         if let identities { _ = try EvalFormat.identityList(identities) }
@@ -87,7 +91,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
-        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairs: pairs, root: root)
+        let list = try pairFolders.list(pairs: pairs, root: root ?? data)
+        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairList: list)
         var warnings: [String] = []
         let check = TrainingIdentities(info: m.info)
         let included = check.overlap(with: evaluation.identities)

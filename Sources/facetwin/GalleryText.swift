@@ -49,6 +49,11 @@ enum GalleryText {
         "\(score.rawValue) over \(count(n, "template"))"
     }
 
+    /// "  score S  match probability P" for a sigmoid head's score, else "".
+    static func headScore(_ s: Float?) -> String {
+        s.map { String(format: "  score %.4f  match probability %.4f", Double($0), 1 - Double($0)) } ?? ""
+    }
+
     /// A distance with 4 decimals.
     static func distance(_ x: Float) -> String { String(format: "%.4f", Double(x)) }
 }

@@ -55,9 +55,13 @@ struct IdentifyCommand: ParsableCommand {
             let distance: String = GalleryText.distance(best.distance)
             let threshold: String = GalleryText.distance(r.threshold)
             if let identity = r.identity {
-                print("IDENTIFIED \(identity)  distance \(distance)  threshold \(threshold)")
+                print(
+                    "IDENTIFIED \(identity)  distance \(distance)\(GalleryText.headScore(best.headScore))  threshold \(threshold)"
+                )
             } else {
-                print("UNKNOWN  nearest \(best.name)  distance \(distance)  threshold \(threshold)")
+                print(
+                    "UNKNOWN  nearest \(best.name)  distance \(distance)\(GalleryText.headScore(best.headScore))  threshold \(threshold)"
+                )
             }
             var width = 0
             for c in r.candidates { width = max(width, c.name.count) }
@@ -66,7 +70,7 @@ struct IdentifyCommand: ParsableCommand {
                 let d: String = GalleryText.distance(c.distance)
                 let over: String = GalleryText.templates(c.templateCount, score: r.score)
                 let mark: String = c.isMatch ? "  within threshold" : ""
-                print("  \(rank + 1). \(name)  \(d)  (\(over))\(mark)")
+                print("  \(rank + 1). \(name)  \(d)\(GalleryText.headScore(c.headScore))  (\(over))\(mark)")
             }
             let hidden = r.identitiesCompared - r.candidates.count
             if hidden > 0 {

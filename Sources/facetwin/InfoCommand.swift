@@ -16,7 +16,7 @@ struct InfoCommand: ParsableCommand {
         let c = m.config, info = m.info
         print("model: \(model)")
         print(
-            "input: \(c.inputWidth)x\(c.inputHeight) grayscale\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")\(c.inputInset > 0 ? String(format: ", %.0f %% of each side cut off first", 100 * c.inputInset) : "")"
+            "input: \(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour (RGB)" : "grayscale")\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")\(c.inputInset > 0 ? String(format: ", %.0f %% of each side cut off first", 100 * c.inputInset) : "")"
         )
         let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
         let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""
@@ -26,6 +26,11 @@ struct InfoCommand: ParsableCommand {
         print(
             "training images: \(info.preparation?.description ?? "not recorded (taken as crops; --detect auto uses them as they are)")"
         )
+        if m.network.head != nil {
+            print(
+                "head: sigmoid (distance → BatchNorm1d → Dense(1) → sigmoid; score small for similar, match probability 1 − score)"
+            )
+        }
         print("margin: \(info.margin)")
         if let t = info.threshold {
             print("threshold: \(t) (\(info.thresholdMethod ?? "method not recorded"))")
@@ -44,6 +49,12 @@ struct InfoCommand: ParsableCommand {
             }
             if let run = t.epochsRun, run < t.epochs {
                 print("stopped early at epoch \(run) (patience \(t.patience ?? 0))")
+            }
+            if let backbone = t.backbone {
+                print("backbone: \(backbone) (\(t.backboneFrozen == true ? "frozen: only the head trained" : "fine-tuned"))")
+            }
+            if let pairs = t.trainPairs {
+                print("pairs: \(pairs) trained on\(t.validationPairs.map { ", validated on \($0)" } ?? "")")
             }
             var line = String(format: "loss: %.4f (last epoch), %.4f (kept epoch)", t.finalLoss, t.bestEpochLoss)
             if let e = t.validationEER, let a = t.validationAUC {

@@ -31,6 +31,7 @@ struct ThresholdOption: ParsableArguments {
 /// The network and training options of `train` and `crossval`: same names, defaults (the
 /// recipe's: `--recipe` then the options that change it) and help in both.
 extension Recipe: ExpressibleByArgument {}
+extension HeadKind: ExpressibleByArgument {}
 
 /// `--pairing`'s values.
 enum PairingChoice: String, ExpressibleByArgument, CaseIterable {
@@ -70,6 +71,15 @@ struct TrainingOptionsGroup: ParsableArguments {
 
     @Flag(help: "Invert pixel values (1 − x) before the network sees them.")
     var invert = false
+
+    @Flag(help: "Colour input: three channels (RGB; grey photos give three equal channels).")
+    var color = false
+
+    @Option(
+        help:
+            "Pair score: distance (a threshold on the embedding distance) or sigmoid (distance → BatchNorm → Dense(1) → sigmoid, small for similar, contrastive margin 1 on it, decision at 0.5)."
+    )
+    var head: HeadKind = .distance
 
     @Flag(help: "No augmentation of training images (the default recipe augments them).")
     var noAugment = false
@@ -207,6 +217,8 @@ struct TrainingOptionsGroup: ParsableArguments {
         config.hidden = hidden.isEmpty ? [] : try ints(hidden, "--hidden", each: l.hiddenWidth, count: l.hiddenLayers)
         config.embeddingSize = embedding
         config.invert = invert
+        config.inputChannels = color ? 3 : 1
+        config.head = head
         if let standardize { config.standardize = standardize }
         if let mirror { config.mirrorAverage = mirror }
         if let pool { config.pool = pool }
@@ -220,7 +232,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         o.epochs = epochs ?? o.epochs
         o.batchSize = batch ?? o.batchSize
         o.learningRate = lr ?? o.learningRate
-        o.margin = margin ?? o.margin
+        o.margin = margin ?? (head == .sigmoid ? 1 : o.margin)
         o.seed = seed
         if noAugment { o.augmentation = .none }
         switch pairing {

@@ -25,7 +25,11 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "Root of the identity folders (DIR/<identity>/<image>.pgm).")
-    var data: String
+    var data: String?
+
+    @OptionGroup var pairData: TrainingPairsOptions
+
+    @OptionGroup var backbone: BackboneOptions
 
     @Option(help: "Comma-separated identities kept out of training for validation, e.g. s5,s6,s7.")
     var holdout: String = ""
@@ -43,8 +47,22 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    func validate() throws {
+        guard (data != nil) != pairData.isGiven else {
+            throw ValidationError("give --data DIR (identity folders) or --pairs/--pair-folders (labelled pairs)")
+        }
+        if pairData.isGiven, !holdout.isEmpty {
+            throw ValidationError("--holdout goes with --data; with pairs use --validation-pairs")
+        }
+    }
+
     func run() throws {
-        let config = try recipe.networkConfig()
+        let (config, backboneNetwork) = try backbone.resolve(try recipe.networkConfig())
+        if pairData.isGiven {
+            try train(config: config, backbone: backboneNetwork, data: try trainingPairs(config))
+            return
+        }
+        guard let data else { return }
         let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let preparer = try detectOptions.preparer()
         let trainSet = try ImageFolder(root: data, for: config, excluding: held, preparer: preparer)
@@ -60,18 +78,58 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let failed = trainSet.failedToAcquire + (validation?.failedToAcquire ?? [])
-        let options = recipe.trainingOptions(seed: seed)
-        let trainer = try Trainer(config: config, options: options, training: trainSet, validation: validation)
-        var summary = "data: \(trainer.training.identities.count) identities, \(trainer.training.count) images for training"
-        if let v = trainer.validation {
-            summary +=
-                "; \(trainer.validationIsCarved ? "validation" : "held out") \(v.identities.joined(separator: ",")) (\(v.count) images)"
+        var notes: [String] = []
+        if trainSet.skippedFiles > 0 { notes.append("skipped \(trainSet.skippedFiles) non-image files") }
+        if preparer != nil { notes.append("faces detected and aligned, \(failed.count) image(s) without a usable face left out") }
+        let preparation: FacePreparationRecord
+        if let preparer {
+            preparation = FacePreparationRecord(
+                detect: .always, aligner: preparer.cropper.aligner, faces: preparer.cropper.policy,
+                failedToAcquire: failed.count)
+        } else {
+            // Crops as given: their size (when they share one) tells crops from photos for --detect auto.
+            let sizes = Set([trainSet.sourceSize, validation?.sourceSize ?? trainSet.sourceSize])
+            let size = sizes.count == 1 ? sizes.first! : nil
+            preparation = FacePreparationRecord(
+                detect: .never, cropSize: size, aligner: FaceAligner(width: size?.width ?? 92, height: size?.height ?? 112))
         }
-        if trainSet.skippedFiles > 0 { summary += "; skipped \(trainSet.skippedFiles) non-image files" }
-        if preparer != nil { summary += "; faces detected and aligned, \(failed.count) image(s) without a usable face left out" }
-        if !quiet {
-            printError(summary)
-            for e in failed { printError("  \(e.description) (failure to acquire)") }
+        try train(
+            config: config, backbone: backboneNetwork, data: (.identities(trainSet), validation.map { .identities($0) }),
+            notes: notes, failed: failed, preparation: preparation)
+    }
+
+    /// The pair data (training and validation), loaded for `config`, with a summary line.
+    func trainingPairs(_ config: NetworkConfig) throws -> (TrainingData, TrainingData?) {
+        guard let list = try pairData.trainingList() else { throw CLIError("no training pairs") }
+        let train = try PairImages(list, for: config)
+        let validation = try pairData.validationList().map { try PairImages($0, for: config) }
+        var summary = "data: \(train.count) pairs (\(train.genuineCount) similar) of \(train.paths.count) images for training"
+        if let validation {
+            summary += "; validation \(validation.count) pairs (\(validation.genuineCount) similar) from \(validation.source)"
+        }
+        if !quiet { printError(summary) }
+        return (.pairs(train), validation.map { .pairs($0) })
+    }
+
+    func train(
+        config: NetworkConfig, backbone network: SiameseNetwork?, data: (TrainingData, TrainingData?),
+        notes: [String] = [], failed: [ImageError] = [], preparation: FacePreparationRecord? = nil
+    ) throws {
+        var options = recipe.trainingOptions(seed: seed)
+        options.freezeBackbone = backbone.freezeBackbone
+        let trainer = try Trainer(config: config, options: options, data: data.0, validation: data.1)
+        trainer.backbone = network
+        if case .identities(let t) = trainer.training {
+            var summary = "data: \(t.identities.count) identities, \(t.count) images for training"
+            if case .identities(let v) = trainer.validation {
+                summary +=
+                    "; \(trainer.validationIsCarved ? "validation" : "held out") \(v.identities.joined(separator: ",")) (\(v.count) images)"
+            }
+            for note in notes { summary += "; " + note }
+            if !quiet {
+                printError(summary)
+                for e in failed { printError("  \(e.description) (failure to acquire)") }
+            }
         }
         let result = try trainer.run { r in
             guard !quiet else { return }
@@ -84,17 +142,10 @@ struct TrainCommand: ParsableCommand {
             printError(line)
             if let note = collapseText(r) { printError(note) }
         }
-        if let preparer {
-            result.model.info.preparation = FacePreparationRecord(
-                detect: .always, aligner: preparer.cropper.aligner, faces: preparer.cropper.policy,
-                failedToAcquire: failed.count)
-        } else {
-            // Crops as given: their size (when they share one) tells crops from photos for --detect auto.
-            let sizes = Set([trainSet.sourceSize, validation?.sourceSize ?? trainSet.sourceSize])
-            let size = sizes.count == 1 ? sizes.first! : nil
-            result.model.info.preparation = FacePreparationRecord(
-                detect: .never, cropSize: size,
-                aligner: FaceAligner(width: size?.width ?? 92, height: size?.height ?? 112))
+        result.model.info.preparation = preparation
+        if let path = backbone.backbone {
+            result.model.info.training?.backbone = path
+            result.model.info.training?.backboneFrozen = backbone.freezeBackbone
         }
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)
@@ -114,7 +165,7 @@ struct TrainCommand: ParsableCommand {
                     format: "kept epoch %d: held-out EER %.2f%%, AUC %.4f, threshold %.4f", t.bestEpoch, 100 * eer, auc,
                     result.model.info.threshold ?? .nan))
             print(
-                "  (the kept epoch was chosen on these held-out identities, so its EER is optimistic; use crossval for an unbiased figure)"
+                "  (the kept epoch was chosen on these held-out \(t.validationPairs == nil ? "identities" : "pairs"), so its EER is optimistic; use crossval for an unbiased figure)"
             )
         }
         print(String(format: "time: %.1fs", t.seconds))

@@ -42,6 +42,8 @@ struct VerifyCommand: ParsableCommand {
             "Batch mode: CSV of image pairs (image1,image2[,same]; same: 1 = same person, 0 = different) to compare, no gallery.")
     var pairs: String?
 
+    @OptionGroup var pairFolders: PairFoldersOption
+
     @Option(help: "Batch mode: where to write the results CSV.")
     var out: String?
 
@@ -49,8 +51,8 @@ struct VerifyCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if pairs != nil {
-            guard model != nil else { throw ValidationError("--pairs needs --model") }
+        if pairs != nil || pairFolders.pairFolders != nil {
+            guard model != nil else { throw ValidationError("--pairs needs --model (so does --pair-folders)") }
             guard gallery == nil, claim == nil, probe == nil else {
                 throw ValidationError("--pairs compares listed pairs: it takes no --gallery, --claim or probe")
             }
@@ -64,8 +66,8 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let pairs {
-            try runPairsMode(model: model!, pairs: pairs, out: out, json: json)
+        if let list = try pairFolders.list(pairs: pairs) {
+            try runPairsMode(model: model!, list: list, out: out, json: json)
             return
         }
         let g = try openGallery(gallery!, model: model, create: false)
@@ -79,7 +81,9 @@ struct VerifyCommand: ParsableCommand {
             let distance: String = GalleryText.distance(r.distance)
             let threshold: String = GalleryText.distance(r.threshold)
             let over: String = GalleryText.templates(r.templatesCompared, score: r.score)
-            print("\(verdict) \(r.claim)  distance \(distance)  threshold \(threshold)  (\(over))")
+            print(
+                "\(verdict) \(r.claim)  distance \(distance)\(GalleryText.headScore(r.headScore))  threshold \(threshold)  (\(over))"
+            )
         }
         if !r.isMatch { throw ExitCode(1) }
     }

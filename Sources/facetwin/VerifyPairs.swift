@@ -10,11 +10,10 @@ extension VerifyCommand {
     /// (verdict `match` or `no_match`) to `out`, or to standard output when `out` is nil. A
     /// summary line follows (on standard error when the CSV goes to standard output): how
     /// many matched, and the accuracy, FMR and FNMR when the list has labels.
-    func runPairsMode(model: String, pairs: String, out: String?, json: Bool) throws {
+    func runPairsMode(model: String, list: PairList, out: String?, json: Bool) throws {
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
-        let list = try PairList(contentsOf: pairs)
         let result = try PairVerification(model: m, pairList: list, threshold: limit)
         let csv = Self.resultsCSV(result)
         var summary = Self.summary(result, method: method)
@@ -46,11 +45,14 @@ extension VerifyCommand {
 
     /// One row per pair: image1,image2[,same],distance,verdict, under a header.
     static func resultsCSV(_ result: PairVerification) -> String {
-        var csv = result.hasLabels ? "image1,image2,same,distance,verdict\n" : "image1,image2,distance,verdict\n"
+        var csv = result.hasLabels ? "image1,image2,same,distance," : "image1,image2,distance,"
+        csv += result.hasHeadScores ? "score,match_probability,verdict\n" : "verdict\n"
         for v in result.verdicts {
             var row = "\(CSV.field(v.pair.image1)),\(CSV.field(v.pair.image2)),"
             if let same = v.pair.same { row += same ? "1," : "0," }
-            row += "\(v.distance),\(v.isMatch ? "match" : "no_match")\n"
+            row += "\(v.distance),"
+            if let s = v.headScore { row += "\(s),\(1 - s)," }
+            row += "\(v.isMatch ? "match" : "no_match")\n"
             csv += row
         }
         return csv

@@ -618,3 +618,139 @@ extension GradientCheckTests {
         XCTAssertEqual(y.toArray()[1], 1.6, accuracy: 1e-6)
     }
 }
+
+// MARK: - BatchNorm1d and the sigmoid score head
+
+extension GradientCheckTests {
+    func testBatchNorm1dTraining() {
+        let bn = BatchNorm1d(3)
+        for (i, v) in [1.3, -0.7, 0.4].enumerated() { bn.weight.value.pointer[i] = Float(v) }
+        for (i, v) in [0.2, 0.5, -0.3].enumerated() { bn.bias.value.pointer[i] = Float(v) }
+        assertGradients(
+            "BatchNorm1d(3) N=6", bn, input: randomTensor([6, 3], seed: 90, offset: 0.5, spread: 2), h: 1e-2, seed: 91)
+    }
+
+    func testBatchNorm1dSingleFeatureAsInTheHead() {
+        let bn = BatchNorm1d(1)
+        bn.weight.value.pointer[0] = 0.8
+        bn.bias.value.pointer[0] = -0.1
+        assertGradients("BatchNorm1d(1) N=8", bn, input: randomTensor([8, 1], seed: 92, offset: 1, spread: 1), h: 1e-2, seed: 93)
+    }
+
+    /// The head's contrastive loss (margin 1 on the sigmoid scores) against finite differences,
+    /// with respect to every embedding row and every head parameter; one row is in no pair and
+    /// one in two.
+    func testSigmoidHeadContrastiveGradients() {
+        var rng = RandomSource(seed: 94)
+        let head = SigmoidHead(rng: &rng)
+        head.norm.weight.value.pointer[0] = 1.4
+        head.norm.bias.value.pointer[0] = 0.3
+        let dim = 3, rows = 7
+        var embeddings = randomValues(rows * dim, seed: 95)
+        let pairs: [IdentityBatchSampler.MinedPair] = [
+            .init(first: 0, second: 1, label: 0), .init(first: 2, second: 3, label: 1), .init(first: 4, second: 5, label: 1),
+            .init(first: 0, second: 3, label: 1), .init(first: 1, second: 4, label: 0)
+        ]
+        var gradient = [Float](repeating: .nan, count: rows * dim)
+        func loss() -> Double {
+            var scratch = [Float](repeating: 0, count: rows * dim)
+            return Double(
+                head.contrastive(embeddings: embeddings, dim: dim, pairs: pairs, rows: rows, margin: 1, gradient: &scratch))
+        }
+        zeroGradients(head.parameters)
+        _ = head.contrastive(embeddings: embeddings, dim: dim, pairs: pairs, rows: rows, margin: 1, gradient: &gradient)
+        let analyticParameters = head.parameters.map { $0.parameter.grad.toArray() }
+        for k in 0..<dim { XCTAssertEqual(gradient[6 * dim + k], 0, "row 6 is in no pair") }
+
+        var numeric: [Double] = []
+        let h: Float = 1e-2
+        for i in 0..<(rows * dim) {
+            let x = embeddings[i]
+            embeddings[i] = x + h
+            let lp = loss()
+            embeddings[i] = x - h
+            let lm = loss()
+            embeddings[i] = x
+            numeric.append((lp - lm) / (Double(x + h) - Double(x - h)))
+        }
+        assertComparison(compareGradients("SigmoidHead contrastive d/dembeddings", numeric: numeric, analytic: gradient))
+        for ((name, p), analytic) in zip(head.parameters, analyticParameters) {
+            let (num, _) = numericGradients(p.value.pointer, indices: Array(0..<p.value.count), h: h, guardKinks: false, loss)
+            assertComparison(compareGradients("SigmoidHead contrastive d/d\(name)", numeric: num, analytic: analytic))
+        }
+    }
+
+    /// A whole training step of a twin with the sigmoid head: every parameter's gradient, from
+    /// the images through the CNN, the distance and the head, against finite differences of the
+    /// loss computed in Double from the step's embeddings and the head's parameters.
+    func testSigmoidHeadTrainStepGradients() {
+        let config = NetworkConfig(
+            inputHeight: 6, inputWidth: 5, channels: [2, 3], hidden: [7], embeddingSize: 3, inputChannels: 3, head: .sigmoid)
+        let net = SiameseNetwork(config: config, seed: 96)
+        var rng = RandomSource(seed: 97)
+        for (_, bn) in net.batchNorms {
+            for i in 0..<bn.channels {
+                bn.weight.value.pointer[i] = Float.random(in: 0.6...1.5, using: &rng)
+                bn.bias.value.pointer[i] = Float.random(in: -0.3...0.3, using: &rng)
+            }
+        }
+        let head = net.head!
+        head.norm.weight.value.pointer[0] = 1.3
+        head.norm.bias.value.pointer[0] = 0.2
+        let b = 4, dim = config.embeddingSize
+        let labels: [Float] = [0, 1, 1, 0]
+        let images = randomTensor([2 * b, 3, config.inputHeight, config.inputWidth], seed: 98, offset: 0.5, spread: 1)
+        let step = TrainingStep(network: net, loss: ContrastiveLoss(margin: 1))
+
+        var worstLossMismatch = 0.0
+        func objective() -> Double {
+            let (value, emb) = step.run(images: images, labels: labels)
+            let e = emb.toArray()
+            let d = (0..<b).map { k -> Double in
+                var sq = 0.0
+                for c in 0..<dim {
+                    let diff = Double(e[k * dim + c]) - Double(e[(b + k) * dim + c]) + Double(ContrastiveLoss.eps)
+                    sq += diff * diff
+                }
+                return sq.squareRoot()
+            }
+            let mean = d.reduce(0, +) / Double(b)
+            let variance = d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(b)
+            let (gamma, beta) = (Double(head.norm.weight.value.pointer[0]), Double(head.norm.bias.value.pointer[0]))
+            let (w, bias) = (Double(head.dense.weight.value.pointer[0]), Double(head.dense.bias.value.pointer[0]))
+            var total = 0.0
+            for k in 0..<b {
+                let z = w * ((d[k] - mean) / (variance + 1e-5).squareRoot() * gamma + beta) + bias
+                let s = 1 / (1 + exp(-z)), y = Double(labels[k])
+                total += (1 - y) * s * s + y * pow(max(0, 1 - s), 2)
+            }
+            let reference = total / Double(b)
+            worstLossMismatch = max(worstLossMismatch, abs(reference - Double(value)) / max(1, abs(reference)))
+            return reference
+        }
+
+        zeroGradients(net.namedParameters)
+        _ = objective()
+        let analytic = net.namedParameters.map { $0.parameter.grad.toArray() }
+        let h: Float = 3e-4
+        var totalSkipped = 0, totalChecked = 0
+        for ((name, p), ana) in zip(net.namedParameters, analytic) {
+            let stride = max(1, p.value.count / 100)
+            let indices = Array(Swift.stride(from: 0, to: p.value.count, by: stride))
+            let (num, half) = numericGradients(p.value.pointer, indices: indices, h: h, guardKinks: true, objective)
+            if name == "fc1.2.bias" {
+                // Moves both twins alike: the distances, and so the loss, do not depend on it.
+                XCTAssertEqual(ana, [Float](repeating: 0, count: dim), "fc1.2.bias gradient")
+                continue
+            }
+            let c = compareGradients(
+                "sigmoid TrainingStep \(name)", numeric: num, analytic: indices.map { ana[$0] }, numericHalf: half,
+                indices: indices)
+            assertComparison(c)
+            totalSkipped += c.skipped
+            totalChecked += c.checked
+        }
+        XCTAssertLessThanOrEqual(totalSkipped, max(3, totalChecked / 50), "too many elements skipped at ReLU kinks")
+        XCTAssertLessThanOrEqual(worstLossMismatch, 1e-5, "the step's loss vs the loss of its embeddings in Double")
+    }
+}

@@ -52,12 +52,12 @@ final class ValidationSplitTests: XCTestCase {
     func testCarvedValidationNeverHoldsEvaluationIdentitiesAndTheBestEpochIsKept() throws {
         let train = try trainingFolder()
         let trainer = try Trainer(config: Self.config, options: options(epochs: 5), training: train, validation: nil)
-        let validation = try XCTUnwrap(trainer.validation)
+        let validation = try XCTUnwrap(trainer.validation?.folder)
         XCTAssertTrue(trainer.validationIsCarved)
         XCTAssertEqual(validation.identities.count, 2)
         XCTAssertTrue(Set(validation.identities).isDisjoint(with: Self.evaluation), "never an evaluation identity")
-        XCTAssertTrue(Set(validation.identities).isDisjoint(with: trainer.training.identities), "never trained on")
-        XCTAssertEqual(trainer.training.identities.count + validation.identities.count, train.identities.count)
+        XCTAssertTrue(Set(validation.identities).isDisjoint(with: trainer.training.folder!.identities), "never trained on")
+        XCTAssertEqual(trainer.training.folder!.identities.count + validation.identities.count, train.identities.count)
 
         let result = try trainer.run()
         XCTAssertEqual(result.history.count, 5)

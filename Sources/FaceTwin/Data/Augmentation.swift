@@ -36,10 +36,11 @@ public struct Augmentation: Sendable, Equatable, Codable {
 
     public var isIdentity: Bool { self == .none }
 
-    /// Writes an augmented copy of `source` ([height × width], row-major) into `destination`.
+    /// Writes an augmented copy of `source` (`channels` planes of [height × width], row-major)
+    /// into `destination`; every plane gets the same change.
     public func apply(
         _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-        width: Int, height: Int, rng: inout RandomSource
+        width: Int, height: Int, channels: Int = 1, rng: inout RandomSource
     ) {
         func uniform(_ r: Float) -> Float { r == 0 ? 0 : Float.random(in: -r...r, using: &rng) }
         let angle = uniform(rotationDegrees) * .pi / 180
@@ -51,6 +52,19 @@ public struct Augmentation: Sendable, Equatable, Codable {
         let (cx, cy) = (Float(width - 1) / 2, Float(height - 1) / 2)
         let (c, sn) = (cos(angle) / s, sin(angle) / s)
         let maxX = Float(width - 1), maxY = Float(height - 1)
+        for plane in 0..<channels {
+            let offsetPixels = plane * width * height
+            transform(
+                source + offsetPixels, into: destination + offsetPixels, width: width, height: height,
+                map: (c, sn, cx, cy, tx, ty, flip, maxX, maxY), gain: gain, offset: offset)
+        }
+    }
+
+    private func transform(
+        _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, width: Int, height: Int,
+        map: (Float, Float, Float, Float, Float, Float, Float, Float, Float), gain: Float, offset: Float
+    ) {
+        let (c, sn, cx, cy, tx, ty, flip, maxX, maxY) = map
         for y in 0..<height {
             let dy = Float(y) - cy - ty
             for x in 0..<width {

@@ -41,6 +41,8 @@ public struct ImageFolder: Sendable {
     public let width: Int
     /// Height of every stored image.
     public let height: Int
+    /// Channels of every stored image: 1 (grey) or 3 (RGB planes; grey files replicated).
+    public let channels: Int
     /// Whether pixels were stored inverted (`1 - x`).
     public let invert: Bool
     /// Whether each image was standardised (mean 0, standard deviation 1) after that.
@@ -49,8 +51,8 @@ public struct ImageFolder: Sendable {
     public let inset: Double
     /// Loaded identity names (folder names), natural order; `labels` index this.
     public let identities: [String]
-    /// All images, contiguous: image `i` is `pixels[i*height*width ..< (i+1)*height*width]`,
-    /// row-major, values in [0, 1].
+    /// All images, contiguous: image `i` is `pixels[i*imageSize ..< (i+1)*imageSize]`,
+    /// channel planes one after the other, each row-major, values in [0, 1].
     public let pixels: [Float]
     /// The identity of each image, an index into ``identities``.
     public let labels: [Int]
@@ -70,8 +72,8 @@ public struct ImageFolder: Sendable {
     /// Number of images.
     public var count: Int { labels.count }
 
-    /// Floats per image (`height * width`).
-    public var imageSize: Int { height * width }
+    /// Floats per image (`channels * height * width`).
+    public var imageSize: Int { channels * height * width }
 
     /// The stored floats of image `index` (a view into ``pixels``, no copy).
     public func image(at index: Int) -> ArraySlice<Float> {
@@ -92,11 +94,11 @@ public struct ImageFolder: Sendable {
     ///   is reported does not depend on thread scheduling: when several images fail,
     ///   the first in load order is named.
     public init(
-        root: String, width: Int = 100, height: Int = 100, invert: Bool = false, standardize: Bool = false,
-        only: Set<String>? = nil, excluding: Set<String> = [],
+        root: String, width: Int = 100, height: Int = 100, channels: Int = 1, invert: Bool = false,
+        standardize: Bool = false, only: Set<String>? = nil, excluding: Set<String> = [],
         maxPixels: Int = ImageDecoder.defaultMaxPixels, preparer: FacePreparer? = nil, inset: Double = 0
     ) throws(DatasetError) {
-        guard width > 0, height > 0 else {
+        guard width > 0, height > 0, channels == 1 || channels == 3 else {
             throw .invalidImageSize(root: root, width: width, height: height)
         }
         var info = stat()
@@ -153,12 +155,13 @@ public struct ImageFolder: Sendable {
         }
 
         let decoded = try Self.decodeAll(
-            paths, width: width, height: height, invert: invert, standardize: standardize,
+            paths, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
             maxPixels: maxPixels, preparer: preparer, inset: inset)
 
         self.root = root
         self.width = width
         self.height = height
+        self.channels = channels
         self.invert = invert
         self.standardize = standardize
         self.inset = inset
@@ -174,7 +177,7 @@ public struct ImageFolder: Sendable {
             self.paths = paths
             self.imagesByLabel = byLabel
         } else {
-            let size = width * height
+            let size = channels * width * height
             var keptPixels: [Float] = [], keptLabels: [Int] = [], keptPaths: [String] = []
             var keptByLabel = [[Int]](repeating: [], count: selected.count)
             keptPixels.reserveCapacity(decoded.pixels.count)
@@ -193,13 +196,14 @@ public struct ImageFolder: Sendable {
 
     /// A folder from its parts (``splitting(off:)``).
     private init(
-        root: String, width: Int, height: Int, invert: Bool, standardize: Bool, inset: Double, identities: [String],
-        pixels: [Float], labels: [Int], paths: [String], imagesByLabel: [[Int]], skippedFiles: Int,
-        failedToAcquire: [ImageError], attemptedByLabel: [Int], sourceSize: ImageSize?
+        root: String, width: Int, height: Int, channels: Int, invert: Bool, standardize: Bool, inset: Double,
+        identities: [String], pixels: [Float], labels: [Int], paths: [String], imagesByLabel: [[Int]],
+        skippedFiles: Int, failedToAcquire: [ImageError], attemptedByLabel: [Int], sourceSize: ImageSize?
     ) {
         self.root = root
         self.width = width
         self.height = height
+        self.channels = channels
         self.invert = invert
         self.standardize = standardize
         self.inset = inset
@@ -218,11 +222,11 @@ public struct ImageFolder: Sendable {
     /// slots of failures to acquire left at 0), with each file's decoded size.
     /// Each worker writes only its own image's slice, so the result does not
     /// depend on scheduling; errors are kept per image and the first is thrown.
-    private static func decodeAll(
-        _ paths: [String], width: Int, height: Int, invert: Bool, standardize: Bool,
+    static func decodeAll(
+        _ paths: [String], width: Int, height: Int, channels: Int, invert: Bool, standardize: Bool,
         maxPixels: Int, preparer: FacePreparer?, inset: Double
     ) throws(DatasetError) -> (pixels: [Float], sizes: [ImageSize], failures: [ImageError?]) {
-        let size = width * height
+        let size = channels * width * height
         var pixels = [Float](repeating: 0, count: paths.count * size)
         var errors = [ImageError?](repeating: nil, count: paths.count)
         var sizes = [ImageSize](repeating: ImageSize(width: 0, height: 0), count: paths.count)
@@ -231,12 +235,20 @@ public struct ImageFolder: Sendable {
                 sizes.withUnsafeMutableBufferPointer { sizes in
                     DispatchQueue.concurrentPerform(iterations: paths.count) { i in
                         do throws(ImageError) {
-                            var image = try ImageDecoder.decode(path: paths[i], maxPixels: maxPixels)
-                            sizes[i] = ImageSize(width: image.width, height: image.height)
-                            if let preparer { image = try preparer.prepare(image, path: paths[i]) }
-                            let resized = Resize.bilinear(image.inset(inset), width: width, height: height)
                             let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])
-                            resized.writeNormalized(into: slot, invert: invert)
+                            let decoded = try ImageDecoder.decodeImage(
+                                path: paths[i], maxPixels: maxPixels, keepColor: channels == 3)
+                            var gray = decoded.gray
+                            var rgb = channels == 3 ? decoded.rgb : nil
+                            sizes[i] = ImageSize(width: gray.width, height: gray.height)
+                            if let preparer { (gray, rgb) = try preparer.prepare(gray, rgb: rgb, path: paths[i]) }
+                            if let rgb {
+                                let input = Resize.networkInput(rgb.inset(inset), width: width, height: height, invert: invert)
+                                _ = slot.update(fromContentsOf: input)
+                            } else {
+                                let resized = Resize.bilinear(gray.inset(inset), width: width, height: height)
+                                resized.writeNormalized(into: slot, invert: invert)
+                            }
                             if standardize { Standardization.apply(slot.baseAddress!, count: slot.count) }
                         } catch {
                             errors[i] = error
@@ -339,21 +351,21 @@ extension ImageFolder {
         let folders = Set(names.map { Self.join(root, $0) })
         let failed = failedToAcquire.filter { folders.contains(Self.parent(of: $0.path)) }
         return ImageFolder(
-            root: root, width: width, height: height, invert: invert, standardize: standardize, inset: inset,
-            identities: names, pixels: pixels, labels: labels, paths: paths, imagesByLabel: byLabel,
+            root: root, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
+            inset: inset, identities: names, pixels: pixels, labels: labels, paths: paths, imagesByLabel: byLabel,
             skippedFiles: skippedFiles, failedToAcquire: failed, attemptedByLabel: attempted, sourceSize: sourceSize)
     }
 
-    /// The images of `root` prepared as `config`'s network takes them (size, inversion,
-    /// standardisation).
+    /// The images of `root` prepared as `config`'s network takes them (size, channels, inset,
+    /// inversion, standardisation).
     /// With `preparer`, faces are detected and aligned first (failures to acquire left out).
     public init(
         root: String, for config: NetworkConfig, only: Set<String>? = nil, excluding: Set<String> = [],
         preparer: FacePreparer? = nil
     ) throws(DatasetError) {
         try self.init(
-            root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
-            standardize: config.standardize, only: only, excluding: excluding, preparer: preparer,
+            root: root, width: config.inputWidth, height: config.inputHeight, channels: config.inputChannels,
+            invert: config.invert, standardize: config.standardize, only: only, excluding: excluding, preparer: preparer,
             inset: config.inputInset)
     }
 }

@@ -33,6 +33,16 @@ public struct RGBImage: Equatable, Sendable {
         self.init(width: gray.width, height: gray.height, pixels: rgb)
     }
 
+    /// Three gray planes of one size (R, G, B) interleaved into one image.
+    public init(planes: [GrayImage]) {
+        precondition(planes.count == 3, "RGBImage needs 3 planes, got \(planes.count)")
+        let (w, h) = (planes[0].width, planes[0].height)
+        precondition(planes.allSatisfy { $0.width == w && $0.height == h }, "RGB planes of different sizes")
+        var rgb = [UInt8](repeating: 0, count: 3 * w * h)
+        for c in 0..<3 { for (i, v) in planes[c].pixels.enumerated() { rgb[3 * i + c] = v } }
+        self.init(width: w, height: h, pixels: rgb)
+    }
+
     /// The pixel at column `x`, row `y`.
     public subscript(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
         let i = 3 * (y * width + x)
@@ -82,5 +92,22 @@ extension Resize {
         matching pillow: PillowVersion = .pillow13
     ) -> [Float] {
         (0..<3).flatMap { networkInput(image.channel($0), width: width, height: height, invert: invert, matching: pillow) }
+    }
+}
+
+extension RGBImage {
+    /// The image without `fraction` of each side, as ``GrayImage/inset(_:)`` cuts a gray one.
+    public func inset(_ fraction: Double) -> RGBImage {
+        guard fraction > 0 else { return self }
+        let l = min(Int((Double(width) * fraction).rounded()), (width - 1) / 2)
+        let t = min(Int((Double(height) * fraction).rounded()), (height - 1) / 2)
+        guard l > 0 || t > 0 else { return self }
+        let w = width - 2 * l, h = height - 2 * t
+        var out = [UInt8](repeating: 0, count: 3 * w * h)
+        for y in 0..<h {
+            let src = 3 * ((y + t) * width + l)
+            out.replaceSubrange(3 * y * w..<3 * (y + 1) * w, with: pixels[src..<src + 3 * w])
+        }
+        return RGBImage(width: w, height: h, pixels: out)
     }
 }

@@ -38,6 +38,24 @@ public struct FacePreparer: Sendable {
         case .ok: return a.crops[0]
         }
     }
+
+    /// The face crop of a photo kept in colour: found on `gray`, and each of `rgb`'s channels
+    /// aligned by the same transform (``prepare(_:path:)`` when `rgb` is nil).
+    public func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?) {
+        guard let rgb else { return (try prepare(gray, path: path), nil) }
+        if let passThroughSize, gray.width == passThroughSize.width, gray.height == passThroughSize.height {
+            return (gray, rgb)
+        }
+        let a: FaceAcquisition
+        do { a = try cropper.acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
+        switch a.status {
+        case .noFace: throw .noFace(path: path)
+        case .refused: throw .multipleFaces(path: path, count: a.faces.count)
+        case .ok:
+            let face = a.faces[a.kept[0]]
+            return (a.crops[0], RGBImage(planes: (0..<3).map { cropper.aligner.align(rgb.channel($0), face: face) }))
+        }
+    }
 }
 
 extension ImageError {

@@ -29,7 +29,7 @@ public struct Evaluation: Sendable {
     /// The pairs, as indices into `imagePaths`.
     public let first: [Int32]
     public let second: [Int32]
-    /// Distance of each pair.
+    /// Score of each pair: its distance, or for a model with a sigmoid head the head's score.
     public let distances: [Float]
     /// Whether each pair is of the same person.
     public let genuine: [Bool]
@@ -68,7 +68,7 @@ public struct Evaluation: Sendable {
     public init(model: FaceModel, folder: ImageFolder) throws(EvaluationError) {
         let c = model.config
         guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert,
-            folder.inset == c.inputInset
+            folder.inset == c.inputInset, folder.channels == c.inputChannels
         else {
             throw .inputMismatch(
                 "\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")"
@@ -101,8 +101,8 @@ public struct Evaluation: Sendable {
         }
         try self.init(
             model: model, source: .identities(root: folder.root, names: folder.identities), imagePaths: folder.paths,
-            embeddings: embeddings, first: first, second: second, distances: scored.distances, genuine: scored.genuine,
-            acquisition: acquisition)
+            embeddings: embeddings, first: first, second: second,
+            distances: model.network.scores(distances: scored.distances), genuine: scored.genuine, acquisition: acquisition)
     }
 
     /// The pairs of a labelled pair list. Each distinct image is decoded and embedded once.
@@ -116,7 +116,7 @@ public struct Evaluation: Sendable {
             try self.init(
                 model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
                 embeddings: scored.embeddings, first: scored.first, second: scored.second,
-                distances: scored.distances, genuine: labels, acquisition: nil)
+                distances: model.network.scores(distances: scored.distances), genuine: labels, acquisition: nil)
             return
         }
         let scored = try Self.score(model: model, pairList: pairList, failuresToAcquire: true)
@@ -140,7 +140,7 @@ public struct Evaluation: Sendable {
         let failures = scored.failures.sorted { $0.key < $1.key }.map(\.value)
         try self.init(
             model: model, source: .pairList(file: pairList.file), imagePaths: keptPaths, embeddings: keptEmbeddings,
-            first: first, second: second, distances: distances, genuine: genuine,
+            first: first, second: second, distances: model.network.scores(distances: distances), genuine: genuine,
             acquisition: AcquisitionFailures(
                 attemptedImages: scored.imagePaths.count, failures: failures, genuinePairsNotScored: genuineLost,
                 impostorPairsNotScored: impostorLost))
@@ -214,7 +214,7 @@ public struct Evaluation: Sendable {
                 if out == 0 { first.append(k) } else { second.append(k) }
             }
         }
-        let hw = model.config.inputHeight * model.config.inputWidth
+        let hw = model.config.imageSize
         var pixels: [Float] = []
         pixels.reserveCapacity(paths.count * hw)
         var failures: [Int32: ImageError] = [:]

@@ -18,7 +18,10 @@ import Foundation
 ///   `no`) = two different people, an impostor pair. This is the user-facing convention
 ///   (as in LFW's pair lists), and the opposite of the contrastive loss's internal label
 ///   (1 = different); to rule out that confusion, a header must name the column `same`,
-///   and a header calling it `label` (or anything else) is rejected.
+///   and a header calling it `label` is accepted only with a ``PairLabelMeaning`` saying what
+///   1 means (`--label-means same|different`). A header `different` (1 = different people) is
+///   accepted too. A list without a header takes its labels in the `labelMeans` convention
+///   (same, unless given).
 /// - A header line is optional; it is recognised by its first field being `image1`
 ///   (any case) and must then read `image1,image2` or `image1,image2,same`.
 /// - Blank lines and lines starting with `#` are skipped. Fields are trimmed of spaces
@@ -44,7 +47,11 @@ public struct PairList: Sendable {
     ///   - root: folder for relative image paths; `nil` = the CSV file's folder.
     ///   - checkImagesExist: when true, an image path that names no file is an error
     ///     (with the CSV line), before any image is decoded.
-    public init(contentsOf file: String, root: String? = nil, checkImagesExist: Bool = true) throws(PairListError) {
+    ///   - labelMeans: what a label of 1 means in a list whose header says only `label`, or
+    ///     that has no header; contradicting a `same` or `different` header is an error.
+    public init(
+        contentsOf file: String, root: String? = nil, checkImagesExist: Bool = true, labelMeans: PairLabelMeaning? = nil
+    ) throws(PairListError) {
         let data: Data
         do {
             data = try InputFile.read(file)  // refuses a named pipe or device instead of blocking on it
@@ -56,11 +63,22 @@ public struct PairList: Sendable {
             throw PairListError(file: file, line: nil, "not UTF-8 text")
         }
         let folder = root ?? URL(fileURLWithPath: file).deletingLastPathComponent().path
-        try self.init(text: text, file: file, root: folder, checkImagesExist: checkImagesExist)
+        try self.init(text: text, file: file, root: folder, checkImagesExist: checkImagesExist, labelMeans: labelMeans)
+    }
+
+    /// Pairs already read (e.g. from pair folders); `file` names the list in messages.
+    public init(pairs: [PairListEntry], file: String, root: String) {
+        self.file = file
+        self.root = root
+        self.pairs = pairs
+        self.hasLabels = pairs.allSatisfy { $0.same != nil }
     }
 
     /// Parses pair list text; `file` names it in errors, `root` resolves relative paths.
-    public init(text: String, file: String, root: String, checkImagesExist: Bool = false) throws(PairListError) {
+    public init(
+        text: String, file: String, root: String, checkImagesExist: Bool = false, labelMeans: PairLabelMeaning? = nil
+    ) throws(PairListError) {
+        var meaning = labelMeans ?? .same
         var pairs: [PairListEntry] = []
         var columns: Int? = nil
         var sawHeader = false
@@ -87,11 +105,26 @@ public struct PairList: Sendable {
                     throw PairListError(
                         file: file, line: lineNumber, "header has \(names.count) columns; expected image1,image2[,same]")
                 }
-                if names.count == 3, names[2] != "same" {
-                    throw PairListError(
-                        file: file, line: lineNumber,
-                        "third column is named \"\(fields[2])\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous"
-                    )
+                if names.count == 3 {
+                    switch (names[2], labelMeans) {
+                    case ("same", nil), ("same", .same?): meaning = .same
+                    case ("different", nil), ("different", .different?): meaning = .different
+                    case ("label", let given?): meaning = given
+                    case ("same", _), ("different", _):
+                        throw PairListError(
+                            file: file, line: lineNumber,
+                            "the header names the third column \"\(fields[2])\" but --label-means says \(labelMeans!.rawValue)")
+                    case ("label", nil):
+                        throw PairListError(
+                            file: file, line: lineNumber,
+                            "third column is named \"label\": say what 1 means with --label-means same|different, or name it \"same\" (1 = same person, 0 = different people)"
+                        )
+                    default:
+                        throw PairListError(
+                            file: file, line: lineNumber,
+                            "third column is named \"\(fields[2])\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous"
+                        )
+                    }
                 }
                 columns = names.count
                 sawHeader = true
@@ -111,13 +144,10 @@ public struct PairList: Sendable {
             }
             var same: Bool? = nil
             if fields.count == 3 {
-                switch fields[2].lowercased() {
-                case "1", "same", "true", "yes": same = true
-                case "0", "different", "false", "no": same = false
-                default:
-                    throw PairListError(
-                        file: file, line: lineNumber, "label \"\(fields[2])\" is not 1 (same person) or 0 (different people)")
+                guard let value = meaning.isSame(fields[2]) else {
+                    throw PairListError(file: file, line: lineNumber, "label \"\(fields[2])\" is not \(meaning.allowed)")
                 }
+                same = value
             }
             let p1 = Self.resolve(fields[0], root: root), p2 = Self.resolve(fields[1], root: root)
             if checkImagesExist {
@@ -189,6 +219,32 @@ public struct PairList: Sendable {
         if quoted { throw PairListError(file: file, line: number, "unterminated quote") }
         finish()
         return fields
+    }
+}
+
+/// What a pair label of 1 means: the same person (LFW's lists, FaceTwin's `same` column, the
+/// Keras pair-folder convention) or different people (the contrastive loss's own label).
+public enum PairLabelMeaning: String, CaseIterable, Codable, Sendable {
+    case same
+    case different
+
+    /// Whether `label` says the same person: 1/0 (and true/false, yes/no) read in this
+    /// convention, `same`/`different` as they say; nil for anything else.
+    public func isSame(_ label: String) -> Bool? {
+        let one: Bool
+        switch label.lowercased() {
+        case "same": return true
+        case "different": return false
+        case "1", "true", "yes": one = true
+        case "0", "false", "no": one = false
+        default: return nil
+        }
+        return self == .same ? one : !one
+    }
+
+    /// "1 (same person) or 0 (different people)" in this convention.
+    public var allowed: String {
+        self == .same ? "1 (same person) or 0 (different people)" : "1 (different people) or 0 (same person)"
     }
 }
 

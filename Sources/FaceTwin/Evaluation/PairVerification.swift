@@ -6,8 +6,12 @@ public struct PairVerification: Sendable, Equatable {
     public struct Verdict: Sendable, Equatable {
         public let pair: PairListEntry
         public let distance: Float
-        /// `distance <= threshold`.
+        /// `distance <= threshold` (`headScore <= threshold` for a sigmoid head).
         public let isMatch: Bool
+        /// For a model with a sigmoid head: its score of `distance`, in (0, 1), small for a match.
+        public var headScore: Float? = nil
+        /// 1 − `headScore`.
+        public var matchProbability: Float? { headScore.map { 1 - $0 } }
     }
 
     public let threshold: Float
@@ -46,11 +50,19 @@ public struct PairVerification: Sendable, Equatable {
         hasLabels && genuineCount > 0 ? Double(falseRejectCount) / Double(genuineCount) : nil
     }
 
-    /// Judges already scored pairs: `distances[k]` is the distance of `pairs[k]`.
-    public init(pairs: [PairListEntry], distances: [Float], threshold: Float) {
+    /// Whether the verdicts are on a sigmoid head's scores.
+    public var hasHeadScores: Bool { verdicts.first?.headScore != nil }
+
+    /// Judges already scored pairs: `distances[k]` is the distance of `pairs[k]`, and with a
+    /// sigmoid head `headScores[k]` its score, which the threshold then applies to.
+    public init(pairs: [PairListEntry], distances: [Float], headScores: [Float]? = nil, threshold: Float) {
         precondition(pairs.count == distances.count, "one distance per pair")
+        precondition(headScores.map { $0.count == distances.count } ?? true, "one score per pair")
         self.threshold = threshold
-        verdicts = zip(pairs, distances).map { Verdict(pair: $0, distance: $1, isMatch: $1 <= threshold) }
+        verdicts = pairs.indices.map { k in
+            let s = headScores?[k]
+            return Verdict(pair: pairs[k], distance: distances[k], isMatch: (s ?? distances[k]) <= threshold, headScore: s)
+        }
         hasLabels = !pairs.isEmpty && pairs.allSatisfy { $0.same != nil }
         var matches = 0, genuine = 0, impostors = 0, correct = 0, falseAccepts = 0, falseRejects = 0
         for v in verdicts {
@@ -71,6 +83,7 @@ public struct PairVerification: Sendable, Equatable {
     /// judges it at `threshold`.
     public init(model: FaceModel, pairList: PairList, threshold: Float) throws(EvaluationError) {
         let distances = try Evaluation.score(model: model, pairList: pairList).distances
-        self.init(pairs: pairList.pairs, distances: distances, threshold: threshold)
+        let scores = model.network.head?.scores(distances)
+        self.init(pairs: pairList.pairs, distances: distances, headScores: scores, threshold: threshold)
     }
 }

@@ -15,10 +15,16 @@ public struct VerificationResult: Sendable, Equatable, Codable {
     /// The score: min or mean distance to the claimed identity's templates.
     public let distance: Float
     public let threshold: Float
-    /// `distance <= threshold`.
+    /// `distance <= threshold` (`headScore <= threshold` for a sigmoid head).
     public let isMatch: Bool
     public let score: MatchScore
     public let templatesCompared: Int
+    /// For a model with a sigmoid head: its score of `distance`, in (0, 1), small for a match.
+    public var headScore: Float? = nil {
+        didSet { matchProbability = headScore.map { 1 - $0 } }
+    }
+    /// 1 − `headScore`.
+    public private(set) var matchProbability: Float? = nil
 }
 
 /// One ranked identity of an identification.
@@ -29,8 +35,14 @@ public struct IdentificationCandidate: Sendable, Equatable, Codable {
     public let minDistance: Float
     public let meanDistance: Float
     public let templateCount: Int
-    /// `distance <= threshold`.
+    /// `distance <= threshold` (`headScore <= threshold` for a sigmoid head).
     public let isMatch: Bool
+    /// For a model with a sigmoid head: its score of `distance`; the ranking follows it.
+    public var headScore: Float? = nil {
+        didSet { matchProbability = headScore.map { 1 - $0 } }
+    }
+    /// 1 − `headScore`.
+    public private(set) var matchProbability: Float? = nil
 }
 
 /// The answer to "who is this?", open set: the best candidate is only an answer when it is
@@ -107,9 +119,11 @@ public final class Verifier {
     {
         let d = try gallery.distances(probe: embedding, to: claim)
         let distance = score == .min ? d.minDistance : d.meanDistance
+        let headScore = model.network.head?.scores([distance])[0]
         return VerificationResult(
             probe: probe, claim: claim, distance: distance, threshold: threshold,
-            isMatch: distance <= threshold, score: score, templatesCompared: d.templateCount)
+            isMatch: (headScore ?? distance) <= threshold, score: score, templatesCompared: d.templateCount,
+            headScore: headScore, matchProbability: headScore.map { 1 - $0 })
     }
 
     /// Ranks the gallery's identities by distance to a probe image.
@@ -127,14 +141,19 @@ public final class Verifier {
         let all = try gallery.distances(probe: embedding)
         guard !all.isEmpty else { throw .empty(path: gallery.path) }
         // `all` is in natural name order; a stable sort keeps that order among ties.
-        let ranked = all.map { d -> IdentificationCandidate in
-            let distance = score == .min ? d.minDistance : d.meanDistance
+        let distances = all.map { score == .min ? $0.minDistance : $0.meanDistance }
+        let headScores = model.network.head?.scores(distances)
+        let ranked = all.enumerated().map { k, d -> IdentificationCandidate in
+            let s = headScores?[k] ?? distances[k]
             return IdentificationCandidate(
-                name: d.name, distance: distance, minDistance: d.minDistance,
+                name: d.name, distance: distances[k], minDistance: d.minDistance,
                 meanDistance: d.meanDistance, templateCount: d.templateCount,
-                isMatch: distance <= threshold)
+                isMatch: s <= threshold, headScore: headScores?[k], matchProbability: headScores.map { 1 - $0[k] })
         }
-        .enumerated().sorted { ($0.element.distance, $0.offset) < ($1.element.distance, $1.offset) }.map(\.element)
+        .enumerated().sorted {
+            ($0.element.headScore ?? $0.element.distance, $0.offset) < ($1.element.headScore ?? $1.element.distance, $1.offset)
+        }
+        .map(\.element)
         let best = ranked[0]
         return IdentificationResult(
             probe: probe, threshold: threshold, score: score,

@@ -1,8 +1,17 @@
 /// A learnable tensor and the gradient accumulated into it by `backward`.
 public final class Parameter {
     public let value: Tensor
-    /// Allocated on first use: a model loaded only to embed faces never needs gradients.
-    public private(set) lazy var grad = Tensor(shape: value.shape)
+    /// Allocated on first use: a model loaded only to embed faces, or a frozen backbone, never
+    /// needs gradients.
+    public var grad: Tensor {
+        if let gradStorage { return gradStorage }
+        let g = Tensor(shape: value.shape)
+        gradStorage = g
+        return g
+    }
+    private var gradStorage: Tensor?
+    /// Whether `grad` was ever allocated.
+    public var hasGradientBuffer: Bool { gradStorage != nil }
     /// True when `grad` is to be read as all zeros although its memory was not cleared: set by
     /// `Adam.zeroGradients` for large tensors, so that the first backward can write its
     /// gradient instead of adding to zeros (for the 80 000 × 500 weight that saves clearing

@@ -86,11 +86,13 @@ public final class FaceModel {
             do { return try file.shape(of: name) } catch { throw fail("\(error)") }
         }
         var channels: [Int] = []
+        var inputChannels = 1
         var index = 1
         while let s = try shape("cnn1.\(index).weight") {
             guard s.count == 4, s[2] == 3, s[3] == 3 else {
                 throw fail("cnn1.\(index).weight has shape \(s), expected [out, in, 3, 3]")
             }
+            if index == 1 { inputChannels = s[1] }
             channels.append(s[0])
             index += 4
         }
@@ -116,7 +118,7 @@ public final class FaceModel {
         }
         return NetworkConfig(
             inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
-            embeddingSize: embedding)
+            embeddingSize: embedding, inputChannels: inputChannels, head: file.contains("head.1.weight") ? .sigmoid : .distance)
     }
 
     /// The configuration within ``NetworkConfig/limits``, and every tensor it needs present in
@@ -206,7 +208,7 @@ public final class FaceModel {
 
     // MARK: Using
 
-    /// Embeddings of images already prepared for the network ([count × H × W] values).
+    /// Embeddings of images already prepared for the network ([count × C × H × W] values).
     public func embed(pixels: [Float], count: Int) -> [[Float]] {
         let dim = config.embeddingSize
         let flat = network.embed(pixels: pixels, count: count)
@@ -215,15 +217,21 @@ public final class FaceModel {
 }
 
 extension FaceModel {
-    /// Decodes an image file and prepares it as this model's input (resize, scale, invert).
-    /// With ``facePreparer`` set, the face is first detected and aligned (a photo without a
-    /// face, or with several when the policy refuses them, throws ``ImageError/noFace(path:)``
-    /// or ``ImageError/multipleFaces(path:count:)``).
+    /// Decodes an image file and prepares it as this model's input (inset, resize, scale,
+    /// invert; for a colour network the three RGB planes, a grey file giving three equal planes).
+    /// With ``facePreparer`` set, the face is first detected (on the grey image) and aligned,
+    /// each colour channel by the same transform (a photo without a face, or with several when
+    /// the policy refuses them, throws ``ImageError/noFace(path:)`` or
+    /// ``ImageError/multipleFaces(path:count:)``).
     public func prepareImage(at path: String) throws(ImageError) -> [Float] {
-        var image = try ImageDecoder.decode(path: path)
-        if let facePreparer { image = try facePreparer.prepare(image, path: path) }
-        var pixels = Resize.networkInput(
-            image.inset(config.inputInset), width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+        let decoded = try ImageDecoder.decodeImage(path: path, keepColor: config.isColor)
+        var gray = decoded.gray
+        var rgb = config.isColor ? decoded.rgb : nil
+        if let facePreparer { (gray, rgb) = try facePreparer.prepare(gray, rgb: rgb, path: path) }
+        let (w, h, inset) = (config.inputWidth, config.inputHeight, config.inputInset)
+        var pixels =
+            rgb.map { Resize.networkInput($0.inset(inset), width: w, height: h, invert: config.invert) }
+            ?? Resize.networkInput(gray.inset(inset), width: w, height: h, invert: config.invert)
         if config.standardize {
             pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) }
         }
@@ -233,7 +241,7 @@ extension FaceModel {
     /// Embeddings of image files, in order, computed in batches.
     public func embed(imagesAt paths: [String]) throws(ImageError) -> [[Float]] {
         var pixels: [Float] = []
-        pixels.reserveCapacity(paths.count * config.inputHeight * config.inputWidth)
+        pixels.reserveCapacity(paths.count * config.imageSize)
         for path in paths { pixels += try prepareImage(at: path) }
         return embed(pixels: pixels, count: paths.count)
     }

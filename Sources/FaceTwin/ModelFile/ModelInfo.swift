@@ -60,6 +60,13 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var epochsRun: Int?
     /// Epochs without a better validation EER after which training stops (nil: it ran every epoch).
     public var patience: Int?
+    /// Pairs trained on, when the data was a pair dataset (nil for identity folders).
+    public var trainPairs: Int?
+    /// The validation pair list (a CSV, or a pair folder root's annos.csv), when there was one.
+    public var validationPairs: String?
+    /// The model file whose twin the run started from, and whether it stayed frozen.
+    public var backbone: String?
+    public var backboneFrozen: Bool?
 
     public init(
         data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,

@@ -3,6 +3,8 @@
 /// fully connected 80 000→500→500→5, raw embeddings. `NetworkConfig.default` is the default
 /// recipe's network.
 public struct NetworkConfig: Codable, Equatable, Sendable {
+    /// Input channels: 1 (grey) or 3 (RGB planes, as torchvision's `ToTensor` lays them out).
+    public var inputChannels: Int
     public var inputHeight: Int
     public var inputWidth: Int
     /// Output channels of each [ReflectionPad2d(1), Conv2d 3×3, ReLU, BatchNorm2d] block.
@@ -24,14 +26,18 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     /// the network then sees the face without the crop's outer border, where the background
     /// of a photo differs most from the training crops' (``GrayImage/inset(_:)``).
     public var inputInset: Double
+    /// What a pair's score is: the distance, or a learned sigmoid of it (`SigmoidHead`).
+    public var head: HeadKind
 
     public init(
         inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
         hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
         pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false,
-        inputInset: Double = 0
+        inputInset: Double = 0, inputChannels: Int = 1, head: HeadKind = .distance
     ) {
         self.inputInset = inputInset
+        self.inputChannels = inputChannels
+        self.head = head
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.channels = channels
@@ -56,6 +62,12 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         embeddingSize: 64, pool: 2, standardize: true, embeddingScale: 1,
         mirrorAverage: true)
 
+    /// Whether the network takes colour (three channels).
+    public var isColor: Bool { inputChannels == 3 }
+
+    /// Floats of one prepared image: channels × height × width.
+    public var imageSize: Int { inputChannels * inputHeight * inputWidth }
+
     /// Height and width of the CNN's output maps.
     public var featureHeight: Int { pooledSide(inputHeight) }
     public var featureWidth: Int { pooledSide(inputWidth) }
@@ -71,14 +83,15 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var flatFeatures: Int { (channels.last ?? 1) * featureHeight * featureWidth }
 
     private enum CodingKeys: String, CodingKey {
-        case inputHeight, inputWidth, channels, hidden, embeddingSize, invert, pool, standardize, embeddingScale, mirrorAverage
-        case inputInset
+        case inputChannels, inputHeight, inputWidth, channels, hidden, embeddingSize, invert, pool, standardize, embeddingScale,
+            mirrorAverage, head, inputInset
     }
 
-    /// Model files written before pooling, standardisation, normalisation and mirror averaging
-    /// existed have none of those keys: they are reference-style networks.
+    /// Model files written before pooling, standardisation, normalisation, mirror averaging and
+    /// colour input existed have none of those keys: they are grey reference-style networks.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputChannels = try c.decodeIfPresent(Int.self, forKey: .inputChannels) ?? 1
         inputHeight = try c.decode(Int.self, forKey: .inputHeight)
         inputWidth = try c.decode(Int.self, forKey: .inputWidth)
         channels = try c.decode([Int].self, forKey: .channels)
@@ -89,12 +102,15 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         standardize = try c.decodeIfPresent(Bool.self, forKey: .standardize) ?? false
         embeddingScale = try c.decodeIfPresent(Float.self, forKey: .embeddingScale)
         mirrorAverage = try c.decodeIfPresent(Bool.self, forKey: .mirrorAverage) ?? false
+        head = try c.decodeIfPresent(HeadKind.self, forKey: .head) ?? .distance
         inputInset = try c.decodeIfPresent(Double.self, forKey: .inputInset) ?? 0
     }
 
-    /// Files without an inset do not get the key, so their bytes stay as they were.
+    /// Keys that keep their default (grey input, distance head, no inset) are not written, so
+    /// the files of networks without them stay byte for byte what they were.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        if inputChannels != 1 { try c.encode(inputChannels, forKey: .inputChannels) }
         try c.encode(inputHeight, forKey: .inputHeight)
         try c.encode(inputWidth, forKey: .inputWidth)
         try c.encode(channels, forKey: .channels)
@@ -105,6 +121,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         try c.encode(standardize, forKey: .standardize)
         try c.encodeIfPresent(embeddingScale, forKey: .embeddingScale)
         try c.encode(mirrorAverage, forKey: .mirrorAverage)
+        if head != .distance { try c.encode(head, forKey: .head) }
         if inputInset != 0 { try c.encode(inputInset, forKey: .inputInset) }
     }
 }

@@ -37,7 +37,7 @@ extension NetworkConfig {
     /// model file must hold for this configuration.
     public var stateShapes: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
-        var inChannels = 1
+        var inChannels = inputChannels
         let modulesPerBlock = pool > 1 ? 5 : 4
         for (block, c) in channels.enumerated() {
             let conv = modulesPerBlock * block + 1, norm = modulesPerBlock * block + 3
@@ -52,6 +52,11 @@ extension NetworkConfig {
             out.append(("fc1.\(2 * layer).bias", [out_]))
             width = out_
         }
+        if head == .sigmoid {
+            for name in ["weight", "bias", "running_mean", "running_var"] { out.append(("head.0.\(name)", [1])) }
+            out.append(("head.1.weight", [1, 1]))
+            out.append(("head.1.bias", [1]))
+        }
         return out
     }
 
@@ -63,7 +68,7 @@ extension NetworkConfig {
     public func memoryEstimate(batch: Int, training: Bool) -> Double {
         let hw = Double(inputHeight) * Double(inputWidth)
         var parameters = 0.0, activations = 0.0
-        var inChannels = 1.0
+        var inChannels = Double(inputChannels)
         for c in channels.map(Double.init) {
             parameters += c * inChannels * 9 + c + 4 * c
             // Padded input, its 3×3 patches, convolution, ReLU and BatchNorm outputs.
@@ -90,6 +95,9 @@ extension NetworkConfig {
         func range<T>(_ r: ClosedRange<T>) -> String { "\(r.lowerBound)…\(r.upperBound)" }
         if !l.side.contains(inputHeight) || !l.side.contains(inputWidth) {
             return "input size \(inputWidth)x\(inputHeight) is outside \(range(l.side)) pixels a side"
+        }
+        if inputChannels != 1 && inputChannels != 3 {
+            return "\(inputChannels) input channels is neither 1 (grey) nor 3 (colour)"
         }
         if !l.blocks.contains(channels.count) { return "\(channels.count) convolution blocks is outside \(range(l.blocks))" }
         if let c = channels.first(where: { !l.channels.contains($0) }) { return "\(c) channels is outside \(range(l.channels))" }

@@ -7,6 +7,8 @@ public final class SiameseNetwork {
     public let fc1: Sequential
     /// The linear layers of `fc1`, in order.
     private let linears: [Linear]
+    /// The learned score head (`config.head == .sigmoid`), after the twin.
+    public let head: SigmoidHead?
     /// The BatchNorm layers of `cnn1`, with their module indices, for `num_batches_tracked`.
     public let batchNorms: [(index: Int, layer: BatchNorm2d)]
 
@@ -39,7 +41,7 @@ public final class SiameseNetwork {
         var rng = RandomSource(seed: seed ?? 0)
         let initialize = seed != nil
         var blocks: [ConvBlock] = []
-        var inChannels = 1
+        var inChannels = config.inputChannels
         for c in config.channels {
             blocks.append(ConvBlock(inChannels, c, kernel: 3, padding: 1, pool: config.pool, rng: &rng, initialize: initialize))
             inChannels = c
@@ -59,6 +61,7 @@ public final class SiameseNetwork {
         if let scale = config.embeddingScale { mlp.append(L2Normalize(scale: scale)) }
         fc1 = Sequential(mlp)
         self.linears = linears
+        head = config.head == .sigmoid ? SigmoidHead(rng: &rng, initialize: initialize) : nil
         applyOptions()
     }
 
@@ -67,7 +70,7 @@ public final class SiameseNetwork {
         for linear in linears { linear.useWeightGEMM = options.useWeightGEMM }
     }
 
-    /// `forward_once`: images [N, 1, H, W] → embeddings [N, dim]. The returned tensor belongs to
+    /// `forward_once`: images [N, C, H, W] → embeddings [N, dim]. The returned tensor belongs to
     /// the network and is overwritten by the next call.
     public func forwardOnce(_ images: Tensor, mode: Mode) -> Tensor {
         let n = images.shape[0]
@@ -123,7 +126,7 @@ public final class SiameseNetwork {
         return u
     }
 
-    /// The training forward of a batch of pairs: `images` [2B, 1, H, W] holds the pairs' first
+    /// The training forward of a batch of pairs: `images` [2B, C, H, W] holds the pairs' first
     /// images, then their second images; returns their embeddings [2B, dim] (first B rows: first
     /// twins), which belong to the network. Both twins go through the network as one batch (one
     /// big GEMM instead of two), with BatchNorm normalizing each half on its own, which is
@@ -136,7 +139,7 @@ public final class SiameseNetwork {
         return forwardOnce(images, mode: .training)
     }
 
-    /// The training forward of one batch of images [N, 1, H, W], BatchNorm over the whole
+    /// The training forward of one batch of images [N, C, H, W], BatchNorm over the whole
     /// batch (a batch of identities, whose pairs are mined afterwards). Thaws a frozen network.
     public func forwardBatch(_ images: Tensor) -> Tensor {
         if isFrozen { thaw() }
@@ -153,17 +156,17 @@ public final class SiameseNetwork {
             needsInputGradient: false)
     }
 
-    /// Embeddings of `count` preprocessed images (flat [count × H × W] values), evaluated in
+    /// Embeddings of `count` preprocessed images (flat [count × C × H × W] values), evaluated in
     /// batches. Returns [count × dim] row-major.
     public func embed(pixels: UnsafeBufferPointer<Float>, count: Int, batchSize: Int = 64) -> [Float] {
-        let hw = config.inputHeight * config.inputWidth, dim = config.embeddingSize
+        let hw = config.imageSize, dim = config.embeddingSize
         precondition(pixels.count >= count * hw)
         var result = [Float](repeating: 0, count: count * dim)
         var start = 0
         var batch: Tensor? = nil
         while start < count {
             let n = min(batchSize, count - start)
-            let input = Tensor.reuse(batch, shape: [n, 1, config.inputHeight, config.inputWidth])
+            let input = Tensor.reuse(batch, shape: [n, config.inputChannels, config.inputHeight, config.inputWidth])
             batch = input
             input.pointer.update(from: pixels.baseAddress! + start * hw, count: n * hw)
             let emb = forwardOnce(input, mode: .evaluation)
@@ -174,8 +177,8 @@ public final class SiameseNetwork {
                 // The mean of the image's embedding and its mirror image's: a face and its mirror
                 // are the same person, and averaging cancels what the network learnt of one side.
                 let (h, w) = (config.inputHeight, config.inputWidth)
-                for i in 0..<n {
-                    let src = pixels.baseAddress! + (start + i) * hw, dst = input.pointer + i * hw
+                for i in 0..<(n * config.inputChannels) {
+                    let src = pixels.baseAddress! + start * hw + i * h * w, dst = input.pointer + i * h * w
                     for y in 0..<h { for x in 0..<w { dst[y * w + x] = src[y * w + (w - 1 - x)] } }
                 }
                 let mirrored = forwardOnce(input, mode: .evaluation)
@@ -190,5 +193,27 @@ public final class SiameseNetwork {
 
     public func embed(pixels: [Float], count: Int, batchSize: Int = 64) -> [Float] {
         pixels.withUnsafeBufferPointer { embed(pixels: $0, count: count, batchSize: batchSize) }
+    }
+
+    /// The scores of pair `distances`: the distances themselves, or through the sigmoid head.
+    public func scores(distances: [Float]) -> [Float] {
+        head?.scores(distances) ?? distances
+    }
+
+    /// Copies the twin's state (`cnn1`, `fc1`: weights, running statistics, counters) from
+    /// `other`, a network of the same twin configuration; the head is left as it is.
+    public func copyTwin(from other: SiameseNetwork) {
+        thaw()
+        let source = Dictionary(uniqueKeysWithValues: other.stateTensors.map { ($0.name, $0.tensor) })
+        for (name, tensor) in stateTensors where !name.hasPrefix("head.") {
+            guard let s = source[name] else { preconditionFailure("the backbone has no \(name)") }
+            tensor.copy(from: s)
+        }
+        for ((_, bn), (_, theirs)) in zip(batchNorms, other.batchNorms) { bn.numBatchesTracked = theirs.numBatchesTracked }
+    }
+
+    /// Every layer that counts `num_batches_tracked`: the CNN's BatchNorms, then the head's.
+    public var batchStatisticLayers: [any BatchStatisticsTracking] {
+        batchNorms.map(\.layer) + (head.map { [$0.norm] } ?? [])
     }
 }

@@ -2,13 +2,14 @@
 /// statistic), or a BatchNorm's `num_batches_tracked` counter (an int64 scalar in the file).
 public enum StateValue {
     case tensor(Tensor)
-    case batchesTracked(BatchNorm2d)
+    case batchesTracked(any BatchStatisticsTracking)
 }
 
 extension SiameseNetwork {
     /// Learnable parameters under their PyTorch state-dict names, in PyTorch's order.
     public var namedParameters: [(name: String, parameter: Parameter)] {
         cnn1.parameters.map { ("cnn1.\($0.name)", $0.parameter) } + fc1.parameters.map { ("fc1.\($0.name)", $0.parameter) }
+            + (head?.parameters.map { ("head.\($0.name)", $0.parameter) } ?? [])
     }
 
     /// The state dict as PyTorch lists it: module by module (numbered as in `nn.Sequential`),
@@ -19,11 +20,13 @@ extension SiameseNetwork {
                 let prefix = "\(container).\(i)."
                 var list = module.parameters.map { (prefix + $0.name, StateValue.tensor($0.parameter.value)) }
                 list += module.buffers.map { (prefix + $0.name, StateValue.tensor($0.tensor)) }
-                if let bn = module as? BatchNorm2d { list.append((prefix + "num_batches_tracked", .batchesTracked(bn))) }
+                if let bn = module as? BatchStatisticsTracking {
+                    list.append((prefix + "num_batches_tracked", .batchesTracked(bn)))
+                }
                 return list
             }
         }
-        return entries("cnn1", cnn1.modules) + entries("fc1", fc1.modules)
+        return entries("cnn1", cnn1.modules) + entries("fc1", fc1.modules) + entries("head", head?.modules ?? [])
     }
 
     /// Every floating-point tensor of the state dict (parameters and BatchNorm running

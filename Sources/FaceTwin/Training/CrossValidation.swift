@@ -95,8 +95,16 @@ public enum CrossValidationEvent {
 ///
 /// Before any training, no test image may equal a training image byte for byte (SHA-256): the
 /// same photo filed under two identities would otherwise be seen in training and tested on.
+///
+/// Over labelled pairs (``init(pairs:config:options:folds:)``), the units dealt into folds are
+/// the connected groups of images: two images are in one group when a pair joins them or their
+/// files have the same bytes, so no image, and no copy of one, is on both sides. With pair
+/// folders whose images appear in no other pair, each pair folder is its own group. A group is
+/// named by its first pair's first image, as the list writes it.
 public final class CrossValidation {
     public let root: String
+    /// The labelled pairs and the group of each, when cross-validating over pairs.
+    private let pairData: (list: PairList, group: [String])?
     public let config: NetworkConfig
     public let options: TrainingOptions
     public let folds: [CrossValidationFold]
@@ -117,7 +125,58 @@ public final class CrossValidation {
         self.config = config
         self.options = options
         self.folds = try Self.split(all.identities, folds: folds, seed: options.seed)
+        self.pairData = nil
         try Self.checkNoSharedImages(all, folds: self.folds)
+    }
+
+    /// Splits the connected groups of `pairs`' images into `folds` folds shuffled by
+    /// `options.seed` (see the type's notes). The pairs need labels.
+    public init(pairs: PairList, config: NetworkConfig, options: TrainingOptions, folds: Int) throws(CrossValidationError) {
+        var hashes: [String: String] = [:]
+        for pair in pairs.pairs {
+            for path in [pair.path1, pair.path2] where hashes[path] == nil {
+                do { hashes[path] = try ImageFileHashes.sha256(ofFile: path) } catch { throw .unreadable(error) }
+            }
+        }
+        let group = Self.pairGroups(pairs, hashes: hashes)
+        var names: [String] = []
+        for name in group where !names.contains(name) { names.append(name) }
+        root = pairs.file
+        self.config = config
+        self.options = options
+        pairData = (pairs, group)
+        self.folds = try Self.split(names, folds: folds, seed: options.seed)
+    }
+
+    /// The group of each pair: images joined by a pair or by equal bytes (`hashes`, by path)
+    /// are one group, named by the first image (as written) of its first pair.
+    static func pairGroups(_ list: PairList, hashes: [String: String]) -> [String] {
+        var parent: [String: String] = [:]
+        func find(_ x: String) -> String {
+            var root = x
+            while let p = parent[root], p != root { root = p }
+            var node = x
+            while let p = parent[node], p != root { parent[node] = root; node = p }
+            return root
+        }
+        func union(_ a: String, _ b: String) {
+            let (ra, rb) = (find(a), find(b))
+            if ra != rb { parent[rb] = ra }
+        }
+        // Nodes are the files' contents: a copy of an image joins the original's group.
+        for pair in list.pairs {
+            let (a, b) = (hashes[pair.path1] ?? pair.path1, hashes[pair.path2] ?? pair.path2)
+            if parent[a] == nil { parent[a] = a }
+            if parent[b] == nil { parent[b] = b }
+            union(a, b)
+        }
+        var name: [String: String] = [:]
+        return list.pairs.map { pair in
+            let r = find(hashes[pair.path1] ?? pair.path1)
+            if let n = name[r] { return n }
+            name[r] = pair.image1
+            return pair.image1
+        }
     }
 
     /// The training seed of fold `fold` (0-based) of the split seeded `seed`: `seed` for fold
@@ -188,6 +247,7 @@ public final class CrossValidation {
     public func run(_ fold: CrossValidationFold, progress: (CrossValidationEvent) -> Void = { _ in }) throws(CrossValidationError)
         -> CrossValidationFoldResult
     {
+        if let pairData { return try runPairs(fold, pairData, progress: progress) }
         let start = Date()
         let test = Set(fold.testIdentities)
         let trainSet: ImageFolder, testSet: ImageFolder
@@ -221,6 +281,57 @@ public final class CrossValidation {
             fold: fold, metrics: evaluation.metrics, testImages: testSet.count,
             trainImages: trainSet.count, finalLoss: result.history.last!.meanLoss,
             seconds: Date().timeIntervalSince(start), trainingSeed: foldOptions.seed,
+            intervals: bootstrapResamples > 0
+                ? evaluation.bootstrapIntervals(resamples: bootstrapResamples, seed: options.seed) : nil,
+            model: model, history: result.history)
+        progress(.foldFinished(done))
+        return done
+    }
+}
+
+extension CrossValidation {
+    /// One fold over pairs: trains on the pairs of the other folds' groups, scores the pairs of
+    /// the fold's groups.
+    private func runPairs(
+        _ fold: CrossValidationFold, _ data: (list: PairList, group: [String]), progress: (CrossValidationEvent) -> Void
+    ) throws(CrossValidationError) -> CrossValidationFoldResult {
+        let start = Date()
+        let test = Set(fold.testIdentities)
+        var trainPairs: [(path1: String, path2: String, same: Bool)] = [], testPairs: [PairListEntry] = []
+        for (pair, group) in zip(data.list.pairs, data.group) {
+            if test.contains(group) {
+                testPairs.append(pair)
+            } else {
+                trainPairs.append((pair.path1, pair.path2, pair.same ?? false))
+            }
+        }
+        let trainSet: PairImages
+        do { trainSet = try PairImages(source: data.list.file, pairs: trainPairs, for: config) } catch { throw .dataset(error) }
+        let testList = PairList(pairs: testPairs, file: data.list.file, root: data.list.root)
+        let testImages = Set(testPairs.flatMap { [$0.path1, $0.path2] }).count
+        progress(.foldStarted(fold, trainImages: trainSet.paths.count, testImages: testImages))
+        var foldOptions = options
+        foldOptions.seed = Self.trainingSeed(seed: options.seed, fold: fold.index)
+        let result: TrainingResult
+        do {
+            let trainer = try Trainer(config: config, options: foldOptions, data: .pairs(trainSet), validation: nil)
+            result = try trainer.run { progress(.epoch(fold, $0)) }
+        } catch {
+            throw .training(fold: fold.index, count: fold.count, error)
+        }
+        let evaluation: Evaluation
+        do {
+            evaluation = try Evaluation(model: result.model, pairList: testList)
+        } catch {
+            throw .evaluation(fold: fold.index, count: fold.count, error)
+        }
+        let model = result.model
+        model.info.threshold = evaluation.metrics.eerThreshold
+        model.info.thresholdMethod =
+            "EER on crossval fold \(fold.index + 1)/\(fold.count) test pairs (\(testPairs.count) pairs, \(fold.testIdentities.count) groups)"
+        let done = CrossValidationFoldResult(
+            fold: fold, metrics: evaluation.metrics, testImages: testImages, trainImages: trainSet.paths.count,
+            finalLoss: result.history.last!.meanLoss, seconds: Date().timeIntervalSince(start), trainingSeed: foldOptions.seed,
             intervals: bootstrapResamples > 0
                 ? evaluation.bootstrapIntervals(resamples: bootstrapResamples, seed: options.seed) : nil,
             model: model, history: result.history)

@@ -42,6 +42,9 @@ public struct TrainingOptions: Sendable {
     /// With validation: stop after this many epochs without a better validation EER (0: run
     /// every epoch).
     public var patience = 0
+    /// With a backbone (`Trainer.backbone`), whether it stays as it is: only the score head
+    /// trains, and the backbone's layers get no gradient buffers and no Adam state.
+    public var freezeBackbone = false
 
     public init(epochs: Int = 50, batchSize: Int = 32, learningRate: Float = 5e-4, margin: Float = 2, seed: UInt64 = 0) {
         self.epochs = epochs
@@ -176,6 +179,78 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// What a run trains or validates on: identity folders (pairs drawn from the identities) or
+/// labelled pairs (each epoch takes every pair once, in a seeded shuffled order).
+public enum TrainingData: Sendable {
+    case identities(ImageFolder)
+    case pairs(PairImages)
+
+    /// The folder or pair list it was read from.
+    public var source: String {
+        switch self {
+        case .identities(let f): return f.root
+        case .pairs(let p): return p.source
+        }
+    }
+
+    var width: Int {
+        switch self {
+        case .identities(let f): return f.width
+        case .pairs(let p): return p.width
+        }
+    }
+    var height: Int {
+        switch self {
+        case .identities(let f): return f.height
+        case .pairs(let p): return p.height
+        }
+    }
+    var channels: Int {
+        switch self {
+        case .identities(let f): return f.channels
+        case .pairs(let p): return p.channels
+        }
+    }
+    var invert: Bool {
+        switch self {
+        case .identities(let f): return f.invert
+        case .pairs(let p): return p.invert
+        }
+    }
+    var standardize: Bool {
+        switch self {
+        case .identities(let f): return f.standardize
+        case .pairs(let p): return p.standardize
+        }
+    }
+    /// The identity folder, for identity data.
+    public var folder: ImageFolder? {
+        if case .identities(let f) = self { return f }
+        return nil
+    }
+    /// Images in memory (each distinct image once).
+    var imageCount: Int {
+        switch self {
+        case .identities(let f): return f.count
+        case .pairs(let p): return p.paths.count
+        }
+    }
+    var pixels: [Float] {
+        switch self {
+        case .identities(let f): return f.pixels
+        case .pairs(let p): return p.pixels
+        }
+    }
+    /// Pairs an epoch trains on: as many as there are images for identity folders (the
+    /// reference's epoch), every pair once for a pair list.
+    var epochPairs: Int {
+        switch self {
+        case .identities(let f): return f.count
+        case .pairs(let p): return p.count
+        }
+    }
+}
+
 /// Trains a siamese network by the reference recipe: balanced pairs sampled on the fly, contrastive
 /// loss, Adam; an epoch is as many pairs as there are training images, in batches. After every
 /// epoch the held-out identities (if any) are embedded and scored over all their pairs, and the
@@ -185,17 +260,37 @@ public final class Trainer {
     public static let divergenceFactor: Float = 1000
     public let config: NetworkConfig
     public let options: TrainingOptions
-    public let training: ImageFolder
-    public let validation: ImageFolder?
+    public let training: TrainingData
+    public let validation: TrainingData?
     /// Whether `validation` was carved from the given training identities
     /// (`TrainingOptions.validationShare`) rather than given.
     public let validationIsCarved: Bool
+    /// A trained twin whose weights (`cnn1`, `fc1` and their BatchNorm state) the run starts
+    /// from; the score head starts from the seed. Its configuration must be `config`'s but for
+    /// the head.
+    public var backbone: SiameseNetwork? {
+        didSet {
+            if let backbone {
+                var c = backbone.config
+                c.head = config.head
+                precondition(c == config, "the backbone's configuration is not the run's")
+            }
+        }
+    }
 
-    /// With no `validation` and a `validationShare` above 0, the validation identities are
-    /// carved from `training`'s (``ImageFolder/validationIdentities(share:seed:)``, seeded by
-    /// the run's seed), so they are never identities the caller holds out for evaluation; a
-    /// folder too small to leave 2 identities on each side trains without validation.
-    public init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
+    public convenience init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
+        throws(TrainingError)
+    {
+        try self.init(
+            config: config, options: options, data: .identities(training), validation: validation.map { .identities($0) })
+    }
+
+    /// A run on any ``TrainingData``: identity folders or labelled pairs, validated on either.
+    /// With identity folders, no `validation` and a `validationShare` above 0, the validation
+    /// identities are carved from `training`'s (``ImageFolder/validationIdentities(share:seed:)``,
+    /// seeded by the run's seed), so they are never identities the caller holds out for
+    /// evaluation; a folder too small to leave 2 identities on each side trains without validation.
+    public init(config: NetworkConfig, options: TrainingOptions, data training: TrainingData, validation: TrainingData?)
         throws(TrainingError)
     {
         guard options.epochs > 0 else { throw .invalidOption("epochs must be at least 1 (got \(options.epochs))") }
@@ -209,26 +304,33 @@ public final class Trainer {
             throw .invalidOption("margin must be positive (got \(options.margin))")
         }
         if let problem = options.problem() { throw .invalidOption(problem) }
+        if options.freezeBackbone, config.head == .distance {
+            throw .invalidOption("a frozen backbone with the distance head leaves nothing to train (use --head sigmoid)")
+        }
         if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
         for folder in [training] + (validation.map { [$0] } ?? []) {
             guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert,
-                folder.standardize == config.standardize
+                folder.standardize == config.standardize, folder.channels == config.inputChannels
             else {
                 throw .sizeMismatch(
-                    "\(folder.root): images prepared at \(folder.width)×\(folder.height), the network takes \(config.inputWidth)×\(config.inputHeight)"
+                    "\(folder.source): images prepared at \(folder.width)×\(folder.height)×\(folder.channels), the network takes \(config.inputWidth)×\(config.inputHeight)×\(config.inputChannels)"
                 )
             }
         }
         self.config = config
         self.options = options
-        let carved =
-            validation == nil
-            ? training.validationIdentities(share: options.validationShare, seed: options.seed &+ 0x7F4A_7C15) : []
-        if carved.isEmpty {
+        var carved: [String] = []
+        var split: (rest: ImageFolder, held: ImageFolder)? = nil
+        if validation == nil, case .identities(let folder) = training {
+            carved = folder.validationIdentities(share: options.validationShare, seed: options.seed &+ 0x7F4A_7C15)
+            if !carved.isEmpty { split = folder.splitting(off: Set(carved)) }
+        }
+        if let split {
+            self.training = .identities(split.rest)
+            self.validation = .identities(split.held)
+        } else {
             self.training = training
             self.validation = validation
-        } else {
-            (self.training, self.validation) = training.splitting(off: Set(carved))
         }
         validationIsCarved = !carved.isEmpty
     }
@@ -244,12 +346,15 @@ public final class Trainer {
     /// `TrainingError.collapsed` and no model.
     public func run(progress: (EpochReport) -> Void = { _ in }) throws(TrainingError) -> TrainingResult {
         let network = SiameseNetwork(config: config, seed: options.seed)
+        if let backbone { network.copyTwin(from: backbone) }
         var adam = makeOptimizer(network)
-        let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: options.margin))
+        let step = TrainingStep(
+            network: network, loss: ContrastiveLoss(margin: options.margin),
+            trainsBackbone: backbone == nil || !options.freezeBackbone)
         // A seed of its own for the pairs and the augmentation, derived from the run's seed.
         var batches = TrainingBatches(
             training, config: config, options: options, seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
-        let stepsPerEpoch = (training.count + options.batchSize - 1) / options.batchSize
+        let stepsPerEpoch = (training.epochPairs + options.batchSize - 1) / options.batchSize
         var schedule = LearningRateSchedule(
             peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch,
             cosineDecay: options.cosineDecay)
@@ -311,27 +416,44 @@ public final class Trainer {
 
         guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: restarts) }
         best.restore(into: network)
-        let holdout = validation?.identities ?? []
+        var holdout: [String] = [], trainIdentities = 0, trainPairs: Int? = nil
+        if case .identities(let v) = validation { holdout = v.identities }
+        switch training {
+        case .identities(let f): trainIdentities = f.identities.count
+        case .pairs(let p): trainPairs = p.count
+        }
+        var method = "EER on held-out \(holdout.joined(separator: ","))"
+        if case .pairs(let v) = validation { method = "EER on validation pairs \(v.source)" }
         var summary = TrainingSummary(
-            data: training.root, trainIdentities: training.identities.count, trainImages: training.count,
+            data: training.source, trainIdentities: trainIdentities, trainImages: training.imageCount,
             holdout: holdout, epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize,
             learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
             bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
             validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start),
             recipe: options.recipe, collapseRestarts: restarts)
-        summary.validation = validation?.identities
+        if case .identities(let v) = validation { summary.validation = v.identities }
         summary.epochsRun = history.last!.epoch
         summary.patience = validation != nil && options.patience > 0 ? options.patience : nil
-        let info = ModelInfo(
+        summary.trainPairs = trainPairs
+        if case .pairs(let v) = validation { summary.validationPairs = v.source }
+        var info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
-            thresholdMethod: best.threshold == nil ? nil : "EER on held-out \(holdout.joined(separator: ","))",
-            training: summary)
+            thresholdMethod: best.threshold == nil ? nil : method, training: summary)
+        if config.head == .sigmoid {
+            info.threshold = SigmoidHead.decision
+            info.thresholdMethod = SigmoidHead.decisionMethod
+        }
         return TrainingResult(model: FaceModel(network: network, info: info), history: history, bestEpoch: best.epoch)
     }
 
-    /// Adam over the network's parameters (AdamW with the recipe's weight decay).
+    /// Adam over the network's parameters (AdamW with the recipe's weight decay); over the
+    /// head's alone when the backbone is frozen.
     private func makeOptimizer(_ network: SiameseNetwork) -> Adam {
-        let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: options.learningRate)
+        let trained =
+            backbone != nil && options.freezeBackbone
+            ? (network.head?.parameters ?? []).map(\.parameter)
+            : network.namedParameters.map(\.parameter)
+        let adam = Adam(parameters: trained, learningRate: options.learningRate)
         adam.weightDecay = options.weightDecay
         return adam
     }
@@ -356,71 +478,118 @@ public final class Trainer {
         return Float(sum / Double(steps))
     }
 
-    /// The images whose distances are watched every epoch: the held-out identities, else up to
-    /// 4 images of each of at most 64 training identities.
-    private func monitoringSet() -> (pixels: [Float], labels: [Int]) {
-        if let validation { return (validation.pixels, validation.labels) }
-        let hw = training.width * training.height
-        var pixels: [Float] = [], labels: [Int] = []
-        for (label, images) in training.imagesByLabel.prefix(64).enumerated() {
-            for i in images.prefix(4) {
-                pixels += training.pixels[(i * hw)..<((i + 1) * hw)]
-                labels.append(label)
+    /// The images whose distances are watched every epoch: the held-out identities or
+    /// validation pairs, else up to 4 images of each of at most 64 training identities, or the
+    /// first 512 training pairs.
+    private func monitoringSet() -> MonitoringSet {
+        switch validation ?? training {
+        case .identities(let folder) where validation != nil:
+            return MonitoringSet(pixels: folder.pixels, count: folder.count, scored: .allPairs(labels: folder.labels))
+        case .identities(let folder):
+            let hw = folder.imageSize
+            var pixels: [Float] = [], labels: [Int] = []
+            for (label, images) in folder.imagesByLabel.prefix(64).enumerated() {
+                for i in images.prefix(4) {
+                    pixels += folder.pixels[(i * hw)..<((i + 1) * hw)]
+                    labels.append(label)
+                }
             }
+            return MonitoringSet(pixels: pixels, count: labels.count, scored: .allPairs(labels: labels))
+        case .pairs(let p):
+            let n = validation != nil ? p.count : min(p.count, 512)
+            return MonitoringSet(
+                pixels: p.pixels, count: p.paths.count,
+                scored: .listed(first: Array(p.first.prefix(n)), second: Array(p.second.prefix(n)), same: Array(p.same.prefix(n)))
+            )
         }
-        return (pixels, labels)
     }
 
-    /// The network's distances on the monitoring set: its bands, and with validation
-    /// identities the verification metrics (nil without a genuine and an impostor pair).
-    private func observe(_ network: SiameseNetwork, _ monitor: (pixels: [Float], labels: [Int])) -> (
-        VerificationMetrics?, DistanceBands
-    ) {
-        let emb = network.embed(pixels: monitor.pixels, count: monitor.labels.count)
-        guard
-            let pairs = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: monitor.labels)
-        else {
-            return (nil, DistanceBands(genuine: [], impostor: []))
+    /// The network's distances on the monitoring set: its bands, and with validation data the
+    /// verification metrics (nil without a genuine and an impostor pair).
+    private func observe(_ network: SiameseNetwork, _ monitor: MonitoringSet) -> (VerificationMetrics?, DistanceBands) {
+        let emb = network.embed(pixels: monitor.pixels, count: monitor.count)
+        let pairs: (distances: [Float], genuine: [Bool])
+        switch monitor.scored {
+        case .allPairs(let labels):
+            guard let all = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: labels)
+            else {
+                return (nil, DistanceBands(genuine: [], impostor: []))
+            }
+            pairs = all
+        case .listed(let first, let second, let same):
+            let dim = config.embeddingSize
+            let distances = emb.withUnsafeBufferPointer { e in
+                zip(first, second).map { i, j in
+                    Evaluation.distance(e.baseAddress! + i * dim, e.baseAddress! + j * dim, dimension: dim)
+                }
+            }
+            pairs = (distances, same)
         }
         var genuine: [Float] = [], impostor: [Float] = []
         for (d, same) in zip(pairs.distances, pairs.genuine) { if same { genuine.append(d) } else { impostor.append(d) } }
-        let metrics = validation == nil ? nil : try? VerificationMetrics(distances: pairs.distances, genuine: pairs.genuine)
+        // The ROC and EER of the pairs' scores (the distances, or the sigmoid head's scores).
+        let metrics =
+            validation == nil
+            ? nil : try? VerificationMetrics(distances: network.scores(distances: pairs.distances), genuine: pairs.genuine)
         return (metrics, DistanceBands(genuine: genuine, impostor: impostor))
     }
 }
 
-/// The batches a run trains on, by its pairing, each step's images drawn into one tensor and
+/// The images watched after every epoch and the pairs scored among them.
+struct MonitoringSet {
+    enum Scored {
+        /// Every pair of the images (`labels` their identities).
+        case allPairs(labels: [Int])
+        /// Listed pairs of image indices and whether each shows one person.
+        case listed(first: [Int], second: [Int], same: [Bool])
+    }
+    var pixels: [Float]
+    var count: Int
+    var scored: Scored
+}
+
+/// The batches a run trains on, by its pairing (or the listed pairs of a pair dataset), each step's images drawn into one tensor and
 /// augmented (then standardised again when the network standardises its input).
 struct TrainingBatches {
-    private let folder: ImageFolder
+    private let pixels: [Float]
+    private let width: Int, height: Int, channels: Int
     private let config: NetworkConfig
     private let augmentation: Augmentation
     private var rng: RandomSource
     private var pairs: PairSampler?
     private var identities: IdentityBatchSampler?
+    /// A pair dataset's pairs, taken in `order` (reshuffled whenever it runs out).
+    private var listed: PairImages?
+    private var order: [Int] = []
+    private var cursor = 0
     private let hardShare: Double
     /// The step's images; an identity batch of another size (few identities or images) takes
     /// a tensor of its own size, kept for the next such batch.
     private var images: Tensor
     private var labels: [Float]
 
-    init(_ folder: ImageFolder, config: NetworkConfig, options: TrainingOptions, seed: UInt64) {
-        self.folder = folder
+    init(_ data: TrainingData, config: NetworkConfig, options: TrainingOptions, seed: UInt64) {
+        pixels = data.pixels
+        (width, height, channels) = (data.width, data.height, data.channels)
         self.config = config
         augmentation = options.augmentation
         rng = RandomSource(seed: seed &+ 0x5851_F42D_4C95_7F2D)
         let b = options.batchSize
-        switch options.pairing {
-        case .balancedPairs:
+        hardShare = {
+            if case .identityBatches(_, let share) = options.pairing { return share }
+            return 0
+        }()
+        switch (data, options.pairing) {
+        case (.pairs(let p), _):
+            listed = p
+        case (.identities(let folder), .balancedPairs):
             pairs = PairSampler(labels: folder.labels, seed: seed)
-            hardShare = 0
-        case .identityBatches(let k, let share):
+        case (.identities(let folder), .identityBatches(let k, _)):
             identities = IdentityBatchSampler(
                 labels: folder.labels, identitiesPerBatch: max(2, 2 * b / max(k, 2)),
                 imagesPerIdentity: k, seed: seed)
-            hardShare = share
         }
-        images = Tensor(shape: [2 * b, 1, folder.height, folder.width])
+        images = Tensor(shape: [2 * b, channels, height, width])
         labels = [Float](repeating: 0, count: b)
     }
 
@@ -428,7 +597,7 @@ struct TrainingBatches {
     mutating func step(_ step: TrainingStep) -> Float {
         if var sampler = identities {
             let batch = sampler.next()
-            images = Tensor.reuse(images, shape: [batch.images.count, 1, folder.height, folder.width])
+            images = Tensor.reuse(images, shape: [batch.images.count, channels, height, width])
             let tensor = images
             for (row, image) in batch.images.enumerated() { copy(image, to: tensor, row: row) }
             let value = step.run(images: tensor, identities: batch.identities, sampler: &sampler, hardShare: hardShare)
@@ -437,7 +606,7 @@ struct TrainingBatches {
         }
         let b = labels.count
         for i in 0..<b {
-            let pair = pairs!.next()
+            let pair = nextPair()
             labels[i] = pair.label
             copy(pair.first, to: images, row: i)
             copy(pair.second, to: images, row: b + i)
@@ -445,16 +614,29 @@ struct TrainingBatches {
         return step.run(images: images, labels: labels).loss
     }
 
-    /// Image `index` of the folder into row `row` of `tensor`, augmented.
+    /// The next pair: drawn by the sampler, or the pair dataset's next in its shuffled order.
+    private mutating func nextPair() -> PairSampler.Pair {
+        guard let listed else { return pairs!.next() }
+        if cursor == order.count {
+            order = Array(0..<listed.count)
+            order.shuffle(using: &rng)
+            cursor = 0
+        }
+        let k = order[cursor]
+        cursor += 1
+        return PairSampler.Pair(first: listed.first[k], second: listed.second[k], label: listed.same[k] ? 0 : 1)
+    }
+
+    /// Image `index` into row `row` of `tensor`, augmented.
     private mutating func copy(_ index: Int, to tensor: Tensor, row: Int) {
-        let hw = folder.height * folder.width
+        let hw = channels * height * width
         let dst = tensor.pointer + row * hw
-        folder.pixels.withUnsafeBufferPointer { px in
+        pixels.withUnsafeBufferPointer { px in
             let src = px.baseAddress! + index * hw
             if augmentation.isIdentity {
                 dst.update(from: src, count: hw)
             } else {
-                augmentation.apply(src, into: dst, width: folder.width, height: folder.height, rng: &rng)
+                augmentation.apply(src, into: dst, width: width, height: height, channels: channels, rng: &rng)
                 if config.standardize { Standardization.apply(dst, count: hw) }
             }
         }
@@ -468,19 +650,19 @@ struct NetworkSnapshot {
 
     init(_ network: SiameseNetwork) {
         state = network.stateTensors.map { $0.tensor.clone() }
-        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+        batchesTracked = network.batchStatisticLayers.map(\.numBatchesTracked)
     }
 
     /// Overwrites the copy with the network as it is now (in place: no second copy is held).
     mutating func update(from network: SiameseNetwork) {
         for ((_, tensor), saved) in zip(network.stateTensors, state) { saved.copy(from: tensor) }
-        batchesTracked = network.batchNorms.map(\.layer.numBatchesTracked)
+        batchesTracked = network.batchStatisticLayers.map(\.numBatchesTracked)
     }
 
     func restore(into network: SiameseNetwork) {
         network.thaw()
         for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
-        for ((_, bn), n) in zip(network.batchNorms, batchesTracked) { bn.numBatchesTracked = n }
+        for (bn, n) in zip(network.batchStatisticLayers, batchesTracked) { bn.numBatchesTracked = n }
     }
 }
 

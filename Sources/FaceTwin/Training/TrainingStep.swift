@@ -8,9 +8,29 @@ public final class TrainingStep {
     /// The loss's gradient with respect to the embeddings, [2B, dim], reused between steps.
     var gradEmbeddings: Tensor?
 
-    public init(network: SiameseNetwork, loss: ContrastiveLoss) {
+    /// Whether the twin (`cnn1`, `fc1`) is trained. When false (a frozen backbone), the twin
+    /// embeds in evaluation mode (BatchNorm on its running statistics, nothing kept for a
+    /// backward), no backward runs through it and none of its gradients is ever allocated: only
+    /// the score head learns.
+    public let trainsBackbone: Bool
+
+    public init(network: SiameseNetwork, loss: ContrastiveLoss, trainsBackbone: Bool = true) {
+        precondition(trainsBackbone || network.head != nil, "a frozen backbone without a head has nothing to train")
         self.network = network
         self.loss = loss
+        self.trainsBackbone = trainsBackbone
+    }
+
+    /// The twin's embeddings of a batch: its training forward (both twins' halves normalized
+    /// apart with `pairs`), or with a frozen backbone its evaluation forward.
+    private func embed(_ images: Tensor, pairs: Bool) -> Tensor {
+        guard trainsBackbone else { return network.forwardOnce(images, mode: .evaluation) }
+        return pairs ? network.forwardPairs(images) : network.forwardBatch(images)
+    }
+
+    /// The twin's backward from the embeddings' gradient, unless the backbone is frozen.
+    private func backward(_ grad: Tensor) {
+        if trainsBackbone { network.backwardPairs(grad) }
     }
 
     /// One step on `images` [2B, 1, H, W] (the pairs' first images, then their second images)
@@ -20,9 +40,18 @@ public final class TrainingStep {
     public func run(images: Tensor, labels: [Float]) -> (loss: Float, embeddings: Tensor) {
         let b = labels.count, dim = network.config.embeddingSize
         precondition(images.shape[0] == 2 * b, "\(images.shape[0]) images for \(b) pairs")
-        let emb = network.forwardPairs(images)
+        let emb = embed(images, pairs: true)
         let grad = Tensor.reuse(gradEmbeddings, shape: [2 * b, dim])
         gradEmbeddings = grad
+        if let head = network.head {
+            let pairs = labels.enumerated().map {
+                IdentityBatchSampler.MinedPair(first: $0.offset, second: b + $0.offset, label: $0.element)
+            }
+            let value = head.contrastive(
+                embeddings: emb.pointer, dim: dim, pairs: pairs, rows: 2 * b, margin: loss.margin, gradient: grad.pointer)
+            backward(grad)
+            return (value, emb)
+        }
         let value = loss.evaluate(
             first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
             gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
@@ -39,7 +68,7 @@ extension TrainingStep {
     public func run(images: Tensor, identities: [Int], sampler: inout IdentityBatchSampler, hardShare: Double) -> Float {
         let n = images.shape[0], dim = network.config.embeddingSize
         precondition(identities.count == n, "\(identities.count) identities for \(n) images")
-        let emb = network.forwardBatch(images)
+        let emb = embed(images, pairs: false)
         let e = emb.pointer
         let pairs = sampler.minePairs(identities: identities, hardShare: hardShare) { i, j in
             var sq: Float = 0
@@ -48,8 +77,10 @@ extension TrainingStep {
         }
         let grad = Tensor.reuse(gradEmbeddings, shape: [n, dim])
         gradEmbeddings = grad
-        let value = loss.evaluate(embeddings: e, dim: dim, pairs: pairs, rows: n, gradient: grad.pointer)
-        network.backwardPairs(grad)
+        let value =
+            network.head?.contrastive(embeddings: e, dim: dim, pairs: pairs, rows: n, margin: loss.margin, gradient: grad.pointer)
+            ?? loss.evaluate(embeddings: e, dim: dim, pairs: pairs, rows: n, gradient: grad.pointer)
+        backward(grad)
         return value
     }
 }

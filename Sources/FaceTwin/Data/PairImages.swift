@@ -1,0 +1,61 @@
+/// Labelled image pairs decoded once and kept in memory as network-ready floats: the training
+/// and validation data of a pair dataset (pair folders or a pair CSV), as ``ImageFolder`` is
+/// for identity folders. An image used by several pairs is decoded and stored once.
+public struct PairImages: Sendable {
+    /// What the pairs were read from (a pair CSV, or a pair folder root's `annos.csv`).
+    public let source: String
+    public let width: Int
+    public let height: Int
+    public let channels: Int
+    public let invert: Bool
+    public let standardize: Bool
+    /// Every distinct image file, in order of first use; `pixels` holds them in this order.
+    public let paths: [String]
+    /// Image `i` is `pixels[i*imageSize ..< (i+1)*imageSize]` (channel planes, row-major).
+    public let pixels: [Float]
+    /// Pair `k` is images `first[k]` and `second[k]`; `same[k]` whether they show one person.
+    public let first: [Int]
+    public let second: [Int]
+    public let same: [Bool]
+
+    public var count: Int { same.count }
+    public var imageSize: Int { channels * height * width }
+
+    /// Decodes the images of `pairs` (resolved paths) and prepares them as `config`'s network
+    /// takes them. Throws the first image that fails, as ``ImageFolder`` does.
+    public init(source: String, pairs: [(path1: String, path2: String, same: Bool)], for config: NetworkConfig)
+        throws(DatasetError)
+    {
+        var index: [String: Int] = [:]
+        var paths: [String] = []
+        var first: [Int] = [], second: [Int] = []
+        func slot(_ path: String) -> Int {
+            if let known = index[path] { return known }
+            index[path] = paths.count
+            paths.append(path)
+            return paths.count - 1
+        }
+        for pair in pairs {
+            first.append(slot(pair.path1))
+            second.append(slot(pair.path2))
+        }
+        pixels = try ImageFolder.decodeAll(
+            paths, width: config.inputWidth, height: config.inputHeight, channels: config.inputChannels,
+            invert: config.invert, standardize: config.standardize, maxPixels: ImageDecoder.defaultMaxPixels,
+            preparer: nil, inset: config.inputInset
+        ).pixels
+        self.source = source
+        width = config.inputWidth
+        height = config.inputHeight
+        channels = config.inputChannels
+        invert = config.invert
+        standardize = config.standardize
+        self.paths = paths
+        self.first = first
+        self.second = second
+        same = pairs.map(\.same)
+    }
+
+    /// How many pairs show the same person.
+    public var genuineCount: Int { same.filter { $0 }.count }
+}
