@@ -198,7 +198,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let mirror { config.mirrorAverage = mirror }
         if let pool { config.pool = pool }
         if let embeddingScale { config.embeddingScale = embeddingScale > 0 ? embeddingScale : nil }
-        if let inset { config.inputInset = inset }
+        if let inset { config.inputInset = inset > 0 ? inset : nil }
         return config
     }
 

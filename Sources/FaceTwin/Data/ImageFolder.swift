@@ -278,6 +278,6 @@ extension ImageFolder {
         try self.init(
             root: root, width: config.inputWidth, height: config.inputHeight, invert: config.invert,
             standardize: config.standardize, only: only, excluding: excluding, preparer: preparer,
-            inset: config.inputInset)
+            inset: config.inputInset ?? 0)
     }
 }

@@ -234,7 +234,7 @@ extension FaceModel {
         var image = try ImageDecoder.decode(path: path)
         if let facePreparer { image = try facePreparer.prepare(image, path: path) }
         var pixels = Resize.networkInput(
-            image.inset(config.inputInset), width: config.inputWidth, height: config.inputHeight, invert: config.invert)
+            image.inset(config.inputInset ?? 0), width: config.inputWidth, height: config.inputHeight, invert: config.invert)
         if config.standardize {
             pixels.withUnsafeMutableBufferPointer { Standardization.apply($0.baseAddress!, count: $0.count) }
         }

@@ -20,16 +20,16 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var embeddingScale: Float?
     /// Whether an image's embedding is the mean of its own and its mirror image's (evaluation only).
     public var mirrorAverage: Bool
-    /// Fraction of each side of an image cut off before it is resized to the input (0: none):
+    /// Fraction of each side of an image cut off before it is resized to the input (nil: none):
     /// the network then sees the face without the crop's outer border, where the background
     /// of a photo differs most from the training crops' (``GrayImage/inset(_:)``).
-    public var inputInset: Double
+    public var inputInset: Double?
 
     public init(
         inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
         hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
         pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false,
-        inputInset: Double = 0
+        inputInset: Double? = nil
     ) {
         self.inputInset = inputInset
         self.inputHeight = inputHeight
@@ -89,22 +89,6 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         standardize = try c.decodeIfPresent(Bool.self, forKey: .standardize) ?? false
         embeddingScale = try c.decodeIfPresent(Float.self, forKey: .embeddingScale)
         mirrorAverage = try c.decodeIfPresent(Bool.self, forKey: .mirrorAverage) ?? false
-        inputInset = try c.decodeIfPresent(Double.self, forKey: .inputInset) ?? 0
-    }
-
-    /// Files without an inset do not get the key, so their bytes stay as they were.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(inputHeight, forKey: .inputHeight)
-        try c.encode(inputWidth, forKey: .inputWidth)
-        try c.encode(channels, forKey: .channels)
-        try c.encode(hidden, forKey: .hidden)
-        try c.encode(embeddingSize, forKey: .embeddingSize)
-        try c.encode(invert, forKey: .invert)
-        try c.encode(pool, forKey: .pool)
-        try c.encode(standardize, forKey: .standardize)
-        try c.encodeIfPresent(embeddingScale, forKey: .embeddingScale)
-        try c.encode(mirrorAverage, forKey: .mirrorAverage)
-        if inputInset != 0 { try c.encode(inputInset, forKey: .inputInset) }
+        inputInset = try c.decodeIfPresent(Double.self, forKey: .inputInset)
     }
 }
