@@ -8,7 +8,11 @@
 #   gallery: each probe's nearest-template distance to each enrolled person (identify --top 8):
 #            40 genuine and 280 impostor claims;
 #   pairs:   every enrolled photo against every probe photo (evaluate --pairs): 200 genuine and
-#            1400 impostor pairs, with the failures to acquire counted.
+#            1400 impostor pairs, with the failures to acquire counted;
+# and, to tell the two costs apart, the pairs EER of crops cut out of the photos with the
+# composer's exact map (perfect detection and alignment: "exact"), and of those with their
+# outer 5 pixels taken from the original crop ("exact, crop border": what the photo's
+# background adds at the crop's edge).
 #   scripts/photo-eval.sh              (EPOCHS=50 SEED=0; OUT=runs/photo-eval)
 #   TRAIN_OPTIONS="--inset 0.1" scripts/photo-eval.sh     (more options for train)
 # Needs a Python with numpy and Pillow for the composer (PYTHON=..., else .venv-bench/bin/python
@@ -68,6 +72,42 @@ for kind, col in (("photos", 2), ("crops", 3)):
                 f.write(f"{e[col]},{p[col]},{int(e[0] == p[0])}\n")
 EOF
 
+# Crops cut out of the (PPM) photos through the composer's affine map, and the same with their
+# outer 5 pixels from the original crop; pair lists with the same pairs.
+"$PYTHON" - "$OUT" "$ABS_D" <<'EOF'
+import json, os, sys
+import numpy as np
+from PIL import Image
+out, orl = sys.argv[1], sys.argv[2]
+manifest = json.load(open(os.path.join(out, "photos", "manifest.json")))
+for p in manifest["photos"]:
+    (face,) = p["faces"]
+    photo = Image.open(os.path.join(out, "photos", "ppm", p["photo"] + ".ppm")).convert("L")
+    (a, b, tx), (c, d, ty) = face["affine"]
+    w0, h0 = face["crop_size"]
+    # Output pixel centre (i + 0.5, j + 0.5) of the crop maps to the photo point m(i + 0.5, j + 0.5).
+    exact = photo.transform((w0, h0), Image.Transform.AFFINE,
+                            (a, b, tx + 0.5 * (a + b) - 0.5, c, d, ty + 0.5 * (c + d) - 0.5),
+                            resample=Image.Resampling.BILINEAR)
+    original = np.asarray(Image.open(os.path.join(orl, face["source"])).convert("L"))
+    inner = np.zeros(original.shape, bool)
+    inner[5:-5, 5:-5] = True
+    bordered = np.where(inner, np.asarray(exact), original).astype(np.uint8)
+    for kind, image in (("exact", exact), ("exact-border", Image.fromarray(bordered))):
+        folder = os.path.join(out, kind, face["identity"])
+        os.makedirs(folder, exist_ok=True)
+        image.save(os.path.join(folder, os.path.basename(face["source"])))
+lines = open(os.path.join(out, "pairs-crops.csv")).read().splitlines()
+for kind in ("exact", "exact-border"):
+    with open(os.path.join(out, f"pairs-{kind}.csv"), "w") as f:
+        f.write(lines[0] + "\n")
+        for line in lines[1:]:
+            f.write(line.replace(orl, os.path.abspath(os.path.join(out, kind))) + "\n")
+EOF
+for kind in exact exact-border; do
+  "$BIN" evaluate --model "$M" --pairs "$OUT/pairs-$kind.csv" --detect never --bootstrap 0 --json >"$OUT/evaluate-$kind.json" 2>/dev/null
+done
+
 for kind in crops photos; do
   G="$OUT/gallery-$kind.sqlite"
   "$BIN" enroll --gallery "$G" --model "$M" --folder "$OUT/enroll-$kind" --detect auto >"$OUT/enroll-$kind.txt"
@@ -111,6 +151,9 @@ for kind in ("crops", "photos"):
     print(f"{kind:6s}  gallery EER {100 * e:5.2f} % ({ng} genuine, {ni} impostor claims)   "
           f"pairs EER {100 * ev['eer']:5.2f} % ({ev['genuinePairs']} genuine, {ev['impostorPairs']} impostor pairs)"
           + (f"   FTA {len(fta)} of {ev['attemptedImages']} images" if fta is not None else ""))
+for kind, what in (("exact", "photos cut out exactly"), ("exact-border", "the same, crop border")):
+    ev = json.load(open(os.path.join(out, f"evaluate-{kind}.json")))
+    print(f"{what:28s}  pairs EER {100 * ev['eer']:5.2f} % ({ev['genuinePairs']} genuine, {ev['impostorPairs']} impostor pairs)")
 gap_gallery = 100 * (figures["photos"][0] - figures["crops"][0])
 gap_pairs = 100 * (figures["photos"][3]["eer"] - figures["crops"][3]["eer"])
 print(f"gap (photos - crops): gallery {gap_gallery:+.2f} points, pairs {gap_pairs:+.2f} points")

@@ -16,7 +16,7 @@ struct InfoCommand: ParsableCommand {
         let c = m.config, info = m.info
         print("model: \(model)")
         print(
-            "input: \(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour (RGB)" : "grayscale")\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")\(c.inputInset > 0 ? String(format: ", %.0f %% of each side cut off first", 100 * c.inputInset) : "")"
+            "input: \(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour (RGB)" : "grayscale")\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")\(c.inputInset.map { String(format: ", %.0f %% of each side cut off first", 100 * $0) } ?? "")"
         )
         let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
         let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""

@@ -223,7 +223,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let mirror { config.mirrorAverage = mirror }
         if let pool { config.pool = pool }
         if let embeddingScale { config.embeddingScale = embeddingScale > 0 ? embeddingScale : nil }
-        if let inset { config.inputInset = inset }
+        if let inset { config.inputInset = inset > 0 ? inset : nil }
         return config
     }
 
@@ -278,12 +278,16 @@ struct DetectOptionsGroup: ParsableArguments {
     /// Sets `model.facePreparer` when detection is on for this model: its images are then
     /// detected and aligned to the geometry the model records (ORL's crops by default) before
     /// being resized.
+    ///
+    /// The detector (and its landmark model) is loaded when the first photo needs it: photos that
+    /// pass as crops never load it. `always` loads it here, so a missing landmark model is
+    /// reported before any photo is read.
     func apply(to model: FaceModel) throws {
         let landmarks = self.landmarks
-        model.facePreparer = try FacePreparer(
-            for: model.info, mode: detect,
-            detector: { () throws(FaceDetectionError) in try FaceDetector(landmarkModel: landmarks) },
-            policy: faces)
+        model.facePreparer = FacePreparer(
+            for: model.info, mode: detect, policy: faces,
+            detector: { () throws(FaceDetectionError) in try FaceDetector(landmarkModel: landmarks) })
+        if detect == .always { _ = try model.facePreparer?.cropper() }
     }
 }
 

@@ -84,7 +84,7 @@ struct TrainCommand: ParsableCommand {
         let preparation: FacePreparationRecord
         if let preparer {
             preparation = FacePreparationRecord(
-                detect: .always, aligner: preparer.cropper.aligner, faces: preparer.cropper.policy,
+                detect: .always, aligner: preparer.aligner, faces: preparer.policy,
                 failedToAcquire: failed.count)
         } else {
             // Crops as given: their size (when they share one) tells crops from photos for --detect auto.

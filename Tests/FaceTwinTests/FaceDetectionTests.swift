@@ -208,3 +208,39 @@ final class DetectionEnrollTests: XCTestCase {
         XCTAssertFalse(list.stdout.contains("empty.ppm"), "no template from the photo without a face: \(list.stdout)")
     }
 }
+
+/// Detection on real colour photographs (scikit-image's sample data; Fixtures/real-photos/README.md).
+final class RealPhotoDetectionTests: XCTestCase {
+    static let photos = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/real-photos", isDirectory: true)
+    func faces(_ name: String) throws -> [DetectedFace] {
+        try FaceDetectionTests.detector().detect(try ImageDecoder.decode(path: Self.photos.appendingPathComponent(name).path))
+    }
+
+    func testFindsTheAstronautsFaceAndHerEyes() throws {
+        let found = try faces("astronaut.jpg")
+        XCTAssertEqual(found.count, 1, "\(found)")
+        let f = try XCTUnwrap(found.first)
+        // Her face: about x 175-265, y 75-170 of the 512×512 portrait.
+        XCTAssertEqual(f.box.x + f.box.width / 2, 221, accuracy: 20)
+        XCTAssertEqual(f.box.y + f.box.height / 2, 122, accuracy: 20)
+        XCTAssertEqual(f.box.width, 90, accuracy: 25)
+        let l = try XCTUnwrap(f.leftEye), r = try XCTUnwrap(f.rightEye)
+        XCTAssertEqual(l.x, 204, accuracy: 8)
+        XCTAssertEqual(r.x, 247, accuracy: 8)
+        XCTAssertEqual((l.y + r.y) / 2, 103, accuracy: 8)
+        // The aligned crop puts those eyes where ORL has them.
+        let crop = FaceAligner().align(
+            try ImageDecoder.decode(path: Self.photos.appendingPathComponent("astronaut.jpg").path), face: f)
+        XCTAssertEqual([crop.width, crop.height], [92, 112])
+    }
+
+    func testNoHumanFaceInTheCatOrTheCoffee() throws {
+        XCTAssertEqual(try faces("chelsea.jpg"), [])
+        XCTAssertEqual(try faces("coffee.jpg"), [])
+    }
+
+    func testAFaceInProfileIsNotFoundByTheFrontalDetector() throws {
+        // dlib's HOG detector is for frontal faces: a profile is a failure to acquire.
+        XCTAssertEqual(try faces("camera.jpg"), [])
+    }
+}

@@ -152,6 +152,15 @@ final class FacePreparationTests: XCTestCase {
         XCTAssertEqual(info.preparation?.cropSize, ImageSize(width: 160, height: 120))
         r = try runFacetwin(["info", "--model", model])
         XCTAssertTrue(r.stdout.contains("training images: crops of 160×120 as given"), r.stdout)
+        // --detect auto: photos of the crops' size pass as they are, so the detector is never
+        // loaded (a missing landmark model does not matter); --detect always needs it.
+        let evaluate = ["evaluate", "--model", model, "--data", root.path, "--bootstrap", "0", "--landmarks", "/nonexistent.dat"]
+        r = try runFacetwin(evaluate)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face): 0 of 5 images"), r.stdout)
+        r = try runFacetwin(evaluate + ["--detect", "always"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.hasPrefix("facetwin: error: /nonexistent.dat"), r.stderr)
 
         // Too few faces left for an identity: one line naming its folder, exit 2, no model.
         try FileManager.default.removeItem(at: root.appendingPathComponent("s40/2.pgm"))

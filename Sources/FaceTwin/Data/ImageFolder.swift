@@ -366,6 +366,6 @@ extension ImageFolder {
         try self.init(
             root: root, width: config.inputWidth, height: config.inputHeight, channels: config.inputChannels,
             invert: config.invert, standardize: config.standardize, only: only, excluding: excluding, preparer: preparer,
-            inset: config.inputInset)
+            inset: config.inputInset ?? 0)
     }
 }

@@ -42,7 +42,7 @@ public struct PairImages: Sendable {
         pixels = try ImageFolder.decodeAll(
             paths, width: config.inputWidth, height: config.inputHeight, channels: config.inputChannels,
             invert: config.invert, standardize: config.standardize, maxPixels: ImageDecoder.defaultMaxPixels,
-            preparer: nil, inset: config.inputInset
+            preparer: nil, inset: config.inputInset ?? 0
         ).pixels
         self.source = source
         width = config.inputWidth

@@ -1,37 +1,58 @@
+import Foundation
+
 /// Turns a decoded photo into the face crop the network's resize takes: face detection and
 /// alignment (``FaceCropper``), except for images of ``passThroughSize``, which are already
 /// crops like the training images.
+///
+/// The detector can be made on first use (``init(aligner:policy:passThroughSize:detector:)``),
+/// so a run whose images are all crops never loads dlib's landmark model.
 public struct FacePreparer: Sendable {
-    public var cropper: FaceCropper
+    public let aligner: FaceAligner
+    public let policy: MultiFacePolicy
     /// Images of exactly this size are used as they are (nil: every image is detected).
-    public var passThroughSize: ImageSize?
+    public let passThroughSize: ImageSize?
+    private let source: CropperSource
 
     public init(cropper: FaceCropper, passThroughSize: ImageSize? = nil) {
-        self.cropper = cropper
+        aligner = cropper.aligner
+        policy = cropper.policy
         self.passThroughSize = passThroughSize
+        source = CropperSource(cropper)
+    }
+
+    /// A preparer whose detector is made by `detector` the first time an image needs it.
+    public init(
+        aligner: FaceAligner, policy: MultiFacePolicy, passThroughSize: ImageSize? = nil,
+        detector: @escaping @Sendable () throws(FaceDetectionError) -> FaceDetector
+    ) {
+        self.aligner = aligner
+        self.policy = policy
+        self.passThroughSize = passThroughSize
+        source = CropperSource(aligner: aligner, policy: policy, make: detector)
     }
 
     /// The preparation `info` asks for under `mode` (``ModelInfo/probePreparation(_:)``), with
-    /// `detector` and `policy`; nil when photos are taken as they are.
+    /// `policy` and a detector made by `detector` when first needed; nil when photos are taken
+    /// as they are.
     public init?(
-        for info: ModelInfo, mode: FaceDetectionMode, detector: () throws(FaceDetectionError) -> FaceDetector,
-        policy: MultiFacePolicy
-    )
-        throws(FaceDetectionError)
-    {
+        for info: ModelInfo, mode: FaceDetectionMode, policy: MultiFacePolicy,
+        detector: @escaping @Sendable () throws(FaceDetectionError) -> FaceDetector
+    ) {
         guard let p = info.probePreparation(mode) else { return nil }
-        self.init(
-            cropper: FaceCropper(detector: try detector(), aligner: p.aligner, policy: policy), passThroughSize: p.passThroughSize
-        )
+        self.init(aligner: p.aligner, policy: policy, passThroughSize: p.passThroughSize, detector: detector)
     }
+
+    /// The detector and aligner, made now if they were not yet.
+    public func cropper() throws(FaceDetectionError) -> FaceCropper { try source.get() }
 
     /// The face crop of `image` (decoded from `path`, named in errors).
     /// - Throws: ``ImageError/noFace(path:)``, ``ImageError/multipleFaces(path:count:)`` (a failure
-    ///   to acquire), ``ImageError/detectionFailed(path:reason:)``.
+    ///   to acquire), ``ImageError/detectionFailed(path:reason:)`` (also when the detector cannot
+    ///   be made, e.g. the landmark model is missing).
     public func prepare(_ image: GrayImage, path: String) throws(ImageError) -> GrayImage {
         if let passThroughSize, image.width == passThroughSize.width, image.height == passThroughSize.height { return image }
         let a: FaceAcquisition
-        do { a = try cropper.acquire(image) } catch { throw .detectionFailed(path: path, reason: error.description) }
+        do { a = try cropper().acquire(image) } catch { throw .detectionFailed(path: path, reason: error.description) }
         switch a.status {
         case .noFace: throw .noFace(path: path)
         case .refused: throw .multipleFaces(path: path, count: a.faces.count)
@@ -47,14 +68,46 @@ public struct FacePreparer: Sendable {
             return (gray, rgb)
         }
         let a: FaceAcquisition
-        do { a = try cropper.acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
+        do { a = try cropper().acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
         switch a.status {
         case .noFace: throw .noFace(path: path)
         case .refused: throw .multipleFaces(path: path, count: a.faces.count)
         case .ok:
             let face = a.faces[a.kept[0]]
-            return (a.crops[0], RGBImage(planes: (0..<3).map { cropper.aligner.align(rgb.channel($0), face: face) }))
+            return (a.crops[0], RGBImage(planes: (0..<3).map { aligner.align(rgb.channel($0), face: face) }))
         }
+    }
+}
+
+/// The cropper of a ``FacePreparer``, made once on first use (under a lock: images are prepared
+/// on several threads).
+private final class CropperSource: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: FaceCropper?
+    private let aligner: FaceAligner
+    private let policy: MultiFacePolicy
+    private let make: (@Sendable () throws(FaceDetectionError) -> FaceDetector)?
+
+    init(_ cropper: FaceCropper) {
+        made = cropper
+        aligner = cropper.aligner
+        policy = cropper.policy
+        make = nil
+    }
+
+    init(aligner: FaceAligner, policy: MultiFacePolicy, make: @escaping @Sendable () throws(FaceDetectionError) -> FaceDetector) {
+        self.aligner = aligner
+        self.policy = policy
+        self.make = make
+    }
+
+    func get() throws(FaceDetectionError) -> FaceCropper {
+        lock.lock()
+        defer { lock.unlock() }
+        if let made { return made }
+        let cropper = FaceCropper(detector: try make!(), aligner: aligner, policy: policy)
+        made = cropper
+        return cropper
     }
 }
 

@@ -68,7 +68,7 @@ public struct Evaluation: Sendable {
     public init(model: FaceModel, folder: ImageFolder) throws(EvaluationError) {
         let c = model.config
         guard folder.width == c.inputWidth, folder.height == c.inputHeight, folder.invert == c.invert,
-            folder.inset == c.inputInset, folder.channels == c.inputChannels
+            folder.inset == (c.inputInset ?? 0), folder.channels == c.inputChannels
         else {
             throw .inputMismatch(
                 "\(folder.root): images prepared at \(folder.width)×\(folder.height)\(folder.invert ? " inverted" : ""), the model takes \(c.inputWidth)×\(c.inputHeight)\(c.invert ? " inverted" : "")"

@@ -228,7 +228,7 @@ extension FaceModel {
         var gray = decoded.gray
         var rgb = config.isColor ? decoded.rgb : nil
         if let facePreparer { (gray, rgb) = try facePreparer.prepare(gray, rgb: rgb, path: path) }
-        let (w, h, inset) = (config.inputWidth, config.inputHeight, config.inputInset)
+        let (w, h, inset) = (config.inputWidth, config.inputHeight, config.inputInset ?? 0)
         var pixels =
             rgb.map { Resize.networkInput($0.inset(inset), width: w, height: h, invert: config.invert) }
             ?? Resize.networkInput(gray.inset(inset), width: w, height: h, invert: config.invert)

@@ -22,10 +22,10 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var embeddingScale: Float?
     /// Whether an image's embedding is the mean of its own and its mirror image's (evaluation only).
     public var mirrorAverage: Bool
-    /// Fraction of each side of an image cut off before it is resized to the input (0: none):
+    /// Fraction of each side of an image cut off before it is resized to the input (nil: none):
     /// the network then sees the face without the crop's outer border, where the background
     /// of a photo differs most from the training crops' (``GrayImage/inset(_:)``).
-    public var inputInset: Double
+    public var inputInset: Double?
     /// What a pair's score is: the distance, or a learned sigmoid of it (`SigmoidHead`).
     public var head: HeadKind
 
@@ -33,7 +33,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
         hidden: [Int] = [500, 500], embeddingSize: Int = 5, invert: Bool = false,
         pool: Int = 0, standardize: Bool = false, embeddingScale: Float? = nil, mirrorAverage: Bool = false,
-        inputInset: Double = 0, inputChannels: Int = 1, head: HeadKind = .distance
+        inputInset: Double? = nil, inputChannels: Int = 1, head: HeadKind = .distance
     ) {
         self.inputInset = inputInset
         self.inputChannels = inputChannels
@@ -103,7 +103,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         embeddingScale = try c.decodeIfPresent(Float.self, forKey: .embeddingScale)
         mirrorAverage = try c.decodeIfPresent(Bool.self, forKey: .mirrorAverage) ?? false
         head = try c.decodeIfPresent(HeadKind.self, forKey: .head) ?? .distance
-        inputInset = try c.decodeIfPresent(Double.self, forKey: .inputInset) ?? 0
+        inputInset = try c.decodeIfPresent(Double.self, forKey: .inputInset)
     }
 
     /// Keys that keep their default (grey input, distance head, no inset) are not written, so
@@ -122,6 +122,6 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(embeddingScale, forKey: .embeddingScale)
         try c.encode(mirrorAverage, forKey: .mirrorAverage)
         if head != .distance { try c.encode(head, forKey: .head) }
-        if inputInset != 0 { try c.encode(inputInset, forKey: .inputInset) }
+        try c.encodeIfPresent(inputInset, forKey: .inputInset)
     }
 }

@@ -106,7 +106,7 @@ extension NetworkConfig {
             return "hidden width \(h) is outside \(range(l.hiddenWidth))"
         }
         if !l.embedding.contains(embeddingSize) { return "embedding size \(embeddingSize) is outside \(range(l.embedding))" }
-        if !(inputInset >= 0 && inputInset <= 0.25) { return "input inset \(inputInset) is outside 0…0.25 of each side" }
+        if let inset = inputInset, !(inset >= 0 && inset <= 0.25) { return "input inset \(inset) is outside 0…0.25 of each side" }
         if !(0...8).contains(pool) { return "pooling window \(pool) is outside 0…8" }
         if pool > 1, featureHeight < 1 || featureWidth < 1 {
             return "input \(inputWidth)x\(inputHeight) is too small for \(channels.count) blocks each pooling by \(pool)"
