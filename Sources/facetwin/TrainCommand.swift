@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var backbone: BackboneOptions
 
+    @OptionGroup var schedule: ScheduleOptions
+
     @Option(help: "Comma-separated identities kept out of training for validation, e.g. s5,s6,s7.")
     var holdout: String = ""
 
@@ -117,6 +119,7 @@ struct TrainCommand: ParsableCommand {
     ) throws {
         var options = recipe.trainingOptions(seed: seed)
         options.freezeBackbone = backbone.freezeBackbone
+        try schedule.apply(to: &options)
         let trainer = try Trainer(config: config, options: options, data: data.0, validation: data.1)
         trainer.backbone = network
         if case .identities(let t) = trainer.training {
@@ -135,6 +138,7 @@ struct TrainCommand: ParsableCommand {
             guard !quiet else { return }
             var line = String(format: "epoch %3d/%d  loss %.4f", r.epoch, r.epochs, r.meanLoss)
             if let v = r.validation { line += String(format: "  val EER %5.2f%%  AUC %.4f", 100 * v.eer, v.auc) }
+            if let loss = r.validationLoss { line += String(format: "  val loss %.4f  lr %.2g", loss, r.learningRate) }
             line += bandsText(r)
             line += String(format: "  %6.0f pairs/s  %5.1fs", r.pairsPerSecond, r.seconds)
             line += "  eta \(formatDuration(r.secondsLeft))"

@@ -45,6 +45,11 @@ public struct TrainingOptions: Sendable {
     /// With a backbone (`Trainer.backbone`), whether it stays as it is: only the score head
     /// trains, and the backbone's layers get no gradient buffers and no Adam state.
     public var freezeBackbone = false
+    /// Keras's ReduceLROnPlateau on the validation loss: when it has not improved (by 1e-4) for
+    /// `patience` epochs, the learning rate is multiplied by `factor`. Needs validation data.
+    public var reduceOnPlateau: PlateauReduction?
+    /// Which epoch's weights the run keeps.
+    public var keep: KeepPolicy = .bestEER
 
     public init(epochs: Int = 50, batchSize: Int = 32, learningRate: Float = 5e-4, margin: Float = 2, seed: UInt64 = 0) {
         self.epochs = epochs
@@ -70,6 +75,29 @@ public struct TrainingOptions: Sendable {
         o.recipe = "default"
         return o
     }
+}
+
+/// `--reduce-lr-on-plateau FACTOR,PATIENCE`.
+public struct PlateauReduction: Sendable, Equatable {
+    public var factor: Float
+    public var patience: Int
+    /// The smallest fall of the validation loss that counts as an improvement (Keras's `min_delta`).
+    public static let minimumImprovement: Float = 1e-4
+
+    public init(factor: Float, patience: Int) {
+        self.factor = factor
+        self.patience = patience
+    }
+}
+
+/// Which epoch a run keeps.
+public enum KeepPolicy: String, Sendable, CaseIterable, Codable {
+    /// The lowest validation EER (then the highest AUC); the last epoch without validation.
+    case bestEER = "best-eer"
+    /// The lowest validation loss (Keras's ModelCheckpoint on `val_loss`). Needs validation data.
+    case bestLoss = "best-loss"
+    /// The last healthy epoch.
+    case last
 }
 
 /// A named recipe: a network and how to train it.
@@ -121,6 +149,11 @@ public struct EpochReport: Sendable {
     public var learningRate: Float
     /// After a collapse: the healthy epoch the run goes on from (0: the initial weights).
     public var restartsFrom: Int?
+    /// The contrastive loss on the validation data after the epoch (its scores: the distances,
+    /// or the sigmoid head's), with the run's margin; nil without validation data. Over listed
+    /// pairs, their mean; over held-out identities, the mean of the genuine pairs' mean and the
+    /// impostor pairs' mean (each kind weighted equally, as balanced training pairs are).
+    public var validationLoss: Float? = nil
 }
 
 /// The outcome of `Trainer.run`: the kept model (the best validation epoch, or the last one
@@ -304,6 +337,12 @@ public final class Trainer {
             throw .invalidOption("margin must be positive (got \(options.margin))")
         }
         if let problem = options.problem() { throw .invalidOption(problem) }
+        if validation == nil, options.reduceOnPlateau != nil || options.keep == .bestLoss {
+            throw .invalidOption("--reduce-lr-on-plateau and --keep best-loss need validation data (the validation loss)")
+        }
+        if let p = options.reduceOnPlateau, !(p.factor > 0 && p.factor < 1) || p.patience < 1 {
+            throw .invalidOption("--reduce-lr-on-plateau needs a factor in (0, 1) and a patience of at least 1 epoch")
+        }
         if options.freezeBackbone, config.head == .distance {
             throw .invalidOption("a frozen backbone with the distance head leaves nothing to train (use --head sigmoid)")
         }
@@ -359,7 +398,9 @@ public final class Trainer {
             peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch,
             cosineDecay: options.cosineDecay)
         let monitor = monitoringSet()
-        let startBands = observe(network, monitor).1
+        let startBands = observe(network, monitor).bands
+        // ReduceLROnPlateau's state: the best validation loss so far and the epochs since.
+        var plateau = (best: Float.infinity, wait: 0)
 
         // The loss of the untrained network's first batch (at least margin²): an epoch whose mean
         // loss is far above it has diverged (a too large learning rate gives 1e12 and more).
@@ -381,13 +422,27 @@ public final class Trainer {
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
 
-            let (metrics, bands) = observe(network, monitor)
+            let (metrics, bands, validationLoss) = observe(network, monitor)
             let collapsed = bands.isCollapsed(margin: options.margin, start: startBands)
-            let improves = !collapsed && (kept.map { $0.isImproved(by: metrics) } ?? true)
+            let improves =
+                !collapsed
+                && (kept.map { $0.isImproved(by: metrics, validationLoss: validationLoss, policy: options.keep) } ?? true)
             if improves {
                 kept = KeptEpoch(
-                    epoch: epoch, loss: meanLoss, metrics: metrics, network: network,
-                    snapshot: validation != nil, reusing: kept)
+                    epoch: epoch, loss: meanLoss, metrics: metrics, validationLoss: validationLoss, network: network,
+                    snapshot: validation != nil && options.keep != .last, reusing: kept)
+            }
+            let rate = adam.learningRate
+            if let reduction = options.reduceOnPlateau, let v = validationLoss, !collapsed {
+                if v < plateau.best - PlateauReduction.minimumImprovement {
+                    plateau = (v, 0)
+                } else {
+                    plateau.wait += 1
+                    if plateau.wait >= reduction.patience {
+                        schedule.peak *= reduction.factor
+                        plateau.wait = 0
+                    }
+                }
             }
             let elapsed = Date().timeIntervalSince(start)
             let report = EpochReport(
@@ -396,7 +451,7 @@ public final class Trainer {
                 pairsPerSecond: Double(stepsPerEpoch * options.batchSize) / trainSeconds,
                 secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch),
                 validation: metrics, isBest: improves, bands: bands, collapsed: collapsed,
-                learningRate: adam.learningRate, restartsFrom: collapsed ? healthy.epoch : nil)
+                learningRate: rate, restartsFrom: collapsed ? healthy.epoch : nil, validationLoss: validationLoss)
             history.append(report)
             progress(report)
             if collapsed {
@@ -505,15 +560,17 @@ public final class Trainer {
     }
 
     /// The network's distances on the monitoring set: its bands, and with validation data the
-    /// verification metrics (nil without a genuine and an impostor pair).
-    private func observe(_ network: SiameseNetwork, _ monitor: MonitoringSet) -> (VerificationMetrics?, DistanceBands) {
+    /// verification metrics (nil without a genuine and an impostor pair) and the validation loss.
+    private func observe(_ network: SiameseNetwork, _ monitor: MonitoringSet) -> (
+        metrics: VerificationMetrics?, bands: DistanceBands, validationLoss: Float?
+    ) {
         let emb = network.embed(pixels: monitor.pixels, count: monitor.count)
         let pairs: (distances: [Float], genuine: [Bool])
         switch monitor.scored {
         case .allPairs(let labels):
             guard let all = try? VerificationPairs.allPairs(embeddings: emb, dimension: config.embeddingSize, labels: labels)
             else {
-                return (nil, DistanceBands(genuine: [], impostor: []))
+                return (nil, DistanceBands(genuine: [], impostor: []), nil)
             }
             pairs = all
         case .listed(let first, let second, let same):
@@ -527,11 +584,28 @@ public final class Trainer {
         }
         var genuine: [Float] = [], impostor: [Float] = []
         for (d, same) in zip(pairs.distances, pairs.genuine) { if same { genuine.append(d) } else { impostor.append(d) } }
-        // The ROC and EER of the pairs' scores (the distances, or the sigmoid head's scores).
-        let metrics =
-            validation == nil
-            ? nil : try? VerificationMetrics(distances: network.scores(distances: pairs.distances), genuine: pairs.genuine)
-        return (metrics, DistanceBands(genuine: genuine, impostor: impostor))
+        guard validation != nil else { return (nil, DistanceBands(genuine: genuine, impostor: impostor), nil) }
+        // The ROC, EER and loss of the pairs' scores (the distances, or the sigmoid head's scores).
+        let scores = network.scores(distances: pairs.distances)
+        let metrics = try? VerificationMetrics(distances: scores, genuine: pairs.genuine)
+        var sums = (genuine: 0.0, impostor: 0.0), counts = (genuine: 0, impostor: 0)
+        for (s, same) in zip(scores, pairs.genuine) {
+            if same {
+                sums.genuine += Double(s * s)
+                counts.genuine += 1
+            } else {
+                let hinge = max(0, options.margin - s)
+                sums.impostor += Double(hinge * hinge)
+                counts.impostor += 1
+            }
+        }
+        let loss: Double
+        if case .allPairs = monitor.scored {
+            loss = (sums.genuine / Double(max(1, counts.genuine)) + sums.impostor / Double(max(1, counts.impostor))) / 2
+        } else {
+            loss = (sums.genuine + sums.impostor) / Double(max(1, counts.genuine + counts.impostor))
+        }
+        return (metrics, DistanceBands(genuine: genuine, impostor: impostor), Float(loss))
     }
 }
 
@@ -666,11 +740,13 @@ struct NetworkSnapshot {
     }
 }
 
-/// The epoch whose weights a run keeps: the lowest validation EER (then the highest AUC), or
-/// without validation the last healthy epoch.
+/// The epoch whose weights a run keeps, by its `KeepPolicy`: the lowest validation EER (then
+/// the highest AUC), the lowest validation loss, or the last healthy epoch (always the last one
+/// without validation).
 struct KeptEpoch {
     let epoch: Int
     let loss: Float
+    let validationLoss: Float?
     let eer: Double, auc: Double
     let threshold: Float?
     /// A copy of the network's state, taken only with validation: without it every epoch
@@ -681,11 +757,12 @@ struct KeptEpoch {
     /// into the tensors of `previous` when there is one: one snapshot (160 MB for the reference
     /// network) is overwritten in place, never two held at once.
     init(
-        epoch: Int, loss: Float, metrics: VerificationMetrics?, network: SiameseNetwork, snapshot: Bool,
-        reusing previous: KeptEpoch?
+        epoch: Int, loss: Float, metrics: VerificationMetrics?, validationLoss: Float? = nil, network: SiameseNetwork,
+        snapshot: Bool, reusing previous: KeptEpoch?
     ) {
         self.epoch = epoch
         self.loss = loss
+        self.validationLoss = validationLoss
         (eer, auc, threshold) = (metrics?.eer ?? 0, metrics?.auc ?? 0, metrics?.eerThreshold)
         if snapshot, var state = previous?.state {
             state.update(from: network)
@@ -695,10 +772,18 @@ struct KeptEpoch {
         }
     }
 
-    /// Whether an epoch with `metrics` is better than this one (any epoch is, without validation).
-    func isImproved(by metrics: VerificationMetrics?) -> Bool {
-        guard let metrics else { return true }
-        return metrics.eer < eer || (metrics.eer == eer && metrics.auc >= auc)
+    /// Whether an epoch with `metrics` and `validationLoss` is better than this one under
+    /// `policy` (any epoch is, without validation or with `.last`).
+    func isImproved(by metrics: VerificationMetrics?, validationLoss: Float? = nil, policy: KeepPolicy = .bestEER) -> Bool {
+        switch policy {
+        case .last: return true
+        case .bestLoss:
+            guard let validationLoss, let kept = self.validationLoss else { return true }
+            return validationLoss < kept
+        case .bestEER:
+            guard let metrics else { return true }
+            return metrics.eer < eer || (metrics.eer == eer && metrics.auc >= auc)
+        }
     }
 
     /// Puts the kept weights back into `network` (nothing to do without a snapshot).

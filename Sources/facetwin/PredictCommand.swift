@@ -1,0 +1,62 @@
+import ArgumentParser
+import FaceTwin
+import Foundation
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract:
+            "Judge listed pairs and write result.csv: x1,x2,label,predict (the Keras recipe's columns), distance and score.",
+        discussion: """
+            Scores every pair of --pair-folders or --pairs with the model and writes, through \
+            one atomic write, a CSV with the columns x1 and x2 (the images as the list names \
+            them), label (1 = similar, 0 = different, empty for an unlabelled pair), predict (1 \
+            when the pair is judged similar: its score at or below the threshold, the model's \
+            unless --threshold), distance (of the two embeddings), and for a model with a \
+            sigmoid head score (in (0, 1), small for similar). Its accuracy, the share of rows \
+            whose predict equals label, is what evaluate reports as the accuracy at the model's \
+            threshold on the same pairs.
+            """
+    )
+
+    @Option(help: "Model file.")
+    var model: String
+
+    @Option(help: "CSV of pairs (image1,image2[,same]; or label with --label-means); paths relative to the CSV.")
+    var pairs: String?
+
+    @OptionGroup var pairFolders: PairFoldersOption
+
+    @OptionGroup var thresholdOption: ThresholdOption
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
+    @Option(help: "Where to write the results (CSV).")
+    var out: String = "result.csv"
+
+    func validate() throws {
+        guard (pairs != nil) != (pairFolders.pairFolders != nil) else {
+            throw ValidationError("give --pairs FILE.csv or --pair-folders DIR")
+        }
+    }
+
+    func run() throws {
+        let m = try FaceModel.load(path: model)
+        try detectOptions.apply(to: m)
+        let (limit, method) = try thresholdOption.resolve(for: m, path: model)
+        guard let list = try pairFolders.list(pairs: pairs) else { return }
+        let result = try PairVerification(model: m, pairList: list, threshold: limit)
+        var csv = "x1,x2,label,predict,distance" + (result.hasHeadScores ? ",score\n" : "\n")
+        for v in result.verdicts {
+            csv += "\(CSV.field(v.pair.image1)),\(CSV.field(v.pair.image2)),"
+            csv += "\(v.pair.same.map { $0 ? "1" : "0" } ?? ""),\(v.isMatch ? 1 : 0),\(v.distance)"
+            csv += v.headScore.map { ",\($0)\n" } ?? "\n"
+        }
+        try writeAtomically(csv, to: out)
+        var line =
+            "\(result.count) pairs: \(result.matchCount) predicted similar at threshold \(EvalFormat.threshold(limit)) (\(method))"
+        if let accuracy = result.accuracy {
+            line += "; accuracy \(EvalFormat.percent(accuracy)) (\(result.correctCount)/\(result.count))"
+        }
+        print(line + "; results: \(out)")
+    }
+}
