@@ -284,8 +284,13 @@ struct CrossvalCommand: ParsableCommand {
     ) {
         let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
         let o = training.trainingOptions(seed: seeds[0])
+        let kept =
+            o.validationShare > 0
+            ? "the best epoch on \(o.validationShare) of each fold's training identities kept"
+                + (o.patience > 0 ? ", patience \(o.patience)" : "")
+            : "last healthy epoch kept"
         print(
-            "crossval: \(folds) subject-disjoint folds of \(data ?? pairs ?? pairFolders.pairFolders ?? ""), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (last healthy epoch kept)"
+            "crossval: \(folds) subject-disjoint folds of \(data ?? pairs ?? pairFolders.pairFolders ?? ""), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (\(kept))"
         )
         print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")
         for run in runs {
