@@ -52,9 +52,11 @@ let package = Package(
             name: "FaceTwin",
             dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
-                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-                // The engine's SIMD loops run ~100× slower unoptimized; tests train real networks.
-                .unsafeFlags(["-O"], .when(configuration: .debug)),
+                // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
+                // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds
+                // checks stay on in the option, header and size arithmetic, so a hostile value
+                // traps instead of wrapping; docs/PERFORMANCE.md measures what they cost.
+                .unsafeFlags(["-O"]),
                 .unsafeFlags(simdFlags),
             ]
         ),
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "facetwin-bench",
             dependencies: ["FaceTwin"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .release))]
         ),
         .testTarget(
             name: "FaceTwinTests",

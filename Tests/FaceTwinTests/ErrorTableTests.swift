@@ -575,7 +575,7 @@ final class ErrorTableTests: XCTestCase {
                         header["cnn1.1.weight"] = t
                     })
             },
-            file + "FaceModel.swift {path}: tensor {name} holds a value that is not finite ({value} at element {i})": {
+            file + "WeightLoading.swift {path}: tensor {name} holds a value that is not finite ({value} at element {i})": {
                 info(
                     try f.editedModel { header, data in
                         let t = header["cnn1.1.weight"] as! [String: Any]
@@ -658,6 +658,12 @@ final class ErrorTableTests: XCTestCase {
             "GalleryError.database {gallery}: database error: {message}": {
                 ["enroll", "--gallery", f.path("absent") + "/g.sqlite", "--model", f.model, "--name", "x", f.probe]
             },
+            "GalleryError.interruptedWrite {gallery}: an interrupted write left its rollback journal ({gallery}-journal), which a read-only command cannot undo; an enroll into the gallery by a user who may write its folder rolls it back":
+                {
+                    let p = f.path("interrupted.sqlite")
+                    try copyWithInterruptedWrite(f.gallery, to: p)
+                    return ["gallery", "list", "--gallery", p]
+                },
             "GalleryError.modelMismatch gallery {gallery} was made with model {fingerprint} ({path}), not {fingerprint} ({path}): re-enroll or pass the model it was made with":
                 {
                     verify + ["--model", f.modelNoThreshold, f.probe]

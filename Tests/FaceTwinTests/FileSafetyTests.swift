@@ -220,6 +220,43 @@ final class FileSafetyTests: XCTestCase {
 
     // MARK: 3. One output routine
 
+    /// A gallery whose last write was interrupted after its rollback journal was written (a
+    /// hot journal): read-only commands say so in one line and write nothing, even in a
+    /// read-only folder; the next enroll rolls the journal back and goes on.
+    func testInterruptedWriteIsReportedByReadersAndRolledBackByAnEnroll() throws {
+        let fx = try GalleryFixture(self)
+        var r = try runFacetwin(
+            ["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let folder = fx.dir.appendingPathComponent("ro")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        let gallery = folder.appendingPathComponent("g.sqlite").path
+        try copyWithInterruptedWrite(fx.gallery, to: gallery)
+        chmod(folder.path, 0o555)
+        defer { chmod(folder.path, 0o755) }
+        let before = try state(gallery)
+        XCTAssertEqual(before.companions, ["-journal"])
+        for arguments in [
+            ["gallery", "list", "--gallery", gallery], ["verify", "--gallery", gallery, "--claim", "alice", fx.photo(1)],
+            ["identify", "--gallery", gallery, "--model", fx.modelPath, fx.photo(1)]
+        ] {
+            r = try runFacetwin(arguments, timeout: 60)
+            XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")
+            XCTAssertEqual(
+                r.stderr,
+                "facetwin: error: \(gallery): an interrupted write left its rollback journal (\(gallery)-journal), which a "
+                    + "read-only command cannot undo; an enroll into the gallery by a user who may write its folder rolls it back\n"
+            )
+            XCTAssertEqual(try state(gallery), before, "\(arguments)")
+        }
+        chmod(folder.path, 0o755)
+        r = try runFacetwin(
+            ["enroll", "--gallery", gallery, "--model", fx.modelPath, "--name", "bob", fx.photo(2)], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Gallery(path: gallery).identities().map(\.name), ["alice", "bob"])
+        XCTAssertEqual(try state(gallery).companions, [])
+    }
+
     func testOutputFileRefusesWhatIsNotARegularFile() throws {
         let dir = try temporaryDirectory(self)
         let fifo = dir.appendingPathComponent("fifo").path
@@ -464,4 +501,21 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertTrue(sawMismatch, "a kill between the renames leaves a detectable mismatch")
         print("kill test: calibrate --out \(calibratePoints) write points, train \(trainPoints) write points")
     }
+}
+
+/// Copies `gallery` to `copy` as a write killed mid-transaction would leave it: the database
+/// with pages of an uncommitted transaction spilled into it, and the rollback journal beside it
+/// holding the originals (a hot journal: SQLite must roll it back before anyone reads).
+func copyWithInterruptedWrite(_ gallery: String, to copy: String) throws {
+    let queue = try DatabaseQueue(path: gallery)
+    try queue.inDatabase { db in
+        try db.execute(sql: "PRAGMA cache_size = 10")  // so the transaction spills into the file
+        try db.execute(sql: "BEGIN IMMEDIATE")
+        try db.execute(sql: "CREATE TABLE filler (x BLOB)")
+        for _ in 0..<200 { try db.execute(sql: "INSERT INTO filler VALUES (zeroblob(4000))") }
+        try FileManager.default.copyItem(atPath: gallery, toPath: copy)
+        try FileManager.default.copyItem(atPath: gallery + "-journal", toPath: copy + "-journal")
+        try db.execute(sql: "ROLLBACK")
+    }
+    try queue.close()
 }

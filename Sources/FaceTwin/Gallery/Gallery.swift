@@ -138,14 +138,22 @@ public final class Gallery {
             do {
                 queue = try Self.openQueue(path: path, readonly: true)
             } catch {
-                throw Self.galleryError(error, path: path)
+                let e = Self.galleryError(error, path: path)
+                // A killed write's journal: an enroll rolls it back, then checks again.
+                guard case .interruptedWrite = e, writable else { throw e }
+                try Self.rollBackInterruptedWrite(path: path)
+                continue
             }
             do throws(CheckFailure) {
                 opened = (queue, try Self.checkIsGallery(queue, path: path))
                 break
             } catch {
                 guard case .unfinished = error else {
-                    if case .failed(let e) = error { throw e }
+                    if case .failed(let e) = error {
+                        guard case .interruptedWrite = e, writable else { throw e }
+                        try Self.rollBackInterruptedWrite(path: path)
+                        continue
+                    }
                     continue
                 }
                 guard writable, let meta else {
@@ -490,6 +498,7 @@ public final class Gallery {
         if let e = error as? GalleryError { return e }
         if let e = error as? DatabaseError {
             if e.resultCode == .SQLITE_NOTADB { return .notAGallery(path: path, reason: "not an SQLite database") }
+            if e.extendedResultCode == .SQLITE_READONLY_ROLLBACK { return .interruptedWrite(path: path) }
             return .database(path: path, message: e.message ?? "\(e.resultCode)")
         }
         return .database(path: path, message: "\(error)")
@@ -555,6 +564,18 @@ public final class Gallery {
                 for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
             }
             return queue
+        } catch {
+            throw galleryError(error, path: path)
+        }
+    }
+
+    /// Rolls back the transaction a killed write left in the gallery's rollback journal: the
+    /// first read through a connection that may write does it (SQLite's hot-journal recovery),
+    /// restoring the last committed state.
+    private static func rollBackInterruptedWrite(path: String) throws(GalleryError) {
+        do {
+            let queue = try openQueue(path: path, readonly: false)
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
         } catch {
             throw galleryError(error, path: path)
         }

@@ -11,6 +11,10 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     case newerSchema(path: String)
     /// SQLite failed (I/O, locked, read-only, …).
     case database(path: String, message: String)
+    /// A write was interrupted (a killed enroll) and left its rollback journal beside the
+    /// gallery, which only a connection that may write can roll back: a read-only command
+    /// cannot read the gallery until an enroll (which rolls it back) has opened it.
+    case interruptedWrite(path: String)
     /// The gallery's templates were made by another model.
     case modelMismatch(
         path: String, galleryFingerprint: String, galleryModelPath: String,
@@ -53,6 +57,9 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): gallery written by a newer FaceTwin (unknown schema); upgrade facetwin to use it"
         case .database(let path, let message):
             return "\(path): database error: \(message)"
+        case .interruptedWrite(let path):
+            return "\(path): an interrupted write left its rollback journal (\(path)-journal), which a read-only command "
+                + "cannot undo; an enroll into the gallery by a user who may write its folder rolls it back"
         case .modelMismatch(let path, let gfp, let gpath, let mfp, let mpath):
             return "gallery \(path) was made with model \(Self.short(gfp)) (\(gpath)), not \(Self.short(mfp)) (\(mpath)): "
                 + "re-enroll or pass the model it was made with"
