@@ -249,6 +249,18 @@ final class ErrorTableTests: XCTestCase {
             try Data(text.utf8).write(to: URL(fileURLWithPath: p))
             return p
         }
+
+        /// Pair folders: `annos` as annos.csv (none when nil) and a folder for each entry holding
+        /// copies of the probe under the names listed.
+        func pairFolders(_ annos: String?, _ folders: [String: [String]] = [:]) throws -> String {
+            let root = try folder("pairs")
+            if let annos { try Data(annos.utf8).write(to: URL(fileURLWithPath: root + "/annos.csv")) }
+            for (name, images) in folders {
+                try FileManager.default.createDirectory(atPath: root + "/" + name, withIntermediateDirectories: true)
+                for image in images { try FileManager.default.copyItem(atPath: probe, toPath: root + "/" + name + "/" + image) }
+            }
+            return root
+        }
     }
 
     /// How each walked row is provoked: the command line, run in `Fixture`.
@@ -266,6 +278,9 @@ final class ErrorTableTests: XCTestCase {
         func embed(_ image: String) -> [String] { ["embed", "--model", f.model, image] }
         func info(_ model: String) -> [String] { ["info", "--model", model] }
         func pairsEval(_ text: String) throws -> [String] { evaluate + ["--pairs", try f.pairs(text)] }
+        func pairFolders(_ root: String) -> [String] { ["verify", "--model", f.model, "--pair-folders", root] }
+        let ab = ["a.pgm", "b.pgm"]
+        let pfl = "PairListError PairFolders.swift "
         let pgm = Array("P5\n12 14\n255\n".utf8) + [UInt8](repeating: 9, count: 168)
         let tensor = #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
         let cli = "CLI ", file = "FileError ", st = "SafeTensorsError."
@@ -306,8 +321,12 @@ final class ErrorTableTests: XCTestCase {
             cli + "Options.swift --faces all is for facetwin detect; here use largest or refuse": {
                 compare + ["--faces", "all"]
             },
+            cli + "Options.swift --validation-share must be between 0 and 0.5 (got {value})": {
+                train + ["--validation-share", "0.9"]
+            },
+            cli + "Options.swift --inset must be between 0 and 0.25 (got {value})": { train + ["--inset", "0.5"] },
 
-            cli + "VerifyCommand.swift --pairs needs --model": { ["verify", "--pairs", "p.csv"] },
+            cli + "VerifyCommand.swift --pairs needs --model (so does --pair-folders)": { ["verify", "--pairs", "p.csv"] },
             cli + "VerifyCommand.swift --pairs compares listed pairs: it takes no --gallery, --claim or probe": {
                 ["verify", "--pairs", "p.csv", "--model", f.model, "--gallery", f.gallery]
             },
@@ -339,10 +358,12 @@ final class ErrorTableTests: XCTestCase {
             cli + "IdentifyCommand.swift --top must be between {low} and {high} (got {n})": {
                 ["identify", "--gallery", f.gallery, f.probe, "--top", "0"]
             },
-            cli + "EvaluateCommand.swift give --identities or --pairs, not both": {
+            cli + "EvaluateCommand.swift give --identities or --pairs/--pair-folders, not both": {
                 evaluate + ["--pairs", "p.csv", "--identities", "alice"]
             },
-            cli + "EvaluateCommand.swift give --data DIR (identity folders) or --pairs pairs.csv": { evaluate },
+            cli + "EvaluateCommand.swift give --data DIR (identity folders), --pairs pairs.csv or --pair-folders DIR": {
+                evaluate
+            },
             cli + "EvaluateCommand.swift --root goes with --pairs": { evaluate + ["--data", f.data.path, "--root", "x"] },
             cli + "EvaluateCommand.swift --bootstrap must be 0 (no intervals) or a number of resamples": {
                 ["evaluate", "--model", f.model, "--data", f.data.path, "--bootstrap=-1"]
@@ -380,6 +401,9 @@ final class ErrorTableTests: XCTestCase {
             cli + "GalleryText.swift {model problem} (the model gallery {gallery} was made with; pass --model)": {
                 ["verify", "--gallery", f.orphanGallery, "--claim", "alice", f.probe]
             },
+            cli + "CrossvalCommand.swift give --data DIR (identity folders) or --pairs/--pair-folders (labelled pairs)": {
+                ["crossval", "--folds", "2"]
+            },
             cli + "CrossvalCommand.swift --folds must be between {low} and {high} (got {n})": {
                 ["crossval", "--data", f.data.path, "--folds", "1"]
             },
@@ -402,6 +426,51 @@ final class ErrorTableTests: XCTestCase {
             cli + "EvalFormat.swift --identities must be names separated by commas, e.g. s5,s6,s7 (got \"{text}\")": {
                 evaluate + ["--data", f.data.path, "--identities", "alice,,bob"]
             },
+            cli + "TrainCommand.swift give --data DIR (identity folders) or --pairs/--pair-folders (labelled pairs)": {
+                ["train", "--out", f.path("m.safetensors")]
+            },
+            cli + "TrainCommand.swift --holdout goes with --data; with pairs use --validation-pairs": {
+                ["train", "--pairs", "p.csv", "--holdout", "alice"]
+            },
+            cli + "TrainCommand.swift {folder}: {n} of its {m} images have a usable face; at least 2 are needed": {
+                train + ["--detect", "always", "--out", f.path("m.safetensors")]
+            },
+            cli + "BackboneOptions.swift --freeze-backbone goes with --backbone MODEL": { train + ["--freeze-backbone"] },
+            cli
+                + "BackboneOptions.swift {model}: the backbone takes {WxH colour or grey} input, the options ask for {WxH colour or grey} input (give --size and --color to match)":
+                {
+                    train + ["--backbone", f.model, "--size", "10", "--out", f.path("m.safetensors")]
+                },
+            cli + "BackboneOptions.swift --freeze-backbone with --head distance leaves nothing to train; give --head sigmoid": {
+                train + ["--backbone", f.model, "--freeze-backbone", "--out", f.path("m.safetensors")]
+            },
+            cli
+                + "ScheduleOptions.swift --reduce-lr-on-plateau takes FACTOR,PATIENCE with FACTOR in (0, 1) and PATIENCE at least 1 epoch, e.g. 0.1,10 (got \"{text}\")":
+                {
+                    train + ["--reduce-lr-on-plateau", "2,1"]
+                },
+            cli + "PairOptions.swift --label-means goes with --pairs or --pair-folders": {
+                verify + ["--label-means", "same", f.probe]
+            },
+            cli + "PairOptions.swift give --pairs or --pair-folders, not both": {
+                ["train", "--pairs", "p.csv", "--pair-folders", "p"]
+            },
+            cli + "PairOptions.swift give --validation-pairs or --validation-pair-folders, not both": {
+                ["train", "--pairs", "p.csv", "--validation-pairs", "v.csv", "--validation-pair-folders", "v"]
+            },
+            cli
+                + "PairOptions.swift --validation-pairs, --validation-pair-folders and --label-means go with --pairs or --pair-folders":
+                {
+                    train + ["--validation-pairs", "v.csv"]
+                },
+            cli + "PairOptions.swift {file}: the pairs have no labels (image1,image2,same)": {
+                [
+                    "train", "--recipe", "reference", "--pairs", try f.pairs("alice/1.pgm,bob/1.pgm\n"), "--epochs", "1",
+                    "--size", "8",
+                    "--hidden", "8", "--batch", "2", "--quiet", "--out", f.path("m.safetensors")
+                ]
+            },
+            cli + "PredictCommand.swift give --pairs FILE.csv or --pair-folders DIR": { ["predict", "--model", f.model] },
 
             file + "InputFile.swift {path}: {system error}": { info(f.path("absent.safetensors")) },
             file + "InputFile.swift {path}: is {kind}, not a regular file": { info(try f.folder("dir.safetensors")) },
@@ -504,9 +573,17 @@ final class ErrorTableTests: XCTestCase {
             "PairListError PairList.swift {file}:{line}: header has {n} columns; expected image1,image2[,same]": {
                 try pairsEval("image1,image2,same,x\nalice/1.pgm,bob/1.pgm,0,1\n")
             },
-            "PairListError PairList.swift {file}:{line}: third column is named \"{name}\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous":
+            "PairListError PairList.swift {file}:{line}: the header names the third column \"{name}\" but --label-means says {meaning}":
+                {
+                    try pairsEval("image1,image2,same\nalice/1.pgm,bob/1.pgm,0\n") + ["--label-means", "different"]
+                },
+            "PairListError PairList.swift {file}:{line}: third column is named \"label\": say what 1 means with --label-means same|different, or name it \"same\" (1 = same person, 0 = different people)":
                 {
                     try pairsEval("image1,image2,label\nalice/1.pgm,bob/1.pgm,0\n")
+                },
+            "PairListError PairList.swift {file}:{line}: third column is named \"{name}\"; name it \"same\" (1 = same person, 0 = different people) so its meaning is unambiguous":
+                {
+                    try pairsEval("image1,image2,match\nalice/1.pgm,bob/1.pgm,0\n")
                 },
             "PairListError PairList.swift {file}:{line}: expected 2 or 3 columns (image1,image2[,same]), found {n}": {
                 try pairsEval("alice/1.pgm\n")
@@ -526,6 +603,33 @@ final class ErrorTableTests: XCTestCase {
                 try pairsEval("\"alice/1.pgm\"x,bob/1.pgm,0\n")
             },
             "PairListError PairList.swift {file}:{line}: unterminated quote": { try pairsEval("\"alice/1.pgm,bob/1.pgm,0\n") },
+            pfl + "{root}: not found": { pairFolders(f.path("absent")) },
+            pfl + "{root}: not a folder of pair folders": { pairFolders(f.probe) },
+            pfl + "{root}/annos.csv: {file not found, or cannot read: system error}": { pairFolders(try f.pairFolders(nil)) },
+            pfl + "{root}/annos.csv: not UTF-8 text": {
+                let root = try f.pairFolders(nil)
+                try Data([0xFF, 0xFE, 0x41]).write(to: URL(fileURLWithPath: root + "/annos.csv"))
+                return pairFolders(root)
+            },
+            pfl + "{root}/annos.csv:{line}: the header has no \"label\" column": { pairFolders(try f.pairFolders("id,same\n")) },
+            pfl + "{root}/annos.csv:{line}: row has {n} columns, no \"label\" value": {
+                pairFolders(try f.pairFolders("id,label\n0000\n", ["0000": ab]))
+            },
+            pfl + "{root}/annos.csv: empty (expected a header with \"label\")": { pairFolders(try f.pairFolders("")) },
+            pfl + "{root}: no pair folders": { pairFolders(try f.pairFolders("label\n1\n")) },
+            pfl + "{root}/annos.csv{:line}: {n} label row{s} for {m} pair folder{s} in {root}": {
+                pairFolders(try f.pairFolders("label\n1\n0\n", ["0000": ab]))
+            },
+            pfl
+                + "{root}/annos.csv:{line}: label \"{text}\" of pair folder {name} is not {1 (same person) or 0 (different people), or the reverse}":
+                {
+                    pairFolders(try f.pairFolders("label\nmaybe\n", ["0000": ab]))
+                },
+            pfl
+                + "{root}/annos.csv:{line}: pair folder {folder} has {no image a.jpg (or .png, .pgm, …), or n images named a.*: …}":
+                {
+                    pairFolders(try f.pairFolders("label\n1\n", ["0000": ["a.pgm"]]))
+                },
 
             file + "FaceModel.swift {path}: cannot {operation}: {system error}": { info(f.path("absent.safetensors")) },
             file + "FaceModel.swift {path}: not a model file: {problem}": { info(try f.file("t.safetensors", "text")) },
