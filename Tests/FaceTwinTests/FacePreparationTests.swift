@@ -191,6 +191,14 @@ final class InputInsetTests: XCTestCase {
         XCTAssertEqual(GrayImage(width: 3, height: 3, pixels: Array(repeating: 7, count: 9)).inset(0.25).width, 1)
     }
 
+    func testColourInsetCutsEachChannelAsTheGreyInsetDoes() {
+        let rgb = RGBImage(width: 10, height: 20, pixels: (0..<600).map { UInt8(($0 * 7) % 256) })
+        let cut = rgb.inset(0.1)
+        XCTAssertEqual([cut.width, cut.height], [8, 16])
+        for c in 0..<3 { XCTAssertEqual(cut.channel(c), rgb.channel(c).inset(0.1), "channel \(c)") }
+        XCTAssertEqual(rgb.inset(0), rgb)
+    }
+
     func testInsetIsRecordedAndAppliedTheSameWayInFoldersAndProbes() throws {
         var config = NetworkConfig(inputHeight: 12, inputWidth: 10, channels: [4], hidden: [], embeddingSize: 4)
         // No inset: the configuration's JSON has no key for it, as before.

@@ -63,10 +63,7 @@ extension GrayImage {
     /// off the top and bottom (rounded to whole pixels, at least one pixel kept): Pillow's
     /// `crop((l, t, w - l, h - t))` with `l = round(w·fraction)`, `t = round(h·fraction)`.
     public func inset(_ fraction: Double) -> GrayImage {
-        guard fraction > 0 else { return self }
-        let l = min(Int((Double(width) * fraction).rounded()), (width - 1) / 2)
-        let t = min(Int((Double(height) * fraction).rounded()), (height - 1) / 2)
-        guard l > 0 || t > 0 else { return self }
+        guard let (l, t) = Self.insetMargins(width: width, height: height, fraction: fraction) else { return self }
         let w = width - 2 * l, h = height - 2 * t
         var out = [UInt8](repeating: 0, count: w * h)
         for y in 0..<h {
@@ -74,5 +71,14 @@ extension GrayImage {
             out.replaceSubrange(y * w..<(y + 1) * w, with: pixels[src..<src + w])
         }
         return GrayImage(width: w, height: h, pixels: out)
+    }
+
+    /// The columns and rows ``inset(_:)`` cuts off each side of a `width × height` image (nil
+    /// when it cuts nothing); shared with ``RGBImage/inset(_:)``.
+    static func insetMargins(width: Int, height: Int, fraction: Double) -> (left: Int, top: Int)? {
+        guard fraction > 0 else { return nil }
+        let l = min(Int((Double(width) * fraction).rounded()), (width - 1) / 2)
+        let t = min(Int((Double(height) * fraction).rounded()), (height - 1) / 2)
+        return l > 0 || t > 0 ? (l, t) : nil
     }
 }

@@ -158,28 +158,15 @@ public struct ImageFolder: Sendable {
             paths, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
             maxPixels: maxPixels, preparer: preparer, inset: inset)
 
-        self.root = root
-        self.width = width
-        self.height = height
-        self.channels = channels
-        self.invert = invert
-        self.standardize = standardize
-        self.inset = inset
-        self.identities = selected
-        self.skippedFiles = skipped
-        self.attemptedByLabel = byLabel.map(\.count)
         let sizes = Set(decoded.sizes)
-        self.sourceSize = sizes.count == 1 ? sizes.first : nil
-        self.failedToAcquire = decoded.failures.compactMap { $0 }
-        if failedToAcquire.isEmpty {
-            self.pixels = decoded.pixels
-            self.labels = labels
-            self.paths = paths
-            self.imagesByLabel = byLabel
-        } else {
+        let failed = decoded.failures.compactMap { $0 }
+        var keptPixels = decoded.pixels, keptLabels = labels, keptPaths = paths, keptByLabel = byLabel
+        if !failed.isEmpty {
             let size = channels * width * height
-            var keptPixels: [Float] = [], keptLabels: [Int] = [], keptPaths: [String] = []
-            var keptByLabel = [[Int]](repeating: [], count: selected.count)
+            keptPixels = []
+            keptLabels = []
+            keptPaths = []
+            keptByLabel = [[Int]](repeating: [], count: selected.count)
             keptPixels.reserveCapacity(decoded.pixels.count)
             for i in paths.indices where decoded.failures[i] == nil {
                 keptByLabel[labels[i]].append(keptPaths.count)
@@ -187,14 +174,15 @@ public struct ImageFolder: Sendable {
                 keptLabels.append(labels[i])
                 keptPixels += decoded.pixels[i * size..<(i + 1) * size]
             }
-            self.pixels = keptPixels
-            self.labels = keptLabels
-            self.paths = keptPaths
-            self.imagesByLabel = keptByLabel
         }
+        self.init(
+            root: root, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
+            inset: inset, identities: selected, pixels: keptPixels, labels: keptLabels, paths: keptPaths,
+            imagesByLabel: keptByLabel, skippedFiles: skipped, failedToAcquire: failed,
+            attemptedByLabel: byLabel.map(\.count), sourceSize: sizes.count == 1 ? sizes.first : nil)
     }
 
-    /// A folder from its parts (``splitting(off:)``).
+    /// A folder from its parts (the scan above, and ``splitting(off:)``).
     private init(
         root: String, width: Int, height: Int, channels: Int, invert: Bool, standardize: Bool, inset: Double,
         identities: [String], pixels: [Float], labels: [Int], paths: [String], imagesByLabel: [[Int]],

@@ -98,10 +98,7 @@ extension Resize {
 extension RGBImage {
     /// The image without `fraction` of each side, as ``GrayImage/inset(_:)`` cuts a gray one.
     public func inset(_ fraction: Double) -> RGBImage {
-        guard fraction > 0 else { return self }
-        let l = min(Int((Double(width) * fraction).rounded()), (width - 1) / 2)
-        let t = min(Int((Double(height) * fraction).rounded()), (height - 1) / 2)
-        guard l > 0 || t > 0 else { return self }
+        guard let (l, t) = GrayImage.insetMargins(width: width, height: height, fraction: fraction) else { return self }
         let w = width - 2 * l, h = height - 2 * t
         var out = [UInt8](repeating: 0, count: 3 * w * h)
         for y in 0..<h {
