@@ -42,11 +42,8 @@ extension PairList {
         var labels: [(value: String, line: Int)] = []
         var labelColumn: Int? = nil
         var lineNumber = 0
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            lineNumber += 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+        for (line, number) in Self.lines(of: text) {
+            lineNumber = number
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             let fields = try Self.fields(of: line, file: annos, line: lineNumber)
             guard let column = labelColumn else {

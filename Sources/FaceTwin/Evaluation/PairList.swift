@@ -83,13 +83,8 @@ public struct PairList: Sendable {
         var columns: Int? = nil
         var sawHeader = false
         var lineNumber = 0
-        // Split on \n and \r\n; a lone \r is not a line break. (A Swift String sees "\r\n" as
-        // one Character, so splitting on "\n" alone would never split a CRLF file.)
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            lineNumber += 1
-            var line = Substring(rawLine)
-            if line.hasSuffix("\r") { line = line.dropLast() }
-            if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+        for (line, number) in Self.lines(of: text) {
+            lineNumber = number
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fields = try Self.fields(of: line, file: file, line: lineNumber)
@@ -177,6 +172,22 @@ public struct PairList: Sendable {
     }
 
     /// Splits one CSV line into trimmed fields, honouring double quotes.
+    /// The lines of a CSV text with their 1-based numbers: split on \n and \r\n (a lone \r is
+    /// not a line break; a Swift String sees "\r\n" as one Character, so splitting on "\n" alone
+    /// would never split a CRLF file), a trailing \r and a leading byte-order mark dropped.
+    static func lines(of text: String) -> [(line: Substring, number: Int)] {
+        var result: [(line: Substring, number: Int)] = []
+        for (i, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
+        {
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if i == 0, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
+            result.append((line, i + 1))
+        }
+        return result
+    }
+
     static func fields(of line: Substring, file: String, line number: Int) throws(PairListError) -> [String] {
         var fields: [String] = []
         var current = ""
