@@ -100,4 +100,30 @@ enum EvalFormat {
             }
         }
     }
+
+    /// LFW's fold protocol: a line a fold, then the mean ± standard error.
+    static func printLFW(_ r: LFWProtocolResult) {
+        if r.thresholdsFromOtherFolds {
+            print(
+                "LFW protocol: \(r.folds.count) folds, each at the threshold of highest accuracy on the other \(r.folds.count - 1)"
+            )
+        } else {
+            print("LFW protocol: one set (View 1): the threshold is fitted on the same pairs, so the accuracy is optimistic")
+        }
+        for f in r.folds {
+            let lost = f.unscoredPairs > 0 ? ", \(f.unscoredPairs) pairs not scored" : ""
+            print(
+                "  fold \(f.number): accuracy \(percent(f.accuracy)) (\(f.correctPairs) of \(f.scoredPairs)\(lost)) at threshold \(threshold(f.threshold))"
+            )
+        }
+        let se = r.thresholdsFromOtherFolds ? String(format: " ± %.2f %%", 100 * r.standardError) : ""
+        print("LFW mean accuracy: \(percent(r.meanAccuracy))\(se)" + (r.thresholdsFromOtherFolds ? " (standard error)" : ""))
+        if r.totalUnscoredPairs > 0 {
+            let se2 =
+                r.thresholdsFromOtherFolds ? String(format: " ± %.2f %%", 100 * r.standardErrorCountingUnscoredAsErrors) : ""
+            print(
+                "LFW mean accuracy counting the \(r.totalUnscoredPairs) pairs not scored as errors: \(percent(r.meanAccuracyCountingUnscoredAsErrors))\(se2)"
+            )
+        }
+    }
 }

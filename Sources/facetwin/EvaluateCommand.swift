@@ -38,6 +38,14 @@ struct EvaluateCommand: ParsableCommand {
             its pairs are not scored, and the output gives the FTA rate and, beside FMR and \
             FNMR (per comparison), FAR and FRR with those pairs counted as rejections.
 
+            LFW's protocol (--lfw-pairs pairs.txt --data LFW_ROOT): View 2's pairs.txt (first \
+            line "10 300": 10 folds of 300 matched then 300 mismatched pairs) or View 1's \
+            pairsDevTrain.txt / pairsDevTest.txt (first line "1100" or "500"), images \
+            LFW_ROOT/name/name_0001.jpg. Besides the figures over all pairs, each fold's accuracy \
+            at the threshold of highest accuracy on the other folds, and their mean ± standard \
+            error (σ/√folds), the figure papers report. Pairs with an image without a usable \
+            face are not scored; the mean counting them as errors is printed beside.
+
             --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
             (every ROC point: threshold, fmr, tar), pairs.png (example pairs with verdicts) and \
             summary.json.
@@ -61,6 +69,11 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var pairFolders: PairFoldersOption
 
+    @Option(
+        name: .customLong("lfw-pairs"),
+        help: "LFW pair file (View 2 pairs.txt, or View 1 pairsDevTrain/DevTest.txt); images under --data.")
+    var lfwPairs: String?
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -76,7 +89,15 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var detectOptions: DetectOptionsGroup
 
     func validate() throws {
-        if pairs != nil || pairFolders.pairFolders != nil {
+        if lfwPairs != nil {
+            guard pairs == nil, pairFolders.pairFolders == nil, identities == nil, root == nil else {
+                throw ValidationError(
+                    "--lfw-pairs takes its images from --data; give no --pairs, --pair-folders, --identities or --root")
+            }
+            guard data != nil else {
+                throw ValidationError("--lfw-pairs needs --data LFW_ROOT (the folder of the people's folders)")
+            }
+        } else if pairs != nil || pairFolders.pairFolders != nil {
             guard identities == nil else { throw ValidationError("give --identities or --pairs/--pair-folders, not both") }
         } else {
             guard data != nil else {
@@ -91,7 +112,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
-        let list = try pairFolders.list(pairs: pairs, root: root ?? data)
+        let lfw = try lfwPairs.map { try LFWPairs(contentsOf: $0, root: data!) }
+        let list = try lfw?.list ?? pairFolders.list(pairs: pairs, root: root ?? data)
         let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairList: list)
         var warnings: [String] = []
         let check = TrainingIdentities(info: m.info)
@@ -109,9 +131,10 @@ struct EvaluateCommand: ParsableCommand {
             )
         }
         let intervals = bootstrap > 0 ? evaluation.bootstrapIntervals(resamples: bootstrap, seed: bootstrapSeed) : nil
-        let summary = EvaluationSummary(
+        var summary = EvaluationSummary(
             evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included,
             intervals: intervals)
+        summary.lfw = try lfw?.result(of: evaluation)
         for w in warnings { printError("facetwin: warning: \(w)") }
 
         var reportIndex: String? = nil
@@ -136,6 +159,7 @@ struct EvaluateCommand: ParsableCommand {
             print("evaluated: the \(evaluation.pairCount) pairs of \(file), \(evaluation.imagePaths.count) images")
         }
         EvalFormat.printFigures(summary)
+        if let l = summary.lfw { EvalFormat.printLFW(l) }
         if let reportIndex { print("report: \(reportIndex)") }
     }
 }

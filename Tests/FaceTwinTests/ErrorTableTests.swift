@@ -278,6 +278,7 @@ final class ErrorTableTests: XCTestCase {
         func embed(_ image: String) -> [String] { ["embed", "--model", f.model, image] }
         func info(_ model: String) -> [String] { ["info", "--model", model] }
         func pairsEval(_ text: String) throws -> [String] { evaluate + ["--pairs", try f.pairs(text)] }
+        func lfwEval(_ file: String) -> [String] { evaluate + ["--lfw-pairs", file, "--data", f.data.path] }
         func pairFolders(_ root: String) -> [String] { ["verify", "--model", f.model, "--pair-folders", root] }
         let ab = ["a.pgm", "b.pgm"]
         let pfl = "PairListError PairFolders.swift "
@@ -562,6 +563,39 @@ final class ErrorTableTests: XCTestCase {
                 return ["train", "--data", d, "--out", f.path("m.safetensors")]
             },
 
+            "PairListError LFWPairs.swift {file}: {reason}": { lfwEval(f.path("absent.txt")) },
+            "PairListError LFWPairs.swift {file}: not UTF-8 text": { lfwEval(try f.file("l.txt", [0xFF, 0xFE, 0x41])) },
+            "PairListError LFWPairs.swift {file}:{line}: contains a NUL byte": { lfwEval(try f.pairs("1 1\nalice\u{0} 1 2\n")) },
+            "PairListError LFWPairs.swift {file}: empty: expected a first line such as \"10 300\"": {
+                lfwEval(try f.pairs("\n"))
+            },
+            "PairListError LFWPairs.swift {file}:{line}: {what} \"{text}\" is not a whole number from 1 to 10000000": {
+                lfwEval(try f.pairs("10 0\n"))
+            },
+            "PairListError LFWPairs.swift {file}:{line}: the first line must be \"FOLDS PAIRS\" (View 2, e.g. \"10 300\") or \"PAIRS\" (View 1, e.g. \"1100\")":
+                { lfwEval(try f.pairs("10 300 1\n")) },
+            "PairListError LFWPairs.swift {file}:{line}: {folds} folds of {n} + {n} pairs is more than 10000000 pairs": {
+                lfwEval(try f.pairs("10000 10000\n"))
+            },
+            "PairListError LFWPairs.swift {file}: the first line declares {declared} = {n} pairs, but the file has {m}": {
+                lfwEval(try f.pairs("1 1\nalice 1 2\n"))
+            },
+            "PairListError LFWPairs.swift {file}:{line}: {fold: }expected a {matched or mismatched} pair \"{shape}\" here ({lines} of each fold), found {a matched or a mismatched} one":
+                { lfwEval(try f.pairs("1 1\nalice 1 bob 1\nalice 1 2\n")) },
+            "PairListError LFWPairs.swift {file}:{line}: expected \"name n1 n2\" (same person) or \"name1 n1 name2 n2\" (two people), found {n} fields":
+                { lfwEval(try f.pairs("1 1\nalice 1\nalice 1 bob 1\n")) },
+            "PairListError LFWPairs.swift {file}:{line}: \"{name}\" is not a person's folder name": {
+                lfwEval(try f.pairs("1 1\n.. 1 2\nalice 1 bob 1\n"))
+            },
+            "PairListError LFWPairs.swift {file}:{line}: {path}: no such image under {root}": {
+                lfwEval(try f.pairs("1 1\nalice 1 2\nalice 1 bob 1\n"))
+            },
+            cli
+                + "EvaluateCommand.swift --lfw-pairs takes its images from --data; give no --pairs, --pair-folders, --identities or --root":
+                { lfwEval(try f.pairs("1 1\n")) + ["--identities", "alice"] },
+            cli + "EvaluateCommand.swift --lfw-pairs needs --data LFW_ROOT (the folder of the people's folders)": {
+                evaluate + ["--lfw-pairs", try f.pairs("1 1\n")]
+            },
             "PairListError PairList.swift {file}: {reason}": { evaluate + ["--pairs", f.path("absent.csv")] },
             "PairListError PairList.swift {file}: not UTF-8 text": {
                 evaluate + ["--pairs", try f.file("p.csv", [0xFF, 0xFE, 0x41])]

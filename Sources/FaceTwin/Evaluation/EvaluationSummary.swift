@@ -47,6 +47,9 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     /// Evaluated identities the model was trained on (its figures are optimistic then);
     /// nil when that cannot be told.
     public var trainingIdentitiesIncluded: [String]?
+    /// LFW's fold protocol (`evaluate --lfw-pairs`): per-fold accuracy with thresholds fitted
+    /// on the other folds, mean ± standard error; nil otherwise.
+    public var lfw: LFWProtocolResult?
     /// Things the reader must know (training identities included, a threshold missing…).
     public var warnings: [String]
 
