@@ -43,15 +43,18 @@ struct CompareCommand: ParsableCommand {
                 let image1: String, image2: String, distance: Float
                 let score: Float?, matchProbability: Float?
                 let threshold: Float, thresholdMethod: String, match: Bool
+                let errorEstimate: ErrorRateEstimate?
             }
             try printJSON(
                 Output(
                     image1: image1, image2: image2, distance: distance, score: score, matchProbability: score.map { 1 - $0 },
-                    threshold: limit, thresholdMethod: method, match: same))
+                    threshold: limit, thresholdMethod: method, match: same,
+                    errorEstimate: m.info.errorEstimate(atDistance: score ?? distance)))
         } else {
             print(
                 "\(same ? "MATCH" : "NO MATCH")  distance \(EvalFormat.threshold(distance))\(GalleryText.headScore(score))  threshold \(EvalFormat.threshold(limit)) (\(method))"
             )
+            print(EvalFormat.errorRateLine(m.info, distance: score ?? distance))
         }
         if !same { throw ExitCode(1) }
     }

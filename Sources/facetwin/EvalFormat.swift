@@ -126,4 +126,38 @@ enum EvalFormat {
             )
         }
     }
+
+    /// The line that says how often an answer at `distance` was wrong on the model's
+    /// calibration set (per comparison; with `comparisons` > 1, an identification over that
+    /// many identities, also the chance that any of them comes this close).
+    static func errorRateLine(_ info: ModelInfo, distance: Float, comparisons: Int = 1) -> String {
+        guard let e = info.errorEstimate(atDistance: distance) else {
+            return "  error rates: unknown (the model has no calibration table; facetwin calibrate measures one)"
+        }
+        func rate(_ v: Double, _ i: ConfidenceInterval) -> String {
+            String(format: "%.2f %% (95 %% interval %.2f–%.2f %%)", 100 * v, 100 * i.lower, 100 * i.upper)
+        }
+        var line =
+            "  on the calibration set \(e.calibration): FMR \(rate(e.fmr, e.fmrInterval)) of impostor pairs came this close, FNMR \(rate(e.fnmr, e.fnmrInterval)) of genuine pairs were farther"
+        if comparisons > 1 {
+            let any = 1 - pow(1 - e.fmr, Double(comparisons))
+            line += String(format: "; among %d identities, some impostor this close: about %.2f %%", comparisons, 100 * any)
+        }
+        return line
+    }
+}
+
+/// A command's JSON result with the calibration's error estimate added (`errorEstimate`: null
+/// when the model has none).
+struct WithErrorEstimate<T: Encodable>: Encodable {
+    let result: T
+    let errorEstimate: ErrorRateEstimate?
+
+    enum Key: String, CodingKey { case errorEstimate }
+
+    func encode(to encoder: Encoder) throws {
+        try result.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(errorEstimate, forKey: .errorEstimate)
+    }
 }

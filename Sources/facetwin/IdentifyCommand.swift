@@ -48,10 +48,12 @@ struct IdentifyCommand: ParsableCommand {
         if let m = g.model { try detectOptions.apply(to: m) }
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.identify(probe: probe, top: top, score: score)
+        let info = g.model?.info
+        let best = r.candidates[0]
+        let scored = best.headScore ?? best.distance
         if json {
-            try printJSON(r)
+            try printJSON(WithErrorEstimate(result: r, errorEstimate: info?.errorEstimate(atDistance: scored)))
         } else {
-            let best = r.candidates[0]
             let distance: String = GalleryText.distance(best.distance)
             let threshold: String = GalleryText.distance(r.threshold)
             if let identity = r.identity {
@@ -63,6 +65,7 @@ struct IdentifyCommand: ParsableCommand {
                     "UNKNOWN  nearest \(best.name)  distance \(distance)\(GalleryText.headScore(best.headScore))  threshold \(threshold)"
                 )
             }
+            if let info { print(EvalFormat.errorRateLine(info, distance: scored, comparisons: r.identitiesCompared)) }
             var width = 0
             for c in r.candidates { width = max(width, c.name.count) }
             for (rank, c) in r.candidates.enumerated() {

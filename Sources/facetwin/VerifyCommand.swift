@@ -74,8 +74,10 @@ struct VerifyCommand: ParsableCommand {
         if let m = g.model { try detectOptions.apply(to: m) }
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.verify(probe: probe!, claim: claim!, score: score)
+        let info = g.model?.info
+        let scored = r.headScore ?? r.distance
         if json {
-            try printJSON(r)
+            try printJSON(WithErrorEstimate(result: r, errorEstimate: info?.errorEstimate(atDistance: scored)))
         } else {
             let verdict: String = r.isMatch ? "MATCH" : "NO MATCH"
             let distance: String = GalleryText.distance(r.distance)
@@ -84,6 +86,7 @@ struct VerifyCommand: ParsableCommand {
             print(
                 "\(verdict) \(r.claim)  distance \(distance)\(GalleryText.headScore(r.headScore))  threshold \(threshold)  (\(over))"
             )
+            if let info { print(EvalFormat.errorRateLine(info, distance: scored)) }
         }
         if !r.isMatch { throw ExitCode(1) }
     }

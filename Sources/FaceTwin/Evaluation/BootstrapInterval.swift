@@ -107,8 +107,10 @@ public struct VerificationBootstrap: Sendable {
     /// Identities (or pairs) drawn from.
     public let units: Int
     public let note: String?
-    /// Pairs in order of distance: whether genuine, and for identities the two identities.
-    private let sortedGenuine: [Bool]
+    /// Pairs in order of distance: the distance, whether genuine, and for identities the two
+    /// identities.
+    let sortedDistances: [Float]
+    let sortedGenuine: [Bool]
     private let sortedFirst: [Int32]
     private let sortedSecond: [Int32]
     /// For each sorted pair: true when the next pair has a larger distance (a ROC point ends).
@@ -160,6 +162,7 @@ public struct VerificationBootstrap: Sendable {
         self.unit = unit
         self.units = units
         self.note = note
+        sortedDistances = order.map { distances[$0] }
         sortedGenuine = order.map { genuine[$0] }
         sortedFirst = first.isEmpty ? [] : order.map { first[$0] }
         sortedSecond = second.isEmpty ? [] : order.map { second[$0] }
@@ -167,6 +170,9 @@ public struct VerificationBootstrap: Sendable {
         genuineCount = curve.genuineCount
         impostorCount = curve.impostorCount
     }
+
+    /// The identities of the k-th pair in order of distance (identities mode).
+    func identities(ofSortedPair k: Int) -> (Int, Int) { (Int(sortedFirst[k]), Int(sortedSecond[k])) }
 
     /// EER and TAR at FMR 1 % and 0.1 % with every pair weighted by `weights` (in order of
     /// distance), or nil when the weights leave no genuine or no impostor pair.
@@ -208,28 +214,9 @@ public struct VerificationBootstrap: Sendable {
         var rng = RandomSource(seed: seed)
         var eers: [Double] = [], tars1: [Double] = [], tars01: [Double] = []
         eers.reserveCapacity(resamples)
-        var weights = [Int](repeating: 0, count: sortedGenuine.count)
-        var counts = [Int](repeating: 0, count: unit == .identities ? units : 0)
-        let genuineIndices = unit == .pairs ? sortedGenuine.indices.filter { sortedGenuine[$0] } : []
-        let impostorIndices = unit == .pairs ? sortedGenuine.indices.filter { !sortedGenuine[$0] } : []
+        var draw = ResampleWeights(self)
         for _ in 0..<resamples {
-            switch unit {
-            case .identities:
-                for i in counts.indices { counts[i] = 0 }
-                for _ in 0..<units { counts[Int(rng.next() % UInt64(units))] += 1 }
-                for k in weights.indices {
-                    let a = Int(sortedFirst[k]), b = Int(sortedSecond[k])
-                    weights[k] = a == b ? counts[a] : counts[a] * counts[b]
-                }
-            case .pairs:
-                for k in weights.indices { weights[k] = 0 }
-                for _ in 0..<genuineIndices.count {
-                    weights[genuineIndices[Int(rng.next() % UInt64(genuineIndices.count))]] += 1
-                }
-                for _ in 0..<impostorIndices.count {
-                    weights[impostorIndices[Int(rng.next() % UInt64(impostorIndices.count))]] += 1
-                }
-            }
+            let weights = draw.next(&rng)
             guard let f = figures(sortedWeights: weights) else { continue }
             eers.append(f.eer)
             tars1.append(f.tar1)
@@ -243,6 +230,46 @@ public struct VerificationBootstrap: Sendable {
             eer: empty ? ConfidenceInterval(lower: .nan, upper: .nan) : ConfidenceInterval(percentilesOf: eers, level: level),
             tarAtFMR1Percent: supported1 && !empty ? ConfidenceInterval(percentilesOf: tars1, level: level) : nil,
             tarAtFMR0_1Percent: supported01 && !empty ? ConfidenceInterval(percentilesOf: tars01, level: level) : nil)
+    }
+}
+
+/// The weights of one resample after another, in order of distance: over identities, a pair
+/// weighs the product of its two identities' draw counts (an identity's own pairs, its count);
+/// over pairs, genuine and impostor pairs are drawn separately.
+struct ResampleWeights {
+    private let engine: VerificationBootstrap
+    private var weights: [Int]
+    private var counts: [Int]
+    private let genuineIndices: [Int]
+    private let impostorIndices: [Int]
+
+    init(_ engine: VerificationBootstrap) {
+        self.engine = engine
+        weights = [Int](repeating: 0, count: engine.sortedGenuine.count)
+        counts = [Int](repeating: 0, count: engine.unit == .identities ? engine.units : 0)
+        genuineIndices = engine.unit == .pairs ? engine.sortedGenuine.indices.filter { engine.sortedGenuine[$0] } : []
+        impostorIndices = engine.unit == .pairs ? engine.sortedGenuine.indices.filter { !engine.sortedGenuine[$0] } : []
+    }
+
+    mutating func next(_ rng: inout RandomSource) -> [Int] {
+        switch engine.unit {
+        case .identities:
+            for i in counts.indices { counts[i] = 0 }
+            for _ in 0..<engine.units { counts[Int(rng.next() % UInt64(engine.units))] += 1 }
+            for k in weights.indices {
+                let (a, b) = engine.identities(ofSortedPair: k)
+                weights[k] = a == b ? counts[a] : counts[a] * counts[b]
+            }
+        case .pairs:
+            for k in weights.indices { weights[k] = 0 }
+            for _ in 0..<genuineIndices.count {
+                weights[genuineIndices[Int(rng.next() % UInt64(genuineIndices.count))]] += 1
+            }
+            for _ in 0..<impostorIndices.count {
+                weights[impostorIndices[Int(rng.next() % UInt64(impostorIndices.count))]] += 1
+            }
+        }
+        return weights
     }
 }
 
@@ -265,6 +292,12 @@ extension Evaluation {
     /// over identities when the images' parent folders agree with every pair's label (same
     /// folder iff labelled the same person), else over pairs, with a note saying why.
     public func bootstrapIntervals(resamples: Int = 1000, seed: UInt64 = 0, level: Double = 0.95) -> BootstrapIntervals {
+        bootstrapEngine().intervals(resamples: resamples, seed: seed, level: level)
+    }
+
+    /// The resampling engine of ``bootstrapIntervals(resamples:seed:level:)``: over identities
+    /// when the images' folders agree with the labels, else over pairs with a note saying why.
+    public func bootstrapEngine() -> VerificationBootstrap {
         var folderCode: [String: Int] = [:]
         let imageIdentity = imagePaths.map { path -> Int in
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
@@ -275,8 +308,7 @@ extension Evaluation {
         let a = first.map { imageIdentity[Int($0)] }, b = second.map { imageIdentity[Int($0)] }
         let note: String
         do {
-            let engine = try VerificationBootstrap(distances: distances, genuine: genuine, firstIdentity: a, secondIdentity: b)
-            return engine.intervals(resamples: resamples, seed: seed, level: level)
+            return try VerificationBootstrap(distances: distances, genuine: genuine, firstIdentity: a, secondIdentity: b)
         } catch let BootstrapError.labelsDisagree(pair: k) {
             let same = genuine[k] ? "the same person" : "different people"
             note =
@@ -285,7 +317,6 @@ extension Evaluation {
             note = "identities unknown: \(error)"
         }
         // The evaluation's pairs passed ROCCurve already, so this cannot fail.
-        let engine = try! VerificationBootstrap(distances: distances, genuine: genuine, note: note)
-        return engine.intervals(resamples: resamples, seed: seed, level: level)
+        return try! VerificationBootstrap(distances: distances, genuine: genuine, note: note)
     }
 }

@@ -47,11 +47,13 @@ public struct Calibration: Sendable {
         return false
     }
 
-    /// Stores the threshold and method in the model's metadata (the weights are untouched);
-    /// save the model afterwards.
-    public func apply(to model: FaceModel) {
+    /// Stores the threshold and method in the model's metadata (the weights are untouched),
+    /// with `errorRates` (``ErrorRateTable``, measured on the same pairs) or none; save the
+    /// model afterwards.
+    public func apply(to model: FaceModel, errorRates: ErrorRateTable? = nil) {
         model.info.threshold = threshold
         model.info.thresholdMethod = method
+        model.info.errorRates = errorRates
     }
 
     /// 0.01 → "1 %", 0.001 → "0.1 %", 0.025 → "2.5 %".

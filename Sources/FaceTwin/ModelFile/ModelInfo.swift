@@ -13,6 +13,9 @@ public struct ModelInfo: Codable, Equatable, Sendable {
     /// and the alignment's geometry); nil in models made before it was recorded, which are
     /// taken as trained on crops. `--detect auto` follows it (``probePreparation(_:)``).
     public var preparation: FacePreparationRecord?
+    /// The error rates of each distance on the calibration set (``ErrorRateTable``), stored by
+    /// `calibrate` with the threshold; nil until then.
+    public var errorRates: ErrorRateTable?
 
     /// `always` when the training images' faces were detected and aligned, `never` when the
     /// images were used as they were (and for models without a record).
