@@ -101,6 +101,26 @@ enum EvalFormat {
         }
     }
 
+    /// Identification: what was enrolled and searched, CMC ranks 1, 5, 10, FNIR at FPIR.
+    static func printIdentification(_ r: IdentificationEvaluation) {
+        print(
+            "identification: \(r.galleryIdentities.count) identities enrolled with their first \(r.templatesPerIdentity) image\(r.templatesPerIdentity == 1 ? "" : "s"); \(r.matedSearches) mated searches; \(r.nonMatedSearches) non-mated searches (\(r.nonMatedSource))"
+        )
+        let shown = [1, 2, 3, 5, 10].filter { $0 <= r.cmc.count }
+        let ranks = shown.map { k in "rank \(k) \(percent(r.cmc[k - 1]))" + interval(r.cmcIntervals?[k - 1]) }
+        print("CMC: " + ranks.joined(separator: ", "))
+        for p in r.fnirAtFPIR {
+            let target = Calibration.percent(p.targetFPIR)
+            if let fnir = p.fnir, let t = p.threshold {
+                print(
+                    "FNIR at FPIR \(target): \(percent(fnir)) at threshold \(threshold(t)) (FPIR \(percent(p.fpir ?? 0)))"
+                        + interval(p.interval))
+            } else {
+                print("FNIR at FPIR \(target): \(p.unsupportedReason ?? "")")
+            }
+        }
+    }
+
     /// LFW's fold protocol: a line a fold, then the mean ± standard error.
     static func printLFW(_ r: LFWProtocolResult) {
         if r.thresholdsFromOtherFolds {

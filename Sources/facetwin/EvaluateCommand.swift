@@ -46,6 +46,15 @@ struct EvaluateCommand: ParsableCommand {
             error (σ/√folds), the figure papers report. Pairs with an image without a usable \
             face are not scored; the mean counting them as errors is printed beside.
 
+            Identification (--identification --gallery-images N): the first N images of each \
+            identity are enrolled, its other images searched against every enrolled identity \
+            (nearest template). CMC (rank 1 to 10: the share of searches whose own identity is \
+            among the first k) and, for open-set use, FNIR at FPIR 1 % and 10 % (a search of \
+            someone not enrolled must not come within the threshold; FNIR is the share of \
+            enrolled people's searches not found first within it). Non-mated searches are the \
+            --non-mated identities' images (never enrolled), or else each search against the \
+            gallery without its own identity. Intervals: a bootstrap over the searched identities.
+
             --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
             (every ROC point: threshold, fmr, tar), pairs.png (example pairs with verdicts) and \
             summary.json.
@@ -68,6 +77,17 @@ struct EvaluateCommand: ParsableCommand {
     var root: String?
 
     @OptionGroup var pairFolders: PairFoldersOption
+
+    @Flag(help: "Also measure open-set identification (CMC, FNIR at FPIR) on the identities of --data.")
+    var identification = false
+
+    @Option(name: .customLong("gallery-images"), help: "With --identification: images of each identity enrolled (its first N).")
+    var galleryImages: Int = 1
+
+    @Option(
+        name: .customLong("non-mated"),
+        help: "With --identification: comma-separated identities never enrolled, searched as strangers.")
+    var nonMated: String?
 
     @Option(
         name: .customLong("lfw-pairs"),
@@ -106,6 +126,18 @@ struct EvaluateCommand: ParsableCommand {
             guard root == nil else { throw ValidationError("--root goes with --pairs") }
         }
         if let identities { _ = try EvalFormat.identityList(identities) }
+        if identification {
+            guard data != nil, pairs == nil, pairFolders.pairFolders == nil else {
+                throw ValidationError("--identification searches the identity folders of --data: give --data, not pairs")
+            }
+            guard (1...NetworkConfig.limits.top.upperBound).contains(galleryImages) else {
+                throw ValidationError(
+                    "--gallery-images must be from 1 to \(NetworkConfig.limits.top.upperBound) (got \(galleryImages))")
+            }
+        } else if nonMated != nil || galleryImages != 1 {
+            throw ValidationError("--gallery-images and --non-mated go with --identification")
+        }
+        if let nonMated { _ = try EvalFormat.identityList(nonMated) }
         guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
     }
 
@@ -114,7 +146,12 @@ struct EvaluateCommand: ParsableCommand {
         try detectOptions.apply(to: m)
         let lfw = try lfwPairs.map { try LFWPairs(contentsOf: $0, root: data!) }
         let list = try lfw?.list ?? pairFolders.list(pairs: pairs, root: root ?? data)
-        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairList: list)
+        let strangers = try Set(nonMated.map { try EvalFormat.identityList($0) } ?? [])
+        let evaluated = try identities.map {
+            try EvalFormat.identityList($0).joined(separator: ",")
+                + (strangers.isEmpty ? "" : "," + strangers.joined(separator: ","))
+        }
+        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: evaluated, pairList: list)
         var warnings: [String] = []
         let check = TrainingIdentities(info: m.info)
         let included = check.overlap(with: evaluation.identities)
@@ -135,6 +172,11 @@ struct EvaluateCommand: ParsableCommand {
             evaluation, model: model, warnings: warnings, trainingIdentitiesIncluded: included,
             intervals: intervals)
         summary.lfw = try lfw?.result(of: evaluation)
+        if identification {
+            summary.identification = try IdentificationEvaluation(
+                evaluation: evaluation, galleryImages: galleryImages, nonMated: strangers, resamples: bootstrap,
+                seed: bootstrapSeed)
+        }
         for w in warnings { printError("facetwin: warning: \(w)") }
 
         var reportIndex: String? = nil
@@ -160,6 +202,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         EvalFormat.printFigures(summary)
         if let l = summary.lfw { EvalFormat.printLFW(l) }
+        if let i = summary.identification { EvalFormat.printIdentification(i) }
         if let reportIndex { print("report: \(reportIndex)") }
     }
 }

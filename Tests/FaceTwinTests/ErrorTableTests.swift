@@ -563,6 +563,23 @@ final class ErrorTableTests: XCTestCase {
                 return ["train", "--data", d, "--out", f.path("m.safetensors")]
             },
 
+            cli + "EvaluateCommand.swift --identification searches the identity folders of --data: give --data, not pairs": {
+                try pairsEval("alice/1.pgm,bob/1.pgm,0\n") + ["--identification"]
+            },
+            cli + "EvaluateCommand.swift --gallery-images must be from 1 to {max} (got {n})": {
+                evaluate + ["--data", f.data.path, "--identification", "--gallery-images", "0"]
+            },
+            cli + "EvaluateCommand.swift --gallery-images and --non-mated go with --identification": {
+                evaluate + ["--data", f.data.path, "--non-mated", "bob"]
+            },
+            "IdentificationError.unknownIdentity non-mated identity {name} is not among the evaluated identities": {
+                evaluate + ["--data", f.data.path, "--identification", "--non-mated", "zed"]
+            },
+            "IdentificationError.tooFewIdentities identification needs at least 2 enrolled identities (got {n})": {
+                evaluate + ["--data", f.data.path, "--identities", "alice", "--identification", "--non-mated", "bob"]
+            },
+            "IdentificationError.noMatedSearches no identity has more than {n} images, so nothing is left to search after enrolling the first {n}":
+                { evaluate + ["--data", f.data.path, "--identification", "--gallery-images", "50"] },
             "PairListError LFWPairs.swift {file}: {reason}": { lfwEval(f.path("absent.txt")) },
             "PairListError LFWPairs.swift {file}: not UTF-8 text": { lfwEval(try f.file("l.txt", [0xFF, 0xFE, 0x41])) },
             "PairListError LFWPairs.swift {file}:{line}: contains a NUL byte": { lfwEval(try f.pairs("1 1\nalice\u{0} 1 2\n")) },

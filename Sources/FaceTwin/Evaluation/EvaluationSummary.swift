@@ -50,6 +50,8 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     /// LFW's fold protocol (`evaluate --lfw-pairs`): per-fold accuracy with thresholds fitted
     /// on the other folds, mean ± standard error; nil otherwise.
     public var lfw: LFWProtocolResult?
+    /// Open-set identification (`evaluate --identification`): CMC and FNIR at FPIR; nil otherwise.
+    public var identification: IdentificationEvaluation?
     /// Things the reader must know (training identities included, a threshold missing…).
     public var warnings: [String]
 
