@@ -4,6 +4,10 @@
 #   safetensors  the model file reader (header validation and tensor reads)
 #   pairlist     the pair-list CSV parser
 #   gallery-row  a gallery template's stored embedding blob
+#   jpeg, png, webp  the photo decoders (Sources/CImageCodecs over libjpeg-turbo, libpng, libwebp;
+#                the system libraries are not instrumented: coverage guides on the shim's code,
+#                AddressSanitizer checks the shim's memory accesses, and libFuzzer catches any
+#                crash, hang or allocation over its limits wherever it happens)
 # Each target is built apart from the package (clang/swiftc -sanitize=fuzzer,address over the
 # sources it needs, into .build/fuzz), so `swift build` and `swift test` are untouched. Each runs
 # for --seconds N (default 60) from a corpus seeded with Tests/FaceTwinTests/Fixtures. A crash is
@@ -18,11 +22,11 @@ TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECONDS_EACH="$2"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(netpbm safetensors pairlist gallery-row)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(netpbm safetensors pairlist gallery-row jpeg png webp)
 
 SWIFT_BIN="$(dirname "$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)")"
 CLANG="$SWIFT_BIN/clang"
@@ -48,6 +52,9 @@ build() {
             "$SWIFT_BIN/swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzGalleryRow \
                 scripts/fuzz/gallery-row.swift $SRC/Gallery/TemplateCodec.swift $SRC/Gallery/GalleryError.swift \
                 $SRC/Data/ImageError.swift $SRC/Evaluation/VerificationThreshold.swift -o "$OUT/$t" ;;
+        jpeg|png|webp)
+            "$CLANG" -g -O1 -fsanitize=fuzzer,address -I Sources/CImageCodecs/include -DFUZZ_DECODER="facetwin_decode_${t}_fd" \
+                scripts/fuzz/image-codec.c Sources/CImageCodecs/*.c -ljpeg -lpng16 -lwebp -lwebpdemux -o "$OUT/$t" ;;
         *) echo "fuzz.sh: unknown target $t" >&2; exit 2 ;;
     esac
 }
@@ -94,6 +101,9 @@ for n in (1, 5, 128):
 open(f"{sys.argv[1]}/short", "wb").write(struct.pack(">H", 5) + b"\x00" * 7)
 PY
             ;;
+        jpeg|png|webp)
+            local ext="$t"; [ "$t" = jpeg ] && ext=jpg
+            cp $FIX/codecs/*."$ext" "$dir"/ 2>/dev/null || true ;;
     esac
 }
 

@@ -36,7 +36,9 @@ struct EvaluateCommand: ParsableCommand {
             --detect (auto: as the model's training images were prepared; see facetwin info): \
             with face detection, an image without a usable face is a failure to acquire (FTA): \
             its pairs are not scored, and the output gives the FTA rate and, beside FMR and \
-            FNMR (per comparison), FAR and FRR with those pairs counted as rejections.
+            FNMR (per comparison), FAR and FRR with those pairs counted as rejections. With \
+            --pairs or --pair-folders, so is a listed image that cannot be read or decoded, \
+            each listed with its reason; --strict stops at the first such image instead.
 
             --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
             (every ROC point: threshold, fmr, tar), pairs.png (example pairs with verdicts) and \
@@ -75,6 +77,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var detectOptions: DetectOptionsGroup
 
+    @Flag(help: "With --pairs/--pair-folders: stop at the first image that cannot be decoded (default: a failure to acquire).")
+    var strict = false
+
     func validate() throws {
         if pairs != nil || pairFolders.pairFolders != nil {
             guard identities == nil else { throw ValidationError("give --identities or --pairs/--pair-folders, not both") }
@@ -85,6 +90,9 @@ struct EvaluateCommand: ParsableCommand {
             guard root == nil else { throw ValidationError("--root goes with --pairs") }
         }
         if let identities { _ = try EvalFormat.identityList(identities) }
+        if strict, pairs == nil, pairFolders.pairFolders == nil {
+            throw ValidationError("--strict goes with --pairs or --pair-folders")
+        }
         guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
     }
 
@@ -92,7 +100,8 @@ struct EvaluateCommand: ParsableCommand {
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
         let list = try pairFolders.list(pairs: pairs, root: root ?? data)
-        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairList: list)
+        let evaluation = try EvalFormat.evaluation(
+            model: m, data: data, identities: identities, pairList: list, countUnusableImages: !strict)
         var warnings: [String] = []
         let check = TrainingIdentities(info: m.info)
         let included = check.overlap(with: evaluation.identities)
