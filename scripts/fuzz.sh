@@ -8,8 +8,9 @@
 #                Linked to the system libraries, only the shim is instrumented (coverage and
 #                AddressSanitizer); libFuzzer still catches any crash, hang or oversized allocation
 #                inside the libraries. Given the libraries' sources (the versions the system has,
-#                Debian 12: libpng v1.6.39, libwebp v1.2.4: `apt-get source` or the upstream tags),
-#                FUZZ_LIBPNG_SRC=DIR and FUZZ_LIBWEBP_SRC=DIR build them instrumented too.
+#                Debian 12: libjpeg-turbo 2.1.5, libpng v1.6.39, libwebp v1.2.4: `apt-get source` or
+#                the upstream tags), FUZZ_LIBJPEG_SRC=DIR (needs cmake), FUZZ_LIBPNG_SRC=DIR and
+#                FUZZ_LIBWEBP_SRC=DIR build them instrumented too.
 # Each target is built apart from the package (clang/swiftc -sanitize=fuzzer,address over the
 # sources it needs, into .build/fuzz), so `swift build` and `swift test` are untouched. Each runs
 # for --seconds N (default 60) from a corpus seeded with Tests/FaceTwinTests/Fixtures. A crash is
@@ -24,7 +25,7 @@ TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECONDS_EACH="$2"; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
 done
@@ -41,9 +42,13 @@ mkdir -p "$OUT"
 library_objects() {
     local name="$1" src="$2" dir="$OUT/lib-$1" flags=(-g -O1 -fsanitize=fuzzer-no-link,address -w)
     mkdir -p "$dir"
-    [ -n "$(find "$dir" -name '*.o' -print -quit)" ] && return 0
+    [ -n "$(find "$dir" -maxdepth 1 -name '*.[oa]' -print -quit)" ] && return 0
     echo "== building $name from $src (instrumented)" >&2
     case "$name" in
+        jpeg)
+            cmake -S "$src" -B "$dir" -DCMAKE_C_COMPILER="$CLANG" -DCMAKE_C_FLAGS="${flags[*]}" -DWITH_SIMD=0 \
+                -DENABLE_SHARED=0 -DWITH_TURBOJPEG=0 -DCMAKE_BUILD_TYPE=None >/dev/null
+            cmake --build "$dir" --target jpeg-static -j 2 >/dev/null ;;
         png)
             cp "$src/scripts/pnglibconf.h.prebuilt" "$dir/pnglibconf.h"
             for f in png pngerror pngget pngmem pngpread pngread pngrio pngrtran pngrutil pngset pngtrans pngwio pngwrite pngwtran pngwutil; do
@@ -74,7 +79,12 @@ build() {
                 scripts/fuzz/gallery-row.swift $SRC/Gallery/TemplateCodec.swift $SRC/Gallery/GalleryError.swift \
                 $SRC/Data/ImageError.swift $SRC/Evaluation/VerificationThreshold.swift -o "$OUT/$t" ;;
         jpeg|png|webp)
-            local includes=(-I Sources/CImageCodecs/include) png=(-lpng16) webp=(-lwebp -lwebpdemux)
+            local includes=(-I Sources/CImageCodecs/include) jpeg=(-ljpeg) png=(-lpng16) webp=(-lwebp -lwebpdemux)
+            if [ -n "${FUZZ_LIBJPEG_SRC:-}" ]; then
+                library_objects jpeg "$FUZZ_LIBJPEG_SRC"
+                includes+=(-I "$OUT/lib-jpeg" -I "$FUZZ_LIBJPEG_SRC")
+                jpeg=("$OUT/lib-jpeg/libjpeg.a")
+            fi
             if [ -n "${FUZZ_LIBPNG_SRC:-}" ]; then
                 library_objects png "$FUZZ_LIBPNG_SRC"
                 includes+=(-I "$OUT/lib-png" -I "$FUZZ_LIBPNG_SRC")
@@ -86,7 +96,7 @@ build() {
                 webp=("$OUT"/lib-webp/*.o -lpthread)
             fi
             "$CLANG" -g -O1 -fsanitize=fuzzer,address "${includes[@]}" -DFUZZ_DECODER="facetwin_decode_${t}_fd" \
-                scripts/fuzz/image-codec.c Sources/CImageCodecs/*.c -ljpeg "${png[@]}" "${webp[@]}" -lm -o "$OUT/$t" ;;
+                scripts/fuzz/image-codec.c Sources/CImageCodecs/*.c "${jpeg[@]}" "${png[@]}" "${webp[@]}" -lm -o "$OUT/$t" ;;
         *) echo "fuzz.sh: unknown target $t" >&2; exit 2 ;;
     esac
 }
