@@ -147,6 +147,21 @@ final class ImageCodecLimitTests: XCTestCase {
         }
     }
 
+    /// A WebP file is read whole only when it is no larger than its header's image can be (4
+    /// bytes a pixel and 16 MiB of metadata): a small image trailed by 16 MiB of junk is refused.
+    func testWebPLargerThanItsImageCanBeIsRefusedBeforeItIsRead() throws {
+        let webp = try Self.fixture("colour_lossless.webp")
+        let bound = 4 * 46 * 56 + (16 << 20)
+        let path = try write(webp + [UInt8](repeating: 0, count: bound + 1 - webp.count), "padded.webp")
+        XCTAssertThrowsError(try ImageDecoder.decodeImage(path: path)) { error in
+            XCTAssertEqual(
+                (error as? ImageError)?.description,
+                "\(path): malformed WebP image: file of \(bound + 1) bytes is larger than a 46 x 56 WebP can be (\(bound) bytes)")
+        }
+        let fits = try write(webp + [UInt8](repeating: 0, count: bound - webp.count), "fits.webp")
+        XCTAssertEqual(try ImageDecoder.decodeImage(path: fits).width, 46)
+    }
+
     /// A WebP is decoded by its first bytes whatever its name, as a PNG or JPEG is: lossless
     /// WebP of the colour fixture gives the colour PNG's pixels exactly.
     func testWebPIsDecodedByItsBytesEvenNamedJpg() throws {
