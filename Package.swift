@@ -43,10 +43,13 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
-        // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery; see its header.
+        // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery, WebP (libwebp and
+        // its demuxer, Debian libwebp-dev); see its header.
         .target(
             name: "CImageCodecs",
-            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+            linkerSettings: [
+                .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("webpdemux"),
+            ]
         ),
         .target(
             name: "FaceTwin",

@@ -4,6 +4,13 @@
 #   safetensors  the model file reader (header validation and tensor reads)
 #   pairlist     the pair-list CSV parser
 #   gallery-row  a gallery template's stored embedding blob
+#   jpeg, png, webp  the photo decoders (Sources/CImageCodecs over libjpeg-turbo, libpng, libwebp).
+#                Linked to the system libraries, only the shim is instrumented (coverage and
+#                AddressSanitizer); libFuzzer still catches any crash, hang or oversized allocation
+#                inside the libraries. Given the libraries' sources (the versions the system has,
+#                Debian 12: libjpeg-turbo 2.1.5, libpng v1.6.39, libwebp v1.2.4: `apt-get source` or
+#                the upstream tags), FUZZ_LIBJPEG_SRC=DIR (needs cmake), FUZZ_LIBPNG_SRC=DIR and
+#                FUZZ_LIBWEBP_SRC=DIR build them instrumented too.
 # Each target is built apart from the package (clang/swiftc -sanitize=fuzzer,address over the
 # sources it needs, into .build/fuzz), so `swift build` and `swift test` are untouched. Each runs
 # for --seconds N (default 60) from a corpus seeded with Tests/FaceTwinTests/Fixtures. A crash is
@@ -18,11 +25,11 @@ TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) SECONDS_EACH="$2"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(netpbm safetensors pairlist gallery-row)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(netpbm safetensors pairlist gallery-row jpeg png webp)
 
 SWIFT_BIN="$(dirname "$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)")"
 CLANG="$SWIFT_BIN/clang"
@@ -30,6 +37,29 @@ OUT=.build/fuzz
 FIX=Tests/FaceTwinTests/Fixtures
 SRC=Sources/FaceTwin
 mkdir -p "$OUT"
+
+# Compiles a library's decoder sources with coverage and AddressSanitizer into $OUT/lib-<name>.
+library_objects() {
+    local name="$1" src="$2" dir="$OUT/lib-$1" flags=(-g -O1 -fsanitize=fuzzer-no-link,address -w)
+    mkdir -p "$dir"
+    [ -n "$(find "$dir" -maxdepth 1 -name '*.[oa]' -print -quit)" ] && return 0
+    echo "== building $name from $src (instrumented)" >&2
+    case "$name" in
+        jpeg)
+            cmake -S "$src" -B "$dir" -DCMAKE_C_COMPILER="$CLANG" -DCMAKE_C_FLAGS="${flags[*]}" -DWITH_SIMD=0 \
+                -DENABLE_SHARED=0 -DWITH_TURBOJPEG=0 -DCMAKE_BUILD_TYPE=None >/dev/null
+            cmake --build "$dir" --target jpeg-static -j 2 >/dev/null ;;
+        png)
+            cp "$src/scripts/pnglibconf.h.prebuilt" "$dir/pnglibconf.h"
+            for f in png pngerror pngget pngmem pngpread pngread pngrio pngrtran pngrutil pngset pngtrans pngwio pngwrite pngwtran pngwutil; do
+                "$CLANG" "${flags[@]}" -I "$dir" -I "$src" -c "$src/$f.c" -o "$dir/$f.o"
+            done ;;
+        webp)
+            for f in "$src"/src/dec/*.c "$src"/src/dsp/*.c "$src"/src/utils/*.c "$src"/src/demux/*.c; do
+                "$CLANG" "${flags[@]}" -I "$src" -c "$f" -o "$dir/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
+            done ;;
+    esac
+}
 
 build() {
     local t="$1"
@@ -48,6 +78,25 @@ build() {
             "$SWIFT_BIN/swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzGalleryRow \
                 scripts/fuzz/gallery-row.swift $SRC/Gallery/TemplateCodec.swift $SRC/Gallery/GalleryError.swift \
                 $SRC/Data/ImageError.swift $SRC/Evaluation/VerificationThreshold.swift -o "$OUT/$t" ;;
+        jpeg|png|webp)
+            local includes=(-I Sources/CImageCodecs/include) jpeg=(-ljpeg) png=(-lpng16) webp=(-lwebp -lwebpdemux)
+            if [ -n "${FUZZ_LIBJPEG_SRC:-}" ]; then
+                library_objects jpeg "$FUZZ_LIBJPEG_SRC"
+                includes+=(-I "$OUT/lib-jpeg" -I "$FUZZ_LIBJPEG_SRC")
+                jpeg=("$OUT/lib-jpeg/libjpeg.a")
+            fi
+            if [ -n "${FUZZ_LIBPNG_SRC:-}" ]; then
+                library_objects png "$FUZZ_LIBPNG_SRC"
+                includes+=(-I "$OUT/lib-png" -I "$FUZZ_LIBPNG_SRC")
+                png=("$OUT"/lib-png/*.o -lz)
+            fi
+            if [ -n "${FUZZ_LIBWEBP_SRC:-}" ]; then
+                library_objects webp "$FUZZ_LIBWEBP_SRC"
+                includes+=(-I "$FUZZ_LIBWEBP_SRC/src")
+                webp=("$OUT"/lib-webp/*.o -lpthread)
+            fi
+            "$CLANG" -g -O1 -fsanitize=fuzzer,address "${includes[@]}" -DFUZZ_DECODER="facetwin_decode_${t}_fd" \
+                scripts/fuzz/image-codec.c Sources/CImageCodecs/*.c "${jpeg[@]}" "${png[@]}" "${webp[@]}" -lm -o "$OUT/$t" ;;
         *) echo "fuzz.sh: unknown target $t" >&2; exit 2 ;;
     esac
 }
@@ -94,6 +143,9 @@ for n in (1, 5, 128):
 open(f"{sys.argv[1]}/short", "wb").write(struct.pack(">H", 5) + b"\x00" * 7)
 PY
             ;;
+        jpeg|png|webp)
+            local ext="$t"; [ "$t" = jpeg ] && ext=jpg
+            cp $FIX/codecs/*."$ext" "$dir"/ 2>/dev/null || true ;;
     esac
 }
 

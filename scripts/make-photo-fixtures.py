@@ -4,11 +4,12 @@
     .venv-bench/bin/python scripts/make-photo-fixtures.py [ORL_DIR]
 
 Into Tests/FaceTwinTests/Fixtures/codecs/:
-  <name>.png / <name>.jpg   small images made from ORL faces (a few KB each)
+  <name>.png/.jpg/.webp     small images made from ORL faces (a few KB each)
   <name>.L                  Pillow's exif_transpose(open(f)).convert("L"), raw bytes
   <name>.RGB                ... .convert("RGB"), raw interleaved bytes (colour fixtures)
   manifest.json             one entry per fixture: file, size after orientation,
-                            whether it is colour, EXIF orientation, sha256 of .L,
+                            whether it is colour, EXIF orientation, whether the
+                            format is lossless (PNG, lossless WebP), sha256 of .L,
                             and "expect": "pillow" (compare with Pillow) or
                             "rounded16" (16-bit: .L holds round(v*255/65535), which
                             FaceTwin uses and Pillow does not; see ImageDecoder).
@@ -84,7 +85,15 @@ def main():
     save("colour_cmyk.jpg", colour.convert("CMYK"), format="JPEG", quality=95)
     save("colour_rgba.png", Image.merge("RGBA", (*colour.split(), small)), format="PNG")
     save("colour_palette.png", colour.quantize(64), format="PNG")
+    save("colour_palette_trns.png", colour.quantize(64), format="PNG", transparency=0)  # palette + tRNS
     save("gray_alpha.png", Image.merge("LA", (small, colour.getchannel("G"))), format="PNG")
+    save("colour_exif6_png.png", colour, format="PNG", exif=exif_with_orientation(6))  # eXIf chunk
+    # WebP (Pillow's libwebp): lossless must match exactly, lossy is libwebp's own decoding.
+    save("colour_lossless.webp", colour, format="WEBP", lossless=True)
+    save("colour_q80.webp", colour, format="WEBP", quality=80)
+    save("face_s1_1_q90.webp", face, format="WEBP", quality=90)
+    save("colour_rgba_lossy.webp", Image.merge("RGBA", (*colour.split(), small)), format="WEBP", quality=85)
+    save("colour_exif8_webp.webp", colour, format="WEBP", lossless=True, exif=exif_with_orientation(8))
     save("bilevel_1bit.png", small.convert("1"), format="PNG")
     for o in (3, 6, 8):
         save(f"colour_exif{o}.jpg", colour, format="JPEG", quality=95, exif=exif_with_orientation(o))
@@ -125,7 +134,9 @@ def main():
         cases.append({
             "file": name, "width": int(gray.shape[1]), "height": int(gray.shape[0]),
             "color": rgb is not None, "orientation": int(orientation),
-            "format": "JPEG" if name.endswith(".jpg") else "PNG", "expect": expect,
+            "format": {".jpg": "JPEG", ".png": "PNG", ".webp": "WebP"}[os.path.splitext(name)[1]],
+            "lossless": name.endswith(".png") or name.endswith("lossless.webp") or name.endswith("exif8_webp.webp"),
+            "expect": expect,
             "sha256L": hashlib.sha256(gray.tobytes()).hexdigest(),
         })
     import PIL

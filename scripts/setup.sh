@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libjpeg-dev is libjpeg-turbo (Debian: libjpeg62-turbo-dev, Ubuntu: libjpeg-turbo8-dev); libpng-dev is libpng 1.6.
+# libwebp-dev: WebP decoding (libwebp and libwebpdemux).
 # libdlib-dev: face detection (HOG) and landmarks; libdlib-data: the 68-point landmark model.
-PACKAGES=(libopenblas-dev libnetpbm-dev libjpeg-dev libpng-dev libsqlite3-dev pkg-config libdlib-dev libdlib-data)
+PACKAGES=(libopenblas-dev libnetpbm-dev libjpeg-dev libpng-dev libwebp-dev libsqlite3-dev pkg-config libdlib-dev libdlib-data)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -58,6 +58,32 @@ static void guard_read(png_structp png, png_bytep data, size_t length) {
     }
 }
 
+/* Per-chunk allocation cap and chunk count for what libpng still buffers (eXIf, PLTE, tRNS). */
+#define FACETWIN_PNG_CHUNK_MAX (1024 * 1024)
+#define FACETWIN_PNG_CHUNK_COUNT 64
+
+/*
+ * The orientation in the eXIf chunk libpng kept (a TIFF block, "MM\0*" or "II*\0", without
+ * JPEG's "Exif\0\0" prefix), as Pillow reads it; 1 when there is none.
+ */
+static int32_t exif_orientation(png_structp png, png_infop info) {
+    png_uint_32 length = 0;
+    png_bytep exif = NULL;
+    if (png_get_eXIf_1(png, info, &length, &exif) == 0 || exif == NULL || length == 0 ||
+        length > FACETWIN_PNG_CHUNK_MAX) {
+        return 1;
+    }
+    uint8_t *block = malloc((size_t)length + 6);
+    if (block == NULL) {
+        return 1;
+    }
+    memcpy(block, "Exif\0\0", 6);
+    memcpy(block + 6, exif, length);
+    const int32_t orientation = facetwin_exif_orientation(block, (size_t)length + 6);
+    free(block);
+    return orientation;
+}
+
 static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image *out,
                                     char *message, size_t cap) {
     png_guard guard = {f, FACETWIN_CODEC_MALFORMED, "", ""};
@@ -84,6 +110,19 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     png_set_read_fn(png, &guard, guard_read);
     /* Our own pixel limit decides what is too large (libpng's default stops at 10^6 columns). */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    /*
+     * Ancillary chunks are skipped unread (their CRC is still checked as they stream past),
+     * except the two that change the pixels: tRNS (expanded, then dropped with alpha) and eXIf
+     * (the orientation). Text, ICC and the rest are never buffered, so a small file that
+     * declares a 2 GB tEXt/zTXt/iTXt/iCCP chunk, or a zTXt that inflates to gigabytes,
+     * costs nothing. What is still buffered (eXIf, PLTE, tRNS) is capped at
+     * FACETWIN_PNG_CHUNK_MAX bytes a chunk and FACETWIN_PNG_CHUNK_COUNT chunks.
+     */
+    png_set_chunk_malloc_max(png, FACETWIN_PNG_CHUNK_MAX);
+    png_set_chunk_cache_max(png, FACETWIN_PNG_CHUNK_COUNT);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+    static const png_byte wanted[] = {'t', 'R', 'N', 'S', '\0', 'e', 'X', 'I', 'f', '\0'};
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT, wanted, 2);
     png_read_info(png, info);
     guard.warning[0] = '\0'; /* only IHDR's explanations are wanted */
 
@@ -121,8 +160,12 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
                             color_type);
         return FACETWIN_CODEC_UNSUPPORTED;
     }
-    /* Alpha channels and tRNS transparency are dropped, as Pillow's convert("L"/"RGB") does. */
-    if (color_type & PNG_COLOR_MASK_ALPHA) {
+    /*
+     * Alpha channels and tRNS transparency are dropped, as Pillow's convert("L"/"RGB") does.
+     * Palette expansion turns a tRNS chunk into an alpha channel, which goes the same way;
+     * a gray or RGB tRNS is not expanded (no png_set_tRNS_to_alpha), so it adds nothing.
+     */
+    if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS)) {
         png_set_strip_alpha(png);
     }
     const int sixteen = bit_depth == 16; /* kept: scaled below with the Netpbm decoder's rounding */
@@ -135,9 +178,9 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     const size_t samples = width * (size_t)channels;
     const size_t row_bytes = samples * (sixteen ? 2 : 1);
     if (png_get_rowbytes(png, info) != row_bytes || png_get_channels(png, info) != channels) {
-        png_destroy_read_struct(&png, &info, NULL);
         facetwin_codec_set_message(message, cap, "unexpected row layout (%zu bytes, %d channels)",
                             (size_t)png_get_rowbytes(png, info), (int)png_get_channels(png, info));
+        png_destroy_read_struct(&png, &info, NULL);
         return FACETWIN_CODEC_MALFORMED;
     }
     pixels = malloc(samples * height);
@@ -158,7 +201,9 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
         rows[y] = base + y * row_bytes;
     }
     png_read_image(png, rows);
-    png_read_end(png, NULL); /* checks the rest of the file through IEND, CRCs included */
+    png_read_end(png, info); /* checks the rest of the file through IEND, CRCs included */
+    /* eXIf may come before or after the image data; Pillow honours either. */
+    const int32_t orientation = exif_orientation(png, info);
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
 
@@ -175,6 +220,12 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     out->channels = channels;
     out->orientation = 1;
     out->pixels = pixels;
+    if (facetwin_codec_apply_orientation(out, orientation) != 0) {
+        free(out->pixels);
+        out->pixels = NULL;
+        facetwin_codec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
+        return FACETWIN_CODEC_NO_MEMORY;
+    }
     return FACETWIN_CODEC_OK;
 }
 

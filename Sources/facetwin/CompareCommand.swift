@@ -13,7 +13,7 @@ struct CompareCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "First image (PGM, PPM, PAM, PNG or JPEG).")
+    @Argument(help: "First image (PGM, PPM, PAM, PNG, JPEG or WebP).")
     var image1: String
 
     @Argument(help: "Second image.")

@@ -15,7 +15,7 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Argument(help: "Image files (PGM, PPM, PAM, PNG or JPEG).")
+    @Argument(help: "Image files (PGM, PPM, PAM, PNG, JPEG or WebP).")
     var images: [String]
 
     func validate() throws {

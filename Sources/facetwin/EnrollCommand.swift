@@ -35,7 +35,7 @@ struct EnrollCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Argument(help: "Photos of the person named by --name (PGM, PPM, PAM, PNG or JPEG).")
+    @Argument(help: "Photos of the person named by --name (PGM, PPM, PAM, PNG, JPEG or WebP).")
     var photos: [String] = []
 
     func validate() throws {

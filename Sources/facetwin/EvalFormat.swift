@@ -17,9 +17,12 @@ enum EvalFormat {
         return names
     }
 
-    /// The evaluation of `model` on identities of `data` or on a pair list.
-    static func evaluation(model: FaceModel, data: String?, identities: String?, pairList: PairList?) throws -> Evaluation {
-        if let list = pairList { return try Evaluation(model: model, pairList: list) }
+    /// The evaluation of `model` on identities of `data` or on a pair list (with
+    /// `countUnusableImages`, a listed image that cannot be decoded is a failure to acquire).
+    static func evaluation(
+        model: FaceModel, data: String?, identities: String?, pairList: PairList?, countUnusableImages: Bool = false
+    ) throws -> Evaluation {
+        if let list = pairList { return try Evaluation(model: model, pairList: list, countUnusableImages: countUnusableImages) }
         let names = try identities.map { Set(try identityList($0)) }
         return try Evaluation(model: model, root: data!, identities: names)
     }
@@ -87,9 +90,9 @@ enum EvalFormat {
         if let b = s.intervals { print(intervalsLine(b)) }
         if let attempted = s.attemptedImages, let failed = s.failuresToAcquire {
             print(
-                "failures to acquire (no usable face): \(failed.count) of \(attempted) images (FTA \(percent(s.failureToAcquireRate ?? 0))); pairs not scored: \(s.genuinePairsNotScored ?? 0) genuine, \(s.impostorPairsNotScored ?? 0) impostor"
+                "failures to acquire (no usable face, or not decodable): \(failed.count) of \(attempted) images (FTA \(percent(s.failureToAcquireRate ?? 0))); pairs not scored: \(s.genuinePairsNotScored ?? 0) genuine, \(s.impostorPairsNotScored ?? 0) impostor"
             )
-            for path in failed { print("  \(path)") }
+            for line in s.failureToAcquireReasons ?? failed { print("  \(line)") }
             if let far = s.farAtEERThreshold, let frr = s.frrAtEERThreshold {
                 print(
                     "with failures to acquire counted as rejections, at the EER threshold \(threshold(s.eerThreshold)): FAR \(percent(far)), FRR \(percent(frr))"

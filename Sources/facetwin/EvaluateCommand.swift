@@ -36,7 +36,9 @@ struct EvaluateCommand: ParsableCommand {
             --detect (auto: as the model's training images were prepared; see facetwin info): \
             with face detection, an image without a usable face is a failure to acquire (FTA): \
             its pairs are not scored, and the output gives the FTA rate and, beside FMR and \
-            FNMR (per comparison), FAR and FRR with those pairs counted as rejections.
+            FNMR (per comparison), FAR and FRR with those pairs counted as rejections. With \
+            --pairs or --pair-folders, so is a listed image that cannot be read or decoded, \
+            each listed with its reason; --strict stops at the first such image instead.
 
             LFW's protocol (--lfw-pairs pairs.txt --data LFW_ROOT): View 2's pairs.txt (first \
             line "10 300": 10 folds of 300 matched then 300 mismatched pairs) or View 1's \
@@ -108,6 +110,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var detectOptions: DetectOptionsGroup
 
+    @Flag(help: "With --pairs/--pair-folders: stop at the first image that cannot be decoded (default: a failure to acquire).")
+    var strict = false
+
     func validate() throws {
         if lfwPairs != nil {
             guard pairs == nil, pairFolders.pairFolders == nil, identities == nil, root == nil else {
@@ -138,6 +143,9 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("--gallery-images and --non-mated go with --identification")
         }
         if let nonMated { _ = try EvalFormat.identityList(nonMated) }
+        if strict, pairs == nil, pairFolders.pairFolders == nil, lfwPairs == nil {
+            throw ValidationError("--strict goes with --pairs or --pair-folders")
+        }
         guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
     }
 
@@ -151,7 +159,8 @@ struct EvaluateCommand: ParsableCommand {
             try EvalFormat.identityList($0).joined(separator: ",")
                 + (strangers.isEmpty ? "" : "," + strangers.joined(separator: ","))
         }
-        let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: evaluated, pairList: list)
+        let evaluation = try EvalFormat.evaluation(
+            model: m, data: data, identities: evaluated, pairList: list, countUnusableImages: !strict)
         var warnings: [String] = []
         let check = TrainingIdentities(info: m.info)
         let included = check.overlap(with: evaluation.identities)

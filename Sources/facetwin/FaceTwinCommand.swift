@@ -7,7 +7,7 @@ struct FaceTwinCommand: ParsableCommand {
         commandName: "facetwin",
         abstract: "Train a siamese face verifier on identity folders, and use it.",
         discussion: """
-            Identity folders: DIR/<identity>/<image>.pgm, one folder a person (PGM, PPM, PAM, PNG or JPEG).
+            Identity folders: DIR/<identity>/<image>.pgm, one folder a person (PGM, PPM, PAM, PNG, JPEG or WebP).
             Exit status: 0 on success (verify, compare: a match; identify: a known face), \
             1 for no match or an unknown face, 2 on bad input or any other error.
             """,

@@ -16,7 +16,7 @@ struct IdentifyCommand: ParsableCommand {
     @Option(help: "Gallery file.")
     var gallery: String
 
-    @Argument(help: "Probe photo (PGM, PPM, PAM, PNG or JPEG).")
+    @Argument(help: "Probe photo (PGM, PPM, PAM, PNG, JPEG or WebP).")
     var probe: String
 
     @Option(help: "How many ranked identities to show.")

@@ -16,6 +16,10 @@ struct PredictCommand: ParsableCommand {
             sigmoid head score (in (0, 1), small for similar). Its accuracy, the share of rows \
             whose predict equals label, is what evaluate reports as the accuracy at the model's \
             threshold on the same pairs.
+
+            A listed image that cannot be decoded, or (with detection) holds no usable face, is a \
+            failure to acquire: its pairs get no row, each failed image is listed with its reason \
+            after the summary, and the rest go on; --strict stops at the first such image instead.
             """
     )
 
@@ -33,6 +37,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Where to write the results (CSV).")
     var out: String = "result.csv"
 
+    @Flag(help: "Stop at the first image that cannot be decoded (default: a failure to acquire).")
+    var strict = false
+
     func validate() throws {
         guard (pairs != nil) != (pairFolders.pairFolders != nil) else {
             throw ValidationError("give --pairs FILE.csv or --pair-folders DIR")
@@ -44,7 +51,7 @@ struct PredictCommand: ParsableCommand {
         try detectOptions.apply(to: m)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
         guard let list = try pairFolders.list(pairs: pairs) else { return }
-        let result = try PairVerification(model: m, pairList: list, threshold: limit)
+        let result = try PairVerification(model: m, pairList: list, threshold: limit, countUnusableImages: !strict)
         var csv = "x1,x2,label,predict,distance" + (result.hasHeadScores ? ",score\n" : "\n")
         for v in result.verdicts {
             csv += "\(CSV.field(v.pair.image1)),\(CSV.field(v.pair.image2)),"
@@ -57,6 +64,6 @@ struct PredictCommand: ParsableCommand {
         if let accuracy = result.accuracy {
             line += "; accuracy \(EvalFormat.percent(accuracy)) (\(result.correctCount)/\(result.count))"
         }
-        print(line + "; results: \(out)")
+        print(line + "; results: \(out)" + VerifyCommand.failureLines(result))
     }
 }

@@ -14,7 +14,10 @@ struct VerifyCommand: ParsableCommand {
             unless --threshold). A distance at or below the threshold is a match.
 
             Batch mode: --pairs pairs.csv --model M [--out results.csv] compares listed image pairs \
-            without a gallery.
+            without a gallery. A listed image that cannot be decoded, or (with detection) holds no \
+            usable face, is a failure to acquire: its pairs are not scored (verdict \
+            failure_to_acquire), each failed image is listed with its reason, and the rest go on; \
+            --strict stops at the first such image instead.
             """
     )
 
@@ -24,7 +27,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The identity the probe claims to be.")
     var claim: String?
 
-    @Argument(help: "Probe photo (PGM, PPM, PAM, PNG or JPEG).")
+    @Argument(help: "Probe photo (PGM, PPM, PAM, PNG, JPEG or WebP).")
     var probe: String?
 
     @Option(help: "How a probe's distances to the templates become one score: min (nearest template) or mean.")
@@ -50,6 +53,9 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "Batch mode: stop at the first image that cannot be decoded (default: a failure to acquire).")
+    var strict = false
+
     func validate() throws {
         if pairs != nil || pairFolders.pairFolders != nil {
             guard model != nil else { throw ValidationError("--pairs needs --model (so does --pair-folders)") }
@@ -59,6 +65,7 @@ struct VerifyCommand: ParsableCommand {
             return
         }
         guard out == nil else { throw ValidationError("--out goes with --pairs") }
+        guard !strict else { throw ValidationError("--strict goes with --pairs or --pair-folders") }
         guard gallery != nil else { throw ValidationError("give --gallery (or --pairs for batch mode)") }
         guard let claim else { throw ValidationError("give --claim NAME: the identity the probe claims to be") }
         guard !claim.isEmpty else { throw ValidationError("--claim must not be empty") }

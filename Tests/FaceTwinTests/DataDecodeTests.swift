@@ -151,7 +151,7 @@ final class DataDecodeTests: XCTestCase {
         XCTAssertEqual(error?.description, "\(path): truncated: premature end of PNG file")
         let tiff = try write([0x49, 0x49, 0x2A, 0x00, 8, 0, 0, 0], "photo.tif.pgm")
         let other = DataTestSupport.expectImageError { () throws(ImageError) in try ImageDecoder.decode(path: tiff) }
-        XCTAssertEqual(other?.description, "\(tiff): not a PGM/PPM/PAM, PNG or JPEG image (bad magic number 0x49492A00)")
+        XCTAssertEqual(other?.description, "\(tiff): not a PGM/PPM/PAM, PNG, JPEG or WebP image (bad magic number 0x49492A00)")
     }
 
     func testZeroByteFileIsEmpty() throws {

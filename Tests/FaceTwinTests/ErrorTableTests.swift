@@ -332,6 +332,7 @@ final class ErrorTableTests: XCTestCase {
                 ["verify", "--pairs", "p.csv", "--model", f.model, "--gallery", f.gallery]
             },
             cli + "VerifyCommand.swift --out goes with --pairs": { verify + [f.probe, "--out", "x.csv"] },
+            cli + "VerifyCommand.swift --strict goes with --pairs or --pair-folders": { verify + [f.probe, "--strict"] },
             cli + "VerifyCommand.swift give --gallery (or --pairs for batch mode)": { ["verify", "--claim", "alice", f.probe] },
             cli + "VerifyCommand.swift give --claim NAME: the identity the probe claims to be": {
                 ["verify", "--gallery", f.gallery, f.probe]
@@ -366,6 +367,9 @@ final class ErrorTableTests: XCTestCase {
                 evaluate
             },
             cli + "EvaluateCommand.swift --root goes with --pairs": { evaluate + ["--data", f.data.path, "--root", "x"] },
+            cli + "EvaluateCommand.swift --strict goes with --pairs or --pair-folders": {
+                evaluate + ["--data", f.data.path, "--strict"]
+            },
             cli + "EvaluateCommand.swift --bootstrap must be 0 (no intervals) or a number of resamples": {
                 ["evaluate", "--model", f.model, "--data", f.data.path, "--bootstrap=-1"]
             },
@@ -500,7 +504,7 @@ final class ErrorTableTests: XCTestCase {
             "ImageError.cannotOpen {path}: cannot open: {reason}": { embed(f.path("absent.pgm")) },
             "ImageError.empty {path}: empty file (0 bytes)": { embed(try f.file("e.pgm", [])) },
             "ImageError.notNetpbm {path}: not a Netpbm image ({reason})": { embed(try f.file("p9.pgm", "P9\n12 14\n255\n")) },
-            "ImageError.unrecognized {path}: not a PGM/PPM/PAM, PNG or JPEG image ({reason})": {
+            "ImageError.unrecognized {path}: not a PGM/PPM/PAM, PNG, JPEG or WebP image ({reason})": {
                 embed(try f.file("t.pgm", "hello, world"))
             },
             "ImageError.truncated {path}: truncated: {reason}": { embed(try f.file("half.pgm", Array(pgm.prefix(60)))) },
@@ -643,6 +647,9 @@ final class ErrorTableTests: XCTestCase {
                 try pairsEval("alice/1.pgm,bob/1.pgm,0\nalice/1.pgm,bob/2.pgm\n")
             },
             "PairListError PairList.swift {file}:{line}: image{k} is empty": { try pairsEval("alice/1.pgm,,0\n") },
+            "PairListError PairList.swift {file}:{line}: image{k} contains a NUL byte": {
+                try pairsEval("alice/1.pgm,bob/1.pgm\u{0}.png,0\n")
+            },
             "PairListError PairList.swift {file}:{line}: label \"{text}\" is not 1 (same person) or 0 (different people)": {
                 try pairsEval("alice/1.pgm,bob/1.pgm,maybe\n")
             },

@@ -84,9 +84,10 @@ final class FacePreparationTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(
             r.stdout.contains(
-                "failures to acquire (no usable face): 1 of 5 images (FTA 20.00 %); pairs not scored: 2 genuine, 2 impostor"),
+                "failures to acquire (no usable face, or not decodable): 1 of 5 images (FTA 20.00 %); pairs not scored: 2 genuine, 2 impostor"
+            ),
             r.stdout)
-        XCTAssertTrue(r.stdout.contains("  \(root.path)/s37/3.ppm\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  \(root.path)/s37/3.ppm: no face found\n"), r.stdout)
         XCTAssertTrue(r.stdout.contains("with failures to acquire counted as rejections, at the EER threshold"), r.stdout)
         XCTAssertTrue(r.stdout.contains("pairs: 2 genuine (same person), 4 impostor"), r.stdout)
 
@@ -157,7 +158,7 @@ final class FacePreparationTests: XCTestCase {
         let evaluate = ["evaluate", "--model", model, "--data", root.path, "--bootstrap", "0", "--landmarks", "/nonexistent.dat"]
         r = try runFacetwin(evaluate)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face): 0 of 5 images"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face, or not decodable): 0 of 5 images"), r.stdout)
         r = try runFacetwin(evaluate + ["--detect", "always"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.hasPrefix("facetwin: error: /nonexistent.dat"), r.stderr)

@@ -21,6 +21,21 @@ final class FuzzRegressionTests: XCTestCase {
         }
     }
 
+    /// The photo decoders' inputs (scripts/fuzz.sh targets jpeg, png, webp), through the
+    /// decoder that the file's first bytes choose.
+    func testPhotoDecoderInputs() throws {
+        for target in ["jpeg", "png", "webp"] {
+            for url in try inputs(target) {
+                do {
+                    let image = try ImageDecoder.decodeImage(path: url.path)
+                    XCTAssertEqual(image.rgb.pixels.count, image.width * image.height * 3, url.lastPathComponent)
+                } catch {
+                    XCTAssertFalse(error.description.contains("\n"), url.lastPathComponent)
+                }
+            }
+        }
+    }
+
     func testSafeTensorsInputs() throws {
         for url in try inputs("safetensors") {
             guard let file = try? SafeTensorsFile(path: url.path) else { continue }

@@ -55,6 +55,20 @@ final class PairListTests: XCTestCase {
         assertError("# nothing\n\n", line: nil, mentions: "no pairs")
     }
 
+    /// A NUL byte in a listed path is refused with its line: the system would read the path
+    /// only up to the NUL, so `a.pgm<NUL>.png` would silently be `a.pgm`.
+    func testNulByteInAPathIsAnErrorNamingTheLine() throws {
+        assertError("a.pgm,b.pgm,1\nb.pgm\u{0}.png,a.pgm,0\n", line: 2, mentions: "image1 contains a NUL byte")
+        assertError("a.pgm,\"b\u{0}.pgm\",1\n", line: 1, mentions: "image2 contains a NUL byte")
+        let dir = try temporaryDirectory(self)
+        try writePGM(dir.appendingPathComponent("a.pgm"), width: 4, height: 4) { _, _ in 9 }
+        let csv = dir.appendingPathComponent("pairs.csv")
+        try Data("a.pgm,a.pgm,1\na.pgm\u{0}.png,a.pgm,0\n".utf8).write(to: csv)
+        XCTAssertThrowsError(try PairList(contentsOf: csv.path)) { error in
+            XCTAssertEqual("\(error)", "\(csv.path):2: image1 contains a NUL byte")
+        }
+    }
+
     func testAmbiguousLabelHeaderIsRejected() {
         assertError("image1,image2,label\na.pgm,b.pgm,1\n", line: 1, mentions: "name it \"same\"")
         assertError("image1,img2\na.pgm,b.pgm\n", line: 1, mentions: "header must be")

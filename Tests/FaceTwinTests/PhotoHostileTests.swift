@@ -3,7 +3,7 @@ import XCTest
 
 @testable import FaceTwin
 
-/// Broken and hostile PNG and JPEG files, each through the library (the right ``ImageError``)
+/// Broken and hostile PNG, JPEG and WebP files, each through the library (the right ``ImageError``)
 /// and through the CLI (`facetwin embed`: exit 2, one line "facetwin: error: <path>: …").
 /// The files are made here by damaging the committed fixtures.
 final class PhotoHostileTests: XCTestCase {
@@ -83,18 +83,39 @@ final class PhotoHostileTests: XCTestCase {
         var scanBomb = Array(progressive[0..<firstSOS])
         for _ in 0..<600 { scanBomb += progressive[firstSOS..<scanEnd] }
         scanBomb += [0xFF, 0xD9]
+        let webp = try fixture("face_s1_1_q90.webp")
+        var hugeWebP = try fixture("colour_lossless.webp")
+        // VP8L's 14-bit width-1 and height-1 (after "VP8L", its size and the 0x2F signature) all ones.
+        hugeWebP[21] = 0xFF; hugeWebP[22] = 0xFF; hugeWebP[23] = 0xFF; hugeWebP[24] |= 0x0F
+        var corruptWebP = try fixture("colour_lossless.webp")
+        for i in 60..<400 { corruptWebP[i] ^= 0x5A }
         let tooLarge = "image too large: "
         return [
+            ("truncated.webp", Array(webp[0..<(webp.count / 2)]), "truncated: premature end of WebP file"),
+            ("header-only.webp", Array(webp[0..<20]), "truncated: premature end of WebP file (header)"),
+            (
+                "huge.webp", hugeWebP,
+                tooLarge + "16384x16384 = 268435456 pixels exceeds the limit of \(ImageDecoder.defaultMaxPixels) pixels"
+            ),
+            ("corrupt-lossless.webp", corruptWebP, "malformed WebP image: bitstream error"),
+            ("animated.webp", ImageCodecLimitTests.animatedWebP(), "unsupported image: animated WebP is not a photo (46 x 56)"),
+            (
+                "text-declares-2GB.png", try ImageCodecLimitTests.pngWithChunk("tEXt", declaring: 0x7FFF_FFF0),
+                "truncated: premature end of PNG file"
+            ),
             ("truncated.jpg", Array(jpg[0..<(jpg.count / 2)]), "truncated: premature end of JPEG file"),
             ("header-only.jpg", Array(jpg[0..<(dht + 10)]), "truncated: premature end of JPEG file"),
             ("truncated.png", Array(png[0..<(png.count / 2)]), "truncated: premature end of PNG file"),
             ("signature-only.png", Array(png[0..<6]), "truncated: premature end of PNG file (6-byte signature)"),
             (
                 "gif.jpg", Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0],
-                "not a PGM/PPM/PAM, PNG or JPEG image (bad magic number \"GIF8\")"
+                "not a PGM/PPM/PAM, PNG, JPEG or WebP image (bad magic number \"GIF8\")"
             ),
-            ("zeros.png", [UInt8](repeating: 0, count: 64), "not a PGM/PPM/PAM, PNG or JPEG image (bad magic number 0x00000000)"),
-            ("bad-signature.png", badPNGSignature, "not a PGM/PPM/PAM, PNG or JPEG image (not a PNG file (bad signature))"),
+            (
+                "zeros.png", [UInt8](repeating: 0, count: 64),
+                "not a PGM/PPM/PAM, PNG, JPEG or WebP image (bad magic number 0x00000000)"
+            ),
+            ("bad-signature.png", badPNGSignature, "not a PGM/PPM/PAM, PNG, JPEG or WebP image (not a PNG file (bad signature))"),
             ("empty.jpg", [], "empty file (0 bytes)"),
             (
                 "huge.jpg", try jpegWithSize(width: 65000, height: 65000),
@@ -178,9 +199,9 @@ final class PhotoHostileTests: XCTestCase {
         }
     }
 
-    /// A pixel limit the caller passes is honoured by the PNG and JPEG readers too.
+    /// A pixel limit the caller passes is honoured by the PNG, JPEG and WebP readers too.
     func testPixelLimitAppliesToPNGAndJPEG() throws {
-        for name in ["face_s1_1.png", "face_s1_1_q95.jpg"] {
+        for name in ["face_s1_1.png", "face_s1_1_q95.jpg", "face_s1_1_q90.webp"] {
             let path = PhotoDecodeTests.path(name)
             XCTAssertNoThrow(try ImageDecoder.decode(path: path, maxPixels: 92 * 112))
             do {
@@ -196,7 +217,8 @@ final class PhotoHostileTests: XCTestCase {
     func testConcurrentGoodAndHostileDecodes() throws {
         let dir = try temporaryDirectory(self)
         let bad = try writeHostileFiles(in: dir).map(\.0).filter { !$0.hasSuffix("fifo.jpg") }
-        let goodPaths = ["face_s1_1.png", "face_s1_1_q95.jpg", "colour_cmyk.jpg", "colour_exif6.jpg"].map(PhotoDecodeTests.path)
+        let goodPaths = ["face_s1_1.png", "face_s1_1_q95.jpg", "colour_cmyk.jpg", "colour_exif6.jpg", "face_s1_1_q90.webp"].map(
+            PhotoDecodeTests.path)
         let expected = try goodPaths.map { try ImageDecoder.decode(path: $0) }
         let failures = UnsafeMutableBufferPointer<Int>.allocate(capacity: 64)
         defer { failures.deallocate() }

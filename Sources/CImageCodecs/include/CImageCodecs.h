@@ -1,6 +1,6 @@
 /*
  * CImageCodecs — JPEG (libjpeg-turbo) and PNG (libpng) decoding behind setjmp
- * error recovery.
+ * error recovery, and WebP (libwebp, status codes only) with the same contract.
  *
  * Why a shim: both libraries report fatal problems through a callback that must
  * not return (libjpeg's error_exit calls exit() by default; libpng's longjmps to
@@ -74,10 +74,27 @@ facetwin_codec_status facetwin_decode_jpeg_fd(int fd, int64_t max_pixels, facetw
  *   are dropped (Pillow's convert("L")/convert("RGB") drop them too).
  * - Bit depths 1/2/4 are scaled to 0..255 (v*255/(2^d-1)); 16-bit samples become
  *   round(v*255/65535), as the Netpbm decoder scales 16-bit PGM.
+ * - The eXIf chunk's orientation is honoured as JPEG's (before or after the image data).
  * - Critical-chunk CRC errors and broken zlib data are errors; gamma/ICC are ignored.
+ *   Ancillary chunks other than tRNS and eXIf (text, ICC, ...) are skipped without being
+ *   buffered or inflated; what libpng still buffers is capped at 1 MiB a chunk.
  */
 facetwin_codec_status facetwin_decode_png_fd(int fd, int64_t max_pixels, facetwin_image *out,
                                              char *message, size_t message_capacity);
+
+/*
+ * Decodes the WebP (`RIFF....WEBP`: lossy VP8, lossless VP8L, or extended VP8X with
+ * alpha and metadata) read from `fd` (same contract as facetwin_decode_jpeg_fd).
+ *
+ * - Always 3 channels (libwebp's RGB output, fancy upsampling: what Pillow's
+ *   convert("RGB") gives); alpha is dropped.
+ * - An EXIF chunk's orientation is honoured as JPEG's (Pillow's exif_transpose).
+ * - The header's width*height is checked before the file is read whole; a file
+ *   larger than such an image can be (4 bytes a pixel plus 16 MiB) is refused.
+ * - Animated WebP is FACETWIN_CODEC_UNSUPPORTED.
+ */
+facetwin_codec_status facetwin_decode_webp_fd(int fd, int64_t max_pixels, facetwin_image *out,
+                                              char *message, size_t message_capacity);
 
 /*
  * The orientation tag of an APP1 segment's payload (starting "Exif\0\0"), or 1

@@ -17,21 +17,24 @@ public enum ImageFormat: String, Sendable, CustomStringConvertible, CaseIterable
     case png = "PNG"
     /// JPEG (JFIF, Exif): `FF D8 FF`.
     case jpeg = "JPEG"
+    /// WebP (lossy, lossless or extended): `RIFF`, a 4-byte size, `WEBP`.
+    case webp = "WebP"
 
     public var description: String { rawValue }
 
     /// File name extensions (lower case) that an identity folder treats as images.
     /// Only which files are *listed* depends on them; how a file is decoded depends
     /// on its first bytes (a PNG named `.jpg` decodes as PNG).
-    public static let fileExtensions: Set<String> = ["pgm", "ppm", "pnm", "pam", "png", "jpg", "jpeg"]
+    public static let fileExtensions: Set<String> = ["pgm", "ppm", "pnm", "pam", "png", "jpg", "jpeg", "webp"]
 
     /// The format whose signature `bytes` (the start of a file) begins with, or `nil`.
     /// A file starting with `P` is taken as Netpbm so that a bad `P9` is reported by the
     /// Netpbm reader ("bad magic number").
     public static func detect<C: Collection>(_ bytes: C) -> ImageFormat? where C.Element == UInt8 {
-        let b = Array(bytes.prefix(8))
+        let b = Array(bytes.prefix(12))
         if b.count >= 3, b[0] == 0xFF, b[1] == 0xD8, b[2] == 0xFF { return .jpeg }
         if b.count >= 4, b[0] == 0x89, b[1] == 0x50, b[2] == 0x4E, b[3] == 0x47 { return .png }
+        if b.count >= 12, b[0..<4].elementsEqual("RIFF".utf8), b[8..<12].elementsEqual("WEBP".utf8) { return .webp }
         if b.first == UInt8(ascii: "P") { return .netpbm }
         return nil
     }
@@ -91,8 +94,9 @@ public struct DecodedImage: Equatable, Sendable {
 }
 
 /// Reads image files: Netpbm (PBM, PGM, PPM in plain or raw form, and PAM)
-/// through libnetpbm, PNG through libpng and JPEG through libjpeg-turbo. The
-/// format is chosen from the file's first bytes, not its name.
+/// through libnetpbm, PNG through libpng, JPEG through libjpeg-turbo and WebP
+/// through libwebp. The format is chosen from the file's first bytes, not its name
+/// (a `.jpg` that holds a WebP decodes as WebP).
 ///
 /// Every library call sits behind `setjmp` error recovery in a C shim
 /// (`CNetpbm`, `CImageCodecs`): a bad file becomes a thrown ``ImageError`` with
@@ -111,7 +115,9 @@ public struct DecodedImage: Equatable, Sendable {
 /// - PNG bit depths 1, 2, 4 are scaled to 0…255 (as Pillow's "L;2", "L;4");
 /// - JPEG: libjpeg's ISLOW IDCT and fancy upsampling (Pillow's settings); CMYK is
 ///   read as Adobe (inverted) CMYK and converted with Pillow's `cmyk2rgb`; the EXIF
-///   orientation tag rotates/flips the image upright (`ImageOps.exif_transpose`).
+///   orientation tag rotates/flips the image upright (`ImageOps.exif_transpose`), as
+///   does the orientation in a PNG `eXIf` chunk or a WebP `EXIF` chunk;
+/// - WebP: libwebp's RGB output with its default (fancy) upsampling, as Pillow decodes it.
 public enum ImageDecoder {
     /// Default cap on `width × height`: 64 megapixels, far above any face
     /// photo, low enough that a hostile header cannot make us allocate gigabytes.
@@ -135,7 +141,7 @@ public enum ImageDecoder {
     /// Decodes the image at `path` as it is stored: gray or RGB, upright, with its format.
     ///
     /// - Parameter keepColor: `false` lets a colour Netpbm file be reduced to gray while it
-    ///   is read (what ``decode(path:maxPixels:)`` wants); PNG and JPEG always keep colour.
+    ///   is read (what ``decode(path:maxPixels:)`` wants); PNG, JPEG and WebP always keep colour.
     public static func decodeImage(
         path: String, maxPixels: Int = defaultMaxPixels,
         keepColor: Bool = true
@@ -143,7 +149,7 @@ public enum ImageDecoder {
         // Opened through InputFile: a named pipe, socket or device is refused, not waited on.
         let fd: Int32
         do { fd = try InputFile.open(path) } catch { throw .cannotOpen(path: path, reason: error.message) }
-        var head = [UInt8](repeating: 0, count: 8)
+        var head = [UInt8](repeating: 0, count: 12)
         var got = 0
         while true {
             got = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, 0) }
@@ -173,6 +179,10 @@ public enum ImageDecoder {
         case .jpeg:
             return try decodeCodec(format, fd: fd, path: path, maxPixels: maxPixels) {
                 facetwin_decode_jpeg_fd(fd, limit, $0, $1, $2)
+            }
+        case .webp:
+            return try decodeCodec(format, fd: fd, path: path, maxPixels: maxPixels) {
+                facetwin_decode_webp_fd(fd, limit, $0, $1, $2)
             }
         }
     }

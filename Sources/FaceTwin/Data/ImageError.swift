@@ -3,7 +3,7 @@
 /// Every case carries the file's path, and ``description`` is a single line
 /// that starts with it (`s1/3.pgm: truncated: EOF / read error …`), so a CLI can
 /// print it as is and a user knows which file to look at. The message text after
-/// the path comes from libnetpbm, libjpeg or libpng where the library found the problem.
+/// the path comes from libnetpbm, libjpeg, libpng or libwebp where the library found the problem.
 public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file could not be opened or read (missing, permissions, a directory).
     case cannotOpen(path: String, reason: String)
@@ -11,13 +11,13 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     case empty(path: String)
     /// The file starts with `P` but not with a Netpbm magic number (`P1` … `P7`).
     case notNetpbm(path: String, reason: String)
-    /// The first bytes are none of the formats we read (Netpbm, PNG, JPEG).
+    /// The first bytes are none of the formats we read (Netpbm, PNG, JPEG, WebP).
     case unrecognized(path: String, reason: String)
     /// The file ends before its header or raster is complete.
     case truncated(path: String, reason: String)
     /// libnetpbm rejected the header or data for another reason.
     case malformed(path: String, reason: String)
-    /// libjpeg or libpng rejected the file (bad Huffman table, bad CRC, corrupt data…).
+    /// libjpeg, libpng or libwebp rejected the file (bad Huffman table, bad CRC, corrupt data…).
     case malformedPhoto(path: String, format: ImageFormat, reason: String)
     /// The header declares more pixels than the caller allowed; nothing was allocated.
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
@@ -58,7 +58,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .notNetpbm(let path, let reason):
             return "\(path): not a Netpbm image (\(reason))"
         case .unrecognized(let path, let reason):
-            return "\(path): not a PGM/PPM/PAM, PNG or JPEG image (\(reason))"
+            return "\(path): not a PGM/PPM/PAM, PNG, JPEG or WebP image (\(reason))"
         case .malformedPhoto(let path, let format, let reason):
             return "\(path): malformed \(format) image: \(reason)"
         case .truncated(let path, let reason):

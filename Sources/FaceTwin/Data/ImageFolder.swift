@@ -22,7 +22,7 @@ import Darwin
 /// changing results:
 /// - Identities are the subdirectories of `root`, in natural order (`s2` before
 ///   `s10`); labels index ``identities``. Hidden directories (`.git`) are ignored.
-/// - In an identity folder, files ending in `.pgm`, `.ppm`, `.pnm`, `.pam`, `.png`, `.jpg` or `.jpeg` (decoded by their first bytes, not the name)
+/// - In an identity folder, files ending in `.pgm`, `.ppm`, `.pnm`, `.pam`, `.png`, `.jpg`, `.jpeg` or `.webp` (decoded by their first bytes, not the name)
 ///   (any case) are images, loaded in natural order. Everything else (hidden
 ///   files such as `.DS_Store`, `README.txt`, subfolders), and any non-folder
 ///   entry at the root, is skipped and counted in ``skippedFiles``.

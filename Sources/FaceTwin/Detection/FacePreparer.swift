@@ -119,4 +119,14 @@ extension ImageError {
         default: return false
         }
     }
+
+    /// The image itself is unusable: no usable face (``isFailureToAcquire``), or a file that
+    /// cannot be opened or decoded. A run over many images may count it as a failure to acquire
+    /// and go on. A non-finite embedding is the model's fault, not the image's: never.
+    public var isUnusableImage: Bool {
+        switch self {
+        case .nonFiniteEmbedding: return false
+        default: return true
+        }
+    }
 }

@@ -41,8 +41,9 @@ public struct Evaluation: Sendable {
     public let storedThresholdMethod: String?
     /// Accuracy of "match iff distance ≤ storedThreshold" on these pairs.
     public let accuracyAtStoredThreshold: Double?
-    /// With face detection (``FaceModel/facePreparer``): the images without a usable face and
-    /// the pairs they took out of scoring; nil without detection.
+    /// With face detection (``FaceModel/facePreparer``), or when images of a pair list were
+    /// counted as unusable: the failed images and the pairs they took out of scoring; nil
+    /// without detection and without failures.
     public let acquisition: AcquisitionFailures?
 
     public var pairCount: Int { distances.count }
@@ -107,11 +108,13 @@ public struct Evaluation: Sendable {
 
     /// The pairs of a labelled pair list. Each distinct image is decoded and embedded once.
     /// With face detection, a pair with an image without a usable face is not scored; the
-    /// images and pairs are counted in ``acquisition``.
-    public init(model: FaceModel, pairList: PairList) throws(EvaluationError) {
+    /// images and pairs are counted in ``acquisition``. With `countUnusableImages`, so is a pair
+    /// with an image that cannot be opened or decoded (``ImageError/isUnusableImage``);
+    /// without, such an image stops the evaluation with its error.
+    public init(model: FaceModel, pairList: PairList, countUnusableImages: Bool = false) throws(EvaluationError) {
         guard pairList.hasLabels else { throw .unlabeledPairs(file: pairList.file) }
         let labels = pairList.pairs.map { $0.same! }
-        guard model.facePreparer != nil else {
+        guard model.facePreparer != nil || countUnusableImages else {
             let scored = try Self.score(model: model, pairList: pairList)
             try self.init(
                 model: model, source: .pairList(file: pairList.file), imagePaths: scored.imagePaths,
@@ -119,7 +122,8 @@ public struct Evaluation: Sendable {
                 distances: model.network.scores(distances: scored.distances), genuine: labels, acquisition: nil)
             return
         }
-        let scored = try Self.score(model: model, pairList: pairList, failuresToAcquire: true)
+        let scored = try Self.score(
+            model: model, pairList: pairList, failuresToAcquire: true, unusableImages: countUnusableImages)
         let failed = Set(scored.failures.keys)
         var keptPaths: [String] = [], keptIndex: [Int32: Int32] = [:], keptEmbeddings: [Float] = []
         let dim = model.config.embeddingSize
@@ -138,12 +142,16 @@ public struct Evaluation: Sendable {
             first.append(a); second.append(b); distances.append(scored.distances[k]); genuine.append(labels[k])
         }
         let failures = scored.failures.sorted { $0.key < $1.key }.map(\.value)
+        // As for identity folders: counted with detection on, or when an image failed.
+        let acquisition =
+            model.facePreparer != nil || !failures.isEmpty
+            ? AcquisitionFailures(
+                attemptedImages: scored.imagePaths.count, failures: failures, genuinePairsNotScored: genuineLost,
+                impostorPairsNotScored: impostorLost) : nil
         try self.init(
             model: model, source: .pairList(file: pairList.file), imagePaths: keptPaths, embeddings: keptEmbeddings,
             first: first, second: second, distances: model.network.scores(distances: distances), genuine: genuine,
-            acquisition: AcquisitionFailures(
-                attemptedImages: scored.imagePaths.count, failures: failures, genuinePairsNotScored: genuineLost,
-                impostorPairsNotScored: impostorLost))
+            acquisition: acquisition)
     }
 
     private init(
@@ -191,8 +199,11 @@ public struct Evaluation: Sendable {
 
     /// ``score(model:pairList:)``; with `failuresToAcquire`, an image without a usable face is
     /// kept in `failures` (by its index; its embedding and its pairs' distances are meaningless)
-    /// instead of thrown.
-    static func score(model: FaceModel, pairList: PairList, failuresToAcquire: Bool) throws(EvaluationError)
+    /// instead of thrown; with `unusableImages` too, so is an image that cannot be opened or
+    /// decoded.
+    static func score(
+        model: FaceModel, pairList: PairList, failuresToAcquire: Bool, unusableImages: Bool = false
+    ) throws(EvaluationError)
         -> (
             imagePaths: [String], embeddings: [Float], first: [Int32], second: [Int32], distances: [Float],
             failures: [Int32: ImageError]
@@ -222,7 +233,9 @@ public struct Evaluation: Sendable {
             do {
                 pixels += try model.prepareImage(at: path)
             } catch {
-                guard failuresToAcquire, error.isFailureToAcquire else { throw .image(error) }
+                guard (failuresToAcquire && error.isFailureToAcquire) || (unusableImages && error.isUnusableImage) else {
+                    throw .image(error)
+                }
                 failures[Int32(k)] = error
                 pixels += [Float](repeating: 0, count: hw)
             }
@@ -297,12 +310,14 @@ public struct Evaluation: Sendable {
     }
 }
 
-/// The failures to acquire of an evaluation with face detection: images in which no usable
-/// face was found, and the pairs they took out of scoring.
+/// The failures to acquire of an evaluation: images in which no usable face was found (with
+/// face detection) or, for a pair list evaluated with unusable images counted, that could not
+/// be opened or decoded, and the pairs they took out of scoring.
 public struct AcquisitionFailures: Equatable, Sendable {
     /// Images the evaluation tried to acquire, those that failed included.
     public var attemptedImages: Int
-    /// One error a failed image (``ImageError/noFace(path:)`` or ``ImageError/multipleFaces(path:count:)``).
+    /// One error a failed image (``ImageError/noFace(path:)``, ``ImageError/multipleFaces(path:count:)``,
+    /// or a decoding error), in the order the images were first listed.
     public var failures: [ImageError]
     public var genuinePairsNotScored: Int
     public var impostorPairsNotScored: Int
@@ -315,7 +330,7 @@ extension Evaluation {
     /// Transaction rates at `threshold`, counting a pair not scored (a failure to acquire) as a
     /// rejection, as ISO/IEC 19795-1's FAR and FRR do: FAR = impostor pairs accepted over all
     /// impostor pairs, FRR = (genuine pairs rejected + genuine pairs not scored) over all
-    /// genuine pairs. nil without detection (they equal FMR and FNMR then).
+    /// genuine pairs. nil without ``acquisition`` (they equal FMR and FNMR then).
     public func transactionRates(atThreshold threshold: Float) -> (far: Double, frr: Double)? {
         guard let a = acquisition else { return nil }
         var accepted = 0, rejected = 0

@@ -32,11 +32,13 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     /// False match and false non-match rates at the stored threshold.
     public var fmrAtStoredThreshold: Double?
     public var fnmrAtStoredThreshold: Double?
-    /// With face detection: images attempted, the failures to acquire (their paths), the pairs
-    /// they took out of scoring, and FAR/FRR (a pair not scored counted as a rejection) at the
-    /// EER threshold and at the stored threshold. nil without detection.
+    /// With face detection, or when an image of a pair list could not be decoded: images
+    /// attempted, the failures to acquire (their paths, and each one's one-line error), the
+    /// pairs they took out of scoring, and FAR/FRR (a pair not scored counted as a rejection) at
+    /// the EER threshold and at the stored threshold. nil otherwise.
     public var attemptedImages: Int?
     public var failuresToAcquire: [String]?
+    public var failureToAcquireReasons: [String]?
     public var failureToAcquireRate: Double?
     public var genuinePairsNotScored: Int?
     public var impostorPairsNotScored: Int?
@@ -90,6 +92,7 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
         if let a = e.acquisition {
             attemptedImages = a.attemptedImages
             failuresToAcquire = a.failures.map(\.path)
+            failureToAcquireReasons = a.failures.map(\.description)
             failureToAcquireRate = a.rate
             genuinePairsNotScored = a.genuinePairsNotScored
             impostorPairsNotScored = a.impostorPairsNotScored

@@ -137,6 +137,10 @@ public struct PairList: Sendable {
             for (k, f) in fields.prefix(2).enumerated() where f.isEmpty {
                 throw PairListError(file: file, line: lineNumber, "image\(k + 1) is empty")
             }
+            // A file name cannot hold a NUL: the system would read the path only up to it.
+            for (k, f) in fields.prefix(2).enumerated() where f.utf8.contains(0) {
+                throw PairListError(file: file, line: lineNumber, "image\(k + 1) contains a NUL byte")
+            }
             var same: Bool? = nil
             if fields.count == 3 {
                 guard let value = meaning.isSame(fields[2]) else {

@@ -14,8 +14,23 @@ public struct PairVerification: Sendable, Equatable {
         public var matchProbability: Float? { headScore.map { 1 - $0 } }
     }
 
+    /// A pair that was not scored: one of its images is a failure to acquire.
+    public struct NotScored: Sendable, Equatable {
+        public let pair: PairListEntry
+        /// Why (the first of its two images that failed).
+        public let failure: ImageError
+    }
+
     public let threshold: Float
+    /// The scored pairs, in list order.
     public let verdicts: [Verdict]
+    /// Pairs with an image that could not be decoded or held no usable face, in list order
+    /// (only when unusable images were counted; empty otherwise).
+    public private(set) var notScored: [NotScored] = []
+    /// The failures to acquire: one error per failed image, in the order first listed.
+    public private(set) var failuresToAcquire: [ImageError] = []
+    /// Distinct images the pairs name (those that failed included).
+    public private(set) var attemptedImages = 0
     /// Whether every pair has a `same` label (then the error counts below are set).
     public let hasLabels: Bool
     /// Pairs judged a match.
@@ -80,10 +95,32 @@ public struct PairVerification: Sendable, Equatable {
     }
 
     /// Scores every pair of `pairList` with `model` (each distinct image embedded once) and
-    /// judges it at `threshold`.
-    public init(model: FaceModel, pairList: PairList, threshold: Float) throws(EvaluationError) {
-        let distances = try Evaluation.score(model: model, pairList: pairList).distances
+    /// judges it at `threshold`. With `countUnusableImages`, an image that cannot be decoded or
+    /// holds no usable face (``ImageError/isUnusableImage``) is a failure to acquire: its pairs
+    /// go to ``notScored`` and the rest are judged; without, it stops with its error.
+    public init(model: FaceModel, pairList: PairList, threshold: Float, countUnusableImages: Bool = false)
+        throws(EvaluationError)
+    {
+        let scored = try Evaluation.score(
+            model: model, pairList: pairList, failuresToAcquire: countUnusableImages, unusableImages: countUnusableImages)
+        var pairs: [PairListEntry] = [], distances: [Float] = [], notScored: [NotScored] = []
+        for (k, pair) in pairList.pairs.enumerated() {
+            if let failure = scored.failures[scored.first[k]] ?? scored.failures[scored.second[k]] {
+                notScored.append(NotScored(pair: pair, failure: failure))
+            } else {
+                pairs.append(pair)
+                distances.append(scored.distances[k])
+            }
+        }
         let scores = model.network.head?.scores(distances)
-        self.init(pairs: pairList.pairs, distances: distances, headScores: scores, threshold: threshold)
+        self.init(pairs: pairs, distances: distances, headScores: scores, threshold: threshold)
+        self.notScored = notScored
+        failuresToAcquire = scored.failures.sorted { $0.key < $1.key }.map(\.value)
+        attemptedImages = scored.imagePaths.count
+    }
+
+    /// The failure-to-acquire rate: failed images over the distinct images listed.
+    public var failureToAcquireRate: Double {
+        attemptedImages == 0 ? 0 : Double(failuresToAcquire.count) / Double(attemptedImages)
     }
 }

@@ -58,7 +58,7 @@ extension Gallery {
     ///
     /// Which entries count follows ``ImageFolder``: identity folders are the non-hidden
     /// subdirectories of `root` in natural order; photos are the non-hidden files ending in
-    /// `.pgm`, `.ppm`, `.pnm`, `.pam`, `.png`, `.jpg` or `.jpeg` (any case; decoded by their first bytes); anything else is ignored. Unlike training,
+    /// `.pgm`, `.ppm`, `.pnm`, `.pam`, `.png`, `.jpg`, `.jpeg` or `.webp` (any case; decoded by their first bytes); anything else is ignored. Unlike training,
     /// one photo a person is enough. An identity folder without photos fails the enroll
     /// (or is reported as skipped with `skipBad`).
     public func enrollFolder(root: String, skipBad: Bool = false) throws(GalleryError) -> [EnrollmentReport] {
@@ -80,7 +80,7 @@ extension Gallery {
                     && ImageFolder.imageExtensions.contains(URL(fileURLWithPath: entry).pathExtension.lowercased())
             }
             if photos.isEmpty {
-                let reason = "no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg or .jpeg files)"
+                let reason = "no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg, .jpeg or .webp files)"
                 if !skipBad { throw .nothingToEnroll(path: folder, reason: reason) }
                 batches.append(EnrollBatch(name: name, photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
                 continue
