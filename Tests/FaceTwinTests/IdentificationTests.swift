@@ -3,6 +3,10 @@ import XCTest
 
 @testable import FaceTwin
 
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
 /// Open-set identification: the CMC and FNIR-at-FPIR arithmetic on hand-worked searches, the
 /// searches an ORL evaluation makes, and `evaluate --identification` from the outside.
 final class IdentificationTests: XCTestCase {
@@ -95,6 +99,19 @@ final class IdentificationTests: XCTestCase {
             ), text.stdout)
         XCTAssertTrue(text.stdout.contains("FNIR at FPIR 1 %: not supported by 30 non-mated searches (needs ≥ 300)"), text.stdout)
         XCTAssertTrue(text.stdout.contains("FNIR at FPIR 10 %: "), text.stdout)
+        let report = try temporaryDirectory(self).appendingPathComponent("report").path
+        let drawn = try runFacetwin([
+            "evaluate", "--model", model, "--data", orl, "--identities", "s1,s2,s3,s4,s5", "--identification",
+            "--gallery-images", "4", "--bootstrap", "20", "--report", report
+        ])
+        XCTAssertEqual(drawn.status, 0, drawn.stderr)
+        for chart in ["cmc.svg", "fnir.svg"] {
+            let svg = try String(contentsOfFile: "\(report)/\(chart)", encoding: .utf8)
+            XCTAssertTrue(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), chart)
+            XCTAssertNotNil(try? XMLDocument(xmlString: svg), "\(chart) is well-formed XML")
+        }
+        let index = try String(contentsOfFile: "\(report)/index.html", encoding: .utf8)
+        XCTAssertTrue(index.contains("<img src=\"cmc.svg\"") && index.contains("<img src=\"fnir.svg\""))
         let bad = try runFacetwin(["evaluate", "--model", model, "--data", orl, "--gallery-images", "3"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(

@@ -8,6 +8,7 @@ import Foundation
 /// | `roc.svg` | ROC curve: true accept rate against false match rate, with the EER and TAR@FMR=1 % points |
 /// | `det.svg` | DET curve: false non-match against false match rate on normal-deviate axes |
 /// | `distances.svg` | histograms of genuine and impostor pair distances, with the thresholds |
+/// | `cmc.svg`, `fnir.svg` | with identification: the CMC and the FNIR–FPIR curve |
 /// | `training.svg` | the training run's genuine and impostor distance bands by epoch (when the model's history CSV is beside it) |
 /// | `roc.csv` | every ROC point: threshold, fmr, tar (and the counts) |
 /// | `pairs.png` | 12 pairs of faces side by side with distance and verdict, incl. the hardest errors |
@@ -34,7 +35,7 @@ public enum EvaluationReport {
             throw ReportError(path: directory, "cannot create the report folder: \(error.localizedDescription)")
         }
         let picture = try pairsPicture(evaluation)
-        let contents: [(String, Data)] =
+        var contents: [(String, Data)] =
             [
                 ("roc.svg", Data(rocSVG(evaluation).utf8)),
                 ("det.svg", Data(detSVG(evaluation).utf8)),
@@ -46,7 +47,12 @@ public enum EvaluationReport {
                     "index.html",
                     Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs, training: training != nil).utf8)
                 )
-            ] + (training.map { [("training.svg", Data($0.svg().utf8))] } ?? [])
+            ]
+        if let training { contents.append(("training.svg", Data(training.svg().utf8))) }
+        if let i = summary.identification {
+            contents.append(("cmc.svg", Data(cmcSVG(i).utf8)))
+            contents.append(("fnir.svg", Data(fnirSVG(i).utf8)))
+        }
         var written: [String] = []
         for (name, data) in contents {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -145,7 +151,7 @@ public enum EvaluationReport {
         html += """
             <figure><img src="roc.svg" alt="ROC curve" width="720"><figcaption><b>ROC curve.</b> Each point is one threshold: to the right it accepts more impostors (false match rate), upwards more genuine pairs (true accept rate). The false match rate is on a log scale, so the strict thresholds that matter in practice (FMR 1 %, 0.1 %) are spread out. The higher the curve, the better; the dashed curve is guessing. Points: <a href="roc.csv">roc.csv</a>.</figcaption></figure>
             <figure><img src="det.svg" alt="DET curve" width="720"><figcaption><b>DET curve.</b> The same thresholds as errors: false non-matches against false matches, both on normal-deviate (probit) scales so the low-error region is spread out. Lower-left is better; the curve crosses the dotted diagonal at the EER. Rates of 0 lie off these scales, so there the curve leaves the plot through its edge.</figcaption></figure>
-            <figure><img src="distances.svg" alt="Distance histograms" width="720"><figcaption><b>Distances.</b> How far apart the embeddings of genuine pairs (same person) and of impostor pairs (different people) are, each as a share of its own pairs. The less the two overlap, the better any threshold works.</figcaption></figure>\(training ? "\n            <figure><img src=\"training.svg\" alt=\"Distances during training\" width=\"720\"><figcaption><b>Training.</b> Genuine and impostor distances of the monitored images after each epoch (the model's history CSV). Bands that fall together to zero are a collapse; bands that draw together on held-out people while the loss falls are an overfit.</figcaption></figure>" : "")
+            <figure><img src="distances.svg" alt="Distance histograms" width="720"><figcaption><b>Distances.</b> How far apart the embeddings of genuine pairs (same person) and of impostor pairs (different people) are, each as a share of its own pairs. The less the two overlap, the better any threshold works.</figcaption></figure>\(training ? "\n            <figure><img src=\"training.svg\" alt=\"Distances during training\" width=\"720\"><figcaption><b>Training.</b> Genuine and impostor distances of the monitored images after each epoch (the model's history CSV). Bands that fall together to zero are a collapse; bands that draw together on held-out people while the loss falls are an overfit.</figcaption></figure>" : "")\(s.identification == nil ? "" : "\n            <figure><img src=\"cmc.svg\" alt=\"CMC\" width=\"720\"><figcaption><b>Identification: CMC.</b> Each identity's first images enrolled, its other images searched against everyone enrolled: the share found among the first k.</figcaption></figure>\n            <figure><img src=\"fnir.svg\" alt=\"FNIR against FPIR\" width=\"720\"><figcaption><b>Open-set identification.</b> At each threshold: searches of people not enrolled that come within it (FPIR), against searches of enrolled people not found first within it (FNIR).</figcaption></figure>")
             <figure><img src="pairs.png" alt="Example pairs"><figcaption><b>Example pairs</b>, sorted by distance: typical and hardest genuine and impostor pairs. Verdicts use threshold \(thr(verdictThreshold.value)) (\(h(verdictThreshold.name))); a red frame marks a wrong verdict.</figcaption></figure>
             <h2>The pairs in the picture</h2>
             <table><tr><th>image 1</th><th>image 2</th><th>same person</th><th>distance</th><th>verdict</th></tr>
