@@ -57,6 +57,9 @@ struct EvaluateCommand: ParsableCommand {
             --non-mated identities' images (never enrolled), or else each search against the \
             gallery without its own identity. Intervals: a bootstrap over the searched identities.
 
+            --scores FILE.csv writes the distance of every image to every other (a header of \
+            image paths, then a row per image), to compare with other tools' score matrices.
+
             --report DIR writes index.html (open it), roc.svg, det.svg, distances.svg, roc.csv \
             (every ROC point: threshold, fmr, tar), pairs.png (example pairs with verdicts) and \
             summary.json.
@@ -79,6 +82,9 @@ struct EvaluateCommand: ParsableCommand {
     var root: String?
 
     @OptionGroup var pairFolders: PairFoldersOption
+
+    @Option(help: "Write the all-against-all distance matrix of the evaluated images to this CSV (at most 4096 images).")
+    var scores: String?
 
     @Flag(help: "Also measure open-set identification (CMC, FNIR at FPIR) on the identities of --data.")
     var identification = false
@@ -187,6 +193,7 @@ struct EvaluateCommand: ParsableCommand {
                 seed: bootstrapSeed)
         }
         for w in warnings { printError("facetwin: warning: \(w)") }
+        if let scores { try evaluation.writeScoreMatrix(to: scores) }
 
         var reportIndex: String? = nil
         if let report {

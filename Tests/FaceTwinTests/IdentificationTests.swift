@@ -117,4 +117,28 @@ final class IdentificationTests: XCTestCase {
         XCTAssertTrue(
             bad.stderr.hasPrefix("facetwin: error: --gallery-images and --non-mated go with --identification"), bad.stderr)
     }
+
+    func testScoreMatrixHoldsEveryPairsDistance() throws {
+        let orl = try orlDirectory()
+        let model = try EvalFixture.modelPath()
+        let out = try temporaryDirectory(self).appendingPathComponent("scores.csv").path
+        let r = try runFacetwin([
+            "evaluate", "--model", model, "--data", orl, "--identities", "s5,s6,s7", "--bootstrap", "0", "--scores", out
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: ",").map(String.init)
+        }
+        XCTAssertEqual(rows.count, 31)
+        XCTAssertEqual(rows[0].count, 31)
+        XCTAssertEqual(rows[0][0], "image")
+        let e = try Evaluation(model: FaceModel.load(path: model), root: orl, identities: ["s5", "s6", "s7"])
+        XCTAssertEqual(Array(rows[0].dropFirst()), e.imagePaths)
+        for k in e.distances.indices {
+            let i = Int(e.first[k]) + 1, j = Int(e.second[k]) + 1
+            XCTAssertEqual(Float(rows[i][j])!, e.distances[k], accuracy: 1e-5 * max(1, e.distances[k]))
+            XCTAssertEqual(rows[i][j], rows[j][i], "symmetric")
+        }
+        for i in 1...30 { XCTAssertEqual(rows[i][i], "0") }
+    }
 }
