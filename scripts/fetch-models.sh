@@ -8,7 +8,9 @@
 #      is found (.build/release, else .build/debug; --facetwin PATH names one).
 # Idempotent: a step whose output is there with the expected hashes is skipped. Without network
 # and without the cache, says what is missing in one line and exits 1 (scripts/setup.sh goes on).
-#   scripts/fetch-models.sh [--facetwin PATH]
+#   scripts/fetch-models.sh [--facetwin PATH] [--if-built]
+#     --if-built  convert only when a built facetwin that knows import-dlib is there, else leave
+#                 the conversion, quietly, to a later run (scripts/setup.sh --no-build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +29,12 @@ OUT="$MODELS/dlib-resnet.safetensors"
 STAMP="$MODELS/.dlib-resnet.sources"
 
 FACETWIN=""
+IF_BUILT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --facetwin) FACETWIN="${2:-}"; shift 2 ;;
-    *) echo "fetch-models: unknown option $1 (usage: scripts/fetch-models.sh [--facetwin PATH])" >&2; exit 2 ;;
+    --if-built) IF_BUILT=1; shift ;;
+    *) echo "fetch-models: unknown option $1 (usage: scripts/fetch-models.sh [--facetwin PATH] [--if-built])" >&2; exit 2 ;;
   esac
 done
 
@@ -110,6 +114,9 @@ convert() {
   fi
   local sources="$RESNET_SHA256 $LANDMARKS_SHA256"
   if [ -f "$OUT" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$sources $(sha "$OUT")" ]; then
+    return 0
+  fi
+  if [ "$IF_BUILT" = 1 ] && { [ -z "$bin" ] || ! "$bin" import-dlib --help >/dev/null 2>&1; }; then
     return 0
   fi
   if [ -z "$bin" ] || [ ! -x "$bin" ]; then
