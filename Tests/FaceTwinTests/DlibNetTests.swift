@@ -88,6 +88,29 @@ final class DlibNetTests: XCTestCase {
         XCTAssertGreaterThan(distance, 1e-3, "two different chips give two different descriptors")
     }
 
+    func testDlibForwardOfRealChipsEqualsThePythonWheelsDescriptors() throws {
+        // Fixtures/dlib-chips: chips and descriptors dlib's PyPI wheel computed
+        // (scripts/make-dlib-chip-fixture.py); here Debian's libdlib through CDlibNet, one batch.
+        struct Fixture: Decodable {
+            struct Record: Decodable {
+                let chip: String
+                let descriptor: [Float]
+            }
+            let chips: [Record]
+        }
+        let net = try DlibNetwork(path: DlibModels.path(DlibModels.resnet))
+        let dir = packageRoot.appendingPathComponent("Tests/FaceTwinTests/Fixtures/dlib-chips")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: dir.appendingPathComponent("chips.json")))
+        let chips = try fixture.chips.map { try ImageDecoder.decodeRGB(path: dir.appendingPathComponent($0.chip).path) }
+        let descriptors = try net.embed(chips)
+        var worst: Float = 0
+        for (got, record) in zip(descriptors, fixture.chips) {
+            XCTAssertEqual(got.count, record.descriptor.count)
+            for (a, b) in zip(got, record.descriptor) { worst = max(worst, abs(a - b)) }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-4, "largest difference from the wheel's descriptors")
+    }
+
     // MARK: Hostile and wrong files
 
     private func loadError(_ path: String) -> DlibModelError? {
