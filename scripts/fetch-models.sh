@@ -106,19 +106,18 @@ extract() {
 }
 
 convert() {
-  local bin="$FACETWIN"
-  if [ -z "$bin" ]; then
-    for candidate in .build/release/facetwin .build/debug/facetwin; do
-      [ -x "$candidate" ] && { bin="$candidate"; break; }
-    done
-  fi
   local sources="$RESNET_SHA256 $LANDMARKS_SHA256"
   if [ -f "$OUT" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$sources $(sha "$OUT")" ]; then
     return 0
   fi
-  if [ "$IF_BUILT" = 1 ] && { [ -z "$bin" ] || ! "$bin" import-dlib --help >/dev/null 2>&1; }; then
-    return 0
+  # A built facetwin that has import-dlib (a build older than it does not).
+  local bin="$FACETWIN"
+  if [ -z "$bin" ]; then
+    for candidate in .build/release/facetwin .build/debug/facetwin; do
+      if [ -x "$candidate" ] && "$candidate" import-dlib --help >/dev/null 2>&1; then bin="$candidate"; break; fi
+    done
   fi
+  [ "$IF_BUILT" = 1 ] && [ -z "$bin" ] && return 0
   if [ -z "$bin" ] || [ ! -x "$bin" ]; then
     say "no built facetwin to convert the model with: build it (swift build --product facetwin) and run scripts/fetch-models.sh again"
     return 1
