@@ -34,7 +34,9 @@
 #     written, with a default-recipe model (1 epoch: the weights do not change the time);
 #   - dlib's own forward of its face-recognition ResNet (models/, scripts/fetch-models.sh):
 #     Debian's libdlib through Sources/CDlibNet compiled -O2 (facetwin-dlib-bench), OpenBLAS at 2
-#     threads, ms a 150x150 chip at batch 1 and batch 32 (median of 7 runs of 32 chips);
+#     threads, ms a 150x150 chip at batch 1 and batch 32 (median of 7 runs of 32 chips), and the
+#     same with the dlib-bin wheel from PyPI that face_recognition users get
+#     (scripts/bench-dlib-wheel.py: $DLIB_WHEEL_PYTHON, else .venv-dlib-bench/, created on first use);
 # and prints each side's median and the ratio FaceTwin / PyTorch, the step's GFLOP/s as a share
 # of a nominal peak (cores x 32 FLOP/cycle x /proc/cpuinfo's MHz) and of a large SGEMM, and the
 # product's speed targets, each with this run's figure and whether it is met.
@@ -71,7 +73,17 @@ dlib_rows() {
   swift build -c release --product facetwin-dlib-bench >&2
   echo "bench: dlib's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
   OPENBLAS_NUM_THREADS=2 "$(swift build -c release --show-bin-path)/facetwin-dlib-bench" "$DLIB_MODEL" \
-    --batches 1,32 --runs 7 --warmup 2 --chips 32 > "$out/dlib.jsonl" || skip dlib "facetwin-dlib-bench failed"
+    --batches 1,32 --runs 7 --warmup 2 --chips 32 > "$out/dlib.jsonl" || { skip dlib "facetwin-dlib-bench failed"; return; }
+  local wheel=${DLIB_WHEEL_PYTHON:-.venv-dlib-bench/bin/python}
+  if ! "$wheel" -c "import dlib, numpy" 2>/dev/null; then
+    echo "bench: creating .venv-dlib-bench with the dlib-bin wheel and numpy" >&2
+    { python3 -m venv .venv-dlib-bench && .venv-dlib-bench/bin/pip install -q dlib-bin numpy >&2; } ||
+      { echo "bench: dlib wheel rows skipped: cannot install dlib-bin" >&2; return; }
+    wheel=.venv-dlib-bench/bin/python
+  fi
+  echo "bench: the dlib-bin wheel's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
+  "$wheel" scripts/bench-dlib-wheel.py "$DLIB_MODEL" --batches 1,32 --runs 7 --warmup 2 --chips 32 >> "$out/dlib.jsonl" ||
+    echo "bench: dlib wheel rows skipped: bench-dlib-wheel.py failed" >&2
 }
 DLIB_TABLE=$(cat <<'PY'
 import json, os, sys
@@ -79,9 +91,9 @@ out = sys.argv[1]
 if os.path.exists(f"{out}/dlib.skipped"):
     print(f"dlib forward: skipped: {open(f'{out}/dlib.skipped').read().strip()}")
     sys.exit(0)
-for line in open(f"{out}/dlib.jsonl"):
-    r = json.loads(line)
-    print(f"dlib's own forward (Debian libdlib, -O2, OpenBLAS {r['openblas_threads']} threads), batch {r['batch']}: "
+rows = [json.loads(line) for line in open(f"{out}/dlib.jsonl")]
+for r in rows:
+    print(f"dlib's own forward, {r['engine']} (BLAS threads: {r['openblas_threads']}), batch {r['batch']}: "
           f"{r['ms_per_chip_median']:.1f} ms a chip, {r['chips_per_s']:.1f} chips/s "
           f"(runs: {', '.join(f'{v:.1f}' for v in r['runs_ms_per_chip'])} ms a chip)")
 PY
