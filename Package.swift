@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FaceTwin", targets: ["FaceTwin"]),
         .executable(name: "facetwin", targets: ["facetwin"]),
         .executable(name: "facetwin-bench", targets: ["facetwin-bench"]),
+        .executable(name: "facetwin-dlib-bench", targets: ["facetwin-dlib-bench"]),
     ],
     dependencies: [
         // Pinned to exact versions: an application pins what it ships with. (Package.resolved is
@@ -43,6 +44,13 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
+        // dlib's face-recognition ResNet (deserialise, export parameters, dlib's own forward) and
+        // its 5-point chip alignment behind a C interface; the DNN templates compile in one file.
+        .target(
+            name: "CDlibNet",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
+        ),
         // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery, WebP (libwebp and
         // its demuxer, Debian libwebp-dev); see its header.
         .target(
@@ -53,7 +61,7 @@ let package = Package(
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", "CDlibNet", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
                 // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds
@@ -75,6 +83,9 @@ let package = Package(
             dependencies: ["FaceTwin"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .release))]
         ),
+        // dlib's own forward of its ResNet, timed (scripts/bench.sh); only the C++ piece, so a
+        // release build of it does not rebuild the library.
+        .executableTarget(name: "facetwin-dlib-bench", dependencies: ["CDlibNet"]),
         .testTarget(
             name: "FaceTwinTests",
             dependencies: ["FaceTwin", .product(name: "GRDB", package: "GRDB.swift")],
