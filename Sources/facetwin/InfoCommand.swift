@@ -18,19 +18,11 @@ struct InfoCommand: ParsableCommand {
         print(
             "input: \(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour (RGB)" : "grayscale")\(c.invert ? ", inverted" : "")\(c.standardize ? ", standardised per image" : "")\(c.inputInset.map { String(format: ", %.0f %% of each side cut off first", 100 * $0) } ?? "")"
         )
-        if let r = m.resnet {
-            let a = r.architecture
-            print(
-                "network: \(a.name) (dlib ResNet): stem \(a.stem.kernel)x\(a.stem.kernel)/\(a.stem.stride) conv of \(a.stem.out), blocks \(a.blocks.map { "\($0.out)\($0.stride == 2 ? "/2" : "")" }.joined(separator: ",")), embedding \(a.embedding) (raw)"
-            )
-            if let source = m.source { print("source: \(source)") }
-        } else {
-            let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
-            let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""
-            print(
-                "network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")"
-            )
-        }
+        let pooling = c.pool > 1 ? " each max-pooled \(c.pool)x\(c.pool)" : ""
+        let embedding = c.embeddingScale.map { ", L2-normalised to length \($0)" } ?? ""
+        print(
+            "network: cnn channels \(c.channels.map(String.init).joined(separator: ","))\(pooling), fc \(([c.flatFeatures] + c.hidden + [c.embeddingSize]).map(String.init).joined(separator: "→"))\(embedding)\(c.mirrorAverage ? ", mirror-averaged" : "")"
+        )
         print(
             "training images: \(info.preparation?.description ?? "not recorded (taken as crops; --detect auto uses them as they are)")"
         )
