@@ -43,6 +43,13 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
+        // dlib's face-recognition ResNet (deserialise, export parameters, dlib's own forward) and
+        // its 5-point chip alignment behind a C interface; the DNN templates compile in one file.
+        .target(
+            name: "CDlibNet",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
+        ),
         // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery; see its header.
         .target(
             name: "CImageCodecs",
@@ -50,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", "CDlibNet", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: [
                 // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
                 // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what FaceTwin needs on Debian/Ubuntu and builds it in release.
-#   scripts/setup.sh            install + release build
-#   scripts/setup.sh --no-build install only
+# Installs what FaceTwin needs on Debian/Ubuntu, builds it in release and fetches the pretrained
+# model (scripts/fetch-models.sh: dlib's face-recognition ResNet into models/, converted with the
+# built facetwin; without network and without the cached archive it says so and setup goes on).
+#   scripts/setup.sh            install + release build + models
+#   scripts/setup.sh --no-build install + models (converted when a facetwin is built already)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,3 +33,5 @@ if [ "${1:-}" != "--no-build" ]; then
   swift build -c release --product facetwin
   echo "setup: built $(swift build -c release --show-bin-path)/facetwin" >&2
 fi
+
+scripts/fetch-models.sh || echo "setup: going on without the pretrained model (scripts/fetch-models.sh fetches it)" >&2

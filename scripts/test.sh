@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs the whole test suite.
-# Tests that use ORL read the copy in data/orl ($ORL_DIR overrides).
+# Tests that use ORL read the copy in data/orl ($ORL_DIR overrides). Tests of dlib's ResNet read
+# models/ ($FACETWIN_MODELS_DIR overrides; scripts/fetch-models.sh fills it) and are skipped,
+# saying so, without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
 scripts/format.sh --check
+# The converted model needs a built facetwin: build the debug one the tests use, then convert.
+swift build --product facetwin
+scripts/fetch-models.sh --facetwin .build/debug/facetwin || echo "test: going on without the pretrained model" >&2
 exec swift test "$@"

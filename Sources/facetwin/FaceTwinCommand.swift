@@ -16,7 +16,7 @@ struct FaceTwinCommand: ParsableCommand {
             TrainCommand.self, EmbedCommand.self, InfoCommand.self,
             EnrollCommand.self, GalleryCommand.self, VerifyCommand.self, IdentifyCommand.self,
             EvaluateCommand.self, CalibrateCommand.self, CompareCommand.self, CrossvalCommand.self,
-            DetectCommand.self, PredictCommand.self
+            DetectCommand.self, PredictCommand.self, ImportDlibCommand.self
         ]
     )
 }

@@ -12,6 +12,10 @@ struct InfoCommand: ParsableCommand {
     var model: String
 
     func run() throws {
+        if let file = try? SafeTensorsFile(path: model), let lines = DlibResNetInfo.lines(file) {
+            for line in lines { print(line) }
+            return
+        }
         let m = try FaceModel.load(path: model)
         let c = m.config, info = m.info
         print("model: \(model)")

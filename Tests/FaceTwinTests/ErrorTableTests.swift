@@ -692,6 +692,13 @@ final class ErrorTableTests: XCTestCase {
             },
 
             st + "io {path}: cannot {operation}: {system error}": { info(f.path("absent.safetensors")) },
+            "DlibModelError.unreadable {path}: cannot read the dlib model: {reason}": {
+                ["import-dlib", f.path("absent.dat"), "--out", f.path("r.safetensors")]
+            },
+            "DlibModelError.notResNet {path}: not dlib's face recognition ResNet (dlib_face_recognition_resnet_model_v1.dat): {reason}":
+                {
+                    ["import-dlib", try f.file("r.dat", "not a dlib network"), "--out", f.path("r.safetensors")]
+                },
             st + "fileTooShort " + stBad + "not a safetensors file ({n} bytes, shorter than the 8-byte header length)": {
                 info(try f.file("s.safetensors", [1, 2, 3]))
             },

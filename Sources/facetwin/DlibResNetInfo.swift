@@ -1,0 +1,38 @@
+import FaceTwin
+import Foundation
+
+/// `facetwin info` for a model file written by `facetwin import-dlib` (format
+/// `facetwin.dlib-resnet`): the architecture and source from its metadata.
+enum DlibResNetInfo {
+    /// The lines to print for `file`, or nil when it is not of that format.
+    static func lines(_ file: SafeTensorsFile) -> [String]? {
+        let m = file.metadata
+        guard m["format"] == DlibModelImport.format else { return nil }
+        var lines = ["model: \(file.path)", "format: \(DlibModelImport.format) \(m["format_version"] ?? "?")"]
+        let a = (m["architecture"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }) as? [String: Any]
+        if let a, let input = a["input"] as? [String: Any], let stem = a["stem"] as? [String: Any],
+            let pool = stem["pool"] as? [String: Any], let blocks = a["blocks"] as? [[String: Any]]
+        {
+            func n(_ v: Any?) -> String { (v as? NSNumber).map { "\($0)" } ?? "?" }
+            let mean = (input["mean_rgb"] as? [Any])?.map { n($0) }.joined(separator: ",") ?? "?"
+            lines.append(
+                "input: \(n(input["size"]))x\(n(input["size"])) colour (RGB) chip, mean R,G,B \(mean) subtracted, scaled by \(n(input["scale"]))"
+            )
+            let blockText = blocks.map { "\(n($0["out"]))\(n($0["stride"])  == "2" ? "/2" : "")" }.joined(separator: ",")
+            lines.append(
+                "network: \(a["name"] as? String ?? "?"): conv \(n(stem["kernel"]))x\(n(stem["kernel"]))/\(n(stem["stride"])) to \(n(stem["out"])), affine, relu, max pool \(n(pool["kernel"]))x\(n(pool["kernel"]))/\(n(pool["stride"])); \(blocks.count) residual blocks \(blockText); global average pool; fc to \(n(a["embedding"])) (raw descriptor, Euclidean distance)"
+            )
+            if let chip = a["chip"] as? [String: Any] {
+                let carried = file.contains(DlibModelImport.landmarkTensor)
+                lines.append(
+                    "chip: \(n(chip["landmarks"]))-point landmarks, \(n(chip["size"]))x\(n(chip["size"])), padding \(n(chip["padding"])) (landmark model \(carried ? "carried in the file" : "not carried"))"
+                )
+            }
+        } else {
+            lines.append("network: architecture metadata missing or unreadable")
+        }
+        lines.append("source: \(m["source"] ?? "not recorded")")
+        if m["info"] == nil { lines.append("threshold: 0.6 (dlib's default; facetwin calibrate chooses one on your data)") }
+        return lines
+    }
+}
