@@ -25,42 +25,48 @@ extension FaceModel {
     /// only) with the fingerprint computed as they are copied in. The `info` metadata, when
     /// present, gives the threshold and how it was chosen; without it, dlib's 0.6.
     static func loadDlibResNet(_ file: SafeTensorsFile) throws(ModelFileError) -> FaceModel {
-        func fail(_ message: String) -> ModelFileError { ModelFileError(path: file.path, message) }
-        guard file.metadata["format_version"] == dlibResNetFormatVersion else {
-            throw fail(
-                "dlib ResNet model format version \(file.metadata["format_version"] ?? "?") is not supported (this build reads \(dlibResNetFormatVersion))"
+        let (format, version, landmarkTensor) = (
+            DlibModelImport.format, DlibModelImport.formatVersion, DlibModelImport.landmarkTensor
+        )
+        guard file.metadata["format_version"] == version else {
+            throw ModelFileError(
+                path: file.path,
+                "\(format) model format version \(file.metadata["format_version"] ?? "?") is not supported (this build reads \(version))"
             )
         }
         guard let json = file.metadata["architecture"],
             let architecture = try? JSONDecoder().decode(DlibResNetArchitecture.self, from: Data(json.utf8))
         else {
-            throw fail("dlib ResNet model with unreadable metadata (key \"architecture\")")
+            throw ModelFileError(path: file.path, "\(format) model with unreadable metadata (key \"architecture\")")
         }
-        if let problem = architecture.problem() { throw fail("implausible network architecture: \(problem)") }
+        if let problem = architecture.problem() {
+            throw ModelFileError(path: file.path, "implausible network architecture: \(problem)")
+        }
         for (name, shape) in architecture.stateShapes {
-            guard file.contains(name) else { throw fail("not a dlib ResNet model: tensor \(name) is missing") }
-            let actual: SafeTensorsFile.TensorInfo
-            do { actual = try file.info(name) } catch { throw fail("\(error)") }
-            guard actual.shape == shape else {
-                throw fail("tensor \(name) has shape \(actual.shape), the architecture in the metadata needs \(shape)")
+            guard let actual = try? file.info(name) else {
+                throw ModelFileError(path: file.path, "not a \(format) model: tensor \(name) is missing")
             }
-            guard actual.dtype.isFloatingPoint else {
-                throw fail("tensor \(name) holds \(actual.dtype), not floating-point weights")
+            guard actual.shape == shape, actual.dtype.isFloatingPoint else {
+                throw ModelFileError(
+                    path: file.path,
+                    "tensor \(name) is \(actual.dtype) \(actual.shape), the architecture in the metadata needs floating-point weights of shape \(shape)"
+                )
             }
         }
         var landmarks: Data? = nil
         if file.contains(landmarkTensor) {
-            let info: SafeTensorsFile.TensorInfo
-            do { info = try file.info(landmarkTensor) } catch { throw fail("\(error)") }
-            guard info.dtype == .uint8, info.shape.count == 1 else {
-                throw fail("tensor \(landmarkTensor) should hold bytes (U8, one dimension), not \(info.dtype) \(info.shape)")
+            guard let info = try? file.info(landmarkTensor), info.dtype == .uint8, info.shape.count == 1,
+                let bytes = try? file.withUnsafeBytes(of: landmarkTensor, { Data($0) })
+            else {
+                throw ModelFileError(
+                    path: file.path, "tensor \(landmarkTensor) should hold the landmark model's bytes (U8, one dimension)")
             }
-            do { landmarks = try file.withUnsafeBytes(of: landmarkTensor) { Data($0) } } catch { throw fail("\(error)") }
+            landmarks = bytes
         }
         var info: ModelInfo? = nil
         if let json = file.metadata["info"] {
             guard let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8)) else {
-                throw fail("dlib ResNet model with unreadable metadata (key \"info\")")
+                throw ModelFileError(path: file.path, "\(format) model with unreadable metadata (key \"info\")")
             }
             info = decoded
         }

@@ -35,11 +35,6 @@ public final class FaceModel {
     /// The `format` metadata value that marks a FaceTwin model file.
     public static let format = "facetwin.siamese"
     public static let formatVersion = "1"
-    /// The `format` metadata value of a dlib ResNet model file, and the version this build reads.
-    public static let dlibResNetFormat = "facetwin.dlib-resnet"
-    public static let dlibResNetFormatVersion = "1"
-    /// The name of the tensor that holds the landmark model's bytes in a ResNet model file.
-    public static let landmarkTensor = "landmarks.shape_predictor_5"
 
     public init(network: any EmbeddingNetwork, info: ModelInfo) {
         self.network = network
@@ -65,7 +60,7 @@ public final class FaceModel {
         } catch {
             throw ModelFileError(path: path, "not a model file: \(error)")
         }
-        if file.metadata["format"] == dlibResNetFormat { return try loadDlibResNet(file) }
+        if file.metadata["format"] == DlibModelImport.format { return try loadDlibResNet(file) }
         let info: ModelInfo
         if file.metadata["format"] == format {
             guard let json = file.metadata["info"], let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8))
@@ -193,9 +188,9 @@ public final class FaceModel {
                 writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
             }
             if let landmarkModel {
-                writer.add(Self.landmarkTensor, dtype: .uint8, shape: [landmarkModel.count], bytes: landmarkModel)
+                writer.add(DlibModelImport.landmarkTensor, dtype: .uint8, shape: [landmarkModel.count], bytes: landmarkModel)
             }
-            metadata = ["format": Self.dlibResNetFormat, "format_version": Self.dlibResNetFormatVersion]
+            metadata = ["format": DlibModelImport.format, "format_version": DlibModelImport.formatVersion]
             if let resnet { metadata["architecture"] = resnet.architecture.json }
             if let source { metadata["source"] = source }
         }

@@ -145,11 +145,19 @@ public struct DlibResNetArchitecture: Codable, Equatable, Sendable {
             return "a \(input.size)-pixel input is too small for the stem"
         }
         var side = 1 + (stemSide - stem.pool.kernel) / stem.pool.stride
+        // Floats of one image's activations as evaluation keeps them (each layer owns its output).
+        var activations = Double(input.size * input.size * 6) + Double(stem.out) * Double(stemSide * stemSide + side * side)
+        var channels = stem.out
         for (i, b) in blocks.enumerated() {
             guard side >= (b.stride == 1 ? 1 : 3) else { return "block \(i) gets a \(side)×\(side) map, too small for it" }
             let p = Self.blockPadding(stride: b.stride)
             let conv = 1 + (side + 2 * p - 3) / b.stride
             side = b.stride == 1 ? max(side, conv) : max(conv, 1 + (side - 2) / 2)
+            channels = max(channels, b.out)
+            activations += Double(side * side) * Double(2 * b.out + 2 * channels)
+        }
+        guard activations <= Double(1 << 26) else {
+            return "activations of \(Int(activations)) values an image, more than \(1 << 26)"
         }
         let parameters = stateShapes.reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
         guard parameters <= Double(1 << 28) else { return "\(Int(parameters)) weights, more than \(1 << 28)" }
