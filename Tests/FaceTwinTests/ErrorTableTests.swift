@@ -700,21 +700,28 @@ final class ErrorTableTests: XCTestCase {
                         withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { for k in 0..<4 { data[begin + k] = $0[k] } }
                     })
             },
-            file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model format version {v} is not supported (this build reads {w})":
+            file
+                + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model format version {v} is not supported (this build reads {w})":
                 {
-                    resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["format_version"] = "9" } })
+                    resnetEmbed(
+                        try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["format_version"] = "9" } })
                 },
-            file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"architecture\")": {
-                resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["architecture"] = "{" } })
-            },
+            file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"architecture\")":
+                {
+                    resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["architecture"] = "{" } })
+                },
             file + "DlibResNetModelFile.swift {path}: implausible network architecture: {problem}": {
                 resnetEmbed(
                     try f.editedModel(f.resnetModel) { header, _ in
-                        editMeta(&header) { $0["architecture"] = ($0["architecture"] as! String).replacingOccurrences(of: "\"stride\":2", with: "\"stride\":3") }
+                        editMeta(&header) {
+                            $0["architecture"] = ($0["architecture"] as! String).replacingOccurrences(
+                                of: "\"stride\":2", with: "\"stride\":3")
+                        }
                     })
             },
             file + "DlibResNetModelFile.swift {path}: not a facetwin.dlib-resnet model: tensor {name} is missing": {
-                resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in header["renamed"] = header.removeValue(forKey: "fc.weight") })
+                resnetEmbed(
+                    try f.editedModel(f.resnetModel) { header, _ in header["renamed"] = header.removeValue(forKey: "fc.weight") })
             },
             file
                 + "DlibResNetModelFile.swift {path}: tensor {name} is {dtype} {shape}, the architecture in the metadata needs floating-point weights of shape {shape}":
@@ -726,14 +733,16 @@ final class ErrorTableTests: XCTestCase {
                             header["fc.weight"] = t
                         })
                 },
-            file + "DlibResNetModelFile.swift {path}: tensor landmarks.shape_predictor_5 should hold the landmark model's bytes (U8, one dimension)": {
-                resnetEmbed(
-                    try f.editedModel(f.resnetModel) { header, _ in
-                        var t = header["landmarks.shape_predictor_5"] as! [String: Any]
-                        t["dtype"] = "I8"
-                        header["landmarks.shape_predictor_5"] = t
-                    })
-            },
+            file
+                + "DlibResNetModelFile.swift {path}: tensor landmarks.shape_predictor_5 should hold the landmark model's bytes (U8, one dimension)":
+                {
+                    resnetEmbed(
+                        try f.editedModel(f.resnetModel) { header, _ in
+                            var t = header["landmarks.shape_predictor_5"] as! [String: Any]
+                            t["dtype"] = "I8"
+                            header["landmarks.shape_predictor_5"] = t
+                        })
+                },
             file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"info\")": {
                 resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["info"] = "{" } })
             },
