@@ -1,11 +1,22 @@
 import FaceTwin
 import Foundation
 
-/// `--resnet [--model FILE]`: dlib's ResNet in FaceTwin's engine, chips embedded at batch 1 and
-/// at --batch, median wall ms a chip over --steps runs after --warmup; the weights of the model
-/// file (a `facetwin.dlib-resnet` file) or, without one, random weights of the same architecture
-/// (the time does not depend on the values). Prints one JSON object.
-func runResNetBench(modelPath: String?, batch: Int, steps: Int, warmup: Int) {
+/// `--resnet [--model FILE] [--dlib FILE.dat]`: dlib's ResNet in FaceTwin's engine, chips
+/// embedded at batch 1 and at --batch, median wall ms a chip over --steps runs (4× as many at
+/// batch 1) after --warmup; the weights of the model file (a `facetwin.dlib-resnet` file) or,
+/// without one, random weights of the same architecture (the time does not depend on the
+/// values). With --dlib, dlib's own forward of that .dat (Debian's libdlib through CDlibNet) on
+/// the same chips, its runs alternated with FaceTwin's so both see the same machine, OpenBLAS
+/// at 2 threads for dlib (FaceTwin splits its work between the cores itself). Prints one JSON
+/// object, with CPU ms a chip (all threads) beside each wall time.
+func runResNetBench(modelPath: String?, dlibPath: String?, batch: Int, steps: Int, warmup: Int) {
+    var dlib: DlibNetwork? = nil
+    if let dlibPath {
+        do { dlib = try DlibNetwork(path: dlibPath) } catch {
+            FileHandle.standardError.write(Data("facetwin-bench: \(error)\n".utf8))
+            exit(2)
+        }
+    }
     let network: DlibResNet
     if let modelPath {
         do {
@@ -27,16 +38,45 @@ func runResNetBench(modelPath: String?, batch: Int, steps: Int, warmup: Int) {
     for n in [1, batch] {
         let images = Tensor(shape: [n, 3, side, side])
         for i in 0..<images.count { images.pointer[i] = Float(Int.random(in: 0...255, using: &rng)) / 255 }
-        var times: [Double] = []
+        let chips = (0..<n).map { i in
+            RGBImage(
+                planes: (0..<3).map { c in
+                    GrayImage(
+                        width: side, height: side,
+                        pixels: (0..<(side * side)).map {
+                            UInt8((images.pointer[(i * 3 + c) * side * side + $0] * 255).rounded())
+                        })
+                })
+        }
+        var times: [Double] = [], dlibTimes: [Double] = []
         let runs = n == 1 ? 4 * steps : steps
-        var cpu = 0.0
+        var cpu = 0.0, dlibCPU = 0.0
         for r in 0..<(warmup + runs) {
+            BLAS.setThreads(1)
             let (t0, c0) = (now(), cpuTime())
             _ = network.forward(images, mode: .evaluation)
             if r >= warmup {
                 times.append(now() - t0)
                 cpu += cpuTime() - c0
             }
+            guard let dlib else { continue }
+            BLAS.setThreads(2)
+            let (t1, c1) = (now(), cpuTime())
+            do { _ = try dlib.embed(chips) } catch {
+                FileHandle.standardError.write(Data("facetwin-bench: \(error)\n".utf8))
+                exit(2)
+            }
+            if r >= warmup {
+                dlibTimes.append(now() - t1)
+                dlibCPU += cpuTime() - c1
+            }
+        }
+        BLAS.setThreads(1)
+        if dlib != nil {
+            let ms = 1000 * median(dlibTimes) / Double(n)
+            result["dlib_batch\(n)_ms_per_chip"] = ms
+            result["dlib_batch\(n)_cpu_ms_per_chip"] = 1000 * dlibCPU / Double(runs * n)
+            result["speedup_batch\(n)"] = ms / (1000 * median(times) / Double(n))
         }
         let ms = 1000 * median(times) / Double(n)
         result["resnet_batch\(n)_ms_per_chip"] = ms

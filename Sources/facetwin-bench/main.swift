@@ -12,7 +12,7 @@
 //       [--serve-embed] (after the steps, for each line "N" on stdin embeds N batches of
 //       --embed-batch and prints their wall seconds; scripts/bench-embed-pairs.py alternates it
 //       with PyTorch)
-//       [--resnet [--model FILE]] (only dlib's ResNet: ms a chip at batch 1 and --batch,
+//       [--resnet [--model FILE] [--dlib FILE.dat]] (only dlib's ResNet: ms a chip at batch 1 and --batch,
 //       Sources/facetwin-bench/ResNetBench.swift)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
@@ -21,7 +21,7 @@ import Foundation
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
 var breakdown = false, layerTimes = false, compareGEMM = false, compareCNN = false, fuseAdam = true, serveEmbed = false
 var compareSparse = false, denseEmbed = false, resnet = false
-var modelPath: String? = nil
+var modelPath: String? = nil, dlibPath: String? = nil
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--help" || a == "-h" {
@@ -29,7 +29,7 @@ while let a = args.popFirst() {
             """
             usage: facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--latency-runs 50]
                                   [--breakdown] [--layers] [--compare-gemm] [--no-fused-adam] [--compare-cnn]
-                                  [--compare-sparse] [--dense-embed] [--serve-embed] [--resnet [--model FILE]]
+                                  [--compare-sparse] [--dense-embed] [--serve-embed] [--resnet [--model FILE] [--dlib FILE.dat]]
             Times FaceTwin's engine on the reference recipe's shapes and prints one JSON object
             (Sources/facetwin-bench/main.swift says what each option does; scripts/bench.sh runs it
             beside the PyTorch reference).
@@ -45,12 +45,12 @@ while let a = args.popFirst() {
     if a == "--compare-sparse" { compareSparse = true; continue }
     if a == "--dense-embed" { denseEmbed = true; continue }
     if a == "--resnet" { resnet = true; continue }
-    if a == "--model" {
+    if a == "--model" || a == "--dlib" {
         guard let path = args.popFirst() else {
-            FileHandle.standardError.write(Data("facetwin-bench: --model needs a file\n".utf8))
+            FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a file\n".utf8))
             exit(2)
         }
-        modelPath = path
+        if a == "--model" { modelPath = path } else { dlibPath = path }
         continue
     }
     guard ["--steps", "--warmup", "--batch", "--embed-batch", "--latency-runs"].contains(a) else {
@@ -83,7 +83,7 @@ func median(_ xs: [Double]) -> Double {
 }
 
 if resnet {
-    runResNetBench(modelPath: modelPath, batch: batch, steps: steps, warmup: warmup)
+    runResNetBench(modelPath: modelPath, dlibPath: dlibPath, batch: batch, steps: steps, warmup: warmup)
     exit(0)
 }
 
