@@ -9,7 +9,7 @@ import Foundation
 /// the same chips, its runs alternated with FaceTwin's so both see the same machine, OpenBLAS
 /// at 2 threads for dlib (FaceTwin splits its work between the cores itself). Prints one JSON
 /// object, with CPU ms a chip (all threads) beside each wall time.
-func runResNetBench(modelPath: String?, dlibPath: String?, batch: Int, steps: Int, warmup: Int) {
+func runResNetBench(modelPath: String?, dlibPath: String?, batch: Int, steps: Int, warmup: Int, layerTimes: Bool) {
     var dlib: DlibNetwork? = nil
     if let dlibPath {
         do { dlib = try DlibNetwork(path: dlibPath) } catch {
@@ -83,6 +83,35 @@ func runResNetBench(modelPath: String?, dlibPath: String?, batch: Int, steps: In
         result["resnet_batch\(n)_chips_per_s"] = 1000 / ms
         // CPU time of all threads a chip: what a shared machine inflates least.
         result["resnet_batch\(n)_cpu_ms_per_chip"] = 1000 * cpu / Double(runs * n)
+    }
+    if layerTimes {
+        // Each stage at --batch, evaluation, median wall ms a chip, on stderr.
+        let images = Tensor(shape: [batch, 3, side, side])
+        for i in 0..<images.count { images.pointer[i] = Float(Int.random(in: 0...255, using: &rng)) / 255 }
+        func timed(_ name: String, _ body: () -> Tensor) -> Tensor {
+            var out = body()
+            var times: [Double] = []
+            for _ in 0..<steps {
+                let t0 = now()
+                out = body()
+                times.append(now() - t0)
+            }
+            FileHandle.standardError.write(
+                Data(String(format: "%-28@ %7.3f ms a chip\n", name as NSString, 1000 * median(times) / Double(batch)).utf8))
+            return out
+        }
+        BLAS.setThreads(1)
+        var h = timed("stem conv+affine+relu") {
+            network.conv1.forward(images, epilogue: ZeroPaddedConv2d.Epilogue(network.affine1, relu: true))
+        }
+        let stem = h
+        h = timed("stem max pool") { network.pool.forward(stem, mode: .evaluation) }
+        for (i, block) in network.blocks.enumerated() {
+            let x = h
+            h = timed("block \(i) (\(block.conv1.inChannels)→\(block.conv1.outChannels)/\(block.conv1.stride))") {
+                block.forward(x, mode: .evaluation)
+            }
+        }
     }
     result["workers"] = Double(Parallel.workers)
     let keys = result.keys.sorted()

@@ -83,7 +83,7 @@ func median(_ xs: [Double]) -> Double {
 }
 
 if resnet {
-    runResNetBench(modelPath: modelPath, dlibPath: dlibPath, batch: batch, steps: steps, warmup: warmup)
+    runResNetBench(modelPath: modelPath, dlibPath: dlibPath, batch: batch, steps: steps, warmup: warmup, layerTimes: layerTimes)
     exit(0)
 }
 

@@ -209,7 +209,7 @@ public final class DlibResNet {
             }
         }
 
-        func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        public func forward(_ x: Tensor, mode: Mode) -> Tensor {
             let shortcut = shortcutPool?.forward(x, mode: mode) ?? x
             let residual: Tensor
             if mode == .evaluation {
