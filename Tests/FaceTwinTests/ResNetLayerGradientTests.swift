@@ -95,6 +95,10 @@ final class ResNetLayerGradientTests: XCTestCase {
         let y = one.forward(Tensor(shape: [1, 1, 3, 5], values: [1, 2, 3, 4, 5, 0, 9, 0, 0, 0, 0, 0, 0, 7, 0]), mode: .training)
         XCTAssertEqual(y.toArray(), [9, 7])
         XCTAssertEqual(StridedMaxPool2d(kernel: 3, stride: 2).outputSide(72), 35)
+        // Evaluation (maxima of row maxima, no winners kept) gives the training forward's values.
+        let big = randomTensor([2, 3, 72, 71], seed: 32)
+        let training = StridedMaxPool2d(kernel: 3, stride: 2).forward(big, mode: .training).toArray()
+        XCTAssertEqual(StridedMaxPool2d(kernel: 3, stride: 2).forward(big, mode: .evaluation).toArray(), training)
     }
 
     func testAvgPool2x2Stride2() {

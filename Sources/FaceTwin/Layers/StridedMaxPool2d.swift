@@ -1,7 +1,9 @@
 /// Max pooling over k × k windows moved by a stride, without padding, as dlib's `max_pool` with
 /// padding 0 computes it (`max_pool<3,3,2,2>`: 72 → 35): output side 1 + (side − k) / stride,
-/// every window inside the image. The forward keeps each output's winning input (the first
-/// maximum in row-major window order), so the backward routes each gradient to exactly one input.
+/// every window inside the image. In training the forward keeps each output's winning input (the
+/// first maximum in row-major window order), so the backward routes each gradient to exactly one
+/// input; in evaluation it keeps nothing and takes each window's maximum as the maximum over its
+/// columns of the maxima over its rows (the same value), without the winners' bookkeeping.
 public final class StridedMaxPool2d: Layer {
     public let kernel: Int, stride: Int
     private var output: Tensor?
@@ -26,8 +28,31 @@ public final class StridedMaxPool2d: Layer {
         let out = Tensor.reuse(output, shape: [n, c, ho, wo])
         output = out
         inputShape = input.shape
-        if argmax.count != out.count { argmax = [Int32](repeating: 0, count: out.count) }
         let x = input.pointer, y = out.pointer
+        if mode == .evaluation {
+            Parallel.chunks(n * c, workers: input.count >= 1 << 15 ? Parallel.workers : 1) { _, planes in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: w) { buffer in
+                    let rowMax = buffer.baseAddress!
+                    for plane in planes {
+                        let src = x + plane * h * w, dst = y + plane * ho * wo
+                        for oy in 0..<ho {
+                            rowMax.update(from: src + oy * s * w, count: w)
+                            for dy in 1..<max(k, 1) {
+                                let row = src + (oy * s + dy) * w
+                                for i in 0..<w { rowMax[i] = max(rowMax[i], row[i]) }
+                            }
+                            for ox in 0..<wo {
+                                var m = rowMax[ox * s]
+                                for dx in 1..<max(k, 1) { m = max(m, rowMax[ox * s + dx]) }
+                                dst[oy * wo + ox] = m
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        if argmax.count != out.count { argmax = [Int32](repeating: 0, count: out.count) }
         argmax.withUnsafeMutableBufferPointer { best in
             let best = best.baseAddress!
             Parallel.chunks(n * c) { _, planes in
