@@ -91,6 +91,77 @@ class Net(nn.Module):
         return self.forward_once(x1), self.forward_once(x2)
 
 
+class Affine(nn.Module):
+    """dlib's affine layer (convolutional mode): y = weight[c] * x + bias[c] per channel."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+
+def add_prev(a, b):
+    """dlib's add_prev: the larger of both shapes in channels, rows and columns, each input
+    added where it has elements (the rest zero)."""
+    shape = [max(p, q) for p, q in zip(a.shape[1:], b.shape[1:])]
+
+    def grow(t):
+        return F.pad(t, (0, shape[2] - t.shape[3], 0, shape[1] - t.shape[2], 0, shape[0] - t.shape[1]))
+
+    return grow(a) + grow(b)
+
+
+class ResidualBlock(nn.Module):
+    """conv 3x3 (stride s; dlib's padding: 1 at stride 1, else 0) -> affine -> relu -> conv 3x3
+    -> affine, plus the input (through a 2x2 average pool at stride 2), relu."""
+
+    def __init__(self, cin, out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, out, 3, stride=stride, padding=1 if stride == 1 else 0)
+        self.affine1 = Affine(out)
+        self.conv2 = nn.Conv2d(out, out, 3, padding=1)
+        self.affine2 = Affine(out)
+        self.stride = stride
+
+    def forward(self, x):
+        r = self.affine2(self.conv2(F.relu(self.affine1(self.conv1(x)))))
+        shortcut = x if self.stride == 1 else F.avg_pool2d(x, 2, 2)
+        return F.relu(add_prev(r, shortcut))
+
+
+class DlibResNet(nn.Module):
+    """dlib's face-recognition ResNet (anet_type of dlib's dnn_face_recognition_ex.cpp) from the
+    architecture FaceTwin's model file records (its `architecture` metadata, as a dict), with the
+    file's tensor names: FaceTwin's DlibResNet. Input: RGB chips in [0, 1], scaled as dlib's
+    input_rgb_image_sized does; output: the raw descriptor."""
+
+    def __init__(self, architecture):
+        super().__init__()
+        a = architecture
+        self.mean = torch.tensor(a["input"]["mean_rgb"]).view(1, 3, 1, 1)
+        self.scale = a["input"]["scale"]
+        s = a["stem"]
+        self.conv1 = nn.Conv2d(3, s["out"], s["kernel"], stride=s["stride"], padding=s["padding"])
+        self.affine1 = Affine(s["out"])
+        self.pool = (s["pool"]["kernel"], s["pool"]["stride"])
+        blocks, channels = [], s["out"]
+        for b in a["blocks"]:
+            blocks.append(ResidualBlock(channels, b["out"], b["stride"]))
+            channels = max(channels, b["out"])
+        self.blocks = nn.ModuleList(blocks)
+        self.fc = nn.Linear(channels, a["embedding"], bias=False)
+
+    def forward(self, x):
+        x = (x * 255 - self.mean) * self.scale
+        x = F.max_pool2d(F.relu(self.affine1(self.conv1(x))), *self.pool)
+        for block in self.blocks:
+            x = block(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 def contrastive(o1, o2, label, margin=2.0):
     """Mean of (1 - label) d² + label max(margin - d, 0)², label 1 = different identities."""
     d = F.pairwise_distance(o1, o2, keepdim=True)

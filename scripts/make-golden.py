@@ -5,6 +5,7 @@
     python scripts/make-golden.py --out FILE       # the same fixture written elsewhere (to compare)
     python scripts/make-golden.py --full OUT_DIR   # full-size model + ORL embeddings (not committed)
     python scripts/make-golden.py --sigmoid        # one training step of the sigmoid head (committed)
+    python scripts/make-golden.py --resnet         # dlib's ResNet, narrow: forward and gradients (committed)
 
 Needs torch (a CPU build: pip install torch==2.13.0+cpu), numpy, pillow, safetensors.
 
@@ -20,10 +21,11 @@ import argparse, json, os
 import torch, torch.nn as nn
 from safetensors.torch import save_file
 
-from facetwin_torch import ORL, Net, contrastive, load_image, sigmoid_contrastive
+from facetwin_torch import ORL, DlibResNet, Net, contrastive, load_image, sigmoid_contrastive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "train_step.safetensors")
+RESNET_FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "resnet_step.safetensors")
 SIGMOID_FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "sigmoid_step.safetensors")
 
 
@@ -147,15 +149,55 @@ def full_fixture(out_dir, orl):
     print(f"wrote {model} and {expected}")
 
 
+# A narrow instance of dlib's ResNet: stem of 4 (7x7/2, max pool 3x3/2), blocks 4, 8 (stride 2:
+# a wider output over a larger pooled shortcut), 8; embedding 6; 24x24 chips: 24 -> 9 -> 4 -> 4 -> 2 -> 2.
+RESNET_ARCHITECTURE = {
+    "name": "dlib_resnet_v1",
+    "input": {"size": 24, "channels": 3, "mean_rgb": [122.782, 117.001, 104.298], "scale": 0.00390625},
+    "stem": {"kernel": 7, "stride": 2, "padding": 0, "out": 4, "pool": {"kernel": 3, "stride": 2, "padding": 0}},
+    "blocks": [{"out": 4, "stride": 1}, {"out": 8, "stride": 2}, {"out": 8, "stride": 1}],
+    "embedding": 6,
+}
+
+
+def resnet_fixture(path):
+    """One fine-tuning step of the narrow ResNet: its weights (affine maps away from the
+    identity), a batch of two pairs, the embeddings, the contrastive loss (margin 2) and every
+    parameter's gradient."""
+    torch.manual_seed(4321)
+    g = torch.Generator().manual_seed(77)
+    net = DlibResNet(RESNET_ARCHITECTURE)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if "affine" in name:
+                p.uniform_(0.5, 1.5, generator=g)
+    out = {"init." + name: t.clone() for name, t in net.state_dict().items()}
+    x1 = torch.rand(2, 3, 24, 24, generator=g)
+    x2 = torch.rand(2, 3, 24, 24, generator=g)
+    label = torch.tensor([[0.0], [1.0]])
+    o1, o2 = net(x1), net(x2)
+    loss = contrastive(o1, o2, label, 2.0)
+    loss.backward()
+    out.update({"x1": x1, "x2": x2, "label": label.flatten(), "o1": o1.detach(), "o2": o2.detach(),
+                "loss": loss.detach().reshape(1)})
+    for name, p in net.named_parameters():
+        out["grad." + name] = p.grad.clone()
+    out = {k: v.contiguous() for k, v in out.items()}
+    save_file(out, path, metadata={"architecture": json.dumps(RESNET_ARCHITECTURE), "torch": torch.__version__})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", metavar="OUT_DIR", help="write the full-size model and embeddings here instead")
     ap.add_argument("--orl", default=ORL, help="ORL identity folders for --full (default: data/orl)")
     ap.add_argument("--out", help="where the small fixture goes (default: the committed one)")
     ap.add_argument("--sigmoid", action="store_true", help="write the sigmoid head's one-step fixture instead")
+    ap.add_argument("--resnet", action="store_true", help="write the narrow ResNet's fixture instead")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    if a.sigmoid:
+    if a.resnet:
+        resnet_fixture(a.out or RESNET_FIXTURE)
+    elif a.sigmoid:
         sigmoid_fixture(a.out or SIGMOID_FIXTURE)
     elif a.full:
         full_fixture(a.full, a.orl)

@@ -12,13 +12,16 @@
 //       [--serve-embed] (after the steps, for each line "N" on stdin embeds N batches of
 //       --embed-batch and prints their wall seconds; scripts/bench-embed-pairs.py alternates it
 //       with PyTorch)
+//       [--resnet [--model FILE] [--dlib FILE.dat]] (only dlib's ResNet: ms a chip at batch 1 and --batch,
+//       Sources/facetwin-bench/ResNetBench.swift)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
 var breakdown = false, layerTimes = false, compareGEMM = false, compareCNN = false, fuseAdam = true, serveEmbed = false
-var compareSparse = false, denseEmbed = false
+var compareSparse = false, denseEmbed = false, resnet = false
+var modelPath: String? = nil, dlibPath: String? = nil
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     if a == "--help" || a == "-h" {
@@ -26,7 +29,7 @@ while let a = args.popFirst() {
             """
             usage: facetwin-bench [--steps 20] [--warmup 3] [--batch 32] [--embed-batch 64] [--latency-runs 50]
                                   [--breakdown] [--layers] [--compare-gemm] [--no-fused-adam] [--compare-cnn]
-                                  [--compare-sparse] [--dense-embed] [--serve-embed]
+                                  [--compare-sparse] [--dense-embed] [--serve-embed] [--resnet [--model FILE] [--dlib FILE.dat]]
             Times FaceTwin's engine on the reference recipe's shapes and prints one JSON object
             (Sources/facetwin-bench/main.swift says what each option does; scripts/bench.sh runs it
             beside the PyTorch reference).
@@ -41,6 +44,15 @@ while let a = args.popFirst() {
     if a == "--serve-embed" { serveEmbed = true; continue }
     if a == "--compare-sparse" { compareSparse = true; continue }
     if a == "--dense-embed" { denseEmbed = true; continue }
+    if a == "--resnet" { resnet = true; continue }
+    if a == "--model" || a == "--dlib" {
+        guard let path = args.popFirst() else {
+            FileHandle.standardError.write(Data("facetwin-bench: \(a) needs a file\n".utf8))
+            exit(2)
+        }
+        if a == "--model" { modelPath = path } else { dlibPath = path }
+        continue
+    }
     guard ["--steps", "--warmup", "--batch", "--embed-batch", "--latency-runs"].contains(a) else {
         FileHandle.standardError.write(Data("facetwin-bench: unknown option \(a) (--help lists them)\n".utf8))
         exit(2)
@@ -68,6 +80,11 @@ func cpuTime() -> Double {
 }
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+if resnet {
+    runResNetBench(modelPath: modelPath, dlibPath: dlibPath, batch: batch, steps: steps, warmup: warmup, layerTimes: layerTimes)
+    exit(0)
 }
 
 let config = NetworkConfig.reference

@@ -25,7 +25,10 @@ struct BackboneOptions: ParsableArguments {
     func resolve(_ config: NetworkConfig) throws -> (NetworkConfig, SiameseNetwork?) {
         guard let backbone else { return (config, nil) }
         let model = try FaceModel.load(path: backbone)
-        model.network.thaw()
+        guard let network = model.siamese else {
+            throw CLIError("\(backbone): holds dlib's ResNet; --backbone takes a FaceTwin twin model")
+        }
+        network.thaw()
         let b = model.config
         func input(_ c: NetworkConfig) -> String { "\(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour" : "grey")" }
         guard b.inputWidth == config.inputWidth, b.inputHeight == config.inputHeight, b.inputChannels == config.inputChannels
@@ -39,6 +42,6 @@ struct BackboneOptions: ParsableArguments {
         }
         var c = b
         c.head = config.head
-        return (c, model.network)
+        return (c, network)
     }
 }

@@ -32,14 +32,14 @@ final class BackboneTests: XCTestCase {
         var options = TrainingOptions(epochs: 2, batchSize: 8, margin: 1, seed: 3)
         options.freezeBackbone = true
         let trainer = try Trainer(config: config, options: options, data: train, validation: val)
-        trainer.backbone = base.network
+        trainer.backbone = base.siamese!
         let result = try trainer.run()
-        let net = result.model.network
-        let before = Dictionary(uniqueKeysWithValues: base.network.stateTensors.map { ($0.name, $0.tensor.toArray()) })
+        let net = result.model.siamese!
+        let before = Dictionary(uniqueKeysWithValues: base.siamese!.stateTensors.map { ($0.name, $0.tensor.toArray()) })
         for (name, tensor) in net.stateTensors where !name.hasPrefix("head.") {
             XCTAssertEqual(tensor.toArray(), before[name], "\(name) is the backbone's")
         }
-        XCTAssertEqual(net.batchNorms.map(\.layer.numBatchesTracked), base.network.batchNorms.map(\.layer.numBatchesTracked))
+        XCTAssertEqual(net.batchNorms.map(\.layer.numBatchesTracked), base.siamese!.batchNorms.map(\.layer.numBatchesTracked))
         for (name, p) in net.namedParameters where !name.hasPrefix("head.") {
             XCTAssertFalse(p.hasGradientBuffer, "\(name) has a gradient buffer")
         }
@@ -49,8 +49,8 @@ final class BackboneTests: XCTestCase {
         // Without --freeze-backbone the backbone is fine-tuned.
         options.freezeBackbone = false
         let tuner = try Trainer(config: config, options: options, data: train, validation: val)
-        tuner.backbone = base.network
-        let tuned = try tuner.run().model.network
+        tuner.backbone = base.siamese!
+        let tuned = try tuner.run().model.siamese!
         XCTAssertNotEqual(tuned.stateTensors.first { $0.name == "cnn1.1.weight" }!.tensor.toArray(), before["cnn1.1.weight"])
 
         // A frozen backbone with the distance head has nothing to train.

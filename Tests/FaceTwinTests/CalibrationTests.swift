@@ -59,7 +59,7 @@ final class CalibrationTests: XCTestCase {
             XCTAssertEqual(a.toArray(), b.toArray(), name)
         }
         XCTAssertEqual(
-            after.network.batchNorms.map(\.layer.numBatchesTracked), before.network.batchNorms.map(\.layer.numBatchesTracked))
+            after.siamese!.batchNorms.map(\.layer.numBatchesTracked), before.siamese!.batchNorms.map(\.layer.numBatchesTracked))
         XCTAssertEqual(after.fingerprint, before.fingerprint, "galleries made with the model stay valid")
     }
 

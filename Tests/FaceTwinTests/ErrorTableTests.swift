@@ -1,3 +1,4 @@
+import FaceTwin
 import Foundation
 import GRDB
 import XCTest
@@ -135,6 +136,8 @@ final class ErrorTableTests: XCTestCase {
         var data: URL { dir.appendingPathComponent("data") }
         var model: String { dir.appendingPathComponent("a.safetensors").path }
         var modelNoThreshold: String { dir.appendingPathComponent("b.safetensors").path }
+        /// A dlib ResNet model file (every width divided by 32, random weights, 4 landmark bytes).
+        var resnetModel: String { dir.appendingPathComponent("r.safetensors").path }
         var gallery: String { dir.appendingPathComponent("g.sqlite").path }
         var galleryNoThreshold: String { dir.appendingPathComponent("gb.sqlite").path }
         var emptyGallery: String { dir.appendingPathComponent("ge.sqlite").path }
@@ -171,6 +174,9 @@ final class ErrorTableTests: XCTestCase {
             try FileManager.default.copyItem(atPath: model, toPath: moved)
             try Self.run(["enroll", "--gallery", orphanGallery, "--model", moved] + alice)
             try FileManager.default.removeItem(atPath: moved)
+            let resnet = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1))
+            resnet.landmarkModel = Data([1, 2, 3, 4])
+            try resnet.save(to: resnetModel)
         }
 
         static func run(_ args: [String]) throws {
@@ -211,9 +217,9 @@ final class ErrorTableTests: XCTestCase {
             return try file("m.safetensors", bytes)
         }
 
-        /// The tiny model with its header changed by `edit` (the data left as it is).
-        func editedModel(_ edit: (inout [String: Any], inout [UInt8]) -> Void) throws -> String {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
+        /// The tiny model (or `source`) with its header changed by `edit` (the data left as it is).
+        func editedModel(_ source: String? = nil, _ edit: (inout [String: Any], inout [UInt8]) -> Void) throws -> String {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source ?? model)))
             let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
             var header = try JSONSerialization.jsonObject(with: Data(bytes[8..<8 + n])) as! [String: Any]
             var data = Array(bytes[(8 + n)...])
@@ -277,6 +283,13 @@ final class ErrorTableTests: XCTestCase {
         ]
         func embed(_ image: String) -> [String] { ["embed", "--model", f.model, image] }
         func info(_ model: String) -> [String] { ["info", "--model", model] }
+        // `info` prints a dlib ResNet file from its metadata; `embed` loads it.
+        func resnetEmbed(_ model: String) -> [String] { ["embed", "--model", model, f.probe] }
+        func editMeta(_ header: inout [String: Any], _ edit: (inout [String: Any]) -> Void) {
+            var meta = header["__metadata__"] as! [String: Any]
+            edit(&meta)
+            header["__metadata__"] = meta
+        }
         func pairsEval(_ text: String) throws -> [String] { evaluate + ["--pairs", try f.pairs(text)] }
         func lfwEval(_ file: String) -> [String] { evaluate + ["--lfw-pairs", file, "--data", f.data.path] }
         func pairFolders(_ root: String) -> [String] { ["verify", "--model", f.model, "--pair-folders", root] }
@@ -744,6 +757,55 @@ final class ErrorTableTests: XCTestCase {
                         let begin = (t["data_offsets"] as! [Int])[0]
                         withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { for k in 0..<4 { data[begin + k] = $0[k] } }
                     })
+            },
+            file
+                + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model format version {v} is not supported (this build reads {w})":
+                {
+                    resnetEmbed(
+                        try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["format_version"] = "9" } })
+                },
+            file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"architecture\")":
+                {
+                    resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["architecture"] = "{" } })
+                },
+            file + "DlibResNetModelFile.swift {path}: implausible network architecture: {problem}": {
+                resnetEmbed(
+                    try f.editedModel(f.resnetModel) { header, _ in
+                        editMeta(&header) {
+                            $0["architecture"] = ($0["architecture"] as! String).replacingOccurrences(
+                                of: "\"stride\":2", with: "\"stride\":3")
+                        }
+                    })
+            },
+            file + "DlibResNetModelFile.swift {path}: not a facetwin.dlib-resnet model: tensor {name} is missing": {
+                resnetEmbed(
+                    try f.editedModel(f.resnetModel) { header, _ in header["renamed"] = header.removeValue(forKey: "fc.weight") })
+            },
+            file
+                + "DlibResNetModelFile.swift {path}: tensor {name} is {dtype} {shape}, the architecture in the metadata needs floating-point weights of shape {shape}":
+                {
+                    resnetEmbed(
+                        try f.editedModel(f.resnetModel) { header, _ in
+                            var t = header["fc.weight"] as! [String: Any]
+                            t["dtype"] = "I32"
+                            header["fc.weight"] = t
+                        })
+                },
+            file
+                + "DlibResNetModelFile.swift {path}: tensor landmarks.shape_predictor_5 should hold the landmark model's bytes (U8, one dimension)":
+                {
+                    resnetEmbed(
+                        try f.editedModel(f.resnetModel) { header, _ in
+                            var t = header["landmarks.shape_predictor_5"] as! [String: Any]
+                            t["dtype"] = "I8"
+                            header["landmarks.shape_predictor_5"] = t
+                        })
+                },
+            file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"info\")": {
+                resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["info"] = "{" } })
+            },
+            cli + "BackboneOptions.swift {model}: holds dlib's ResNet; --backbone takes a FaceTwin twin model": {
+                train + ["--backbone", f.resnetModel, "--out", f.path("m.safetensors")]
             },
             file + "FaceModel.swift {path}: cannot write model: {reason}": {
                 train + ["--out", f.path("absent") + "/m.safetensors"]

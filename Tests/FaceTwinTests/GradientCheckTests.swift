@@ -499,6 +499,15 @@ private func assertGradients(
     return checks
 }
 
+/// `assertGradients` for the checks of other files (`ResNetLayerGradientTests`).
+func checkLayerGradients(
+    _ what: String, _ layer: Layer, input: Tensor, h: Float, inputStep: Float? = nil, guardKinks: Bool = false,
+    seed: UInt64, file: StaticString = #filePath, line: UInt = #line
+) {
+    assertGradients(
+        what, layer, input: input, h: h, inputStep: inputStep, guardKinks: guardKinks, seed: seed, file: file, line: line)
+}
+
 private func assertComparison(_ c: GradientComparison, file: StaticString = #filePath, line: UInt = #line) {
     if ProcessInfo.processInfo.environment["GRADCHECK_VERBOSE"] != nil {
         print(
@@ -523,12 +532,12 @@ private func assertNearlyEqual(_ a: [Float], _ b: [Float], _ what: String, file:
 
 // MARK: - Fixtures
 
-private func randomValues(_ count: Int, seed: UInt64, offset: Float = 0, spread: Float = 1) -> [Float] {
+func randomValues(_ count: Int, seed: UInt64, offset: Float = 0, spread: Float = 1) -> [Float] {
     var rng = RandomSource(seed: seed)
     return (0..<count).map { _ in offset + spread * Float.random(in: -1...1, using: &rng) }
 }
 
-private func randomTensor(_ shape: [Int], seed: UInt64, offset: Float = 0, spread: Float = 1) -> Tensor {
+func randomTensor(_ shape: [Int], seed: UInt64, offset: Float = 0, spread: Float = 1) -> Tensor {
     Tensor(shape: shape, values: randomValues(shape.reduce(1, *), seed: seed, offset: offset, spread: spread))
 }
 

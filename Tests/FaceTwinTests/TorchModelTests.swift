@@ -33,11 +33,11 @@ final class TorchModelTests: XCTestCase {
         // Through the sparse first linear layer (a loaded model is frozen): built at once, for
         // the images repeated to a batch of its minimum size.
         guard WeightGEMM.isSupported else { return }
-        model.network.options.sparseBuildThreshold = 0
+        model.siamese!.options.sparseBuildThreshold = 0
         let n = expected.images.count, copies = (SiameseNetwork.sparseMinimumBatch + n - 1) / n
         let paths = (0..<copies).flatMap { _ in expected.images.map { orl + "/" + $0 } }
         let sparse = try model.embed(imagesAt: paths)
-        XCTAssertTrue(model.network.hasSparseProduct)
+        XCTAssertTrue(model.siamese!.hasSparseProduct)
         for (i, e) in sparse.enumerated() {
             assertClose(e, expected.embeddings[i % n], "embedding of \(expected.images[i % n]) through the sparse product")
         }

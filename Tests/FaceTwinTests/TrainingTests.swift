@@ -76,9 +76,9 @@ final class TrainingTests: XCTestCase {
         let loaded = try FaceModel.load(path: path)
         XCTAssertEqual(loaded.info, result.model.info)
         XCTAssertEqual(
-            loaded.network.batchNorms.map(\.layer.numBatchesTracked),
-            result.model.network.batchNorms.map(\.layer.numBatchesTracked))
-        XCTAssertEqual(loaded.network.batchNorms.first?.layer.numBatchesTracked, Int64(2 * result.history[0].steps))
+            loaded.siamese!.batchNorms.map(\.layer.numBatchesTracked),
+            result.model.siamese!.batchNorms.map(\.layer.numBatchesTracked))
+        XCTAssertEqual(loaded.siamese!.batchNorms.first?.layer.numBatchesTracked, Int64(2 * result.history[0].steps))
         for ((name, a), (_, b)) in zip(loaded.network.stateTensors, result.model.network.stateTensors) {
             XCTAssertEqual(a.toArray(), b.toArray(), name)
         }

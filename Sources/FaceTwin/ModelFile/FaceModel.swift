@@ -1,11 +1,24 @@
 import Foundation
 
-/// A siamese network with what it needs to be used: its configuration, training facts and
-/// threshold. Stored as safetensors with PyTorch's state-dict names, so the same file loads
-/// with `safetensors.torch.load_file` into the PyTorch reference network.
+/// A face-embedding network with what it needs to be used: its configuration, training facts
+/// and threshold. The network is FaceTwin's twin (``SiameseNetwork``, stored as safetensors
+/// with PyTorch's state-dict names, so the same file loads with `safetensors.torch.load_file`
+/// into the PyTorch reference network) or dlib's pretrained ResNet (``DlibResNet``, format
+/// `facetwin.dlib-resnet`, written by `facetwin import-dlib`).
 public final class FaceModel {
-    public let network: SiameseNetwork
+    public let network: any EmbeddingNetwork
     public var info: ModelInfo
+    /// The twin, for what only it does (training, its layers' options); nil for a ResNet model.
+    public var siamese: SiameseNetwork? { network as? SiameseNetwork }
+    /// dlib's ResNet, for a model of that format.
+    public var resnet: DlibResNet? { network as? DlibResNet }
+    /// A ResNet model's `source` metadata (where its weights came from, their hash and
+    /// licence), written back on save.
+    public var source: String?
+    /// The landmark model a ResNet model file carries for its chips' alignment (the bytes of
+    /// dlib's `shape_predictor_5_face_landmarks.dat`, tensor `landmarks.shape_predictor_5`),
+    /// written back on save.
+    public var landmarkModel: Data?
     /// When set, images given by path are run through face detection and alignment before
     /// the usual preprocessing (``prepareImage(at:)``). Not saved with the model; see
     /// ``ModelInfo/preparation`` for what the model records.
@@ -23,7 +36,7 @@ public final class FaceModel {
     public static let format = "facetwin.siamese"
     public static let formatVersion = "1"
 
-    public init(network: SiameseNetwork, info: ModelInfo) {
+    public init(network: any EmbeddingNetwork, info: ModelInfo) {
         self.network = network
         self.info = info
     }
@@ -47,6 +60,7 @@ public final class FaceModel {
         } catch {
             throw ModelFileError(path: path, "not a model file: \(error)")
         }
+        if file.metadata["format"] == DlibModelImport.format { return try loadDlibResNet(file) }
         let info: ModelInfo
         if file.metadata["format"] == format {
             guard let json = file.metadata["info"], let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8))
@@ -145,7 +159,7 @@ public final class FaceModel {
         }
     }
 
-    private static func problemText(_ e: SafeTensorsError) -> String {
+    static func problemText(_ e: SafeTensorsError) -> String {
         let d = e.description
         return d.hasPrefix(e.path + ": ") ? String(d.dropFirst(e.path.count + 2)) : d
     }
@@ -164,17 +178,21 @@ public final class FaceModel {
     /// without renaming it into place: the caller commits it, e.g. after a companion file.
     public func stage(to path: String) throws(ModelFileError) -> StagedFile {
         var writer = SafeTensorsWriter()
-        for (name, value) in network.stateDict {
-            switch value {
-            case .tensor(let tensor):
-                // The tensor's own bytes, not a copy: the 160 MB weight would otherwise double the
-                // memory a save needs. Little-endian F32 is this machine's Float layout.
+        var metadata = ["format": Self.format, "format_version": Self.formatVersion]
+        if let siamese {
+            Self.addState(of: siamese, to: &writer)
+        } else {
+            for (name, tensor) in network.stateTensors {
                 let bytes = Data(
                     bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
                 writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
-            case .batchesTracked(let bn):
-                writer.add(name, int64s: [bn.numBatchesTracked], shape: [])
             }
+            if let landmarkModel {
+                writer.add(DlibModelImport.landmarkTensor, dtype: .uint8, shape: [landmarkModel.count], bytes: landmarkModel)
+            }
+            metadata = ["format": DlibModelImport.format, "format_version": DlibModelImport.formatVersion]
+            if let resnet { metadata["architecture"] = resnet.architecture.json }
+            if let source { metadata["source"] = source }
         }
         let json: String
         do {
@@ -185,7 +203,9 @@ public final class FaceModel {
             throw ModelFileError(path: path, "cannot encode metadata: \(error)")
         }
         let fingerprint = computeFingerprint()
-        writer.metadata = ["format": Self.format, "format_version": Self.formatVersion, "info": json, "fingerprint": fingerprint]
+        metadata["info"] = json
+        metadata["fingerprint"] = fingerprint
+        writer.metadata = metadata
         let file: StagedFile
         do {
             file = try OutputFile.stage(path)
@@ -204,6 +224,22 @@ public final class FaceModel {
         recordedFingerprint = fingerprint  // the weights' hash, as the staged file records it
         cachedFingerprint = fingerprint
         return file
+    }
+
+    /// The twin's state dict, each tensor's own bytes.
+    private static func addState(of network: SiameseNetwork, to writer: inout SafeTensorsWriter) {
+        for (name, value) in network.stateDict {
+            switch value {
+            case .tensor(let tensor):
+                // The tensor's own bytes, not a copy: the 160 MB weight would otherwise double the
+                // memory a save needs. Little-endian F32 is this machine's Float layout.
+                let bytes = Data(
+                    bytesNoCopy: UnsafeMutableRawPointer(tensor.pointer), count: tensor.count * 4, deallocator: .none)
+                writer.add(name, dtype: .float32, shape: tensor.shape, bytes: bytes)
+            case .batchesTracked(let bn):
+                writer.add(name, int64s: [bn.numBatchesTracked], shape: [])
+            }
+        }
     }
 
     // MARK: Using

@@ -7,8 +7,10 @@ extension FaceModel {
     /// templates and refuses any other (distances between embeddings of different models
     /// mean nothing).
     ///
-    /// Hashed, in order: a version tag, the configuration as JSON with sorted keys, then for
-    /// each tensor of ``SiameseNetwork/stateTensors`` its name, shape and raw little-endian
+    /// Hashed, in order: a version tag, the network's description
+    /// (``EmbeddingNetwork/fingerprintDescription``: the twin's configuration, or the ResNet's
+    /// architecture, as JSON with sorted keys), then for each tensor of
+    /// ``EmbeddingNetwork/stateTensors`` its name, shape and raw little-endian
     /// Float32 bytes, each part preceded by its length so no two models can run together
     /// into the same byte stream. Metadata (threshold, how it was chosen, training facts) is
     /// deliberately left out: calibrating a model's threshold keeps its galleries valid.
@@ -30,7 +32,7 @@ extension FaceModel {
 
     /// The fingerprint computed from the weights now in memory.
     public func computeFingerprint() -> String {
-        var hash = FingerprintHasher(config: config)
+        var hash = FingerprintHasher(description: network.fingerprintDescription)
         for (name, tensor) in network.stateTensors {
             hash.beginTensor(name: name, shape: tensor.shape, count: tensor.count)
             let values = UnsafeBufferPointer(start: tensor.pointer, count: tensor.count)
@@ -47,18 +49,14 @@ extension FaceModel {
     }
 }
 
-/// The byte stream of ``FaceModel/fingerprint``, fed in order: the configuration when made,
-/// then for each state tensor ``beginTensor(name:shape:count:)`` and its Float32 bytes.
+/// The byte stream of ``FaceModel/fingerprint``, fed in order: the network's description when
+/// made, then for each state tensor ``beginTensor(name:shape:count:)`` and its Float32 bytes.
 struct FingerprintHasher {
     private var hash = SHA256()
 
-    init(config: NetworkConfig) {
+    init(description: [UInt8]) {
         field(Array("facetwin.fingerprint.v1".utf8))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding a struct of integers, arrays and a Bool cannot fail.
-        let json = (try? encoder.encode(config)) ?? Data("\(config)".utf8)
-        field(Array(json))
+        field(description)
     }
 
     private mutating func field(_ bytes: [UInt8]) {

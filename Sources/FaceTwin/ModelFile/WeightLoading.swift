@@ -13,7 +13,7 @@ extension FaceModel {
     /// will use, and costs little beyond the copy on a machine with a second core. Returns
     /// the fingerprint (``FaceModel/fingerprint``'s value); the caller has checked every
     /// tensor's presence, shape and dtype against the configuration.
-    static func loadWeights(into network: SiameseNetwork, from file: SafeTensorsFile) throws(ModelFileError) -> String {
+    static func loadWeights(into network: any EmbeddingNetwork, from file: SafeTensorsFile) throws(ModelFileError) -> String {
         func fail(_ message: String) -> ModelFileError { ModelFileError(path: file.path, message) }
         network.thaw()
         let tensors = network.stateTensors
@@ -36,7 +36,7 @@ extension FaceModel {
 
         let progress = CopyProgress()
         let job = HashJob(
-            config: network.config, stretches: stretches,
+            description: network.fingerprintDescription, stretches: stretches,
             tensors: tensors.map { ($0.name, $0.tensor.shape, UnsafePointer($0.tensor.pointer)) })
         let done = DispatchGroup()
         DispatchQueue.global(qos: .userInitiated).async(group: done) { job.run(progress) }
@@ -71,7 +71,7 @@ extension FaceModel {
                     progress.copied(s)
                 }
             }
-            try network.loadBatchesTracked(from: file)
+            try (network as? SiameseNetwork)?.loadBatchesTracked(from: file)
         } catch {
             progress.stop()
             done.wait()
@@ -119,22 +119,22 @@ private final class CopyProgress: @unchecked Sendable {
 private final class HashJob: @unchecked Sendable {
     // @unchecked Sendable: the tensors' memory is only read here, each stretch after the copy
     // has published it under CopyProgress's lock; `value` is written before the group leaves.
-    let config: NetworkConfig
+    let description: [UInt8]
     let stretches: [(tensor: Int, range: Range<Int>)]
     let tensors: [(name: String, shape: [Int], pointer: UnsafePointer<Float>)]
     var value: String?
 
     init(
-        config: NetworkConfig, stretches: [(tensor: Int, range: Range<Int>)],
+        description: [UInt8], stretches: [(tensor: Int, range: Range<Int>)],
         tensors: [(name: String, shape: [Int], pointer: UnsafePointer<Float>)]
     ) {
-        self.config = config
+        self.description = description
         self.stretches = stretches
         self.tensors = tensors
     }
 
     func run(_ progress: CopyProgress) {
-        var hash = FingerprintHasher(config: config)
+        var hash = FingerprintHasher(description: description)
         var s = 0
         for (t, tensor) in tensors.enumerated() {
             hash.beginTensor(name: tensor.name, shape: tensor.shape, count: tensor.shape.reduce(1, *))
