@@ -39,6 +39,7 @@ struct BackboneOptions: ParsableArguments {
         }
         var c = b
         c.head = config.head
+        c.monotoneHead = config.monotoneHead
         return (c, model.network)
     }
 }

@@ -36,7 +36,7 @@ extension VerifyCommand {
                     threshold: limit, thresholdMethod: method, pairs: result.count, matches: result.matchCount,
                     accuracy: result.accuracy, out: out, results: rows))
         } else if out == nil {
-            print(csv, terminator: "")
+            Swift.print(terminalSafe(csv), terminator: "")  // rows on their lines; fields quoted
             printError(summary)
         } else {
             print(summary)
