@@ -37,6 +37,13 @@ final class DamagedValuesTests: XCTestCase {
         XCTAssertEqual(alice["templateCount"] as? Int, 1, "the NaN row is not counted as compared")
         XCTAssertTrue(json.stderr.contains("skipped 1 stored template holding NaN or infinity"), json.stderr)
 
+        let claim = try runFacetwin(["verify", "--gallery", fx.gallery, "--claim", "alice", fx.photo(2), "--json"])
+        XCTAssertTrue(claim.status == 0 || claim.status == 1, claim.stderr)
+        let verdict = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(claim.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(verdict["templatesCompared"] as? Int, 1)
+        XCTAssertEqual(verdict["skippedTemplates"] as? Int, 1)
+        XCTAssertTrue(claim.stderr.contains("skipped 1 stored template of \"alice\""), claim.stderr)
+
         let text = try runFacetwin(["identify", "--gallery", fx.gallery, fx.photo(2)])
         XCTAssertTrue(text.status == 0 || text.status == 1, text.stderr)
         XCTAssertFalse(text.stdout.lowercased().contains("nan"), text.stdout)

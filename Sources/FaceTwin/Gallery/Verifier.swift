@@ -19,6 +19,8 @@ public struct VerificationResult: Sendable, Equatable, Codable {
     public let isMatch: Bool
     public let score: MatchScore
     public let templatesCompared: Int
+    /// The claimed identity's stored templates skipped because they hold NaN or infinity.
+    public var skippedTemplates: Int = 0
     /// For a model with a sigmoid head: its score of `distance`, in (0, 1), small for a match.
     public var headScore: Float? = nil {
         didSet { matchProbability = headScore.map { 1 - $0 } }
@@ -127,7 +129,7 @@ public final class Verifier {
         return VerificationResult(
             probe: probe, claim: claim, distance: distance, threshold: threshold,
             isMatch: (headScore ?? distance) <= threshold, score: score, templatesCompared: d.templateCount,
-            headScore: headScore, matchProbability: headScore.map { 1 - $0 })
+            skippedTemplates: d.skippedTemplates, headScore: headScore, matchProbability: headScore.map { 1 - $0 })
     }
 
     /// Ranks the gallery's identities by distance to a probe image.
