@@ -50,6 +50,37 @@ final class MemoryLimitTests: XCTestCase {
         }
     }
 
+    /// A model of 100 MB of weights under limits from too small to ample: an answer, or one
+    /// line saying what the limit leaves (the file's mapping or the weights refused), never a
+    /// crash in the allocator.
+    func testLargeModelUnderAMemoryLimitIsRefusedInOneLine() throws {
+        let orl = try orlDirectory()
+        let dir = try temporaryDirectory(self)
+        let config = NetworkConfig(inputHeight: 50, inputWidth: 50, hidden: [1250])
+        let model = FaceModel(
+            network: SiameseNetwork(config: config, seed: 1),
+            info: ModelInfo(config: config, threshold: 1, thresholdMethod: "test"))
+        let path = dir.appendingPathComponent("big.safetensors").path
+        try model.save(to: path)
+        let compare = ["compare", "\(orl)/s1/1.pgm", "\(orl)/s1/2.pgm", "--model", path]
+        let free = try runFacetwin(compare)
+        XCTAssertTrue(free.status == 0 || free.status == 1, free.stderr)
+        var refusedForWeights = false
+        for kb in [250_000, 300_000, 350_000, 400_000, 450_000, 1_000_000] {
+            let r = try runLimited(compare, kb: kb)
+            XCTAssertTrue([0, 1, 2].contains(r.status), "ulimit -v \(kb): status \(r.status); \(r.stderr)")
+            if r.status == 2 {
+                XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "ulimit -v \(kb): \(r.stderr)")
+                XCTAssertTrue(r.stderr.hasPrefix("facetwin: error: \(path): "), "ulimit -v \(kb): \(r.stderr)")
+                if r.stderr.contains("the limit (ulimit -v) leaves") { refusedForWeights = true }
+            } else {
+                XCTAssertEqual(r.stdout, free.stdout, "ulimit -v \(kb)")
+            }
+        }
+        XCTAssertTrue(refusedForWeights, "some limit between the file's mapping and the weights")
+        XCTAssertEqual(try runLimited(compare, kb: 1_000_000).stdout, free.stdout, "an ample limit answers")
+    }
+
     func testPortableGEMMMatchesOpenBLAS() {
         var rng = RandomSource(seed: 11)
         for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 9, 300), (2, 33, 257), (40, 1, 64)] {

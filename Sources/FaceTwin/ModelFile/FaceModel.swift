@@ -64,6 +64,9 @@ public final class FaceModel {
             info = ModelInfo(config: try inferConfig(file))
         }
         try validate(info.config, against: file)
+        // Under an address-space limit the weights must fit beside the mapped file.
+        let weightBytes = 4 * info.config.stateShapes.reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
+        if let shortfall = AddressSpace.shortfall(weightBytes) { throw ModelFileError(path: path, "cannot load: \(shortfall)") }
         let network = SiameseNetwork(config: info.config, seed: nil)
         let fingerprint = try loadWeights(into: network, from: file)
         try checkComputable(network, path: path)
