@@ -25,8 +25,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
-        // OpenBLAS is opened with dlopen at first use (see Sources/COpenBLAS/openblas.c).
-        .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
+        // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit
+        // (see Sources/COpenBLAS/openblas.c).
+        .target(name: "COpenBLAS", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dl")]),
         // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, its weight
         // gradient folded into Adam, and the sparse product of a frozen network's first linear
         // layer (runtime-checked; OpenBLAS and Adam.swift otherwise).
@@ -75,6 +76,7 @@ let package = Package(
             name: "facetwin",
             dependencies: [
                 "FaceTwin",
+                "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

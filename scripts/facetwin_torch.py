@@ -31,7 +31,7 @@ embeddings/s, and EER / AUC / best accuracy on identities never seen in training
                                                                    # `facetwin crossval --json`
 ORL_DIR defaults to data/orl in this repository. Needs torch, numpy and pillow.
 """
-import argparse, json, os, random, time
+import argparse, json, math, os, random, time
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
@@ -58,6 +58,27 @@ def load_folder(root, subjects):
     return x, y
 
 
+class MonotoneHead(nn.Sequential):
+    """FaceTwin's sigmoid score head before the sigmoid: BatchNorm1d(1) then Linear(1, 1), whose
+    scale and weight on the distance are the softplus of the stored parameters, so the score
+    rises with the distance whatever the parameters are. The state-dict names are those of
+    nn.Sequential(nn.BatchNorm1d(1), nn.Linear(1, 1)); the raw BatchNorm weight starts at
+    softplus^-1(1), so the head starts as a plain BatchNorm1d does."""
+
+    def __init__(self):
+        super().__init__(nn.BatchNorm1d(1), nn.Linear(1, 1))
+        with torch.no_grad():
+            self[0].weight.fill_(math.log(math.e - 1))
+
+    def forward(self, d):
+        bn, dense = self[0], self[1]
+        if self.training:
+            bn.num_batches_tracked.add_(1)
+        y = F.batch_norm(d, bn.running_mean, bn.running_var, F.softplus(bn.weight), bn.bias, self.training,
+                         bn.momentum, bn.eps)
+        return F.linear(y, F.softplus(dense.weight), dense.bias)
+
+
 class Net(nn.Module):
     """The tutorial's twin network; the defaults are the reference recipe. Parameter names are
     the ones FaceTwin's model files use (cnn1.1.weight, cnn1.3.running_var, fc1.0.weight, ...)."""
@@ -76,9 +97,10 @@ class Net(nn.Module):
             width_in = k
         mlp.append(nn.Linear(width_in, embedding))
         self.fc1 = nn.Sequential(*mlp)
-        # FaceTwin's --head sigmoid: the pair distance through BatchNorm1d(1) and Linear(1, 1).
+        # FaceTwin's --head sigmoid: the pair distance through BatchNorm1d(1) and Linear(1, 1),
+        # monotone (MonotoneHead).
         if head == "sigmoid":
-            self.head = nn.Sequential(nn.BatchNorm1d(1), nn.Linear(1, 1))
+            self.head = MonotoneHead()
 
     def forward_once(self, x):
         return self.fc1(self.cnn1(x).flatten(1))

@@ -9,12 +9,25 @@
 // the constructor reads it, and an executable cannot set it early enough when it is linked
 // against the library (glibc resets the environment after .preinit_array), so the library is
 // opened here instead, after setenv. A value the user set is kept.
+//
+// Under an address-space limit (ulimit -v, RLIMIT_AS) OpenBLAS is not opened at all: its first
+// GEMM maps a 128 MiB buffer per calling thread, and when that mmap fails it retries forever
+// (blas_memory_alloc), so a limited process would spin instead of answering. The portable
+// kernels below take its place there: plain loops, the same products, slower. libopenblas is
+// also a dependency of dlib's BLAS and LAPACK (CFaceDetect), so its constructor runs at
+// process start and starts a pool thread whose own buffer mmap, under a tight limit, loops
+// forever too, and exit then waits on that thread. facetwin_openblas_prepare_process, called
+// first thing by the CLI, re-executes the process with OPENBLAS_NUM_THREADS=1 under a limit,
+// so that constructor starts no pool thread.
 #include "facetwin_openblas.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
 
@@ -28,7 +41,14 @@ static threads_fn p_threads;
 static char load_error[256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+static int portable;
+
 static void load(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+        portable = 1;
+        return;
+    }
     setenv("OPENBLAS_NUM_THREADS", "1", 0);
     const char *names[] = {"libopenblas.so.0", "libopenblas.so"};
     void *h = NULL;
@@ -50,18 +70,74 @@ static void load(void) {
 
 int facetwin_openblas_load(char *error, size_t size) {
     pthread_once(&once, load);
-    if (p_sgemm) return 0;
+    if (p_sgemm || portable) return 0;
     if (error && size) snprintf(error, size, "%s", load_error);
     return -1;
 }
 
+void facetwin_openblas_prepare_process(char **argv) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    if (threads && strcmp(threads, "1") == 0) return;
+    if (setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    // exec failed: go on as this process is.
+}
+
+int facetwin_openblas_is_portable(void) {
+    pthread_once(&once, load);
+    return portable;
+}
+
+void facetwin_portable_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                             const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    enum { chunk = 256 };
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int j = 0; j < n; j++) ci[j] = beta == 0 ? 0 : beta * ci[j];
+        if (!trans_b) {
+            // c_i += alpha · Σ_p A(i, p) · B row p (contiguous).
+            for (int p = 0; p < k; p++) {
+                float s = alpha * (trans_a ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p]);
+                const float *bp = b + (size_t)p * ldb;
+                for (int j = 0; j < n; j++) ci[j] += s * bp[j];
+            }
+        } else {
+            // c_ij += alpha · A row i · B row j (both contiguous; A's row gathered when transposed).
+            float row[chunk];
+            for (int p0 = 0; p0 < k; p0 += chunk) {
+                int len = k - p0 < chunk ? k - p0 : chunk;
+                for (int p = 0; p < len; p++) row[p] = trans_a ? a[(size_t)(p0 + p) * lda + i] : a[(size_t)i * lda + p0 + p];
+                for (int j = 0; j < n; j++) {
+                    const float *bj = b + (size_t)j * ldb + p0;
+                    float s = 0;
+                    for (int p = 0; p < len; p++) s += row[p] * bj[p];
+                    ci[j] += alpha * s;
+                }
+            }
+        }
+    }
+}
+
 void facetwin_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                     const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    if (portable) {
+        facetwin_portable_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     p_sgemm(RowMajor, trans_a ? Trans : NoTrans, trans_b ? Trans : NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void facetwin_sgemv(int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y) {
+    if (portable) {
+        // y = alpha · A x + beta · y: a GEMM of A by the column x (a 1-column B, as n × 1 rows).
+        facetwin_portable_sgemm(0, 1, m, 1, n, alpha, a, lda, x, n, beta, y, 1);
+        return;
+    }
     p_sgemv(RowMajor, NoTrans, m, n, alpha, a, lda, x, 1, beta, y, 1);
 }
 
-void facetwin_openblas_set_threads(int n) { p_threads(n); }
+void facetwin_openblas_set_threads(int n) {
+    if (!portable) p_threads(n);
+}

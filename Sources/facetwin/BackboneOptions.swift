@@ -42,6 +42,7 @@ struct BackboneOptions: ParsableArguments {
         }
         var c = b
         c.head = config.head
+        c.monotoneHead = config.monotoneHead
         return (c, network)
     }
 }

@@ -9,7 +9,39 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Prints one line to standard error.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    FileHandle.standardError.write(Data((terminalSafe(message, newlines: false) + "\n").utf8))
+}
+
+/// Every line the CLI prints, with the control characters it holds escaped: names, paths and
+/// model metadata come from files, and an escape sequence or a bidi control in them must not
+/// reach the terminal (recolour or rewrite what was printed). Shadows `Swift.print` in this
+/// module, so no output path can forget it. A line feed inside an item is escaped too: one
+/// print is one line (the JSON and CSV printers, whose formats escape or quote, print as they are).
+func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
+    Swift.print(terminalSafe(items.map { "\($0)" }.joined(separator: separator), newlines: false), terminator: terminator)
+}
+
+/// `text` with C0 and C1 control characters, DEL, and the bidi and zero-width formatting
+/// characters written as `\u{…}`; line feeds (and tabs) are kept unless `newlines` is false.
+func terminalSafe(_ text: String, newlines: Bool = true) -> String {
+    func unsafe(_ u: Unicode.Scalar) -> Bool {
+        if u == "\n" { return !newlines }
+        if u == "\t" { return false }
+        switch u.value {
+        case 0..<0x20, 0x7F...0x9F, 0x061C, 0x200B...0x200F, 0x202A...0x202E, 0x2066...0x2069, 0xFEFF: return true
+        default: return false
+        }
+    }
+    guard text.unicodeScalars.contains(where: unsafe) else { return text }
+    var out = String.UnicodeScalarView()
+    for u in text.unicodeScalars {
+        if unsafe(u) {
+            out.append(contentsOf: "\\u{\(String(u.value, radix: 16))}".unicodeScalars)
+        } else {
+            out.append(u)
+        }
+    }
+    return String(out)
 }
 
 /// Ends the process for an error thrown by parsing or running a command. `ExitCode` exits with
@@ -22,12 +54,14 @@ func exit(for error: any Error) -> Never {
         FaceTwinCommand.exit(withError: error)
     }
     let isUsage = FaceTwinCommand.exitCode(for: error) == .validationFailure
+    // An error's message is one line: a line feed in it (from a file name or a file's
+    // contents) is escaped by printError like any other control character.
     let message = isUsage ? FaceTwinCommand.fullMessage(for: error) : "\(error)"
-    let lines = message.split(separator: "\n")
+    let lines = isUsage ? message.split(separator: "\n") : [Substring(message)]
     // ArgumentParser starts its own line with "Error: ", which the prefix already says.
     var first = lines.first.map(String.init) ?? message
     if isUsage, first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
     printError("facetwin: error: \(first)")
-    if isUsage, lines.count > 1 { printError(lines.dropFirst().joined(separator: "\n")) }
+    if isUsage { for line in lines.dropFirst() { printError(String(line)) } }
     exit(2)
 }

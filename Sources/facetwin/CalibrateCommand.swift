@@ -22,7 +22,8 @@ struct CalibrateCommand: ParsableCommand {
             people.
 
             Calibrating on identities the model trained on gives a threshold that is too strict \
-            for new people, so it is refused unless --allow-training-identities.
+            for new people, so it is refused unless --allow-training-identities; so is a model \
+            whose file cannot tell which identities it trained on.
             """
     )
 
@@ -53,7 +54,10 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Write the calibrated model here instead of rewriting --model.")
     var out: String?
 
-    @Flag(help: "Calibrate even on identities the model trained on (the threshold will be too strict).")
+    @Flag(
+        help:
+            "Calibrate even on identities the model trained on (the threshold will be too strict), or when that cannot be checked."
+    )
     var allowTrainingIdentities = false
 
     @Flag(help: "Print JSON.")
@@ -87,7 +91,11 @@ struct CalibrateCommand: ParsableCommand {
             }
             printError("facetwin: WARNING: \(message); calibrating anyway (--allow-training-identities)")
         } else if check.overlap(with: evaluation.identities) == nil {
-            printError("facetwin: warning: \(EvalFormat.cannotCheck(check))")
+            guard allowTrainingIdentities else {
+                throw CLIError(
+                    "\(model): \(EvalFormat.cannotCheck(check)); pass --allow-training-identities to calibrate anyway")
+            }
+            printError("facetwin: warning: \(EvalFormat.cannotCheck(check)); calibrating anyway (--allow-training-identities)")
         }
         let previous = (m.info.threshold, m.info.thresholdMethod)
         let calibration = try Calibration(evaluation: evaluation, target: eer ? .eer : .fmr(targetFMR!))

@@ -83,7 +83,11 @@ struct CrossvalCommand: ParsableCommand {
         }
         guard seed == nil || seeds == nil else { throw ValidationError("give --seed N or --seeds A,B,…, not both") }
         _ = try seedList()
-        guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
+        let resamples = NetworkConfig.limits.bootstrap
+        guard resamples.contains(bootstrap) else {
+            throw ValidationError(
+                "--bootstrap must be between \(resamples.lowerBound) and \(resamples.upperBound) (got \(bootstrap))")
+        }
     }
 
     /// --seeds parsed, else [--seed], else [0].

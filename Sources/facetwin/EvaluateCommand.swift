@@ -152,7 +152,11 @@ struct EvaluateCommand: ParsableCommand {
         if strict, pairs == nil, pairFolders.pairFolders == nil, lfwPairs == nil {
             throw ValidationError("--strict goes with --pairs or --pair-folders")
         }
-        guard bootstrap >= 0 else { throw ValidationError("--bootstrap must be 0 (no intervals) or a number of resamples") }
+        let resamples = NetworkConfig.limits.bootstrap
+        guard resamples.contains(bootstrap) else {
+            throw ValidationError(
+                "--bootstrap must be between \(resamples.lowerBound) and \(resamples.upperBound) (got \(bootstrap))")
+        }
     }
 
     func run() throws {
@@ -198,13 +202,19 @@ struct EvaluateCommand: ParsableCommand {
         var reportIndex: String? = nil
         if let report {
             // The training run's distance bands, when the model's history is beside it.
-            let history = (try? InputFile.read(TrainingFiles.historyPath(for: model))).map { String(decoding: $0, as: UTF8.self) }
+            // Drawn only from a history whose fingerprint is this model's.
+            let historyPath = TrainingFiles.historyPath(for: model)
+            var history = (try? InputFile.read(historyPath)).map { String(decoding: $0, as: UTF8.self) }
+            if let text = history, TrainingFiles.check(m, historyCSV: text) != .consistent {
+                printError("facetwin: warning: \(historyPath) does not record this model's fingerprint; training.svg not drawn")
+                history = nil
+            }
             try EvaluationReport.write(
                 evaluation, summary: summary, training: history.flatMap(TrainingBands.init(historyCSV:)), to: report)
             reportIndex = (report as NSString).appendingPathComponent("index.html")
         }
         if json {
-            print(summary.json())
+            Swift.print(summary.json())  // JSON escapes its control characters; printed over its lines
             return
         }
         print("model: \(model)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import COpenBLAS
 import FaceTwin
 import Foundation
 
@@ -24,6 +25,8 @@ struct FaceTwinCommand: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        // Under ulimit -v: restarted without OpenBLAS's pool thread (Sources/COpenBLAS/openblas.c).
+        facetwin_openblas_prepare_process(CommandLine.unsafeArgv)
         do {
             var command = try FaceTwinCommand.parseAsRoot()
             try command.run()

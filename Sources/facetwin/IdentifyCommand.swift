@@ -48,6 +48,12 @@ struct IdentifyCommand: ParsableCommand {
         if let m = g.model { try detectOptions.apply(to: m) }
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.identify(probe: probe, top: top, score: score)
+        if r.skippedTemplates > 0 {
+            let names = r.identitiesWithSkippedTemplates.map { "\"\($0)\"" }.joined(separator: ", ")
+            printError(
+                "facetwin: warning: \(gallery): skipped \(r.skippedTemplates) stored template\(r.skippedTemplates == 1 ? "" : "s") holding NaN or infinity (of \(names)); remove and enroll again"
+            )
+        }
         let info = g.model?.info
         let best = r.candidates[0]
         let scored = best.headScore ?? best.distance

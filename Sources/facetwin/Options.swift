@@ -167,7 +167,8 @@ struct TrainingOptionsGroup: ParsableArguments {
             throw ValidationError("--embedding-scale must be between 0 and 1000 (got \(embeddingScale))")
         }
         let config = try networkConfig()
-        if let problem = config.problem(batch: o.batchSize, training: true) {
+        // The model must also load: every command embeds NetworkLimits.inferenceBatch images at once.
+        if let problem = config.problem(batch: o.batchSize, training: true) ?? config.problem() {
             throw ValidationError("--size/--channels/--hidden/--embedding/--batch: \(problem)")
         }
     }

@@ -7,7 +7,15 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    let data: Data
+    do {
+        data = try encoder.encode(value)
+    } catch {
+        // JSON has no NaN or infinity: a result holding one is refused in one line.
+        throw CLIError("cannot print the result as JSON: it holds a number that is not finite (NaN or infinite)")
+    }
+    // JSON writes every control character as an escape: printed as it is, over several lines.
+    Swift.print(String(decoding: data, as: UTF8.self))
 }
 
 /// Writes text through OutputFile: a regular file or a new path only, a temporary beside the

@@ -81,6 +81,11 @@ struct VerifyCommand: ParsableCommand {
         if let m = g.model { try detectOptions.apply(to: m) }
         let verifier = try Verifier(gallery: g, threshold: threshold)
         let r = try verifier.verify(probe: probe!, claim: claim!, score: score)
+        if r.skippedTemplates > 0 {
+            printError(
+                "facetwin: warning: \(gallery ?? ""): skipped \(r.skippedTemplates) stored template\(r.skippedTemplates == 1 ? "" : "s") of \"\(r.claim)\" holding NaN or infinity; remove and enroll again"
+            )
+        }
         let info = g.model?.info
         let scored = r.headScore ?? r.distance
         if json {

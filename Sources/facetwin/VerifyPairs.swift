@@ -44,7 +44,7 @@ extension VerifyCommand {
                     failuresToAcquire: result.failuresToAcquire.map(FailureToAcquire.init),
                     pairsNotScored: result.notScored.map(FailureToAcquire.Pair.init)))
         } else if out == nil {
-            print(csv, terminator: "")
+            Swift.print(terminalSafe(csv), terminator: "")  // rows on their lines; fields quoted
             printError(summary)
         } else {
             print(summary)

@@ -92,4 +92,38 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(usage.status, 2)
         XCTAssertTrue(usage.stderr.contains("--eer or --target-fmr"), usage.stderr)
     }
+
+    /// The trained identities are checked by the names the model records, wherever calibrate
+    /// runs; a model that records neither names nor a readable folder is refused unless
+    /// --allow-training-identities.
+    func testCalibrateChecksTrainedIdentitiesByNameAndRefusesWhenItCannotCheck() throws {
+        let orl = try orlDirectory()
+        let dir = try temporaryDirectory(self)
+        let path = try EvalFixture.copyModel(to: dir)
+        let m = try FaceModel.load(path: path)
+        m.info.training!.data = "data/no-such-folder"
+        m.info.training!.trainedIdentities = ["s1", "s2", "s3", "s4"]
+        let named = dir.appendingPathComponent("named.safetensors").path
+        try m.save(to: named)
+        let refused = try runFacetwin(["calibrate", "--model", named, "--data", orl, "--identities", "s1,s5", "--eer"])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.hasPrefix("facetwin: error: \(named): the model trained on s1"), refused.stderr)
+        let held = try runFacetwin(["calibrate", "--model", named, "--data", orl, "--identities", "s5,s6,s7", "--eer"])
+        XCTAssertEqual(held.status, 0, held.stderr)
+        XCTAssertEqual(held.stderr, "", "checked by name: nothing to warn about")
+
+        m.info.training!.trainedIdentities = nil
+        let unnamed = dir.appendingPathComponent("unnamed.safetensors").path
+        try m.save(to: unnamed)
+        let cannot = try runFacetwin(["calibrate", "--model", unnamed, "--data", orl, "--identities", "s5,s6,s7", "--eer"])
+        XCTAssertEqual(cannot.status, 2, cannot.stderr)
+        XCTAssertEqual(cannot.stderr.split(separator: "\n").count, 1, cannot.stderr)
+        XCTAssertTrue(cannot.stderr.contains("cannot check whether the model trained on these identities"), cannot.stderr)
+        XCTAssertTrue(cannot.stderr.contains("--allow-training-identities"), cannot.stderr)
+        let forced = try runFacetwin([
+            "calibrate", "--model", unnamed, "--data", orl, "--identities", "s5,s6,s7", "--eer", "--allow-training-identities"
+        ])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("calibrating anyway"), forced.stderr)
+    }
 }

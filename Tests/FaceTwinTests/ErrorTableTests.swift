@@ -383,8 +383,8 @@ final class ErrorTableTests: XCTestCase {
             cli + "EvaluateCommand.swift --strict goes with --pairs or --pair-folders": {
                 evaluate + ["--data", f.data.path, "--strict"]
             },
-            cli + "EvaluateCommand.swift --bootstrap must be 0 (no intervals) or a number of resamples": {
-                ["evaluate", "--model", f.model, "--data", f.data.path, "--bootstrap=-1"]
+            cli + "EvaluateCommand.swift --bootstrap must be between {low} and {high} (got {value})": {
+                ["evaluate", "--model", f.model, "--data", f.data.path, "--bootstrap=9223372036854775807"]
             },
             cli + "DetectCommand.swift --size must be WxH with sides from 8 to 4096 (got \"{text}\")": {
                 ["detect", "--in", f.data.path, "--out", f.path("crops"), "--size", "4x4"]
@@ -428,8 +428,8 @@ final class ErrorTableTests: XCTestCase {
             cli + "CrossvalCommand.swift give --seed N or --seeds A,B,…, not both": {
                 ["crossval", "--data", f.data.path, "--seed", "1", "--seeds", "1,2"]
             },
-            cli + "CrossvalCommand.swift --bootstrap must be 0 (no intervals) or a number of resamples": {
-                ["crossval", "--data", f.data.path, "--bootstrap=-1"]
+            cli + "CrossvalCommand.swift --bootstrap must be between {low} and {high} (got {value})": {
+                ["crossval", "--data", f.data.path, "--bootstrap=9223372036854775807"]
             },
             cli + "CrossvalCommand.swift --seeds must be non-negative integers separated by commas, e.g. 0,1,2 (got \"{text}\")":
                 {

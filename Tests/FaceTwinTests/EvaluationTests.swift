@@ -140,6 +140,10 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(TrainingIdentities(info: ModelInfo(config: EvalFixture.config)), .noRecord)
         var moved = model.info
         moved.training?.data = orl + "/does-not-exist"
+        // The names the model records hold wherever the folder went.
+        XCTAssertEqual(TrainingIdentities(info: moved).overlap(with: ["s7", "s1"]), ["s1"])
+        // A record without them is checked against the folder.
+        moved.training?.trainedIdentities = nil
         guard case .unknown = TrainingIdentities(info: moved) else {
             return XCTFail("a missing training folder cannot be checked")
         }

@@ -725,8 +725,10 @@ extension GradientCheckTests {
             }
             let mean = d.reduce(0, +) / Double(b)
             let variance = d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(b)
-            let (gamma, beta) = (Double(head.norm.weight.value.pointer[0]), Double(head.norm.bias.value.pointer[0]))
-            let (w, bias) = (Double(head.dense.weight.value.pointer[0]), Double(head.dense.bias.value.pointer[0]))
+            // The monotone head: γ and w are the softplus of the stored parameters.
+            func softplus(_ x: Float) -> Double { log1p(exp(Double(x))) }
+            let (gamma, beta) = (softplus(head.norm.weight.value.pointer[0]), Double(head.norm.bias.value.pointer[0]))
+            let (w, bias) = (softplus(head.dense.weight.value.pointer[0]), Double(head.dense.bias.value.pointer[0]))
             var total = 0.0
             for k in 0..<b {
                 let z = w * ((d[k] - mean) / (variance + 1e-5).squareRoot() * gamma + beta) + bias

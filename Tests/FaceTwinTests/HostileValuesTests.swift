@@ -328,6 +328,62 @@ final class HostileValuesTests: XCTestCase {
         XCTAssertEqual(report.skipped.map(\.path), [fx.photo(1)])
     }
 
+    func testNegativeRunningVarianceIsRefusedAtLoad() throws {
+        let fx = try GalleryFixture(self)
+        let path = fx.dir.appendingPathComponent("negvar.safetensors").path
+        try rewriteModel(fx.modelPath, to: path) { name, _, data in
+            guard name == "cnn1.3.running_var" else { return data }
+            var f = Self.floats(data)
+            f[0] = -1
+            return Self.bytes(f)
+        }
+        XCTAssertThrowsError(try FaceModel.load(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("cnn1.3.running_var holds a negative variance"), "\(error)")
+        }
+        assertRefused(try runFacetwin(["info", "--model", path]), [path, "negative variance"], "running_var -1")
+    }
+
+    /// Finite weights whose products overflow: every command that embeds refuses in one line
+    /// naming the photo (text and --json), never prints a NaN answer or a raw EncodingError.
+    func testNonFiniteEmbeddingIsRefusedByEveryCommand() throws {
+        let fx = try GalleryFixture(self)
+        let model = galleryTestModel()
+        for (name, tensor) in model.network.stateTensors where name.hasPrefix("fc1.") && name.hasSuffix(".weight") {
+            for i in 0..<tensor.count { tensor.pointer[i] = 3e38 }
+        }
+        model.recordedFingerprint = nil
+        let path = fx.dir.appendingPathComponent("overflow.safetensors").path
+        try model.save(to: path)
+        let (a, b) = (fx.photo(1), fx.photo(2))
+        let pairs = fx.dir.appendingPathComponent("pairs.csv")
+        try "\(a),\(b),1\n".write(to: pairs, atomically: true, encoding: .utf8)
+        let out = fx.dir.appendingPathComponent("result.csv").path
+        for (what, arguments) in [
+            ("compare", ["compare", a, b, "--model", path]),
+            ("compare --json", ["compare", a, b, "--model", path, "--json"]),
+            ("embed", ["embed", a, "--model", path]),
+            ("predict", ["predict", "--model", path, "--pairs", pairs.path, "--out", out]),
+            ("verify --pairs", ["verify", "--model", path, "--pairs", pairs.path]),
+            ("verify --pairs --json", ["verify", "--model", path, "--pairs", pairs.path, "--json"])
+        ] {
+            assertRefused(try runFacetwin(arguments), [a, "embedding of this photo is not finite"], what)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "predict wrote no result.csv")
+    }
+
+    /// A network that trains within the memory limit with a small batch but could not embed
+    /// the inference batch of 64 is refused before training: no model that no command loads.
+    func testTrainRefusesANetworkItsLoaderWouldRefuse() throws {
+        let data = try orlDirectory()
+        let out = try temporaryDirectory(self).appendingPathComponent("m.safetensors").path
+        let r = try runCapped([
+            "train", "--data", data, "--size", "1700", "--channels", "1", "--pool", "8", "--batch", "2", "--epochs", "1",
+            "--out", out
+        ])
+        assertRefused(r, ["to embed 64 images at once", "more than the limit of 8 GiB"], "--size 1700 --batch 2", usage: true)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no model written")
+    }
+
     func testExplodingLossIsDivergenceAndWritesNoModel() throws {
         let data = try orlDirectory()
         let dir = try temporaryDirectory(self)

@@ -45,7 +45,19 @@ final class PredictTests: XCTestCase {
         let evaluated = try XCTUnwrap(summary?["accuracyAtStoredThreshold"] as? Double)
 
         let text = try String(contentsOfFile: out, encoding: .utf8)
-        XCTAssertTrue(text.hasPrefix("x1,x2,label,predict,distance,score\np00/a.pgm,p00/b.pgm,1,"), text)
+        XCTAssertTrue(text.hasPrefix("x1,x2,label,predict,similar,distance\np00/a.pgm,p00/b.pgm,1,"), text)
+        // predict is the sigmoid head's score, as the Keras recipe writes it (< 0.5 = similar);
+        // similar is the verdict at the model's threshold, 0.5.
+        var agree = 0
+        let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(rows.count, 14)
+        for row in rows {
+            let score = try XCTUnwrap(Float(row[3])), similar = row[4]
+            XCTAssertTrue(score > 0 && score < 1, "predict \(score) is a score in (0, 1)")
+            XCTAssertEqual(similar, score <= 0.5 ? "1" : "0", "\(row)")
+            if similar == row[2] { agree += 1 }
+        }
+        XCTAssertEqual(Double(agree) / Double(rows.count), evaluated, accuracy: 1e-12, "similar = label agrees as evaluate says")
 
         guard let python = pandasPython() else {
             throw XCTSkip("pandas not found (set BENCH_PYTHON to a Python with pandas, or run scripts/bench.sh once)")
@@ -53,11 +65,11 @@ final class PredictTests: XCTestCase {
         let check = """
             import sys, pandas as pd
             df = pd.read_csv(sys.argv[1])
-            assert list(df.columns) == ["x1", "x2", "label", "predict", "distance", "score"], list(df.columns)
-            assert len(df) == 14 and df["label"].isin([0, 1]).all() and df["predict"].isin([0, 1]).all()
-            assert ((df["score"] > 0) & (df["score"] < 1)).all()
-            assert (df["predict"] == (df["score"] <= 0.5).astype(int)).all()
-            print(repr(float((df["label"] == df["predict"]).mean())))
+            assert list(df.columns) == ["x1", "x2", "label", "predict", "similar", "distance"], list(df.columns)
+            assert len(df) == 14 and df["label"].isin([0, 1]).all() and df["similar"].isin([0, 1]).all()
+            assert ((df["predict"] > 0) & (df["predict"] < 1)).all()
+            assert (df["similar"] == (df["predict"] <= 0.5).astype(int)).all()
+            print(repr(float((df["label"] == df["similar"]).mean())))
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)

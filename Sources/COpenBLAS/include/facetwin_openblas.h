@@ -2,7 +2,8 @@
 #define FACETWIN_OPENBLAS_H
 #include <stddef.h>
 
-/// OpenBLAS, loaded at first use with one thread (see openblas.c). Row-major throughout;
+/// OpenBLAS, loaded at first use with one thread, or portable kernels under a memory limit
+/// (see openblas.c). Row-major throughout;
 /// `trans_a`/`trans_b` nonzero for a transposed operand.
 
 /// Loads libopenblas.so.0 if not yet loaded. Returns 0, or -1 with a one-line reason in
@@ -13,4 +14,14 @@ void facetwin_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                     const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 void facetwin_sgemv(int m, int n, float alpha, const float *a, int lda, const float *x, float beta, float *y);
 void facetwin_openblas_set_threads(int n);
+
+/// 1 when the process runs under an address-space limit (RLIMIT_AS), where OpenBLAS is not
+/// opened and `facetwin_sgemm`/`facetwin_sgemv` run the portable kernels (openblas.c says why).
+int facetwin_openblas_is_portable(void);
+/// Under an address-space limit, re-executes the process (`argv` as given to main) with
+/// OPENBLAS_NUM_THREADS=1 unless it is already 1; returns otherwise, or if exec fails.
+void facetwin_openblas_prepare_process(char **argv);
+/// The portable GEMM itself, with `facetwin_sgemm`'s arguments.
+void facetwin_portable_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                             const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 #endif

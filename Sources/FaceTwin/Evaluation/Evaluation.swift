@@ -242,6 +242,11 @@ public struct Evaluation: Sendable {
         }
         let dim = model.config.embeddingSize
         let embeddings = model.network.embed(pixels: pixels, count: paths.count)
+        for k in paths.indices where failures[Int32(k)] == nil {
+            if embeddings[(k * dim)..<((k + 1) * dim)].contains(where: { !$0.isFinite }) {
+                throw .image(.nonFiniteEmbedding(path: paths[k]))
+            }
+        }
         var distances = [Float](repeating: 0, count: first.count)
         embeddings.withUnsafeBufferPointer { e in
             for k in distances.indices {

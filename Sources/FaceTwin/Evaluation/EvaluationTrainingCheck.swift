@@ -4,8 +4,10 @@ import Foundation
 /// evaluation or a calibration can say when it includes people the model has already seen
 /// (error rates on training identities are optimistic, often wildly so).
 ///
-/// A model file records its training folder (`training.data`), how many identities it
-/// trained on and which it held out (and which it validated on). `train` uses every identity
+/// A model file records the identities it trained on by name (`training.trainedIdentities`), so
+/// the check holds wherever it runs. Files that do not record the names record the training
+/// folder (`training.data`), how many identities it trained on and which it held out (and
+/// which it validated on); for them the check reads the folder. `train` uses every identity
 /// folder of `data` except the held-out and validation ones, so the trained identities are the
 /// folder's identity folders minus those, provided the folder is still there and still has that
 /// many identities.
@@ -24,6 +26,13 @@ public enum TrainingIdentities: Sendable, Equatable {
             return
         }
         let root = t.data
+        // The validation identities (carved from the training ones) were kept out of training too.
+        if let names = t.trainedIdentities {
+            self = .known(
+                trained: NaturalOrder.sorted(names), heldOut: NaturalOrder.sorted(Set(t.holdout).union(t.validation ?? [])),
+                root: root)
+            return
+        }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else {
             self = .unknown(reason: "the model's training folder \(root) is not readable from here")
             return

@@ -168,7 +168,11 @@ public final class Gallery {
             throw .database(path: path, message: "the file kept changing while it was opened")
         }
 
-        if let binding, stored.modelFingerprint != binding.fingerprint {
+        // A gallery made before the probe preparation was part of the fingerprint recorded the
+        // weights' fingerprint alone (`FaceModel.weightsFingerprint`): still accepted.
+        if let binding, stored.modelFingerprint != binding.fingerprint,
+            stored.modelFingerprint != binding.model.weightsFingerprint
+        {
             throw .modelMismatch(
                 path: path, galleryFingerprint: stored.modelFingerprint, galleryModelPath: stored.modelPath,
                 modelFingerprint: binding.fingerprint, modelPath: binding.path)
@@ -358,7 +362,7 @@ public final class Gallery {
                     """, arguments: name.map { StatementArguments([$0]) } ?? StatementArguments())
         }
         var order: [String] = []
-        var acc: [String: (min: Double, sum: Double, count: Int)] = [:]
+        var acc: [String: (min: Double, sum: Double, count: Int, skipped: Int)] = [:]
         for row in rows {
             let identity: String = try Self.column(row, "name", of: "identities", path: path)
             let e = try TemplateCodec.decode(
@@ -369,18 +373,23 @@ public final class Gallery {
                 sum += diff * diff
             }
             let d = sum.squareRoot()
-            if let a = acc[identity] {
-                acc[identity] = (Swift.min(a.min, d), a.sum + d, a.count + 1)
+            var a = acc[identity] ?? (.infinity, 0, 0, 0)
+            if acc[identity] == nil { order.append(identity) }
+            // A template holding NaN or infinity (or one so large its distance overflows) is
+            // skipped and counted, never compared.
+            if d.isFinite, Float(d).isFinite {
+                a = (Swift.min(a.min, d), a.sum + d, a.count + 1, a.skipped)
             } else {
-                order.append(identity)
-                acc[identity] = (d, d, 1)
+                a.skipped += 1
             }
+            acc[identity] = a
         }
         return NaturalOrder.sorted(order).map { identity in
             let a = acc[identity]!
             return IdentityDistance(
-                name: identity, minDistance: Float(a.min), meanDistance: Float(a.sum / Double(a.count)),
-                templateCount: a.count)
+                name: identity, minDistance: a.count > 0 ? Float(a.min) : .infinity,
+                meanDistance: a.count > 0 ? Float(a.sum / Double(a.count)) : .infinity, templateCount: a.count,
+                skippedTemplates: a.skipped)
         }
     }
 
@@ -726,5 +735,8 @@ public struct IdentityDistance: Sendable, Equatable, Codable {
     public let minDistance: Float
     /// The mean distance over its templates.
     public let meanDistance: Float
+    /// Its usable templates (the distances are over these; infinity when there are none).
     public let templateCount: Int
+    /// Its stored templates that hold NaN or infinity, skipped.
+    public var skippedTemplates: Int = 0
 }

@@ -39,6 +39,9 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     case embeddingSize(path: String, expected: Int, got: Int)
     /// The gallery holds no identities, so there is nothing to match against.
     case empty(path: String)
+    /// Every stored template of the identity `name` (of every identity, when nil) holds NaN or
+    /// infinity: nothing to compare with.
+    case noUsableTemplates(path: String, name: String?)
     /// No threshold: neither given nor stored in the model.
     case noThreshold(modelPath: String)
     /// A threshold ``VerificationThreshold`` refuses: given (`modelPath` nil) or stored in the model at `modelPath`.
@@ -81,6 +84,9 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(error.description) (probe image)"
         case .embeddingSize(let path, let expected, let got):
             return "\(path): gallery embeddings have \(expected) values, the probe has \(got)"
+        case .noUsableTemplates(let path, let name):
+            return
+                "\(path): \(name.map { "identity \"\($0)\"" } ?? "every identity") has no usable template (each stored embedding holds NaN or infinity); remove and enroll again"
         case .empty(let path):
             return "\(path): the gallery has no identities; enroll someone first"
         case .noThreshold(let modelPath):

@@ -19,6 +19,8 @@ public struct VerificationResult: Sendable, Equatable, Codable {
     public let isMatch: Bool
     public let score: MatchScore
     public let templatesCompared: Int
+    /// The claimed identity's stored templates skipped because they hold NaN or infinity.
+    public var skippedTemplates: Int = 0
     /// For a model with a sigmoid head: its score of `distance`, in (0, 1), small for a match.
     public var headScore: Float? = nil {
         didSet { matchProbability = headScore.map { 1 - $0 } }
@@ -55,8 +57,11 @@ public struct IdentificationResult: Sendable, Equatable, Codable {
     public let candidates: [IdentificationCandidate]
     /// The identity found, or nil for "unknown" (even the nearest is above the threshold).
     public let identity: String?
-    /// Identities in the gallery.
+    /// Identities in the gallery compared (those with at least one usable template).
     public let identitiesCompared: Int
+    /// Stored templates skipped because they hold NaN or infinity, and whose they are.
+    public var skippedTemplates: Int = 0
+    public var identitiesWithSkippedTemplates: [String] = []
 }
 
 /// Verifies claimed identities and identifies probes against a gallery, with the model
@@ -118,12 +123,13 @@ public final class Verifier {
         -> VerificationResult
     {
         let d = try gallery.distances(probe: embedding, to: claim)
+        guard d.templateCount > 0 else { throw .noUsableTemplates(path: gallery.path, name: claim) }
         let distance = score == .min ? d.minDistance : d.meanDistance
         let headScore = model.network.head?.scores([distance])[0]
         return VerificationResult(
             probe: probe, claim: claim, distance: distance, threshold: threshold,
             isMatch: (headScore ?? distance) <= threshold, score: score, templatesCompared: d.templateCount,
-            headScore: headScore, matchProbability: headScore.map { 1 - $0 })
+            skippedTemplates: d.skippedTemplates, headScore: headScore, matchProbability: headScore.map { 1 - $0 })
     }
 
     /// Ranks the gallery's identities by distance to a probe image.
@@ -138,8 +144,11 @@ public final class Verifier {
     public func identify(embedding: [Float], probe: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError)
         -> IdentificationResult
     {
-        let all = try gallery.distances(probe: embedding)
-        guard !all.isEmpty else { throw .empty(path: gallery.path) }
+        let stored = try gallery.distances(probe: embedding)
+        guard !stored.isEmpty else { throw .empty(path: gallery.path) }
+        let all = stored.filter { $0.templateCount > 0 }
+        let damaged = stored.filter { $0.skippedTemplates > 0 }
+        guard !all.isEmpty else { throw .noUsableTemplates(path: gallery.path, name: nil) }
         // `all` is in natural name order; a stable sort keeps that order among ties.
         let distances = all.map { score == .min ? $0.minDistance : $0.meanDistance }
         let headScores = model.network.head?.scores(distances)
@@ -158,6 +167,8 @@ public final class Verifier {
         return IdentificationResult(
             probe: probe, threshold: threshold, score: score,
             candidates: Array(ranked.prefix(Swift.max(1, top))),
-            identity: best.isMatch ? best.name : nil, identitiesCompared: all.count)
+            identity: best.isMatch ? best.name : nil, identitiesCompared: all.count,
+            skippedTemplates: damaged.reduce(0) { $0 + $1.skippedTemplates },
+            identitiesWithSkippedTemplates: damaged.map(\.name))
     }
 }

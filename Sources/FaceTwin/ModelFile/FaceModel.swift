@@ -78,8 +78,12 @@ public final class FaceModel {
             info = ModelInfo(config: try inferConfig(file))
         }
         try validate(info.config, against: file)
+        // Under an address-space limit the weights must fit beside the mapped file.
+        let weightBytes = 4 * info.config.stateShapes.reduce(0.0) { $0 + Double($1.shape.reduce(1, *)) }
+        if let shortfall = AddressSpace.shortfall(weightBytes) { throw ModelFileError(path: path, "cannot load: \(shortfall)") }
         let network = SiameseNetwork(config: info.config, seed: nil)
         let fingerprint = try loadWeights(into: network, from: file)
+        try checkComputable(network, path: path)
         // A loaded model is used, not trained: sustained embedding may take the sparse product.
         network.freezeForInference()
         let model = FaceModel(network: network, info: info)
@@ -88,6 +92,24 @@ public final class FaceModel {
         }
         model.cachedFingerprint = fingerprint  // computed from the weights as they were loaded
         return model
+    }
+
+    /// Finite weights that still cannot compute a meaningful score: a BatchNorm running
+    /// variance below zero (its square root is NaN), or a sigmoid head whose score falls as the
+    /// distance grows (a plain PyTorch head with w·γ ≤ 0: an inverted scorer).
+    private static func checkComputable(_ network: SiameseNetwork, path: String) throws(ModelFileError) {
+        for (name, tensor) in network.stateTensors where name.hasSuffix("running_var") {
+            if let i = (0..<tensor.count).first(where: { tensor.pointer[$0] < 0 }) {
+                throw ModelFileError(
+                    path: path, "tensor \(name) holds a negative variance (\(tensor.pointer[i]) at element \(i))")
+            }
+        }
+        if let head = network.head, !(head.slope > 0) {
+            throw ModelFileError(
+                path: path,
+                "the sigmoid head's score does not rise with the distance (BatchNorm weight × Dense weight = \(head.slope)): an inverted scorer"
+            )
+        }
     }
 
     /// Shapes of a PyTorch reference-architecture state dict → configuration.
@@ -130,9 +152,12 @@ public final class FaceModel {
         guard side * side * lastChannels == flat else {
             throw fail("fc1.0 takes \(flat) features, not \(lastChannels) channels of a square image")
         }
-        return NetworkConfig(
+        var config = NetworkConfig(
             inputHeight: side, inputWidth: side, channels: channels, hidden: Array(widths.dropLast()),
             embeddingSize: embedding, inputChannels: inputChannels, head: file.contains("head.1.weight") ? .sigmoid : .distance)
+        // A plain PyTorch state dict holds the head's parameters as they are used.
+        config.monotoneHead = config.head != .sigmoid
+        return config
     }
 
     /// The configuration within ``NetworkConfig/limits``, and every tensor it needs present in
@@ -274,11 +299,17 @@ extension FaceModel {
         return pixels
     }
 
-    /// Embeddings of image files, in order, computed in batches.
+    /// Embeddings of image files, in order, computed in batches. A model whose weights are
+    /// finite can still compute NaN or infinity (weights near the float range's end): such an
+    /// embedding throws ``ImageError/nonFiniteEmbedding(path:)``, never reaches a distance.
     public func embed(imagesAt paths: [String]) throws(ImageError) -> [[Float]] {
         var pixels: [Float] = []
         pixels.reserveCapacity(paths.count * config.imageSize)
         for path in paths { pixels += try prepareImage(at: path) }
-        return embed(pixels: pixels, count: paths.count)
+        let embeddings = embed(pixels: pixels, count: paths.count)
+        if let k = embeddings.firstIndex(where: { !$0.allSatisfy(\.isFinite) }) {
+            throw .nonFiniteEmbedding(path: paths[k])
+        }
+        return embeddings
     }
 }

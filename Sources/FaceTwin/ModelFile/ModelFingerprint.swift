@@ -23,7 +23,30 @@ extension FaceModel {
     /// the network's memory as soon as it is there (``loadWeights(into:from:)``), so a model
     /// loaded from a file has it at no cost beyond the load; a model built or changed in
     /// memory computes it on first use, then caches it.
+    ///
+    /// A model that records how its probes are prepared (``ModelInfo/preparation``: detection
+    /// mode, crop size, aligned size and eye positions, multi-face policy) has that hashed in
+    /// too, after the weights' fingerprint: the same weights preparing probes otherwise give
+    /// other embeddings of the same photo, so a gallery refuses them. A model without that
+    /// record keeps ``weightsFingerprint`` as its fingerprint.
     public var fingerprint: String {
+        let weights = weightsFingerprint
+        guard var preparation = info.preparation else { return weights }
+        preparation.failedToAcquire = nil  // a training fact: probes are prepared the same either way
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = (try? encoder.encode(preparation)) ?? Data("\(preparation)".utf8)
+        var hash = SHA256()
+        for part in [Array("facetwin.fingerprint.preparation.v1".utf8), Array(weights.utf8), Array(json)] {
+            hash.update(FingerprintHasher.littleEndianBytes(UInt64(part.count)))
+            hash.update(part)
+        }
+        return hash.hexDigest()
+    }
+
+    /// The fingerprint of the configuration and weights alone: what galleries made before the
+    /// preparation was hashed in recorded, so ``Gallery`` still accepts it from them.
+    public var weightsFingerprint: String {
         if let cachedFingerprint { return cachedFingerprint }
         let value = computeFingerprint()
         cachedFingerprint = value

@@ -70,6 +70,9 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     /// The model file whose twin the run started from, and whether it stayed frozen.
     public var backbone: String?
     public var backboneFrozen: Bool?
+    /// The identity folders trained on, by name (natural order), so a later calibration or
+    /// evaluation can tell them wherever it runs (nil in files that do not record them).
+    public var trainedIdentities: [String]?
 
     public init(
         data: String, trainIdentities: Int, trainImages: Int, holdout: [String], epochs: Int, bestEpoch: Int,

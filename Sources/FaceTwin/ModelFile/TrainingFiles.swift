@@ -52,7 +52,12 @@ public enum TrainingFiles {
     /// Compares the fingerprint recorded in the history's last row with the model's.
     public static func check(modelPath: String, historyPath: String) throws -> Consistency {
         let model = try FaceModel.load(path: modelPath)
-        let text = String(decoding: try InputFile.read(historyPath), as: UTF8.self)
+        return check(model, historyCSV: String(decoding: try InputFile.read(historyPath), as: UTF8.self))
+    }
+
+    /// Whether `historyCSV` describes `model`: its last row's fingerprint is the model's (or,
+    /// in a history written before the probe preparation was hashed in, its weights').
+    public static func check(_ model: FaceModel, historyCSV text: String) -> Consistency {
         let lines = text.split(separator: "\n")
         guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false),
             let column = header.firstIndex(where: { $0 == fingerprintColumn }),
@@ -61,7 +66,7 @@ public enum TrainingFiles {
         let last = lines[lines.count - 1].split(separator: ",", omittingEmptySubsequences: false)
         guard column < last.count else { return .unrecorded }
         let recorded = String(last[column])
-        return recorded == model.fingerprint
+        return recorded == model.fingerprint || recorded == model.weightsFingerprint
             ? .consistent : .mismatch(historyFingerprint: recorded, modelFingerprint: model.fingerprint)
     }
 }

@@ -28,6 +28,10 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var inputInset: Double?
     /// What a pair's score is: the distance, or a learned sigmoid of it (`SigmoidHead`).
     public var head: HeadKind
+    /// Whether the sigmoid head's γ and w are the softplus of their stored parameters, so its
+    /// score rises with the distance by construction (``SigmoidHead``). True for every head
+    /// FaceTwin trains; false for a file that does not record it (the plain PyTorch head).
+    public var monotoneHead: Bool
 
     public init(
         inputHeight: Int = 100, inputWidth: Int = 100, channels: [Int] = [4, 8, 8],
@@ -38,6 +42,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         self.inputInset = inputInset
         self.inputChannels = inputChannels
         self.head = head
+        self.monotoneHead = true
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.channels = channels
@@ -84,7 +89,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case inputChannels, inputHeight, inputWidth, channels, hidden, embeddingSize, invert, pool, standardize, embeddingScale,
-            mirrorAverage, head, inputInset
+            mirrorAverage, head, inputInset, monotoneHead
     }
 
     /// Model files written before pooling, standardisation, normalisation, mirror averaging and
@@ -103,6 +108,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         embeddingScale = try c.decodeIfPresent(Float.self, forKey: .embeddingScale)
         mirrorAverage = try c.decodeIfPresent(Bool.self, forKey: .mirrorAverage) ?? false
         head = try c.decodeIfPresent(HeadKind.self, forKey: .head) ?? .distance
+        monotoneHead = head == .sigmoid ? try c.decodeIfPresent(Bool.self, forKey: .monotoneHead) ?? false : true
         inputInset = try c.decodeIfPresent(Double.self, forKey: .inputInset)
     }
 
@@ -122,6 +128,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(embeddingScale, forKey: .embeddingScale)
         try c.encode(mirrorAverage, forKey: .mirrorAverage)
         if head != .distance { try c.encode(head, forKey: .head) }
+        if head == .sigmoid { try c.encode(monotoneHead, forKey: .monotoneHead) }
         try c.encodeIfPresent(inputInset, forKey: .inputInset)
     }
 }

@@ -21,6 +21,8 @@ public struct NetworkLimits: Sendable {
     public var folds: ClosedRange<Int> = 2...1000
     public var learningRate: ClosedRange<Float> = 1e-12...10
     public var margin: ClosedRange<Float> = 1e-6...1e3
+    /// Bootstrap resamples of `evaluate` and `crossval` (0: no intervals).
+    public var bootstrap: ClosedRange<Int> = 0...100_000
     /// Ranked candidates `identify` shows.
     public var top: ClosedRange<Int> = 1...100_000
 
@@ -116,7 +118,8 @@ extension NetworkConfig {
         if bytes > Double(l.memoryBytes) {
             let gib = Double(1 << 30)
             return "the network needs about \(Self.gibText(bytes / gib)) GiB of weights and activations"
-                + "\(training ? " to train with batch \(batch)" : ""), more than the limit of \(l.memoryBytes >> 30) GiB"
+                + (training ? " to train with batch \(batch)" : " to embed \(batch) images at once, as a loaded model does")
+                + ", more than the limit of \(l.memoryBytes >> 30) GiB"
         }
         return nil
     }

@@ -61,7 +61,9 @@ public final class SiameseNetwork {
         if let scale = config.embeddingScale { mlp.append(L2Normalize(scale: scale)) }
         fc1 = Sequential(mlp)
         self.linears = linears
-        head = config.head == .sigmoid ? SigmoidHead(rng: &rng, initialize: initialize) : nil
+        head =
+            config.head == .sigmoid
+            ? SigmoidHead(rng: &rng, initialize: initialize, monotone: config.monotoneHead) : nil
         applyOptions()
     }
 

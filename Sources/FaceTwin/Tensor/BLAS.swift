@@ -2,7 +2,8 @@ import COpenBLAS
 
 /// Thin wrappers over OpenBLAS's `cblas_sgemm`, in row-major terms, and its thread count.
 /// OpenBLAS is opened on first use with OPENBLAS_NUM_THREADS=1 (Sources/COpenBLAS/openblas.c
-/// says why); a machine without it stops there with a message saying what to install.
+/// says why), except under an address-space limit (`ulimit -v`), where portable kernels take
+/// its place; a machine without it stops there with a message saying what to install.
 public enum BLAS {
     nonisolated(unsafe) private static var currentThreads = -1
 
@@ -46,6 +47,18 @@ public enum BLAS {
         _ = loaded
         facetwin_sgemm(
             transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The portable kernel that stands in for OpenBLAS under an address-space limit
+    /// (Sources/COpenBLAS/openblas.c), with ``gemm(transA:transB:m:n:k:a:lda:b:ldb:beta:c:ldc:)``'s
+    /// arguments and `alpha`.
+    static func portableGEMM(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        facetwin_portable_sgemm(
+            transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+            Int32(ldc))
     }
 
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.

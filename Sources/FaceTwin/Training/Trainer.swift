@@ -192,6 +192,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case diverged(epoch: Int, loss: Float, reference: Float)
     /// The embeddings collapsed again after `restarts` restarts at a lower learning rate.
     case collapsed(epoch: Int, restarts: Int)
+    /// The kept epoch's held-out AUC is below 0.5: its scores rank impostor pairs as more alike
+    /// than genuine ones.
+    case inverted(epoch: Int, auc: Double)
 
     public var description: String {
         switch self {
@@ -201,6 +204,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
             return "training collapsed at epoch \(e): every embedding pulled together (impostor distances near zero)"
                 + (restarts > 0 ? " again after \(restarts) restart\(restarts == 1 ? "" : "s") at a lower learning rate" : "")
                 + "; no model was written (try a smaller --lr)"
+        case .inverted(let e, let auc):
+            return
+                "the kept epoch \(e) scores held-out impostor pairs as more alike than genuine ones (AUC \(String(format: "%.4f", auc)) < 0.5); no model was written"
         case .diverged(let e, let loss, let reference):
             if !loss.isFinite {
                 return
@@ -306,6 +312,7 @@ public final class Trainer {
             if let backbone {
                 var c = backbone.config
                 c.head = config.head
+                c.monotoneHead = config.monotoneHead
                 precondition(c == config, "the backbone's configuration is not the run's")
             }
         }
@@ -346,7 +353,10 @@ public final class Trainer {
         if options.freezeBackbone, config.head == .distance {
             throw .invalidOption("a frozen backbone with the distance head leaves nothing to train (use --head sigmoid)")
         }
-        if let problem = config.problem(batch: options.batchSize, training: true) { throw .invalidOption(problem) }
+        // The model must also load: every command embeds NetworkLimits.inferenceBatch images at once.
+        if let problem = config.problem(batch: options.batchSize, training: true) ?? config.problem() {
+            throw .invalidOption(problem)
+        }
         for folder in [training] + (validation.map { [$0] } ?? []) {
             guard folder.height == config.inputHeight, folder.width == config.inputWidth, folder.invert == config.invert,
                 folder.standardize == config.standardize, folder.channels == config.inputChannels
@@ -470,6 +480,10 @@ public final class Trainer {
         }
 
         guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: restarts) }
+        // A learned score that ranks held-out impostors above genuine pairs is an inverted
+        // scorer, whatever its loss says: no model. (The distance head's score is the distance
+        // itself; its AUC below 0.5 on a few held-out people is a weak network, reported as is.)
+        if config.head == .sigmoid, best.measured, best.auc < 0.5 { throw .inverted(epoch: best.epoch, auc: best.auc) }
         best.restore(into: network)
         var holdout: [String] = [], trainIdentities = 0, trainPairs: Int? = nil
         if case .identities(let v) = validation { holdout = v.identities }
@@ -490,6 +504,7 @@ public final class Trainer {
         summary.epochsRun = history.last!.epoch
         summary.patience = validation != nil && options.patience > 0 ? options.patience : nil
         summary.trainPairs = trainPairs
+        if case .identities(let f) = training { summary.trainedIdentities = NaturalOrder.sorted(f.identities) }
         if case .pairs(let v) = validation { summary.validationPairs = v.source }
         var info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
@@ -748,6 +763,8 @@ struct KeptEpoch {
     let loss: Float
     let validationLoss: Float?
     let eer: Double, auc: Double
+    /// Whether `eer` and `auc` were measured (validation data with genuine and impostor pairs).
+    let measured: Bool
     let threshold: Float?
     /// A copy of the network's state, taken only with validation: without it every epoch
     /// improves and the last one is kept, which is the network as it ends, so nothing is copied.
@@ -764,6 +781,7 @@ struct KeptEpoch {
         self.loss = loss
         self.validationLoss = validationLoss
         (eer, auc, threshold) = (metrics?.eer ?? 0, metrics?.auc ?? 0, metrics?.eerThreshold)
+        measured = metrics != nil
         if snapshot, var state = previous?.state {
             state.update(from: network)
             self.state = state
