@@ -63,6 +63,9 @@ struct EnrollCommand: ParsableCommand {
             throw error
         }
 
+        // Every photo failed (none enrolled, none already there): an error after the listing.
+        let nothing = reports.allSatisfy { $0.enrolled.isEmpty && $0.duplicates.isEmpty }
+        let failures = reports.flatMap(\.skipped)
         if json {
             struct Output: Encodable {
                 let gallery: String
@@ -72,12 +75,18 @@ struct EnrollCommand: ParsableCommand {
             }
             try printJSON(
                 Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
+            if nothing, let first = failures.first { throw Self.nothingEnrolled(gallery, failures.count, first) }
             return
         }
         if g.isNew {
             print("created gallery \(gallery) for model \(GalleryError.short(g.info.modelFingerprint)) (\(g.info.modelPath))")
         }
         for r in reports {
+            if r.enrolled.isEmpty && r.templateCount == 0 {
+                print("not enrolled \(r.identity):")
+                for s in r.skipped { print("  skipped \(s.path): \(s.reason)") }
+                continue
+            }
             let photos: String = GalleryText.count(r.enrolled.count, "photo")
             let detail: String = r.isNewIdentity ? "new identity" : "\(GalleryText.count(r.templateCount, "template")) in all"
             print("enrolled \(r.identity): \(photos) (\(detail))")
@@ -97,5 +106,10 @@ struct EnrollCommand: ParsableCommand {
             if skipped > 0 { line += ", \(skipped) skipped" }
             print(line)
         }
+        if nothing, let first = failures.first { throw Self.nothingEnrolled(gallery, failures.count, first) }
+    }
+
+    static func nothingEnrolled(_ gallery: String, _ n: Int, _ first: SkippedPhoto) -> CLIError {
+        CLIError("\(gallery): nothing enrolled: \(n) photo(s) skipped, the first \(first.path): \(first.reason)")
     }
 }

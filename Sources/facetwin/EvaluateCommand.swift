@@ -89,6 +89,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let report { try checkWritableFolder(report, option: "--report") }
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
         let list = try pairFolders.list(pairs: pairs, root: root ?? data)

@@ -50,7 +50,7 @@ extension Gallery {
     public func enroll(name: String, images: [String], skipBad: Bool = false) throws(GalleryError) -> EnrollmentReport {
         try Self.validate(name: name)
         guard !images.isEmpty else { throw .nothingToEnroll(path: path, reason: "no photos given for \"\(name)\"") }
-        return try enroll([EnrollBatch(name: name, photos: images, skipped: [])], skipBad: skipBad)[0]
+        return try enroll([EnrollBatch(name: Self.normalized(name), photos: images, skipped: [])], skipBad: skipBad)[0]
     }
 
     /// Enrolls every identity folder under `root` (`root/<name>/<photo>`), all in one
@@ -67,12 +67,14 @@ extension Gallery {
             throw .nothingToEnroll(path: root, reason: "no identity folders (expected \(root)/<name>/<photo>.pgm)")
         }
         var batches: [EnrollBatch] = []
+        var dropped: [SkippedPhoto] = []
         for name in NaturalOrder.sorted(folders) {
             let folder = Self.join(root, name)
             do throws(GalleryError) {
                 try Self.validate(name: name)
             } catch {
                 if !skipBad { throw error }
+                dropped.append(SkippedPhoto(path: folder, reason: error.description))
                 continue
             }
             let photos = try Self.entries(of: folder).filter { entry in
@@ -82,13 +84,16 @@ extension Gallery {
             if photos.isEmpty {
                 let reason = "no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg or .jpeg files)"
                 if !skipBad { throw .nothingToEnroll(path: folder, reason: reason) }
-                batches.append(EnrollBatch(name: name, photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
+                batches.append(
+                    EnrollBatch(name: Self.normalized(name), photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
                 continue
             }
             batches.append(
-                EnrollBatch(name: name, photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) }, skipped: []))
+                EnrollBatch(
+                    name: Self.normalized(name), photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) },
+                    skipped: []))
         }
-        return try enroll(batches, skipBad: skipBad)
+        return try enroll(batches, skipBad: skipBad, dropped: dropped)
     }
 
     struct EnrollBatch {
@@ -98,7 +103,11 @@ extension Gallery {
     }
 
     /// Decode, hash and embed everything, then write it all in one transaction.
-    func enroll(_ batches: [EnrollBatch], skipBad: Bool) throws(GalleryError) -> [EnrollmentReport] {
+    /// `dropped`: identity folders left out for their names (`skipBad`), reported after the rest,
+    /// each as an identity with nothing enrolled.
+    func enroll(_ batches: [EnrollBatch], skipBad: Bool, dropped: [SkippedPhoto] = []) throws(GalleryError)
+        -> [EnrollmentReport]
+    {
         guard let model else { throw .noModel(path: path) }
 
         struct Prepared { var batch: Int; var path: String; var sha: String }
@@ -120,12 +129,10 @@ extension Gallery {
                     pixels += input
                     prepared.append(Prepared(batch: b, path: photo, sha: sha))
                 } catch {
-                    // No face (or a refused multi-face photo): a failure to enroll, reported, not fatal.
-                    switch error {
-                    case .noFace, .multipleFaces:
+                    // No face (blank, or a refused multi-face photo): a failure to enroll, reported, not fatal.
+                    if error.isFailureToAcquire {
                         skipped[b].append(SkippedPhoto(path: photo, reason: "failure to enroll (FTE): " + Self.reason(error)))
                         continue
-                    default: break
                     }
                     if !skipBad { throw .badPhoto(gallery: path, identity: batch.name, error: error) }
                     skipped[b].append(SkippedPhoto(path: photo, reason: Self.reason(error)))
@@ -148,7 +155,7 @@ extension Gallery {
         }
         let now = Date()
 
-        return try write { db in
+        let reports: [EnrollmentReport] = try write { db in
             var reports: [EnrollmentReport] = []
             for (b, batch) in batches.enumerated() {
                 var id = try Self.identityID(db, name: batch.name)
@@ -190,6 +197,12 @@ extension Gallery {
             }
             return reports
         }
+        return reports
+            + dropped.map {
+                EnrollmentReport(
+                    identity: Self.visible(($0.path as NSString).lastPathComponent), isNewIdentity: false, enrolled: [],
+                    duplicates: [], skipped: [$0], templateCount: 0)
+            }
     }
 
     // MARK: - Files
@@ -244,6 +257,6 @@ extension Gallery {
 }
 
 /// The C library's `read` (inside `Gallery`, `read` names the database read).
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
 }
