@@ -49,16 +49,33 @@ struct EnrollCommand: ParsableCommand {
     }
 
     func run() throws {
-        let g = try openGallery(gallery, model: model, create: true)
-        if let m = g.model { try detectOptions.apply(to: m) }
+        let g: Gallery
         let reports: [EnrollmentReport]
-        do throws(GalleryError) {
-            if let name {
-                reports = [try g.enroll(name: name, images: photos, skipBad: skipBad)]
+        do {
+            if let model, access(gallery, F_OK) != 0 {
+                // A first enroll: the photos are read and embedded before any gallery is made, so
+                // an enroll that fails, or would enroll nothing, leaves no gallery behind.
+                let m = try FaceModel.load(path: model)
+                try detectOptions.apply(to: m)
+                let plan =
+                    try name.map { try Gallery.plan(name: $0, images: photos, model: m, gallery: gallery, skipBad: skipBad) }
+                    ?? Gallery.planFolder(root: folder!, model: m, gallery: gallery, skipBad: skipBad)
+                if plan.enrollsNothing, let first = plan.skippedPhotos.first {
+                    if !json { for s in plan.skippedPhotos { print("  skipped \(s.path): \(s.reason)") } }
+                    throw Self.nothingEnrolled(gallery, plan.skippedPhotos.count, first)
+                }
+                g = try Gallery(path: gallery, model: m, modelPath: model, mode: .openOrCreate)
+                reports = try g.enroll(plan)
             } else {
-                reports = try g.enrollFolder(root: folder!, skipBad: skipBad)
+                g = try openGallery(gallery, model: model, create: true)
+                if let m = g.model { try detectOptions.apply(to: m) }
+                if let name {
+                    reports = [try g.enroll(name: name, images: photos, skipBad: skipBad)]
+                } else {
+                    reports = try g.enrollFolder(root: folder!, skipBad: skipBad)
+                }
             }
-        } catch {
+        } catch let error as GalleryError {
             if case .badPhoto = error { throw CLIError("\(error); --skip-bad enrolls the rest") }
             throw error
         }

@@ -58,6 +58,25 @@ final class EnrollOutcomeTests: XCTestCase {
         }
         XCTAssertEqual(try Gallery(path: fx.gallery).identities().map(\.name), ["alice"])
     }
+
+    /// A first enroll that fails, or would enroll nothing, leaves no gallery bound to the model.
+    func testAFailedFirstEnrollLeavesNoGallery() throws {
+        let fx = try GalleryFixture(self)
+        let blank = fx.dir.appendingPathComponent("blank.pgm")
+        try writePGM(blank, width: 24, height: 28) { _, _ in 0 }
+        let corrupt = try fx.corruptPhoto("corrupt.pgm")
+        for args in [[blank.path], [corrupt], ["--skip-bad", corrupt], [fx.photo(1), corrupt]] {
+            let r = try runFacetwin(["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "bob"] + args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stdout)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: fx.gallery), "\(args): no gallery")
+        }
+        let r = try runFacetwin([
+            "enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "bob", "--skip-bad", fx.photo(1), corrupt
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Gallery(path: fx.gallery).identities().map(\.templateCount), [1])
+    }
 }
 
 /// SQLite files that are not FaceTwin galleries are left exactly as they are.
