@@ -9,18 +9,22 @@ struct DetectCommand: ParsableCommand {
         commandName: "detect",
         abstract: "Find faces in photos and write aligned crops (an identity folder) and a contact sheet.",
         discussion: """
-            --in is a folder of identity folders (IN/<name>/<photo>) or of loose photos. Each face \
-            is found with dlib's HOG detector, its eyes with dlib's 68-point landmarks, and it is \
-            cut out by a similarity transform that puts the eyes where they sit in ORL's crops, \
-            resampled bilinearly, as PGM: OUT/<name>/<photo>.pgm (loose photos: OUT/<photo>.pgm; \
-            with --faces all, the second face of a photo is <photo>-2.pgm, and so on). A photo \
-            without a face is reported and counted (a failure to acquire); the run goes on. The \
-            contact sheet shows each photo with its boxes (green kept, red not kept), eye marks \
-            and crops. Needs libdlib-data for the landmark model.
+            --in is a folder of identity folders (IN/<name>/<photo>) or of loose photos, or one \
+            photo. Each face is found with dlib's HOG detector, its eyes with dlib's 68-point \
+            landmarks, and it is cut out by a similarity transform that puts the eyes where they \
+            sit in ORL's crops, resampled bilinearly, as PGM: OUT/<name>/<photo>.pgm (loose photos: \
+            OUT/<photo>.pgm; with --faces all, the second face of a photo is <photo>-2.pgm, and so \
+            on; a name already taken in this run gets the photo's extension, then ~2, ~3, ...). \
+            With --color, colour photos give colour crops (PPM, .ppm). A photo without a face is \
+            reported and counted (a failure to acquire), and so is one that cannot be read or \
+            whose crop cannot be written; the run goes on. The contact sheet shows each photo, in \
+            colour if it is, with its boxes (green kept, red not kept), eye marks and crops. The \
+            output folder and the sheet are not read as input. Needs libdlib-data for the \
+            landmark model.
             """
     )
 
-    @Option(name: .customLong("in"), help: "Folder of photos: identity folders, or loose photos.")
+    @Option(name: .customLong("in"), help: "Photos: a folder of identity folders or of loose photos, or one photo.")
     var input: String
 
     @Option(help: "Folder for the aligned crops (created).")
@@ -38,6 +42,9 @@ struct DetectCommand: ParsableCommand {
     @Option(help: "Landmark model (dlib's 68-point shape predictor).")
     var landmarks: String = FaceDetector.defaultLandmarkModel
 
+    @Flag(help: "Crops of colour photos in colour (PPM) rather than grey (PGM), for colour models.")
+    var color = false
+
     @Flag(help: "Print JSON (every photo, its faces, boxes, eyes and crops) instead of text.")
     var json = false
 
@@ -54,57 +61,132 @@ struct DetectCommand: ParsableCommand {
     struct PhotoReport: Encodable {
         var path: String
         var identity: String?
-        var status: FaceAcquisition.Status
+        /// `ok`, `no-face`, `multi-face-refused`, or `failed` (unreadable, or a crop not written).
+        var status: String
         var faces: [DetectedFace]
         var crops: [String]
         var milliseconds: Double
+        var error: String?
     }
 
     struct Summary: Encodable {
-        var photos = 0, facesFound = 0, cropsWritten = 0, noFace = 0, multiFace = 0, refused = 0
+        var photos = 0, facesFound = 0, cropsWritten = 0, noFace = 0, multiFace = 0, refused = 0, failed = 0
         var meanMilliseconds = 0.0
+    }
+
+    /// The output folder, made (or found) before any photo is read: one line if it cannot be.
+    static func makeOutputFolder(_ out: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CLIError("\(out): not a folder (--out is the folder the crops go to)") }
+        } else {
+            do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+                let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+                throw CLIError("\(out): cannot create the folder: \(reason)")
+            }
+        }
+        guard access(out, W_OK) == 0 else {
+            throw CLIError("\(out): cannot write in this folder: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// A crop's file name in `folder` not yet used in this run: `stem[-k].ext`, else with the
+    /// photo's own extension (`a.png.pgm`), else numbered (`a~2.pgm`).
+    static func uniqueName(_ photo: PhotoList.Photo, face k: Int, ext: String, in folder: String, used: inout Set<String>)
+        -> String
+    {
+        let suffix = k == 0 ? "" : "-\(k + 1)"
+        var candidates = [photo.stem + suffix, photo.name + suffix]
+        var n = 2
+        while true {
+            for base in candidates {
+                let path = (folder as NSString).appendingPathComponent(base + "." + ext)
+                if used.insert(path).inserted { return path }
+            }
+            candidates = [photo.stem + suffix + "~\(n)"]
+            n += 1
+        }
     }
 
     func run() throws {
         let (w, h) = try Self.parseSize(size)
-        let photos = try PhotoList.list(input)
-        guard !photos.isEmpty else { throw CLIError("\(input): no photos (.pgm, .ppm, .pnm or .pam files)") }
+        let sheetPath = sheet ?? (out as NSString).appendingPathComponent("contact-sheet.png")
+        let photos = try PhotoList.list(input, excluding: [out, sheetPath])
+        guard !photos.isEmpty else {
+            throw CLIError("\(input): no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg or .jpeg files)")
+        }
         let cropper = FaceCropper(
             detector: try FaceDetector(landmarkModel: landmarks),
             aligner: FaceAligner(width: w, height: h), policy: faces)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try Self.makeOutputFolder(out)
+        try OutputFile.checkWritable(sheetPath)
         var reports: [PhotoReport] = []
         var entries: [ContactSheet.Entry] = []
         var summary = Summary()
-        var totalMs = 0.0
+        var totalMs = 0.0, timed = 0
+        var used = Set<String>()
         for photo in photos {
-            let image = try ImageDecoder.decode(path: photo.path)
+            summary.photos += 1
+            let decoded: DecodedImage
+            do { decoded = try ImageDecoder.decodeImage(path: photo.path, keepColor: true) } catch {
+                summary.failed += 1
+                reports.append(
+                    PhotoReport(
+                        path: photo.path, identity: photo.identity, status: "failed", faces: [], crops: [], milliseconds: 0,
+                        error: error.description))
+                if !json { print("\(error.description) (skipped)") }
+                continue
+            }
+            let image = decoded.gray
+            let colorPhoto = decoded.isColor ? decoded.rgb : nil
             let start = DispatchTime.now().uptimeNanoseconds
-            let a = try cropper.acquire(image)
+            let a: FaceAcquisition
+            do { a = try cropper.acquire(image) } catch {
+                summary.failed += 1
+                reports.append(
+                    PhotoReport(
+                        path: photo.path, identity: photo.identity, status: "failed", faces: [], crops: [], milliseconds: 0,
+                        error: "\(photo.path): \(error)"))
+                if !json { print("\(photo.path): \(error) (skipped)") }
+                continue
+            }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             totalMs += ms
+            timed += 1
             let folder = photo.identity.map { (out as NSString).appendingPathComponent($0) } ?? out
-            if !a.crops.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            let colorCrops =
+                colorPhoto.map { rgb in
+                    a.kept.map { i in RGBImage(planes: (0..<3).map { cropper.aligner.align(rgb.channel($0), face: a.faces[i]) }) }
+                } ?? []
             var written: [String] = []
-            for (k, crop) in a.crops.enumerated() {
-                let name = photo.stem + (k == 0 ? "" : "-\(k + 1)") + ".pgm"
-                let path = (folder as NSString).appendingPathComponent(name)
-                try OutputFile.write(PGMEncoder.encode(crop), to: path)
-                written.append(path)
+            var failure: String? = nil
+            do {
+                if !a.crops.isEmpty { try Self.makeOutputFolder(folder) }
+                for (k, crop) in a.crops.enumerated() {
+                    let colour = color && k < colorCrops.count
+                    let path = Self.uniqueName(photo, face: k, ext: colour ? "ppm" : "pgm", in: folder, used: &used)
+                    try OutputFile.write(colour ? PGMEncoder.encode(colorCrops[k]) : PGMEncoder.encode(crop), to: path)
+                    written.append(path)
+                }
+            } catch {
+                failure = "\(error)"
             }
-            summary.photos += 1
             summary.facesFound += a.faces.count
             summary.cropsWritten += written.count
+            if failure != nil { summary.failed += 1 }
             if a.status == .noFace { summary.noFace += 1 }
             if a.isMultiFace { summary.multiFace += 1 }
             if a.status == .refused { summary.refused += 1 }
             reports.append(
                 PhotoReport(
-                    path: photo.path, identity: photo.identity, status: a.status, faces: a.faces,
-                    crops: written, milliseconds: ms))
+                    path: photo.path, identity: photo.identity, status: failure == nil ? a.status.rawValue : "failed",
+                    faces: a.faces, crops: written, milliseconds: ms, error: failure))
             let caption = (photo.identity.map { $0 + "/" } ?? "") + photo.name
-            entries.append(ContactSheet.Entry(caption: caption, photo: image, acquisition: a))
+            entries.append(
+                ContactSheet.Entry(
+                    caption: caption, photo: image, acquisition: a, colorPhoto: colorPhoto, colorCrops: colorCrops))
             if !json {
+                if let failure { print("\(failure) (crop of \(photo.path) not written)") }
                 switch a.status {
                 case .noFace: print("\(photo.path): no face found (failure to acquire)")
                 case .refused: print("\(photo.path): \(a.faces.count) faces, refused (--faces refuse)")
@@ -114,9 +196,11 @@ struct DetectCommand: ParsableCommand {
                 }
             }
         }
-        summary.meanMilliseconds = (totalMs / Double(max(1, summary.photos)) * 10).rounded() / 10
-        let sheetPath = sheet ?? (out as NSString).appendingPathComponent("contact-sheet.png")
+        summary.meanMilliseconds = (totalMs / Double(max(1, timed)) * 10).rounded() / 10
         try OutputFile.write(Data(ContactSheet.png(entries)), to: sheetPath)
+        if summary.failed == summary.photos, let first = reports.lazy.compactMap(\.error).first {
+            throw CLIError("\(input): every photo failed (\(summary.failed)); the first: \(first)")
+        }
         if json {
             struct Output: Encodable { var photos: [PhotoReport]; var summary: Summary; var contactSheet: String }
             try printJSON(Output(photos: reports, summary: summary, contactSheet: sheetPath))
@@ -125,7 +209,8 @@ struct DetectCommand: ParsableCommand {
         print(
             "photos \(summary.photos), faces found \(summary.facesFound), crops written \(summary.cropsWritten), "
                 + "no face \(summary.noFace), multi-face \(summary.multiFace)"
-                + (summary.refused > 0 ? " (\(summary.refused) refused)" : ""))
+                + (summary.refused > 0 ? " (\(summary.refused) refused)" : "")
+                + (summary.failed > 0 ? ", failed \(summary.failed)" : ""))
         print(String(format: "detection + alignment: %.1f ms per photo (mean)", summary.meanMilliseconds))
         print("crops in \(out), contact sheet \(sheetPath)")
     }
@@ -140,31 +225,45 @@ enum PhotoList {
         !name.hasPrefix(".") && ImageFolder.imageExtensions.contains((name as NSString).pathExtension.lowercased())
     }
 
-    static func list(_ root: String) throws -> [Photo] {
+    /// The photos of `root` (a folder, or one photo), leaving out `excluded` paths (the output
+    /// folder and contact sheet, when they lie inside `root`).
+    static func list(_ root: String, excluding excluded: [String] = []) throws -> [Photo] {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir) else { throw CLIError("\(root): no such folder") }
-        guard isDir.boolValue else { throw CLIError("\(root): not a folder (give a folder of photos)") }
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir) else {
+            throw CLIError("\(root): no such file or folder")
+        }
+        guard isDir.boolValue else {
+            let name = (root as NSString).lastPathComponent
+            return [Photo(path: root, identity: nil, name: name, stem: (name as NSString).deletingPathExtension)]
+        }
+        let skip = Set(excluded.map(canonical))
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: root) } catch {
-            throw CLIError("\(root): cannot list: \(error.localizedDescription)")
+            throw CLIError("\(root): cannot list: \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
         }
         var photos: [Photo] = []
         for name in NaturalOrder.sorted(names) where !name.hasPrefix(".") {
             let path = (root as NSString).appendingPathComponent(name)
+            if skip.contains(canonical(path)) { continue }
             var sub: ObjCBool = false
             FileManager.default.fileExists(atPath: path, isDirectory: &sub)
             if sub.boolValue {
                 let inner = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
                 for f in NaturalOrder.sorted(inner) where isPhoto(f) {
-                    photos.append(
-                        Photo(
-                            path: (path as NSString).appendingPathComponent(f), identity: name, name: f,
-                            stem: (f as NSString).deletingPathExtension))
+                    let file = (path as NSString).appendingPathComponent(f)
+                    if skip.contains(canonical(file)) { continue }
+                    photos.append(Photo(path: file, identity: name, name: f, stem: (f as NSString).deletingPathExtension))
                 }
             } else if isPhoto(name) {
                 photos.append(Photo(path: path, identity: nil, name: name, stem: (name as NSString).deletingPathExtension))
             }
         }
         return photos
+    }
+
+    /// `path` absolute, with symbolic links resolved where it exists.
+    static func canonical(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: absolute).resolvingSymlinksInPath().standardizedFileURL.path
     }
 }

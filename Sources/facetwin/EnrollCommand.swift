@@ -49,20 +49,40 @@ struct EnrollCommand: ParsableCommand {
     }
 
     func run() throws {
-        let g = try openGallery(gallery, model: model, create: true)
-        if let m = g.model { try detectOptions.apply(to: m) }
+        let g: Gallery
         let reports: [EnrollmentReport]
-        do throws(GalleryError) {
-            if let name {
-                reports = [try g.enroll(name: name, images: photos, skipBad: skipBad)]
+        do {
+            if let model, access(gallery, F_OK) != 0 {
+                // A first enroll: the photos are read and embedded before any gallery is made, so
+                // an enroll that fails, or would enroll nothing, leaves no gallery behind.
+                let m = try FaceModel.load(path: model)
+                try detectOptions.apply(to: m)
+                let plan =
+                    try name.map { try Gallery.plan(name: $0, images: photos, model: m, gallery: gallery, skipBad: skipBad) }
+                    ?? Gallery.planFolder(root: folder!, model: m, gallery: gallery, skipBad: skipBad)
+                if plan.enrollsNothing, let first = plan.skippedPhotos.first {
+                    if !json { for s in plan.skippedPhotos { print("  skipped \(s.path): \(s.reason)") } }
+                    throw Self.nothingEnrolled(gallery, plan.skippedPhotos.count, first)
+                }
+                g = try Gallery(path: gallery, model: m, modelPath: model, mode: .openOrCreate)
+                reports = try g.enroll(plan)
             } else {
-                reports = try g.enrollFolder(root: folder!, skipBad: skipBad)
+                g = try openGallery(gallery, model: model, create: true)
+                if let m = g.model { try detectOptions.apply(to: m) }
+                if let name {
+                    reports = [try g.enroll(name: name, images: photos, skipBad: skipBad)]
+                } else {
+                    reports = try g.enrollFolder(root: folder!, skipBad: skipBad)
+                }
             }
-        } catch {
+        } catch let error as GalleryError {
             if case .badPhoto = error { throw CLIError("\(error); --skip-bad enrolls the rest") }
             throw error
         }
 
+        // Every photo failed (none enrolled, none already there): an error after the listing.
+        let nothing = reports.allSatisfy { $0.enrolled.isEmpty && $0.duplicates.isEmpty }
+        let failures = reports.flatMap(\.skipped)
         if json {
             struct Output: Encodable {
                 let gallery: String
@@ -72,12 +92,18 @@ struct EnrollCommand: ParsableCommand {
             }
             try printJSON(
                 Output(gallery: gallery, created: g.isNew, modelFingerprint: g.info.modelFingerprint, identities: reports))
+            if nothing, let first = failures.first { throw Self.nothingEnrolled(gallery, failures.count, first) }
             return
         }
         if g.isNew {
             print("created gallery \(gallery) for model \(GalleryError.short(g.info.modelFingerprint)) (\(g.info.modelPath))")
         }
         for r in reports {
+            if r.enrolled.isEmpty && r.templateCount == 0 {
+                print("not enrolled \(r.identity):")
+                for s in r.skipped { print("  skipped \(s.path): \(s.reason)") }
+                continue
+            }
             let photos: String = GalleryText.count(r.enrolled.count, "photo")
             let detail: String = r.isNewIdentity ? "new identity" : "\(GalleryText.count(r.templateCount, "template")) in all"
             print("enrolled \(r.identity): \(photos) (\(detail))")
@@ -97,5 +123,10 @@ struct EnrollCommand: ParsableCommand {
             if skipped > 0 { line += ", \(skipped) skipped" }
             print(line)
         }
+        if nothing, let first = failures.first { throw Self.nothingEnrolled(gallery, failures.count, first) }
+    }
+
+    static func nothingEnrolled(_ gallery: String, _ n: Int, _ first: SkippedPhoto) -> CLIError {
+        CLIError("\(gallery): nothing enrolled: \(n) photo(s) skipped, the first \(first.path): \(first.reason)")
     }
 }

@@ -160,6 +160,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let report { try checkWritableFolder(report, option: "--report") }
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
         let lfw = try lfwPairs.map { try LFWPairs(contentsOf: $0, root: data!) }

@@ -98,7 +98,7 @@ struct GalleryRemoveCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let removed = try Gallery(path: gallery).remove(name: name)
+        let removed = try Gallery(path: gallery, forWriting: true).remove(name: name)
         print("removed \(name) (\(GalleryText.count(removed, "template")))")
     }
 }
@@ -119,7 +119,7 @@ struct GalleryRenameCommand: ParsableCommand {
     var new: String
 
     func run() throws {
-        try Gallery(path: gallery).rename(old: old, new: new)
+        try Gallery(path: gallery, forWriting: true).rename(old: old, new: new)
         print("renamed \(old) to \(new)")
     }
 }

@@ -10,7 +10,7 @@ func openGallery(_ gallery: String, model: String?, create: Bool) throws -> Gall
     }
     let recorded: String
     do throws(GalleryError) {
-        recorded = try Gallery(path: gallery).info.modelPath
+        recorded = try Gallery(path: gallery, forWriting: create).info.modelPath
     } catch {
         if create, case .notFound(let path) = error { throw CLIError("\(path): no gallery here; give --model to create one") }
         throw error

@@ -258,11 +258,12 @@ extension FaceDetectionMode: ExpressibleByArgument {}
 /// `--detect auto|always|never` and `--faces largest|refuse` of enroll, verify, identify,
 /// compare and evaluate: run face detection and alignment (as `facetwin detect`) before the
 /// usual preprocessing. `never` uses the photos as they are (crops); `auto` prepares them as
-/// the model file records its training images were (ModelInfo.probePreparation).
+/// the model file records its training images were (ModelInfo.probePreparation). In every mode
+/// a blank image, or one taken as a crop in which no face is found, is refused (FaceCheck).
 struct DetectOptionsGroup: ParsableArguments {
     @Option(
         help:
-            "Face detection and alignment before preprocessing: auto (as the model's training images were prepared: a model trained on crops takes photos of its crops' size as they are and detects faces in any other), always, never (photos are crops)."
+            "Face detection and alignment before preprocessing: auto (as the model's training images were prepared: a model trained on crops takes photos of its crops' size as crops and detects and aligns faces in any other), always, never (photos are crops). An image taken as a crop is used as it is once a face is found in it; a blank image or one without a face is refused."
     )
     var detect: FaceDetectionMode = .auto
 
@@ -276,11 +277,11 @@ struct DetectOptionsGroup: ParsableArguments {
         if faces == .all { throw ValidationError("--faces all is for facetwin detect; here use largest or refuse") }
     }
 
-    /// Sets `model.facePreparer` when detection is on for this model: its images are then
-    /// detected and aligned to the geometry the model records (ORL's crops by default) before
-    /// being resized.
+    /// Sets `model.facePreparer`: its images are then checked for a face and, when detection is
+    /// on for this model, detected and aligned to the geometry the model records (ORL's crops by
+    /// default) before being resized.
     ///
-    /// The detector (and its landmark model) is loaded when the first photo needs it: photos that
+    /// The detector's landmark model is loaded when the first photo needs aligning: photos that
     /// pass as crops never load it. `always` loads it here, so a missing landmark model is
     /// reported before any photo is read.
     func apply(to model: FaceModel) throws {

@@ -44,3 +44,23 @@ func collapseText(_ r: EpochReport) -> String? {
     return "collapse at epoch \(r.epoch): every embedding pulled together (impostor distances near zero); "
         + "going on from \(start) at a tenth of the learning rate"
 }
+
+/// Checks, before long work, that files can be written in the folder `dir` (made later when
+/// missing): in it when it exists, else in its nearest existing ancestor.
+func checkWritableFolder(_ dir: String, option: String) throws {
+    var probe = dir
+    while true {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: probe, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CLIError("\(probe): not a folder (\(option) needs a folder there)") }
+            try OutputFile.checkWritable((probe as NSString).appendingPathComponent(".facetwin-write-check"))
+            return
+        }
+        let parent = (probe as NSString).deletingLastPathComponent
+        if parent == probe || parent.isEmpty {
+            try OutputFile.checkWritable(".facetwin-write-check")
+            return
+        }
+        probe = parent
+    }
+}

@@ -59,6 +59,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Where the model and its history go must be writable before any training is done.
+        try OutputFile.checkWritable(out)
+        try OutputFile.checkWritable(TrainingFiles.historyPath(for: out))
         let (config, backboneNetwork) = try backbone.resolve(try recipe.networkConfig())
         if pairData.isGiven {
             try train(config: config, backbone: backboneNetwork, data: try trainingPairs(config))

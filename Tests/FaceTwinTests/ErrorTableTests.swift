@@ -389,16 +389,28 @@ final class ErrorTableTests: XCTestCase {
             cli + "DetectCommand.swift --size must be WxH with sides from 8 to 4096 (got \"{text}\")": {
                 ["detect", "--in", f.data.path, "--out", f.path("crops"), "--size", "4x4"]
             },
-            cli + "DetectCommand.swift {folder}: no photos (.pgm, .ppm, .pnm or .pam files)": {
+            cli + "Output.swift {path}: not a folder ({option} needs a folder there)": {
+                evaluate + ["--data", f.data.path, "--report", f.probe + "/report"]
+            },
+            cli + "DetectCommand.swift {folder}: no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg or .jpeg files)": {
                 ["detect", "--in", try f.folder("empty"), "--out", f.path("crops")]
             },
-            cli + "DetectCommand.swift {folder}: no such folder": {
+            cli + "DetectCommand.swift {path}: every photo failed ({n}); the first: {error}": {
+                ["detect", "--in", try f.file("half.pgm", Array(pgm.prefix(60))), "--out", f.path("crops")]
+            },
+            cli + "DetectCommand.swift {path}: no such file or folder": {
                 ["detect", "--in", f.path("absent"), "--out", f.path("crops")]
             },
-            cli + "DetectCommand.swift {folder}: not a folder (give a folder of photos)": {
-                ["detect", "--in", f.probe, "--out", f.path("crops")]
+            cli + "DetectCommand.swift {folder}: not a folder (--out is the folder the crops go to)": {
+                ["detect", "--in", f.probe, "--out", f.other]
+            },
+            cli + "DetectCommand.swift {folder}: cannot create the folder: {reason}": {
+                ["detect", "--in", f.probe, "--out", f.other + "/crops"]
             },
             cli + "EnrollCommand.swift give --name with photos, or --folder": { ["enroll", "--gallery", f.gallery] },
+            cli + "EnrollCommand.swift {gallery}: nothing enrolled: {n} photo(s) skipped, the first {path}: {reason}": {
+                ["enroll", "--gallery", f.gallery, "--name", "erin", "--skip-bad", try f.file("half.pgm", Array(pgm.prefix(60)))]
+            },
             cli + "EnrollCommand.swift give either --name with photos or --folder, not both": {
                 ["enroll", "--gallery", f.gallery, "--name", "x", "--folder", f.data.path]
             },
@@ -540,6 +552,9 @@ final class ErrorTableTests: XCTestCase {
             "ImageError.noFace {path}: no face found": {
                 let none = packageRoot.appendingPathComponent("Tests/FaceTwinTests/Fixtures/photos/none/empty.ppm").path
                 return ["compare", none, f.other, "--model", f.model, "--detect", "always"]
+            },
+            "ImageError.blankImage {path}: blank image (one grey level), no face": {
+                ["compare", try f.file("blank.pgm", pgm), f.other, "--model", f.model]
             },
             "ImageError.multipleFaces {path}: {n} faces found; refused (--faces largest keeps the largest)": {
                 let two = packageRoot.appendingPathComponent("Tests/FaceTwinTests/Fixtures/photos/multi/two.ppm").path
@@ -808,7 +823,10 @@ final class ErrorTableTests: XCTestCase {
                 train + ["--backbone", f.resnetModel, "--out", f.path("m.safetensors")]
             },
             file + "FaceModel.swift {path}: cannot write model: {reason}": {
-                train + ["--out", f.path("absent") + "/m.safetensors"]
+                [
+                    "calibrate", "--model", f.model, "--eer", "--data", f.data.path, "--identities", "carol,dave", "--out",
+                    f.path("absent") + "/m.safetensors"
+                ]
             },
 
             st + "io {path}: cannot {operation}: {system error}": { info(f.path("absent.safetensors")) },
@@ -889,7 +907,7 @@ final class ErrorTableTests: XCTestCase {
             "GalleryError.database {gallery}: database error: {message}": {
                 ["enroll", "--gallery", f.path("absent") + "/g.sqlite", "--model", f.model, "--name", "x", f.probe]
             },
-            "GalleryError.interruptedWrite {gallery}: an interrupted write left its rollback journal ({gallery}-journal), which a read-only command cannot undo; an enroll into the gallery by a user who may write its folder rolls it back":
+            "GalleryError.interruptedWrite {gallery}: an interrupted write left its rollback journal ({gallery}-journal), which a read-only command cannot undo; a command that writes the gallery (enroll, gallery remove, gallery rename), run by a user who may write its folder, rolls it back":
                 {
                     let p = f.path("interrupted.sqlite")
                     try copyWithInterruptedWrite(f.gallery, to: p)

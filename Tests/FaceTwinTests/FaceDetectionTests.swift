@@ -176,12 +176,15 @@ final class FaceDetectionTests: XCTestCase {
         XCTAssertEqual(summary["cropsWritten"] as? Int, 2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "-refuse/multi/two.pgm"))
 
-        // Bad input: one line naming the file, exit 2.
+        // Nothing readable: one line naming the folder and the first bad file, exit 2.
         let bad = try temporaryDirectory(self)
         try Data("P6\n10 10\n255\n".utf8).write(to: bad.appendingPathComponent("broken.ppm"))
         r = try runFacetwin(["detect", "--in", bad.path, "--out", bad.appendingPathComponent("o").path])
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.hasPrefix("facetwin: error: \(bad.path)/broken.ppm: truncated"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.hasPrefix(
+                "facetwin: error: \(bad.path): every photo failed (1); the first: \(bad.path)/broken.ppm: truncated"),
+            r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
     }
 }

@@ -69,12 +69,15 @@ final class FacePreparationTests: XCTestCase {
         let plain = try ImageFolder(root: root.path, width: 16, height: 16)
         XCTAssertEqual(plain.count, 5)
         XCTAssertNotEqual(Array(folder.image(at: 0)), Array(plain.image(at: 0)))
-        // Images of the pass-through size are used as they are.
+        // Images of the pass-through size are used as they are once a face is found in them; the
+        // photo without a face is still left out.
         let passing = try ImageFolder(
             root: root.path, width: 16, height: 16,
             preparer: FacePreparer(cropper: cropper, passThroughSize: ImageSize(width: 160, height: 120)))
-        XCTAssertEqual(passing.failedToAcquire, [])
-        XCTAssertEqual(passing.pixels, plain.pixels)
+        XCTAssertEqual(passing.failedToAcquire, [.noFace(path: root.appendingPathComponent("s37/3.ppm").path)])
+        let size = 16 * 16
+        let kept = [0, 1, 3, 4].flatMap { Array(plain.pixels[$0 * size..<($0 + 1) * size]) }
+        XCTAssertEqual(passing.pixels, kept)
     }
 
     func testEvaluateCountsFailuresToAcquire() throws {
@@ -116,10 +119,12 @@ final class FacePreparationTests: XCTestCase {
         XCTAssertEqual(pairs["impostorPairsNotScored"] as? Int, 1)
         XCTAssertEqual(pairs["failuresToAcquire"] as? [String], [root.appendingPathComponent("s37/3.ppm").path])
 
-        // Without detection there is no FTA line (the photos are taken as crops).
+        // Without detection the photos are taken as crops as they are, but the one without a
+        // face is still refused.
         r = try runFacetwin(["evaluate", "--model", model, "--data", root.path, "--detect", "never", "--bootstrap", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertFalse(r.stdout.contains("failures to acquire"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face): 1 of 5 images"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  \(root.path)/s37/3.ppm\n"), r.stdout)
     }
 
     func testTrainRecordsHowItsImagesWerePrepared() throws {
@@ -153,12 +158,13 @@ final class FacePreparationTests: XCTestCase {
         XCTAssertEqual(info.preparation?.cropSize, ImageSize(width: 160, height: 120))
         r = try runFacetwin(["info", "--model", model])
         XCTAssertTrue(r.stdout.contains("training images: crops of 160×120 as given"), r.stdout)
-        // --detect auto: photos of the crops' size pass as they are, so the detector is never
-        // loaded (a missing landmark model does not matter); --detect always needs it.
+        // --detect auto: photos of the crops' size are taken as crops (the face check needs no
+        // landmarks, so a missing landmark model does not matter; the photo without a face is
+        // refused); --detect always needs it.
         let evaluate = ["evaluate", "--model", model, "--data", root.path, "--bootstrap", "0", "--landmarks", "/nonexistent.dat"]
         r = try runFacetwin(evaluate)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face, or not decodable): 0 of 5 images"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face, or not decodable): 1 of 5 images"), r.stdout)
         r = try runFacetwin(evaluate + ["--detect", "always"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.hasPrefix("facetwin: error: /nonexistent.dat"), r.stderr)

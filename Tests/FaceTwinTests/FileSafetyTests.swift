@@ -245,7 +245,8 @@ final class FileSafetyTests: XCTestCase {
             XCTAssertEqual(
                 r.stderr,
                 "facetwin: error: \(gallery): an interrupted write left its rollback journal (\(gallery)-journal), which a "
-                    + "read-only command cannot undo; an enroll into the gallery by a user who may write its folder rolls it back\n"
+                    + "read-only command cannot undo; a command that writes the gallery (enroll, gallery remove, gallery rename), "
+                    + "run by a user who may write its folder, rolls it back\n"
             )
             XCTAssertEqual(try state(gallery), before, "\(arguments)")
         }
@@ -255,6 +256,31 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Gallery(path: gallery).identities().map(\.name), ["alice", "bob"])
         XCTAssertEqual(try state(gallery).companions, [])
+    }
+
+    /// Every command that writes a gallery rolls back a killed write's journal and goes on: an
+    /// enroll with the gallery's own model (no --model), gallery remove, gallery rename.
+    func testEveryWritingCommandRollsBackAnInterruptedWrite() throws {
+        let fx = try GalleryFixture(self)
+        var r = try runFacetwin(
+            ["enroll", "--gallery", fx.gallery, "--model", fx.modelPath, "--name", "alice", fx.photo(1)], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try runFacetwin(["enroll", "--gallery", fx.gallery, "--name", "bob", fx.photo(2)], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let cases: [(arguments: (String) -> [String], names: [String])] = [
+            ({ ["enroll", "--gallery", $0, "--name", "carol", fx.photo(3)] }, ["alice", "bob", "carol"]),
+            ({ ["gallery", "remove", "--gallery", $0, "bob"] }, ["alice"]),
+            ({ ["gallery", "rename", "--gallery", $0, "bob", "robert"] }, ["alice", "robert"])
+        ]
+        for (k, c) in cases.enumerated() {
+            let gallery = fx.dir.appendingPathComponent("interrupted-\(k).sqlite").path
+            try copyWithInterruptedWrite(fx.gallery, to: gallery)
+            XCTAssertEqual(try state(gallery).companions, ["-journal"])
+            r = try runFacetwin(c.arguments(gallery), timeout: 60)
+            XCTAssertEqual(r.status, 0, "\(c.arguments(gallery)): \(r.stderr)")
+            XCTAssertEqual(try Gallery(path: gallery).identities().map(\.name), c.names)
+            XCTAssertEqual(try state(gallery).companions, [], "\(c.arguments(gallery))")
+        }
     }
 
     func testOutputFileRefusesWhatIsNotARegularFile() throws {

@@ -31,6 +31,9 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Face detection was asked for (``FaceModel/facePreparer``) and found no face: a failure
     /// to acquire (to enroll, when enrolling).
     case noFace(path: String)
+    /// The image is (nearly) one grey level (``FaceCheck/isBlank(_:)``): no face can be in it, a
+    /// failure to acquire.
+    case blankImage(path: String)
     /// Face detection found several faces and the policy refuses such photos.
     case multipleFaces(path: String, count: Int)
     /// Face detection itself failed on the image.
@@ -43,7 +46,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             .truncated(let path, _), .malformed(let path, _), .malformedPhoto(let path, _, _),
             .tooLarge(let path, _, _, _),
             .unsupported(let path, _), .outOfMemory(let path, _, _), .nonFiniteEmbedding(let path),
-            .noFace(let path), .multipleFaces(let path, _), .detectionFailed(let path, _):
+            .noFace(let path), .blankImage(let path), .multipleFaces(let path, _), .detectionFailed(let path, _):
             return path
         }
     }
@@ -75,6 +78,8 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): the model's embedding of this photo is not finite (NaN or infinite values)"
         case .noFace(let path):
             return "\(path): no face found"
+        case .blankImage(let path):
+            return "\(path): blank image (one grey level), no face"
         case .multipleFaces(let path, let count):
             return "\(path): \(count) faces found; refused (--faces largest keeps the largest)"
         case .detectionFailed(let path, let reason):

@@ -1,22 +1,27 @@
 import Foundation
 
 /// Turns a decoded photo into the face crop the network's resize takes: face detection and
-/// alignment (``FaceCropper``), except for images of ``passThroughSize``, which are already
-/// crops like the training images.
+/// alignment (``FaceCropper``), except for images taken as crops (of ``passThroughSize``, or
+/// every image when ``alignsPhotos`` is false), which are used as they are once
+/// ``FaceCheck`` found a face in them. A blank image is refused before anything else.
 ///
 /// The detector can be made on first use (``init(aligner:policy:passThroughSize:detector:)``),
 /// so a run whose images are all crops never loads dlib's landmark model.
 public struct FacePreparer: Sendable {
     public let aligner: FaceAligner
     public let policy: MultiFacePolicy
-    /// Images of exactly this size are used as they are (nil: every image is detected).
+    /// Images of exactly this size are taken as crops (nil: every image is detected).
     public let passThroughSize: ImageSize?
+    /// False when every image is taken as a crop (`--detect never`, or a model that records no
+    /// crop size): checked for a face, never aligned.
+    public let alignsPhotos: Bool
     private let source: CropperSource
 
     public init(cropper: FaceCropper, passThroughSize: ImageSize? = nil) {
         aligner = cropper.aligner
         policy = cropper.policy
         self.passThroughSize = passThroughSize
+        alignsPhotos = true
         source = CropperSource(cropper)
     }
 
@@ -28,29 +33,66 @@ public struct FacePreparer: Sendable {
         self.aligner = aligner
         self.policy = policy
         self.passThroughSize = passThroughSize
+        alignsPhotos = true
         source = CropperSource(aligner: aligner, policy: policy, make: detector)
     }
 
+    /// A preparer that takes every image as a crop: refused when blank or without a face found
+    /// by ``FaceCheck``, else used as it is.
+    public init(takingCropsAsTheyAre aligner: FaceAligner = FaceAligner()) {
+        self.aligner = aligner
+        policy = .largest
+        passThroughSize = nil
+        alignsPhotos = false
+        source = CropperSource(
+            aligner: aligner, policy: .largest,
+            make: { () throws(FaceDetectionError) in
+                try FaceDetector(landmarkModel: nil)
+            })
+    }
+
     /// The preparation `info` asks for under `mode` (``ModelInfo/probePreparation(_:)``), with
-    /// `policy` and a detector made by `detector` when first needed; nil when photos are taken
-    /// as they are.
-    public init?(
+    /// `policy` and a detector made by `detector` when first needed; when photos are taken as they
+    /// are (`never`, or a model without a crop size), a preparer that only checks them.
+    public init(
         for info: ModelInfo, mode: FaceDetectionMode, policy: MultiFacePolicy,
         detector: @escaping @Sendable () throws(FaceDetectionError) -> FaceDetector
     ) {
-        guard let p = info.probePreparation(mode) else { return nil }
+        guard let p = info.probePreparation(mode) else {
+            self.init(takingCropsAsTheyAre: info.preparation?.aligner ?? FaceAligner())
+            return
+        }
         self.init(aligner: p.aligner, policy: policy, passThroughSize: p.passThroughSize, detector: detector)
+    }
+
+    /// Whether `image` is taken as a crop rather than detected and aligned.
+    func takesAsCrop(_ image: GrayImage) -> Bool {
+        if !alignsPhotos { return true }
+        guard let passThroughSize else { return false }
+        return image.width == passThroughSize.width && image.height == passThroughSize.height
+    }
+
+    /// Refuses a blank image, and an image taken as a crop in which no face is found.
+    func check(_ image: GrayImage, path: String) throws(ImageError) {
+        if FaceCheck.isBlank(image) { throw .blankImage(path: path) }
+        guard takesAsCrop(image) else { return }
+        let found: Bool
+        do { found = try FaceCheck.findsFace(inCrop: image) } catch {
+            throw .detectionFailed(path: path, reason: error.description)
+        }
+        if !found { throw .noFace(path: path) }
     }
 
     /// The detector and aligner, made now if they were not yet.
     public func cropper() throws(FaceDetectionError) -> FaceCropper { try source.get() }
 
     /// The face crop of `image` (decoded from `path`, named in errors).
-    /// - Throws: ``ImageError/noFace(path:)``, ``ImageError/multipleFaces(path:count:)`` (a failure
-    ///   to acquire), ``ImageError/detectionFailed(path:reason:)`` (also when the detector cannot
+    /// - Throws: ``ImageError/blankImage(path:)``, ``ImageError/noFace(path:)``,
+    ///   ``ImageError/multipleFaces(path:count:)`` (a failure to acquire), ``ImageError/detectionFailed(path:reason:)`` (also when the detector cannot
     ///   be made, e.g. the landmark model is missing).
     public func prepare(_ image: GrayImage, path: String) throws(ImageError) -> GrayImage {
-        if let passThroughSize, image.width == passThroughSize.width, image.height == passThroughSize.height { return image }
+        try check(image, path: path)
+        if takesAsCrop(image) { return image }
         let a: FaceAcquisition
         do { a = try cropper().acquire(image) } catch { throw .detectionFailed(path: path, reason: error.description) }
         switch a.status {
@@ -64,9 +106,8 @@ public struct FacePreparer: Sendable {
     /// aligned by the same transform (``prepare(_:path:)`` when `rgb` is nil).
     public func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?) {
         guard let rgb else { return (try prepare(gray, path: path), nil) }
-        if let passThroughSize, gray.width == passThroughSize.width, gray.height == passThroughSize.height {
-            return (gray, rgb)
-        }
+        try check(gray, path: path)
+        if takesAsCrop(gray) { return (gray, rgb) }
         let a: FaceAcquisition
         do { a = try cropper().acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
         switch a.status {
@@ -115,7 +156,7 @@ extension ImageError {
     /// No face, or several refused: the photo is a failure to acquire (to enroll), not a bad file.
     public var isFailureToAcquire: Bool {
         switch self {
-        case .noFace, .multipleFaces: return true
+        case .blankImage, .noFace, .multipleFaces: return true
         default: return false
         }
     }

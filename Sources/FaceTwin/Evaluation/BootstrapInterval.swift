@@ -290,7 +290,9 @@ extension Evaluation {
     ///
     /// Identities mode: over identities (each image's identity is its folder). Pair list:
     /// over identities when the images' parent folders agree with every pair's label (same
-    /// folder iff labelled the same person), else over pairs, with a note saying why.
+    /// folder iff labelled the same person), else over pairs, with a note saying why. The
+    /// folders are taken for identity folders only when some different-people pair spans two
+    /// of them: images in one flat folder, or in a folder per pair, say nothing of identities.
     public func bootstrapIntervals(resamples: Int = 1000, seed: UInt64 = 0, level: Double = 0.95) -> BootstrapIntervals {
         bootstrapEngine().intervals(resamples: resamples, seed: seed, level: level)
     }
@@ -307,14 +309,20 @@ extension Evaluation {
         }
         let a = first.map { imageIdentity[Int($0)] }, b = second.map { imageIdentity[Int($0)] }
         let note: String
-        do {
-            return try VerificationBootstrap(distances: distances, genuine: genuine, firstIdentity: a, secondIdentity: b)
-        } catch let BootstrapError.labelsDisagree(pair: k) {
-            let same = genuine[k] ? "the same person" : "different people"
-            note =
-                "identities unknown: pair \(k + 1) (\(shortName(ofImage: Int(first[k]))), \(shortName(ofImage: Int(second[k])))) is labelled \(same) but its folders say otherwise"
-        } catch {
-            note = "identities unknown: \(error)"
+        let identityFolders = genuine.indices.contains { !genuine[$0] && a[$0] != b[$0] }
+        if !identityFolders {
+            note = "identities unknown: the images are not in identity folders"
+        } else {
+            do {
+                return try VerificationBootstrap(
+                    distances: distances, genuine: genuine, firstIdentity: a, secondIdentity: b)
+            } catch let BootstrapError.labelsDisagree(pair: k) {
+                let same = genuine[k] ? "the same person" : "different people"
+                note =
+                    "identities unknown: pair \(k + 1) (\(shortName(ofImage: Int(first[k]))), \(shortName(ofImage: Int(second[k])))) is labelled \(same) but its folders say otherwise"
+            } catch {
+                note = "identities unknown: \(error)"
+            }
         }
         // The evaluation's pairs passed ROCCurve already, so this cannot fail.
         return try! VerificationBootstrap(distances: distances, genuine: genuine, note: note)

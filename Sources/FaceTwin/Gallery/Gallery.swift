@@ -85,8 +85,12 @@ public final class Gallery {
     /// Opens an existing gallery without a model, read-only, for listing and editing
     /// identities (`remove` and `rename` open it for writing when called).
     /// Enrolling and matching throw ``GalleryError/noModel(path:)``.
-    public convenience init(path: String) throws(GalleryError) {
-        try self.init(path: path, binding: nil, mode: .openExisting)
+    ///
+    /// `forWriting`: the caller is about to write (remove, rename, an enroll with the gallery's
+    /// own model), so a transaction a killed write left in the rollback journal is rolled back
+    /// now, as an enroll does; without it such a gallery throws ``GalleryError/interruptedWrite(path:)``.
+    public convenience init(path: String, forWriting: Bool = false) throws(GalleryError) {
+        try self.init(path: path, binding: nil, mode: .openExisting, rollsBack: forWriting)
     }
 
     /// Creation is safe when several processes create the same gallery at once, and after a
@@ -95,18 +99,21 @@ public final class Gallery {
     ///   file in the same folder, then hard-linked to `path`; `link(2)` fails atomically when
     ///   `path` exists, and then the gallery another process put there is opened. So `path`
     ///   is never an incomplete gallery, and no process unlinks a file another may hold.
-    /// - an empty (0-byte) file, or one with FaceTwin's ``applicationID`` but no gallery
-    ///   tables, is "ours, unfinished" (what older versions left after a kill) and is replaced
-    ///   by a complete gallery under an exclusive `flock` of the unfinished file, after
-    ///   checking that the path still names that same file.
+    /// - an empty (0-byte) file, or one with FaceTwin's ``applicationID`` and no table at all,
+    ///   is "ours, unfinished" (what older versions left after a kill) and is replaced by a
+    ///   complete gallery under an exclusive `flock` of the unfinished file, after checking that
+    ///   the path still names that same file. With any table of its own it is someone's data:
+    ///   refused, left as it is.
     /// - an interrupted temporary is removed by the next writer (its pid is gone).
-    private init(path: String, binding: (model: FaceModel, path: String, fingerprint: String)?, mode: OpenMode)
-        throws(GalleryError)
-    {
+    private init(
+        path: String, binding: (model: FaceModel, path: String, fingerprint: String)?, mode: OpenMode,
+        rollsBack: Bool = false
+    ) throws(GalleryError) {
         self.path = path
         self.model = binding?.model
         self.modelPath = binding?.path
         let writable = mode == .openOrCreate && binding != nil
+        let rollsBack = writable || rollsBack
         let meta = binding.map {
             GalleryInfo(
                 schemaVersion: Self.schemaVersion, modelFingerprint: $0.fingerprint, modelPath: $0.path,
@@ -136,11 +143,11 @@ public final class Gallery {
             }
             let queue: DatabaseQueue
             do {
-                queue = try Self.openQueue(path: path, readonly: true)
+                queue = try Self.openQueue(path: path, readonly: true, immutable: Self.isQuietWAL(path))
             } catch {
                 let e = Self.galleryError(error, path: path)
-                // A killed write's journal: an enroll rolls it back, then checks again.
-                guard case .interruptedWrite = e, writable else { throw e }
+                // A killed write's journal: a writing command rolls it back, then checks again.
+                guard case .interruptedWrite = e, rollsBack else { throw e }
                 try Self.rollBackInterruptedWrite(path: path)
                 continue
             }
@@ -150,7 +157,7 @@ public final class Gallery {
             } catch {
                 guard case .unfinished = error else {
                     if case .failed(let e) = error {
-                        guard case .interruptedWrite = e, writable else { throw e }
+                        guard case .interruptedWrite = e, rollsBack else { throw e }
                         try Self.rollBackInterruptedWrite(path: path)
                         continue
                     }
@@ -275,7 +282,7 @@ public final class Gallery {
         defer { try? queue.close() }
         return
             (try? queue.read { db in
-                try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID && !(try db.tableExists("gallery_meta"))
+                try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID && (try hasNoTablesOfItsOwn(db))
             }) ?? false
     }
 
@@ -310,14 +317,13 @@ public final class Gallery {
         let size = info.embeddingSize
         let path = self.path
         let rows: [Row]? = try read { db in
-            guard try Self.identityID(db, name: name) != nil else { return nil }
+            guard let id = try Self.identityID(db, name: name) else { return nil }
             return try Row.fetchAll(
                 db,
                 sql: """
                     SELECT t.id, t.embedding, t.image_path, t.image_sha256, t.enrolled_at
-                    FROM templates t JOIN identities i ON i.id = t.identity_id
-                    WHERE i.name = ? ORDER BY t.id
-                    """, arguments: [name])
+                    FROM templates t WHERE t.identity_id = ? ORDER BY t.id
+                    """, arguments: [id])
         }
         guard let rows else { throw .unknownIdentity(path: path, name: name) }
         var templates: [GalleryTemplate] = []
@@ -352,14 +358,19 @@ public final class Gallery {
         let size = info.embeddingSize
         let path = self.path
         guard probe.count == size else { throw .embeddingSize(path: path, expected: size, got: probe.count) }
-        let rows = try read { db in
-            try Row.fetchAll(
+        let rows = try read { db -> [Row] in
+            var only: Int64? = nil
+            if let name {
+                guard let id = try Self.identityID(db, name: name) else { return [] }
+                only = id
+            }
+            return try Row.fetchAll(
                 db,
                 sql: """
                     SELECT i.name, t.embedding FROM identities i JOIN templates t ON t.identity_id = i.id
-                    \(name == nil ? "" : "WHERE i.name = ?")
+                    \(only == nil ? "" : "WHERE i.id = ?")
                     ORDER BY i.id, t.id
-                    """, arguments: name.map { StatementArguments([$0]) } ?? StatementArguments())
+                    """, arguments: only.map { StatementArguments([$0]) } ?? StatementArguments())
         }
         var order: [String] = []
         var acc: [String: (min: Double, sum: Double, count: Int, skipped: Int)] = [:]
@@ -416,9 +427,8 @@ public final class Gallery {
         enum Outcome { case done, unknown, taken }
         let outcome: Outcome = try write { db in
             guard let id = try Self.identityID(db, name: old) else { return .unknown }
-            if old == new { return .done }
-            if try Self.identityID(db, name: new) != nil { return .taken }
-            try db.execute(sql: "UPDATE identities SET name = ? WHERE id = ?", arguments: [new, id])
+            if let other = try Self.identityID(db, name: new), other != id { return .taken }
+            try db.execute(sql: "UPDATE identities SET name = ? WHERE id = ?", arguments: [Self.normalized(new), id])
             return .done
         }
         switch outcome {
@@ -468,8 +478,19 @@ public final class Gallery {
 
     // MARK: - Internals
 
+    /// An identity name in Unicode NFC: "é" typed as one code point or as "e" and a combining
+    /// accent is one name, stored and looked up in one form.
+    public static func normalized(_ name: String) -> String { name.precomposedStringWithCanonicalMapping }
+
+    /// The identity whose name is `name` up to Unicode normalization (a name stored in another
+    /// form is found too).
     static func identityID(_ db: Database, name: String) throws -> Int64? {
-        try Int64.fetchOne(db, sql: "SELECT id FROM identities WHERE name = ?", arguments: [name])
+        let nfc = normalized(name)
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM identities WHERE name = ?", arguments: [nfc]) { return id }
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM identities") {
+            if let stored: String = row["name"], normalized(stored) == nfc { return row["id"] }
+        }
+        return nil
     }
 
     func read<T>(_ body: (Database) throws -> T) throws(GalleryError) -> T {
@@ -542,7 +563,19 @@ public final class Gallery {
     /// than WAL for that reason: every connection to a WAL file, even a read-only one,
     /// creates the `-wal` and `-shm` files beside it. Enrolls are short transactions, and
     /// readers and writers wait for each other through the busy timeout.
-    static func openQueue(path: String, readonly: Bool) throws -> DatabaseQueue {
+    ///
+    /// `immutable`: opened as SQLite's `immutable=1` URI, which takes no lock and makes no
+    /// companion file; for a file in WAL mode that has none (``isQuietWAL(_:)``), where even a
+    /// read-only connection would leave `-wal` and `-shm` files beside someone else's database.
+    static func openQueue(path: String, readonly: Bool, immutable: Bool = false) throws -> DatabaseQueue {
+        if immutable {
+            var config = Configuration()
+            config.readonly = true
+            var allowed = CharacterSet.urlPathAllowed
+            allowed.remove(charactersIn: "?#%")
+            let absolute = Self.absolute(path).addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+            return try DatabaseQueue(path: "file:\(absolute)?immutable=1", configuration: config)
+        }
         var config = Configuration()
         config.readonly = readonly
         config.foreignKeysEnabled = true
@@ -578,6 +611,29 @@ public final class Gallery {
         }
     }
 
+    /// Whether the database holds no table, view, index or trigger but GRDB's migration log:
+    /// what an interrupted creation leaves (the marker written, the tables not yet).
+    static func hasNoTablesOfItsOwn(_ db: Database) throws -> Bool {
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FROM sqlite_master
+                WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != 'grdb_migrations'
+                """) == 0
+    }
+
+    /// Whether `path` is an SQLite file in WAL mode (header bytes 18–19 both 2) with no `-wal`
+    /// or `-shm` file beside it.
+    static func isQuietWAL(_ path: String) -> Bool {
+        guard access(path + "-wal", F_OK) != 0, access(path + "-shm", F_OK) != 0,
+            let fd = try? InputFile.open(path)
+        else { return false }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 20)
+        let n = header.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress!, 20) }
+        return n == 20 && Array(header[0..<16]) == Array("SQLite format 3\0".utf8) && header[18] == 2 && header[19] == 2
+    }
+
     /// Rolls back the transaction a killed write left in the gallery's rollback journal: the
     /// first read through a connection that may write does it (SQLite's hot-journal recovery),
     /// restoring the last committed state.
@@ -605,10 +661,12 @@ public final class Gallery {
                 guard try db.tableExists("grdb_migrations"), try db.tableExists("gallery_meta"),
                     try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v1'") != nil
                 else {
-                    if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID,
-                        !(try db.tableExists("gallery_meta"))
-                    {
-                        throw CheckFailure.unfinished
+                    if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID {
+                        // Unfinished: our mark and nothing else. Anything more is someone's data.
+                        if try hasNoTablesOfItsOwn(db) { throw CheckFailure.unfinished }
+                        throw GalleryError.notAGallery(
+                            path: path,
+                            reason: "an SQLite database with FaceTwin's application id but other tables; left as it is")
                     }
                     throw GalleryError.notAGallery(path: path, reason: "an SQLite database without FaceTwin's gallery tables")
                 }

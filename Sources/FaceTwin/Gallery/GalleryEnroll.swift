@@ -20,6 +20,23 @@ public struct SkippedPhoto: Sendable, Equatable, Codable {
     }
 }
 
+/// An enroll's photos decoded, checked and embedded, not yet written
+/// (``Gallery/plan(name:images:model:gallery:skipBad:)``, ``Gallery/enroll(_:)``).
+public struct EnrollPlan: Sendable {
+    struct Item: Sendable { var batch: Int; var path: String; var sha: String }
+    let batches: [Gallery.EnrollBatch]
+    let items: [Item]
+    let embeddings: [[Float]]
+    let skipped: [[SkippedPhoto]]
+    let duplicates: [[SkippedPhoto]]
+    let dropped: [SkippedPhoto]
+
+    /// Whether no photo would become a template: every one failed or was given twice.
+    public var enrollsNothing: Bool { items.isEmpty }
+    /// The photos (and identity folders) that failed, in order.
+    public var skippedPhotos: [SkippedPhoto] { skipped.flatMap { $0 } + dropped }
+}
+
 /// What one enroll did for one identity.
 public struct EnrollmentReport: Sendable, Equatable, Codable {
     public let identity: String
@@ -48,9 +65,21 @@ extension Gallery {
     /// - Throws: ``GalleryError/badPhoto(gallery:identity:error:)`` for the first photo that
     ///   cannot be read (unless `skipBad`); the gallery is then left exactly as it was.
     public func enroll(name: String, images: [String], skipBad: Bool = false) throws(GalleryError) -> EnrollmentReport {
-        try Self.validate(name: name)
-        guard !images.isEmpty else { throw .nothingToEnroll(path: path, reason: "no photos given for \"\(name)\"") }
-        return try enroll([EnrollBatch(name: name, photos: images, skipped: [])], skipBad: skipBad)[0]
+        guard let model else { throw .noModel(path: path) }
+        return try enroll(Self.plan(name: name, images: images, model: model, gallery: path, skipBad: skipBad))[0]
+    }
+
+    /// The photos of one person decoded, checked and embedded by `model`, not yet written
+    /// (``enroll(_:)`` writes them): so a first enroll can find that nothing would be enrolled
+    /// before any gallery is made. `gallery` is the gallery's path, for messages.
+    public static func plan(name: String, images: [String], model: FaceModel, gallery: String, skipBad: Bool = false)
+        throws(GalleryError) -> EnrollPlan
+    {
+        try validate(name: name)
+        guard !images.isEmpty else { throw .nothingToEnroll(path: gallery, reason: "no photos given for \"\(name)\"") }
+        return try prepare(
+            [EnrollBatch(name: normalized(name), photos: images, skipped: [])], model: model, gallery: gallery,
+            skipBad: skipBad)
     }
 
     /// Enrolls every identity folder under `root` (`root/<name>/<photo>`), all in one
@@ -62,17 +91,27 @@ extension Gallery {
     /// one photo a person is enough. An identity folder without photos fails the enroll
     /// (or is reported as skipped with `skipBad`).
     public func enrollFolder(root: String, skipBad: Bool = false) throws(GalleryError) -> [EnrollmentReport] {
+        guard let model else { throw .noModel(path: path) }
+        return try enroll(Self.planFolder(root: root, model: model, gallery: path, skipBad: skipBad))
+    }
+
+    /// ``enrollFolder(root:skipBad:)``'s photos decoded, checked and embedded, not yet written.
+    public static func planFolder(root: String, model: FaceModel, gallery: String, skipBad: Bool = false)
+        throws(GalleryError) -> EnrollPlan
+    {
         let folders = try Self.entries(of: root).filter { !$0.hasPrefix(".") && Self.isDirectory(Self.join(root, $0)) }
         guard !folders.isEmpty else {
             throw .nothingToEnroll(path: root, reason: "no identity folders (expected \(root)/<name>/<photo>.pgm)")
         }
         var batches: [EnrollBatch] = []
+        var dropped: [SkippedPhoto] = []
         for name in NaturalOrder.sorted(folders) {
             let folder = Self.join(root, name)
             do throws(GalleryError) {
                 try Self.validate(name: name)
             } catch {
                 if !skipBad { throw error }
+                dropped.append(SkippedPhoto(path: folder, reason: error.description))
                 continue
             }
             let photos = try Self.entries(of: folder).filter { entry in
@@ -82,26 +121,30 @@ extension Gallery {
             if photos.isEmpty {
                 let reason = "no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg, .jpeg or .webp files)"
                 if !skipBad { throw .nothingToEnroll(path: folder, reason: reason) }
-                batches.append(EnrollBatch(name: name, photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
+                batches.append(
+                    EnrollBatch(name: Self.normalized(name), photos: [], skipped: [SkippedPhoto(path: folder, reason: reason)]))
                 continue
             }
             batches.append(
-                EnrollBatch(name: name, photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) }, skipped: []))
+                EnrollBatch(
+                    name: Self.normalized(name), photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) },
+                    skipped: []))
         }
-        return try enroll(batches, skipBad: skipBad)
+        return try prepare(batches, model: model, gallery: gallery, skipBad: skipBad, dropped: dropped)
     }
 
-    struct EnrollBatch {
+    struct EnrollBatch: Sendable {
         var name: String
         var photos: [String]
         var skipped: [SkippedPhoto]
     }
 
-    /// Decode, hash and embed everything, then write it all in one transaction.
-    func enroll(_ batches: [EnrollBatch], skipBad: Bool) throws(GalleryError) -> [EnrollmentReport] {
-        guard let model else { throw .noModel(path: path) }
-
-        struct Prepared { var batch: Int; var path: String; var sha: String }
+    /// Decodes, hashes and embeds everything. `dropped`: identity folders left out for their
+    /// names (`skipBad`), reported after the rest, each as an identity with nothing enrolled.
+    static func prepare(
+        _ batches: [EnrollBatch], model: FaceModel, gallery path: String, skipBad: Bool, dropped: [SkippedPhoto] = []
+    ) throws(GalleryError) -> EnrollPlan {
+        typealias Prepared = EnrollPlan.Item
         var prepared: [Prepared] = []
         var pixels: [Float] = []
         var skipped = batches.map(\.skipped)
@@ -120,12 +163,10 @@ extension Gallery {
                     pixels += input
                     prepared.append(Prepared(batch: b, path: photo, sha: sha))
                 } catch {
-                    // No face (or a refused multi-face photo): a failure to enroll, reported, not fatal.
-                    switch error {
-                    case .noFace, .multipleFaces:
+                    // No face (blank, or a refused multi-face photo): a failure to enroll, reported, not fatal.
+                    if error.isFailureToAcquire {
                         skipped[b].append(SkippedPhoto(path: photo, reason: "failure to enroll (FTE): " + Self.reason(error)))
                         continue
-                    default: break
                     }
                     if !skipBad { throw .badPhoto(gallery: path, identity: batch.name, error: error) }
                     skipped[b].append(SkippedPhoto(path: photo, reason: Self.reason(error)))
@@ -146,9 +187,19 @@ extension Gallery {
             prepared = keep.map { prepared[$0] }
             embeddings = keep.map { embeddings[$0] }
         }
+        return EnrollPlan(
+            batches: batches, items: prepared, embeddings: embeddings, skipped: skipped, duplicates: duplicates,
+            dropped: dropped)
+    }
+
+    /// Writes a plan made with this gallery's model, in one transaction.
+    public func enroll(_ plan: EnrollPlan) throws(GalleryError) -> [EnrollmentReport] {
+        guard model != nil else { throw .noModel(path: path) }
+        let (batches, prepared, embeddings, skipped) = (plan.batches, plan.items, plan.embeddings, plan.skipped)
+        let (duplicates, dropped) = (plan.duplicates, plan.dropped)
         let now = Date()
 
-        return try write { db in
+        let reports: [EnrollmentReport] = try write { db in
             var reports: [EnrollmentReport] = []
             for (b, batch) in batches.enumerated() {
                 var id = try Self.identityID(db, name: batch.name)
@@ -190,6 +241,12 @@ extension Gallery {
             }
             return reports
         }
+        return reports
+            + dropped.map {
+                EnrollmentReport(
+                    identity: Self.visible(($0.path as NSString).lastPathComponent), isNewIdentity: false, enrolled: [],
+                    duplicates: [], skipped: [$0], templateCount: 0)
+            }
     }
 
     // MARK: - Files
@@ -244,6 +301,6 @@ extension Gallery {
 }
 
 /// The C library's `read` (inside `Gallery`, `read` names the database read).
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
 }

@@ -62,7 +62,8 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): database error: \(message)"
         case .interruptedWrite(let path):
             return "\(path): an interrupted write left its rollback journal (\(path)-journal), which a read-only command "
-                + "cannot undo; an enroll into the gallery by a user who may write its folder rolls it back"
+                + "cannot undo; a command that writes the gallery (enroll, gallery remove, gallery rename), run by a user "
+                + "who may write its folder, rolls it back"
         case .modelMismatch(let path, let gfp, let gpath, let mfp, let mpath):
             return "gallery \(path) was made with model \(Self.short(gfp)) (\(gpath)), not \(Self.short(mfp)) (\(mpath)): "
                 + "re-enroll or pass the model it was made with"

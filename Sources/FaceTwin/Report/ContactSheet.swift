@@ -5,10 +5,18 @@ public enum ContactSheet {
         public var caption: String
         public var photo: GrayImage
         public var acquisition: FaceAcquisition
-        public init(caption: String, photo: GrayImage, acquisition: FaceAcquisition) {
+        /// The photo and its crops in colour, drawn instead of the grey ones when given.
+        public var colorPhoto: RGBImage?
+        public var colorCrops: [RGBImage]
+        public init(
+            caption: String, photo: GrayImage, acquisition: FaceAcquisition, colorPhoto: RGBImage? = nil,
+            colorCrops: [RGBImage] = []
+        ) {
             self.caption = caption
             self.photo = photo
             self.acquisition = acquisition
+            self.colorPhoto = colorPhoto
+            self.colorCrops = colorCrops
         }
     }
 
@@ -32,7 +40,11 @@ public enum ContactSheet {
             let f = min(Double(thumbWidth) / Double(e.photo.width), Double(thumbHeight) / Double(e.photo.height))
             let tw = max(1, Int(Double(e.photo.width) * f)), th = max(1, Int(Double(e.photo.height) * f))
             let ty = y0 + captionHeight
-            canvas.draw(e.photo, x: x0, y: ty, width: tw, height: th)
+            if let color = e.colorPhoto {
+                canvas.draw(color, x: x0, y: ty, width: tw, height: th)
+            } else {
+                canvas.draw(e.photo, x: x0, y: ty, width: tw, height: th)
+            }
             for (i, face) in a.faces.enumerated() {
                 let b = face.box
                 let kept = a.kept.contains(i)
@@ -45,7 +57,12 @@ public enum ContactSheet {
                 }
             }
             for (k, crop) in a.crops.prefix(maxCrops).enumerated() {
-                canvas.draw(crop, x: x0 + thumbWidth + 8 + k * (cropWidth + 4), y: ty, width: cropWidth, height: cropHeight)
+                let x = x0 + thumbWidth + 8 + k * (cropWidth + 4)
+                if k < e.colorCrops.count {
+                    canvas.draw(e.colorCrops[k], x: x, y: ty, width: cropWidth, height: cropHeight)
+                } else {
+                    canvas.draw(crop, x: x, y: ty, width: cropWidth, height: cropHeight)
+                }
             }
             if a.crops.isEmpty {
                 canvas.text(

@@ -67,6 +67,21 @@ public struct PNGCanvas: Sendable {
         }
     }
 
+    /// Draws a colour image with its top-left corner at (x, y), scaled to `w × h` (each channel
+    /// bilinearly, as Pillow), clipped to the canvas.
+    public mutating func draw(_ image: RGBImage, x: Int, y: Int, width w: Int, height h: Int) {
+        let planes = (0..<3).map { c -> GrayImage in
+            let p = image.channel(c)
+            return (p.width == w && p.height == h) ? p : Resize.bilinear(p, width: w, height: h)
+        }
+        for yy in 0..<h where y + yy >= 0 && y + yy < height {
+            for xx in 0..<w where x + xx >= 0 && x + xx < width {
+                let i = 3 * ((y + yy) * width + x + xx)
+                for c in 0..<3 { pixels[i + c] = planes[c].pixels[yy * w + xx] }
+            }
+        }
+    }
+
     /// Width in pixels of `text` drawn at `scale`.
     public static func textWidth(_ text: String, scale: Int) -> Int {
         let n = text.count

@@ -41,6 +41,12 @@ public enum OutputFile {
         try write(Data(text.utf8), to: path)
     }
 
+    /// Checks that `path` can be written now, before long work whose result goes there: a
+    /// temporary file is made beside its target and removed; nothing is written at `path`.
+    public static func checkWritable(_ path: String) throws(FileError) {
+        try stage(path).discard()
+    }
+
     /// Checks `path` and opens a temporary file beside its target; nothing is visible at
     /// `path` until ``StagedFile/commit()``.
     public static func stage(_ path: String) throws(FileError) -> StagedFile {
