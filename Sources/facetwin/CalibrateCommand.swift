@@ -60,6 +60,8 @@ struct CalibrateCommand: ParsableCommand {
     )
     var allowTrainingIdentities = false
 
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -78,6 +80,7 @@ struct CalibrateCommand: ParsableCommand {
 
     func run() throws {
         let m = try FaceModel.load(path: model)
+        try detectOptions.apply(to: m)
         let list = try pairs.map { try PairList(contentsOf: $0, root: root ?? data) }
         let evaluation = try EvalFormat.evaluation(model: m, data: data, identities: identities, pairList: list)
         let check = TrainingIdentities(info: m.info)
@@ -90,6 +93,10 @@ struct CalibrateCommand: ParsableCommand {
                 )
             }
             printError("facetwin: WARNING: \(message); calibrating anyway (--allow-training-identities)")
+        } else if check.overlap(with: evaluation.identities) == nil, m.resnet != nil, m.info.training == nil {
+            printError(
+                "facetwin: warning: the model was trained outside FaceTwin (dlib's own data set, whose identities are not published): whether these people were among them cannot be checked"
+            )
         } else if check.overlap(with: evaluation.identities) == nil {
             guard allowTrainingIdentities else {
                 throw CLIError(

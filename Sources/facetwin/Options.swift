@@ -285,6 +285,16 @@ struct DetectOptionsGroup: ParsableArguments {
     /// pass as crops never load it. `always` loads it here, so a missing landmark model is
     /// reported before any photo is read.
     func apply(to model: FaceModel) throws {
+        if model.resnet != nil, detect != .never {
+            guard let bytes = model.landmarkModel else {
+                throw CLIError(
+                    "the model file carries no landmark model (landmarks.shape_predictor_5) to align photos with: convert it again with facetwin import-dlib, or give --detect never for images that are chips already"
+                )
+            }
+            model.facePreparer = FacePreparer(
+                chipsWith: bytes, modelName: "landmarks.shape_predictor_5", mode: detect, policy: faces)
+            return
+        }
         let landmarks = self.landmarks
         model.facePreparer = FacePreparer(
             for: model.info, mode: detect, policy: faces,

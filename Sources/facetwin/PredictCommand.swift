@@ -65,6 +65,7 @@ struct PredictCommand: ParsableCommand {
         if let accuracy = result.accuracy {
             line += "; accuracy \(EvalFormat.percent(accuracy)) (\(result.correctCount)/\(result.count))"
         }
-        print(line + "; results: \(out)" + VerifyCommand.failureLines(result))
+        print(line + "; results: \(out)")
+        for l in VerifyCommand.failureLines(result) { print(l) }
     }
 }

@@ -23,7 +23,6 @@ extension VerifyCommand {
             try writeAtomically(csv, to: out)
             summary += "; results: \(out)"
         }
-        summary += Self.failureLines(result)
 
         if json {
             struct Row: Encodable { let image1: String, image2: String, same: Bool?, distance: Float, match: Bool }
@@ -46,8 +45,10 @@ extension VerifyCommand {
         } else if out == nil {
             Swift.print(terminalSafe(csv), terminator: "")  // rows on their lines; fields quoted
             printError(summary)
+            for l in Self.failureLines(result) { printError(l) }
         } else {
             print(summary)
+            for l in Self.failureLines(result) { print(l) }
         }
     }
 
@@ -70,15 +71,13 @@ extension VerifyCommand {
         }
     }
 
-    /// "\nfailures to acquire: F of N images (FTA x %); K pairs not scored" and one line a failed
-    /// image ("  path: reason"); empty when every image was usable.
-    static func failureLines(_ result: PairVerification) -> String {
-        guard !result.failuresToAcquire.isEmpty else { return "" }
+    /// The failures to acquire of a pair run, one line each after a count (none without any).
+    static func failureLines(_ result: PairVerification) -> [String] {
+        guard !result.failuresToAcquire.isEmpty else { return [] }
         let n = result.notScored.count
-        var text =
-            "\nfailures to acquire (no usable face, or not decodable): \(result.failuresToAcquire.count) of \(result.attemptedImages) images (FTA \(EvalFormat.percent(result.failureToAcquireRate))); \(n) pair\(n == 1 ? "" : "s") not scored"
-        for e in result.failuresToAcquire { text += "\n  \(e.description)" }
-        return text
+        return [
+            "failures to acquire (no usable face, or not decodable): \(result.failuresToAcquire.count) of \(result.attemptedImages) images (FTA \(EvalFormat.percent(result.failureToAcquireRate))); \(n) pair\(n == 1 ? "" : "s") not scored"
+        ] + result.failuresToAcquire.map { "  \($0.description)" }
     }
 
     /// One row per pair: image1,image2[,same],distance,verdict, under a header.

@@ -97,7 +97,8 @@ final class DlibResNetModelTests: XCTestCase {
     }
 
     /// embed, compare, enroll, verify, identify, evaluate and calibrate take a ResNet model
-    /// file like any other (photos resized to its 150×150 colour input).
+    /// file like any other (with --detect never, images resized to its 150×150 colour input:
+    /// this model file carries no landmark model to cut chips with).
     func testCommandsTakeTheResNetModel() throws {
         let orl = try orlDirectory()
         let dir = try temporaryDirectory(self)
@@ -105,32 +106,39 @@ final class DlibResNetModelTests: XCTestCase {
         try Self.narrowModel().save(to: model)
         let (a, b) = ("\(orl)/s5/1.pgm", "\(orl)/s5/2.pgm")
 
-        var r = try runFacetwin(["embed", "--model", model, a, b])
+        var r = try runFacetwin(["embed", "--model", model, a, b, "--detect", "never"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 2)
         XCTAssertEqual(r.stdout.split(separator: "\n")[0].split(separator: " ").count, 129)
 
         r = try runFacetwin(["compare", a, b, "--model", model])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("carries no landmark model"), r.stderr)
+        r = try runFacetwin(["compare", a, b, "--model", model, "--detect", "never"])
         XCTAssertEqual(r.status, 0, r.stderr)
 
         let gallery = dir.appendingPathComponent("g.sqlite").path
-        r = try runFacetwin(["enroll", "--gallery", gallery, "--model", model, "--name", "s5", a])
+        r = try runFacetwin(["enroll", "--gallery", gallery, "--model", model, "--name", "s5", a, "--detect", "never"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        r = try runFacetwin(["verify", "--gallery", gallery, "--claim", "s5", b])
+        r = try runFacetwin(["verify", "--gallery", gallery, "--claim", "s5", b, "--detect", "never"])
         XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)
-        r = try runFacetwin(["identify", "--gallery", gallery, b])
+        r = try runFacetwin(["identify", "--gallery", gallery, b, "--detect", "never"])
         XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)
 
-        r = try runFacetwin(["evaluate", "--model", model, "--data", orl, "--identities", "s5,s6,s7", "--bootstrap", "0"])
+        r = try runFacetwin([
+            "evaluate", "--model", model, "--data", orl, "--identities", "s5,s6,s7", "--bootstrap", "0", "--detect", "never"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
 
-        r = try runFacetwin(["calibrate", "--model", model, "--data", orl, "--identities", "s5,s6,s7", "--eer"])
+        r = try runFacetwin([
+            "calibrate", "--model", model, "--data", orl, "--identities", "s5,s6,s7", "--eer", "--detect", "never"
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let calibrated = try FaceModel.load(path: model)
         XCTAssertNotNil(calibrated.resnet)
         XCTAssertEqual(calibrated.info.thresholdMethod?.hasPrefix("EER on s5,s6,s7"), true, calibrated.info.thresholdMethod ?? "")
         // The gallery's templates stay valid: calibration does not change the fingerprint.
-        r = try runFacetwin(["verify", "--gallery", gallery, "--claim", "s5", "--model", model, b])
+        r = try runFacetwin(["verify", "--gallery", gallery, "--claim", "s5", "--model", model, b, "--detect", "never"])
         XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)
     }
 }

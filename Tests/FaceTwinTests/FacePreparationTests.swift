@@ -123,8 +123,8 @@ final class FacePreparationTests: XCTestCase {
         // face is still refused.
         r = try runFacetwin(["evaluate", "--model", model, "--data", root.path, "--detect", "never", "--bootstrap", "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face): 1 of 5 images"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("  \(root.path)/s37/3.ppm\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("failures to acquire (no usable face, or not decodable): 1 of 5 images"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  \(root.path)/s37/3.ppm: no face found\n"), r.stdout)
     }
 
     func testTrainRecordsHowItsImagesWerePrepared() throws {

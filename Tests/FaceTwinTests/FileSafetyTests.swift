@@ -409,7 +409,11 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("named pipe"), r.stderr)
         let pairs = fx.dir.appendingPathComponent("pairs.csv").path
         try "image1,image2,same\n\(fx.photo(1)),\(fifo),1\n".write(toFile: pairs, atomically: true, encoding: .utf8)
+        // In a pair run an image that cannot be read is a failure to acquire, listed with why.
         r = try runFacetwin(["verify", "--pairs", pairs, "--model", fx.modelPath, "--threshold", "1"], timeout: 20)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(fifo): cannot open: is a named pipe"), r.stderr)
+        r = try runFacetwin(["verify", "--pairs", pairs, "--model", fx.modelPath, "--threshold", "1", "--strict"], timeout: 20)
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("named pipe"), r.stderr)
 

@@ -62,7 +62,13 @@ public enum FaceCheck {
     /// - Throws: ``FaceDetectionError`` when the detector cannot be made or fails.
     public static func findsFace(inCrop crop: GrayImage) throws(FaceDetectionError) -> Bool {
         guard crop.height >= minimumHeight else { return true }
-        return try CropDetectors.shared.detect(detectorView(of: crop))
+        return try !CropDetectors.shared.detect(detectorView(of: crop)).isEmpty
+    }
+
+    /// The faces dlib's detector (no landmarks) finds in `image`, most confident first: for
+    /// an image already shown as ``detectorView(of:)`` makes it.
+    public static func faces(inView image: GrayImage) throws(FaceDetectionError) -> [DetectedFace] {
+        try CropDetectors.shared.detect(image)
     }
 }
 
@@ -73,7 +79,7 @@ private final class CropDetectors: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [FaceDetector] = []
 
-    func detect(_ image: GrayImage) throws(FaceDetectionError) -> Bool {
+    func detect(_ image: GrayImage) throws(FaceDetectionError) -> [DetectedFace] {
         lock.lock()
         let reused = idle.popLast()
         lock.unlock()
@@ -84,6 +90,6 @@ private final class CropDetectors: @unchecked Sendable {
             idle.append(detector)
             lock.unlock()
         }
-        return try !detector.detect(image).isEmpty
+        return try detector.detect(image)
     }
 }

@@ -16,6 +16,8 @@ public struct FacePreparer: Sendable {
     /// crop size): checked for a face, never aligned.
     public let alignsPhotos: Bool
     private let source: CropperSource
+    /// For dlib's ResNet: every image becomes its 150×150 chip (``init(chipsWith:modelName:mode:policy:)``).
+    private let chips: ChipSource?
 
     public init(cropper: FaceCropper, passThroughSize: ImageSize? = nil) {
         aligner = cropper.aligner
@@ -23,6 +25,7 @@ public struct FacePreparer: Sendable {
         self.passThroughSize = passThroughSize
         alignsPhotos = true
         source = CropperSource(cropper)
+        chips = nil
     }
 
     /// A preparer whose detector is made by `detector` the first time an image needs it.
@@ -35,6 +38,7 @@ public struct FacePreparer: Sendable {
         self.passThroughSize = passThroughSize
         alignsPhotos = true
         source = CropperSource(aligner: aligner, policy: policy, make: detector)
+        chips = nil
     }
 
     /// A preparer that takes every image as a crop: refused when blank or without a face found
@@ -49,6 +53,19 @@ public struct FacePreparer: Sendable {
             make: { () throws(FaceDetectionError) in
                 try FaceDetector(landmarkModel: nil)
             })
+        chips = nil
+    }
+
+    /// A preparer that turns every image into dlib's chip.
+    init(chips: ChipSource) {
+        aligner = FaceAligner()
+        policy = chips.policy
+        passThroughSize = nil
+        alignsPhotos = false
+        source = CropperSource(
+            aligner: aligner, policy: chips.policy,
+            make: { () throws(FaceDetectionError) in try FaceDetector(landmarkModel: nil) })
+        self.chips = chips
     }
 
     /// The preparation `info` asks for under `mode` (``ModelInfo/probePreparation(_:)``), with
@@ -91,6 +108,7 @@ public struct FacePreparer: Sendable {
     ///   ``ImageError/multipleFaces(path:count:)`` (a failure to acquire), ``ImageError/detectionFailed(path:reason:)`` (also when the detector cannot
     ///   be made, e.g. the landmark model is missing).
     public func prepare(_ image: GrayImage, path: String) throws(ImageError) -> GrayImage {
+        if let chips { return try chips.chip(image, rgb: nil, path: path).gray }
         try check(image, path: path)
         if takesAsCrop(image) { return image }
         let a: FaceAcquisition
@@ -105,6 +123,10 @@ public struct FacePreparer: Sendable {
     /// The face crop of a photo kept in colour: found on `gray`, and each of `rgb`'s channels
     /// aligned by the same transform (``prepare(_:path:)`` when `rgb` is nil).
     public func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?) {
+        if let chips {
+            let chip = try chips.chip(gray, rgb: rgb, path: path)
+            return (chip.gray, rgb == nil ? nil : chip)
+        }
         guard let rgb else { return (try prepare(gray, path: path), nil) }
         try check(gray, path: path)
         if takesAsCrop(gray) { return (gray, rgb) }
