@@ -97,7 +97,7 @@ final class FaceChipperTests: XCTestCase {
     }
 
     func testWrongLandmarkModelsAreRefusedWithOneLine() throws {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(seed: 4)
         var cases: [(String, Data)] = [("empty", Data())]
         for size in [1, 4, 100, 10_000] {
             cases.append(("random \(size)", Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) })))
@@ -130,7 +130,7 @@ final class FaceChipperTests: XCTestCase {
     func testFlippedBytesInTheLandmarkModelNeverCrash() throws {
         let five = try Data(contentsOf: URL(fileURLWithPath: DlibModels.path(DlibModels.landmarks)))
         let photo = try ImageDecoder.decodeRGB(path: Self.fixtureDir.appendingPathComponent("real-photos/astronaut.jpg").path)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(seed: 5)
         for i in 0..<24 {
             var copy = five
             let at = i < 8 ? i * 3 : Int.random(in: 0..<copy.count, using: &rng)
