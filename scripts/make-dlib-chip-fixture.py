@@ -5,9 +5,10 @@ reference FaceChipper is held to pixel for pixel (FaceChipperTests).
 For each photo: dlib's HOG detector (face_recognition's, upsampling once) gives the face
 rectangle; dlib's 5-point shape predictor (face_recognition_models 0.3.0's
 shape_predictor_5_face_landmarks.dat) its landmarks; dlib.get_face_chip(img, shape, 150, 0.25)
-the chip, saved as PNG. chips.json records per chip the photo, the SHA-256 of its decoded RGB
-pixels (so a decoder difference is told apart from a chip difference), the rectangle, the
-landmarks (dlib's integer pixel coordinates) and the chip file.
+the chip, saved as PNG; dlib's face_recognition_model_v1.compute_face_descriptor(chip) its
+descriptor. chips.json records per chip the photo, the SHA-256 of its decoded RGB pixels (so a
+decoder difference is told apart from a chip difference), the rectangle, the landmarks (dlib's
+integer pixel coordinates), the chip file and the descriptor.
 
 Made with dlib's PyPI wheel in a virtual environment outside the repository:
     python3 -m venv /work/wt/venv-dlib
@@ -41,6 +42,7 @@ PHOTOS = [
 def main():
     predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
     detector = dlib.get_frontal_face_detector()
+    encoder = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
     os.makedirs(OUT, exist_ok=True)
     records = []
     for photo, name, (dx, dy, grow) in PHOTOS:
@@ -61,6 +63,7 @@ def main():
             "rectangle": [rect.left(), rect.top(), rect.right(), rect.bottom()],
             "landmarks": [[shape.part(i).x, shape.part(i).y] for i in range(shape.num_parts)],
             "chip": chip_file,
+            "descriptor": [round(float(v), 7) for v in encoder.compute_face_descriptor(chip)],
         })
     with open(os.path.join(OUT, "chips.json"), "w") as f:
         json.dump({"dlib": dlib.__version__, "size": 150, "padding": 0.25, "chips": records}, f, indent=1)

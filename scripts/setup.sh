@@ -34,4 +34,7 @@ if [ "${1:-}" != "--no-build" ]; then
   echo "setup: built $(swift build -c release --show-bin-path)/facetwin" >&2
 fi
 
-scripts/fetch-models.sh || echo "setup: going on without the pretrained model (scripts/fetch-models.sh fetches it)" >&2
+# With --no-build the conversion waits for a built facetwin (scripts/test.sh converts after its build).
+FETCH=()
+[ "${1:-}" = "--no-build" ] && FETCH=(--if-built)
+scripts/fetch-models.sh "${FETCH[@]}" || echo "setup: going on without the pretrained model (scripts/fetch-models.sh fetches it)" >&2

@@ -58,9 +58,14 @@ namespace {
 
 void put(char *message, size_t size, const std::string &text) {
     if (message && size > 0) {
+        // One printable line: control characters become spaces, other bytes outside ASCII (a
+        // hostile file's version string) become '?'.
         std::string line = text;
-        std::replace(line.begin(), line.end(), '\n', ' ');
-        std::replace(line.begin(), line.end(), '\t', ' ');
+        for (char &c : line) {
+            unsigned char u = (unsigned char)c;
+            if (u < 0x20) c = ' ';
+            else if (u >= 0x7f) c = '?';
+        }
         // Collapse runs of spaces dlib's multi-line messages leave.
         std::string out;
         for (char c : line) {
@@ -103,7 +108,233 @@ struct MemoryBuffer : std::streambuf {
         char *p = const_cast<char *>(data);
         setg(p, p, p + size);
     }
+    // Relative moves of the read position (the walk skips tensor values with it).
+    pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override {
+        if (dir != std::ios_base::cur || !(which & std::ios_base::in)) return pos_type(off_type(-1));
+        if (off < 0 ? -off > gptr() - eback() : off > egptr() - gptr()) return pos_type(off_type(-1));
+        setg(eback(), gptr() + off, egptr());
+        return pos_type(gptr() - eback());
+    }
 };
+
+// ---------------------------------------------------------------------------------------------
+// A walk over the serialised bytes before dlib deserialises them. dlib's own readers trust the
+// sizes they read: a tensor with a negative dimension makes dlib's tensor reader write through
+// a null pointer, and a vector's or string's size is allocated before it is read. The walk
+// follows dlib's serialisation of exactly the types dlib will read (the same templates),
+// reads every scalar with dlib's own readers, and checks every size against the bytes left,
+// so the deserialisation that follows it only ever sees sizes the file can hold.
+namespace walk {
+
+struct Reader {
+    std::istream &in;
+    size_t left() const {
+        std::streamsize n = in.rdbuf()->in_avail();
+        return n > 0 ? (size_t)n : 0;
+    }
+    [[noreturn]] void fail(const std::string &what) const { throw Failure{FACETWIN_DLIBNET_NOT_MODEL, what}; }
+    template <typename T> T scalar() {
+        T v;
+        deserialize(v, in);
+        return v;
+    }
+    std::string text() {
+        unsigned long n = scalar<unsigned long>();
+        if (n > 256 || n > left()) fail("a version string of " + std::to_string(n) + " bytes");
+        std::string s(n, '\0');
+        if (n && in.rdbuf()->sgetn(&s[0], (std::streamsize)n) != (std::streamsize)n) fail("truncated");
+        return s;
+    }
+    void expect(const std::string &what, std::initializer_list<const char *> versions) {
+        std::string v = text();
+        for (const char *ok : versions)
+            if (v == ok) return;
+        fail("found '" + v + "' where " + what + " was expected");
+    }
+    std::string version(const std::string &what, std::initializer_list<const char *> versions) {
+        std::string v = text();
+        for (const char *ok : versions)
+            if (v == ok) return v;
+        fail("found '" + v + "' where " + what + " was expected");
+    }
+    int intVersion(const char *what, int low, int high) {
+        int v = scalar<int>();
+        if (v < low || v > high) fail(std::string("unexpected version of ") + what);
+        return v;
+    }
+    // 4 dimensions, each from 0 to 2^31, whose product of 4-byte values fits in what is left.
+    void tensor() {
+        if (scalar<int>() != 2) fail("unexpected version of a tensor");
+        unsigned long long size = 1;
+        for (int i = 0; i < 4; i++) {
+            long long d = scalar<long long>();
+            if (d < 0 || d > (1ll << 31)) fail("a tensor of size " + std::to_string(d));
+            if (__builtin_mul_overflow(size, (unsigned long long)d, &size)) fail("a tensor too large for the file");
+        }
+        if (size > left() / 4) fail("a tensor larger than the file");
+        if (size && in.rdbuf()->pubseekoff((std::streamoff)(size * 4), std::ios_base::cur, std::ios_base::in) < 0)
+            fail("truncated");
+    }
+    void alias() {
+        alias_tensor a;
+        deserialize(a, in);
+    }
+    void doubles(int n) {
+        for (int i = 0; i < n; i++) scalar<double>();
+    }
+    // A vector's element count: each element takes at least one byte.
+    unsigned long count() {
+        unsigned long n = scalar<unsigned long>();
+        if (n > left()) fail("a vector of " + std::to_string(n) + " elements, more than the file holds");
+        return n;
+    }
+    void matrix(long rows, long cols) {
+        long nr = scalar<long>(), nc = scalar<long>();
+        if (nr < 0 || nc < 0) {
+            if (nr > 0 || nc > 0) fail("a matrix of mixed-sign size");
+            nr = -nr;
+            nc = -nc;
+        }
+        if ((rows && nr != rows) || (cols && nc != cols) || nr > (1l << 24) || nc > (1l << 24) ||
+            (unsigned long)(nr * nc) > left())
+            fail("a matrix of size " + std::to_string(nr) + "x" + std::to_string(nc));
+        for (long i = 0; i < nr * nc; i++) scalar<float>();
+    }
+};
+
+// Layer details.
+template <long N, long NR, long NC, int SY, int SX, int PY, int PX> void details(Reader &r, con_<N, NR, NC, SY, SX, PY, PX> *) {
+    std::string v = r.version("con_", {"con_4", "con_5"});
+    r.tensor();
+    r.scalar<long>();
+    r.scalar<long>();
+    r.scalar<long>();
+    r.scalar<int>();
+    r.scalar<int>();
+    r.scalar<int>();
+    r.scalar<int>();
+    r.alias();
+    r.alias();
+    r.doubles(4);
+    if (v == "con_5") r.scalar<bool>();
+}
+inline void details(Reader &r, affine_ *) {
+    // dlib would also convert a batch-norm layer (bn_con2) here; the released model has none.
+    std::string v = r.version("affine_", {"affine_", "affine_2"});
+    r.tensor();
+    r.alias();
+    r.alias();
+    r.scalar<int>();
+    if (v == "affine_2") r.scalar<bool>();
+}
+inline void details(Reader &r, relu_ *) { r.expect("relu_", {"relu_"}); }
+template <long NR, long NC, int SY, int SX, int PY, int PX> void details(Reader &r, max_pool_<NR, NC, SY, SX, PY, PX> *) {
+    r.expect("max_pool_", {"max_pool_2"});
+    r.scalar<long>();
+    r.scalar<long>();
+    for (int i = 0; i < 4; i++) r.scalar<int>();
+}
+template <long NR, long NC, int SY, int SX, int PY, int PX> void details(Reader &r, avg_pool_<NR, NC, SY, SX, PY, PX> *) {
+    r.expect("avg_pool_", {"avg_pool_2"});
+    r.scalar<long>();
+    r.scalar<long>();
+    for (int i = 0; i < 4; i++) r.scalar<int>();
+}
+template <template <typename> class TAG> void details(Reader &r, add_prev_<TAG> *) { r.expect("add_prev_", {"add_prev_"}); }
+template <unsigned long N, fc_bias_mode M> void details(Reader &r, fc_<N, M> *) {
+    std::string v = r.version("fc_", {"fc_2", "fc_3"});
+    r.scalar<unsigned long>();
+    r.scalar<unsigned long>();
+    r.tensor();
+    r.alias();
+    r.alias();
+    r.scalar<int>();
+    r.doubles(4);
+    if (v == "fc_3") r.scalar<bool>();
+}
+template <size_t NR, size_t NC> void input(Reader &r, input_rgb_image_sized<NR, NC> *) {
+    r.expect("input_rgb_image_sized", {"input_rgb_image_sized"});
+    for (int i = 0; i < 3; i++) r.scalar<float>();
+    r.scalar<size_t>();
+    r.scalar<size_t>();
+}
+
+// The network's structure, as dlib's add_* layers serialise it.
+template <typename T> void net(Reader &r, T *);
+
+template <typename D, typename S, typename E> void layer(Reader &r, add_layer<D, S, E> *) {
+    int v = r.intVersion("add_layer", 1, 2);
+    net(r, (S *)nullptr);
+    details(r, (D *)nullptr);
+    for (int i = 0; i < 3; i++) r.scalar<bool>();
+    r.tensor();
+    r.tensor();
+    if (v == 2) r.tensor();
+}
+template <typename D, size_t NR, size_t NC, typename E> void layer(Reader &r, add_layer<D, input_rgb_image_sized<NR, NC>, E> *) {
+    int v = r.intVersion("add_layer", 2, 3);
+    input(r, (input_rgb_image_sized<NR, NC> *)nullptr);
+    details(r, (D *)nullptr);
+    for (int i = 0; i < 3; i++) r.scalar<bool>();
+    r.tensor();
+    r.tensor();
+    r.tensor();
+    if (v >= 3) r.scalar<unsigned int>();
+}
+template <unsigned long ID, typename S, typename E> void layer(Reader &r, add_tag_layer<ID, S, E> *) {
+    r.intVersion("add_tag_layer", 1, 1);
+    net(r, (S *)nullptr);
+}
+template <template <typename> class TAG, typename S> void layer(Reader &r, add_skip_layer<TAG, S> *) {
+    r.intVersion("add_skip_layer", 1, 1);
+    net(r, (S *)nullptr);
+}
+template <typename T> void net(Reader &r, T *) { layer(r, (T *)nullptr); }
+
+template <typename L, typename S> void network(Reader &r, add_loss_layer<L, S> *) {
+    r.intVersion("add_loss_layer", 1, 1);
+    std::string v = r.version("loss_metric_", {"loss_metric_", "loss_metric_2"});
+    if (v == "loss_metric_2") {
+        r.scalar<float>();
+        r.scalar<float>();
+    }
+    net(r, (S *)nullptr);
+}
+
+// dlib's shape_predictor, as it serialises it.
+inline void shapePredictor(Reader &r) {
+    if (r.scalar<int>() != 1) r.fail("not a dlib shape predictor (unexpected version)");
+    r.matrix(0, 1);
+    unsigned long cascades = r.count();
+    for (unsigned long c = 0; c < cascades; c++) {
+        unsigned long trees = r.count();
+        for (unsigned long t = 0; t < trees; t++) {
+            unsigned long splits = r.count();
+            for (unsigned long i = 0; i < splits; i++) {
+                r.scalar<unsigned long>();
+                r.scalar<unsigned long>();
+                r.scalar<float>();
+            }
+            unsigned long leaves = r.count();
+            for (unsigned long i = 0; i < leaves; i++) r.matrix(0, 1);
+        }
+    }
+    unsigned long anchors = r.count();
+    for (unsigned long c = 0; c < anchors; c++) {
+        unsigned long n = r.count();
+        for (unsigned long i = 0; i < n; i++) r.scalar<unsigned long>();
+    }
+    unsigned long deltas = r.count();
+    for (unsigned long c = 0; c < deltas; c++) {
+        unsigned long n = r.count();
+        for (unsigned long i = 0; i < n; i++) {
+            r.scalar<float>();
+            r.scalar<float>();
+        }
+    }
+}
+
+} // namespace walk
 
 // One computational layer as dlib deserialised it, in forward order.
 struct Layer {
@@ -441,6 +672,12 @@ extern "C" facetwin_dlibnet *facetwin_dlibnet_load(const char *path, int32_t *st
     facetwin_dlibnet *result = nullptr;
     *status = guarded(message, message_size, [&]() -> int32_t {
         std::string bytes = readFile(path);
+        {
+            MemoryBuffer buffer(bytes.data(), bytes.size());
+            std::istream in(&buffer);
+            walk::Reader reader{in};
+            walk::network(reader, (facetwin_anet::anet_type *)nullptr);
+        }
         std::unique_ptr<facetwin_dlibnet> d(new facetwin_dlibnet());
         MemoryBuffer buffer(bytes.data(), bytes.size());
         std::istream in(&buffer);
@@ -516,6 +753,12 @@ namespace {
 // Reads the predictor's parts in dlib's serialisation order and checks every index a prediction
 // uses, so a hostile predictor can never index outside its own arrays.
 void checkShapePredictor(const char *data, size_t size) {
+    {
+        MemoryBuffer buffer(data, size);
+        std::istream in(&buffer);
+        walk::Reader reader{in};
+        walk::shapePredictor(reader);
+    }
     MemoryBuffer buffer(data, size);
     std::istream in(&buffer);
     int version = 0;

@@ -22,6 +22,19 @@ enum DlibModels {
     }
 }
 
+/// SplitMix64: the hostile-file tests corrupt the same bytes on every run.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 /// dlib's face-recognition ResNet as dlib deserialises it (Sources/CDlibNet): the exported
 /// tensors, the architecture read from the file, dlib's own forward, and hostile files.
 final class DlibNetTests: XCTestCase {
@@ -88,6 +101,29 @@ final class DlibNetTests: XCTestCase {
         XCTAssertGreaterThan(distance, 1e-3, "two different chips give two different descriptors")
     }
 
+    func testDlibForwardOfRealChipsEqualsThePythonWheelsDescriptors() throws {
+        // Fixtures/dlib-chips: chips and descriptors dlib's PyPI wheel computed
+        // (scripts/make-dlib-chip-fixture.py); here Debian's libdlib through CDlibNet, one batch.
+        struct Fixture: Decodable {
+            struct Record: Decodable {
+                let chip: String
+                let descriptor: [Float]
+            }
+            let chips: [Record]
+        }
+        let net = try DlibNetwork(path: DlibModels.path(DlibModels.resnet))
+        let dir = packageRoot.appendingPathComponent("Tests/FaceTwinTests/Fixtures/dlib-chips")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: dir.appendingPathComponent("chips.json")))
+        let chips = try fixture.chips.map { try ImageDecoder.decodeRGB(path: dir.appendingPathComponent($0.chip).path) }
+        let descriptors = try net.embed(chips)
+        var worst: Float = 0
+        for (got, record) in zip(descriptors, fixture.chips) {
+            XCTAssertEqual(got.count, record.descriptor.count)
+            for (a, b) in zip(got, record.descriptor) { worst = max(worst, abs(a - b)) }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-4, "largest difference from the wheel's descriptors")
+    }
+
     // MARK: Hostile and wrong files
 
     private func loadError(_ path: String) -> DlibModelError? {
@@ -122,7 +158,7 @@ final class DlibNetTests: XCTestCase {
     }
 
     func testRandomBytesAreRefused() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(seed: 1)
         for size in [1, 7, 100, 5000, 1 << 20] {
             let bytes = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
             let path = try temporaryFile("random-\(size).dat", bytes)
@@ -145,7 +181,7 @@ final class DlibNetTests: XCTestCase {
         // Sizes and versions in dlib's headers, corrupted: refused or (if the flip lands in a
         // weight) loaded; never a crash and never a multi-line message.
         let bytes = try Data(contentsOf: URL(fileURLWithPath: DlibModels.path(DlibModels.resnet)))
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(seed: 2)
         for i in 0..<24 {
             var copy = bytes
             let at = i < 12 ? i * 13 : Int.random(in: 0..<4096, using: &rng)
@@ -153,6 +189,39 @@ final class DlibNetTests: XCTestCase {
             let path = try temporaryFile("flip-\(at).dat", copy)
             if let error = loadError(path) { XCTAssertFalse(error.description.contains("\n"), error.description) }
         }
+    }
+
+    func testCorruptedLayerHeadersAreRefusedOrLoadedNeverACrash() throws {
+        // Right after each convolution's and affine layer's version string come its parameter
+        // tensor's sizes, filter count, kernel, strides and paddings: corrupt one byte there, in
+        // every such layer (58), and dlib's deserialisation or the layer check must refuse it in
+        // one line, or the file loads with the architecture intact.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: DlibModels.path(DlibModels.resnet)))
+        var starts: [Int] = []
+        for tag in ["con_4", "affine_"] {
+            let needle = Data(tag.utf8)
+            var from = bytes.startIndex
+            while let r = bytes.range(of: needle, in: from..<bytes.endIndex) {
+                starts.append(r.upperBound)
+                from = r.upperBound
+            }
+        }
+        XCTAssertEqual(starts.count, 58)
+        var rng = SeededGenerator(seed: 3)
+        var refused = 0
+        for (n, start) in starts.enumerated() {
+            var copy = bytes
+            let at = start + n % 24
+            copy[at] = n % 3 == 0 ? 0xFF : copy[at] ^ UInt8.random(in: 1...255, using: &rng)
+            let path = try temporaryFile("layer-\(n).dat", copy)
+            if let error = loadError(path) {
+                refused += 1
+                XCTAssertFalse(error.description.contains("\n"), error.description)
+            } else {
+                XCTAssertEqual(try DlibNetwork(path: path).architectureJSON, Self.expectedArchitecture)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(refused, 25, "corrupted headers refused (31 of 58 with this seed)")
     }
 
     func testOtherDlibModelsAreRefused() throws {

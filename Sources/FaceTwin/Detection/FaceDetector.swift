@@ -23,7 +23,9 @@ import Darwin
 ///
 /// Safe to share between threads (calls are serialized inside).
 public final class FaceDetector: @unchecked Sendable {
-    /// Where Debian's libdlib-data puts dlib's 68-point landmark model.
+    /// Where Debian's libdlib-data puts dlib's 68-point landmark model. It is trained on the
+    /// iBUG 300-W data set, whose licence excludes commercial use; the pretrained ResNet's chips
+    /// use dlib's CC0 5-point model instead (``FaceChipper``).
     public static let defaultLandmarkModel = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
     /// Images with at most this many pixels are upsampled 2× before detection (640×480 is).
     public static let upsampleLimit = 1_000_000
