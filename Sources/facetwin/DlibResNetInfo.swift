@@ -32,7 +32,14 @@ enum DlibResNetInfo {
             lines.append("network: architecture metadata missing or unreadable")
         }
         lines.append("source: \(m["source"] ?? "not recorded")")
-        if m["info"] == nil { lines.append("threshold: 0.6 (dlib's default; facetwin calibrate chooses one on your data)") }
+        // The threshold `calibrate` stored (FaceModel writes it in `info`), else dlib's.
+        if let json = m["info"], let info = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8)),
+            let threshold = info.threshold, info.thresholdMethod != ModelInfo.dlibThresholdMethod
+        {
+            lines.append("threshold: \(threshold) (\(info.thresholdMethod ?? "method not recorded"))")
+        } else {
+            lines.append("threshold: 0.6 (dlib's default; facetwin calibrate chooses one on your data)")
+        }
         return lines
     }
 }

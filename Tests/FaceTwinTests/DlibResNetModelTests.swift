@@ -137,6 +137,9 @@ final class DlibResNetModelTests: XCTestCase {
         let calibrated = try FaceModel.load(path: model)
         XCTAssertNotNil(calibrated.resnet)
         XCTAssertEqual(calibrated.info.thresholdMethod?.hasPrefix("EER on s5,s6,s7"), true, calibrated.info.thresholdMethod ?? "")
+        r = try runFacetwin(["info", "--model", model])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("threshold: \(calibrated.info.threshold!) (EER on s5,s6,s7"), r.stdout)
         // The gallery's templates stay valid: calibration does not change the fingerprint.
         r = try runFacetwin(["verify", "--gallery", gallery, "--claim", "s5", "--model", model, b, "--detect", "never"])
         XCTAssertTrue(r.status == 0 || r.status == 1, r.stderr)

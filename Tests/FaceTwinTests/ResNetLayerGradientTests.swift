@@ -41,8 +41,9 @@ final class ResNetLayerGradientTests: XCTestCase {
         checkLayerGradients("ZeroPaddedConv2d(4→3, 3×3/2) 1×1 output", conv, input: x, h: 1e-2, seed: 12)
     }
 
-    /// Forwards through every path (images split between cores, one image's GEMM split by
-    /// columns or by output channels, several images in one group) against the definition.
+    /// Forwards through every path (groups of images split between cores; one group split by
+    /// rows of the maps or, for maps of fewer rows, by output channels; several images in one
+    /// group) against the definition.
     func testConvolutionForwardMatchesDefinitionOnEveryPath() {
         for (cin, cout, k, s, p, side, n) in [
             (3, 32, 7, 2, 0, 40, 1), (16, 32, 3, 1, 1, 20, 1), (16, 64, 3, 2, 0, 9, 1), (16, 64, 3, 1, 1, 4, 5),

@@ -107,25 +107,30 @@ public final class ZeroPaddedConv2d: Layer {
         let (columns, products) = (self.columns, self.products)
         let x = input.pointer, y = out.pointer
         /// One group's product: out[img, co, p] = bias[co] + Σ W[co, :] · col[:, img·hw + p].
-        func scatter(_ product: UnsafePointer<Float>, first: Int, count: Int, channels: Range<Int>) {
-            let width = count * hw
+        /// `positions`: the output positions the product holds, each image's side by side.
+        func scatter(
+            _ product: UnsafePointer<Float>, first: Int, count: Int, channels: Range<Int>, positions: Range<Int>? = nil
+        ) {
+            let at = positions ?? 0..<hw
+            let width = count * at.count
             for co in channels {
                 for i in 0..<count {
-                    let dst = y + ((first + i) * cout + co) * hw, src = product + co * width + i * hw
+                    let dst = y + ((first + i) * cout + co) * hw + at.lowerBound, src = product + co * width + i * at.count
                     let bc = b[co]
                     guard let epilogue else {
-                        for p in 0..<hw { dst[p] = src[p] + bc }
+                        for p in 0..<at.count { dst[p] = src[p] + bc }
                         continue
                     }
                     let (a, t) = (epilogue.scale[co], epilogue.shift[co])
                     if epilogue.relu {
-                        for p in 0..<hw { dst[p] = max(a * (src[p] + bc) + t, 0) }
+                        for p in 0..<at.count { dst[p] = max(a * (src[p] + bc) + t, 0) }
                     } else {
-                        for p in 0..<hw { dst[p] = a * (src[p] + bc) + t }
+                        for p in 0..<at.count { dst[p] = a * (src[p] + bc) + t }
                     }
                 }
             }
         }
+        BLAS.setThreads(1)
         if groups >= Parallel.workers && Parallel.workers > 1 {
             // Each core its own groups of images.
             Parallel.chunks(groups) { worker, range in
@@ -141,42 +146,38 @@ public final class ZeroPaddedConv2d: Layer {
             }
             return out
         }
-        // Fewer groups than cores (a single chip): each group's GEMM split between the cores.
-        let col = columns[0].pointer, product = products[0].pointer
+        // Fewer groups than cores (a single chip): each core its share of the outputs, from
+        // im2col to the stored values with no barrier between: rows of the maps when each core
+        // gets at least 128 positions, else output channels (each core then forms the whole,
+        // small, column matrix, and reads only its share of the weights: the deep layers' GEMMs
+        // of a few columns are bound by reading their weights).
         for g in 0..<groups {
             let first = g * group, count = min(group, n - first)
-            let width = count * hw
-            Parallel.chunks(inChannels) { _, channels in
-                for i in 0..<count {
-                    geometry.im2col(
-                        x + (first + i) * geometry.imageSize, into: col + i * hw, ld: width, channels: channels)
+            if ho >= 2 * Parallel.workers && hw >= 128 * Parallel.workers {
+                Parallel.chunks(ho) { worker, rows in
+                    let col = columns[worker].pointer, product = products[worker].pointer
+                    let span = rows.count * wo, width = count * span
+                    for i in 0..<count {
+                        geometry.im2col(x + (first + i) * geometry.imageSize, into: col + i * span, ld: width, rows: rows)
+                    }
+                    BLAS.gemm(m: cout, n: width, k: k, a: wgt, b: col, c: product)
+                    scatter(
+                        product, first: first, count: count, channels: 0..<cout,
+                        positions: (rows.lowerBound * wo)..<(rows.upperBound * wo))
+                }
+            } else {
+                Parallel.chunks(cout) { worker, channels in
+                    let col = columns[worker].pointer, product = products[worker].pointer
+                    let width = count * hw
+                    for i in 0..<count { geometry.im2col(x + (first + i) * geometry.imageSize, into: col + i * hw, ld: width) }
+                    BLAS.gemm(
+                        m: channels.count, n: width, k: k, a: wgt + channels.lowerBound * k, b: col,
+                        c: product + channels.lowerBound * width)
+                    scatter(product, first: first, count: count, channels: channels)
                 }
             }
-            Self.splitGEMM(rows: cout, columns: width) { rows, cols in
-                BLAS.gemm(
-                    m: rows.count, n: cols.count, k: k, a: wgt + rows.lowerBound * k, lda: k, b: col + cols.lowerBound,
-                    ldb: width,
-                    c: product + rows.lowerBound * width + cols.lowerBound, ldc: width)
-            }
-            Parallel.chunks(cout) { _, channels in scatter(product, first: first, count: count, channels: channels) }
         }
         return out
-    }
-
-    /// Runs `body` on the cores' shares of a rows × columns product: by columns when there are
-    /// many, else by rows; on all of it here when it is small.
-    static func splitGEMM(rows: Int, columns: Int, _ body: (Range<Int>, Range<Int>) -> Void) {
-        BLAS.setThreads(1)
-        let workers = Parallel.workers
-        if workers <= 1 || rows * columns < 4096 {
-            body(0..<rows, 0..<columns)
-        } else if columns >= 64 * workers {
-            let units = (columns + 15) / 16
-            Parallel.chunks(units) { _, r in body(0..<rows, (r.lowerBound * 16)..<min(columns, r.upperBound * 16)) }
-        } else {
-            let units = (rows + 7) / 8
-            Parallel.chunks(units) { _, r in body((r.lowerBound * 8)..<min(rows, r.upperBound * 8), 0..<columns) }
-        }
     }
 
     public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
@@ -257,12 +258,15 @@ extension ZeroPaddedConv2d {
         }
 
         /// The column matrix of one image `x` [cin, h, w] into `col`, whose rows are `ld` apart
-        /// (a group's images side by side), for the input channels `channels`.
+        /// (a group's images side by side), for the input channels `channels` and the output
+        /// rows `rows` (their positions only, from the first of them).
         func im2col(
-            _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil
+            _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil,
+            rows: Range<Int>? = nil
         ) {
+            let rows = rows ?? 0..<ho
             if stride > 1 && padding == 0 {
-                im2colPhases(x, into: col, ld: ld, channels: channels ?? 0..<cin)
+                im2colPhases(x, into: col, ld: ld, channels: channels ?? 0..<cin, rows: rows)
                 return
             }
             for ci in channels ?? 0..<cin {
@@ -271,8 +275,8 @@ extension ZeroPaddedConv2d {
                     for kx in 0..<k {
                         let row = col + ((ci * k + ky) * k + kx) * ld
                         let valid = validColumns(kx)
-                        for oy in 0..<ho {
-                            let dst = row + oy * wo
+                        for oy in rows {
+                            let dst = row + (oy - rows.lowerBound) * wo
                             let iy = oy * stride + ky - padding
                             guard iy >= 0 && iy < h, !valid.isEmpty else {
                                 dst.update(repeating: 0, count: wo)
@@ -299,7 +303,7 @@ extension ZeroPaddedConv2d {
         /// one phase at an offset and its rows are contiguous copies instead of strided gathers
         /// (x[oy·s + ky, ox·s + kx] is phase (ky mod s, kx mod s) at (oy + ky/s, ox + kx/s)).
         private func im2colPhases(
-            _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>
+            _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>, rows: Range<Int>
         ) {
             let s = stride, hp = (h + s - 1) / s, wp = (w + s - 1) / s
             withUnsafeTemporaryAllocation(of: Float.self, capacity: s * s * hp * wp) { buffer in
@@ -327,7 +331,7 @@ extension ZeroPaddedConv2d {
                         for kx in 0..<k {
                             let row = col + ((ci * k + ky) * k + kx) * ld
                             let phase = phases + ((ky % s) * s + kx % s) * hp * wp + (ky / s) * wp + kx / s
-                            for oy in 0..<ho { (row + oy * wo).update(from: phase + oy * wp, count: wo) }
+                            for oy in rows { (row + (oy - rows.lowerBound) * wo).update(from: phase + oy * wp, count: wo) }
                         }
                     }
                 }
