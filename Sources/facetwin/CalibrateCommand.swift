@@ -94,9 +94,7 @@ struct CalibrateCommand: ParsableCommand {
             }
             printError("facetwin: WARNING: \(message); calibrating anyway (--allow-training-identities)")
         } else if check.overlap(with: evaluation.identities) == nil, m.resnet != nil, m.info.training == nil {
-            printError(
-                "facetwin: warning: the model was trained outside FaceTwin (dlib's own data set, whose identities are not published): whether these people were among them cannot be checked"
-            )
+            printError("facetwin: warning: \(EvalFormat.trainedOutside)")
         } else if check.overlap(with: evaluation.identities) == nil {
             guard allowTrainingIdentities else {
                 throw CLIError(

@@ -34,7 +34,12 @@ enum EvalFormat {
         return ""
     }
 
-    static func cannotCheck(_ check: TrainingIdentities) -> String {
+    /// What a pretrained model (dlib's ResNet, no FaceTwin training record) says instead.
+    static let trainedOutside =
+        "the model was trained outside FaceTwin (dlib's own data set, whose identities are not published): whether these people were among them cannot be checked"
+
+    static func cannotCheck(_ check: TrainingIdentities, model: FaceModel? = nil) -> String {
+        if let model, model.resnet != nil, model.info.training == nil { return trainedOutside }
         switch check {
         case .noRecord:
             return "the model file has no training record, so whether it trained on these identities cannot be checked"
@@ -151,9 +156,9 @@ enum EvalFormat {
     }
 
     /// The line that says how often an answer at `distance` was wrong on the model's
-    /// calibration set (per comparison; with `comparisons` > 1, an identification over that
-    /// many identities, also the chance that any of them comes this close).
-    static func errorRateLine(_ info: ModelInfo, distance: Float, comparisons: Int = 1) -> String {
+    /// calibration set, per comparison of two photos; with `templates` > 1 compared (the
+    /// nearest taken), also about how often one of that many impostor templates comes this close.
+    static func errorRateLine(_ info: ModelInfo, distance: Float, templates: Int = 1) -> String {
         guard let e = info.errorEstimate(atDistance: distance) else {
             return "  error rates: unknown (the model has no calibration table; facetwin calibrate measures one)"
         }
@@ -161,10 +166,11 @@ enum EvalFormat {
             String(format: "%.2f %% (95 %% interval %.2f–%.2f %%)", 100 * v, 100 * i.lower, 100 * i.upper)
         }
         var line =
-            "  on the calibration set \(e.calibration): FMR \(rate(e.fmr, e.fmrInterval)) of impostor pairs came this close, FNMR \(rate(e.fnmr, e.fnmrInterval)) of genuine pairs were farther"
-        if comparisons > 1 {
-            let any = 1 - pow(1 - e.fmr, Double(comparisons))
-            line += String(format: "; among %d identities, some impostor this close: about %.2f %%", comparisons, 100 * any)
+            "  on the calibration set \(e.calibration), per pair of photos: FMR \(rate(e.fmr, e.fmrInterval)) of impostor pairs came this close, FNMR \(rate(e.fnmr, e.fnmrInterval)) of genuine pairs were farther"
+        if templates > 1 {
+            let any = 1 - pow(1 - e.fmr, Double(templates))
+            line += String(
+                format: "; over the %d templates compared, some impostor's this close: about %.2f %%", templates, 100 * any)
         }
         return line
     }

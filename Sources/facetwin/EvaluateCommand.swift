@@ -180,7 +180,7 @@ struct EvaluateCommand: ParsableCommand {
                 "the model trained on \(included.count) of the \(evaluation.identities.count) evaluated identities (\(Evaluation.compactList(included))); figures on them are optimistic — evaluate on held-out identities\(EvalFormat.heldOutHint(check))"
             )
         } else if included == nil {
-            warnings.append(EvalFormat.cannotCheck(check))
+            warnings.append(EvalFormat.cannotCheck(check, model: m))
         }
         if m.info.threshold == nil {
             warnings.append(

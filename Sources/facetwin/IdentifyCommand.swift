@@ -71,7 +71,10 @@ struct IdentifyCommand: ParsableCommand {
                     "UNKNOWN  nearest \(best.name)  distance \(distance)\(GalleryText.headScore(best.headScore))  threshold \(threshold)"
                 )
             }
-            if let info { print(EvalFormat.errorRateLine(info, distance: scored, comparisons: r.identitiesCompared)) }
+            if let info {
+                let templates = (try? g.identities().reduce(0) { $0 + $1.templateCount }) ?? r.identitiesCompared
+                print(EvalFormat.errorRateLine(info, distance: scored, templates: templates))
+            }
             var width = 0
             for c in r.candidates { width = max(width, c.name.count) }
             for (rank, c) in r.candidates.enumerated() {

@@ -98,7 +98,7 @@ struct VerifyCommand: ParsableCommand {
             print(
                 "\(verdict) \(r.claim)  distance \(distance)\(GalleryText.headScore(r.headScore))  threshold \(threshold)  (\(over))"
             )
-            if let info { print(EvalFormat.errorRateLine(info, distance: scored)) }
+            if let info { print(EvalFormat.errorRateLine(info, distance: scored, templates: r.templatesCompared)) }
         }
         if !r.isMatch { throw ExitCode(1) }
     }
