@@ -161,6 +161,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         if let report { try checkWritableFolder(report, option: "--report") }
+        if let scores { try OutputFile.checkWritable(scores) }
         let m = try FaceModel.load(path: model)
         try detectOptions.apply(to: m)
         let lfw = try lfwPairs.map { try LFWPairs(contentsOf: $0, root: data!) }
