@@ -1,4 +1,4 @@
-/* Helpers shared by the JPEG and PNG decoders (not exported to Swift). */
+/* Helpers shared by the JPEG, PNG and WebP decoders (not exported to Swift). */
 #ifndef FACETWIN_CODECS_INTERNAL_H
 #define FACETWIN_CODECS_INTERNAL_H
 
@@ -20,5 +20,13 @@ facetwin_codec_status facetwin_codec_check_size(int64_t width, int64_t height, i
  * image is left untouched).
  */
 int facetwin_codec_apply_orientation(facetwin_image *image, int32_t orientation);
+
+/*
+ * Hands decoded `pixels` (width x height x channels, malloc'd; owned from here on) to `out`,
+ * upright by `orientation`. On out of memory frees them, leaves out->pixels NULL and writes
+ * the message.
+ */
+facetwin_codec_status facetwin_codec_finish(facetwin_image *out, uint8_t *pixels, size_t width, size_t height,
+                                            int32_t channels, int32_t orientation, char *message, size_t cap);
 
 #endif

@@ -159,3 +159,19 @@ void facetwin_image_free(facetwin_image *image) {
         image->pixels = NULL;
     }
 }
+
+facetwin_codec_status facetwin_codec_finish(facetwin_image *out, uint8_t *pixels, size_t width, size_t height,
+                                            int32_t channels, int32_t orientation, char *message, size_t cap) {
+    out->width = (int32_t)width;
+    out->height = (int32_t)height;
+    out->channels = channels;
+    out->orientation = 1;
+    out->pixels = pixels;
+    if (facetwin_codec_apply_orientation(out, orientation) != 0) {
+        free(out->pixels);
+        out->pixels = NULL;
+        facetwin_codec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
+        return FACETWIN_CODEC_NO_MEMORY;
+    }
+    return FACETWIN_CODEC_OK;
+}

@@ -221,18 +221,7 @@ static facetwin_codec_status decode(FILE *f, int64_t max_pixels, facetwin_image 
     jpeg_destroy_decompress(&cinfo);
     free(cmyk_row);
 
-    out->width = (int32_t)width;
-    out->height = (int32_t)height;
-    out->channels = channels;
-    out->orientation = 1;
-    out->pixels = pixels;
-    if (facetwin_codec_apply_orientation(out, orientation) != 0) {
-        free(out->pixels);
-        out->pixels = NULL;
-        facetwin_codec_set_message(message, cap, "out of memory for %zu x %zu pixels", width, height);
-        return FACETWIN_CODEC_NO_MEMORY;
-    }
-    return FACETWIN_CODEC_OK;
+    return facetwin_codec_finish(out, pixels, width, height, channels, orientation, message, cap);
 }
 
 facetwin_codec_status facetwin_decode_jpeg_fd(int fd, int64_t max_pixels, facetwin_image *out,

@@ -37,13 +37,7 @@ extension EvaluationReport {
     /// FNIR against FPIR (log scale): the open-set trade-off, one point per non-mated score.
     static func fnirSVG(_ r: IdentificationEvaluation) -> String {
         let n = Double(r.nonMatedSearches)
-        let lowest = min(1e-2, pow(10, floor(log10(1 / n))))
-        var xTicks: [(Double, String)] = []
-        var decade = lowest
-        while decade <= 1.0001 {
-            xTicks.append((decade, SVGPlot.tickLabel(decade * 100) + "%"))
-            decade *= 10
-        }
+        let (lowest, xTicks) = logRateAxis(count: n)
         let yTicks = stride(from: 0.0, through: 1.0001, by: 0.1).map { ($0, SVGPlot.tickLabel($0 * 100) + "%") }
         var plot = SVGPlot(
             title: "FNIR against FPIR",

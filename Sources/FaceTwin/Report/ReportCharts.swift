@@ -43,17 +43,24 @@ extension EvaluationReport {
 
     // MARK: ROC
 
+    /// A log axis of rates for `count` trials: from the decade below one trial (at most 1 %) to
+    /// 100 %, a tick per decade.
+    static func logRateAxis(count: Double) -> (lowest: Double, ticks: [(Double, String)]) {
+        let lowest = min(1e-2, pow(10, floor(log10(1 / count))))
+        var ticks: [(Double, String)] = []
+        var decade = lowest
+        while decade <= 1.0001 {
+            ticks.append((decade, SVGPlot.tickLabel(decade * 100) + "%"))
+            decade *= 10
+        }
+        return (lowest, ticks)
+    }
+
     static func rocSVG(_ e: Evaluation) -> String {
         // FMR on a log axis, as face verification reports it (TAR at FMR = 1 %, 0.1 % …): from
         // the decade below one false match to 100 %.
         let n = Double(e.metrics.impostorCount)
-        let lowest = min(1e-2, pow(10, floor(log10(1 / n))))
-        var xTicks: [(Double, String)] = []
-        var decade = lowest
-        while decade <= 1.0001 {
-            xTicks.append((decade, SVGPlot.tickLabel(decade * 100) + "%"))
-            decade *= 10
-        }
+        let (lowest, xTicks) = logRateAxis(count: n)
         let yTicks = stride(from: 0.0, through: 1.0001, by: 0.1).map { ($0, SVGPlot.tickLabel($0 * 100) + "%") }
         var plot = SVGPlot(
             title: "ROC curve",
