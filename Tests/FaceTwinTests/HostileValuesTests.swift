@@ -15,20 +15,7 @@ final class HostileValuesTests: XCTestCase {
     /// Runs facetwin under a memory cap (so a regression fails instead of swapping the
     /// machine) and a time limit.
     func runCapped(_ arguments: [String], memoryKB: Int = 4_000_000, seconds: Int = 120) throws -> RunResult {
-        let quoted = ([facetwinExecutable().path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -v \(memoryKB); exec timeout -s KILL \(seconds) " + quoted.joined(separator: " ")]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return RunResult(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self))
+        try runFacetwinLimited(arguments, memoryKB: memoryKB, seconds: seconds)
     }
 
     /// Exit 2 and a first line `facetwin: error: …` that contains every fragment; nothing else

@@ -9,20 +9,7 @@ import XCTest
 final class MemoryLimitTests: XCTestCase {
     /// `facetwin arguments` under `ulimit -v kb`, killed after `seconds`.
     func runLimited(_ arguments: [String], kb: Int, seconds: Int = 60) throws -> RunResult {
-        let quoted = ([facetwinExecutable().path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -v \(kb); exec timeout -s KILL \(seconds) " + quoted.joined(separator: " ")]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return RunResult(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self))
+        try runFacetwinLimited(arguments, memoryKB: kb, seconds: seconds)
     }
 
     func testCompareUnderAMemoryLimitAnswersOrFailsInOneLine() throws {

@@ -63,3 +63,20 @@ func runFacetwin(_ arguments: [String]) throws -> RunResult {
     return RunResult(
         status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
+
+/// Runs `facetwin` with arguments under `ulimit -v memoryKB`, killed after `seconds`.
+func runFacetwinLimited(_ arguments: [String], memoryKB: Int, seconds: Int) throws -> RunResult {
+    let quoted = ([facetwinExecutable().path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", "ulimit -v \(memoryKB); exec timeout -s KILL \(seconds) " + quoted.joined(separator: " ")]
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return RunResult(
+        status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
