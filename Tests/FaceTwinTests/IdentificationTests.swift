@@ -59,6 +59,7 @@ final class IdentificationTests: XCTestCase {
         XCTAssertEqual(closed.nonMatedSearches, 7 * 7, "each mated search again without its own identity")
         XCTAssertEqual(closed.cmc.count, 7)
         XCTAssertEqual(closed.cmc.last, 1, "at the last rank every mate is found")
+        XCTAssertLessThan(try XCTUnwrap(closed.cmcIntervals?.last).lower, 1, "49 of 49 found is not a certainty")
         XCTAssertEqual(zip(closed.cmc, closed.cmc.dropFirst()).filter { $0 > $1 }.count, 0, "the CMC never falls")
         let open = try IdentificationEvaluation(evaluation: e, galleryImages: 5, nonMated: ["s6", "s7"], resamples: 50)
         XCTAssertEqual(open.galleryIdentities, ["s1", "s2", "s3", "s4", "s5"])

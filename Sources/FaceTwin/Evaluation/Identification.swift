@@ -16,7 +16,8 @@ import Foundation
 ///   TAR at FMR).
 ///
 /// 95 % intervals: percentile bootstrap over the searched identities (each identity's searches
-/// drawn together; the gallery stays whole).
+/// drawn together; the gallery stays whole), widened to Wilson's score interval of the mated
+/// searches where that is wider.
 public struct IdentificationEvaluation: Codable, Equatable, Sendable {
     /// One FNIR at FPIR operating point; nil FNIR when the non-mated searches cannot support it.
     public struct OperatingPoint: Codable, Equatable, Sendable {
@@ -152,7 +153,17 @@ public struct IdentificationEvaluation: Codable, Equatable, Sendable {
                 }
             }
         }
-        cmcIntervals = resamples > 0 ? cmcDraws.map { ConfidenceInterval(percentilesOf: $0, level: 0.95) } : nil
+        // Widened to Wilson's interval where that is wider: a bootstrap of searches that all
+        // succeeded collapses to [1, 1] (as for ErrorRateTable).
+        let matedCount = matedRank.count
+        func widened(_ draws: [Double], _ p: Double) -> ConfidenceInterval {
+            let w = ErrorRateTable.wilson(p, count: matedCount, level: 0.95)
+            guard !draws.isEmpty else { return w }
+            let b = ConfidenceInterval(percentilesOf: draws, level: 0.95)
+            return ConfidenceInterval(lower: min(b.lower, w.lower, p), upper: max(b.upper, w.upper, p))
+        }
+        let rates = cmc
+        cmcIntervals = resamples > 0 ? cmcDraws.indices.map { widened(cmcDraws[$0], rates[$0]) } : nil
         let nonMatedCount = nonMatedScore.count
         fnirAtFPIR = targets.enumerated().map { t, target in
             guard nonMatedCount >= Int((3 / target).rounded(.up)) else {
@@ -168,7 +179,7 @@ public struct IdentificationEvaluation: Codable, Equatable, Sendable {
             let draws = fnirDraws[t]
             return OperatingPoint(
                 targetFPIR: target, fnir: f.fnir, fpir: f.fpir, threshold: f.threshold,
-                interval: draws.isEmpty ? nil : ConfidenceInterval(percentilesOf: draws, level: 0.95), unsupportedReason: nil)
+                interval: resamples > 0 ? widened(draws, f.fnir) : nil, unsupportedReason: nil)
         }
     }
 
