@@ -10,7 +10,7 @@ extension EvaluationReport {
         var plot = SVGPlot(
             title: "CMC: rank-k identification rate",
             subtitle:
-                "\(r.galleryIdentities.count) identities enrolled (first \(r.templatesPerIdentity) images each), \(r.matedSearches) mated searches",
+                "\(r.galleryIdentities.count) identities enrolled (\(r.templatesPerIdentity == 1 ? "first image" : "first \(r.templatesPerIdentity) images") each), \(r.matedSearches) mated searches",
             x: .init(label: "Rank k", scale: .linear(0.8...(Double(k) + 0.2)), ticks: xTicks),
             y: .init(label: "Searches whose identity is among the first k", scale: .linear(0...1.02), ticks: yTicks))
         plot.legendPosition = .below
@@ -19,7 +19,7 @@ extension EvaluationReport {
             plot.elements.append(
                 .line(
                     points: bands.enumerated().map { (Double($0 + 1), $1.lower) }, color: "#999999", width: 1, dash: "4,3",
-                    legend: "95 % interval (bootstrap over searched identities)"))
+                    legend: "95 % interval (bootstrap over searched identities, at least Wilson's)"))
             plot.elements.append(
                 .line(
                     points: bands.enumerated().map { (Double($0 + 1), $1.upper) }, color: "#999999", width: 1, dash: "4,3",
