@@ -58,7 +58,7 @@ fi
 PC="$OUT/dlib-calibrated.safetensors"
 PG="$OUT/gallery-dlib.sqlite"
 
-step "pretrained: dlib's ResNet run by FaceTwin, zero-shot on all 40 ORL people (none seen in its training)"
+step "pretrained: dlib's ResNet run by FaceTwin, zero-shot on all 40 ORL people (no training on them here)"
 "$BIN" info --model "$P"
 "$BIN" evaluate --model "$P" --data "$D" --bootstrap 200 --identification --gallery-images 5
 
