@@ -109,6 +109,24 @@ enum EvalFormat {
         }
     }
 
+    /// The zoo: goats and lambs/wolves with their figures (the report's zoo.csv has every identity).
+    static func printZoo(_ z: IdentityZoo) {
+        func list(_ names: [String], _ value: (IdentityZoo.Row) -> String) -> String {
+            if names.isEmpty { return "none" }
+            return names.map { n in "\(n) (\(value(z.rows.first { $0.identity == n }!)))" }.joined(separator: ", ")
+        }
+        guard let g = z.goatAbove, let l = z.lambBelow else {
+            print("zoo: fewer than 4 identities, no quartiles")
+            return
+        }
+        print(
+            "zoo (quartiles of the identities' mean distances): goats, hard to match (mean genuine distance above \(threshold(Float(g)))): "
+                + list(z.goats) { String(format: "%.4f, FNMR %.1f %%", $0.meanGenuineDistance ?? 0, 100 * ($0.fnmr ?? 0)) })
+        print(
+            "  lambs, easy to imitate, and wolves, good at imitating (the same: the distance is symmetric; mean impostor distance below \(threshold(Float(l)))): "
+                + list(z.lambs) { String(format: "%.4f, FMR %.2f %%", $0.meanImpostorDistance ?? 0, 100 * ($0.fmr ?? 0)) })
+    }
+
     /// Identification: what was enrolled and searched, CMC ranks 1, 5, 10, FNIR at FPIR.
     static func printIdentification(_ r: IdentificationEvaluation) {
         print(

@@ -57,6 +57,11 @@ struct EvaluateCommand: ParsableCommand {
             --non-mated identities' images (never enrolled), or else each search against the \
             gallery without its own identity. Intervals: a bootstrap over the searched identities.
 
+            The zoo: each identity's genuine and impostor distances (the report's zoo.csv), and \
+            the goats (mean genuine distance in the top quartile: hard to match) and lambs (mean \
+            impostor distance in the bottom quartile: easy to imitate; with a symmetric distance \
+            the wolves, good at imitating, are the same identities).
+
             --scores FILE.csv writes the distance of every image to every other (a header of \
             image paths, then a row per image), to compare with other tools' score matrices.
 
@@ -229,6 +234,7 @@ struct EvaluateCommand: ParsableCommand {
             print("evaluated: the \(evaluation.pairCount) pairs of \(file), \(evaluation.imagePaths.count) images")
         }
         EvalFormat.printFigures(summary)
+        if let z = summary.zoo { EvalFormat.printZoo(z) }
         if let l = summary.lfw { EvalFormat.printLFW(l) }
         if let i = summary.identification { EvalFormat.printIdentification(i) }
         if let reportIndex { print("report: \(reportIndex)") }

@@ -223,9 +223,11 @@ final class ReportTests: XCTestCase {
         let dir = try temporaryDirectory(self).appendingPathComponent("report")
         let summary = EvaluationSummary(e, model: "model.safetensors", warnings: ["a <warning> & more"])
         let written = try EvaluationReport.write(e, summary: summary, to: dir.path)
-        XCTAssertEqual(written.map { URL(fileURLWithPath: $0).lastPathComponent }, EvaluationReport.files)
+        // Identity folders add the zoo's table, before index.html.
+        let expected = EvaluationReport.files.dropLast() + ["zoo.csv", "index.html"]
+        XCTAssertEqual(written.map { URL(fileURLWithPath: $0).lastPathComponent }, Array(expected))
         XCTAssertEqual(
-            Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), Set(EvaluationReport.files),
+            Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), Set(expected),
             "no temporary files left")
 
         let roc = try parseXML(dir.appendingPathComponent("roc.svg").path)

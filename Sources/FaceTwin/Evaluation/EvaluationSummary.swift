@@ -54,6 +54,9 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
     public var lfw: LFWProtocolResult?
     /// Open-set identification (`evaluate --identification`): CMC and FNIR at FPIR; nil otherwise.
     public var identification: IdentificationEvaluation?
+    /// Each identity's genuine and impostor distances and the zoo (goats, lambs, wolves) at the
+    /// model's threshold (else the EER threshold); nil for images outside identity folders.
+    public var zoo: IdentityZoo?
     /// Things the reader must know (training identities included, a threshold missing…).
     public var warnings: [String]
 
@@ -107,6 +110,7 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
         }
         self.trainingIdentitiesIncluded = trainingIdentitiesIncluded
         self.warnings = warnings
+        zoo = IdentityZoo(evaluation: e, threshold: e.storedThreshold ?? m.eerThreshold)
     }
 
     /// Pretty-printed JSON with sorted keys.

@@ -8,6 +8,7 @@ import Foundation
 /// | `roc.svg` | ROC curve: true accept rate against false match rate, with the EER and TAR@FMR=1 % points |
 /// | `det.svg` | DET curve: false non-match against false match rate on normal-deviate axes |
 /// | `distances.svg` | histograms of genuine and impostor pair distances, with the thresholds |
+/// | `zoo.csv` | each identity's genuine and impostor distances, goats and lambs/wolves (images in identity folders) |
 /// | `cmc.svg`, `fnir.svg` | with identification: the CMC and the FNIR–FPIR curve |
 /// | `training.svg` | the training run's genuine and impostor distance bands by epoch (when the model's history CSV is beside it) |
 /// | `roc.csv` | every ROC point: threshold, fmr, tar (and the counts) |
@@ -48,11 +49,15 @@ public enum EvaluationReport {
                     Data(indexHTML(evaluation, summary: summary, pairs: picture.pairs, training: training != nil).utf8)
                 )
             ]
+        // Optional files go before index.html, which is written last.
+        let index = contents.removeLast()
         if let training { contents.append(("training.svg", Data(training.svg().utf8))) }
+        if let zoo = summary.zoo { contents.append(("zoo.csv", Data(zoo.csv().utf8))) }
         if let i = summary.identification {
             contents.append(("cmc.svg", Data(cmcSVG(i).utf8)))
             contents.append(("fnir.svg", Data(fnirSVG(i).utf8)))
         }
+        contents.append(index)
         var written: [String] = []
         for (name, data) in contents {
             let path = (directory as NSString).appendingPathComponent(name)
@@ -161,7 +166,20 @@ public enum EvaluationReport {
             html +=
                 "<tr><td>\(h(e.imagePaths[p.a]))</td><td>\(h(e.imagePaths[p.b]))</td><td>\(p.genuine ? "yes" : "no")</td><td>\(String(format: "%.4f", p.distance))</td><td>\(p.match ? "match" : "no match")\(p.correct ? "" : " (wrong)")</td></tr>\n"
         }
-        html += "</table>\n<p>Numbers for machines: <a href=\"summary.json\">summary.json</a>.</p>\n</body></html>\n"
+        html += "</table>\n"
+        if let z = s.zoo, z.goatAbove != nil {
+            html +=
+                "<h2>Identities: goats, lambs and wolves</h2>\n<p>Goats are hard to match (mean genuine distance in the top quartile), lambs easy to imitate (mean impostor distance in the bottom quartile); the distance is symmetric, so the wolves, good at imitating, are the lambs. Every identity: <a href=\"zoo.csv\">zoo.csv</a>.</p>\n"
+            html +=
+                "<table><tr><th>identity</th><th>images</th><th>mean genuine distance</th><th>FNMR</th><th>mean impostor distance</th><th>FMR</th><th>zoo</th></tr>\n"
+            for r in z.rows where r.goat || r.lamb {
+                let kind = [r.goat ? "goat" : nil, r.lamb ? "lamb / wolf" : nil].compactMap { $0 }.joined(separator: ", ")
+                html +=
+                    "<tr><td>\(h(r.identity))</td><td>\(r.images)</td><td>\(r.meanGenuineDistance.map { String(format: "%.4f", $0) } ?? "—")</td><td>\(r.fnmr.map(pct) ?? "—")</td><td>\(r.meanImpostorDistance.map { String(format: "%.4f", $0) } ?? "—")</td><td>\(r.fmr.map(pct) ?? "—")</td><td>\(kind)</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
+        html += "<p>Numbers for machines: <a href=\"summary.json\">summary.json</a>.</p>\n</body></html>\n"
         return html
     }
 }
