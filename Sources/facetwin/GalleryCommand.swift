@@ -5,9 +5,13 @@ import Foundation
 struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gallery",
-        abstract: "List, show, remove and rename the identities of a gallery.",
-        discussion: "A gallery is made and filled by `facetwin enroll`; these commands need no model.",
-        subcommands: [GalleryListCommand.self, GalleryShowCommand.self, GalleryRemoveCommand.self, GalleryRenameCommand.self]
+        abstract: "List, show, remove, rename, export and import the identities of a gallery.",
+        discussion:
+            "A gallery is made and filled by `facetwin enroll` (or `gallery import --model`); these commands need no model.",
+        subcommands: [
+            GalleryListCommand.self, GalleryShowCommand.self, GalleryRemoveCommand.self, GalleryRenameCommand.self,
+            GalleryExportCommand.self, GalleryImportCommand.self
+        ]
     )
 }
 
@@ -121,5 +125,65 @@ struct GalleryRenameCommand: ParsableCommand {
     func run() throws {
         try Gallery(path: gallery, forWriting: true).rename(old: old, new: new)
         print("renamed \(old) to \(new)")
+    }
+}
+
+struct GalleryExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every template to a CSV file: identity, path, sha256 and the embedding's values.",
+        discussion: "The first line records the model's fingerprint and the dimension; `gallery import` reads the file."
+    )
+
+    @Option(help: "Gallery file.")
+    var gallery: String
+
+    @Option(help: "The CSV file to write.")
+    var out: String
+
+    func run() throws {
+        let count = try Gallery(path: gallery).export(to: out)
+        print("exported \(GalleryText.count(count, "template")) to \(out)")
+    }
+}
+
+struct GalleryImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add the templates of a `gallery export` file to a gallery, all or none.",
+        discussion:
+            "The file's model fingerprint must be the gallery's; --model creates a new gallery. A template "
+            + "already in the gallery (same identity and SHA-256) is left out and counted."
+    )
+
+    @Option(help: "Gallery file (created with --model when missing).")
+    var gallery: String
+
+    @Option(help: "The model the templates were made with (needed to create a gallery).")
+    var model: String?
+
+    @Argument(help: "The CSV file written by `facetwin gallery export`.")
+    var file: String
+
+    func run() throws {
+        let export = try TemplateExport.read(path: file)
+        let g: Gallery
+        if let model {
+            // Checked before the gallery is opened, so a mismatch creates nothing.
+            try export.check(model: try FaceModel.load(path: model), target: "model \(model)")
+            g = try openGallery(gallery, model: model, create: true)
+        } else {
+            do throws(GalleryError) {
+                g = try Gallery(path: gallery, forWriting: true)
+            } catch {
+                if case .notFound(let path) = error { throw CLIError("\(path): no gallery here; give --model to create one") }
+                throw error
+            }
+        }
+        let report = try g.importTemplates(export)
+        let people = report.newIdentities.count == 1 ? "1 new identity" : "\(report.newIdentities.count) new identities"
+        print(
+            "imported \(GalleryText.count(report.imported, "template")) into \(gallery) (\(people), "
+                + "\(GalleryText.count(report.duplicates, "duplicate")) left out)")
     }
 }

@@ -428,6 +428,11 @@ final class ErrorTableTests: XCTestCase {
             cli + "GalleryText.swift {gallery}: no gallery here; give --model to create one": {
                 ["enroll", "--gallery", f.path("new.sqlite"), "--name", "x", f.probe]
             },
+            cli + "GalleryCommand.swift {gallery}: no gallery here; give --model to create one": {
+                let header = (["identity", "path", "sha256"] + (0..<8).map { "e\($0)" }).joined(separator: ",")
+                let export = "# facetwin gallery export, model fingerprint ab, dimension 8\n" + header + "\n"
+                return ["gallery", "import", "--gallery", f.path("new.sqlite"), try f.file("t.csv", export)]
+            },
             cli + "GalleryText.swift {model problem} (the model gallery {gallery} was made with; pass --model)": {
                 ["verify", "--gallery", f.orphanGallery, "--claim", "alice", f.probe]
             },
@@ -889,6 +894,23 @@ final class ErrorTableTests: XCTestCase {
                 info(try f.safetensors(tensor, dataBytes: 8))
             },
 
+            "GalleryError.exportModelMismatch {file}: the templates were made with model {fingerprint}, {gallery or model} is of model {fingerprint}: import them into a gallery of their own model; nothing was written":
+                {
+                    let export = f.path("t.csv")
+                    try Fixture.run(["gallery", "export", "--gallery", f.gallery, "--out", export])
+                    return ["gallery", "import", "--gallery", f.galleryNoThreshold, export]
+                },
+            "GalleryError.badExport {file}:{line}: {problem}": {
+                ["gallery", "import", "--gallery", f.gallery, try f.file("t.csv", "identity,path\n")]
+            },
+            "GalleryError.file {path}: {file problem}": { ["gallery", "export", "--gallery", f.gallery, "--out", f.dir.path] },
+            file + "InputFile.swift {path}: {n} bytes, more than the {limit} bytes allowed": {
+                let big = try f.file("big.csv", "")
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big))
+                try handle.truncate(atOffset: UInt64(TemplateExport.maxBytes) + 1)  // sparse: no disk used
+                try handle.close()
+                return ["gallery", "import", "--gallery", f.gallery, big]
+            },
             "GalleryError.notFound {gallery}: no gallery here (facetwin enroll --gallery {gallery} --model M … creates one)": {
                 ["gallery", "list", "--gallery", f.path("absent.sqlite")]
             },

@@ -46,6 +46,13 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     case noThreshold(modelPath: String)
     /// A threshold ``VerificationThreshold`` refuses: given (`modelPath` nil) or stored in the model at `modelPath`.
     case invalidThreshold(Float, modelPath: String?)
+    /// A template export (``TemplateExport``) made by another model than the gallery's or the
+    /// given model's (`target` names which); nothing was written.
+    case exportModelMismatch(file: String, fileFingerprint: String, target: String, targetFingerprint: String)
+    /// A template export that cannot be imported: its first bad line and why; nothing was written.
+    case badExport(file: String, line: Int, problem: String)
+    /// A template export could not be read or written.
+    case file(FileError)
 
     /// The 12 leading hex digits of a fingerprint: enough to tell models apart in a message.
     public static func short(_ fingerprint: String) -> String { String(fingerprint.prefix(12)) }
@@ -97,6 +104,13 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
             let problem = VerificationThreshold.problem(t) ?? "threshold \(t) is invalid"
             if let modelPath { return "\(modelPath): stored \(problem); pass --threshold T or run facetwin calibrate" }
             return "--threshold: \(problem)"
+        case .exportModelMismatch(let file, let ffp, let target, let tfp):
+            return "\(file): the templates were made with model \(Self.short(ffp)), \(target) is of model \(Self.short(tfp)): "
+                + "import them into a gallery of their own model; nothing was written"
+        case .badExport(let file, let line, let problem):
+            return "\(file):\(line): \(problem)"
+        case .file(let error):
+            return error.description
         }
     }
 }

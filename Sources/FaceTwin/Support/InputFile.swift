@@ -19,8 +19,9 @@ import Darwin
 /// swapped between a check and the open cannot slip through.
 public enum InputFile {
     /// Opens `path` for reading; the caller closes the descriptor.
-    /// - Throws: ``FileError`` naming `path`: missing, unreadable, or not a regular file.
-    public static func open(_ path: String) throws(FileError) -> Int32 {
+    /// - Throws: ``FileError`` naming `path`: missing, unreadable, not a regular file, or
+    ///   larger than `maxBytes`.
+    public static func open(_ path: String, maxBytes: Int = .max) throws(FileError) -> Int32 {
         let fd = systemOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, String(cString: strerror(errno))) }
         var st = stat()
@@ -33,6 +34,10 @@ public enum InputFile {
             close(fd)
             throw FileError(path: path, "is \(kind(st.st_mode)), not a regular file")
         }
+        guard Int(st.st_size) <= maxBytes else {
+            close(fd)
+            throw FileError(path: path, "\(st.st_size) bytes, more than the \(maxBytes) bytes allowed")
+        }
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else {
             let message = String(cString: strerror(errno))
@@ -42,9 +47,9 @@ public enum InputFile {
         return fd
     }
 
-    /// The whole file's bytes, read through ``open(_:)``.
-    public static func read(_ path: String) throws(FileError) -> Data {
-        let fd = try open(path)
+    /// The whole file's bytes, read through ``open(_:maxBytes:)``.
+    public static func read(_ path: String, maxBytes: Int = .max) throws(FileError) -> Data {
+        let fd = try open(path, maxBytes: maxBytes)
         defer { close(fd) }
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
