@@ -56,7 +56,7 @@ final class ChipSource: @unchecked Sendable {
             if mode != .never { faces = try detector.detect(gray) }
             if faces.isEmpty, mode != .always, gray.height >= FaceCheck.minimumHeight {
                 let view = FaceCheck.detectorView(of: gray)
-                faces = try FaceCheck.faces(inView: view)
+                faces = try detector.detect(view)
                 if !faces.isEmpty { image = RGBImage(planes: (0..<3).map { FaceCheck.detectorView(of: image.channel($0)) }) }
             }
         } catch {

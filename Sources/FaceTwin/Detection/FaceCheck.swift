@@ -65,11 +65,6 @@ public enum FaceCheck {
         return try !CropDetectors.shared.detect(detectorView(of: crop)).isEmpty
     }
 
-    /// The faces dlib's detector (no landmarks) finds in `image`, most confident first: for
-    /// an image already shown as ``detectorView(of:)`` makes it.
-    public static func faces(inView image: GrayImage) throws(FaceDetectionError) -> [DetectedFace] {
-        try CropDetectors.shared.detect(image)
-    }
 }
 
 /// dlib's detector without landmarks (boxes are all the check needs), one per thread at work: a
