@@ -50,26 +50,22 @@ struct RunResult {
 
 /// Runs `facetwin` with arguments, capturing its output.
 func runFacetwin(_ arguments: [String]) throws -> RunResult {
-    let process = Process()
-    process.executableURL = facetwinExecutable()
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return RunResult(
-        status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    try runCapturing(facetwinExecutable(), arguments)
 }
 
 /// Runs `facetwin` with arguments under `ulimit -v memoryKB`, killed after `seconds`.
 func runFacetwinLimited(_ arguments: [String], memoryKB: Int, seconds: Int) throws -> RunResult {
     let quoted = ([facetwinExecutable().path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    return try runCapturing(
+        URL(fileURLWithPath: "/bin/sh"),
+        ["-c", "ulimit -v \(memoryKB); exec timeout -s KILL \(seconds) " + quoted.joined(separator: " ")])
+}
+
+/// Runs `executable` with `arguments`, capturing its output.
+func runCapturing(_ executable: URL, _ arguments: [String]) throws -> RunResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "ulimit -v \(memoryKB); exec timeout -s KILL \(seconds) " + quoted.joined(separator: " ")]
+    process.executableURL = executable
+    process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
