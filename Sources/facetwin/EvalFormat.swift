@@ -113,7 +113,8 @@ enum EvalFormat {
     static func printZoo(_ z: IdentityZoo) {
         func list(_ names: [String], _ value: (IdentityZoo.Row) -> String) -> String {
             if names.isEmpty { return "none" }
-            return names.map { n in "\(n) (\(value(z.rows.first { $0.identity == n }!)))" }.joined(separator: ", ")
+            let byName = Dictionary(uniqueKeysWithValues: z.rows.map { ($0.identity, $0) })
+            return names.map { "\($0) (\(value(byName[$0]!)))" }.joined(separator: ", ")
         }
         guard let g = z.goatAbove, let l = z.lambBelow else {
             print("zoo: fewer than 4 identities, no quartiles")

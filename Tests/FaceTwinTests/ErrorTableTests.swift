@@ -894,7 +894,7 @@ final class ErrorTableTests: XCTestCase {
                 info(try f.safetensors(tensor, dataBytes: 8))
             },
 
-            "GalleryError.exportModelMismatch {file}: the templates were made with model {fingerprint}, {gallery or model} is of model {fingerprint}: import them into a gallery of their own model; nothing was written":
+            "GalleryError.exportModelMismatch {file}: the templates were made with model {fingerprint}, {gallery or model} has model {fingerprint}: import them into a gallery of their own model; nothing was written":
                 {
                     let export = f.path("t.csv")
                     try Fixture.run(["gallery", "export", "--gallery", f.gallery, "--out", export])

@@ -90,7 +90,7 @@ final class GalleryExportTests: XCTestCase {
         let fresh = fx.dir.appendingPathComponent("fresh.sqlite").path
         r = try runFacetwin(["gallery", "import", "--gallery", fresh, "--model", otherPath, file])
         XCTAssertEqual(r.status, 2, r.stdout)
-        XCTAssertTrue(r.stderr.contains("model \(otherPath) is of model \(GalleryError.short(other.fingerprint))"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("model \(otherPath) has model \(GalleryError.short(other.fingerprint))"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: fresh), "no gallery is created for refused templates")
     }
 

@@ -102,7 +102,8 @@ public struct IdentityZoo: Codable, Equatable, Sendable {
         self.threshold = threshold
         self.goatAbove = goatAbove
         self.lambBelow = lambBelow
-        self.rows = NaturalOrder.sorted(rows.map(\.identity)).map { name in rows.first { $0.identity == name }! }
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0.identity, $0) })
+        self.rows = NaturalOrder.sorted(names).map { byName[$0]! }
     }
 
     /// The q-quantile of `values` (linear between order statistics); nil for fewer than 4 values,

@@ -105,7 +105,7 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
             if let modelPath { return "\(modelPath): stored \(problem); pass --threshold T or run facetwin calibrate" }
             return "--threshold: \(problem)"
         case .exportModelMismatch(let file, let ffp, let target, let tfp):
-            return "\(file): the templates were made with model \(Self.short(ffp)), \(target) is of model \(Self.short(tfp)): "
+            return "\(file): the templates were made with model \(Self.short(ffp)), \(target) has model \(Self.short(tfp)): "
                 + "import them into a gallery of their own model; nothing was written"
         case .badExport(let file, let line, let problem):
             return "\(file):\(line): \(problem)"
