@@ -16,7 +16,6 @@ let package = Package(
         .library(name: "FaceTwin", targets: ["FaceTwin"]),
         .executable(name: "facetwin", targets: ["facetwin"]),
         .executable(name: "facetwin-bench", targets: ["facetwin-bench"]),
-        .executable(name: "facetwin-dlib-bench", targets: ["facetwin-dlib-bench"]),
     ],
     dependencies: [
         // Pinned to exact versions: an application pins what it ships with. (Package.resolved is
@@ -85,9 +84,6 @@ let package = Package(
             dependencies: ["FaceTwin"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .release))]
         ),
-        // dlib's own forward of its ResNet, timed (scripts/bench.sh); only the C++ piece, so a
-        // release build of it does not rebuild the library.
-        .executableTarget(name: "facetwin-dlib-bench", dependencies: ["CDlibNet"]),
         .testTarget(
             name: "FaceTwinTests",
             dependencies: ["FaceTwin", .product(name: "GRDB", package: "GRDB.swift")],

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """dlib's face-recognition ResNet as face_recognition users run it: the `dlib-bin` wheel from PyPI,
 compute_face_descriptor on aligned 150x150 chips (a fixed pattern: the time does not depend on
-the pixels). Prints one JSON object per batch size, as facetwin-dlib-bench does:
+the pixels). Prints one JSON object per batch size:
     python bench-dlib-wheel.py MODEL.dat [--batches 1,32] [--runs 7] [--warmup 2] [--chips 32]
 Batch 1 is one chip a call; a larger batch is the list overload (one dlib batch a call).
 scripts/bench.sh runs it for the dlib rows.

@@ -3,7 +3,7 @@
 # measured in the same run on this machine. docs/PERFORMANCE.md explains each row.
 #   scripts/bench.sh [--steps 20] [--rounds 3] [--embed-pairs 30] [--train-epochs 2] [--verify-runs 7] [--quick]
 #   scripts/bench.sh --photos-only     only the photo rows (FaceTwin alone; no PyTorch needed)
-#   scripts/bench.sh --dlib-only       only the dlib rows (dlib's own forward of its ResNet)
+#   scripts/bench.sh --resnet-only     only the rows of dlib's face ResNet (FaceTwin, libdlib, the wheel, PyTorch)
 #     --steps N         training steps per round of the step benchmark (facetwin-bench, bench-torch.py)
 #     --rounds N        rounds of the step benchmark, alternating FaceTwin and PyTorch
 #     --embed-pairs N   turns each side in the embeddings benchmark alternated turn by turn
@@ -32,11 +32,12 @@
 #     alignment per photo (`facetwin detect --json`'s per-photo time, decoding excluded), and
 #     `facetwin enroll --folder` of all 100 with --detect always, process start to gallery
 #     written, with a default-recipe model (1 epoch: the weights do not change the time);
-#   - dlib's own forward of its face-recognition ResNet (models/, scripts/fetch-models.sh):
-#     Debian's libdlib through Sources/CDlibNet compiled -O2 (facetwin-dlib-bench), OpenBLAS at 2
-#     threads, ms a 150x150 chip at batch 1 and batch 32 (median of 7 runs of 32 chips), and the
-#     same with the dlib-bin wheel from PyPI that face_recognition users get
-#     (scripts/bench-dlib-wheel.py: $DLIB_WHEEL_PYTHON, else .venv-dlib-bench/, created on first use);
+#   - dlib's face-recognition ResNet (models/, scripts/fetch-models.sh), ms a 150x150 chip at
+#     batch 1 and 32: FaceTwin's engine and Debian's libdlib through Sources/CDlibNet compiled -O2
+#     (OpenBLAS at 2 threads) alternated in one process (`facetwin-bench --resnet`), the dlib-bin
+#     wheel from PyPI that face_recognition users get (scripts/bench-dlib-wheel.py:
+#     $DLIB_WHEEL_PYTHON, else .venv-dlib-bench/, created on first use) and PyTorch
+#     (scripts/bench-resnet-torch.py, 2 threads), with the ratios and their targets;
 # and prints each side's median and the ratio FaceTwin / PyTorch, the step's GFLOP/s as a share
 # of a nominal peak (cores x 32 FLOP/cycle x /proc/cpuinfo's MHz) and of a large SGEMM, and the
 # product's speed targets, each with this run's figure and whether it is met.
@@ -44,7 +45,7 @@
 # (default scripts/facetwin_torch.py). Temporary files go to a mktemp directory, removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50; PHOTO_RUNS=3; PHOTOS_ONLY=0; DLIB_ONLY=0
+STEPS=20; ROUNDS=3; EMBED_PAIRS=30; EPOCHS=2; VERIFY_RUNS=7; DEFAULT_EPOCHS=50; PHOTO_RUNS=3; PHOTOS_ONLY=0; RESNET_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
@@ -56,7 +57,7 @@ while [ $# -gt 0 ]; do
     --quick) STEPS=5; ROUNDS=1; EMBED_PAIRS=8; VERIFY_RUNS=3; PHOTO_RUNS=1; shift ;;
     --photo-runs) PHOTO_RUNS=$2; shift 2 ;;
     --photos-only) PHOTOS_ONLY=1; shift ;;
-    --dlib-only) DLIB_ONLY=1; shift ;;
+    --resnet-only) RESNET_ONLY=1; shift ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -65,46 +66,81 @@ REF=${TORCH_REFERENCE:-scripts/facetwin_torch.py}
 
 scripts/setup.sh --no-build
 
-# --- dlib's own forward of its ResNet (Debian's libdlib through CDlibNet, -O2) -----------------
-# Writes $out/dlib.jsonl (one JSON object a batch size), or a reason to $out/dlib.skipped.
-DLIB_MODEL=${FACETWIN_MODELS_DIR:-models}/dlib_face_recognition_resnet_model_v1.dat
-dlib_rows() {
-  if [ ! -f "$DLIB_MODEL" ]; then skip dlib "no $DLIB_MODEL (scripts/fetch-models.sh)"; return; fi
-  swift build -c release --product facetwin-dlib-bench >&2
-  echo "bench: dlib's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
-  OPENBLAS_NUM_THREADS=2 "$(swift build -c release --show-bin-path)/facetwin-dlib-bench" "$DLIB_MODEL" \
-    --batches 1,32 --runs 7 --warmup 2 --chips 32 > "$out/dlib.jsonl" || { skip dlib "facetwin-dlib-bench failed"; return; }
+# --- dlib's face ResNet: FaceTwin's engine against dlib's own forward and PyTorch ---------------
+# FaceTwin and Debian's libdlib (through CDlibNet, -O2, OpenBLAS at 2 threads) alternate run by
+# run in one process (`facetwin-bench --resnet`); then the dlib-bin wheel and PyTorch (2 threads)
+# on chips of the same size. Writes $out/resnet.json and $out/resnet.jsonl, or a reason to
+# $out/resnet.skipped.
+MODELS=${FACETWIN_MODELS_DIR:-models}
+DLIB_MODEL=$MODELS/dlib_face_recognition_resnet_model_v1.dat
+RESNET_MODEL=$MODELS/dlib-resnet.safetensors
+resnet_rows() {
+  if [ ! -f "$DLIB_MODEL" ] || [ ! -f "$RESNET_MODEL" ]; then
+    skip resnet "no $DLIB_MODEL or $RESNET_MODEL (scripts/fetch-models.sh)"; return
+  fi
+  swift build -c release --product facetwin-bench >&2
+  echo "bench: dlib's ResNet, FaceTwin and libdlib alternated, batch 1 (28 runs) and 32 (7 runs)" >&2
+  "$(swift build -c release --show-bin-path)/facetwin-bench" --resnet --model "$RESNET_MODEL" --dlib "$DLIB_MODEL" \
+    --batch 32 --steps 7 --warmup 2 > "$out/resnet.json" || { skip resnet "facetwin-bench --resnet failed"; return; }
+  : > "$out/resnet.jsonl"
   local wheel=${DLIB_WHEEL_PYTHON:-.venv-dlib-bench/bin/python}
   if ! "$wheel" -c "import dlib, numpy" 2>/dev/null; then
     echo "bench: creating .venv-dlib-bench with the dlib-bin wheel and numpy" >&2
     { python3 -m venv .venv-dlib-bench && .venv-dlib-bench/bin/pip install -q dlib-bin numpy >&2; } ||
-      { echo "bench: dlib wheel rows skipped: cannot install dlib-bin" >&2; return; }
-    wheel=.venv-dlib-bench/bin/python
+      { echo "bench: dlib wheel rows skipped: cannot install dlib-bin" >&2; wheel=; }
+    [ -z "$wheel" ] || wheel=.venv-dlib-bench/bin/python
   fi
-  echo "bench: the dlib-bin wheel's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
-  "$wheel" scripts/bench-dlib-wheel.py "$DLIB_MODEL" --batches 1,32 --runs 7 --warmup 2 --chips 32 >> "$out/dlib.jsonl" ||
-    echo "bench: dlib wheel rows skipped: bench-dlib-wheel.py failed" >&2
+  if [ -n "$wheel" ]; then
+    echo "bench: the dlib-bin wheel's forward, batch 1 and 32, 7 runs of 32 chips each" >&2
+    "$wheel" scripts/bench-dlib-wheel.py "$DLIB_MODEL" --batches 1,32 --runs 7 --warmup 2 --chips 32 >> "$out/resnet.jsonl" ||
+      echo "bench: dlib wheel rows skipped: bench-dlib-wheel.py failed" >&2
+  fi
+  local torch=${BENCH_PYTHON:-.venv-bench/bin/python}
+  if "$torch" -c "import torch, safetensors" 2>/dev/null; then
+    echo "bench: PyTorch's forward of the same network, batch 1 and 32, 7 runs of 32 chips each" >&2
+    "$torch" scripts/bench-resnet-torch.py "$RESNET_MODEL" --threads 2 --batches 1,32 --runs 7 >> "$out/resnet.jsonl" ||
+      echo "bench: PyTorch ResNet rows skipped: bench-resnet-torch.py failed" >&2
+  else
+    echo "bench: PyTorch ResNet rows skipped: no Python with torch (\$BENCH_PYTHON or .venv-bench)" >&2
+  fi
 }
-DLIB_TABLE=$(cat <<'PY'
+RESNET_TABLE=$(cat <<'PY'
 import json, os, sys
 out = sys.argv[1]
-if os.path.exists(f"{out}/dlib.skipped"):
-    print(f"dlib forward: skipped: {open(f'{out}/dlib.skipped').read().strip()}")
+if os.path.exists(f"{out}/resnet.skipped"):
+    print(f"dlib's ResNet: skipped: {open(f'{out}/resnet.skipped').read().strip()}")
     sys.exit(0)
-rows = [json.loads(line) for line in open(f"{out}/dlib.jsonl")]
-for r in rows:
-    print(f"dlib's own forward, {r['engine']} (BLAS threads: {r['openblas_threads']}), batch {r['batch']}: "
-          f"{r['ms_per_chip_median']:.1f} ms a chip, {r['chips_per_s']:.1f} chips/s "
-          f"(runs: {', '.join(f'{v:.1f}' for v in r['runs_ms_per_chip'])} ms a chip)")
+ft = json.load(open(f"{out}/resnet.json"))
+others = [json.loads(line) for line in open(f"{out}/resnet.jsonl")]
+print(f"dlib's ResNet, ms a 150x150 chip (median; ratio = other / FaceTwin, above 1 is FaceTwin faster; "
+      f"FaceTwin on {int(ft['workers'])} workers):")
+targets = []
+for b in (1, 32):
+    mine = ft[f"resnet_batch{b}_ms_per_chip"]
+    row = [f"FaceTwin {mine:.1f}", f"libdlib {ft[f'dlib_batch{b}_ms_per_chip']:.1f} ({ft[f'speedup_batch{b}']:.2f}x)"]
+    targets.append((f"ResNet batch {b} >= 2x Debian's libdlib", ft[f"speedup_batch{b}"], 2))
+    for r in others:
+        if r["batch"] != b:
+            continue
+        ratio = r["ms_per_chip_median"] / mine
+        if r["engine"].startswith("torch"):
+            row.append(f"PyTorch {r['ms_per_chip_median']:.1f} ({ratio:.2f}x)")
+            targets.append((f"ResNet batch {b} >= 1.5x PyTorch", ratio, 1.5))
+        else:
+            row.append(f"dlib-bin wheel {r['ms_per_chip_median']:.1f} ({ratio:.2f}x)")
+            targets.append((f"ResNet batch {b} >= 5x the dlib-bin wheel", ratio, 5))
+    print(f"  batch {b}: " + ", ".join(row))
+for name, value, goal in targets:
+    print(f"  target: {name}: {value:.2f}x, {'met' if value >= goal else 'NOT MET'}")
 PY
 )
-if [ "$DLIB_ONLY" = 1 ]; then
+if [ "$RESNET_ONLY" = 1 ]; then
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
   skip() { echo "$2" > "$out/$1.skipped"; echo "bench: $1 skipped: $2" >&2; }
   before=$(cut -d' ' -f1-3 /proc/loadavg)
-  dlib_rows
-  python3 -c "$DLIB_TABLE" "$out"
+  resnet_rows
+  python3 -c "$RESNET_TABLE" "$out"
   echo "load average: before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
@@ -306,7 +342,7 @@ else
 fi
 
 photo_rows
-dlib_rows
+resnet_rows
 
 # --- Table ------------------------------------------------------------------------------------
 python3 - "$out" "$EPOCHS" "$DEFAULT_EPOCHS" "$PHOTO_TABLE" <<'PY'
@@ -465,5 +501,5 @@ print("targets:")
 for _, name, value, ok in sorted(targets, key=lambda t: t[0]):
     print(f"  target: {name}: {value}, {'met' if ok else 'NOT MET'}")
 PY
-python3 -c "$DLIB_TABLE" "$out"
+python3 -c "$RESNET_TABLE" "$out"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
