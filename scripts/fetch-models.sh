@@ -106,7 +106,9 @@ extract() {
 }
 
 convert() {
-  local sources="$RESNET_SHA256 $LANDMARKS_SHA256"
+  # The conversion's own version: a model converted by an older import-dlib (one without the
+  # face detector tensor) is converted again.
+  local sources="$RESNET_SHA256 $LANDMARKS_SHA256 conversion-2"
   if [ -f "$OUT" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$sources $(sha "$OUT")" ]; then
     return 0
   fi

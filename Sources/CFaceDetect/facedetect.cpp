@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,11 +29,45 @@ static void put(char *message, size_t size, const std::string &text) {
     }
 }
 
+static std::string oneLine(std::string what) {
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return what;
+}
+
 extern "C" facetwin_face_detector *facetwin_face_detector_create(const char *landmark_model, int32_t *status,
                                                                  char *message, size_t message_size) {
+    return facetwin_face_detector_create_with(landmark_model, nullptr, 0, status, message, message_size);
+}
+
+extern "C" facetwin_face_detector *facetwin_face_detector_create_with(const char *landmark_model,
+                                                                      const uint8_t *detector, size_t detector_size,
+                                                                      int32_t *status, char *message,
+                                                                      size_t message_size) {
     try {
         auto *d = new facetwin_face_detector();
-        d->detector = dlib::get_frontal_face_detector();
+        if (detector) {
+            try {
+                std::istringstream in(std::string(reinterpret_cast<const char *>(detector), detector_size));
+                dlib::deserialize(d->detector, in);
+                // dlib's frontal detector: 5 HOG filters (front, left, right, front rotated left and right).
+                if (d->detector.num_detectors() < 1 || d->detector.num_detectors() > 16) {
+                    throw dlib::serialization_error("it holds " + std::to_string(d->detector.num_detectors()) +
+                                                    " detectors");
+                }
+            } catch (const std::bad_alloc &) {
+                throw;
+            } catch (const std::exception &e) {
+                delete d;
+                *status = FACETWIN_DETECT_DETECTOR_UNREADABLE;
+                put(message, message_size, "not a dlib frontal face detector: " + oneLine(e.what()));
+                return nullptr;
+            }
+        } else {
+            // Built once a process: dlib decompresses it from the copy compiled into libdlib.
+            static const dlib::frontal_face_detector prototype = dlib::get_frontal_face_detector();
+            d->detector = prototype;
+        }
         if (landmark_model) {
             std::ifstream in(landmark_model, std::ios::binary);
             if (!in) {
@@ -45,10 +81,7 @@ extern "C" facetwin_face_detector *facetwin_face_detector_create(const char *lan
             } catch (const std::exception &e) {
                 delete d;
                 *status = FACETWIN_DETECT_MODEL_UNREADABLE;
-                std::string what = e.what();
-                while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
-                std::replace(what.begin(), what.end(), '\n', ' ');
-                put(message, message_size, "not a dlib shape predictor: " + what);
+                put(message, message_size, "not a dlib shape predictor: " + oneLine(e.what()));
                 return nullptr;
             }
             if (d->landmarks.num_parts() != 68) {
@@ -76,6 +109,29 @@ extern "C" facetwin_face_detector *facetwin_face_detector_create(const char *lan
 }
 
 extern "C" void facetwin_face_detector_destroy(facetwin_face_detector *detector) { delete detector; }
+
+extern "C" int32_t facetwin_face_detector_export(uint8_t **bytes, size_t *size, char *message, size_t message_size) {
+    if (!bytes || !size) {
+        put(message, message_size, "bad argument");
+        return FACETWIN_DETECT_BAD_ARGUMENT;
+    }
+    try {
+        std::ostringstream out;
+        dlib::serialize(dlib::get_frontal_face_detector(), out);
+        const std::string data = out.str();
+        *bytes = static_cast<uint8_t *>(malloc(data.size()));
+        if (!*bytes) throw std::bad_alloc();
+        memcpy(*bytes, data.data(), data.size());
+        *size = data.size();
+        return FACETWIN_DETECT_OK;
+    } catch (const std::bad_alloc &) {
+        put(message, message_size, "out of memory");
+        return FACETWIN_DETECT_NO_MEMORY;
+    } catch (const std::exception &e) {
+        put(message, message_size, e.what());
+        return FACETWIN_DETECT_FAILED;
+    }
+}
 
 extern "C" int32_t facetwin_face_detect(facetwin_face_detector *d, const uint8_t *pixels, int32_t width,
                                         int32_t height, int32_t stride, int32_t upsample, facetwin_face *faces,

@@ -28,6 +28,11 @@ enum DlibResNetInfo {
                     "chip: \(n(chip["landmarks"]))-point landmarks, \(n(chip["size"]))x\(n(chip["size"])), padding \(n(chip["padding"])) (landmark model \(carried ? "carried in the file" : "not carried"))"
                 )
             }
+            lines.append(
+                file.contains(DlibModelImport.detectorTensor)
+                    ? "detector: dlib's frontal face detector, carried in the file"
+                    : "detector: libdlib's frontal face detector (not carried: convert again with import-dlib for a faster start)"
+            )
         } else {
             lines.append("network: architecture metadata missing or unreadable")
         }

@@ -295,7 +295,8 @@ struct DetectOptionsGroup: ParsableArguments {
                 )
             }
             model.facePreparer = FacePreparer(
-                chipsWith: bytes, modelName: "landmarks.shape_predictor_5", mode: detect, policy: faces)
+                chipsWith: bytes, modelName: "landmarks.shape_predictor_5", detectorModel: model.detectorModel, mode: detect,
+                policy: faces)
             return
         }
         let landmarks = self.landmarks

@@ -176,6 +176,7 @@ final class ErrorTableTests: XCTestCase {
             try FileManager.default.removeItem(atPath: moved)
             let resnet = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1))
             resnet.landmarkModel = Data([1, 2, 3, 4])
+            resnet.detectorModel = Data([5, 6, 7, 8])
             try resnet.save(to: resnetModel)
         }
 
@@ -819,6 +820,16 @@ final class ErrorTableTests: XCTestCase {
                             var t = header["landmarks.shape_predictor_5"] as! [String: Any]
                             t["dtype"] = "I8"
                             header["landmarks.shape_predictor_5"] = t
+                        })
+                },
+            file
+                + "DlibResNetModelFile.swift {path}: tensor detector.frontal_face should hold the face detector's bytes (U8, one dimension)":
+                {
+                    resnetEmbed(
+                        try f.editedModel(f.resnetModel) { header, _ in
+                            var t = header["detector.frontal_face"] as! [String: Any]
+                            t["shape"] = [2, 2]
+                            header["detector.frontal_face"] = t
                         })
                 },
             file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"info\")": {

@@ -12,7 +12,7 @@ final class ImportDlibTests: XCTestCase {
         let landmarks = try DlibModels.path(DlibModels.landmarks)
         let out = dir.appendingPathComponent("m.safetensors").path
         let summary = try DlibModelImport.run(resnet: resnet, landmarks: landmarks, out: out)
-        XCTAssertEqual(summary.tensors, 118)
+        XCTAssertEqual(summary.tensors, 119)
         XCTAssertEqual(summary.parameters, 5_614_592)
 
         let file = try SafeTensorsFile(path: out)
@@ -24,7 +24,8 @@ final class ImportDlibTests: XCTestCase {
             "dlib_face_recognition_resnet_model_v1.dat sha256:\(DlibModelImport.releasedResNetSHA256); face_recognition_models 0.3.0; CC0-1.0; landmarks shape_predictor_5_face_landmarks.dat sha256:\(DlibModelImport.releasedLandmarksSHA256)"
         )
         let net = try DlibNetwork(path: resnet)
-        XCTAssertEqual(file.tensorNames, net.parameters.map(\.name) + ["landmarks.shape_predictor_5"])
+        XCTAssertEqual(
+            file.tensorNames, net.parameters.map(\.name) + ["landmarks.shape_predictor_5", "detector.frontal_face"])
         for p in net.parameters {
             XCTAssertEqual(try file.dtype(of: p.name), .float32)
             XCTAssertEqual(try file.shape(of: p.name), p.shape)
@@ -51,7 +52,7 @@ final class ImportDlibTests: XCTestCase {
             "--out", out
         ])
         XCTAssertEqual(run.status, 0, run.stderr)
-        XCTAssertTrue(run.stdout.contains("118 tensors, 5614592 parameters"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("119 tensors, 5614592 parameters"), run.stdout)
         let info = try runFacetwin(["info", "--model", out])
         XCTAssertEqual(info.status, 0, info.stderr)
         XCTAssertTrue(info.stdout.contains("format: facetwin.dlib-resnet 1"), info.stdout)
@@ -60,6 +61,7 @@ final class ImportDlibTests: XCTestCase {
                 "14 residual blocks 32,32,32,64/2,64,64,64,128/2,128,128,256/2,256,256,256/2"), info.stdout)
         XCTAssertTrue(info.stdout.contains("mean R,G,B 122.782,117.001,104.298"), info.stdout)
         XCTAssertTrue(info.stdout.contains("landmark model carried in the file"), info.stdout)
+        XCTAssertTrue(info.stdout.contains("detector: dlib's frontal face detector, carried in the file"), info.stdout)
         XCTAssertTrue(info.stdout.contains("CC0-1.0"), info.stdout)
     }
 

@@ -17,6 +17,7 @@ enum {
     FACETWIN_DETECT_MODEL_UNREADABLE = 2,
     FACETWIN_DETECT_NO_MEMORY = 3,
     FACETWIN_DETECT_FAILED = 4,
+    FACETWIN_DETECT_DETECTOR_UNREADABLE = 5,
 };
 
 typedef struct facetwin_face_detector facetwin_face_detector;
@@ -37,7 +38,18 @@ typedef struct {
 /// NULL for boxes only. On failure returns NULL, sets *status and writes a message.
 facetwin_face_detector *facetwin_face_detector_create(const char *landmark_model, int32_t *status,
                                                       char *message, size_t message_size);
+/// The same with the detector itself read from `detector` (`detector_size` bytes of dlib's
+/// serialization of a frontal face detector, as facetwin_face_detector_export writes it) instead
+/// of built from the copy compiled into libdlib, which dlib decompresses on every start; NULL
+/// builds it so. Bytes that are not one: NULL, FACETWIN_DETECT_DETECTOR_UNREADABLE.
+facetwin_face_detector *facetwin_face_detector_create_with(const char *landmark_model, const uint8_t *detector,
+                                                           size_t detector_size, int32_t *status, char *message,
+                                                           size_t message_size);
 void facetwin_face_detector_destroy(facetwin_face_detector *detector);
+
+/// dlib's serialization of libdlib's frontal face detector, in a buffer the caller frees with
+/// free(): what facetwin_face_detector_create_with reads.
+int32_t facetwin_face_detector_export(uint8_t **bytes, size_t *size, char *message, size_t message_size);
 
 /// Detects faces in an 8-bit grey image (rows `stride` bytes apart), upsampling it 2x
 /// `upsample` times first (each time halves the smallest face found, about 80 px at 0).

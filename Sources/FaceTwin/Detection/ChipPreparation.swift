@@ -14,14 +14,16 @@ final class ChipSource: @unchecked Sendable {
     private let lock = NSLock()
     private let landmarkModel: Data
     private let modelName: String
+    private let detectorModel: Data?
     let mode: FaceDetectionMode
     let policy: MultiFacePolicy
     private var chipper: FaceChipper?
     private var detector: FaceDetector?
 
-    init(landmarkModel: Data, modelName: String, mode: FaceDetectionMode, policy: MultiFacePolicy) {
+    init(landmarkModel: Data, modelName: String, detectorModel: Data?, mode: FaceDetectionMode, policy: MultiFacePolicy) {
         self.landmarkModel = landmarkModel
         self.modelName = modelName
+        self.detectorModel = detectorModel
         self.mode = mode
         self.policy = policy
     }
@@ -38,9 +40,15 @@ final class ChipSource: @unchecked Sendable {
             throw .detectionFailed(path: modelName, reason: "\(error)")
         }
         do {
-            let d = try detector ?? FaceDetector(landmarkModel: nil)
+            let d =
+                try detector
+                ?? FaceDetector(
+                    landmarkModel: nil, detectorModel: detectorModel, source: DlibModelImport.detectorTensor)
             detector = d
         } catch {
+            if case FaceDetectionError.detectorUnreadable(let source, let reason) = error {
+                throw .detectionFailed(path: source, reason: "cannot load the face detector: \(reason)")
+            }
             throw .detectionFailed(path: modelName, reason: "\(error)")
         }
         return (chipper!, detector!)
@@ -76,8 +84,15 @@ final class ChipSource: @unchecked Sendable {
 extension FacePreparer {
     /// The preparation of photos for dlib's ResNet (``ChipSource``), with the 5-point landmark
     /// model `landmarkModel` (the bytes of dlib's `shape_predictor_5_face_landmarks.dat`, which
-    /// the model file carries; `modelName` names it in errors).
-    public init(chipsWith landmarkModel: Data, modelName: String, mode: FaceDetectionMode, policy: MultiFacePolicy) {
-        self.init(chips: ChipSource(landmarkModel: landmarkModel, modelName: modelName, mode: mode, policy: policy))
+    /// the model file carries; `modelName` names the model in errors) and, when given, the face
+    /// detector `detectorModel` the model file carries (``FaceDetector/exportDetector()``).
+    public init(
+        chipsWith landmarkModel: Data, modelName: String, detectorModel: Data? = nil, mode: FaceDetectionMode,
+        policy: MultiFacePolicy
+    ) {
+        self.init(
+            chips: ChipSource(
+                landmarkModel: landmarkModel, modelName: modelName, detectorModel: detectorModel, mode: mode,
+                policy: policy))
     }
 }

@@ -25,8 +25,9 @@ extension FaceModel {
     /// only) with the fingerprint computed as they are copied in. The `info` metadata, when
     /// present, gives the threshold and how it was chosen; without it, dlib's 0.6.
     static func loadDlibResNet(_ file: SafeTensorsFile) throws(ModelFileError) -> FaceModel {
-        let (format, version, landmarkTensor) = (
-            DlibModelImport.format, DlibModelImport.formatVersion, DlibModelImport.landmarkTensor
+        let (format, version, landmarkTensor, detectorTensor) = (
+            DlibModelImport.format, DlibModelImport.formatVersion, DlibModelImport.landmarkTensor,
+            DlibModelImport.detectorTensor
         )
         guard file.metadata["format_version"] == version else {
             throw ModelFileError(
@@ -63,6 +64,16 @@ extension FaceModel {
             }
             landmarks = bytes
         }
+        var detector: Data? = nil
+        if file.contains(detectorTensor) {
+            guard let info = try? file.info(detectorTensor), info.dtype == .uint8, info.shape.count == 1,
+                let bytes = try? file.withUnsafeBytes(of: detectorTensor, { Data($0) })
+            else {
+                throw ModelFileError(
+                    path: file.path, "tensor \(detectorTensor) should hold the face detector's bytes (U8, one dimension)")
+            }
+            detector = bytes
+        }
         var info: ModelInfo? = nil
         if let json = file.metadata["info"] {
             guard let decoded = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8)) else {
@@ -82,6 +93,7 @@ extension FaceModel {
         let model = FaceModel(network: network, info: modelInfo)
         model.source = file.metadata["source"]
         model.landmarkModel = landmarks
+        model.detectorModel = detector
         if let recorded = file.metadata["fingerprint"], recorded.count == 64, recorded.allSatisfy(\.isHexDigit) {
             model.recordedFingerprint = recorded
         }

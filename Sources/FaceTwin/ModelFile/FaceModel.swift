@@ -19,6 +19,10 @@ public final class FaceModel {
     /// dlib's `shape_predictor_5_face_landmarks.dat`, tensor `landmarks.shape_predictor_5`),
     /// written back on save.
     public var landmarkModel: Data?
+    /// The face detector a ResNet model file carries (dlib's serialization of libdlib's frontal
+    /// face detector, tensor `detector.frontal_face`), written back on save; without it, libdlib's
+    /// own copy is used.
+    public var detectorModel: Data?
     /// When set, images given by path are run through face detection and alignment before
     /// the usual preprocessing (``prepareImage(at:)``). Not saved with the model; see
     /// ``ModelInfo/preparation`` for what the model records.
@@ -214,6 +218,9 @@ public final class FaceModel {
             }
             if let landmarkModel {
                 writer.add(DlibModelImport.landmarkTensor, dtype: .uint8, shape: [landmarkModel.count], bytes: landmarkModel)
+            }
+            if let detectorModel {
+                writer.add(DlibModelImport.detectorTensor, dtype: .uint8, shape: [detectorModel.count], bytes: detectorModel)
             }
             metadata = ["format": DlibModelImport.format, "format_version": DlibModelImport.formatVersion]
             if let resnet { metadata["architecture"] = resnet.architecture.json }
