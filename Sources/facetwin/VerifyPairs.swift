@@ -17,6 +17,11 @@ extension VerifyCommand {
         try detectOptions.apply(to: m)
         let (limit, method) = try thresholdOption.resolve(for: m, path: model)
         let result = try PairVerification(model: m, pairList: list, threshold: limit, countUnusableImages: !strict)
+        if result.count == 0, let first = result.failuresToAcquire.first {
+            throw CLIError(
+                "\(list.file): none of the \(result.notScored.count) pairs could be scored: each has an image without a usable face or that cannot be decoded (first: \(first.description))"
+            )
+        }
         let csv = Self.resultsCSV(result)
         var summary = Self.summary(result, method: method)
         if let out {

@@ -507,6 +507,12 @@ final class ErrorTableTests: XCTestCase {
                 ]
             },
             cli + "PredictCommand.swift give --pairs FILE.csv or --pair-folders DIR": { ["predict", "--model", f.model] },
+            cli
+                + "VerifyPairs.swift {file}: none of the {n} pairs could be scored: each has an image without a usable face or that cannot be decoded (first: {error})":
+                {
+                    let blank = try f.file("blank-pairs.pgm", pgm)
+                    return ["verify", "--pairs", try f.pairs("\(blank),alice/1.pgm\n\(blank),bob/1.pgm\n"), "--model", f.model]
+                },
 
             file + "InputFile.swift {path}: {system error}": { info(f.path("absent.safetensors")) },
             file + "InputFile.swift {path}: is {kind}, not a regular file": { info(try f.folder("dir.safetensors")) },

@@ -32,7 +32,7 @@ public struct PairVerification: Sendable, Equatable {
     /// Distinct images the pairs name (those that failed included).
     public private(set) var attemptedImages = 0
     /// Whether every pair has a `same` label (then the error counts below are set).
-    public let hasLabels: Bool
+    public private(set) var hasLabels: Bool
     /// Pairs judged a match.
     public let matchCount: Int
     /// Labelled pairs of the same person.
@@ -66,7 +66,7 @@ public struct PairVerification: Sendable, Equatable {
     }
 
     /// Whether the verdicts are on a sigmoid head's scores.
-    public var hasHeadScores: Bool { verdicts.first?.headScore != nil }
+    public let hasHeadScores: Bool
 
     /// Judges already scored pairs: `distances[k]` is the distance of `pairs[k]`, and with a
     /// sigmoid head `headScores[k]` its score, which the threshold then applies to.
@@ -79,6 +79,7 @@ public struct PairVerification: Sendable, Equatable {
             return Verdict(pair: pairs[k], distance: distances[k], isMatch: (s ?? distances[k]) <= threshold, headScore: s)
         }
         hasLabels = !pairs.isEmpty && pairs.allSatisfy { $0.same != nil }
+        hasHeadScores = headScores != nil
         var matches = 0, genuine = 0, impostors = 0, correct = 0, falseAccepts = 0, falseRejects = 0
         for v in verdicts {
             if v.isMatch { matches += 1 }
@@ -115,6 +116,8 @@ public struct PairVerification: Sendable, Equatable {
         let scores = model.network.head?.scores(distances)
         self.init(pairs: pairs, distances: distances, headScores: scores, threshold: threshold)
         self.notScored = notScored
+        // Whether the list is labelled, whichever pairs could be scored.
+        hasLabels = pairList.hasLabels && !pairList.pairs.isEmpty
         failuresToAcquire = scored.failures.sorted { $0.key < $1.key }.map(\.value)
         attemptedImages = scored.imagePaths.count
     }
