@@ -67,19 +67,38 @@ final class NonFaceTests: XCTestCase {
         }
     }
 
-    /// The face check finds a face in every one of ORL's 400 crops, so models trained on them
-    /// keep their figures.
-    func testFaceCheckFindsAFaceInEveryORLCrop() throws {
+    /// The face check finds exactly one face in every one of ORL's 400 crops, so models trained
+    /// on them keep their figures (none is refused as holding several faces).
+    func testFaceCheckFindsOneFaceInEveryORLCrop() throws {
         let orl = try orlDirectory()
         let paths = (1...40).flatMap { id in (1...10).map { "\(orl)/s\(id)/\($0).pgm" } }
-        let found = UnsafeMutableBufferPointer<Bool>.allocate(capacity: paths.count)
+        let found = UnsafeMutableBufferPointer<Int>.allocate(capacity: paths.count)
         defer { found.deallocate() }
-        found.initialize(repeating: false)
+        found.initialize(repeating: -1)
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            found[i] = (try? FaceCheck.findsFace(inCrop: ImageDecoder.decode(path: paths[i]))) ?? false
+            found[i] = (try? FaceCheck.facesInCrop(ImageDecoder.decode(path: paths[i]))) ?? -1
         }
-        let missed = paths.indices.filter { !found[$0] }.map { paths[$0] }
-        XCTAssertEqual(missed, [], "ORL crops without a face found")
+        let other = paths.indices.filter { found[$0] != 1 }.map { "\(paths[$0]): \(found[$0])" }
+        XCTAssertEqual(other, [], "ORL crops where the check finds other than one face")
+    }
+
+    /// An image taken as a crop in which the check finds several faces is refused as such under
+    /// `--faces refuse` (the default), and its largest face's crop used under `--faces largest`.
+    func testACropWithSeveralFacesFollowsTheFacesPolicy() throws {
+        let dir = try temporaryDirectory(self)
+        let model = try EvalFixture.copyModel(to: dir)
+        let two = packageRoot.appendingPathComponent("Tests/FaceTwinTests/Fixtures/photos/multi/two.ppm").path
+        let one = "\(try orlDirectory())/s1/1.pgm"
+        XCTAssertGreaterThan(try FaceCheck.facesInCrop(ImageDecoder.decode(path: two)), 1)
+        let refused = try runFacetwin(["compare", "--model", model, "--detect", "never", two, one])
+        XCTAssertEqual(refused.status, 2, refused.stdout)
+        XCTAssertTrue(refused.stderr.contains("\(two): "), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains(" faces found; refused"), refused.stderr)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        let kept = try runFacetwin(["compare", "--model", model, "--detect", "never", "--faces", "largest", two, one])
+        // A verdict (0 match, 1 no match), not a refusal.
+        XCTAssertTrue([0, 1].contains(kept.status), kept.stderr)
+        XCTAssertTrue(kept.stdout.contains("distance"), kept.stdout)
     }
 
     func testFaceCheckFindsNoFaceInNonFaces() throws {

@@ -41,15 +41,15 @@ public struct FacePreparer: Sendable {
         chips = nil
     }
 
-    /// A preparer that takes every image as a crop: refused when blank or without a face found
-    /// by ``FaceCheck``, else used as it is.
-    public init(takingCropsAsTheyAre aligner: FaceAligner = FaceAligner()) {
+    /// A preparer that takes every image as a crop: refused when blank, without a face found by
+    /// ``FaceCheck``, or with several when `policy` refuses them; else used as it is.
+    public init(takingCropsAsTheyAre aligner: FaceAligner = FaceAligner(), policy: MultiFacePolicy = .refuse) {
         self.aligner = aligner
-        policy = .largest
+        self.policy = policy
         passThroughSize = nil
         alignsPhotos = false
         source = CropperSource(
-            aligner: aligner, policy: .largest,
+            aligner: aligner, policy: policy,
             make: { () throws(FaceDetectionError) in
                 try FaceDetector(landmarkModel: nil)
             })
@@ -76,7 +76,7 @@ public struct FacePreparer: Sendable {
         detector: @escaping @Sendable () throws(FaceDetectionError) -> FaceDetector
     ) {
         guard let p = info.probePreparation(mode) else {
-            self.init(takingCropsAsTheyAre: info.preparation?.aligner ?? FaceAligner())
+            self.init(takingCropsAsTheyAre: info.preparation?.aligner ?? FaceAligner(), policy: policy)
             return
         }
         self.init(aligner: p.aligner, policy: policy, passThroughSize: p.passThroughSize, detector: detector)
@@ -89,15 +89,17 @@ public struct FacePreparer: Sendable {
         return image.width == passThroughSize.width && image.height == passThroughSize.height
     }
 
-    /// Refuses a blank image, and an image taken as a crop in which no face is found.
+    /// Refuses a blank image, an image taken as a crop in which no face is found, and one in
+    /// which several are found when the policy refuses several faces.
     func check(_ image: GrayImage, path: String) throws(ImageError) {
         if FaceCheck.isBlank(image) { throw .blankImage(path: path) }
         guard takesAsCrop(image) else { return }
-        let found: Bool
-        do { found = try FaceCheck.findsFace(inCrop: image) } catch {
+        let found: Int
+        do { found = try FaceCheck.facesInCrop(image) } catch {
             throw .detectionFailed(path: path, reason: error.description)
         }
-        if !found { throw .noFace(path: path) }
+        if found == 0 { throw .noFace(path: path) }
+        if found > 1, policy == .refuse { throw .multipleFaces(path: path, count: found) }
     }
 
     /// The detector and aligner, made now if they were not yet.
