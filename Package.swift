@@ -10,6 +10,20 @@ let hasAVX2FMA = cpuInfo.contains(" avx2") && cpuInfo.contains(" fma")
 let portable = ProcessInfo.processInfo.environment["FACETWIN_PORTABLE"] == "1"
 let simdFlags: [String] = hasAVX2FMA && !portable ? ["-target-cpu", "haswell"] : []
 
+// The Swift settings of every library target.
+let librarySettings: [SwiftSetting] = [
+    // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
+    // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds
+    // checks stay on in the option, header and size arithmetic, so a hostile value
+    // traps instead of wrapping; docs/PERFORMANCE.md measures what they cost.
+    .unsafeFlags(["-O"]),
+    .unsafeFlags(simdFlags),
+]
+
+func libraryTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, swiftSettings: librarySettings)
+}
+
 let package = Package(
     name: "FaceTwin",
     products: [
@@ -59,18 +73,21 @@ let package = Package(
                 .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"), .linkedLibrary("webpdemux"),
             ]
         ),
-        .target(
-            name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", "CDlibNet", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: [
-                // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
-                // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds
-                // checks stay on in the option, header and size arithmetic, so a hostile value
-                // traps instead of wrapping; docs/PERFORMANCE.md measures what they cost.
-                .unsafeFlags(["-O"]),
-                .unsafeFlags(simdFlags),
-            ]
-        ),
+        // The library, one target per layer (docs/DESIGN.md): a target imports only those below
+        // it, so an arrow pointing back is a build error. Each re-exports what it depends on
+        // (its Imports.swift), and `FaceTwin` re-exports them all.
+        libraryTarget("FaceTwinSupport", ["CHash"]),
+        libraryTarget("FaceTwinTensor", ["COpenBLAS", "CKernels"]),
+        libraryTarget("FaceTwinLayers", ["FaceTwinTensor", "CKernels"]),
+        libraryTarget("FaceTwinNetwork", ["FaceTwinLayers", "FaceTwinSupport"]),
+        libraryTarget("FaceTwinData", ["FaceTwinSupport", "FaceTwinTensor", "CNetpbm", "CImageCodecs"]),
+        libraryTarget("FaceTwinDetection", ["FaceTwinData", "CFaceDetect", "CDlibNet"]),
+        libraryTarget("FaceTwinModel", ["FaceTwinNetwork", "FaceTwinDetection", "CDlibNet"]),
+        libraryTarget("FaceTwinEvaluation", ["FaceTwinModel"]),
+        libraryTarget("FaceTwinTraining", ["FaceTwinEvaluation", "CKernels"]),
+        libraryTarget("FaceTwinGallery", ["FaceTwinEvaluation", .product(name: "GRDB", package: "GRDB.swift")]),
+        libraryTarget("FaceTwinReport", ["FaceTwinEvaluation"]),
+        libraryTarget("FaceTwin", ["FaceTwinTraining", "FaceTwinGallery", "FaceTwinReport"]),
         .executableTarget(
             name: "facetwin",
             dependencies: [

@@ -35,7 +35,7 @@ SWIFT_BIN="$(dirname "$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)")"
 CLANG="$SWIFT_BIN/clang"
 OUT=.build/fuzz
 FIX=Tests/FaceTwinTests/Fixtures
-SRC=Sources/FaceTwin
+SRC=Sources
 mkdir -p "$OUT"
 
 # Compiles a library's decoder sources with coverage and AddressSanitizer into $OUT/lib-<name>.
@@ -69,15 +69,15 @@ build() {
                 scripts/fuzz/netpbm.c Sources/CNetpbm/netpbm_shim.c -lnetpbm -o "$OUT/$t" ;;
         safetensors)
             "$SWIFT_BIN/swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzSafeTensors \
-                scripts/fuzz/safetensors.swift $SRC/Model/SafeTensorsHeader.swift $SRC/Model/SafeTensorsDType.swift \
-                $SRC/Model/SafeTensorsError.swift $SRC/Model/SafeTensorsFile.swift -o "$OUT/$t" ;;
+                scripts/fuzz/safetensors.swift $SRC/FaceTwinModel/SafeTensorsHeader.swift $SRC/FaceTwinModel/SafeTensorsDType.swift \
+                $SRC/FaceTwinModel/SafeTensorsError.swift $SRC/FaceTwinModel/SafeTensorsFile.swift -o "$OUT/$t" ;;
         pairlist)
             "$SWIFT_BIN/swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzPairList \
-                scripts/fuzz/pairlist.swift $SRC/Evaluation/PairList.swift -o "$OUT/$t" ;;
+                scripts/fuzz/pairlist.swift $SRC/FaceTwinEvaluation/PairList.swift -o "$OUT/$t" ;;
         gallery-row)
             "$SWIFT_BIN/swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzGalleryRow \
-                scripts/fuzz/gallery-row.swift $SRC/Gallery/TemplateCodec.swift $SRC/Gallery/GalleryError.swift \
-                $SRC/Data/ImageError.swift $SRC/Evaluation/VerificationThreshold.swift -o "$OUT/$t" ;;
+                scripts/fuzz/gallery-row.swift $SRC/FaceTwinGallery/TemplateCodec.swift $SRC/FaceTwinGallery/GalleryError.swift \
+                $SRC/FaceTwinData/ImageError.swift $SRC/FaceTwinEvaluation/VerificationThreshold.swift -o "$OUT/$t" ;;
         jpeg|png|webp)
             local includes=(-I Sources/CImageCodecs/include) jpeg=(-ljpeg) png=(-lpng16) webp=(-lwebp -lwebpdemux)
             if [ -n "${FUZZ_LIBJPEG_SRC:-}" ]; then

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinEvaluation
 
 /// The calibration's error-rate table: exact rates at its distances, interpolation and the ends,
 /// intervals that contain the estimate and do not collapse at 0, the check of a table read from

@@ -45,7 +45,10 @@ final class ErrorTableTests: XCTestCase {
             return all.filter { $0.pathExtension == "swift" }.sorted { $0.path < $1.path }
         }
         func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
-        for file in swiftFiles("Sources/FaceTwin") {
+        // The library's targets: Sources/FaceTwin and Sources/FaceTwin<Layer>.
+        let targets = (try fm.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Sources").path))
+            .filter { $0.hasPrefix("FaceTwin") }.sorted()
+        for file in targets.flatMap({ swiftFiles("Sources/\($0)") }) {
             let text = try String(contentsOf: file, encoding: .utf8)
             let name = file.lastPathComponent
             for (needle, kind) in [(#"FileError\(\s*path:"#, "FileError"), (#"PairListError\("#, "PairListError")] {

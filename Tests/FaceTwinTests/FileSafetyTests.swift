@@ -3,6 +3,9 @@ import GRDB
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinData
+@testable import FaceTwinGallery
+@testable import FaceTwinSupport
 
 /// Files under stress: concurrent first use of a gallery, read-only opens, the one output
 /// routine (devices, FIFOs, symlinks, modes, stale temporaries), readers that refuse named

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinGallery
 
 /// Replays every input scripts/fuzz.sh kept under Fixtures/fuzz/<target>/ (crashes it found)
 /// through the same entry points as its fuzz target, so the regression set runs in every

@@ -3,6 +3,7 @@ import GRDB
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinGallery
 
 /// `gallery export` and `gallery import`: the CSV round trip keeps every template bit for bit,
 /// another model's templates and malformed files are refused naming the line, and an import is

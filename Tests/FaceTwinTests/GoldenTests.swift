@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinTraining
 
 /// The engine against PyTorch, on a fixture written by scripts/make-golden.py: the reference's
 /// architecture at 12×10 input with hidden widths 24, 16; non-trivial BatchNorm state; two

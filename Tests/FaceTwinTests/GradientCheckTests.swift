@@ -1,6 +1,8 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinLayers
+@testable import FaceTwinTraining
 
 /// Every layer's explicit backward against central finite differences of its own forward.
 ///

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinEvaluation
+@testable import FaceTwinReport
 
 #if canImport(FoundationXML)
 import FoundationXML

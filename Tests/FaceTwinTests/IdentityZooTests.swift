@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinEvaluation
 
 /// The per-identity breakdown and the zoo: each row against the pairs counted directly, the
 /// quartile labels, and the report's zoo.csv.

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinTensor
 
 /// Under an address-space limit (`ulimit -v`) OpenBLAS's buffer allocation would retry its
 /// failed mmap forever: the CLI must answer (portable GEMM kernels) or fail in one line, never

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinEvaluation
+@testable import FaceTwinTraining
 
 /// Pair datasets: pair folders with annos.csv (the Keras convention, 1 = similar), pair CSVs
 /// whose header says only `label`, their errors, and training on pairs.

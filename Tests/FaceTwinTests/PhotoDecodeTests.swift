@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinData
 
 /// PNG (libpng), JPEG (libjpeg-turbo) and WebP (libwebp) decoding against what Pillow gives
 /// for the same files (Fixtures/codecs, written by scripts/make-photo-fixtures.py), EXIF

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinReport
 
 #if canImport(FoundationXML)
 import FoundationXML

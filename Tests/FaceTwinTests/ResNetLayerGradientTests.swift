@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinNetwork
 
 /// The layers of dlib's ResNet (``DlibResNet``): each backward against central finite
 /// differences of its own forward (the checker and tolerances of `GradientCheckTests`), and

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinModel
 
 /// The safetensors reader and writer: round trips, the Python library's files, and the
 /// atomic write.

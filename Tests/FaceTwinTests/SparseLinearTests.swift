@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinLayers
 
 /// The first linear layer's product over the nonzeros of x − u (Sources/CKernels/sparse.c) against
 /// a Double loop, and the frozen network's use of it: same embeddings as the dense path, built

@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinTensor
 
 final class TensorStorageTests: XCTestCase {
     /// Large tensors live in their own 2 MB-aligned mapping (for huge pages): zeroed, fully

@@ -1,6 +1,8 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinLayers
+@testable import FaceTwinTraining
 
 /// FaceTwin's own forward GEMM (Sources/CKernels) against a Double loop, on shapes that hit every
 /// edge: rows of X that do not fill a group of 16, output features that do not fill a tile of 6

@@ -1,0 +1,2 @@
+// What FaceTwinDetection builds on is part of its API: re-exported.
+@_exported import FaceTwinData

@@ -1,0 +1,3 @@
+@_exported import FaceTwinDetection
+// What FaceTwinModel builds on is part of its API: re-exported.
+@_exported import FaceTwinNetwork

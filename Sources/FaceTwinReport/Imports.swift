@@ -1,0 +1,2 @@
+// What FaceTwinReport builds on is part of its API: re-exported.
+@_exported import FaceTwinEvaluation
