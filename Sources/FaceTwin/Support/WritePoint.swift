@@ -16,7 +16,7 @@ import Darwin
 /// variable `FACETWIN_TEST_SIGKILL_AT_WRITE_POINT` is set to a number N, the process sends
 /// itself SIGKILL when it reaches its N-th write point, so a test can check that a kill at
 /// every such point leaves the old state or the new one. A release build ignores it.
-enum WritePoint {
+public enum WritePoint {
     static let environmentVariable = "FACETWIN_TEST_SIGKILL_AT_WRITE_POINT"
 
     #if DEBUG
@@ -31,7 +31,7 @@ enum WritePoint {
     nonisolated(unsafe) private static var reached = 0
 
     /// Marks one write point (`name` is for reading the code, not used at run time).
-    static func here(_ name: StaticString) {
+    public static func here(_ name: StaticString) {
         guard let target else { return }
         lock.lock()
         reached += 1
