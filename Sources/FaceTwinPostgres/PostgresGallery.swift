@@ -153,8 +153,7 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
 
     /// The metadata, or nil when the database has no `facetwin.gallery_meta`.
     static func readInfo(_ connection: PostgresConnection, location: PostgresLocation, logger: Logger) throws -> GalleryInfo? {
-        let exists = try connection.query("SELECT to_regclass('facetwin.gallery_meta') IS NOT NULL", logger: logger).wait()
-        guard try exists.rows.first?.decode(Bool.self) == true else { return nil }
+        guard try metaExists(connection, logger: logger) else { return nil }
         let rows = try connection.query(
             """
             SELECT schema_version, model_fingerprint, model_path, embedding_size, created_at
@@ -171,6 +170,19 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
         }
         return GalleryInfo(
             schemaVersion: version, modelFingerprint: fingerprint, modelPath: modelPath, embeddingSize: size, createdAt: created)
+    }
+
+    /// Whether `facetwin.gallery_meta` exists, read from the catalog tables with the statement's
+    /// snapshot (a creator that waited for another's lock sees the other's tables; `to_regclass`
+    /// may answer from a stale catalog cache).
+    static func metaExists(_ connection: PostgresConnection, logger: Logger) throws -> Bool {
+        let rows = try connection.query(
+            """
+            SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'facetwin' AND c.relname = 'gallery_meta'
+            """, logger: logger
+        ).wait().rows
+        return try rows.first?.decode(Int.self) ?? 0 > 0
     }
 
     /// The error for a database without a gallery: none there, or a `facetwin` schema of something else.
@@ -191,8 +203,7 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
         _ = try connection.query("BEGIN", logger: logger).wait()
         do {
             _ = try connection.query("SELECT pg_advisory_xact_lock(\(Self.creationLock))", logger: logger).wait()
-            let exists = try connection.query("SELECT to_regclass('facetwin.gallery_meta') IS NOT NULL", logger: logger).wait()
-            if try exists.rows.first?.decode(Bool.self) == true {
+            if try metaExists(connection, logger: logger) {
                 _ = try connection.query("COMMIT", logger: logger).wait()
                 return false
             }
