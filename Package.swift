@@ -36,6 +36,8 @@ let package = Package(
         // not committed: the package mirrors this project builds from carry their own commit ids.)
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // The PostgreSQL gallery (FaceTwinPostgres only: the core library does not pull SwiftNIO).
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit
@@ -88,22 +90,28 @@ let package = Package(
         libraryTarget("FaceTwinGallery", ["FaceTwinEvaluation", .product(name: "GRDB", package: "GRDB.swift")]),
         libraryTarget("FaceTwinReport", ["FaceTwinEvaluation"]),
         libraryTarget("FaceTwin", ["FaceTwinTraining", "FaceTwinGallery", "FaceTwinReport"]),
+        // The gallery on a PostgreSQL server (`--gallery postgres://…`), beside the SQLite one.
+        .target(
+            name: "FaceTwinPostgres",
+            dependencies: ["FaceTwin", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .executableTarget(
             name: "facetwin",
             dependencies: [
                 "FaceTwin",
+                "FaceTwinPostgres",
                 "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "facetwin-bench",
-            dependencies: ["FaceTwin"],
+            dependencies: ["FaceTwin", "FaceTwinPostgres"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .release))]
         ),
         .testTarget(
             name: "FaceTwinTests",
-            dependencies: ["FaceTwin", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FaceTwin", "FaceTwinPostgres", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
         ),
     ],

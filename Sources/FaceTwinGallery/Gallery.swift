@@ -31,7 +31,7 @@ import Darwin
 ///     identities(id, name UNIQUE, created_at)
 ///     templates(id, identity_id → identities ON DELETE CASCADE, embedding BLOB (little-endian
 ///               Float32), image_path, image_sha256, enrolled_at, UNIQUE(identity_id, image_sha256))
-public final class Gallery {
+public final class Gallery: GalleryStore {
     /// The gallery file, as given.
     public let path: String
     /// What the gallery records about itself.
@@ -372,36 +372,21 @@ public final class Gallery {
                     ORDER BY i.id, t.id
                     """, arguments: only.map { StatementArguments([$0]) } ?? StatementArguments())
         }
-        var order: [String] = []
-        var acc: [String: (min: Double, sum: Double, count: Int, skipped: Int)] = [:]
+        var pairs: [(identity: String, embedding: Data)] = []
+        pairs.reserveCapacity(rows.count)
         for row in rows {
-            let identity: String = try Self.column(row, "name", of: "identities", path: path)
-            let e = try TemplateCodec.decode(
-                try Self.column(row, "embedding", of: "templates", path: path), size: size, path: path)
-            var sum = 0.0
-            for c in 0..<size {
-                let diff = Double(probe[c]) - Double(e[c])
-                sum += diff * diff
-            }
-            let d = sum.squareRoot()
-            var a = acc[identity] ?? (.infinity, 0, 0, 0)
-            if acc[identity] == nil { order.append(identity) }
-            // A template holding NaN or infinity (or one so large its distance overflows) is
-            // skipped and counted, never compared.
-            if d.isFinite, Float(d).isFinite {
-                a = (Swift.min(a.min, d), a.sum + d, a.count + 1, a.skipped)
-            } else {
-                a.skipped += 1
-            }
-            acc[identity] = a
+            pairs.append(
+                (
+                    try Self.column(row, "name", of: "identities", path: path),
+                    try Self.column(row, "embedding", of: "templates", path: path)
+                ))
         }
-        return NaturalOrder.sorted(order).map { identity in
-            let a = acc[identity]!
-            return IdentityDistance(
-                name: identity, minDistance: a.count > 0 ? Float(a.min) : .infinity,
-                meanDistance: a.count > 0 ? Float(a.sum / Double(a.count)) : .infinity, templateCount: a.count,
-                skippedTemplates: a.skipped)
-        }
+        return try GalleryDistances.summarize(probe: probe, rows: pairs, size: size, path: path)
+    }
+
+    /// Whether an identity of that name (up to Unicode normalization) is enrolled.
+    public func contains(identity name: String) throws(GalleryError) -> Bool {
+        try read { db in try Self.identityID(db, name: name) != nil }
     }
 
     // MARK: - Editing
@@ -762,6 +747,14 @@ public struct GalleryInfo: Sendable, Equatable, Codable {
     /// Values per embedding.
     public let embeddingSize: Int
     public let createdAt: Date
+
+    public init(schemaVersion: Int, modelFingerprint: String, modelPath: String, embeddingSize: Int, createdAt: Date) {
+        self.schemaVersion = schemaVersion
+        self.modelFingerprint = modelFingerprint
+        self.modelPath = modelPath
+        self.embeddingSize = embeddingSize
+        self.createdAt = createdAt
+    }
 }
 
 /// One identity of a gallery.
@@ -772,6 +765,13 @@ public struct IdentitySummary: Sendable, Equatable, Codable {
     public let enrolledAt: Date
     /// When its latest template was enrolled.
     public let lastEnrolledAt: Date?
+
+    public init(name: String, templateCount: Int, enrolledAt: Date, lastEnrolledAt: Date?) {
+        self.name = name
+        self.templateCount = templateCount
+        self.enrolledAt = enrolledAt
+        self.lastEnrolledAt = lastEnrolledAt
+    }
 }
 
 /// One enrolled photo.
@@ -784,6 +784,15 @@ public struct GalleryTemplate: Sendable, Equatable, Codable {
     /// Hex SHA-256 of the photo file.
     public let imageSHA256: String
     public let enrolledAt: Date
+
+    public init(id: Int64, identity: String, embedding: [Float], imagePath: String, imageSHA256: String, enrolledAt: Date) {
+        self.id = id
+        self.identity = identity
+        self.embedding = embedding
+        self.imagePath = imagePath
+        self.imageSHA256 = imageSHA256
+        self.enrolledAt = enrolledAt
+    }
 }
 
 /// How far a probe is from one identity's templates.
@@ -797,4 +806,51 @@ public struct IdentityDistance: Sendable, Equatable, Codable {
     public let templateCount: Int
     /// Its stored templates that hold NaN or infinity, skipped.
     public var skippedTemplates: Int = 0
+}
+
+extension Gallery {
+    /// The file's identity (device, inode) and SQLite's file change counter (header bytes
+    /// 24–27, which every committed write transaction of a rollback-journal database bumps),
+    /// and for a gallery left in WAL mode, its `-wal` file's size and time.
+    public func generation() throws(GalleryError) -> GalleryGeneration {
+        let fd: Int32
+        do { fd = try InputFile.open(path) } catch { throw .database(path: path, message: error.message) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .database(path: path, message: String(cString: strerror(errno))) }
+        var header = [UInt8](repeating: 0, count: 28)
+        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, 28, 0) }
+        guard n == 28 else { throw .notAGallery(path: path, reason: "shorter than an SQLite header") }
+        let counter = header[24..<28].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        var wal = stat()
+        let walPart = stat(path + "-wal", &wal) == 0 ? ":\(wal.st_size):\(wal.st_mtim.tv_sec).\(wal.st_mtim.tv_nsec)" : ""
+        return GalleryGeneration("\(st.st_dev):\(st.st_ino):\(counter)\(walPart)")
+    }
+
+    /// Every usable template in one matrix (see ``TemplateIndex``), read in one transaction.
+    public func loadIndex() throws(GalleryError) -> TemplateIndex {
+        let generation = try generation()
+        let builder = TemplateIndex.Builder(dimension: info.embeddingSize, path: path)
+        let path = self.path
+        try read { db in
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") ?? 0
+            builder.reserve(rows: count)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT i.id, i.name, t.embedding FROM identities i JOIN templates t ON t.identity_id = i.id
+                    ORDER BY i.id, t.id
+                    """)
+            while let row = try rows.next() {
+                let key: Int64 = try Self.column(row, "id", of: "identities", path: path)
+                let name: String = try Self.column(row, "name", of: "identities", path: path)
+                if case .blob = (row["embedding"] as DatabaseValue).storage, let blob = row.dataNoCopy(named: "embedding") {
+                    builder.append(key: key, name: name, data: blob)
+                } else {
+                    builder.append(key: key, name: name, data: try Self.column(row, "embedding", of: "templates", path: path))
+                }
+            }
+        }
+        return try builder.finish(generation: generation)
+    }
 }

@@ -53,22 +53,6 @@ public struct EnrollmentReport: Sendable, Equatable, Codable {
 }
 
 extension Gallery {
-    /// Enrolls photos of one person: every photo is decoded, hashed and embedded first, then
-    /// everything is written in one transaction.
-    ///
-    /// - Parameters:
-    ///   - name: the identity; created if new, added to otherwise.
-    ///   - images: photo files (PGM, PPM, PNM or PAM).
-    ///   - skipBad: enroll the readable photos and report the others, instead of failing.
-    /// - Returns: what was enrolled, what was a duplicate (a photo whose SHA-256 is already
-    ///   enrolled for this person, or that appears twice in `images`) and what was skipped.
-    /// - Throws: ``GalleryError/badPhoto(gallery:identity:error:)`` for the first photo that
-    ///   cannot be read (unless `skipBad`); the gallery is then left exactly as it was.
-    public func enroll(name: String, images: [String], skipBad: Bool = false) throws(GalleryError) -> EnrollmentReport {
-        guard let model else { throw .noModel(path: path) }
-        return try enroll(Self.plan(name: name, images: images, model: model, gallery: path, skipBad: skipBad))[0]
-    }
-
     /// The photos of one person decoded, checked and embedded by `model`, not yet written
     /// (``enroll(_:)`` writes them): so a first enroll can find that nothing would be enrolled
     /// before any gallery is made. `gallery` is the gallery's path, for messages.
@@ -80,19 +64,6 @@ extension Gallery {
         return try prepare(
             [EnrollBatch(name: normalized(name), photos: images, skipped: [])], model: model, gallery: gallery,
             skipBad: skipBad)
-    }
-
-    /// Enrolls every identity folder under `root` (`root/<name>/<photo>`), all in one
-    /// transaction, with the folder's name as the identity.
-    ///
-    /// Which entries count follows ``ImageFolder``: identity folders are the non-hidden
-    /// subdirectories of `root` in natural order; photos are the non-hidden files ending in
-    /// `.pgm`, `.ppm`, `.pnm`, `.pam`, `.png`, `.jpg`, `.jpeg` or `.webp` (any case; decoded by their first bytes); anything else is ignored. Unlike training,
-    /// one photo a person is enough. An identity folder without photos fails the enroll
-    /// (or is reported as skipped with `skipBad`).
-    public func enrollFolder(root: String, skipBad: Bool = false) throws(GalleryError) -> [EnrollmentReport] {
-        guard let model else { throw .noModel(path: path) }
-        return try enroll(Self.planFolder(root: root, model: model, gallery: path, skipBad: skipBad))
     }
 
     /// ``enrollFolder(root:skipBad:)``'s photos decoded, checked and embedded, not yet written.
@@ -195,58 +166,10 @@ extension Gallery {
     /// Writes a plan made with this gallery's model, in one transaction.
     public func enroll(_ plan: EnrollPlan) throws(GalleryError) -> [EnrollmentReport] {
         guard model != nil else { throw .noModel(path: path) }
-        let (batches, prepared, embeddings, skipped) = (plan.batches, plan.items, plan.embeddings, plan.skipped)
-        let (duplicates, dropped) = (plan.duplicates, plan.dropped)
         let now = Date()
 
-        let reports: [EnrollmentReport] = try write { db in
-            var reports: [EnrollmentReport] = []
-            for (b, batch) in batches.enumerated() {
-                var id = try Self.identityID(db, name: batch.name)
-                let isNew = id == nil
-                var enrolled: [String] = []
-                var dups = duplicates[b]
-                for (i, item) in prepared.enumerated() where item.batch == b {
-                    if let id,
-                        let earlier = try String.fetchOne(
-                            db,
-                            sql: """
-                                SELECT image_path FROM templates WHERE identity_id = ? AND image_sha256 = ?
-                                """, arguments: [id, item.sha])
-                    {
-                        dups.append(
-                            SkippedPhoto(path: item.path, reason: "already enrolled for \"\(batch.name)\" (as \(earlier))"))
-                        continue
-                    }
-                    if id == nil {
-                        try db.execute(
-                            sql: "INSERT INTO identities (name, created_at) VALUES (?, ?)", arguments: [batch.name, now])
-                        id = db.lastInsertedRowID
-                    }
-                    try db.execute(
-                        sql: """
-                            INSERT INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
-                            VALUES (?, ?, ?, ?, ?)
-                            """, arguments: [id!, TemplateCodec.encode(embeddings[i]), item.path, item.sha, now])
-                    enrolled.append(item.path)
-                }
-                let count =
-                    try id.map {
-                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [$0]) ?? 0
-                    } ?? 0
-                reports.append(
-                    EnrollmentReport(
-                        identity: batch.name, isNewIdentity: isNew && id != nil, enrolled: enrolled,
-                        duplicates: dups, skipped: skipped[b], templateCount: count))
-            }
-            return reports
-        }
-        return reports
-            + dropped.map {
-                EnrollmentReport(
-                    identity: Self.visible(($0.path as NSString).lastPathComponent), isNewIdentity: false, enrolled: [],
-                    duplicates: [], skipped: [$0], templateCount: 0)
-            }
+        let reports = try write { db in try plan.write(into: SQLiteWrites(db: db), at: now) }
+        return reports + plan.droppedReports
     }
 
     // MARK: - Files
@@ -303,4 +226,35 @@ extension Gallery {
 /// The C library's `read` (inside `Gallery`, `read` names the database read).
 func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
+}
+
+/// A gallery write transaction's writes on SQLite.
+struct SQLiteWrites: GalleryWriteTransaction {
+    let db: Database
+
+    func identityID(name: String) throws -> Int64? { try Gallery.identityID(db, name: name) }
+
+    func insertIdentity(name: String, at date: Date) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO identities (name, created_at) VALUES (?, ?)", arguments: [name, date])
+        return db.lastInsertedRowID
+    }
+
+    func enrolledPath(identity: Int64, sha256: String) throws -> String? {
+        try String.fetchOne(
+            db, sql: "SELECT image_path FROM templates WHERE identity_id = ? AND image_sha256 = ?",
+            arguments: [identity, sha256])
+    }
+
+    func insertTemplate(identity: Int64, embedding: [Float], imagePath: String, sha256: String, at date: Date) throws -> Bool {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [identity, TemplateCodec.encode(embedding), imagePath, sha256, date])
+        return db.changesCount == 1
+    }
+
+    func templateCount(identity: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [identity]) ?? 0
+    }
 }

@@ -5,11 +5,13 @@
 public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     /// No gallery file at `path` (verify, identify and the `gallery` commands do not create one).
     case notFound(path: String)
+    /// A `postgres://` gallery location that cannot be used (a bad port, parameter, …).
+    case invalidLocation(location: String, reason: String)
     /// The file exists but is not a FaceTwin gallery (not SQLite, or no gallery metadata).
     case notAGallery(path: String, reason: String)
     /// The gallery was written by a newer FaceTwin (a schema this build does not know).
     case newerSchema(path: String)
-    /// SQLite failed (I/O, locked, read-only, …).
+    /// SQLite or PostgreSQL failed (I/O, locked, read-only, cannot connect, …).
     case database(path: String, message: String)
     /// A write was interrupted (a killed enroll) and left its rollback journal beside the
     /// gallery, which only a connection that may write can roll back: a read-only command
@@ -61,6 +63,8 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .notFound(let path):
             return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"
+        case .invalidLocation(let location, let reason):
+            return "\(location): not a usable gallery location (\(reason))"
         case .notAGallery(let path, let reason):
             return "\(path): not a FaceTwin gallery (\(reason))"
         case .newerSchema(let path):

@@ -22,6 +22,14 @@ public struct TemplateExport: Sendable {
         public let embedding: [Float]
         /// The file's line the row starts on.
         public let line: Int
+
+        public init(identity: String, imagePath: String, imageSHA256: String, embedding: [Float], line: Int) {
+            self.identity = identity
+            self.imagePath = imagePath
+            self.imageSHA256 = imageSHA256
+            self.embedding = embedding
+            self.line = line
+        }
     }
 
     /// The file, as given.
@@ -31,6 +39,15 @@ public struct TemplateExport: Sendable {
     /// Values per embedding.
     public let dimension: Int
     public let rows: [Row]
+
+    /// Templates not read from a file (a copy from another gallery, generated ones); `path`
+    /// names where they come from, for messages.
+    public init(path: String, modelFingerprint: String, dimension: Int, rows: [Row]) {
+        self.path = path
+        self.modelFingerprint = modelFingerprint
+        self.dimension = dimension
+        self.rows = rows
+    }
 
     /// Largest file ``read(path:maxBytes:)`` reads: 1 GiB.
     public static let maxBytes = 1 << 30
@@ -227,77 +244,14 @@ public struct ImportReport: Sendable, Equatable, Codable {
 }
 
 extension Gallery {
-    /// Every template, identities in natural name order, each identity's in enrollment order.
-    public func allTemplates() throws(GalleryError) -> [GalleryTemplate] {
-        var all: [GalleryTemplate] = []
-        for identity in try identities() { all += try templates(of: identity.name) }
-        return all
-    }
-
-    /// The export file's text (see ``TemplateExport``) and its number of templates.
-    public func exportText() throws(GalleryError) -> (text: String, count: Int) {
-        var text = TemplateExport.comment(fingerprint: info.modelFingerprint, dimension: info.embeddingSize) + "\n"
-        text += TemplateExport.header(dimension: info.embeddingSize) + "\n"
-        let templates = try allTemplates()
-        for t in templates {
-            var cells = [CSV.field(t.identity), CSV.field(t.imagePath), t.imageSHA256]
-            for v in t.embedding { cells.append(String(format: "%.9g", Double(v))) }
-            text += cells.joined(separator: ",") + "\n"
-        }
-        return (text, templates.count)
-    }
-
-    /// Writes every template to `path` (atomically, through ``OutputFile``); returns how many.
-    @discardableResult
-    public func export(to path: String) throws(GalleryError) -> Int {
-        let (text, count) = try exportText()
-        do { try OutputFile.write(text, to: path) } catch { throw .file(error) }
-        return count
-    }
-
     /// Adds an export's templates in one transaction: all of them or, on any error, none.
     /// A row whose identity already has a template of the same SHA-256 is left out and counted.
     /// - Throws: ``GalleryError/exportModelMismatch(file:fileFingerprint:target:targetFingerprint:)``
     ///   when the templates were made by another model than the gallery's;
     ///   ``GalleryError/badExport(file:line:problem:)`` for another dimension.
     public func importTemplates(_ export: TemplateExport) throws(GalleryError) -> ImportReport {
-        var accepted: Set<String> = [info.modelFingerprint]
-        if let model { accepted.formUnion([model.fingerprint, model.weightsFingerprint]) }
-        guard accepted.contains(export.modelFingerprint) else {
-            throw .exportModelMismatch(
-                file: export.path, fileFingerprint: export.modelFingerprint, target: "gallery \(path)",
-                targetFingerprint: info.modelFingerprint)
-        }
-        guard export.dimension == info.embeddingSize else {
-            throw .badExport(
-                file: export.path, line: 1,
-                problem: "dimension \(export.dimension), but gallery \(path) holds embeddings of \(info.embeddingSize) values")
-        }
+        try checkImport(export)
         let now = Date()
-        return try write { db in
-            var imported = 0
-            var duplicates = 0
-            var created: [String] = []
-            var ids: [String: Int64] = [:]
-            for row in export.rows {
-                var id = ids[row.identity]
-                if id == nil { id = try Self.identityID(db, name: row.identity) }
-                if id == nil {
-                    try db.execute(
-                        sql: "INSERT INTO identities (name, created_at) VALUES (?, ?)", arguments: [row.identity, now])
-                    id = db.lastInsertedRowID
-                    created.append(row.identity)
-                }
-                ids[row.identity] = id
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
-                        VALUES (?, ?, ?, ?, ?)
-                        """,
-                    arguments: [id!, TemplateCodec.encode(row.embedding), row.imagePath, row.imageSHA256, now])
-                if db.changesCount == 1 { imported += 1 } else { duplicates += 1 }
-            }
-            return ImportReport(imported: imported, duplicates: duplicates, newIdentities: created)
-        }
+        return try write { db in try export.write(into: SQLiteWrites(db: db), at: now) }
     }
 }

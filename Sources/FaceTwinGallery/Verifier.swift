@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a probe's distances to an identity's templates become one score.
 public enum MatchScore: String, Sendable, Codable, CaseIterable {
     /// The smallest distance to any template: one good photo is enough (the usual choice,
@@ -71,10 +73,16 @@ public struct IdentificationResult: Sendable, Equatable, Codable {
 /// `.min` over several templates a probe gets several chances, so an impostor is accepted a
 /// little more often than the pair FAR says; `.mean` is stricter for impostors but rejects
 /// genuine probes with one bad template more often.
-public final class Verifier {
-    public let gallery: Gallery
+///
+/// Identification goes through a ``TemplateIndex`` of the gallery, read on first use and read
+/// again when the gallery's ``GalleryStore/generation()`` changes (an enroll, remove or rename
+/// by any process). A Verifier may be shared between threads.
+public final class Verifier: @unchecked Sendable {
+    public let gallery: any GalleryStore
     public let threshold: Float
     let model: FaceModel
+    private let indexLock = NSLock()
+    private var cachedIndex: TemplateIndex?
 
     /// - Parameters:
     ///   - gallery: a gallery opened with its model.
@@ -82,7 +90,7 @@ public final class Verifier {
     /// - Throws: ``GalleryError/noModel(path:)`` for a gallery opened without a model;
     ///   ``GalleryError/noThreshold(modelPath:)`` when neither a threshold is given nor the
     ///   model has one; ``GalleryError/invalidThreshold(_:)`` for a negative or non-finite one.
-    public init(gallery: Gallery, threshold: Float? = nil) throws(GalleryError) {
+    public init(gallery: any GalleryStore, threshold: Float? = nil) throws(GalleryError) {
         guard let model = gallery.model else { throw .noModel(path: gallery.path) }
         guard let t = threshold ?? model.info.threshold else {
             throw .noThreshold(modelPath: gallery.modelPath ?? gallery.info.modelPath)
@@ -112,7 +120,7 @@ public final class Verifier {
     ///   ``GalleryError/badProbe(_:)`` for an unreadable probe.
     public func verify(probe path: String, claim: String, score: MatchScore = .min) throws(GalleryError) -> VerificationResult {
         // Check the claim first: a typo in the name is reported before any image work.
-        guard try gallery.identities().contains(where: { $0.name == claim }) else {
+        guard try gallery.contains(identity: claim) else {
             throw .unknownIdentity(path: gallery.path, name: claim)
         }
         return try verify(embedding: try embed(probe: path), probe: path, claim: claim, score: score)
@@ -144,12 +152,8 @@ public final class Verifier {
     public func identify(embedding: [Float], probe: String, top: Int = 5, score: MatchScore = .min) throws(GalleryError)
         -> IdentificationResult
     {
-        let stored = try gallery.distances(probe: embedding)
-        guard !stored.isEmpty else { throw .empty(path: gallery.path) }
-        let all = stored.filter { $0.templateCount > 0 }
-        let damaged = stored.filter { $0.skippedTemplates > 0 }
-        guard !all.isEmpty else { throw .noUsableTemplates(path: gallery.path, name: nil) }
-        // `all` is in natural name order; a stable sort keeps that order among ties.
+        let found = try index().search(probe: embedding, top: top, score: score)
+        let all = found.ranked
         let distances = all.map { score == .min ? $0.minDistance : $0.meanDistance }
         let headScores = model.network.head?.scores(distances)
         let ranked = all.enumerated().map { k, d -> IdentificationCandidate in
@@ -159,16 +163,22 @@ public final class Verifier {
                 meanDistance: d.meanDistance, templateCount: d.templateCount,
                 isMatch: s <= threshold, headScore: headScores?[k], matchProbability: headScores.map { 1 - $0[k] })
         }
-        .enumerated().sorted {
-            ($0.element.headScore ?? $0.element.distance, $0.offset) < ($1.element.headScore ?? $1.element.distance, $1.offset)
-        }
-        .map(\.element)
         let best = ranked[0]
         return IdentificationResult(
             probe: probe, threshold: threshold, score: score,
-            candidates: Array(ranked.prefix(Swift.max(1, top))),
-            identity: best.isMatch ? best.name : nil, identitiesCompared: all.count,
-            skippedTemplates: damaged.reduce(0) { $0 + $1.skippedTemplates },
-            identitiesWithSkippedTemplates: damaged.map(\.name))
+            candidates: ranked, identity: best.isMatch ? best.name : nil, identitiesCompared: found.identitiesCompared,
+            skippedTemplates: found.skippedTemplates, identitiesWithSkippedTemplates: found.identitiesWithSkippedTemplates)
+    }
+
+    /// The gallery's template index: the one read before while the gallery's generation is
+    /// unchanged, else read again.
+    public func index() throws(GalleryError) -> TemplateIndex {
+        let now = try gallery.generation()
+        indexLock.lock()
+        defer { indexLock.unlock() }
+        if let cachedIndex, cachedIndex.generation == now { return cachedIndex }
+        let fresh = try gallery.loadIndex()
+        cachedIndex = fresh
+        return fresh
     }
 }

@@ -14,9 +14,13 @@
 //       with PyTorch)
 //       [--resnet [--model FILE] [--dlib FILE.dat]] (only dlib's ResNet: ms a chip at batch 1 and --batch,
 //       Sources/facetwin-bench/ResNetBench.swift)
+//       [--identify …, --make-gallery …, --load-gallery …] (identification at scale,
+//       Sources/facetwin-bench/IdentifyBench.swift)
 // scripts/bench.sh runs it beside the PyTorch reference and prints the ratios.
 import FaceTwin
 import Foundation
+
+if runIdentifyBenchIfAsked() { exit(0) }
 
 var steps = 20, warmup = 3, batch = 32, embedBatch = 64, latencyRuns = 50
 var breakdown = false, layerTimes = false, compareGEMM = false, compareCNN = false, fuseAdam = true, serveEmbed = false

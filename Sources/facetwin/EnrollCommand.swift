@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceTwin
+import FaceTwinPostgres
 import Foundation
 
 struct EnrollCommand: ParsableCommand {
@@ -15,7 +16,7 @@ struct EnrollCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Gallery file (SQLite); created if it does not exist.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL; created if it does not exist.")
     var gallery: String
 
     @Option(help: "Model file; needed to create a gallery (default: the model the gallery was made with).")
@@ -49,7 +50,7 @@ struct EnrollCommand: ParsableCommand {
     }
 
     func run() throws {
-        let g: Gallery
+        let g: any GalleryStore
         let reports: [EnrollmentReport]
         do {
             if let model, access(gallery, F_OK) != 0 {
@@ -64,7 +65,7 @@ struct EnrollCommand: ParsableCommand {
                     if !json { for s in plan.skippedPhotos { print("  skipped \(s.path): \(s.reason)") } }
                     throw Self.nothingEnrolled(gallery, plan.skippedPhotos.count, first)
                 }
-                g = try Gallery(path: gallery, model: m, modelPath: model, mode: .openOrCreate)
+                g = try GalleryStores.open(gallery, model: m, modelPath: model, mode: .openOrCreate)
                 reports = try g.enroll(plan)
             } else {
                 g = try openGallery(gallery, model: model, create: true)

@@ -1,16 +1,17 @@
 import ArgumentParser
 import FaceTwin
+import FaceTwinPostgres
 import Foundation
 
 struct GalleryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gallery",
-        abstract: "List, show, remove, rename, export and import the identities of a gallery.",
+        abstract: "List, show, remove, rename, export, import and copy the identities of a gallery.",
         discussion:
             "A gallery is made and filled by `facetwin enroll` (or `gallery import --model`); these commands need no model.",
         subcommands: [
             GalleryListCommand.self, GalleryShowCommand.self, GalleryRemoveCommand.self, GalleryRenameCommand.self,
-            GalleryExportCommand.self, GalleryImportCommand.self
+            GalleryExportCommand.self, GalleryImportCommand.self, GalleryCopyCommand.self
         ]
     )
 }
@@ -21,14 +22,14 @@ struct GalleryListCommand: ParsableCommand {
         abstract: "List the gallery's identities with their number of templates."
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
-        let g = try Gallery(path: gallery)
+        let g = try GalleryStores.open(gallery)
         let identities = try g.identities()
         if json {
             struct Output: Encodable { let gallery: String; let info: GalleryInfo; let identities: [IdentitySummary] }
@@ -63,7 +64,7 @@ struct GalleryShowCommand: ParsableCommand {
         abstract: "Show one identity's templates: when each photo was enrolled, its SHA-256 and path."
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String
 
     @Flag(help: "Print JSON (with the embeddings).")
@@ -73,7 +74,7 @@ struct GalleryShowCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let g = try Gallery(path: gallery)
+        let g = try GalleryStores.open(gallery)
         let templates = try g.templates(of: name)
         if json {
             struct Output: Encodable { let gallery: String; let identity: String; let templates: [GalleryTemplate] }
@@ -95,14 +96,14 @@ struct GalleryRemoveCommand: ParsableCommand {
         abstract: "Remove an identity and all its templates (deleted data is overwritten)."
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String
 
     @Argument(help: "Identity name.")
     var name: String
 
     func run() throws {
-        let removed = try Gallery(path: gallery, forWriting: true).remove(name: name)
+        let removed = try GalleryStores.open(gallery, forWriting: true).remove(name: name)
         print("removed \(name) (\(GalleryText.count(removed, "template")))")
     }
 }
@@ -113,7 +114,7 @@ struct GalleryRenameCommand: ParsableCommand {
         abstract: "Rename an identity, keeping its templates."
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String
 
     @Argument(help: "Current identity name.")
@@ -123,7 +124,7 @@ struct GalleryRenameCommand: ParsableCommand {
     var new: String
 
     func run() throws {
-        try Gallery(path: gallery, forWriting: true).rename(old: old, new: new)
+        try GalleryStores.open(gallery, forWriting: true).rename(old: old, new: new)
         print("renamed \(old) to \(new)")
     }
 }
@@ -135,14 +136,14 @@ struct GalleryExportCommand: ParsableCommand {
         discussion: "The first line records the model's fingerprint and the dimension; `gallery import` reads the file."
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String
 
     @Option(help: "The CSV file to write.")
     var out: String
 
     func run() throws {
-        let count = try Gallery(path: gallery).export(to: out)
+        let count = try GalleryStores.open(gallery).export(to: out)
         print("exported \(GalleryText.count(count, "template")) to \(out)")
     }
 }
@@ -156,7 +157,7 @@ struct GalleryImportCommand: ParsableCommand {
             + "already in the gallery (same identity and SHA-256) is left out and counted."
     )
 
-    @Option(help: "Gallery file (created with --model when missing).")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL (created with --model when missing).")
     var gallery: String
 
     @Option(help: "The model the templates were made with (needed to create a gallery).")
@@ -167,14 +168,14 @@ struct GalleryImportCommand: ParsableCommand {
 
     func run() throws {
         let export = try TemplateExport.read(path: file)
-        let g: Gallery
+        let g: any GalleryStore
         if let model {
             // Checked before the gallery is opened, so a mismatch creates nothing.
             try export.check(model: try FaceModel.load(path: model), target: "model \(model)")
             g = try openGallery(gallery, model: model, create: true)
         } else {
             do throws(GalleryError) {
-                g = try Gallery(path: gallery, forWriting: true)
+                g = try GalleryStores.open(gallery, forWriting: true)
             } catch {
                 if case .notFound(let path) = error { throw CLIError("\(path): no gallery here; give --model to create one") }
                 throw error
@@ -185,5 +186,43 @@ struct GalleryImportCommand: ParsableCommand {
         print(
             "imported \(GalleryText.count(report.imported, "template")) into \(gallery) (\(people), "
                 + "\(GalleryText.count(report.duplicates, "duplicate")) left out)")
+    }
+}
+
+struct GalleryCopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy every template of one gallery into another: SQLite to PostgreSQL or back, all or none.",
+        discussion:
+            "The destination is created bound to the source's model (the model the source recorded, or --model, "
+            + "whose fingerprint must be the source's), or must already be a gallery of that model. A template "
+            + "the destination already holds (same identity and SHA-256) is left out and counted."
+    )
+
+    @Argument(help: "The gallery to copy: an SQLite file or a postgres:// URL.")
+    var source: String
+
+    @Argument(help: "The gallery to copy into: an SQLite file or a postgres:// URL.")
+    var destination: String
+
+    @Option(help: "The source's model, when it is no longer where the source recorded it.")
+    var model: String?
+
+    func run() throws {
+        let from = try GalleryStores.open(source)
+        let export = try from.templateExport()
+        let modelPath = model ?? from.info.modelPath
+        let m: FaceModel
+        do {
+            m = try FaceModel.load(path: modelPath)
+        } catch {
+            throw CLIError("\(error) (the model gallery \(source) was made with; pass --model)")
+        }
+        try export.check(model: m, target: "model \(modelPath)")
+        let to = try GalleryStores.open(destination, model: m, modelPath: modelPath, mode: .openOrCreate)
+        let report = try to.importTemplates(export)
+        print(
+            "copied \(GalleryText.count(report.imported, "template")) of \(GalleryText.count(export.rows.count, "template")) "
+                + "from \(from.path) to \(to.path) (\(GalleryText.count(report.duplicates, "duplicate")) left out)")
     }
 }

@@ -1,16 +1,17 @@
 import FaceTwin
+import FaceTwinPostgres
 import Foundation
 
 /// Opens a gallery bound to its model: the one given with --model, or else the one whose
 /// path the gallery recorded when it was created.
-func openGallery(_ gallery: String, model: String?, create: Bool) throws -> Gallery {
+func openGallery(_ gallery: String, model: String?, create: Bool) throws -> any GalleryStore {
     if let model {
         let m = try FaceModel.load(path: model)
-        return try Gallery(path: gallery, model: m, modelPath: model, mode: create ? .openOrCreate : .openExisting)
+        return try GalleryStores.open(gallery, model: m, modelPath: model, mode: create ? .openOrCreate : .openExisting)
     }
     let recorded: String
     do throws(GalleryError) {
-        recorded = try Gallery(path: gallery, forWriting: create).info.modelPath
+        recorded = try GalleryStores.open(gallery, forWriting: create).info.modelPath
     } catch {
         if create, case .notFound(let path) = error { throw CLIError("\(path): no gallery here; give --model to create one") }
         throw error
@@ -21,7 +22,7 @@ func openGallery(_ gallery: String, model: String?, create: Bool) throws -> Gall
     } catch {
         throw CLIError("\(error) (the model gallery \(gallery) was made with; pass --model)")
     }
-    return try Gallery(path: gallery, model: m, modelPath: recorded, mode: .openExisting)
+    return try GalleryStores.open(gallery, model: m, modelPath: recorded, mode: .openExisting)
 }
 
 /// Text formatting of enroll, verify, identify and the gallery commands.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceTwin
+import FaceTwinPostgres
 import Foundation
 
 struct IdentifyCommand: ParsableCommand {
@@ -13,7 +14,7 @@ struct IdentifyCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String
 
     @Argument(help: "Probe photo (PGM, PPM, PAM, PNG, JPEG or WebP).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceTwin
+import FaceTwinPostgres
 import Foundation
 
 extension MatchScore: ExpressibleByArgument {}
@@ -21,7 +22,7 @@ struct VerifyCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Gallery file.")
+    @Option(help: "Gallery: an SQLite file or a postgres:// URL.")
     var gallery: String?
 
     @Option(help: "The identity the probe claims to be.")

@@ -440,6 +440,9 @@ final class ErrorTableTests: XCTestCase {
             cli + "GalleryText.swift {model problem} (the model gallery {gallery} was made with; pass --model)": {
                 ["verify", "--gallery", f.orphanGallery, "--claim", "alice", f.probe]
             },
+            cli + "GalleryCommand.swift {model problem} (the model gallery {gallery} was made with; pass --model)": {
+                ["gallery", "copy", f.orphanGallery, f.path("copy.sqlite")]
+            },
             cli + "CrossvalCommand.swift give --data DIR (identity folders) or --pairs/--pair-folders (labelled pairs)": {
                 ["crossval", "--folds", "2"]
             },
@@ -933,6 +936,9 @@ final class ErrorTableTests: XCTestCase {
             },
             "GalleryError.notFound {gallery}: no gallery here (facetwin enroll --gallery {gallery} --model M … creates one)": {
                 ["gallery", "list", "--gallery", f.path("absent.sqlite")]
+            },
+            "GalleryError.invalidLocation {url}: not a usable gallery location ({reason})": {
+                ["gallery", "list", "--gallery", "postgres://someone@localhost:99999/faces"]
             },
             "GalleryError.notAGallery {gallery}: not a FaceTwin gallery ({reason})": {
                 ["gallery", "list", "--gallery", try f.file("t.sqlite", "just text, not SQLite at all")]

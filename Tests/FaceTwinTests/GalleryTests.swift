@@ -5,10 +5,17 @@ import XCTest
 @testable import FaceTwin
 @testable import FaceTwinGallery
 @testable import FaceTwinSupport
+@testable import FaceTwinPostgres
 
 /// The gallery as a database: creation and permissions, all-or-nothing enrolls, duplicates,
 /// the model binding, and editing. Untrained small models and synthetic photos: no ORL needed.
-final class GalleryTests: XCTestCase {
+///
+/// The tests that go through ``GalleryFixture/open(model:modelPath:mode:)`` run on every store:
+/// here on SQLite, in ``PostgresGalleryTests`` on PostgreSQL.
+class GalleryTests: XCTestCase {
+    /// The store the parametrized tests open.
+    class var backend: GalleryBackend { .sqlite }
+
     // MARK: Creating and opening
 
     func testNewGalleryRecordsTheModelAndIsOwnerOnly() throws {
@@ -88,14 +95,14 @@ final class GalleryTests: XCTestCase {
     // MARK: The model binding
 
     func testGalleryOfAnotherModelIsRefused() throws {
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         _ = try g.enroll(name: "alice", images: [fx.photo(1), fx.photo(2)])
 
         let otherPath = fx.dir.appendingPathComponent("other.safetensors").path
         let other = galleryTestModel(seed: 99, threshold: 0.5)
         try other.save(to: otherPath)
-        XCTAssertThrowsError(try Gallery(path: fx.gallery, model: other, modelPath: otherPath)) { error in
+        XCTAssertThrowsError(try fx.open(model: other, modelPath: otherPath)) { error in
             guard case .modelMismatch(let path, let gfp, _, let mfp, _)? = error as? GalleryError else {
                 return XCTFail("\(error)")
             }
@@ -108,11 +115,11 @@ final class GalleryTests: XCTestCase {
             XCTAssertTrue(text.contains("re-enroll or pass the model it was made with"), text)
             XCTAssertFalse(text.contains("\n"))
         }
-        XCTAssertEqual(try Gallery(path: fx.gallery).identities().map(\.templateCount), [2], "nothing changed")
+        XCTAssertEqual(try fx.openPlain().identities().map(\.templateCount), [2], "nothing changed")
     }
 
     func testFingerprintCoversWeightsAndConfigButNotMetadata() throws {
-        let fx = try GalleryFixture(self)
+        let fx = try GalleryFixture(self, backend: Self.backend)
         let fp = fx.model.fingerprint
         XCTAssertEqual(fp.count, 64)
         XCTAssertEqual(try FaceModel.load(path: fx.modelPath).fingerprint, fp, "stable across save and load")
@@ -124,10 +131,10 @@ final class GalleryTests: XCTestCase {
         recalibrated.info.threshold = 1.25
         recalibrated.info.thresholdMethod = "target FAR 1%"
         XCTAssertEqual(recalibrated.fingerprint, fp)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let g = try fx.open()
         _ = try g.enroll(name: "alice", images: [fx.photo(1)])
         try recalibrated.save(to: fx.modelPath)
-        XCTAssertNoThrow(try Gallery(path: fx.gallery, model: FaceModel.load(path: fx.modelPath), modelPath: fx.modelPath))
+        XCTAssertNoThrow(try fx.open(model: FaceModel.load(path: fx.modelPath), modelPath: fx.modelPath))
 
         // One weight nudged, or one BatchNorm statistic, or the input preparation: another model.
         let nudged = try FaceModel.load(path: fx.modelPath)
@@ -146,8 +153,8 @@ final class GalleryTests: XCTestCase {
     // MARK: Enrolling
 
     func testEnrollStoresOneTemplatePerPhoto() throws {
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         let photos = [fx.photo(1), fx.photo(2), fx.photo(3)]
         let report = try g.enroll(name: "alice", images: photos)
         XCTAssertEqual(report.identity, "alice")
@@ -184,8 +191,8 @@ final class GalleryTests: XCTestCase {
     }
 
     func testEnrollingTheSamePhotoTwiceIsADuplicate() throws {
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         _ = try g.enroll(name: "alice", images: [fx.photo(1)])
         // The same bytes under another name count as the same photo.
         let copy = fx.dir.appendingPathComponent("copy-of-1.pgm").path
@@ -201,11 +208,11 @@ final class GalleryTests: XCTestCase {
     }
 
     func testEnrollHittingACorruptPhotoWritesNothing() throws {
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         _ = try g.enroll(name: "alice", images: [fx.photo(1), fx.photo(2)])
         let before = try gallerySnapshot(g)
-        let fileBefore = try galleryContentDump(fx.gallery)
+        let fileBefore = Self.backend == .sqlite ? try galleryContentDump(fx.gallery) : ""
 
         let corrupt = try fx.corruptPhoto("bob-2.pgm")
         XCTAssertThrowsError(try g.enroll(name: "bob", images: [fx.photo(3), corrupt, fx.photo(4)])) { error in
@@ -223,8 +230,8 @@ final class GalleryTests: XCTestCase {
         // A missing photo, too.
         XCTAssertThrowsError(try g.enroll(name: "alice", images: [fx.photo(5), fx.dir.appendingPathComponent("nope.pgm").path]))
         XCTAssertEqual(try gallerySnapshot(g), before)
-        XCTAssertEqual(try gallerySnapshot(Gallery(path: fx.gallery)), before, "seen from a new connection too")
-        XCTAssertEqual(try galleryContentDump(fx.gallery), fileBefore)
+        XCTAssertEqual(try gallerySnapshot(fx.openPlain()), before, "seen from a new connection too")
+        if Self.backend == .sqlite { XCTAssertEqual(try galleryContentDump(fx.gallery), fileBefore) }
 
         // With skipBad the rest is enrolled and the bad photo reported.
         let report = try g.enroll(name: "bob", images: [fx.photo(3), corrupt, fx.photo(4)], skipBad: true)
@@ -242,7 +249,7 @@ final class GalleryTests: XCTestCase {
     }
 
     func testEnrollFolderIsOneTransactionWithImageFolderRules() throws {
-        let fx = try GalleryFixture(self)
+        let fx = try GalleryFixture(self, backend: Self.backend)
         let root = fx.dir.appendingPathComponent("people")
         var n = 10
         func person(_ name: String, _ files: [String]) throws {
@@ -261,7 +268,7 @@ final class GalleryTests: XCTestCase {
         try Data("notes".utf8).write(to: root.appendingPathComponent("README.txt"))
         try FileManager.default.createDirectory(at: root.appendingPathComponent("s1/sub"), withIntermediateDirectories: true)
 
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let g = try fx.open()
         let reports = try g.enrollFolder(root: root.path)
         XCTAssertEqual(reports.map(\.identity), ["s1", "s2", "s10"], "natural order")
         XCTAssertEqual(reports.map(\.enrolled.count), [1, 2, 2])
@@ -300,8 +307,8 @@ final class GalleryTests: XCTestCase {
     // MARK: Listing and editing
 
     func testListRemoveRename() throws {
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         XCTAssertEqual(try g.identities(), [])
         _ = try g.enroll(name: "s10", images: [fx.photo(1), fx.photo(2)])
         _ = try g.enroll(name: "s2", images: [fx.photo(3)])
@@ -333,11 +340,11 @@ final class GalleryTests: XCTestCase {
         XCTAssertThrowsError(try g.remove(name: "alice")) {
             XCTAssertEqual($0 as? GalleryError, .unknownIdentity(path: fx.gallery, name: "alice"))
         }
-        let templates = try g.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") }
-        XCTAssertEqual(templates, 4, "removing an identity removes its templates (ON DELETE CASCADE)")
+        XCTAssertEqual(
+            try storedTemplateCount(g), 4, "removing an identity removes its templates (ON DELETE CASCADE)")
 
         // Management without a model; enrolling and matching need one.
-        let plain = try Gallery(path: fx.gallery)
+        let plain = try fx.openPlain()
         XCTAssertEqual(try plain.identities().map(\.name), ["s2", "zoë ångström"])
         XCTAssertThrowsError(try plain.enroll(name: "x", images: [fx.photo(1)])) {
             XCTAssertEqual($0 as? GalleryError, .noModel(path: fx.gallery))
@@ -356,8 +363,8 @@ final class GalleryTests: XCTestCase {
                 XCTAssertFalse("\(error)".contains("\n"))
             }
         }
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         XCTAssertThrowsError(try g.enroll(name: "bad\u{7}", images: [fx.photo(1)]))
         XCTAssertThrowsError(try g.enroll(name: "alice", images: [])) { error in
             guard case .nothingToEnroll? = error as? GalleryError else { return XCTFail("\(error)") }
@@ -368,8 +375,8 @@ final class GalleryTests: XCTestCase {
     // MARK: Verifier on synthetic data
 
     func testVerifierThresholdsAndRanking() throws {
-        let fx = try GalleryFixture(self)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
         _ = try g.enroll(name: "alice", images: [fx.photo(1), fx.photo(2)])
         _ = try g.enroll(name: "bob", images: [fx.photo(3)])
 
@@ -413,9 +420,87 @@ final class GalleryTests: XCTestCase {
         XCTAssertThrowsError(try v.identify(probe: fx.photo(1))) { XCTAssertEqual($0 as? GalleryError, .empty(path: fx.gallery)) }
     }
 
+    // MARK: The template index
+
+    /// Identification through the matrix index gives exactly what the exhaustive scan of every
+    /// template gives: the same identities, distances, counts, tie order and skipped templates.
+    func testIndexRanksAsTheExhaustiveScan() throws {
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let g = try fx.open()
+        var rng = RandomSource(seed: 7)
+        func value() -> Float { Float(Double(rng.next() >> 11) / Double(1 << 53) * 2 - 1) }
+        var rows: [TemplateExport.Row] = []
+        var stored: [[Float]] = []
+        for person in 0..<60 {
+            for t in 0..<(person % 4 + 1) {
+                var e = (0..<5).map { _ in value() }
+                if person == 13, t == 0 { e = stored[0] }  // a tie with the first template
+                if person == 21, t == 1 { e[2] = .nan }  // skipped, counted
+                stored.append(e)
+                let sha = String(repeating: String(format: "%02x", person), count: 31) + String(format: "%02x", t)
+                rows.append(
+                    TemplateExport.Row(
+                        identity: "s\(person)", imagePath: "p\(person)-\(t)", imageSHA256: sha, embedding: e, line: 0))
+            }
+        }
+        _ = try g.importTemplates(
+            TemplateExport(path: "synthetic", modelFingerprint: fx.model.fingerprint, dimension: 5, rows: rows))
+        let v = try Verifier(gallery: g, threshold: 0.5)
+        var probes = (0..<25).map { _ in (0..<5).map { _ in value() } }
+        probes.append(stored[0])  // at distance 0 from two identities
+        for probe in probes {
+            let exhaustive = try g.distances(probe: probe).filter { $0.templateCount > 0 }
+            for score in MatchScore.allCases {
+                let key: (IdentityDistance) -> Float = { score == .min ? $0.minDistance : $0.meanDistance }
+                let expected = exhaustive.enumerated().sorted { (key($0.element), $0.offset) < (key($1.element), $1.offset) }
+                    .map(\.element)
+                for top in [1, 3, 100] {
+                    let r = try v.identify(embedding: probe, probe: "p", top: top, score: score)
+                    let want = Array(expected.prefix(top))
+                    XCTAssertEqual(r.candidates.map(\.name), want.map(\.name), "\(score) top \(top)")
+                    XCTAssertEqual(r.candidates.map(\.distance), want.map(key))
+                    XCTAssertEqual(r.candidates.map(\.minDistance), want.map(\.minDistance))
+                    XCTAssertEqual(r.candidates.map(\.meanDistance), want.map(\.meanDistance))
+                    XCTAssertEqual(r.candidates.map(\.templateCount), want.map(\.templateCount))
+                    XCTAssertEqual(r.identitiesCompared, 60)
+                    XCTAssertEqual(r.skippedTemplates, 1)
+                    XCTAssertEqual(r.identitiesWithSkippedTemplates, ["s21"])
+                }
+            }
+        }
+        let zero = try v.identify(embedding: stored[0], probe: "p", top: 2)
+        XCTAssertEqual(zero.candidates.map(\.name), ["s0", "s13"], "a tie in natural name order")
+        XCTAssertEqual(try v.index().templateCount, stored.count - 1)
+    }
+
+    /// The index is read again when another connection (another process) changes the gallery, and only then.
+    func testIndexFollowsChangesByAnotherConnection() throws {
+        let fx = try GalleryFixture(self, backend: Self.backend)
+        let reader = try fx.open()
+        _ = try reader.enroll(name: "alice", images: [fx.photo(1)])
+        let v = try Verifier(gallery: reader, threshold: 0.5)
+        XCTAssertEqual(try v.identify(probe: fx.photo(3)).candidates.map(\.name), ["alice"])
+        let first = try v.index()
+        XCTAssertTrue(try v.index() === first, "unchanged gallery: the same index")
+        let generation = try reader.generation()
+        _ = try reader.identities()
+        XCTAssertEqual(try reader.generation(), generation, "reads change nothing")
+
+        let writer = try fx.open()
+        _ = try writer.enroll(name: "bob", images: [fx.photo(3)])
+        XCTAssertNotEqual(try reader.generation(), generation)
+        XCTAssertEqual(try v.identify(probe: fx.photo(3)).identity, "bob")
+        try writer.rename(old: "bob", new: "robert")
+        XCTAssertEqual(try v.identify(probe: fx.photo(3)).identity, "robert")
+        _ = try writer.remove(name: "robert")
+        XCTAssertEqual(try v.identify(probe: fx.photo(3)).candidates.map(\.name), ["alice"])
+        _ = try writer.remove(name: "alice")
+        XCTAssertThrowsError(try v.identify(probe: fx.photo(3))) { XCTAssertEqual($0 as? GalleryError, .empty(path: fx.gallery)) }
+    }
+
     func testVerifierNeedsAThreshold() throws {
-        let fx = try GalleryFixture(self, threshold: nil)
-        let g = try Gallery(path: fx.gallery, model: fx.model, modelPath: fx.modelPath)
+        let fx = try GalleryFixture(self, threshold: nil, backend: Self.backend)
+        let g = try fx.open()
         XCTAssertThrowsError(try Verifier(gallery: g)) { error in
             XCTAssertEqual(error as? GalleryError, .noThreshold(modelPath: fx.modelPath))
             let text = "\(error)"
@@ -440,20 +525,41 @@ func galleryTestModel(seed: UInt64 = 1, threshold: Float? = 0.5) -> FaceModel {
         info: ModelInfo(config: galleryTestConfig, threshold: threshold, thresholdMethod: threshold == nil ? nil : "test"))
 }
 
-/// A temporary folder with a saved model, a gallery path and synthetic photos.
+/// Where a test's gallery is kept.
+enum GalleryBackend {
+    case sqlite
+    /// A fresh database on the server `FACETWIN_TEST_POSTGRES` names (scripts/test.sh starts one).
+    case postgres
+}
+
+/// A temporary folder with a saved model, a gallery location and synthetic photos.
 struct GalleryFixture {
     let dir: URL
     let model: FaceModel
     let modelPath: String
+    /// An SQLite file path, or the URL of a database made for this test (dropped after it).
     let gallery: String
 
-    init(_ test: XCTestCase, threshold: Float? = 0.5) throws {
+    init(_ test: XCTestCase, threshold: Float? = 0.5, backend: GalleryBackend = .sqlite) throws {
         dir = try temporaryDirectory(test)
         model = galleryTestModel(threshold: threshold)
         modelPath = dir.appendingPathComponent("m.safetensors").path
         try model.save(to: modelPath)
-        gallery = dir.appendingPathComponent("gallery.sqlite").path
+        switch backend {
+        case .sqlite: gallery = dir.appendingPathComponent("gallery.sqlite").path
+        case .postgres: gallery = try makeTestDatabase(test)
+        }
     }
+
+    /// The gallery, bound to `model` (the fixture's by default), through the store its location names.
+    func open(model: FaceModel? = nil, modelPath: String? = nil, mode: Gallery.OpenMode = .openOrCreate) throws
+        -> any GalleryStore
+    {
+        try GalleryStores.open(gallery, model: model ?? self.model, modelPath: modelPath ?? self.modelPath, mode: mode)
+    }
+
+    /// The gallery without a model (management).
+    func openPlain() throws -> any GalleryStore { try GalleryStores.open(gallery) }
 
     /// A distinct synthetic 24×28 face-sized PGM for each index, written on first use.
     func photo(_ index: Int) -> String {
@@ -479,9 +585,20 @@ struct GalleryFixture {
     }
 }
 
-/// Everything a gallery holds, as comparable text: metadata, identities, templates.
-func gallerySnapshot(_ g: Gallery) throws -> [String] {
-    try g.read { db in
+/// Everything a gallery holds, as comparable text: metadata, identities, templates (and, in
+/// SQLite, its sequences; PostgreSQL's sequences are not transactional, by design).
+func gallerySnapshot(_ store: any GalleryStore) throws -> [String] {
+    if let pg = store as? PostgresGallery {
+        var lines: [String] = []
+        for table in ["gallery_meta", "identities", "templates"] {
+            for row in try pg.textRows("SELECT row_to_json(t)::text FROM facetwin.\(table) t ORDER BY id") {
+                lines.append(table + ": " + row)
+            }
+        }
+        return lines
+    }
+    let g = store as! Gallery
+    return try g.read { db in
         var lines: [String] = []
         for table in ["gallery_meta", "identities", "templates"] {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY id") {
@@ -491,6 +608,28 @@ func gallerySnapshot(_ g: Gallery) throws -> [String] {
         lines.append("sequence: " + (try Row.fetchAll(db, sql: "SELECT * FROM sqlite_sequence ORDER BY name")).description)
         return lines
     }
+}
+
+/// How many template rows the store holds, counted by SQL.
+func storedTemplateCount(_ store: any GalleryStore) throws -> Int {
+    if let pg = store as? PostgresGallery {
+        return Int(try pg.textRows("SELECT count(*)::text FROM facetwin.templates")[0])!
+    }
+    return try (store as! Gallery).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") ?? 0 }
+}
+
+/// A new, empty database on the test server for one test (dropped after it), as a gallery URL;
+/// skips the test when no server is given.
+func makeTestDatabase(_ test: XCTestCase) throws -> String {
+    guard let server = ProcessInfo.processInfo.environment["FACETWIN_TEST_POSTGRES"], !server.isEmpty else {
+        throw XCTSkip("no PostgreSQL server: FACETWIN_TEST_POSTGRES is not set (scripts/test.sh starts one)")
+    }
+    let name = "ft_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+    try PostgresGallery.administer(server: server, sql: "CREATE DATABASE \(name)")
+    test.addTeardownBlock {
+        try? PostgresGallery.administer(server: server, sql: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+    return PostgresGallery.url(server, database: String(name))
 }
 
 /// The gallery's content as SQL text, read through a separate plain connection.
