@@ -4,8 +4,8 @@ import XCTest
 
 @testable import FaceTwin
 @testable import FaceTwinGallery
-@testable import FaceTwinSupport
 @testable import FaceTwinPostgres
+@testable import FaceTwinSupport
 
 /// The gallery as a database: creation and permissions, all-or-nothing enrolls, duplicates,
 /// the model binding, and editing. Untrained small models and synthetic photos: no ORL needed.
