@@ -22,10 +22,13 @@ public struct PairImages: Sendable {
     public var imageSize: Int { channels * height * width }
 
     /// Decodes the images of `pairs` (resolved paths) and prepares them as `config`'s network
-    /// takes them. Throws the first image that fails, as ``ImageFolder`` does.
-    public init(source: String, pairs: [(path1: String, path2: String, same: Bool)], for config: NetworkConfig)
-        throws(DatasetError)
-    {
+    /// takes them (with `preparer`, through face detection or dlib's chips first). Throws the
+    /// first image that fails, as ``ImageFolder`` does; with `preparer`, an image without a
+    /// usable face too (a pair cannot be trained on with one image).
+    public init(
+        source: String, pairs: [(path1: String, path2: String, same: Bool)], for config: NetworkConfig,
+        preparer: FacePreparer? = nil
+    ) throws(DatasetError) {
         var index: [String: Int] = [:]
         var paths: [String] = []
         var first: [Int] = [], second: [Int] = []
@@ -39,11 +42,13 @@ public struct PairImages: Sendable {
             first.append(slot(pair.path1))
             second.append(slot(pair.path2))
         }
-        pixels = try ImageFolder.decodeAll(
+        let decoded = try ImageFolder.decodeAll(
             paths, width: config.inputWidth, height: config.inputHeight, channels: config.inputChannels,
             invert: config.invert, standardize: config.standardize, maxPixels: ImageDecoder.defaultMaxPixels,
-            preparer: nil, inset: config.inputInset ?? 0
-        ).pixels
+            preparer: preparer, inset: config.inputInset ?? 0
+        )
+        if let failure = decoded.failures.lazy.compactMap({ $0 }).first { throw .image(failure) }
+        pixels = decoded.pixels
         self.source = source
         width = config.inputWidth
         height = config.inputHeight
