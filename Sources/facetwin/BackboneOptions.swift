@@ -18,7 +18,7 @@ struct BackboneOptions: ParsableArguments {
     )
     var freezeBackbone = false
 
-    @Option(help: "dlib's ResNet: its learning rate as a share of --lr, the head's (default 0.1).")
+    @Option(help: "dlib's ResNet: its learning rate as a share of --lr, the head's (default 0.01).")
     var backboneLrScale: Float?
 
     func validate() throws {

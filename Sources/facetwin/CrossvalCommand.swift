@@ -157,7 +157,8 @@ struct CrossvalCommand: ParsableCommand {
     /// folds zero-shot or fine-tuned.
     func runResNet() throws {
         guard let path = backbone.backbone, let data else { return }
-        guard case .resnet(let model, let head) = try backbone.resolve(training) else {
+        guard try FaceModel.load(path: path).resnet != nil, case .resnet(let model, let head) = try backbone.resolve(training)
+        else {
             throw CLIError("\(path): crossval --backbone takes dlib's ResNet")
         }
         guard let landmarks = model.landmarkModel else {
