@@ -119,6 +119,20 @@ final class ResNetFineTuningTests: XCTestCase {
         XCTAssertEqual(loaded.info.training?.backboneFingerprint, backbone.fingerprint)
     }
 
+    /// A score head whose running variance is negative computes NaN: the file is refused.
+    func testHeadWithANegativeVarianceIsRefused() throws {
+        var architecture = DlibResNetArchitecture.reduced(widthDivisor: 32)
+        architecture.head = .sigmoid
+        let network = DlibResNet(architecture: architecture, seed: 2)
+        try XCTUnwrap(network.head).norm.runningVar.fill(-0.5)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ft-\(UUID().uuidString).safetensors").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        try FaceModel(resnet: network).save(to: path)
+        XCTAssertThrowsError(try FaceModel.load(path: path)) {
+            XCTAssertEqual("\($0)", "\(path): tensor head.0.running_var holds a negative variance (-0.5)")
+        }
+    }
+
     func testBackboneRulesAreTypedErrors() throws {
         let backbone = FaceModel(
             resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 5))
