@@ -119,6 +119,35 @@ final class ResNetFineTuningTests: XCTestCase {
         XCTAssertEqual(loaded.info.training?.backboneFingerprint, backbone.fingerprint)
     }
 
+    /// crossval of dlib's ResNet: subject-disjoint folds of its chips, each scored zero-shot (the
+    /// backbone's own figure on the fold's people) or after fine-tuning on the other folds.
+    func testCrossValidationZeroShotAndFineTuned() throws {
+        let backbone = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 9))
+        let chips = try ImageFolder(root: try folder(identities: 4, images: 3, side: 150).path, for: backbone.config)
+        var options = TrainingOptions.resNetFineTuning
+        options.epochs = 1
+        options.batchSize = 4
+        let zero = try CrossValidation(
+            chips: chips, backbone: backbone, head: .distance, training: .zeroShot, options: options, folds: 2)
+        zero.bootstrapResamples = 0
+        let tuned = try CrossValidation(
+            chips: chips, backbone: backbone, head: .distance, training: .fineTune, options: options, folds: 2)
+        tuned.bootstrapResamples = 0
+        let a = try zero.run(), b = try tuned.run()
+        for (fz, ft) in zip(a.folds, b.folds) {
+            XCTAssertEqual(fz.fold, ft.fold)
+            XCTAssertTrue(Set(fz.fold.testIdentities).isDisjoint(with: fz.fold.trainIdentities))
+            let alone = try Evaluation(model: backbone, root: chips.root, identities: Set(fz.fold.testIdentities))
+            XCTAssertEqual(fz.metrics.eer, alone.metrics.eer, "zero-shot is the backbone's own figure")
+            XCTAssertEqual(fz.trainImages, 0)
+            XCTAssertTrue(fz.history.isEmpty)
+            XCTAssertEqual(ft.trainImages, 6)
+            XCTAssertEqual(ft.history.count, 1)
+            XCTAssertEqual(ft.model?.info.training?.holdout, ft.fold.testIdentities)
+            XCTAssertNotEqual(ft.model?.fingerprint, backbone.fingerprint, "the fold's model was fine-tuned")
+        }
+    }
+
     /// A score head whose running variance is negative computes NaN: the file is refused.
     func testHeadWithANegativeVarianceIsRefused() throws {
         var architecture = DlibResNetArchitecture.reduced(widthDivisor: 32)
