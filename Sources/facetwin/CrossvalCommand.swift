@@ -39,6 +39,11 @@ struct CrossvalCommand: ParsableCommand {
             them or their files have the same bytes, so no image is on both sides. Pair folders \
             whose images appear in no other pair are each their own group. A fold trains on the \
             other groups' pairs and scores its own groups' pairs.
+
+            --backbone with dlib's ResNet cuts its chips of every image once, then each fold \
+            fine-tunes it on the fold's training identities as train --backbone does \
+            (--freeze-backbone --head sigmoid: the head alone), or with --zero-shot scores the \
+            ResNet as it is, on the same folds.
             """
     )
 
@@ -358,7 +363,7 @@ struct CrossvalCommand: ParsableCommand {
             o.validationShare > 0
             ? "the best epoch on \(o.validationShare) of each fold's training identities kept"
                 + (o.patience > 0 ? ", patience \(o.patience)" : "")
-            : "last healthy epoch kept"
+            : backbone.backbone != nil ? "last epoch kept" : "last healthy epoch kept"
         var what = "\(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (\(kept))"
         if let path = backbone.backbone {
             what =

@@ -21,6 +21,13 @@ struct TrainCommand: ParsableCommand {
             model records how its training images were prepared (facetwin info shows it), and \
             --detect auto on evaluate, enroll, verify, identify and compare prepares photos the \
             same way.
+
+            --backbone with dlib's ResNet fine-tunes it on its chips of the training images (cut \
+            as --detect says; images without a usable face are left out and listed): margin 1 \
+            contrastive on the distance (or on a fresh sigmoid head), the backbone at \
+            --backbone-lr-scale of --lr; --freeze-backbone --head sigmoid trains the head alone \
+            on embeddings computed once. The model keeps the ResNet's chip record and records \
+            the backbone's fingerprint (facetwin info shows it).
             """
     )
 
