@@ -148,6 +148,28 @@ final class ResNetFineTuningTests: XCTestCase {
         }
     }
 
+    /// Labelled pairs instead of identity folders: each step takes the next listed pairs.
+    func testFineTunesOnLabelledPairs() throws {
+        let backbone = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 4))
+        let root = try folder(identities: 3, images: 2, side: 150)
+        func image(_ id: Int, _ i: Int) -> String { root.appendingPathComponent("p\(id)/\(i).pgm").path }
+        let list = [
+            (image(0, 0), image(0, 1), true), (image(0, 0), image(1, 0), false), (image(1, 0), image(1, 1), true),
+            (image(2, 0), image(1, 1), false)
+        ]
+        let pairs = try PairImages(source: "pairs.csv", pairs: list.map { ($0.0, $0.1, $0.2) }, for: backbone.config)
+        var options = TrainingOptions.resNetFineTuning
+        options.epochs = 2
+        options.batchSize = 2
+        let tuner = try ResNetFineTuner(
+            backbone: backbone, head: .distance, options: options, data: .pairs(pairs), validation: .pairs(pairs))
+        let result = try tuner.run()
+        XCTAssertEqual(result.history.map(\.steps), [2, 2])
+        XCTAssertEqual(result.model.info.training?.trainPairs, 4)
+        XCTAssertEqual(result.model.info.thresholdMethod, "EER on validation pairs pairs.csv")
+        XCTAssertNotNil(result.history.last?.validation)
+    }
+
     /// A score head whose running variance is negative computes NaN: the file is refused.
     func testHeadWithANegativeVarianceIsRefused() throws {
         var architecture = DlibResNetArchitecture.reduced(widthDivisor: 32)
