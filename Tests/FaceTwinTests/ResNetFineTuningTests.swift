@@ -22,7 +22,7 @@ final class ResNetFineTuningTests: XCTestCase {
         for (name, tensor) in state { tensor.copy(from: Tensor(shape: tensor.shape, values: try file.floats("init." + name))) }
         let lr = try file.floats("lr")[0], scale = try file.floats("backbone_scale")[0]
         let step = ResNetTrainingStep(network: net, margin: 1, learningRate: lr, backboneScale: scale)
-        XCTAssertEqual(step.backboneAdam.learningRate, lr * scale)
+        XCTAssertEqual(step.backboneAdam?.learningRate, lr * scale)
         XCTAssertEqual(step.headAdam?.learningRate, lr)
 
         let side = architecture.input.size

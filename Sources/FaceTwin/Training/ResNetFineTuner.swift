@@ -7,29 +7,38 @@ import Foundation
 public final class ResNetTrainingStep {
     public let network: DlibResNet
     public let margin: Float
-    /// Adam over the backbone's parameters, and over the head's (nil without a head).
-    public let backboneAdam: Adam
+    /// Adam over the backbone's parameters (nil for a frozen backbone: no moments are kept for
+    /// it), and over the head's (nil without a head).
+    public let backboneAdam: Adam?
     public let headAdam: Adam?
     private var gradEmbeddings: Tensor?
 
-    public init(network: DlibResNet, margin: Float, learningRate: Float, backboneScale: Float, weightDecay: Float = 0) {
+    public init(
+        network: DlibResNet, margin: Float, learningRate: Float, backboneScale: Float, weightDecay: Float = 0,
+        trainsBackbone: Bool = true
+    ) {
         self.network = network
         self.margin = margin
-        backboneAdam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: learningRate * backboneScale)
-        backboneAdam.weightDecay = weightDecay
+        backboneAdam =
+            trainsBackbone
+            ? Adam(parameters: network.namedParameters.map(\.parameter), learningRate: learningRate * backboneScale) : nil
+        backboneAdam?.weightDecay = weightDecay
         headAdam = network.head.map { _ in Adam(parameters: network.headParameters.map(\.parameter), learningRate: learningRate) }
     }
 
     /// Sets the step's learning rate (the head's; the backbone's is `scale` times it).
     public func setLearningRate(_ rate: Float, backboneScale scale: Float) {
-        backboneAdam.learningRate = rate * scale
+        backboneAdam?.learningRate = rate * scale
         headAdam?.learningRate = rate
     }
 
     /// One step on `images` [N, 3, S, S]: `pairs` chooses the pairs (label 1 = different
-    /// people) from the batch's embeddings [N × dim]. Returns the loss.
+    /// people) from the batch's embeddings [N × dim]. Returns the loss. A step whose backbone is
+    /// frozen does not run (the fine-tuner trains its head on fixed embeddings instead): it
+    /// returns NaN.
     public func run(images: Tensor, pairs choose: (UnsafePointer<Float>) -> [IdentityBatchSampler.MinedPair]) -> Float {
         let n = images.shape[0], dim = network.architecture.embedding
+        guard let backboneAdam else { return .nan }
         backboneAdam.zeroGradients()
         headAdam?.zeroGradients()
         let emb = network.forward(images, mode: .training)
@@ -139,7 +148,7 @@ public final class ResNetFineTuner {
         let frozen = options.freezeBackbone
         let step = ResNetTrainingStep(
             network: network, margin: options.margin, learningRate: options.learningRate,
-            backboneScale: options.backboneLearningRateScale, weightDecay: options.weightDecay)
+            backboneScale: options.backboneLearningRateScale, weightDecay: options.weightDecay, trainsBackbone: !frozen)
         let total = options.epochs * stepsPerEpoch
         let schedule = LearningRateSchedule(
             peak: options.learningRate, warmupSteps: options.warmupEpochs * stepsPerEpoch, cosineDecay: options.cosineDecay)
@@ -210,7 +219,8 @@ public final class ResNetFineTuner {
                 pairsPerSecond: Double(stepsPerEpoch * options.batchSize) / max(trainSeconds, 1e-9),
                 secondsLeft: elapsed / Double(epoch) * Double(options.epochs - epoch), validation: metrics, isBest: improves,
                 bands: bands, collapsed: false,
-                learningRate: step.headAdam?.learningRate ?? step.backboneAdam.learningRate / options.backboneLearningRateScale)
+                learningRate: step.headAdam?.learningRate ?? (step.backboneAdam?.learningRate ?? 0)
+                    / options.backboneLearningRateScale)
             history.append(report)
             progress(report)
             if validation != nil, options.patience > 0, let k = kept, epoch - k.epoch >= options.patience { break }
