@@ -175,6 +175,9 @@ class DlibResNet(nn.Module):
             channels = max(channels, b["out"])
         self.blocks = nn.ModuleList(blocks)
         self.fc = nn.Linear(channels, a["embedding"], bias=False)
+        # A fine-tuned model's learned score head ("head": "sigmoid" in the architecture).
+        if a.get("head") == "sigmoid":
+            self.head = MonotoneHead()
 
     def forward(self, x):
         x = (x * 255 - self.mean) * self.scale
@@ -182,6 +185,21 @@ class DlibResNet(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.fc(x.mean(dim=(2, 3)))
+
+    def score(self, o1, o2):
+        """The sigmoid head's score of each pair, [B, 1], small for similar pairs."""
+        return torch.sigmoid(self.head(F.pairwise_distance(o1, o2, keepdim=True)))
+
+
+def fine_tuning_optimizer(net, lr, backbone_scale):
+    """FaceTwin's fine-tuning of dlib's ResNet (ResNetFineTuner): Adam with the backbone at
+    backbone_scale x lr and the score head, if any, at lr."""
+    head = [p for n, p in net.named_parameters() if n.startswith("head.")]
+    backbone = [p for n, p in net.named_parameters() if not n.startswith("head.")]
+    groups = [{"params": backbone, "lr": lr * backbone_scale}]
+    if head:
+        groups.append({"params": head, "lr": lr})
+    return torch.optim.Adam(groups)
 
 
 def contrastive(o1, o2, label, margin=2.0):

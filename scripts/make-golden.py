@@ -6,6 +6,7 @@
     python scripts/make-golden.py --full OUT_DIR   # full-size model + ORL embeddings (not committed)
     python scripts/make-golden.py --sigmoid        # one training step of the sigmoid head (committed)
     python scripts/make-golden.py --resnet         # dlib's ResNet, narrow: forward and gradients (committed)
+    python scripts/make-golden.py --resnet-head    # its fine-tuning step under a sigmoid head (committed)
 
 Needs torch (a CPU build: pip install torch==2.13.0+cpu), numpy, pillow, safetensors.
 
@@ -21,11 +22,12 @@ import argparse, json, os
 import torch, torch.nn as nn
 from safetensors.torch import save_file
 
-from facetwin_torch import ORL, DlibResNet, Net, contrastive, load_image, sigmoid_contrastive
+from facetwin_torch import ORL, DlibResNet, Net, contrastive, fine_tuning_optimizer, load_image, sigmoid_contrastive
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "train_step.safetensors")
 RESNET_FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "resnet_step.safetensors")
+RESNET_HEAD_FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "resnet_head_step.safetensors")
 SIGMOID_FIXTURE = os.path.join(HERE, "..", "Tests", "FaceTwinTests", "Fixtures", "golden", "sigmoid_step.safetensors")
 
 
@@ -186,6 +188,50 @@ def resnet_fixture(path):
     save_file(out, path, metadata={"architecture": json.dumps(RESNET_ARCHITECTURE), "torch": torch.__version__})
 
 
+def resnet_head_fixture(path):
+    """One fine-tuning step of the narrow ResNet under a sigmoid head, as ResNetFineTuner takes
+    it: a batch of 8 images (4 pairs), the head's score (BatchNorm over the batch's distances),
+    the contrastive loss on it (margin 1), every gradient, and every parameter and the head's
+    running statistics after one Adam step with the backbone at 0.1 x the head's learning rate.
+    The Float32 weights and images are drawn, then the step runs in float64 and its results are
+    stored as Float32: the head's BatchNorm over 4 distances amplifies rounding, and PyTorch's own
+    Float32 run of the step is up to 3e-4 (relative) off on some gradient entries, more than
+    FaceTwin's Float32 run."""
+    torch.manual_seed(97)
+    g = torch.Generator().manual_seed(31)
+    architecture = dict(RESNET_ARCHITECTURE, head="sigmoid")
+    net = DlibResNet(architecture)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if "affine" in name:
+                p.uniform_(0.5, 1.5, generator=g)
+    out = {"init." + name: t.clone() for name, t in net.state_dict().items() if "num_batches" not in name}
+    x1 = torch.rand(4, 3, 24, 24, generator=g)
+    x2 = torch.rand(4, 3, 24, 24, generator=g)
+    net = net.double()
+    net.mean = net.mean.double()
+    x1, x2 = x1.double(), x2.double()
+    label = torch.tensor([[0.0], [1.0], [0.0], [1.0]], dtype=torch.float64)
+    lr, scale = 1e-2, 0.1
+    optimizer = fine_tuning_optimizer(net, lr, scale)
+    net.train()
+    optimizer.zero_grad()
+    o1, o2 = net(x1), net(x2)
+    score = net.score(o1, o2)
+    loss = sigmoid_contrastive(score, label, 1.0)
+    loss.backward()
+    out.update({"x1": x1, "x2": x2, "label": label.flatten(), "score": score.detach().flatten(),
+                "loss": loss.detach().reshape(1), "lr": torch.tensor([lr]), "backbone_scale": torch.tensor([scale])})
+    for name, p in net.named_parameters():
+        out["grad." + name] = p.grad.clone()
+    optimizer.step()
+    for name, t in net.state_dict().items():
+        if "num_batches" not in name:
+            out["after." + name] = t.clone()
+    out = {k: v.float().contiguous() for k, v in out.items()}
+    save_file(out, path, metadata={"architecture": json.dumps(architecture), "torch": torch.__version__, "dtype": "float64 step"})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", metavar="OUT_DIR", help="write the full-size model and embeddings here instead")
@@ -193,9 +239,12 @@ def main():
     ap.add_argument("--out", help="where the small fixture goes (default: the committed one)")
     ap.add_argument("--sigmoid", action="store_true", help="write the sigmoid head's one-step fixture instead")
     ap.add_argument("--resnet", action="store_true", help="write the narrow ResNet's fixture instead")
+    ap.add_argument("--resnet-head", action="store_true", help="write the narrow ResNet's step under a sigmoid head instead")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    if a.resnet:
+    if a.resnet_head:
+        resnet_head_fixture(a.out or RESNET_HEAD_FIXTURE)
+    elif a.resnet:
         resnet_fixture(a.out or RESNET_FIXTURE)
     elif a.sigmoid:
         sigmoid_fixture(a.out or SIGMOID_FIXTURE)

@@ -22,11 +22,13 @@ public struct PairImages: Sendable {
     public var imageSize: Int { channels * height * width }
 
     /// Decodes the images of `pairs` (resolved paths) and prepares them as ``ImageFolder`` does
-    /// (size, channels, inversion, standardisation, inset). Throws the first image that fails,
-    /// as ``ImageFolder`` does.
+    /// (size, channels, inversion, standardisation, inset; with `preparer`, through face
+    /// detection or dlib's chips first). Throws the first image that fails, as ``ImageFolder``
+    /// does; with `preparer`, an image without a usable face too (a pair cannot be trained on
+    /// with one image).
     public init(
         source: String, pairs: [(path1: String, path2: String, same: Bool)], width: Int, height: Int, channels: Int = 1,
-        invert: Bool = false, standardize: Bool = false, inset: Double = 0
+        invert: Bool = false, standardize: Bool = false, inset: Double = 0, preparer: (any ImagePreparing)? = nil
     ) throws(DatasetError) {
         var index: [String: Int] = [:]
         var paths: [String] = []
@@ -41,10 +43,12 @@ public struct PairImages: Sendable {
             first.append(slot(pair.path1))
             second.append(slot(pair.path2))
         }
-        pixels = try ImageFolder.decodeAll(
+        let decoded = try ImageFolder.decodeAll(
             paths, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
-            maxPixels: ImageDecoder.defaultMaxPixels, preparer: nil, inset: inset
-        ).pixels
+            maxPixels: ImageDecoder.defaultMaxPixels, preparer: preparer, inset: inset
+        )
+        if let failure = decoded.failures.lazy.compactMap({ $0 }).first { throw .image(failure) }
+        pixels = decoded.pixels
         self.source = source
         self.width = width
         self.height = height

@@ -83,10 +83,18 @@ extension FaceModel {
         }
         let network = DlibResNet(architecture: architecture, seed: nil)
         let fingerprint = try loadWeights(into: network, from: file)
+        if let head = network.head {
+            let variance = head.norm.runningVar.pointer[0]
+            guard variance >= 0 else {
+                throw ModelFileError(path: file.path, "tensor head.0.running_var holds a negative variance (\(variance))")
+            }
+        }
         // The input and embedding size come from the architecture, whatever `info` says.
         var modelInfo = info ?? .dlibResNet(network)
         modelInfo.config = network.config
-        if modelInfo.threshold == nil {
+        // dlib's threshold is for dlib's weights: a fine-tuned model (training recorded) keeps
+        // the threshold its training chose, or none until calibrated.
+        if modelInfo.threshold == nil, modelInfo.training == nil {
             modelInfo.threshold = ModelInfo.dlibThreshold
             modelInfo.thresholdMethod = ModelInfo.dlibThresholdMethod
         }

@@ -70,6 +70,10 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     /// The model file whose twin the run started from, and whether it stayed frozen.
     public var backbone: String?
     public var backboneFrozen: Bool?
+    /// The backbone's weights' fingerprint (``FaceModel/fingerprint``), and with a fine-tuned
+    /// (not frozen) dlib ResNet its learning rate as a share of `learningRate`.
+    public var backboneFingerprint: String?
+    public var backboneLearningRateScale: Float?
     /// The identity folders trained on, by name (natural order), so a later calibration or
     /// evaluation can tell them wherever it runs (nil in files that do not record them).
     public var trainedIdentities: [String]?

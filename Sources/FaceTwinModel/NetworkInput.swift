@@ -17,14 +17,16 @@ extension ImageFolder {
 
 extension PairImages {
     /// Decodes the images of `pairs` (resolved paths) and prepares them as `config`'s network
-    /// takes them. Throws the first image that fails, as ``ImageFolder`` does.
-    public init(source: String, pairs: [(path1: String, path2: String, same: Bool)], for config: NetworkConfig)
-        throws(DatasetError)
-    {
+    /// takes them (with `preparer`, through face detection or dlib's chips first). Throws the
+    /// first image that fails, as ``ImageFolder`` does.
+    public init(
+        source: String, pairs: [(path1: String, path2: String, same: Bool)], for config: NetworkConfig,
+        preparer: (any ImagePreparing)? = nil
+    ) throws(DatasetError) {
         try self.init(
             source: source, pairs: pairs, width: config.inputWidth, height: config.inputHeight,
             channels: config.inputChannels, invert: config.invert, standardize: config.standardize,
-            inset: config.inputInset ?? 0)
+            inset: config.inputInset ?? 0, preparer: preparer)
     }
 }
 

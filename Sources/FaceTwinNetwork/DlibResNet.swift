@@ -54,6 +54,10 @@ public struct DlibResNetArchitecture: Codable, Equatable, Sendable {
     public var blocks: [Block]
     public var embedding: Int
     public var chip: Chip?
+    /// A learned score head on the pair distance (``SigmoidHead``, tensors `head.0.*` and
+    /// `head.1.*`), trained by `facetwin train --backbone … --head sigmoid`; nil (absent from the
+    /// metadata): the distance is the score.
+    public var head: HeadKind?
 
     /// dlib's `dlib_face_recognition_resnet_model_v1`: 150×150 chips, stem of 32, blocks of
     /// 3×32, 64 (down) + 3×64, 128 (down) + 2×128, 256 (down) + 2×256, 256 (down), 128-D.
@@ -102,6 +106,12 @@ public struct DlibResNetArchitecture: Codable, Equatable, Sendable {
             channels = max(channels, b.out)
         }
         out.append(("fc.weight", [embedding, channels]))
+        if head == .sigmoid {
+            out += [
+                ("head.0.weight", [1]), ("head.0.bias", [1]), ("head.0.running_mean", [1]), ("head.0.running_var", [1]),
+                ("head.1.weight", [1, 1]), ("head.1.bias", [1])
+            ]
+        }
         return out
     }
 
@@ -248,6 +258,8 @@ public final class DlibResNet {
     public let blocks: [Block]
     let globalPool = GlobalAvgPool2d()
     public let fc: LinearNoBias
+    /// The learned score head (``DlibResNetArchitecture/head`` sigmoid), monotone in the distance.
+    public let head: SigmoidHead?
     /// The scaled input of the last forward.
     private var scaledInput: Tensor?
 
@@ -276,6 +288,9 @@ public final class DlibResNet {
         }
         self.blocks = blocks
         fc = LinearNoBias(channels, architecture.embedding, rng: &rng, initialize: initialize)
+        head =
+            architecture.head == .sigmoid
+            ? SigmoidHead(rng: &rng, initialize: initialize, monotone: true) : nil
         if !initialize {
             for (_, p) in namedParameters { p.value.fill(0) }
         }
@@ -288,6 +303,11 @@ public final class DlibResNet {
         for (i, b) in blocks.enumerated() { out += b.parameters.map { ("blocks.\(i).\($0.name)", $0.parameter) } }
         out.append(("fc.weight", fc.weight))
         return out
+    }
+
+    /// The score head's parameters under their model-file names (`head.0.weight`, …).
+    public var headParameters: [(name: String, parameter: Parameter)] {
+        head?.parameters.map { ("head.\($0.name)", $0.parameter) } ?? []
     }
 
     /// Images [N, 3, S, S] with values in [0, 1] → embeddings [N, dim], a tensor the network

@@ -1,8 +1,8 @@
 import Foundation
 
 /// What a ``FaceModel`` needs of its network to embed faces and score pairs: FaceTwin's own
-/// twin (``SiameseNetwork``) or dlib's pretrained ResNet (``DlibResNet``). Training stays with
-/// the twin (``FaceModel/siamese``).
+/// twin (``SiameseNetwork``, trained by ``Trainer``) or dlib's pretrained ResNet (``DlibResNet``,
+/// fine-tuned by ``ResNetFineTuner``).
 public protocol EmbeddingNetwork: AnyObject {
     /// How images are prepared for the network (size, colour, scaling) and its embedding size.
     var config: NetworkConfig { get }
@@ -45,9 +45,11 @@ extension DlibResNet: EmbeddingNetwork {
     /// given (no inversion, standardisation or inset); the embedding's size. It describes no
     /// CNN or fully connected layers of the twin's kind (`channels` and `hidden` are empty).
     public var config: NetworkConfig {
-        NetworkConfig(
+        var c = NetworkConfig(
             inputHeight: architecture.input.size, inputWidth: architecture.input.size, channels: [], hidden: [],
             embeddingSize: architecture.embedding, inputChannels: 3)
+        if head != nil { c.head = .sigmoid }
+        return c
     }
 
     public func embed(pixels: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
@@ -58,11 +60,20 @@ extension DlibResNet: EmbeddingNetwork {
         pixels.withUnsafeBufferPointer { embed(pixels: $0, count: count, batchSize: DlibResNet.inferenceBatch) }
     }
 
-    public var head: SigmoidHead? { nil }
+    public func scores(distances: [Float]) -> [Float] { head?.scores(distances) ?? distances }
 
-    public func scores(distances: [Float]) -> [Float] { distances }
-
-    public var stateTensors: [(name: String, tensor: Tensor)] { namedParameters.map { ($0.name, $0.parameter.value) } }
+    /// The backbone's parameters, then the head's parameters and running statistics.
+    public var stateTensors: [(name: String, tensor: Tensor)] {
+        var out = namedParameters.map { ($0.name, $0.parameter.value) }
+        if let head {
+            out += [
+                ("head.0.weight", head.norm.weight.value), ("head.0.bias", head.norm.bias.value),
+                ("head.0.running_mean", head.norm.runningMean), ("head.0.running_var", head.norm.runningVar),
+                ("head.1.weight", head.dense.weight.value), ("head.1.bias", head.dense.bias.value)
+            ]
+        }
+        return out
+    }
 
     /// The architecture as compact JSON with sorted keys.
     public var fingerprintDescription: [UInt8] { Array(architecture.json.utf8) }

@@ -110,6 +110,17 @@ public final class CrossValidation {
     public let folds: [CrossValidationFold]
     /// Resamples of each fold's bootstrap over its test identities (0: no intervals).
     public var bootstrapResamples = 1000
+    /// dlib's ResNet as every fold's starting point, and its chips of the identities (loaded once).
+    private let resnet: (backbone: FaceModel, head: HeadKind, training: ResNetTraining, all: ImageFolder)?
+
+    /// What each fold does with dlib's ResNet.
+    public enum ResNetTraining: Sendable {
+        /// Nothing: the fold's test identities are scored by the pretrained network as it is.
+        case zeroShot
+        /// ``ResNetFineTuner`` on the fold's training identities (frozen under a head when the
+        /// options say so).
+        case fineTune
+    }
 
     /// Lists the identities under `root` (loading them once at the network's input size, so
     /// a bad image fails here rather than in fold 3) and splits them into `folds` folds
@@ -126,7 +137,25 @@ public final class CrossValidation {
         self.options = options
         self.folds = try Self.split(all.identities, folds: folds, seed: options.seed)
         self.pairData = nil
+        resnet = nil
         try Self.checkNoSharedImages(all, folds: self.folds)
+    }
+
+    /// Folds of the identities of `chips` (dlib's ResNet's chips of identity folders, loaded
+    /// once by the caller), each fold scoring `backbone` zero-shot or fine-tuned on the others
+    /// (``ResNetFineTuner``, with `head` and `options`), on its unseen identities.
+    public init(
+        chips: ImageFolder, backbone: FaceModel, head: HeadKind, training: ResNetTraining, options: TrainingOptions, folds: Int
+    )
+        throws(CrossValidationError)
+    {
+        root = chips.root
+        config = backbone.config
+        self.options = options
+        pairData = nil
+        self.folds = try Self.split(chips.identities, folds: folds, seed: options.seed)
+        resnet = (backbone, head, training, chips)
+        try Self.checkNoSharedImages(chips, folds: self.folds)
     }
 
     /// Splits the connected groups of `pairs`' images into `folds` folds shuffled by
@@ -145,6 +174,7 @@ public final class CrossValidation {
         self.config = config
         self.options = options
         pairData = (pairs, group)
+        resnet = nil
         self.folds = try Self.split(names, folds: folds, seed: options.seed)
     }
 
@@ -248,6 +278,7 @@ public final class CrossValidation {
         -> CrossValidationFoldResult
     {
         if let pairData { return try runPairs(fold, pairData, progress: progress) }
+        if let resnet { return try runResNet(fold, resnet, progress: progress) }
         let start = Date()
         let test = Set(fold.testIdentities)
         let trainSet: ImageFolder, testSet: ImageFolder
@@ -290,6 +321,56 @@ public final class CrossValidation {
 }
 
 extension CrossValidation {
+    /// One fold of dlib's ResNet: zero-shot, or fine-tuned on the other folds' identities; scored
+    /// on the fold's identities.
+    private func runResNet(
+        _ fold: CrossValidationFold, _ r: (backbone: FaceModel, head: HeadKind, training: ResNetTraining, all: ImageFolder),
+        progress: (CrossValidationEvent) -> Void
+    ) throws(CrossValidationError) -> CrossValidationFoldResult {
+        let start = Date()
+        let (trainSet, testSet) = r.all.splitting(off: Set(fold.testIdentities))
+        progress(.foldStarted(fold, trainImages: r.training == .zeroShot ? 0 : trainSet.count, testImages: testSet.count))
+        var foldOptions = options
+        foldOptions.seed = Self.trainingSeed(seed: options.seed, fold: fold.index)
+        let model: FaceModel
+        var history: [EpochReport] = []
+        switch r.training {
+        case .zeroShot:
+            // The backbone's network under a record of its own (the fold's threshold goes there).
+            model = FaceModel(network: r.backbone.network, info: r.backbone.info)
+            model.source = r.backbone.source
+            model.landmarkModel = r.backbone.landmarkModel
+        case .fineTune:
+            do {
+                let tuner = try ResNetFineTuner(
+                    backbone: r.backbone, head: r.head, options: foldOptions, data: .identities(trainSet), validation: nil)
+                let result = try tuner.run { progress(.epoch(fold, $0)) }
+                model = result.model
+                history = result.history
+            } catch {
+                throw .training(fold: fold.index, count: fold.count, error)
+            }
+        }
+        let evaluation: Evaluation
+        do {
+            evaluation = try Evaluation(model: model, folder: testSet)
+        } catch {
+            throw .evaluation(fold: fold.index, count: fold.count, error)
+        }
+        model.info.training?.holdout = fold.testIdentities
+        model.info.threshold = evaluation.metrics.eerThreshold
+        model.info.thresholdMethod = "EER on crossval fold \(fold.index + 1)/\(fold.count) test identities \(evaluation.summary)"
+        let done = CrossValidationFoldResult(
+            fold: fold, metrics: evaluation.metrics, testImages: testSet.count,
+            trainImages: r.training == .zeroShot ? 0 : trainSet.count, finalLoss: history.last?.meanLoss ?? .nan,
+            seconds: Date().timeIntervalSince(start), trainingSeed: foldOptions.seed,
+            intervals: bootstrapResamples > 0
+                ? evaluation.bootstrapIntervals(resamples: bootstrapResamples, seed: options.seed) : nil,
+            model: model, history: history)
+        progress(.foldFinished(done))
+        return done
+    }
+
     /// One fold over pairs: trains on the pairs of the other folds' groups, scores the pairs of
     /// the fold's groups.
     private func runPairs(

@@ -39,6 +39,11 @@ struct CrossvalCommand: ParsableCommand {
             them or their files have the same bytes, so no image is on both sides. Pair folders \
             whose images appear in no other pair are each their own group. A fold trains on the \
             other groups' pairs and scores its own groups' pairs.
+
+            --backbone with dlib's ResNet cuts its chips of every image once, then each fold \
+            fine-tunes it on the fold's training identities as train --backbone does \
+            (--freeze-backbone --head sigmoid: the head alone), or with --zero-shot scores the \
+            ResNet as it is, on the same folds.
             """
     )
 
@@ -64,6 +69,11 @@ struct CrossvalCommand: ParsableCommand {
 
     @OptionGroup var training: TrainingOptionsGroup
 
+    @OptionGroup var backbone: BackboneOptions
+
+    @Flag(help: "With --backbone (dlib's ResNet): no training; each fold scores the ResNet as it is.")
+    var zeroShot = false
+
     @Option(help: "Save each fold's model in this folder (fold-1.safetensors, …).")
     var models: String?
 
@@ -83,6 +93,13 @@ struct CrossvalCommand: ParsableCommand {
         }
         guard seed == nil || seeds == nil else { throw ValidationError("give --seed N or --seeds A,B,…, not both") }
         _ = try seedList()
+        if zeroShot, backbone.backbone == nil { throw ValidationError("--zero-shot goes with --backbone MODEL") }
+        if zeroShot, backbone.freezeBackbone {
+            throw ValidationError("--zero-shot trains nothing; --freeze-backbone trains a head")
+        }
+        if backbone.backbone != nil, data == nil {
+            throw ValidationError("crossval --backbone takes identity folders (--data DIR)")
+        }
         let resamples = NetworkConfig.limits.bootstrap
         guard resamples.contains(bootstrap) else {
             throw ValidationError(
@@ -104,7 +121,16 @@ struct CrossvalCommand: ParsableCommand {
         return list
     }
 
+    /// The training options of seed `seed`: the recipe's, or dlib's ResNet's fine-tuning.
+    func runOptions(seed: UInt64) -> TrainingOptions {
+        guard backbone.backbone != nil else { return training.trainingOptions(seed: seed) }
+        var o = backbone.resNetOptions(training, seed: seed)
+        if zeroShot { o.recipe = "zero-shot" }
+        return o
+    }
+
     func run() throws {
+        if backbone.backbone != nil { return try runResNet() }
         let config = try training.networkConfig()
         let seedValues = try seedList()
         // Every split (and its duplicate-image check) is made before any training.
@@ -127,6 +153,50 @@ struct CrossvalCommand: ParsableCommand {
         let summary = CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
         if json {
             try printJSON(jsonOutput(results, summary: summary, config: config, seeds: seedValues))
+        } else {
+            printTable(results, summary: summary, seeds: seedValues)
+        }
+    }
+
+    /// `--backbone` with dlib's ResNet: its chips of every identity cut once, then each seed's
+    /// folds zero-shot or fine-tuned.
+    func runResNet() throws {
+        guard let path = backbone.backbone, let data else { return }
+        guard try FaceModel.load(path: path).resnet != nil, case .resnet(let model, let head) = try backbone.resolve(training)
+        else {
+            throw CLIError("\(path): crossval --backbone takes dlib's ResNet")
+        }
+        guard let landmarks = model.landmarkModel else {
+            throw CLIError(
+                "\(path): the model file carries no landmark model (landmarks.shape_predictor_5) to cut chips with: convert it again with facetwin import-dlib"
+            )
+        }
+        let seedValues = try seedList()
+        let chips = try ImageFolder(
+            root: data, for: model.config,
+            preparer: FacePreparer(chipsWith: landmarks, modelName: "landmarks.shape_predictor_5", mode: .auto, policy: .refuse))
+        if !quiet, !chips.failedToAcquire.isEmpty {
+            printError("\(chips.failedToAcquire.count) image(s) without a usable face left out")
+            for e in chips.failedToAcquire { printError("  \(e.description) (failure to acquire)") }
+        }
+        let runs = try seedValues.map { s -> (UInt64, CrossValidation) in
+            let options = runOptions(seed: s)
+            let cv = try CrossValidation(
+                chips: chips, backbone: model, head: head, training: zeroShot ? .zeroShot : .fineTune, options: options,
+                folds: folds)
+            cv.bootstrapResamples = bootstrap
+            return (s, cv)
+        }
+        if let models { try createFolder(models) }
+        var results: [(seed: UInt64, folds: [CrossValidationFoldResult], modelPaths: [String?])] = []
+        for (s, cv) in runs {
+            if seedValues.count > 1, !quiet { printError("seed \(s): \(folds) folds") }
+            let (r, paths) = try runFolds(cv, seed: s, several: seedValues.count > 1)
+            results.append((s, r, paths))
+        }
+        let summary = CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
+        if json {
+            try printJSON(jsonOutput(results, summary: summary, config: model.config, seeds: seedValues))
         } else {
             printTable(results, summary: summary, seeds: seedValues)
         }
@@ -206,7 +276,7 @@ struct CrossvalCommand: ParsableCommand {
         let eer: Double, eerThreshold: Float, auc: Double, tarAtFMR1Percent: TARAtFMR, tarAtFMR0_1Percent: TARAtFMR
         /// Bootstrap over the fold's test identities; null with --bootstrap 0.
         let intervals: BootstrapIntervals?
-        let bestAccuracy: Double, finalLoss: Float, seconds: Double, model: String?
+        let bestAccuracy: Double, finalLoss: Float?, seconds: Double, model: String?
 
         func encode(to encoder: Encoder) throws {
             enum K: String, CodingKey {
@@ -264,12 +334,13 @@ struct CrossvalCommand: ParsableCommand {
                         testImages: f.testImages, trainImages: f.trainImages, genuinePairs: m.genuineCount,
                         impostorPairs: m.impostorCount, eer: m.eer, eerThreshold: m.eerThreshold, auc: m.auc,
                         tarAtFMR1Percent: m.tarAtFMR1Percent, tarAtFMR0_1Percent: m.tarAtFMR0_1Percent, intervals: f.intervals,
-                        bestAccuracy: m.bestAccuracy, finalLoss: f.finalLoss, seconds: f.seconds, model: path))
+                        bestAccuracy: m.bestAccuracy, finalLoss: f.finalLoss.isNaN ? nil : f.finalLoss, seconds: f.seconds,
+                        model: path))
             }
         }
         let all = runs.flatMap(\.folds)
         let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
-        let o = training.trainingOptions(seed: seeds[0])
+        let o = runOptions(seed: seeds[0])
         return JSONOutput(
             data: data ?? pairs ?? pairFolders.pairFolders ?? "", folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs,
             batch: o.batchSize, lr: o.learningRate,
@@ -287,15 +358,20 @@ struct CrossvalCommand: ParsableCommand {
         seeds: [UInt64]
     ) {
         let seedText = seeds.count == 1 ? "seed \(seeds[0])" : "seeds \(seeds.map(String.init).joined(separator: ","))"
-        let o = training.trainingOptions(seed: seeds[0])
+        let o = runOptions(seed: seeds[0])
         let kept =
             o.validationShare > 0
             ? "the best epoch on \(o.validationShare) of each fold's training identities kept"
                 + (o.patience > 0 ? ", patience \(o.patience)" : "")
-            : "last healthy epoch kept"
-        print(
-            "crossval: \(folds) subject-disjoint folds of \(data ?? pairs ?? pairFolders.pairFolders ?? ""), \(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (\(kept))"
-        )
+            : backbone.backbone != nil ? "last epoch kept" : "last healthy epoch kept"
+        var what = "\(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (\(kept))"
+        if let path = backbone.backbone {
+            what =
+                zeroShot
+                ? "dlib's ResNet \(path) as it is (no training), \(seedText)"
+                : "\(o.recipe) of \(path) (\(o.freezeBackbone ? "frozen, a sigmoid head trained" : String(format: "backbone lr %g x %g", o.backboneLearningRateScale, o.learningRate))), \(seedText), \(o.epochs) epochs each (\(kept))"
+        }
+        print("crossval: \(folds) subject-disjoint folds of \(data ?? pairs ?? pairFolders.pairFolders ?? ""), \(what)")
         print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")
         for run in runs {
             for f in run.folds {
@@ -319,7 +395,8 @@ struct CrossvalCommand: ParsableCommand {
                 } else {
                     row += "     n/s "
                 }
-                row += String(format: "  %10.4f  %6.1fs", loss, f.seconds)
+                row += f.finalLoss.isNaN ? "           –" : String(format: "  %10.4f", loss)
+                row += String(format: "  %6.1fs", f.seconds)
                 print(row)
             }
         }

@@ -36,15 +36,47 @@ enum DlibResNetInfo {
         } else {
             lines.append("network: architecture metadata missing or unreadable")
         }
+        if a?["head"] as? String == HeadKind.sigmoid.rawValue {
+            lines.append(
+                "head: sigmoid (distance → BatchNorm1d → Dense(1) → sigmoid; score small for similar, match probability 1 − score)"
+            )
+        }
         lines.append("source: \(m["source"] ?? "not recorded")")
-        // The threshold `calibrate` stored (FaceModel writes it in `info`), else dlib's.
-        if let json = m["info"], let info = try? JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8)),
-            let threshold = info.threshold, info.thresholdMethod != ModelInfo.dlibThresholdMethod
-        {
+        let info = m["info"].flatMap { try? JSONDecoder().decode(ModelInfo.self, from: Data($0.utf8)) }
+        if let t = info?.training {
+            lines += trainingLines(t, margin: info?.margin)
+        }
+        // The threshold `calibrate` or training stored (FaceModel writes it in `info`), else dlib's.
+        if let info, let threshold = info.threshold, info.thresholdMethod != ModelInfo.dlibThresholdMethod {
             lines.append("threshold: \(threshold) (\(info.thresholdMethod ?? "method not recorded"))")
+        } else if info?.training != nil {
+            lines.append("threshold: none (facetwin calibrate chooses one on identities not trained on)")
         } else {
             lines.append("threshold: 0.6 (dlib's default; facetwin calibrate chooses one on your data)")
         }
+        return lines
+    }
+
+    /// What a fine-tuned ResNet records of its training: the backbone (path and fingerprint)
+    /// and the run.
+    static func trainingLines(_ t: TrainingSummary, margin: Float?) -> [String] {
+        let how =
+            t.backboneFrozen == true
+            ? "frozen: only the head trained"
+            : "fine-tuned\(t.backboneLearningRateScale.map { ", backbone learning rate \($0) × the run's" } ?? "")"
+        var lines = [
+            "fine-tuned from: \(t.backbone ?? "not recorded") (fingerprint \(t.backboneFingerprint ?? "not recorded"); \(how))",
+            "trained on: \(t.data) (\(t.trainIdentities) identities, \(t.trainImages) images), held out: \(t.holdout.isEmpty ? "none" : t.holdout.joined(separator: ","))",
+            "recipe: \(t.recipe ?? "?"), \(t.epochs) epochs, batch \(t.batchSize), lr \(t.learningRate), margin \(margin.map { "\($0)" } ?? "?"), seed \(t.seed); kept epoch \(t.bestEpoch)"
+        ]
+        if let pairs = t.trainPairs {
+            lines.append("pairs: \(pairs) trained on\(t.validationPairs.map { ", validated on \($0)" } ?? "")")
+        }
+        var loss = String(format: "loss: %.4f (last epoch), %.4f (kept epoch)", t.finalLoss, t.bestEpochLoss)
+        if let e = t.validationEER, let a = t.validationAUC {
+            loss += String(format: "; validation EER %.2f%%, AUC %.4f", 100 * e, a)
+        }
+        lines.append(loss)
         return lines
     }
 }

@@ -228,8 +228,20 @@ struct TrainingOptionsGroup: ParsableArguments {
         return config
     }
 
-    func trainingOptions(seed: UInt64) -> TrainingOptions {
-        var o = recipe.options
+    /// The twin-layer options given (`--size`, `--channels`, …): they describe a twin, not dlib's ResNet.
+    var twinLayerOptions: [String] {
+        let given: [(String, Bool)] = [
+            ("--size", size != nil), ("--channels", channels != nil), ("--hidden", hidden != nil),
+            ("--embedding", embedding != nil), ("--invert", invert), ("--color", color), ("--standardize", standardize != nil),
+            ("--mirror", mirror != nil), ("--pool", pool != nil), ("--embedding-scale", embeddingScale != nil),
+            ("--inset", inset != nil)
+        ]
+        return given.filter(\.1).map(\.0)
+    }
+
+    /// The recipe's training options (or `base`'s) with the options given.
+    func trainingOptions(seed: UInt64, base: TrainingOptions? = nil) -> TrainingOptions {
+        var o = base ?? recipe.options
         o.epochs = epochs ?? o.epochs
         o.batchSize = batch ?? o.batchSize
         o.learningRate = lr ?? o.learningRate

@@ -92,7 +92,8 @@ struct TrainingPairsOptions: ParsableArguments {
 
 extension PairImages {
     /// The images of a labelled pair list, prepared for `config`'s network.
-    init(_ list: PairList, for config: NetworkConfig) throws {
-        try self.init(source: list.file, pairs: list.pairs.map { ($0.path1, $0.path2, $0.same ?? false) }, for: config)
+    init(_ list: PairList, for config: NetworkConfig, preparer: FacePreparer? = nil) throws {
+        try self.init(
+            source: list.file, pairs: list.pairs.map { ($0.path1, $0.path2, $0.same ?? false) }, for: config, preparer: preparer)
     }
 }

@@ -847,8 +847,45 @@ final class ErrorTableTests: XCTestCase {
             file + "DlibResNetModelFile.swift {path}: facetwin.dlib-resnet model with unreadable metadata (key \"info\")": {
                 resnetEmbed(try f.editedModel(f.resnetModel) { header, _ in editMeta(&header) { $0["info"] = "{" } })
             },
-            cli + "BackboneOptions.swift {model}: holds dlib's ResNet; --backbone takes a FaceTwin twin model": {
-                train + ["--backbone", f.resnetModel, "--out", f.path("m.safetensors")]
+            cli
+                + "BackboneOptions.swift {model}: holds dlib's ResNet, which has its own layers and input; {options} describe a twin's (leave them out)":
+                {
+                    train + ["--backbone", f.resnetModel, "--out", f.path("m.safetensors")]
+                },
+            cli + "BackboneOptions.swift --backbone-lr-scale goes with --backbone MODEL": {
+                train + ["--backbone-lr-scale", "0.5"]
+            },
+            cli + "BackboneOptions.swift --backbone-lr-scale must be above 0 and at most 1 (got {s})": {
+                [
+                    "train", "--data", f.data.path, "--backbone", f.resnetModel, "--backbone-lr-scale", "0", "--out",
+                    f.path("m.safetensors")
+                ]
+            },
+            cli
+                + "TrainCommand.swift {model}: the model file carries no landmark model (landmarks.shape_predictor_5) to cut chips with: convert it again with facetwin import-dlib":
+                {
+                    let bare = f.path("bare.safetensors")
+                    try FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1)).save(to: bare)
+                    return ["train", "--data", f.data.path, "--backbone", bare, "--out", f.path("m.safetensors")]
+                },
+            cli
+                + "CrossvalCommand.swift {model}: the model file carries no landmark model (landmarks.shape_predictor_5) to cut chips with: convert it again with facetwin import-dlib":
+                {
+                    let bare = f.path("bare.safetensors")
+                    try FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1)).save(to: bare)
+                    return ["crossval", "--data", f.data.path, "--backbone", bare]
+                },
+            cli + "CrossvalCommand.swift --zero-shot goes with --backbone MODEL": {
+                ["crossval", "--data", f.data.path, "--zero-shot"]
+            },
+            cli + "CrossvalCommand.swift --zero-shot trains nothing; --freeze-backbone trains a head": {
+                ["crossval", "--data", f.data.path, "--backbone", f.resnetModel, "--zero-shot", "--freeze-backbone"]
+            },
+            cli + "CrossvalCommand.swift crossval --backbone takes identity folders (--data DIR)": {
+                ["crossval", "--pairs", "p.csv", "--backbone", f.resnetModel]
+            },
+            cli + "CrossvalCommand.swift {model}: crossval --backbone takes dlib's ResNet": {
+                ["crossval", "--data", f.data.path, "--backbone", f.model]
             },
             file + "FaceModel.swift {path}: cannot write model: {reason}": {
                 [
