@@ -31,6 +31,7 @@ import Darwin
 ///     identities(id, name UNIQUE, created_at)
 ///     templates(id, identity_id → identities ON DELETE CASCADE, embedding BLOB (little-endian
 ///               Float32), image_path, image_sha256, enrolled_at, UNIQUE(identity_id, image_sha256))
+///     api_keys(…): migration v2, the API keys of `facetwin serve` (GalleryKeys.swift)
 public final class Gallery: GalleryStore {
     /// The gallery file, as given.
     public let path: String
@@ -733,6 +734,7 @@ public final class Gallery: GalleryStore {
                     """,
                 arguments: [meta.schemaVersion, meta.modelFingerprint, meta.modelPath, meta.embeddingSize, meta.createdAt])
         }
+        registerKeyMigration(&migrator)  // v2: api_keys (GalleryKeys.swift)
         return migrator
     }
 }

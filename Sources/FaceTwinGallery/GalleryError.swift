@@ -55,6 +55,12 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     case badExport(file: String, line: Int, problem: String)
     /// A template export could not be read or written.
     case file(FileError)
+    /// An API key name that cannot be stored (the identity names' rules).
+    case invalidKeyName(name: String, reason: String)
+    /// `keys add` with a name the gallery already has a key for.
+    case duplicateKey(path: String, name: String)
+    /// `keys revoke` of a name the gallery has no key for.
+    case unknownKey(path: String, name: String)
 
     /// The 12 leading hex digits of a fingerprint: enough to tell models apart in a message.
     public static func short(_ fingerprint: String) -> String { String(fingerprint.prefix(12)) }
@@ -115,6 +121,12 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file):\(line): \(problem)"
         case .file(let error):
             return error.description
+        case .invalidKeyName(let name, let reason):
+            return "invalid key name \"\(name)\": \(reason)"
+        case .duplicateKey(let path, let name):
+            return "\(path): the gallery already has a key named \"\(name)\" (revoke it first to replace it)"
+        case .unknownKey(let path, let name):
+            return "\(path): no key named \"\(name)\" in the gallery"
         }
     }
 }

@@ -46,6 +46,17 @@ public protocol GalleryStore: AnyObject {
     func generation() throws(GalleryError) -> GalleryGeneration
     /// Every usable template in one contiguous matrix, for identification.
     func loadIndex() throws(GalleryError) -> TemplateIndex
+
+    // The API keys of `facetwin serve` (GalleryKeys.swift): only their SHA-256 is stored.
+
+    /// Makes a key named `name` with `role`, stores its hash, returns the key (shown once).
+    func addKey(name: String, role: KeyRole) throws(GalleryError) -> String
+    /// The keys' names, roles and dates (never the keys), in natural name order.
+    func keys() throws(GalleryError) -> [APIKeySummary]
+    /// Deletes the key named `name`.
+    func revokeKey(name: String) throws(GalleryError)
+    /// The key's name and role when `key` is one of the gallery's keys, else nil.
+    func authenticate(key: String) throws(GalleryError) -> APIKeySummary?
 }
 
 /// What ``GalleryStore/generation()`` returns: equal tokens mean an unchanged gallery.

@@ -262,6 +262,17 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
         }
     }
 
+    /// The API keys of `facetwin serve`: only their SHA-256 (GalleryKeys.swift).
+    static let keysTable = """
+        CREATE TABLE IF NOT EXISTS facetwin.api_keys (
+            id bigserial PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            role text NOT NULL CHECK (role IN ('admin', 'enroll', 'verify')),
+            key_sha256 text NOT NULL UNIQUE,
+            created_at timestamptz NOT NULL
+        )
+        """
+
     /// The advisory lock key that orders gallery creators ("FTwG").
     static let creationLock: Int64 = 0x4654_7747
 
@@ -285,12 +296,16 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
 
     /// Runs `body` in one transaction that first bumps the generation (and so holds the
     /// metadata row's lock until it ends: writers queue). Rolled back on any error.
-    func write<T>(_ body: (PostgresWrites) throws -> T) throws(GalleryError) -> T {
+    /// `changesTemplates: false` (the keys): no generation bump, no identification index reload.
+    func write<T>(changesTemplates: Bool = true, _ body: (PostgresWrites) throws -> T) throws(GalleryError) -> T {
         try withConnection { c in
             _ = try c.query("BEGIN", logger: logger).wait()
             do {
-                _ = try c.query("UPDATE facetwin.gallery_meta SET generation = generation + 1 WHERE id = 1", logger: logger)
-                    .wait()
+                if changesTemplates {
+                    _ = try c.query(
+                        "UPDATE facetwin.gallery_meta SET generation = generation + 1 WHERE id = 1", logger: logger
+                    ).wait()
+                }
                 let result = try body(PostgresWrites(connection: c, logger: logger))
                 WritePoint.here("gallery: written, before commit")
                 _ = try c.query("COMMIT", logger: logger).wait()
@@ -503,6 +518,81 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
         try checkImport(export)
         let now = Date()
         return try write { w in try export.write(into: w, at: now) }
+    }
+}
+
+// MARK: - API keys
+
+extension PostgresGallery {
+    public func addKey(name: String, role: KeyRole) throws(GalleryError) -> String {
+        try Gallery.validateKeyName(name)
+        let key = Gallery.newKey()
+        let hash = Gallery.keyHash(key)
+        let stored = Gallery.normalized(name)
+        let now = Date()
+        let added: Bool = try write(changesTemplates: false) { w in
+            _ = try w.connection.query(PostgresQuery(unsafeSQL: Self.keysTable), logger: logger).wait()
+            let result = try w.connection.query(
+                """
+                INSERT INTO facetwin.api_keys (name, role, key_sha256, created_at)
+                VALUES (\(stored), \(role.rawValue), \(hash), \(now)) ON CONFLICT (name) DO NOTHING
+                """, logger: logger
+            ).wait()
+            return result.metadata.rows == 1
+        }
+        guard added else { throw .duplicateKey(path: path, name: name) }
+        return key
+    }
+
+    public func keys() throws(GalleryError) -> [APIKeySummary] {
+        let found: [PostgresRow] = try withConnection { c in
+            guard try Self.keysTableExists(c, logger: logger) else { return [] }
+            return try c.query("SELECT name, role, created_at FROM facetwin.api_keys", logger: logger).wait().rows
+        }
+        var keys: [APIKeySummary] = []
+        for row in found {
+            let (name, roleText, created) = try decode(row, (String, String, Date).self)
+            guard let role = KeyRole(rawValue: roleText) else {
+                throw .notAGallery(path: path, reason: "a damaged row: api_keys.role holds \(roleText), not a role")
+            }
+            keys.append(APIKeySummary(name: name, role: role, createdAt: created))
+        }
+        return keys.sorted { NaturalOrder.areInIncreasingOrder($0.name, $1.name) }
+    }
+
+    public func revokeKey(name: String) throws(GalleryError) {
+        let stored = Gallery.normalized(name)
+        let removed: Bool = try write(changesTemplates: false) { w in
+            guard try Self.keysTableExists(w.connection, logger: logger) else { return false }
+            let result = try w.connection.query("DELETE FROM facetwin.api_keys WHERE name = \(stored)", logger: logger).wait()
+            return (result.metadata.rows ?? 0) > 0
+        }
+        guard removed else { throw .unknownKey(path: path, name: name) }
+    }
+
+    public func authenticate(key: String) throws(GalleryError) -> APIKeySummary? {
+        guard key.hasPrefix(Gallery.keyPrefix), key.utf8.count <= 200 else { return nil }
+        let hash = Gallery.keyHash(key)
+        let found: PostgresRow? = try withConnection { c in
+            guard try Self.keysTableExists(c, logger: logger) else { return nil }
+            return try c.query(
+                "SELECT name, role, created_at FROM facetwin.api_keys WHERE key_sha256 = \(hash)", logger: logger
+            ).wait().rows.first
+        }
+        guard let found else { return nil }
+        let (name, roleText, created) = try decode(found, (String, String, Date).self)
+        guard let role = KeyRole(rawValue: roleText) else { return nil }
+        return APIKeySummary(name: name, role: role, createdAt: created)
+    }
+
+    static func keysTableExists(_ connection: PostgresConnection, logger: Logger) throws -> Bool {
+        let rows = try connection.query(
+            """
+            SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'facetwin' AND c.relname = 'api_keys'
+            """, logger: logger
+        ).wait().rows
+        return try rows.first?.decode(Int.self) ?? 0 > 0
     }
 }
 

@@ -1,9 +1,10 @@
 // Identification at scale (scripts/bench-identify.sh runs these):
 //   facetwin-bench --identify [--sizes 1000,10000,100000,1000000] [--probes 1000]
 //       synthetic 128-D templates (2 an identity) built straight into a TemplateIndex; per size:
-//       build seconds, index MiB, RSS, identify p50/p99 (top 5, min score) over --probes probes
-//       (half near a stored template, half random), and where the time goes: the GEMV alone,
-//       the rest (bounds per identity, k-th selection, exact rescoring of the candidates).
+//       build seconds, index MiB, RSS, identify p50/p99 (top 5, min score; wall and the thread's
+//       CPU time) over --probes probes (half near a stored template, half random), and where the
+//       time goes: the int8 product alone (the rest: bounds per identity, k-th selection, exact
+//       rescoring), beside a Float32 BLAS SGEMV over the same templates.
 //   facetwin-bench --make-gallery N --model M --out G.sqlite
 //       an SQLite gallery of N synthetic templates bound to model M (imported in one transaction).
 //   facetwin-bench --load-gallery G [--model M] [--runs 5]
@@ -19,6 +20,13 @@ func rssMiB() -> Double {
         return kb / 1024
     }
     return 0
+}
+
+/// CPU seconds of the calling thread: what a query costs, whatever else the machine runs.
+func threadCPU() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
 func percentile(_ xs: [Double], _ p: Double) -> Double {
@@ -61,19 +69,22 @@ func runIdentifyBench(sizes: [Int], probes probeCount: Int) {
             }
         }
         _ = try! index.search(probe: probes[0], top: 5, score: .min)  // warm
-        var times: [Double] = []
-        var candidates = 0
+        var times: [Double] = [], cpu: [Double] = []
         for p in probes {
-            let s = now()
-            let r = try! index.search(probe: p, top: 5, score: .min)
+            let s = now(), c = threadCPU()
+            _ = try! index.search(probe: p, top: 5, score: .min)
+            cpu.append(threadCPU() - c)
             times.append(now() - s)
-            candidates += r.ranked.count
         }
-        // The GEMV alone, on the same matrix.
-        var gemvTimes: [Double] = []
+        // Where the time goes: the int8 product alone, and a Float32 BLAS SGEMV over the same
+        // templates (what the product would cost without quantization), both in thread CPU time.
+        var productCPU: [Double] = [], gemvCPU: [Double] = []
         var y = [Float](repeating: 0, count: index.templateCount)
         for p in probes.prefix(min(probeCount, 200)) {
-            let s = now()
+            var c = threadCPU()
+            _ = index.coarseProduct(p)
+            productCPU.append(threadCPU() - c)
+            c = threadCPU()
             index.withMatrix { m in
                 p.withUnsafeBufferPointer { x in
                     y.withUnsafeMutableBufferPointer { out in
@@ -81,13 +92,15 @@ func runIdentifyBench(sizes: [Int], probes probeCount: Int) {
                     }
                 }
             }
-            gemvTimes.append(now() - s)
+            gemvCPU.append(threadCPU() - c)
         }
         let line: [String: Any] = [
             "templates": n, "identities": index.identityCount, "build_s": build,
             "index_mib": Double(index.byteCount) / 1_048_576, "rss_mib": rssMiB(),
-            "identify_p50_ms": percentile(times, 0.5) * 1000, "identify_p99_ms": percentile(times, 0.99) * 1000,
-            "gemv_p50_ms": percentile(gemvTimes, 0.5) * 1000, "gemv_p99_ms": percentile(gemvTimes, 0.99) * 1000,
+            "identify_wall_p50_ms": percentile(times, 0.5) * 1000, "identify_wall_p99_ms": percentile(times, 0.99) * 1000,
+            "identify_cpu_p50_ms": percentile(cpu, 0.5) * 1000, "identify_cpu_p99_ms": percentile(cpu, 0.99) * 1000,
+            "int8_product_cpu_p50_ms": percentile(productCPU, 0.5) * 1000,
+            "float32_sgemv_cpu_p50_ms": percentile(gemvCPU, 0.5) * 1000,
             "probes": probes.count
         ]
         let data = try! JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])

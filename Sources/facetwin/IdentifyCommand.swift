@@ -73,7 +73,8 @@ struct IdentifyCommand: ParsableCommand {
                 )
             }
             if let info {
-                let templates = (try? g.identities().reduce(0) { $0 + $1.templateCount }) ?? r.identitiesCompared
+                // The gallery's templates: those the index compared and those it skipped.
+                let templates = ((try? verifier.index().templateCount) ?? r.identitiesCompared) + r.skippedTemplates
                 print(EvalFormat.errorRateLine(info, distance: scored, templates: templates))
             }
             var width = 0

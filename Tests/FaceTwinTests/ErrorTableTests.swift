@@ -1002,6 +1002,22 @@ final class ErrorTableTests: XCTestCase {
                 {
                     verify + ["--model", f.modelNoThreshold, f.probe]
                 },
+            "GalleryError.invalidKeyName invalid key name \"{name}\": {reason}": {
+                ["keys", "add", "--gallery", f.gallery, "--role", "admin", " x"]
+            },
+            "GalleryError.duplicateKey {gallery}: the gallery already has a key named \"{name}\" (revoke it first to replace it)":
+                {
+                    let p = f.path("keys.sqlite")
+                    try FileManager.default.copyItem(atPath: f.gallery, toPath: p)
+                    try Fixture.run(["keys", "add", "--gallery", p, "--role", "verify", "door"])
+                    return ["keys", "add", "--gallery", p, "--role", "admin", "door"]
+                },
+            "GalleryError.unknownKey {gallery}: no key named \"{name}\" in the gallery": {
+                ["keys", "revoke", "--gallery", f.gallery, "nobody"]
+            },
+            cli + "KeysCommand.swift {gallery}: no gallery here; give --model to create one": {
+                ["keys", "add", "--gallery", f.path("none.sqlite"), "--role", "admin", "k"]
+            },
             "GalleryError.unknownIdentity {gallery}: no identity named \"{name}\" in the gallery": {
                 ["verify", "--gallery", f.gallery, "--claim", "zed", f.probe]
             },

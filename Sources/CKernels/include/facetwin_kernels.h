@@ -68,4 +68,10 @@ void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u,
 /// the bit either way. Returns how many entries of x differ from u (each thread sees all of them).
 long facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *x, size_t ldx, const float *u,
                              float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch, int dense_percent);
+
+/// Identification's coarse pass (int8dot.c): out[i] = Σ_c rows[i·d + c] · probe[c], exact in
+/// int32, for n rows of d int8 values (entries in −127…127). AVX2 when the CPU has it and d is a
+/// multiple of 32, else the portable loop (also callable directly, for tests).
+void facetwin_int8_dots(const int8_t *rows, size_t n, int d, const int8_t *probe, int32_t *out);
+void facetwin_int8_dots_portable(const int8_t *rows, size_t n, int d, const int8_t *probe, int32_t *out);
 #endif
