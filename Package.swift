@@ -23,6 +23,9 @@ let package = Package(
         // not committed: the package mirrors this project builds from carry their own commit ids.)
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // `facetwin serve` (FaceTwinServer): Hummingbird 2 and Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit
@@ -72,10 +75,20 @@ let package = Package(
                 .unsafeFlags(simdFlags),
             ]
         ),
+        // The HTTP service of `facetwin serve`: routes, handlers, keys, metrics and the web page.
+        .target(
+            name: "FaceTwinServer",
+            dependencies: [
+                "FaceTwin",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+        ),
         .executableTarget(
             name: "facetwin",
             dependencies: [
                 "FaceTwin",
+                "FaceTwinServer",
                 "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -92,6 +105,13 @@ let package = Package(
             name: "FaceTwinTests",
             dependencies: ["FaceTwin", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FaceTwinServerTests",
+            dependencies: [
+                "FaceTwinServer", "FaceTwin",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5],

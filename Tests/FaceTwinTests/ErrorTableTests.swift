@@ -955,6 +955,12 @@ final class ErrorTableTests: XCTestCase {
             cli + "KeysCommand.swift {gallery}: no gallery here; give --model to create one": {
                 ["keys", "add", "--gallery", f.path("none.sqlite"), "--role", "admin", "k"]
             },
+            cli + "ServeCommand.swift --workers must be between 1 and 64 (got {n})": {
+                ["serve", "--model", f.model, "--gallery", f.gallery, "--workers", "0"]
+            },
+            cli + "ServeCommand.swift --max-body-mib and --max-photo-mib must be between 1 and 1024": {
+                ["serve", "--model", f.model, "--gallery", f.gallery, "--max-body-mib", "0"]
+            },
             "GalleryError.unknownIdentity {gallery}: no identity named \"{name}\" in the gallery": {
                 ["verify", "--gallery", f.gallery, "--claim", "zed", f.probe]
             },
