@@ -61,8 +61,11 @@ final class ServerProcess {
 }
 
 /// Runs a program, returning its status and output.
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (Int32, String) {
+func runProgram(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil
+) throws -> (Int32, String) {
     let p = Process()
+    if let directory { p.currentDirectoryURL = directory }
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
     if let environment { p.environment = environment }
@@ -206,7 +209,7 @@ final class ServerProcessTests: XCTestCase {
                 "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                 "--max-examples", "25", "--seed", "1", "--no-color"
             ],
-            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "SCHEMATHESIS_HOOKS": ""])
+            environment: ["PATH": "/usr/bin:/bin", "HOME": fx.dir.path], directory: fx.dir)
         print(out.split(separator: "\n").suffix(25).joined(separator: "\n"))
         XCTAssertEqual(status, 0, out)
         XCTAssertEqual(server.stop(), 0, server.stderrText)
