@@ -50,10 +50,13 @@ trap cleanup EXIT
 
 # face_recognition's examples folder, from a work tree or a bare git directory.
 if [ -d "$FR_REPO/examples" ]; then
-  cp -r "$FR_REPO/examples" "$WORK/examples"
+  mkdir -p "$WORK/examples"
+  cp "$FR_REPO/examples/"{web_service_example.py,obama.jpg,obama-480p.jpg} "$WORK/examples/"
 else
   mkdir -p "$WORK/examples"
-  git --git-dir="$FR_REPO" archive HEAD examples | tar -x -C "$WORK"
+  for f in web_service_example.py obama.jpg obama-480p.jpg; do
+    git --git-dir="$FR_REPO" show "HEAD:examples/$f" > "$WORK/examples/$f"
+  done
 fi
 "$FR_PYTHON" - "$WORK/examples/obama-480p.jpg" "$WORK/probe.jpg" <<'EOF'
 import sys

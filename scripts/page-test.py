@@ -49,7 +49,7 @@ class WebDriver:
             raise RuntimeError(f"WebDriver {method} {path}: {e.code} {e.read()[:300]!r}")
 
     def start(self, chromium):
-        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1360,1000",
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1360,1250",
                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
         value = self.call("POST", "/session", {"capabilities": {"alwaysMatch": {
             "browserName": "chrome", "goog:chromeOptions": {"binary": chromium, "args": args}}}})

@@ -14,7 +14,9 @@ enum WebPage {
           body { font: 15px/1.45 system-ui, sans-serif; color: var(--ink); margin: 0; background: #f5f6f8; }
           header { background: var(--ink); color: #fff; padding: 10px 20px; display: flex; gap: 16px; align-items: center; flex-wrap: wrap; }
           header h1 { font-size: 18px; margin: 0 12px 0 0; }
-          header input { width: 26em; }
+          header input { width: 24em; }
+          header span.keybox { display: inline-flex; gap: 6px; align-items: center; }
+          header button { margin-top: 0; }
           header .model { color: #c8cede; font-size: 13px; }
           main { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 14px; padding: 14px; }
           section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
@@ -41,7 +43,7 @@ enum WebPage {
         <body>
         <header>
           <h1>FaceTwin</h1>
-          <span><input id="key" type="password" placeholder="API key (ftk_…)" autocomplete="off"> <button id="saveKey" class="plain">Use key</button></span>
+          <span class="keybox"><input id="key" type="password" placeholder="API key (ftk_…)" autocomplete="off"> <button id="saveKey" class="plain">Use key</button></span>
           <span class="model" id="model"></span>
         </header>
         <main>
@@ -92,6 +94,7 @@ enum WebPage {
         function headers() { return key ? { "Authorization": "Bearer " + key } : {}; }
         function esc(s) { return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])); }
         function fmt(x) { return Number(x).toFixed(3); }
+        function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
 
         async function call(method, path, body) {
           const response = await fetch(path, { method, headers: headers(), body });
@@ -125,7 +128,7 @@ enum WebPage {
               "<tr><td>" + esc(p.name) + "</td><td>" + p.templateCount + "</td><td>" + esc(new Date(p.enrolledAt).toLocaleString()) +
               '</td><td><button class="danger" data-name="' + esc(p.name) + '">Delete</button></td></tr>').join("");
             $("names").innerHTML = g.identities.map((p) => '<option value="' + esc(p.name) + '">').join("");
-            $("galleryResult").textContent = g.identities.length + " identities, " + g.templateCount + " templates";
+            $("galleryResult").textContent = plural(g.identities.length, "identity", "identities") + ", " + plural(g.templateCount, "template", "templates");
           } catch (e) { showError("galleryResult", e); }
         }
 
@@ -134,8 +137,8 @@ enum WebPage {
           if (!name || !confirm("Delete " + name + " and all their templates?")) return;
           try {
             const r = await call("DELETE", "/v1/identities/" + encodeURIComponent(name));
-            $("galleryResult").textContent = "deleted " + r.removed + " (" + r.templates + " templates)";
             await loadGallery();
+            $("galleryResult").textContent = "deleted " + r.removed + " (" + r.templates + " templates); " + $("galleryResult").textContent;
           } catch (e) { showError("galleryResult", e); }
         });
 
