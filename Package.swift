@@ -82,7 +82,7 @@ let package = Package(
                 "FaceTwin",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
+            ]
         ),
         .executableTarget(
             name: "facetwin",

@@ -16,7 +16,7 @@ enum WebPage {
           header h1 { font-size: 18px; margin: 0 12px 0 0; }
           header input { width: 24em; }
           header span.keybox { display: inline-flex; gap: 6px; align-items: center; }
-          header button { margin-top: 0; }
+          header button { margin-top: 0; white-space: nowrap; }
           header .model { color: #c8cede; font-size: 13px; }
           main { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 14px; padding: 14px; }
           section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
@@ -30,7 +30,7 @@ enum WebPage {
           .verdict { font-weight: 700; font-size: 17px; }
           .match { color: var(--ok); } .nomatch { color: var(--no); } .error { color: var(--no); }
           .crops img, .crop { width: 112px; height: 112px; image-rendering: pixelated; border: 1px solid var(--line); border-radius: 4px; margin: 4px 4px 0 0; }
-          .meter { position: relative; height: 12px; background: #eef0f4; border-radius: 6px; margin: 6px 0; }
+          .meter { position: relative; min-width: 120px; height: 12px; background: #eef0f4; border-radius: 6px; margin: 6px 0; }
           .meter .fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 6px; }
           .meter .mark { position: absolute; top: -3px; bottom: -3px; width: 2px; background: var(--ink); }
           .small { color: var(--muted); font-size: 13px; }
