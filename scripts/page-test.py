@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drives the page of `facetwin serve` in headless Chromium (Debian's chromium and
 chromium-driver) through plain WebDriver HTTP, no Selenium: enroll a person from two photos,
-verify a photo of them (a match) and of someone else (no match), identify, delete. Saves a
+verify a photo of them (a match) and of someone else (no match), identify, delete, and a photo
+from Chromium's fake camera (a test pattern: refused, no face). Saves a
 screenshot after each step into --shots and exits 1 if a step does not show what it should.
 
     scripts/page-test.py --facetwin .build/debug/facetwin --model models/dlib-resnet.safetensors \
@@ -181,6 +182,18 @@ def main():
         step("3-verify-no-match", verify(a.other), "#verifyResult", r"^NO MATCH")
         step("4-identify", identify, "#identifyResult", re.escape(a.name))
         step("5-delete", delete, "#galleryResult", r"deleted .* \(2 templates\)")
+
+        def camera():
+            web.click("#startCamera")
+            web.wait_text("#snap", "Take photo")
+            time.sleep(1.5)  # Chromium's fake camera: a moving test pattern, no face
+            web.click("#snap")
+            time.sleep(0.5)
+            web.script("document.getElementById('identifyFile').value = ''")
+            web.click("#identifyShot")
+            web.click("#identifyGo")
+
+        step("6-camera-no-face", camera, "#identifyResult", r"camera\.jpg: .*no face")
         people = web.script("return document.getElementById('people').rows.length")
         if people != 0:
             failures.append(f"the gallery table still has {people} rows after the delete")
@@ -195,7 +208,7 @@ def main():
     if failures:
         print("page-test: " + "; ".join(failures), file=sys.stderr)
         return 1
-    print(f"page-test: 5 steps passed; screenshots in {a.shots}")
+    print(f"page-test: 6 steps passed; screenshots in {a.shots}")
     return 0
 
 

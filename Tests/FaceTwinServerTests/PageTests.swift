@@ -3,7 +3,7 @@ import XCTest
 
 /// The page at `/` in headless Chromium (scripts/page-test.py, plain WebDriver through Debian's
 /// chromium-driver) with the pretrained model: enroll from two photos, verify a match and a
-/// non-match, identify, delete. Screenshots go to $FACETWIN_PAGE_SHOTS (a temporary folder
+/// non-match, identify, delete; a photo from the fake camera (getUserMedia) is refused: no face. Screenshots go to $FACETWIN_PAGE_SHOTS (a temporary folder
 /// when unset).
 final class PageTests: XCTestCase {
     func testPageEnrollsVerifiesIdentifiesAndDeletesInChromium() throws {
@@ -28,7 +28,7 @@ final class PageTests: XCTestCase {
             ])
         print(out)
         XCTAssertEqual(status, 0, out)
-        for step in ["1-enroll", "2-verify-match", "3-verify-no-match", "4-identify", "5-delete"] {
+        for step in ["1-enroll", "2-verify-match", "3-verify-no-match", "4-identify", "5-delete", "6-camera-no-face"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(shots)/\(step).png"), step)
         }
         XCTAssertTrue(out.contains("2-verify-match: MATCH"), out)
