@@ -38,6 +38,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         // The PostgreSQL gallery (FaceTwinPostgres only: the core library does not pull SwiftNIO).
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // `facetwin serve` (FaceTwinServer): Hummingbird 2 and Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit
@@ -95,11 +98,21 @@ let package = Package(
             name: "FaceTwinPostgres",
             dependencies: ["FaceTwin", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
+        // The HTTP service of `facetwin serve`: routes, handlers, keys, metrics and the web page.
+        .target(
+            name: "FaceTwinServer",
+            dependencies: [
+                "FaceTwin",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "facetwin",
             dependencies: [
                 "FaceTwin",
                 "FaceTwinPostgres",
+                "FaceTwinServer",
                 "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -113,6 +126,13 @@ let package = Package(
             name: "FaceTwinTests",
             dependencies: ["FaceTwin", "FaceTwinPostgres", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "FaceTwinServerTests",
+            dependencies: [
+                "FaceTwinServer", "FaceTwin",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5],

@@ -12,6 +12,7 @@ scripts/format.sh --check
 # The converted model needs a built facetwin: build the debug one the tests use, then convert.
 swift build --product facetwin
 scripts/fetch-models.sh --facetwin .build/debug/facetwin || echo "test: going on without the pretrained model" >&2
+scripts/fetch-test-tools.sh || echo "test: going on without schemathesis" >&2
 if [ "${FACETWIN_TEST_POSTGRES:-}" = "none" ]; then
   unset FACETWIN_TEST_POSTGRES
 elif [ -z "${FACETWIN_TEST_POSTGRES:-}" ]; then

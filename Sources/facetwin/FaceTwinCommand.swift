@@ -17,7 +17,7 @@ struct FaceTwinCommand: ParsableCommand {
             TrainCommand.self, EmbedCommand.self, InfoCommand.self,
             EnrollCommand.self, GalleryCommand.self, VerifyCommand.self, IdentifyCommand.self,
             EvaluateCommand.self, CalibrateCommand.self, CompareCommand.self, CrossvalCommand.self,
-            DetectCommand.self, PredictCommand.self, ImportDlibCommand.self, KeysCommand.self
+            DetectCommand.self, PredictCommand.self, ImportDlibCommand.self, KeysCommand.self, ServeCommand.self
         ]
     )
 }

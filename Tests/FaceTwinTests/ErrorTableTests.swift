@@ -45,9 +45,10 @@ final class ErrorTableTests: XCTestCase {
             return all.filter { $0.pathExtension == "swift" }.sorted { $0.path < $1.path }
         }
         func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
-        // The library's targets: Sources/FaceTwin and Sources/FaceTwin<Layer>.
+        // The library's targets: Sources/FaceTwin and Sources/FaceTwin<Layer> (the server's errors
+        // are HTTP answers, in docs/ERRORS.md's table of their own: ServerErrorTableTests).
         let targets = (try fm.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Sources").path))
-            .filter { $0.hasPrefix("FaceTwin") }.sorted()
+            .filter { $0.hasPrefix("FaceTwin") && $0 != "FaceTwinServer" }.sorted()
         for file in targets.flatMap({ swiftFiles("Sources/\($0)") }) {
             let text = try String(contentsOf: file, encoding: .utf8)
             let name = file.lastPathComponent
@@ -1017,6 +1018,12 @@ final class ErrorTableTests: XCTestCase {
             },
             cli + "KeysCommand.swift {gallery}: no gallery here; give --model to create one": {
                 ["keys", "add", "--gallery", f.path("none.sqlite"), "--role", "admin", "k"]
+            },
+            cli + "ServeCommand.swift --workers must be between 1 and 64 (got {n})": {
+                ["serve", "--model", f.model, "--gallery", f.gallery, "--workers", "0"]
+            },
+            cli + "ServeCommand.swift --max-body-mib and --max-photo-mib must be between 1 and 1024": {
+                ["serve", "--model", f.model, "--gallery", f.gallery, "--max-body-mib", "0"]
             },
             "GalleryError.unknownIdentity {gallery}: no identity named \"{name}\" in the gallery": {
                 ["verify", "--gallery", f.gallery, "--claim", "zed", f.probe]

@@ -1,0 +1,91 @@
+import ArgumentParser
+import FaceTwin
+import FaceTwinServer
+import Foundation
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the gallery over HTTP: a JSON API under /v1, a web page at /, /healthz and /metrics.",
+        discussion: """
+            One model is loaded for every request; photos are embedded on worker threads and never \
+            stored (only templates are). Every request to /v1 and /metrics needs an API key \
+            (Authorization: Bearer KEY; facetwin keys add makes one) unless --insecure-no-keys, \
+            which is allowed on loopback only. SIGTERM or SIGINT stops it gracefully: requests in \
+            flight finish. The API is described at /v1/openapi.yaml (docs/openapi.yaml).
+            """
+    )
+
+    @Option(help: "Model file.")
+    var model: String
+
+    @Option(help: "Gallery file (created, bound to the model, when missing).")
+    var gallery: String
+
+    @Option(help: "Address and port to listen on, HOST:PORT (port 0: any free port).")
+    var listen = "127.0.0.1:8080"
+
+    @Flag(help: "Serve without API keys (loopback addresses only).")
+    var insecureNoKeys = false
+
+    @Option(help: "Threads that embed photos (default: one a core).")
+    var workers: Int?
+
+    @Option(help: "Largest request body in MiB.")
+    var maxBodyMib = 32
+
+    @Option(help: "Largest photo in MiB.")
+    var maxPhotoMib = 10
+
+    @OptionGroup var thresholdOption: ThresholdOption
+    @OptionGroup var detectOptions: DetectOptionsGroup
+
+    func validate() throws {
+        if let workers, !(1...64).contains(workers) {
+            throw ValidationError("--workers must be between 1 and 64 (got \(workers))")
+        }
+        guard (1...1024).contains(maxBodyMib), (1...1024).contains(maxPhotoMib) else {
+            throw ValidationError("--max-body-mib and --max-photo-mib must be between 1 and 1024")
+        }
+    }
+
+    func run() throws {
+        var c = ServerConfiguration()
+        try c.setListen(listen)
+        c.requireKeys = !insecureNoKeys
+        try c.validate()
+        if let workers { c.workers = workers }
+        c.maxBodyBytes = maxBodyMib << 20
+        c.maxImageBytes = maxPhotoMib << 20
+        c.detect = detectOptions.detect
+        c.faces = detectOptions.faces
+        c.landmarks = detectOptions.landmarks
+        c.threshold = thresholdOption.threshold
+
+        let m = try FaceModel.load(path: model)
+        let g = try Gallery(path: gallery, model: m, modelPath: model, mode: .openOrCreate)
+        let service = try FaceService(model: m, modelPath: model, gallery: g, configuration: c)
+        let keys = try g.keys().count
+        if c.requireKeys && keys == 0 {
+            printError(
+                "facetwin: warning: \(gallery) has no API keys yet: every request will be refused until facetwin keys add makes one"
+            )
+        }
+        let gallery = self.gallery
+        let keysNote = c.requireKeys ? "API keys required" : "no API keys"
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: (any Error)? = nil
+        Task {
+            do {
+                try await FaceTwinServer.run(service: service) { url in
+                    printError("facetwin: serving \(gallery) on \(url) (\(keysNote))")
+                }
+            } catch {
+                failure = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let failure { throw CLIError("cannot serve on \(listen): \(failure)") }
+    }
+}
