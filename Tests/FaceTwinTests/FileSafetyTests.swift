@@ -411,7 +411,8 @@ final class FileSafetyTests: XCTestCase {
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("named pipe"), r.stderr)
         let pairs = fx.dir.appendingPathComponent("pairs.csv").path
-        try "image1,image2,same\n\(fx.photo(1)),\(fifo),1\n".write(toFile: pairs, atomically: true, encoding: .utf8)
+        try "image1,image2,same\n\(fx.photo(1)),\(fifo),1\n\(fx.photo(1)),\(fx.photo(2)),1\n".write(
+            toFile: pairs, atomically: true, encoding: .utf8)
         // In a pair run an image that cannot be read is a failure to acquire, listed with why.
         r = try runFacetwin(["verify", "--pairs", pairs, "--model", fx.modelPath, "--threshold", "1"], timeout: 20)
         XCTAssertEqual(r.status, 0, r.stderr)
