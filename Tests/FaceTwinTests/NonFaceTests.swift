@@ -75,8 +75,9 @@ final class NonFaceTests: XCTestCase {
         let found = UnsafeMutableBufferPointer<Bool>.allocate(capacity: paths.count)
         defer { found.deallocate() }
         found.initialize(repeating: false)
+        nonisolated(unsafe) let each = found  // each image writes only its own slot
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            found[i] = (try? FaceCheck.findsFace(inCrop: ImageDecoder.decode(path: paths[i]))) ?? false
+            each[i] = (try? FaceCheck.findsFace(inCrop: ImageDecoder.decode(path: paths[i]))) ?? false
         }
         let missed = paths.indices.filter { !found[$0] }.map { paths[$0] }
         XCTAssertEqual(missed, [], "ORL crops without a face found")
