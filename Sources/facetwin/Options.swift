@@ -177,10 +177,9 @@ struct TrainingOptionsGroup: ParsableArguments {
     func networkConfig() throws -> NetworkConfig {
         let l = NetworkConfig.limits
         func ints(_ s: String, _ what: String, each: ClosedRange<Int>, count: ClosedRange<Int>) throws -> [Int] {
-            let parts = s.split(separator: ",", omittingEmptySubsequences: false).compactMap {
-                Int($0.trimmingCharacters(in: .whitespaces))
-            }
-            guard parts.count == s.split(separator: ",", omittingEmptySubsequences: false).count, parts.allSatisfy(each.contains)
+            let items = CommaList.items(s)
+            let parts = items.compactMap { Int($0) }
+            guard parts.count == items.count, parts.allSatisfy(each.contains)
             else {
                 throw ValidationError(
                     "\(what) must be integers from \(each.lowerBound) to \(each.upperBound) separated by commas (got \"\(s.prefix(60))\")"
