@@ -86,7 +86,7 @@ let package = Package(
         libraryTarget("FaceTwinModel", ["FaceTwinNetwork", "FaceTwinDetection", "CDlibNet"]),
         libraryTarget("FaceTwinEvaluation", ["FaceTwinModel"]),
         libraryTarget("FaceTwinTraining", ["FaceTwinEvaluation", "CKernels"]),
-        libraryTarget("FaceTwinGallery", ["FaceTwinEvaluation", .product(name: "GRDB", package: "GRDB.swift")]),
+        libraryTarget("FaceTwinGallery", ["FaceTwinModel", .product(name: "GRDB", package: "GRDB.swift")]),
         libraryTarget("FaceTwinReport", ["FaceTwinEvaluation"]),
         libraryTarget("FaceTwin", ["FaceTwinTraining", "FaceTwinGallery", "FaceTwinReport"]),
         .executableTarget(
