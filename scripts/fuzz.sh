@@ -77,7 +77,7 @@ build() {
         gallery-row)
             "$SWIFT_BIN/swiftc" -sanitize=fuzzer,address -parse-as-library -O -g -module-name FuzzGalleryRow \
                 scripts/fuzz/gallery-row.swift $SRC/FaceTwinGallery/TemplateCodec.swift $SRC/FaceTwinGallery/GalleryError.swift \
-                $SRC/FaceTwinData/ImageError.swift $SRC/FaceTwinEvaluation/VerificationThreshold.swift -o "$OUT/$t" ;;
+                $SRC/FaceTwinData/ImageError.swift $SRC/FaceTwinModel/VerificationThreshold.swift -o "$OUT/$t" ;;
         jpeg|png|webp)
             local includes=(-I Sources/CImageCodecs/include) jpeg=(-ljpeg) png=(-lpng16) webp=(-lwebp -lwebpdemux)
             if [ -n "${FUZZ_LIBJPEG_SRC:-}" ]; then

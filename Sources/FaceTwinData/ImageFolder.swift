@@ -221,6 +221,8 @@ public struct ImageFolder: Sendable {
         pixels.withUnsafeMutableBufferPointer { pixels in
             errors.withUnsafeMutableBufferPointer { errors in
                 sizes.withUnsafeMutableBufferPointer { sizes in
+                    // Not checked by the compiler: image i writes only element i of each buffer.
+                    nonisolated(unsafe) let (pixels, errors, sizes) = (pixels, errors, sizes)
                     DispatchQueue.concurrentPerform(iterations: paths.count) { i in
                         do throws(ImageError) {
                             let slot = UnsafeMutableBufferPointer(rebasing: pixels[i * size..<(i + 1) * size])

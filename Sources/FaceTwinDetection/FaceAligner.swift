@@ -1,6 +1,6 @@
 /// A similarity transform (rotation, uniform scale, translation):
 /// `x' = a·x − b·y + tx`, `y' = b·x + a·y + ty`.
-public struct SimilarityTransform: Equatable, Sendable {
+struct SimilarityTransform: Equatable, Sendable {
     public var a: Double, b: Double, tx: Double, ty: Double
 
     public init(a: Double, b: Double, tx: Double, ty: Double) { self.a = a; self.b = b; self.tx = tx; self.ty = ty }
@@ -80,7 +80,7 @@ public struct FaceAligner: Equatable, Sendable {
     }
 
     /// The map from crop coordinates to photo coordinates for eyes at `left` and `right`.
-    public func transform(left: ImagePoint, right: ImagePoint) -> SimilarityTransform {
+    func transform(left: ImagePoint, right: ImagePoint) -> SimilarityTransform {
         let t = targets
         return SimilarityTransform(mapping: t.left, to: left, and: t.right, to: right)
     }
@@ -113,7 +113,7 @@ public struct FaceAligner: Equatable, Sendable {
 
     /// Output pixel (i, j) is `source` sampled bilinearly at `t((i + 0.5, j + 0.5))` (pixel-centre
     /// coordinates), the edge repeated outside.
-    public static func warp(_ source: GrayImage, _ t: SimilarityTransform, width: Int, height: Int) -> GrayImage {
+    static func warp(_ source: GrayImage, _ t: SimilarityTransform, width: Int, height: Int) -> GrayImage {
         var out = [UInt8](repeating: 0, count: width * height)
         let sw = source.width, sh = source.height
         source.pixels.withUnsafeBufferPointer { src in

@@ -78,6 +78,7 @@ public enum FaceCheck {
 /// dlib's detector without landmarks (boxes are all the check needs), one per thread at work: a
 /// detector serializes its calls, and folders of crops are checked on every core.
 private final class CropDetectors: @unchecked Sendable {
+    // @unchecked Sendable: `idle`, the one mutable field, is read and written under `lock`.
     static let shared = CropDetectors()
     private let lock = NSLock()
     private var idle: [FaceDetector] = []

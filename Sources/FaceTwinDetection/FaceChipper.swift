@@ -17,6 +17,8 @@ import Darwin
 ///
 /// Safe to share between threads (calls are serialized inside).
 public final class FaceChipper: @unchecked Sendable {
+    // @unchecked Sendable: `handle` is a C pointer the compiler cannot check; the C side
+    // serializes every call on it under one mutex (Sources/CDlibNet), and it is freed in deinit.
     /// dlib's inclusive pixel rectangle: columns `left...right`, rows `top...bottom`.
     public struct Rectangle: Codable, Equatable, Sendable {
         public var left: Int

@@ -24,6 +24,8 @@ import Darwin
 ///
 /// Safe to share between threads (calls are serialized inside).
 public final class FaceDetector: @unchecked Sendable {
+    // @unchecked Sendable: `handle` is a C pointer the compiler cannot check; the C side
+    // serializes every call on it under one mutex (Sources/CFaceDetect), and it is freed in deinit.
     /// Where Debian's libdlib-data puts dlib's 68-point landmark model. It is trained on the
     /// iBUG 300-W data set, whose licence excludes commercial use; the pretrained ResNet's chips
     /// use dlib's CC0 5-point model instead (``FaceChipper``).

@@ -150,6 +150,7 @@ extension FacePreparer: ImagePreparing {}
 /// The cropper of a ``FacePreparer``, made once on first use (under a lock: images are prepared
 /// on several threads).
 private final class CropperSource: @unchecked Sendable {
+    // @unchecked Sendable: `made`, the one mutable field, is read and written under `lock`.
     private let lock = NSLock()
     private var made: FaceCropper?
     private let aligner: FaceAligner

@@ -95,7 +95,7 @@ extension BootstrapIntervals: Codable {
 /// gives the weighted ROC points, ties grouped as in ``ROCCurve``, and the figures read as
 /// there. With all weights 1 the figures are exactly the point estimates. Cost: one pass per
 /// resample, e.g. 3160 pairs × 1000 resamples in a few milliseconds.
-public struct VerificationBootstrap: Sendable {
+struct VerificationBootstrap: Sendable {
     public let unit: BootstrapUnit
     /// Identities (or pairs) drawn from.
     public let units: Int
@@ -292,7 +292,7 @@ extension Evaluation {
 
     /// The resampling engine of ``bootstrapIntervals(resamples:seed:level:)``: over identities
     /// when the images' folders agree with the labels, else over pairs with a note saying why.
-    public func bootstrapEngine() -> VerificationBootstrap {
+    func bootstrapEngine() -> VerificationBootstrap {
         var folderCode: [String: Int] = [:]
         let imageIdentity = imagePaths.map { path -> Int in
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path

@@ -68,7 +68,7 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .notFound(let path):
-            return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"
+            return "\(path): no gallery here (enrolling into it with a model creates one)"
         case .invalidLocation(let location, let reason):
             return "\(location): not a usable gallery location (\(reason))"
         case .notAGallery(let path, let reason):
@@ -108,12 +108,12 @@ public enum GalleryError: Error, CustomStringConvertible, Equatable, Sendable {
         case .empty(let path):
             return "\(path): the gallery has no identities; enroll someone first"
         case .noThreshold(let modelPath):
-            return "\(modelPath): the model has no verification threshold; give --threshold, "
-                + "train with --holdout, or run facetwin calibrate"
+            return "\(modelPath): the model has no verification threshold; give one, train with held-out "
+                + "identities, or calibrate the model"
         case .invalidThreshold(let t, let modelPath):
             let problem = VerificationThreshold.problem(t) ?? "threshold \(t) is invalid"
-            if let modelPath { return "\(modelPath): stored \(problem); pass --threshold T or run facetwin calibrate" }
-            return "--threshold: \(problem)"
+            if let modelPath { return "\(modelPath): stored \(problem); give a threshold or calibrate the model" }
+            return "the threshold given: \(problem)"
         case .exportModelMismatch(let file, let ffp, let target, let tfp):
             return "\(file): the templates were made with model \(Self.short(ffp)), \(target) has model \(Self.short(tfp)): "
                 + "import them into a gallery of their own model; nothing was written"

@@ -1,2 +1,2 @@
 // What FaceTwinGallery builds on is part of its API: re-exported.
-@_exported import FaceTwinEvaluation
+@_exported import FaceTwinModel

@@ -14,7 +14,7 @@ struct ConvolutionEpilogue {
     var scale: UnsafePointer<Float>? = nil
     var shift: UnsafePointer<Float>? = nil
 
-    static let none = ConvolutionEpilogue()
+    static var none: ConvolutionEpilogue { ConvolutionEpilogue() }
 
     @inline(__always)
     func apply(_ v: SIMD8<Float>, channel: Int) -> SIMD8<Float> {

@@ -15,6 +15,8 @@ import Darwin
 ///
 /// Safe to share between threads (dlib's forward is serialized inside).
 public final class DlibNetwork: @unchecked Sendable {
+    // @unchecked Sendable: `handle` is a C pointer the compiler cannot check; the C side
+    // serializes dlib's forward under one mutex and only reads the parameters (Sources/CDlibNet).
     /// One parameter tensor: its name in FaceTwin's model file, shape and values (row-major;
     /// convolution filters OIHW, `fc.weight` out × in).
     public struct Parameter: Sendable {

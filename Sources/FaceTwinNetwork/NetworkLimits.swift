@@ -1,3 +1,5 @@
+import Foundation
+
 /// The bounds on a network configuration and on the numbers that size a training run: one
 /// definition for the model loader (a file's metadata or tensor shapes) and for the options
 /// of `train` and `crossval`, so the tool never saves a model it would refuse to load, and a
@@ -12,6 +14,11 @@ public struct NetworkLimits: Sendable {
     public var hiddenLayers: ClosedRange<Int> = 0...16
     public var hiddenWidth: ClosedRange<Int> = 1...65_536
     public var embedding: ClosedRange<Int> = 1...4096
+    /// Max pooling window after each block (0: none), the share of each side cut off before the
+    /// resize, and the embeddings' length (0 in an option: raw embeddings).
+    public var pool: ClosedRange<Int> = 0...8
+    public var inset: ClosedRange<Double> = 0...0.25
+    public var embeddingScale: ClosedRange<Float> = 0...1000
     /// Weights and activations of the network, estimated by ``NetworkConfig/memoryEstimate(batch:training:)``.
     public var memoryBytes: Int = 8 << 30
 
@@ -25,6 +32,9 @@ public struct NetworkLimits: Sendable {
     public var bootstrap: ClosedRange<Int> = 0...100_000
     /// Ranked candidates `identify` shows.
     public var top: ClosedRange<Int> = 1...100_000
+    /// The share of mined impostor pairs, and of training identities held out for validation.
+    public var hardShare: ClosedRange<Double> = 0...1
+    public var validationShare: ClosedRange<Double> = 0...0.5
 
     /// Images embedded at once when a loaded model is used (`SiameseNetwork.embed`'s batch).
     public static let inferenceBatch = 64
@@ -33,6 +43,9 @@ public struct NetworkLimits: Sendable {
 extension NetworkConfig {
     /// The limits every configuration must respect.
     public static let limits = NetworkLimits()
+
+    /// A bound as messages write it: 0.25, 0, 1000 (`%g`).
+    public static func bound(_ value: Double) -> String { String(format: "%g", value) }
 
     /// Every tensor of the network's state dict, name and shape, in
     /// ``SiameseNetwork/stateTensors`` order, computed without building the network: what a
@@ -108,12 +121,18 @@ extension NetworkConfig {
             return "hidden width \(h) is outside \(range(l.hiddenWidth))"
         }
         if !l.embedding.contains(embeddingSize) { return "embedding size \(embeddingSize) is outside \(range(l.embedding))" }
-        if let inset = inputInset, !(inset >= 0 && inset <= 0.25) { return "input inset \(inset) is outside 0…0.25 of each side" }
-        if !(0...8).contains(pool) { return "pooling window \(pool) is outside 0…8" }
+        if let inset = inputInset, !l.inset.contains(inset) {
+            return
+                "input inset \(inset) is outside \(Self.bound(l.inset.lowerBound))…\(Self.bound(l.inset.upperBound)) of each side"
+        }
+        if !l.pool.contains(pool) { return "pooling window \(pool) is outside \(range(l.pool))" }
         if pool > 1, featureHeight < 1 || featureWidth < 1 {
             return "input \(inputWidth)x\(inputHeight) is too small for \(channels.count) blocks each pooling by \(pool)"
         }
-        if let s = embeddingScale, !(s.isFinite && s > 0 && s <= 1000) { return "embedding scale \(s) is outside (0, 1000]" }
+        if let s = embeddingScale, !(s.isFinite && s > l.embeddingScale.lowerBound && s <= l.embeddingScale.upperBound) {
+            return "embedding scale \(s) is outside (\(Self.bound(Double(l.embeddingScale.lowerBound))), "
+                + "\(Self.bound(Double(l.embeddingScale.upperBound)))]"
+        }
         let bytes = memoryEstimate(batch: batch, training: training)
         if bytes > Double(l.memoryBytes) {
             let gib = Double(1 << 30)

@@ -1,7 +1,7 @@
 /// An RGB picture to draw report figures on: filled and outlined rectangles, grayscale
 /// photos, and text in the built-in 5×7 font (``PNGFont``), then encoded with ``PNGEncoder``.
-public struct PNGCanvas: Sendable {
-    public struct Color: Sendable, Equatable {
+struct PNGCanvas: Sendable {
+    struct Color: Sendable, Equatable {
         public var r: UInt8, g: UInt8, b: UInt8
         public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
         public static let white = Color(255, 255, 255)

@@ -5,7 +5,7 @@
 ///
 /// Each scanline uses PNG filter 0 (none) or 1 (sub), whichever has the smaller sum of
 /// absolute values (the usual heuristic of libpng).
-public enum PNGEncoder {
+package enum PNGEncoder {
     public enum Compression: Sendable {
         /// Stored deflate blocks: no compression, simplest to decode.
         case stored

@@ -103,7 +103,7 @@ extension CrossValidationSummary.Mean: Codable {
 }
 
 /// Quantiles of Student's t distribution.
-public enum StudentT {
+enum StudentT {
     /// The `p` quantile (0.5 < p < 1) with `degreesOfFreedom` ≥ 1: bisection on the CDF, which
     /// is computed from the regularized incomplete beta function (continued fraction).
     public static func quantile(_ p: Double, degreesOfFreedom v: Int) -> Double {

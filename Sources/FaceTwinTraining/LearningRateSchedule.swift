@@ -4,7 +4,7 @@ import Foundation
 /// the first steps followed by a cosine decay to zero at the last step. The warm-up keeps
 /// Adam's first, badly estimated steps from throwing a fresh network around; the decay lets
 /// the last epochs settle instead of ending on a noisy step.
-public struct LearningRateSchedule: Sendable, Equatable, Codable {
+struct LearningRateSchedule: Sendable, Equatable, Codable {
     public var peak: Float
     public var warmupSteps: Int
     /// Whether the rate decays along a half cosine after the warm-up.

@@ -1,7 +1,7 @@
 /// Draws balanced training pairs on the fly, by the reference's rule: pick an image uniformly, then
 /// with probability ½ another image of the same identity (label 0), else an image of another
 /// identity (label 1 = different).
-public struct PairSampler {
+struct PairSampler {
     public let labels: [Int]
     /// Image indices of each identity.
     private let byLabel: [[Int]]

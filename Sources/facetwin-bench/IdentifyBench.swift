@@ -105,7 +105,7 @@ func runIdentifyBench(sizes: [Int], probes probeCount: Int) {
         ]
         let data = try! JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
-        fflush(stdout)
+        fflush(nil)
     }
 }
 

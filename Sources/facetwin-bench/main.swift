@@ -119,7 +119,7 @@ for s in 0..<(warmup + steps) {
 /// Embedding is timed as a loaded model is used: frozen (`freezeForInference`), its sparse
 /// product built by a warm-up of `network.options.sparseBuildThreshold` images (the one-time
 /// build is timed by --compare-sparse), unless --dense-embed.
-func prepareForEmbedding(_ pixels: [Float]) {
+@MainActor func prepareForEmbedding(_ pixels: [Float]) {
     guard !denseEmbed else { return }
     network.freezeForInference()
     var done = 0
@@ -134,7 +134,7 @@ if serveEmbed {
     prepareForEmbedding(pixels)
     for _ in 0..<warmup { _ = network.embed(pixels: pixels, count: embedBatch, batchSize: embedBatch) }
     print("ready")
-    fflush(stdout)
+    fflush(nil)
     while let line = readLine() {
         // A line "N" asks for N batches back to back (1 if it is not a positive number).
         let times = (0..<max(1, Int(line) ?? 1)).map { _ in
@@ -143,7 +143,7 @@ if serveEmbed {
             return String(format: "%.6f", now() - t0)
         }
         print(times.joined(separator: " "))
-        fflush(stdout)
+        fflush(nil)
     }
     exit(0)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceTwin
 import Foundation
 
 /// A failure the CLI words itself (the library's errors carry their own descriptions).
@@ -56,7 +57,7 @@ func exit(for error: any Error) -> Never {
     let isUsage = FaceTwinCommand.exitCode(for: error) == .validationFailure
     // An error's message is one line: a line feed in it (from a file name or a file's
     // contents) is escaped by printError like any other control character.
-    let message = isUsage ? FaceTwinCommand.fullMessage(for: error) : "\(error)"
+    let message = isUsage ? FaceTwinCommand.fullMessage(for: error) : commandLineMessage(for: error)
     let lines = isUsage ? message.split(separator: "\n") : [Substring(message)]
     // ArgumentParser starts its own line with "Error: ", which the prefix already says.
     var first = lines.first.map(String.init) ?? message
@@ -64,4 +65,22 @@ func exit(for error: any Error) -> Never {
     printError("facetwin: error: \(first)")
     if isUsage { for line in lines.dropFirst() { printError(String(line)) } }
     exit(2)
+}
+
+/// The message of a library error as the CLI prints it: the library names values, and where a
+/// value is an option's, the CLI names the option or the command that gives it.
+func commandLineMessage(for error: any Error) -> String {
+    switch error as? GalleryError {
+    case .notFound(let path)?:
+        return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"
+    case .noThreshold(let modelPath)?:
+        return "\(modelPath): the model has no verification threshold; give --threshold, "
+            + "train with --holdout, or run facetwin calibrate"
+    case .invalidThreshold(let t, let modelPath)?:
+        let problem = VerificationThreshold.problem(t) ?? "threshold \(t) is invalid"
+        if let modelPath { return "\(modelPath): stored \(problem); pass --threshold T or run facetwin calibrate" }
+        return "--threshold: \(problem)"
+    default:
+        return "\(error)"
+    }
 }

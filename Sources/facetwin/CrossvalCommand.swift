@@ -110,9 +110,7 @@ struct CrossvalCommand: ParsableCommand {
     /// --seeds parsed, else [--seed], else [0].
     func seedList() throws -> [UInt64] {
         guard let seeds else { return [seed ?? 0] }
-        let parsed = seeds.split(separator: ",", omittingEmptySubsequences: false).map {
-            UInt64($0.trimmingCharacters(in: .whitespaces))
-        }
+        let parsed = CommaList.items(seeds).map { UInt64($0) }
         guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
             throw ValidationError("--seeds must be non-negative integers separated by commas, e.g. 0,1,2 (got \"\(seeds)\")")
         }

@@ -10,7 +10,7 @@ enum EvalFormat {
 
     /// "s5,s6,s7" → ["s5", "s6", "s7"]; empty names are an error.
     static func identityList(_ text: String) throws -> [String] {
-        let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let names = CommaList.items(text)
         guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
             throw ValidationError("--identities must be names separated by commas, e.g. s5,s6,s7 (got \"\(text)\")")
         }

@@ -148,23 +148,28 @@ struct TrainingOptionsGroup: ParsableArguments {
         try check(o.learningRate, l.learningRate, "--lr")
         guard o.margin.isFinite else { throw ValidationError("--margin must be a finite number (got \(o.margin))") }
         try check(o.margin, l.margin, "--margin")
-        if let hardShare, !(0...1).contains(hardShare) {
-            throw ValidationError("--hard-share must be between 0 and 1 (got \(hardShare))")
+        func between(_ r: ClosedRange<Double>) -> String {
+            "between \(NetworkConfig.bound(r.lowerBound)) and \(NetworkConfig.bound(r.upperBound))"
+        }
+        if let hardShare, !l.hardShare.contains(hardShare) {
+            throw ValidationError("--hard-share must be \(between(l.hardShare)) (got \(hardShare))")
         }
         if let weightDecay, !(weightDecay >= 0 && weightDecay <= 1 / o.learningRate) {
             throw ValidationError("--weight-decay must be between 0 and 1/--lr (got \(weightDecay))")
         }
         if let warmup { try check(warmup, 0...o.epochs, "--warmup") }
-        if let pool { try check(pool, 0...8, "--pool") }
-        if let validationShare, !(0...0.5).contains(validationShare) {
-            throw ValidationError("--validation-share must be between 0 and 0.5 (got \(validationShare))")
+        if let pool { try check(pool, l.pool, "--pool") }
+        if let validationShare, !l.validationShare.contains(validationShare) {
+            throw ValidationError("--validation-share must be \(between(l.validationShare)) (got \(validationShare))")
         }
         if let patience { try check(patience, 0...l.epochs.upperBound, "--patience") }
-        if let inset, !(inset >= 0 && inset <= 0.25) {
-            throw ValidationError("--inset must be between 0 and 0.25 (got \(inset))")
+        if let inset, !l.inset.contains(inset) {
+            throw ValidationError("--inset must be \(between(l.inset)) (got \(inset))")
         }
-        if let embeddingScale, !(embeddingScale >= 0 && embeddingScale <= 1000) {
-            throw ValidationError("--embedding-scale must be between 0 and 1000 (got \(embeddingScale))")
+        if let embeddingScale, !l.embeddingScale.contains(embeddingScale) {
+            let r = l.embeddingScale
+            throw ValidationError(
+                "--embedding-scale must be \(between(Double(r.lowerBound)...Double(r.upperBound))) (got \(embeddingScale))")
         }
         let config = try networkConfig()
         // The model must also load: every command embeds NetworkLimits.inferenceBatch images at once.
@@ -177,10 +182,9 @@ struct TrainingOptionsGroup: ParsableArguments {
     func networkConfig() throws -> NetworkConfig {
         let l = NetworkConfig.limits
         func ints(_ s: String, _ what: String, each: ClosedRange<Int>, count: ClosedRange<Int>) throws -> [Int] {
-            let parts = s.split(separator: ",", omittingEmptySubsequences: false).compactMap {
-                Int($0.trimmingCharacters(in: .whitespaces))
-            }
-            guard parts.count == s.split(separator: ",", omittingEmptySubsequences: false).count, parts.allSatisfy(each.contains)
+            let items = CommaList.items(s)
+            let parts = items.compactMap { Int($0) }
+            guard parts.count == items.count, parts.allSatisfy(each.contains)
             else {
                 throw ValidationError(
                     "\(what) must be integers from \(each.lowerBound) to \(each.upperBound) separated by commas (got \"\(s.prefix(60))\")"

@@ -21,7 +21,7 @@ struct ScheduleOptions: ParsableArguments {
     /// The parsed --reduce-lr-on-plateau, or nil.
     func plateau() throws -> PlateauReduction? {
         guard let text = reduceLrOnPlateau else { return nil }
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = CommaList.items(text)
         guard parts.count == 2, let factor = Float(parts[0]), factor > 0, factor < 1, let patience = Int(parts[1]), patience >= 1,
             patience <= NetworkConfig.limits.epochs.upperBound
         else {

@@ -80,7 +80,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         guard let data else { return }
-        let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let held = Set(CommaList.items(holdout).filter { !$0.isEmpty })
         let preparer = try detectOptions.preparer()
         let trainSet = try ImageFolder(root: data, for: config, excluding: held, preparer: preparer)
         let validation =

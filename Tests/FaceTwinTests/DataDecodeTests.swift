@@ -250,11 +250,13 @@ final class DataDecodeTests: XCTestCase {
         let results = UnsafeMutableBufferPointer<Result<GrayImage, ImageError>?>.allocate(capacity: paths.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
+        // Each image writes only its own slot.
+        nonisolated(unsafe) let (slots, images) = (results, paths)
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
             do throws(ImageError) {
-                results[i] = .success(try ImageDecoder.decode(path: paths[i]))
+                slots[i] = .success(try ImageDecoder.decode(path: images[i]))
             } catch {
-                results[i] = .failure(error)
+                slots[i] = .failure(error)
             }
         }
         for (i, result) in results.enumerated() {

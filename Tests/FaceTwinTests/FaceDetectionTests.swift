@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinDetection
 
 /// Face detection (dlib through CFaceDetect), alignment geometry, and `facetwin detect`, on the
 /// tiny composed photos in Fixtures/photos (see its README; ORL faces on colour backgrounds).

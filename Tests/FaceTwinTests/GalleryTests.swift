@@ -505,7 +505,7 @@ class GalleryTests: XCTestCase {
             XCTAssertEqual(error as? GalleryError, .noThreshold(modelPath: fx.modelPath))
             let text = "\(error)"
             XCTAssertTrue(text.hasPrefix(fx.modelPath), text)
-            XCTAssertTrue(text.contains("--holdout") && text.contains("facetwin calibrate"), text)
+            XCTAssertTrue(text.contains("held-out identities") && text.contains("calibrate the model"), text)
         }
         XCTAssertEqual(try Verifier(gallery: g, threshold: 0.7).threshold, 0.7, "a given threshold is enough")
         XCTAssertThrowsError(try Verifier(gallery: g, threshold: -1))
@@ -641,5 +641,24 @@ func galleryContentDump(_ path: String) throws -> String {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { text += row.description + "\n" }
         }
         return text
+    }
+}
+
+extension GalleryTests {
+    /// A library caller (a server, not the CLI) shows the library's messages: they name values,
+    /// never a facetwin option or command (the CLI names those: docs/ERRORS.md).
+    func testThresholdAndMissingGalleryErrorsNameNoCommandLineOption() {
+        let errors: [GalleryError] = [
+            .notFound(path: "g.db"), .noThreshold(modelPath: "m.safetensors"),
+            .invalidThreshold(-1, modelPath: "m.safetensors"), .invalidThreshold(.nan, modelPath: nil)
+        ]
+        for error in errors {
+            XCTAssertFalse(error.description.contains("--"), error.description)
+            XCTAssertFalse(error.description.contains("facetwin "), error.description)
+        }
+        XCTAssertEqual(
+            GalleryError.noThreshold(modelPath: "m.safetensors").description,
+            "m.safetensors: the model has no verification threshold; give one, train with held-out identities, or calibrate the model"
+        )
     }
 }

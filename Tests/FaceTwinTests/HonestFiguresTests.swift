@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinEvaluation
+@testable import FaceTwinTraining
 
 /// Bootstrap intervals, the rule of three for TAR at FMR, crossval over several seeds, and the
 /// duplicate-image check before cross-validation.

@@ -39,8 +39,8 @@ final class HostileValuesTests: XCTestCase {
     /// `metadata`.
     func rewriteModel(
         _ source: String, to destination: String,
-        metadata: ([String: String]) -> [String: String] = { $0 },
-        transform: (String, [Int], Data) -> Data = { $2 }
+        transform: (String, [Int], Data) -> Data = { $2 },
+        metadata: ([String: String]) -> [String: String] = { $0 }
     ) throws {
         let file = try SafeTensorsFile(path: source)
         var writer = SafeTensorsWriter()

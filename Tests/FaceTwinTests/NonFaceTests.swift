@@ -75,8 +75,9 @@ final class NonFaceTests: XCTestCase {
         let found = UnsafeMutableBufferPointer<Int>.allocate(capacity: paths.count)
         defer { found.deallocate() }
         found.initialize(repeating: -1)
+        nonisolated(unsafe) let each = found  // each image writes only its own slot
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
-            found[i] = (try? FaceCheck.facesInCrop(ImageDecoder.decode(path: paths[i]))) ?? -1
+            each[i] = (try? FaceCheck.facesInCrop(ImageDecoder.decode(path: paths[i]))) ?? -1
         }
         let other = paths.indices.filter { found[$0] != 1 }.map { "\(paths[$0]): \(found[$0])" }
         XCTAssertEqual(other, [], "ORL crops where the check finds other than one face")

@@ -223,10 +223,11 @@ final class PhotoHostileTests: XCTestCase {
         let failures = UnsafeMutableBufferPointer<Int>.allocate(capacity: 64)
         defer { failures.deallocate() }
         failures.initialize(repeating: 0)
+        nonisolated(unsafe) let slots = failures  // each call writes only its own slot
         DispatchQueue.concurrentPerform(iterations: 64) { i in
             let g = i % goodPaths.count
-            if (try? ImageDecoder.decode(path: goodPaths[g])) != expected[g] { failures[i] += 1 }
-            if (try? ImageDecoder.decode(path: bad[i % bad.count])) != nil { failures[i] += 1 }
+            if (try? ImageDecoder.decode(path: goodPaths[g])) != expected[g] { slots[i] += 1 }
+            if (try? ImageDecoder.decode(path: bad[i % bad.count])) != nil { slots[i] += 1 }
         }
         XCTAssertEqual(failures.reduce(0, +), 0)
     }

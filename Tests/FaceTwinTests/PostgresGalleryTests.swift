@@ -67,7 +67,7 @@ final class PostgresGalleryTests: GalleryTests {
     }
 
     func testConcurrentCreatorsMakeOneGallery() throws {
-        let fx = try GalleryFixture(self, backend: .postgres)
+        nonisolated(unsafe) let fx = try GalleryFixture(self, backend: .postgres)  // read-only in the workers
         let results = ConcurrentResults()
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             do {
@@ -126,7 +126,7 @@ final class PostgresGalleryTests: GalleryTests {
 
     func testCallsOnAnEventLoopThrowInsteadOfBlocking() throws {
         let fx = try GalleryFixture(self, backend: .postgres)
-        let g = try fx.open()
+        nonisolated(unsafe) let g = try fx.open()  // used only to show the call is refused there
         let outcome = try PostgresGallery.onEventLoop { () -> String in
             do {
                 _ = try g.identities()
