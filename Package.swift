@@ -1,15 +1,10 @@
 // swift-tools-version: 6.0
-import Foundation
 import PackageDescription
 
-// The engine's hot loops use 8-wide SIMD with fused multiply-add. They compile to AVX2/FMA
-// only when the compiler may assume those instructions, so build for them when this machine
-// has them (the package is built where it runs); FACETWIN_PORTABLE=1 turns this off.
-let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-let hasAVX2FMA = cpuInfo.contains(" avx2") && cpuInfo.contains(" fma")
-let portable = ProcessInfo.processInfo.environment["FACETWIN_PORTABLE"] == "1"
-let simdFlags: [String] = hasAVX2FMA && !portable ? ["-target-cpu", "haswell"] : []
-
+// No unsafe flags, so that a package can depend on FaceTwin by version: the optimisation comes
+// from the build configuration (`-c release`; the tests too, with -enable-testing), and the
+// kernels choose AVX2/FMA at run time (Sources/CKernels/cpu.c), so a release binary runs on any
+// x86-64.
 let package = Package(
     name: "FaceTwin",
     products: [
@@ -23,17 +18,20 @@ let package = Package(
         // not committed: the package mirrors this project builds from carry their own commit ids.)
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // `swift package generate-documentation` (scripts/docs.sh); a plugin, not linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit
         // (see Sources/COpenBLAS/openblas.c).
-        .target(name: "COpenBLAS", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dl")]),
-        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, its weight
-        // gradient folded into Adam, and the sparse product of a frozen network's first linear
-        // layer (runtime-checked; OpenBLAS and Adam.swift otherwise).
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "COpenBLAS", dependencies: ["CKernels"], linkerSettings: [.linkedLibrary("dl")]),
+        // FaceTwin's own kernels and the CPU check that chooses their AVX2/FMA or portable build:
+        // the big linear layer's forward GEMM, its weight gradient folded into Adam, the sparse
+        // product of a frozen network's first linear layer (AVX2 only: OpenBLAS and Adam.swift
+        // otherwise), the direct convolutions (both builds).
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("m")]),
         // SHA-256's compression function with the x86 SHA extensions (runtime-checked).
-        .target(name: "CHash", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CHash"),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
@@ -42,14 +40,12 @@ let package = Package(
         // libdlib-data) behind a C interface, C++ exceptions caught at the boundary.
         .target(
             name: "CFaceDetect",
-            cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
         // dlib's face-recognition ResNet (deserialise, export parameters, dlib's own forward) and
         // its 5-point chip alignment behind a C interface; the DNN templates compile in one file.
         .target(
             name: "CDlibNet",
-            cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
         // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery, WebP (libwebp and
@@ -62,15 +58,7 @@ let package = Package(
         ),
         .target(
             name: "FaceTwin",
-            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", "CDlibNet", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: [
-                // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
-                // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds
-                // checks stay on in the option, header and size arithmetic, so a hostile value
-                // traps instead of wrapping; docs/PERFORMANCE.md measures what they cost.
-                .unsafeFlags(["-O"]),
-                .unsafeFlags(simdFlags),
-            ]
+            dependencies: ["COpenBLAS", "CKernels", "CHash", "CNetpbm", "CImageCodecs", "CFaceDetect", "CDlibNet", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "facetwin",
@@ -82,8 +70,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "facetwin-bench",
-            dependencies: ["FaceTwin"],
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .release))]
+            dependencies: ["FaceTwin"]
         ),
         // dlib's own forward of its ResNet, timed (scripts/bench.sh); only the C++ piece, so a
         // release build of it does not rebuild the library.

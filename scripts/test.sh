@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the tests need, then runs the whole test suite.
+# Installs what the tests need, then runs the whole test suite on a release build.
 # Tests that use ORL read the copy in data/orl ($ORL_DIR overrides). Tests of dlib's ResNet read
 # models/ ($FACETWIN_MODELS_DIR overrides; scripts/fetch-models.sh fills it) and are skipped,
 # saying so, without it.
+# The tests run optimised, built by the release configuration with testability
+# (-enable-testing, for `@testable import`): they train real networks, and the package carries
+# no optimisation flags of its own. Arguments go to `swift test` (e.g. --filter GoldenTests).
+# Before the suite: the release binary under an emulated CPU without AVX2
+# (scripts/check-portable.sh) and the example package that depends on FaceTwin
+# (scripts/example.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
 scripts/format.sh --check
-# The converted model needs a built facetwin: build the debug one the tests use, then convert.
-swift build --product facetwin
-scripts/fetch-models.sh --facetwin .build/debug/facetwin || echo "test: going on without the pretrained model" >&2
-exec swift test "$@"
+TESTING=(-c release -Xswiftc -enable-testing)
+swift build "${TESTING[@]}" --build-tests
+BIN="$(swift build "${TESTING[@]}" --show-bin-path)/facetwin"
+scripts/fetch-models.sh --facetwin "$BIN" || echo "test: going on without the pretrained model" >&2
+scripts/check-portable.sh --facetwin "$BIN"
+scripts/example.sh --facetwin "$BIN"
+exec swift test "${TESTING[@]}" "$@"

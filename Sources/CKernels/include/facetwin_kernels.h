@@ -12,8 +12,22 @@
 ///   2. compute the output in tiles of 6 rows of W (`facetwin_gemm_nt_compute`, tiles [t0, t1)
 ///      per thread; each thread writes only its own columns of C and rows of `scratch`).
 
-/// Nonzero when this CPU (and OS) can run the AVX2/FMA kernels (with POPCNT and BMI1, which every
-/// AVX2 CPU has).
+/// Which instruction set the kernels run with (cpu.c). The package is compiled for baseline
+/// x86-64; the AVX2/FMA variants are chosen at run time.
+/// Nonzero when this CPU and OS run AVX2 and FMA (with POPCNT and BMI1, which every AVX2 CPU has).
+int facetwin_cpu_has_avx2_fma(void);
+/// Nonzero when the portable versions are forced: FACETWIN_CPU=baseline in the environment at the
+/// first call, or `facetwin_cpu_force_baseline`.
+int facetwin_cpu_baseline_forced(void);
+/// Nonzero when the AVX2/FMA variants run: the CPU has them and the baseline is not forced.
+int facetwin_cpu_avx2_fma(void);
+/// Forces the portable versions (1), the AVX2/FMA ones where the CPU has them (0), or goes back
+/// to what FACETWIN_CPU says (-1). For tests that compare both paths in one process; call it
+/// between computations, not during one.
+void facetwin_cpu_force_baseline(int on);
+
+/// Nonzero when the big layer's AVX2/FMA kernels below may run (`facetwin_cpu_avx2_fma`); they
+/// have no portable version (the caller uses OpenBLAS and its own Adam instead).
 int facetwin_gemm_available(void);
 
 /// Blocks of k that phase 1 packs (the unit of its work split).
@@ -68,4 +82,23 @@ void facetwin_sparse_constant(int k, const float *w, size_t ldw, const float *u,
 /// the bit either way. Returns how many entries of x differ from u (each thread sees all of them).
 long facetwin_sparse_compute(int m, int n, int k, const float *packed, const float *x, size_t ldx, const float *u,
                              float *partial, float *c, size_t ldc, int nb0, int nb1, void *scratch, int dense_percent);
+
+/// Direct convolution kernels (stride 1, no padding) for the few channels of the twin's CNN
+/// (conv.c), each in an AVX2/FMA version and a portable one chosen at run time: the same sums in
+/// the same order, with fused multiply-adds in the first and a multiply then an add in the second.
+///
+/// out[co, y, x] = bias[co] + Σ_ci Σ_ky Σ_kx w[co, ci, ky, kx] · in[ci, y + ky, x + kx] for one
+/// image: `input` [cin, h, w], `output` [cout, h − k + 1, w − k + 1]; `bias` may be NULL. Then,
+/// as the outputs are stored, the epilogue: max(y, 0) when `relu`, and y · scale[co] + shift[co]
+/// when both are given.
+void facetwin_conv_forward(const float *input, int cin, int h, int w, const float *weight, const float *bias,
+                           int cout, int k, float *output, int relu, const float *scale, const float *shift);
+/// dW[co, ci, :, :] += the 3 × 3 weight gradient of one image for output channels co < 4·blocks:
+/// Σ_y Σ_x g[co, y, x] · in[ci, y + ky, x + kx]. `partial` holds
+/// cin · blocks · 3 · 12 · 8 floats (overwritten). Needs an output width of at least 8.
+void facetwin_conv_weight_gradient_3x3_blocks(const float *input, int cin, int h, int w, const float *grad_output,
+                                              int blocks, float *grad_weight, float *partial);
+/// The 3 × 3 weight gradient of one (output channel, input channel) pair: dw[ky·3 + kx] +=
+/// Σ_y Σ_x g[y, x] · plane[y + ky, x + kx], `plane` with row stride w, `g` [ho, wo].
+void facetwin_conv_weight_gradient_3x3(const float *plane, int w, const float *g, int ho, int wo, float *dw);
 #endif
