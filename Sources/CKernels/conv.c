@@ -282,7 +282,27 @@ INLINE void weight_gradient_3x3(int fused, const float *plane, int w, const floa
     dw[6] += hsum(a6) + t6; dw[7] += hsum(a7) + t7; dw[8] += hsum(a8) + t8;
 }
 
+// A plane's epilogue in place: 8 outputs at a time, then one by one (the same values either way).
+INLINE void epilogue_plane(float *p, long n, int c, const epilogue *e) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) store8(p + i, epilogue8(e, load8(p + i), c));
+    for (; i < n; i++) p[i] = epilogue1(e, p[i], c);
+}
+
 // The two builds of each kernel, and the exported functions that choose between them.
+
+__attribute__((target("avx2,fma"))) static void epilogue_avx2(float *p, long n, int c, const epilogue *e) {
+    epilogue_plane(p, n, c, e);
+}
+static void epilogue_baseline(float *p, long n, int c, const epilogue *e) { epilogue_plane(p, n, c, e); }
+
+void facetwin_conv_epilogue(float *p, long n, int c, int relu, const float *scale, const float *shift) {
+    const epilogue e = {relu, scale, shift};
+    if (facetwin_cpu_avx2_fma())
+        epilogue_avx2(p, n, c, &e);
+    else
+        epilogue_baseline(p, n, c, &e);
+}
 
 __attribute__((target("avx2,fma"))) static void forward_avx2(const float *input, int cin, int h, int w,
                                                              const float *weight, const float *bias, int cout, int k,

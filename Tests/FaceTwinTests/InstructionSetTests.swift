@@ -11,11 +11,6 @@ import XCTest
 /// builds differ in the fused multiply-add's single rounding and in which GEMM runs (FaceTwin's
 /// own kernels, or OpenBLAS and Adam.swift), so they agree to float32 rounding, not to the bit.
 final class InstructionSetTests: XCTestCase {
-    override func tearDown() {
-        facetwin_cpu_force_baseline(-1)
-        super.tearDown()
-    }
-
     func testForcingTheBaselineTurnsOffEveryAVX2Kernel() throws {
         InstructionSet.forcing(.baseline) {
             XCTAssertEqual(InstructionSet.current, .baseline)

@@ -101,4 +101,25 @@ void facetwin_conv_weight_gradient_3x3_blocks(const float *input, int cin, int h
 /// The 3 × 3 weight gradient of one (output channel, input channel) pair: dw[ky·3 + kx] +=
 /// Σ_y Σ_x g[y, x] · plane[y + ky, x + kx], `plane` with row stride w, `g` [ho, wo].
 void facetwin_conv_weight_gradient_3x3(const float *plane, int w, const float *g, int ho, int wo, float *dw);
+
+/// Vector kernels of the layers (vector.c), AVX2 or baseline at run time, the same numbers to the
+/// bit either way. Sums of n floats in blocks of 1 024: eight float lanes within a block, summed
+/// in order, the block's float total added in double.
+double facetwin_sum_double(const float *p, long n);
+/// Σ a[i]·b[i], blocked as facetwin_sum_double.
+double facetwin_dot_double(const float *a, const float *b, long n);
+/// Σ (p[i] − mean)², blocked as facetwin_sum_double.
+double facetwin_squared_deviation(const float *p, long n, float mean);
+/// BatchNorm's input gradient through the ReLU before it, for one plane: da[i] = a[i] > 0 ?
+/// k · (m·dy[i] − sum_dy − x̂·sum_dy_xhat) : 0 with x̂ = (a[i] − mean) · inv_std.
+void facetwin_bn_relu_backward(const float *a, const float *dy, float *da, long n, float mean, float inv_std, float k,
+                               float m, float sum_dy, float sum_dy_xhat);
+/// y[i] = x[i] · scale + shift (a multiply, then an add); x and y may be the same.
+void facetwin_affine(const float *x, float *y, long n, float scale, float shift);
+/// The adjoint of im2col: grad [cin, h, w] (overwritten) = the column gradient
+/// [cin·k·k, (h − k + 1)·(w − k + 1)] summed back onto the positions each entry was copied from.
+void facetwin_col2im(const float *col, int cin, int h, int w, int k, float *grad);
+/// A convolution's epilogue on n outputs of channel c, in place (as facetwin_conv_forward
+/// applies it): max(y, 0) when `relu`, then y · scale[c] + shift[c] when both are given.
+void facetwin_conv_epilogue(float *p, long n, int c, int relu, const float *scale, const float *shift);
 #endif
