@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs Examples/VerifyApp, a package that depends on FaceTwin as another program
 # would (by path here): it enrolls photos 1 and 2 of ORL's s5 into a temporary gallery and
-# verifies photo 3 of s5, then photo 1 of s6, each claiming s5. With the pretrained ResNet when
-# models/ has it (s5 must match, s6 must not), else with a twin trained here for a few epochs
+# verifies photo 3 of s5, then photo 1 of s8, each claiming s5. With the pretrained ResNet when
+# models/ has it (s5 must match, s8 must not), else with a twin trained here for a few epochs
 # (each answer must be a verdict, exit 0 or 1: a short training run may get a pair wrong).
 #   scripts/example.sh [--facetwin PATH] [--epochs E]
 #     --facetwin PATH  the facetwin that trains the twin (default: build the release one)
@@ -51,5 +51,5 @@ run() {
   fi
 }
 run 0 s5 "$ORL/s5/1.pgm" "$ORL/s5/2.pgm" "$ORL/s5/3.pgm"
-run 1 s5 "$ORL/s5/1.pgm" "$ORL/s5/2.pgm" "$ORL/s6/1.pgm"
+run 1 s5 "$ORL/s5/1.pgm" "$ORL/s5/2.pgm" "$ORL/s8/1.pgm"
 echo "example: VerifyApp built against FaceTwin and answered" >&2
