@@ -4,8 +4,9 @@
 # models/ ($FACETWIN_MODELS_DIR overrides; scripts/fetch-models.sh fills it) and are skipped,
 # saying so, without it.
 # The tests run optimised, built by the release configuration with testability
-# (-enable-testing, for `@testable import`): they train real networks, and the package carries
-# no optimisation flags of its own. Arguments go to `swift test` (e.g. --filter GoldenTests).
+# (-enable-testing, for `@testable import`) and the test-only write-point hook
+# (-D FACETWIN_TEST_HOOKS, Sources/FaceTwin/Support/WritePoint.swift): they train real networks,
+# and the package carries no optimisation flags of its own. Arguments go to `swift test` (e.g. --filter GoldenTests).
 # Before the suite: the release binary under an emulated CPU without AVX2
 # (scripts/check-portable.sh) and the example package that depends on FaceTwin
 # (scripts/example.sh).
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
 scripts/format.sh --check
-TESTING=(-c release -Xswiftc -enable-testing)
+TESTING=(-c release -Xswiftc -enable-testing -Xswiftc -DFACETWIN_TEST_HOOKS)
 swift build "${TESTING[@]}" --build-tests
 BIN="$(swift build "${TESTING[@]}" --show-bin-path)/facetwin"
 scripts/fetch-models.sh --facetwin "$BIN" || echo "test: going on without the pretrained model" >&2
