@@ -1,27 +1,13 @@
 // swift-tools-version: 6.0
-import Foundation
 import PackageDescription
 
-// The engine's hot loops use 8-wide SIMD with fused multiply-add. They compile to AVX2/FMA
-// only when the compiler may assume those instructions, so build for them when this machine
-// has them (the package is built where it runs); FACETWIN_PORTABLE=1 turns this off.
-let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-let hasAVX2FMA = cpuInfo.contains(" avx2") && cpuInfo.contains(" fma")
-let portable = ProcessInfo.processInfo.environment["FACETWIN_PORTABLE"] == "1"
-let simdFlags: [String] = hasAVX2FMA && !portable ? ["-target-cpu", "haswell"] : []
-
-// The Swift settings of every library target.
-let librarySettings: [SwiftSetting] = [
-    // -O in both configurations. Debug too: the engine's SIMD loops run ~100× slower
-    // unoptimized, and tests train real networks. Not -Ounchecked: overflow and bounds
-    // checks stay on in the option, header and size arithmetic, so a hostile value
-    // traps instead of wrapping; docs/PERFORMANCE.md measures what they cost.
-    .unsafeFlags(["-O"]),
-    .unsafeFlags(simdFlags),
-]
+// No unsafe flags, so that a package can depend on FaceTwin by version: the optimisation comes
+// from the build configuration (`-c release`; the tests too, with -enable-testing), and the
+// kernels choose AVX2/FMA at run time (Sources/CKernels/cpu.c), so a release binary runs on any
+// x86-64.
 
 func libraryTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
-    .target(name: name, dependencies: dependencies, swiftSettings: librarySettings)
+    .target(name: name, dependencies: dependencies)
 }
 
 let package = Package(
@@ -41,17 +27,20 @@ let package = Package(
         // `facetwin serve` (FaceTwinServer): Hummingbird 2 and Prometheus metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        // `swift package generate-documentation` (scripts/docs.sh); a plugin, not linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit
         // (see Sources/COpenBLAS/openblas.c).
-        .target(name: "COpenBLAS", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dl")]),
-        // FaceTwin's own AVX2/FMA kernels for the big linear layer: its forward GEMM, its weight
-        // gradient folded into Adam, and the sparse product of a frozen network's first linear
-        // layer (runtime-checked; OpenBLAS and Adam.swift otherwise).
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "COpenBLAS", dependencies: ["CKernels"], linkerSettings: [.linkedLibrary("dl")]),
+        // FaceTwin's own kernels and the CPU check that chooses their AVX2/FMA or portable build:
+        // the big linear layer's forward GEMM, its weight gradient folded into Adam, the sparse
+        // product of a frozen network's first linear layer (AVX2 only: OpenBLAS and Adam.swift
+        // otherwise), the direct convolutions (both builds).
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("m")]),
         // SHA-256's compression function with the x86 SHA extensions (runtime-checked).
-        .target(name: "CHash", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CHash"),
         .target(
             name: "CNetpbm",
             linkerSettings: [.linkedLibrary("netpbm")]
@@ -60,14 +49,12 @@ let package = Package(
         // libdlib-data) behind a C interface, C++ exceptions caught at the boundary.
         .target(
             name: "CFaceDetect",
-            cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
         // dlib's face-recognition ResNet (deserialise, export parameters, dlib's own forward) and
         // its 5-point chip alignment behind a C interface; the DNN templates compile in one file.
         .target(
             name: "CDlibNet",
-            cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("dlib"), .linkedLibrary("lapack"), .linkedLibrary("blas"), .linkedLibrary("pthread")]
         ),
         // JPEG (libjpeg-turbo) and PNG (libpng) behind setjmp error recovery, WebP (libwebp and
@@ -119,8 +106,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "facetwin-bench",
-            dependencies: ["FaceTwin", "FaceTwinPostgres"],
-            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .release))]
+            dependencies: ["FaceTwin", "FaceTwinPostgres"]
         ),
         .testTarget(
             name: "FaceTwinTests",

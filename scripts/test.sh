@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Installs what the tests need, then runs the whole test suite.
+# Installs what the tests need, then runs the whole test suite on a release build.
 # Tests that use ORL read the copy in data/orl ($ORL_DIR overrides). Tests of dlib's ResNet read
 # models/ ($FACETWIN_MODELS_DIR overrides; scripts/fetch-models.sh fills it) and are skipped,
 # saying so, without it. A throwaway PostgreSQL 15 server (scripts/postgres-test-server.sh, on a
 # unix socket in a temporary folder, stopped at exit) holds the PostgreSQL gallery's tests
 # ($FACETWIN_TEST_POSTGRES); FACETWIN_TEST_POSTGRES=none runs without it, and those tests skip.
+# The tests run optimised, built by the release configuration with testability
+# (-enable-testing, for `@testable import`) and the test-only write-point hook
+# (-D FACETWIN_TEST_HOOKS, Sources/FaceTwinSupport/WritePoint.swift): they train real networks,
+# and the package carries no optimisation flags of its own. Arguments go to `swift test` (e.g. --filter GoldenTests).
+# Before the suite: the release binary under an emulated CPU without AVX2
+# (scripts/check-portable.sh) and the example package that depends on FaceTwin
+# (scripts/example.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
 scripts/format.sh --check
-# The converted model needs a built facetwin: build the debug one the tests use, then convert.
-swift build --product facetwin
-scripts/fetch-models.sh --facetwin .build/debug/facetwin || echo "test: going on without the pretrained model" >&2
-scripts/fetch-test-tools.sh || echo "test: going on without schemathesis" >&2
+TESTING=(-c release -Xswiftc -enable-testing -Xswiftc -DFACETWIN_TEST_HOOKS)
+swift build "${TESTING[@]}" --build-tests
+BIN="$(swift build "${TESTING[@]}" --show-bin-path)/facetwin"
+scripts/fetch-models.sh --facetwin "$BIN" || echo "test: going on without the pretrained model" >&2
+scripts/fetch-test-tools.sh || echo "test: going on without schemathesis or chromium" >&2
+scripts/check-portable.sh --facetwin "$BIN"
+scripts/example.sh --facetwin "$BIN"
 if [ "${FACETWIN_TEST_POSTGRES:-}" = "none" ]; then
   unset FACETWIN_TEST_POSTGRES
 elif [ -z "${FACETWIN_TEST_POSTGRES:-}" ]; then
   eval "$(scripts/postgres-test-server.sh start)"
   trap 'scripts/postgres-test-server.sh stop "$FACETWIN_TEST_POSTGRES_DIR"' EXIT
 fi
-swift test "$@"
+swift test "${TESTING[@]}" "$@"

@@ -17,7 +17,6 @@
 
 #include "facetwin_kernels.h"
 #include "transpose8.h"
-#include <cpuid.h>
 #include <stdint.h>
 #include <string.h>
 #include <immintrin.h>
@@ -28,17 +27,7 @@
 
 enum { KC = 256, MR = 6, NR = 16, PREFETCH_TILES = 2 };
 
-int facetwin_gemm_available(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const unsigned fma = 1u << 12, popcnt = 1u << 23, osxsave = 1u << 27, avx = 1u << 28;
-    if ((c & (fma | popcnt | osxsave | avx)) != (fma | popcnt | osxsave | avx)) return 0;
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6) != 6) return 0;  // the OS saves the YMM state
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return (b & (1u << 5)) != 0 && (b & (1u << 3)) != 0;  // AVX2, BMI1 (sparse.c's mask loop)
-}
+int facetwin_gemm_available(void) { return facetwin_cpu_avx2_fma(); }
 
 static int rounded_m(int m) { return (m + NR - 1) / NR * NR; }
 int facetwin_gemm_nt_blocks(int k) { return (k + KC - 1) / KC; }

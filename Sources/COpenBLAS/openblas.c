@@ -20,6 +20,7 @@
 // first thing by the CLI, re-executes the process with OPENBLAS_NUM_THREADS=1 under a limit,
 // so that constructor starts no pool thread.
 #include "facetwin_openblas.h"
+#include "facetwin_kernels.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -164,14 +165,9 @@ static void portable_sgemm_baseline(int trans_a, int trans_b, int m, int n, int 
     portable_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
-static int has_avx2_fma;
-static void detect_cpu(void) { has_avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-
 void facetwin_portable_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
-    pthread_once(&cpu_once, detect_cpu);
-    if (has_avx2_fma)
+    if (facetwin_cpu_avx2_fma())
         portable_sgemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     else
         portable_sgemm_baseline(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

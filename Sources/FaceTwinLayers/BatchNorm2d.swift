@@ -1,3 +1,5 @@
+import CKernels
+
 /// Batch normalization over N, H, W for each channel (PyTorch's `BatchNorm2d`, eps 1e-5,
 /// momentum 0.1, affine, tracking running statistics).
 ///
@@ -160,8 +162,7 @@ extension BatchNorm2d {
                 let unit = (img / per) * c + ch
                 let scale = gamma[ch] * invC[unit]
                 let shift = beta[ch] - meanC[unit] * scale
-                let xp = x + plane * hw, yp = y + plane * hw
-                for i in 0..<hw { yp[i] = xp[i] * scale + shift }
+                facetwin_affine(x + plane * hw, y + plane * hw, hw, scale, shift)
             }
         }
         let rm = runningMean.pointer, rv = runningVar.pointer

@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution, stride 1, no padding (the reference pads with a separate ReflectionPad2d).
 /// Weights are PyTorch's [out, in, kh, kw].
 ///
@@ -103,19 +105,7 @@ extension Conv2d {
     static func col2im(
         _ col: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, into grad: UnsafeMutablePointer<Float>
     ) {
-        let ho = h - k + 1, wo = w - k + 1
-        grad.update(repeating: 0, count: cin * h * w)
-        for ci in 0..<cin {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let row = col + ((ci * k + ky) * k + kx) * ho * wo
-                    for y in 0..<ho {
-                        let dst = grad + (ci * h + y + ky) * w + kx, src = row + y * wo
-                        for x in 0..<wo { dst[x] += src[x] }
-                    }
-                }
-            }
-        }
+        facetwin_col2im(col, Int32(cin), Int32(h), Int32(w), Int32(k), grad)
     }
 
     /// One image's convolution through its column matrix: out[cout, ho·wo] = W[cout, cin·k·k] ·
@@ -131,17 +121,7 @@ extension Conv2d {
         BLAS.gemm(m: cout, n: hw, k: cin * k * k, a: weight, b: columns, beta: 1, c: output)
         guard epilogue.relu || epilogue.scale != nil else { return }
         for co in 0..<cout {
-            let plane = output + co * hw
-            var i = 0
-            while i + 8 <= hw {
-                let v = epilogue.apply(SIMD8<Float>(UnsafeBufferPointer(start: plane + i, count: 8)), channel: co)
-                for j in 0..<8 { plane[i + j] = v[j] }
-                i += 8
-            }
-            while i < hw {
-                plane[i] = epilogue.apply(plane[i], channel: co)
-                i += 1
-            }
+            facetwin_conv_epilogue(output + co * hw, hw, Int32(co), epilogue.relu ? 1 : 0, epilogue.scale, epilogue.shift)
         }
     }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// One stage of the reference CNN, ReflectionPad2d → Conv2d → ReLU → BatchNorm2d, computed as
 /// one layer: the convolution pads each image into cache itself and applies the ReLU (and in
 /// evaluation BatchNorm's affine map) in registers as it stores each output, and the backward
@@ -79,13 +81,9 @@ public final class ConvBlock: Layer {
         let (a, dy, da) = (activations.pointer, gradOutput.pointer, gradient.pointer)
         let hw = activations.shape[2] * activations.shape[3]
         norm.forEachPlaneGradient(batch: normBatch) { plane, c in
-            let ap = a + plane * hw, dyp = dy + plane * hw, dap = da + plane * hw
-            // The constants as locals, which the stores below cannot alias: the loop vectorizes.
-            let (mean, invStd, k, m, sumDy, sumDyXhat) = (c.mean, c.invStd, c.k, c.m, c.sumDy, c.sumDyXhat)
-            for i in 0..<hw {
-                let xhat = (ap[i] - mean) * invStd
-                dap[i] = ap[i] > 0 ? k * (m * dyp[i] - sumDy - xhat * sumDyXhat) : 0
-            }
+            // da = a > 0 ? k · (m·dy − Σdy − x̂·Σdy·x̂) : 0, x̂ = (a − mean) · invStd (Sources/CKernels/vector.c).
+            facetwin_bn_relu_backward(
+                a + plane * hw, dy + plane * hw, da + plane * hw, hw, c.mean, c.invStd, c.k, c.m, c.sumDy, c.sumDyXhat)
         }
         return Conv2d.backward(
             gradient, input: input, weight: conv.weight, bias: conv.bias, padding: pad.padding,

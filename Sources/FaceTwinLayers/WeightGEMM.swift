@@ -5,8 +5,9 @@ import CKernels
 /// layer): the forward product X · Wᵀ, and in training the weight gradient folded into Adam.
 /// Scratch buffers are the caller's, reused between calls.
 public enum WeightGEMM {
-    /// Whether this CPU runs the kernels (AVX2 and FMA); without them the layer uses OpenBLAS.
-    public static let isSupported = facetwin_gemm_available() != 0
+    /// Whether the kernels run here: the CPU has AVX2 and FMA and `FACETWIN_CPU=baseline` does
+    /// not force the portable path (Sources/CKernels/cpu.c); without them the layer uses OpenBLAS.
+    public static var isSupported: Bool { facetwin_gemm_available() != 0 }
 
     /// Scratch space for one layer: the packed rows of X and the per-tile sums (forward), the
     /// packed dY (weight gradient folded into Adam).

@@ -1,4 +1,5 @@
 import CHash
+import CKernels
 
 /// SHA-256 (FIPS 180-4), written out by hand: the gallery records each enrolled photo's
 /// hash (to spot a photo enrolled twice, and to tell later which file a template came
@@ -26,8 +27,8 @@ public struct SHA256: Sendable {
     /// Whether blocks go through the SHA-NI instructions (false: the portable Swift code).
     private var hardware: Bool
 
-    /// Whether this CPU runs SHA-256 in hardware.
-    public static let usesHardware = facetwin_sha256_ni_available() != 0
+    /// Whether this CPU runs SHA-256 in hardware (not under `FACETWIN_CPU=baseline`).
+    public static let usesHardware = facetwin_sha256_ni_available() != 0 && facetwin_cpu_baseline_forced() == 0
 
     /// A hasher; `portable` forces the Swift compression function (tests compare the two).
     public init(portable: Bool = false) {

@@ -12,14 +12,15 @@ import Darwin
 /// writing it, after half of it is written, before and after a rename, …), numbered 1, 2, 3…
 /// in the order a process reaches them.
 ///
-/// Test-only hook, compiled into debug builds only (the test build): when the environment
+/// Test-only hook, compiled into debug builds and into builds with `-D FACETWIN_TEST_HOOKS` only
+/// (scripts/test.sh's release build with testability passes it): when the environment
 /// variable `FACETWIN_TEST_SIGKILL_AT_WRITE_POINT` is set to a number N, the process sends
 /// itself SIGKILL when it reaches its N-th write point, so a test can check that a kill at
-/// every such point leaves the old state or the new one. A release build ignores it.
+/// every such point leaves the old state or the new one. A plain release build ignores it.
 package enum WritePoint {
     static let environmentVariable = "FACETWIN_TEST_SIGKILL_AT_WRITE_POINT"
 
-    #if DEBUG
+    #if DEBUG || FACETWIN_TEST_HOOKS
     private static let target: Int? = {
         guard let value = getenv(environmentVariable) else { return nil }
         return Int(String(cString: value)).flatMap { $0 > 0 ? $0 : nil }

@@ -12,8 +12,22 @@
 ///   2. compute the output in tiles of 6 rows of W (`facetwin_gemm_nt_compute`, tiles [t0, t1)
 ///      per thread; each thread writes only its own columns of C and rows of `scratch`).
 
-/// Nonzero when this CPU (and OS) can run the AVX2/FMA kernels (with POPCNT and BMI1, which every
-/// AVX2 CPU has).
+/// Which instruction set the kernels run with (cpu.c). The package is compiled for baseline
+/// x86-64; the AVX2/FMA variants are chosen at run time.
+/// Nonzero when this CPU and OS run AVX2 and FMA (with POPCNT and BMI1, which every AVX2 CPU has).
+int facetwin_cpu_has_avx2_fma(void);
+/// Nonzero when the portable versions are forced: FACETWIN_CPU=baseline in the environment at the
+/// first call, or `facetwin_cpu_force_baseline`.
+int facetwin_cpu_baseline_forced(void);
+/// Nonzero when the AVX2/FMA variants run: the CPU has them and the baseline is not forced.
+int facetwin_cpu_avx2_fma(void);
+/// Forces the portable versions (1), the AVX2/FMA ones where the CPU has them (0), or goes back
+/// to what FACETWIN_CPU says (-1). For tests that compare both paths in one process; call it
+/// between computations, not during one.
+void facetwin_cpu_force_baseline(int on);
+
+/// Nonzero when the big layer's AVX2/FMA kernels below may run (`facetwin_cpu_avx2_fma`); they
+/// have no portable version (the caller uses OpenBLAS and its own Adam instead).
 int facetwin_gemm_available(void);
 
 /// Blocks of k that phase 1 packs (the unit of its work split).
@@ -74,4 +88,44 @@ long facetwin_sparse_compute(int m, int n, int k, const float *packed, const flo
 /// multiple of 32, else the portable loop (also callable directly, for tests).
 void facetwin_int8_dots(const int8_t *rows, size_t n, int d, const int8_t *probe, int32_t *out);
 void facetwin_int8_dots_portable(const int8_t *rows, size_t n, int d, const int8_t *probe, int32_t *out);
+
+/// Direct convolution kernels (stride 1, no padding) for the few channels of the twin's CNN
+/// (conv.c), each in an AVX2/FMA version and a portable one chosen at run time: the same sums in
+/// the same order, with fused multiply-adds in the first and a multiply then an add in the second.
+///
+/// out[co, y, x] = bias[co] + Σ_ci Σ_ky Σ_kx w[co, ci, ky, kx] · in[ci, y + ky, x + kx] for one
+/// image: `input` [cin, h, w], `output` [cout, h − k + 1, w − k + 1]; `bias` may be NULL. Then,
+/// as the outputs are stored, the epilogue: max(y, 0) when `relu`, and y · scale[co] + shift[co]
+/// when both are given.
+void facetwin_conv_forward(const float *input, int cin, int h, int w, const float *weight, const float *bias,
+                           int cout, int k, float *output, int relu, const float *scale, const float *shift);
+/// dW[co, ci, :, :] += the 3 × 3 weight gradient of one image for output channels co < 4·blocks:
+/// Σ_y Σ_x g[co, y, x] · in[ci, y + ky, x + kx]. `partial` holds
+/// cin · blocks · 3 · 12 · 8 floats (overwritten). Needs an output width of at least 8.
+void facetwin_conv_weight_gradient_3x3_blocks(const float *input, int cin, int h, int w, const float *grad_output,
+                                              int blocks, float *grad_weight, float *partial);
+/// The 3 × 3 weight gradient of one (output channel, input channel) pair: dw[ky·3 + kx] +=
+/// Σ_y Σ_x g[y, x] · plane[y + ky, x + kx], `plane` with row stride w, `g` [ho, wo].
+void facetwin_conv_weight_gradient_3x3(const float *plane, int w, const float *g, int ho, int wo, float *dw);
+
+/// Vector kernels of the layers (vector.c), AVX2 or baseline at run time, the same numbers to the
+/// bit either way. Sums of n floats in blocks of 1 024: eight float lanes within a block, summed
+/// in order, the block's float total added in double.
+double facetwin_sum_double(const float *p, long n);
+/// Σ a[i]·b[i], blocked as facetwin_sum_double.
+double facetwin_dot_double(const float *a, const float *b, long n);
+/// Σ (p[i] − mean)², blocked as facetwin_sum_double.
+double facetwin_squared_deviation(const float *p, long n, float mean);
+/// BatchNorm's input gradient through the ReLU before it, for one plane: da[i] = a[i] > 0 ?
+/// k · (m·dy[i] − sum_dy − x̂·sum_dy_xhat) : 0 with x̂ = (a[i] − mean) · inv_std.
+void facetwin_bn_relu_backward(const float *a, const float *dy, float *da, long n, float mean, float inv_std, float k,
+                               float m, float sum_dy, float sum_dy_xhat);
+/// y[i] = x[i] · scale + shift (a multiply, then an add); x and y may be the same.
+void facetwin_affine(const float *x, float *y, long n, float scale, float shift);
+/// The adjoint of im2col: grad [cin, h, w] (overwritten) = the column gradient
+/// [cin·k·k, (h − k + 1)·(w − k + 1)] summed back onto the positions each entry was copied from.
+void facetwin_col2im(const float *col, int cin, int h, int w, int k, float *grad);
+/// A convolution's epilogue on n outputs of channel c, in place (as facetwin_conv_forward
+/// applies it): max(y, 0) when `relu`, then y · scale[c] + shift[c] when both are given.
+void facetwin_conv_epilogue(float *p, long n, int c, int relu, const float *scale, const float *shift);
 #endif

@@ -1,0 +1,37 @@
+// Enroll two photos of one person into a temporary gallery, then verify a third photo against
+// that person: `VerifyApp MODEL NAME PHOTO1 PHOTO2 PROBE` (exit 0 match, 1 no match, 2 error).
+import FaceTwin
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count == 5 else {
+    FileHandle.standardError.write(Data("usage: VerifyApp MODEL NAME PHOTO1 PHOTO2 PROBE\n".utf8))
+    exit(2)
+}
+let (modelPath, name, photos, probe) = (arguments[0], arguments[1], [arguments[2], arguments[3]], arguments[4])
+let folder = FileManager.default.temporaryDirectory.appendingPathComponent("verifyapp-\(UUID().uuidString)")
+var status: Int32 = 2
+do {
+    let model = try FaceModel.load(path: modelPath)
+    // Photos prepared as the model records (`facetwin --detect auto`): dlib's 5-point chips for the
+    // pretrained ResNet, else the face found and aligned as the twin's training images were.
+    if let landmarks = model.landmarkModel, model.resnet != nil {
+        model.facePreparer = FacePreparer(
+            chipsWith: landmarks, modelName: "landmarks.shape_predictor_5", mode: .auto, policy: .refuse)
+    } else {
+        model.facePreparer = FacePreparer(for: model.info, mode: .auto, policy: .refuse) {
+            () throws(FaceDetectionError) in try FaceDetector()
+        }
+    }
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let gallery = try Gallery(path: folder.appendingPathComponent("gallery.sqlite").path, model: model, modelPath: modelPath)
+    let enrolled = try gallery.enroll(name: name, images: photos)
+    print("enrolled \(enrolled.templateCount) photos of \(name)")
+    let result = try Verifier(gallery: gallery).verify(probe: probe, claim: name)
+    print("\(result.isMatch ? "MATCH" : "NO MATCH") \(name): distance \(result.distance), threshold \(result.threshold)")
+    status = result.isMatch ? 0 : 1
+} catch {
+    FileHandle.standardError.write(Data("VerifyApp: \(error)\n".utf8))
+}
+try? FileManager.default.removeItem(at: folder)
+exit(status)
