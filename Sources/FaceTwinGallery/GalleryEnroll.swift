@@ -257,4 +257,10 @@ struct SQLiteWrites: GalleryWriteTransaction {
     func templateCount(identity: Int64) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates WHERE identity_id = ?", arguments: [identity]) ?? 0
     }
+
+    func allIdentities() throws -> [(id: Int64, name: String)] {
+        try Row.fetchAll(db, sql: "SELECT id, name FROM identities ORDER BY id").map {
+            (try $0.decode(Int64.self, forColumn: "id"), try $0.decode(String.self, forColumn: "name"))
+        }
+    }
 }

@@ -149,6 +149,8 @@ public protocol GalleryWriteTransaction {
     func insertTemplate(identity: Int64, embedding: [Float], imagePath: String, sha256: String, at date: Date) throws -> Bool
     /// The identity's number of templates.
     func templateCount(identity: Int64) throws -> Int
+    /// Every identity's id and name as stored.
+    func allIdentities() throws -> [(id: Int64, name: String)]
 }
 
 extension EnrollPlan {
@@ -196,15 +198,20 @@ extension TemplateExport {
         var imported = 0
         var duplicates = 0
         var created: [String] = []
+        // Every identity once, by its NFC name: a lookup per row would scan the table for names
+        // stored in another form, once per new identity (quadratic in a large import).
         var ids: [String: Int64] = [:]
+        for (id, name) in try tx.allIdentities() where ids[Gallery.normalized(name)] == nil {
+            ids[Gallery.normalized(name)] = id
+        }
         for row in rows {
-            var id = ids[row.identity]
-            if id == nil { id = try tx.identityID(name: row.identity) }
+            let key = Gallery.normalized(row.identity)
+            var id = ids[key]
             if id == nil {
-                id = try tx.insertIdentity(name: row.identity, at: now)
+                id = try tx.insertIdentity(name: key, at: now)
                 created.append(row.identity)
             }
-            ids[row.identity] = id
+            ids[key] = id
             if try tx.insertTemplate(
                 identity: id!, embedding: row.embedding, imagePath: row.imagePath, sha256: row.imageSHA256, at: now)
             {

@@ -641,6 +641,12 @@ struct PostgresWrites: GalleryWriteTransaction {
         return result.metadata.rows == 1
     }
 
+    func allIdentities() throws -> [(id: Int64, name: String)] {
+        try connection.query("SELECT id, name FROM facetwin.identities ORDER BY id", logger: logger).wait().rows.map {
+            try $0.decode((Int64, String).self)
+        }
+    }
+
     func templateCount(identity: Int64) throws -> Int {
         try connection.query(
             "SELECT count(*) FROM facetwin.templates WHERE identity_id = \(identity)", logger: logger
