@@ -131,6 +131,8 @@ let package = Package(
             name: "FaceTwinServerTests",
             dependencies: [
                 "FaceTwinServer", "FaceTwin",
+                // ServerPostgresTests: a database of its own for two servers on one gallery.
+                "FaceTwinPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
