@@ -117,6 +117,8 @@ let package = Package(
             name: "FaceTwinServerTests",
             dependencies: [
                 "FaceTwinServer", "FaceTwin",
+                // ServerPostgresTests: a database of its own for two servers on one gallery.
+                "FaceTwinPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             // The server builds in Swift 6 mode; these tests' fixtures (a gallery, keys, a

@@ -2,26 +2,33 @@ import FaceTwin
 import Foundation
 
 /// What `facetwin serve` serves: one loaded model and its gallery, the workers that embed
-/// photos, and the metrics. Everything blocking (decoding, detection, the network, SQLite)
-/// runs on the workers; the handlers only wait for them.
+/// photos, and the metrics. Everything blocking (decoding, detection, the network, the
+/// gallery's SQLite or PostgreSQL calls) runs on the service's own threads; the handlers only
+/// wait for them.
 public final class FaceService: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let model: FaceModel
     public let modelPath: String
-    public let gallery: Gallery
+    public let gallery: any GalleryStore
     let verifier: Verifier
-    /// The keys' own read-only connection, so a key check never waits behind an enroll's write.
-    let keyReader: Gallery
-    let keyLock = NSLock()
+    /// The keys' own connection, so a key check never waits behind an enroll's write.
+    let keyReader: any GalleryStore
+    /// The key checks' thread (one: it owns `keyReader`), so they neither block the event loop
+    /// nor queue behind photos.
+    let keyWorker: WorkerPool<Void>
     let pipeline: PhotoPipeline
     let workers: WorkerPool<FacePreparer?>
     let metrics: ServerMetrics
     public let thresholdMethod: String
 
     /// Loads nothing itself: `model` is loaded and `gallery` opened (writable, bound to the
-    /// model) by the caller.
+    /// model) by the caller. `keyReader` is a second connection to the same gallery for the key
+    /// checks (for an SQLite gallery, left out: a read-only connection is opened here).
     /// - Throws: ``ServerError`` or ``GalleryError`` (no threshold, no landmark model).
-    public init(model: FaceModel, modelPath: String, gallery: Gallery, configuration: ServerConfiguration) throws {
+    public init(
+        model: FaceModel, modelPath: String, gallery: any GalleryStore, keyReader: (any GalleryStore)? = nil,
+        configuration: ServerConfiguration
+    ) throws {
         self.configuration = configuration
         self.model = model
         self.modelPath = modelPath
@@ -29,7 +36,14 @@ public final class FaceService: @unchecked Sendable {
         verifier = try Verifier(gallery: gallery, threshold: configuration.threshold)
         thresholdMethod =
             configuration.threshold != nil ? "--threshold" : (model.info.thresholdMethod ?? "stored in the model")
-        keyReader = try Gallery(path: gallery.path)
+        if let keyReader {
+            self.keyReader = keyReader
+        } else if gallery is Gallery {
+            self.keyReader = try Gallery(path: gallery.path)
+        } else {
+            self.keyReader = gallery
+        }
+        keyWorker = WorkerPool(name: "facetwin-keys", count: 1, queueLimit: max(64, configuration.queueLimit)) {}
         pipeline = PhotoPipeline(model: model, maxPixels: configuration.maxImagePixels)
         // Checked here, on this thread, so a model that cannot prepare photos fails the start.
         let first = try Self.preparer(for: model, modelPath: modelPath, configuration: configuration)
@@ -41,7 +55,10 @@ public final class FaceService: @unchecked Sendable {
     }
 
     /// Ends the workers after the jobs already queued.
-    public func shutdown() { workers.shutdown() }
+    public func shutdown() {
+        workers.shutdown()
+        keyWorker.shutdown()
+    }
 
     /// The face preparation the CLI's `--detect`, `--faces` and `--landmarks` give (each worker
     /// has its own: dlib's detector serializes its calls).
@@ -116,12 +133,18 @@ public final class FaceService: @unchecked Sendable {
         }
     }
 
-    /// The key's name and role, or nil for a key the gallery does not have.
-    func authenticate(_ key: String) throws -> APIKeySummary? {
-        keyLock.lock()
-        defer { keyLock.unlock() }
-        return try keyReader.authenticate(key: key)
+    /// The key's name and role, or nil for a key the gallery does not have (looked up in the
+    /// gallery at every request, on the key thread: a revoked key is refused at once).
+    func authenticate(_ key: String) async throws -> APIKeySummary? {
+        let reader = UncheckedStore(keyReader)
+        return try await keyWorker.run { _ in try reader.store.authenticate(key: key) }
     }
+}
+
+/// A store handed to the key thread, which alone uses it.
+struct UncheckedStore: @unchecked Sendable {
+    let store: any GalleryStore
+    init(_ store: any GalleryStore) { self.store = store }
 }
 
 /// Hands out `first` once, then what `more` makes: the first worker's preparer is the one

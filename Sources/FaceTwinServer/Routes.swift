@@ -80,7 +80,7 @@ struct KeyMiddleware: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw ServerError.missingKey }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
-        guard let key = try service.authenticate(token) else { throw ServerError.unknownKey }
+        guard let key = try await service.authenticate(token) else { throw ServerError.unknownKey }
         guard key.role.allows(role) else { throw ServerError.forbidden(keyName: key.name, role: key.role, needed: role) }
         var context = context
         context.key = key

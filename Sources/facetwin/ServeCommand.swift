@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceTwin
+import FaceTwinPostgres
 import FaceTwinServer
 import Foundation
 
@@ -19,7 +20,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Model file.")
     var model: String
 
-    @Option(help: "Gallery file (created, bound to the model, when missing).")
+    @Option(
+        help:
+            "Gallery: an SQLite file or a postgres:// URL (created, bound to the model, when missing; several servers may share a PostgreSQL gallery)."
+    )
     var gallery: String
 
     @Option(help: "Address and port to listen on, HOST:PORT (port 0: any free port).")
@@ -63,15 +67,17 @@ struct ServeCommand: ParsableCommand {
         c.threshold = thresholdOption.threshold
 
         let m = try FaceModel.load(path: model)
-        let g = try Gallery(path: gallery, model: m, modelPath: model, mode: .openOrCreate)
-        let service = try FaceService(model: m, modelPath: model, gallery: g, configuration: c)
+        let g = try GalleryStores.open(gallery, model: m, modelPath: model, mode: .openOrCreate)
+        // The key checks' own connection (read-only for an SQLite file).
+        let keyReader = try GalleryStores.open(gallery)
+        let service = try FaceService(model: m, modelPath: model, gallery: g, keyReader: keyReader, configuration: c)
         let keys = try g.keys().count
+        let gallery = g.path  // a URL without its password
         if c.requireKeys && keys == 0 {
             printError(
                 "facetwin: warning: \(gallery) has no API keys yet: every request will be refused until facetwin keys add makes one"
             )
         }
-        let gallery = self.gallery
         let keysNote = c.requireKeys ? "API keys required" : "no API keys"
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: (any Error)? = nil

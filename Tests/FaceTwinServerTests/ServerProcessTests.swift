@@ -19,9 +19,13 @@ final class ServerProcess {
     private(set) var url = ""
     private(set) var stderrText = ""
 
-    init(_ arguments: [String], test: XCTestCase) throws {
+    /// `environment`: added to this process's.
+    init(_ arguments: [String], test: XCTestCase, environment: [String: String] = [:]) throws {
         process.executableURL = facetwinExecutable()
         process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -78,25 +82,33 @@ func runProgram(
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// A small untrained model (saved) in a temporary folder, a gallery bound to it and an admin
+/// key; the gallery is `gallery` (a postgres:// URL), else an SQLite file in the folder.
+func serveFixture(_ test: XCTestCase, gallery location: String? = nil) throws -> (
+    dir: URL, model: String, gallery: String, key: String
+) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("facetwin-serve-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    let config = NetworkConfig(inputHeight: 20, inputWidth: 20, hidden: [64, 32])
+    let model = FaceModel(
+        network: SiameseNetwork(config: config, seed: 1),
+        info: ModelInfo(config: config, threshold: 0.5, thresholdMethod: "test"))
+    let modelPath = dir.appendingPathComponent("m.safetensors").path
+    try model.save(to: modelPath)
+    let gallery = location ?? dir.appendingPathComponent("g.sqlite").path
+    let (status, out) = try runProgram(
+        facetwinExecutable().path, ["keys", "add", "--gallery", gallery, "--model", modelPath, "--role", "admin", "test"])
+    XCTAssertEqual(status, 0, out)
+    let key = out.split(separator: "\n").first { $0.hasPrefix("ftk_") }.map(String.init) ?? ""
+    return (dir, modelPath, gallery, key)
+}
+
 /// `facetwin serve` as a process: keys and SIGTERM, and schemathesis against the live server.
 final class ServerProcessTests: XCTestCase {
     /// A small untrained model (saved), a gallery and an admin key.
     func fixture() throws -> (dir: URL, model: String, gallery: String, key: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("facetwin-serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        let config = NetworkConfig(inputHeight: 20, inputWidth: 20, hidden: [64, 32])
-        let model = FaceModel(
-            network: SiameseNetwork(config: config, seed: 1),
-            info: ModelInfo(config: config, threshold: 0.5, thresholdMethod: "test"))
-        let modelPath = dir.appendingPathComponent("m.safetensors").path
-        try model.save(to: modelPath)
-        let gallery = dir.appendingPathComponent("g.sqlite").path
-        let (status, out) = try runProgram(
-            facetwinExecutable().path, ["keys", "add", "--gallery", gallery, "--model", modelPath, "--role", "admin", "test"])
-        XCTAssertEqual(status, 0, out)
-        let key = out.split(separator: "\n").first { $0.hasPrefix("ftk_") }.map(String.init) ?? ""
-        return (dir, modelPath, gallery, key)
+        try serveFixture(self)
     }
 
     /// SIGTERM while an enroll's body is still arriving: the enroll is answered and written
