@@ -68,7 +68,7 @@ let package = Package(
         // The library, one target per layer (docs/DESIGN.md): a target imports only those below
         // it, so an arrow pointing back is a build error. Each re-exports what it depends on
         // (its Imports.swift), and `FaceTwin` re-exports them all.
-        libraryTarget("FaceTwinSupport", ["CHash"]),
+        libraryTarget("FaceTwinSupport", ["CHash", "CKernels"]),
         libraryTarget("FaceTwinTensor", ["COpenBLAS", "CKernels"]),
         libraryTarget("FaceTwinLayers", ["FaceTwinTensor", "CKernels"]),
         libraryTarget("FaceTwinNetwork", ["FaceTwinLayers", "FaceTwinSupport"]),
@@ -77,7 +77,7 @@ let package = Package(
         libraryTarget("FaceTwinModel", ["FaceTwinNetwork", "FaceTwinDetection", "CDlibNet"]),
         libraryTarget("FaceTwinEvaluation", ["FaceTwinModel"]),
         libraryTarget("FaceTwinTraining", ["FaceTwinEvaluation", "CKernels"]),
-        libraryTarget("FaceTwinGallery", ["FaceTwinModel", .product(name: "GRDB", package: "GRDB.swift")]),
+        libraryTarget("FaceTwinGallery", ["FaceTwinModel", "CKernels", .product(name: "GRDB", package: "GRDB.swift")]),
         libraryTarget("FaceTwinReport", ["FaceTwinEvaluation"]),
         libraryTarget("FaceTwin", ["FaceTwinTraining", "FaceTwinGallery", "FaceTwinReport"]),
         // The gallery on a PostgreSQL server (`--gallery postgres://…`), beside the SQLite one.
