@@ -1,6 +1,6 @@
 // Direct 2-D convolution kernels (stride 1, no padding) for the small channel counts of the twin's
 // CNN, vectorized along image rows (facetwin_conv_*, declared in facetwin_kernels.h; called from
-// Sources/FaceTwin/Layers/DirectConvolution.swift).
+// Sources/FaceTwinLayers/DirectConvolution.swift).
 //
 // For 1→4→8→8 channels, im2col + GEMM multiplies matrices only 4–8 rows tall and spends most of
 // its time writing and reading the 9×-larger column matrix. These kernels read each input row

@@ -1,4 +1,4 @@
-// The coarse pass of identification (Sources/FaceTwin/Gallery/TemplateIndex.swift): the dot
+// The coarse pass of identification (Sources/FaceTwinGallery/TemplateIndex.swift): the dot
 // products of one int8 probe with n int8 template rows, exact in int32. With AVX2 (checked at
 // run time by facetwin_gemm_available) 32 values at a time: vpmaddubsw on |row| and the probe's
 // values carrying the row's signs (pairs of products stay within int16: 2 · 127 · 127 < 32767),

@@ -46,7 +46,7 @@ void facetwin_gemm_nt_pack(int m, int k, const float *x, size_t ldx, float *pack
 void facetwin_gemm_nt_compute(int m, int n, int k, const float *packed, const float *w, size_t ldw,
                               float *scratch, float *c, size_t ldc, int t0, int t1);
 
-/// Adam's constants for one step, as Sources/FaceTwin/Training/Adam.swift computes them.
+/// Adam's constants for one step, as Sources/FaceTwinTraining/Adam.swift computes them.
 typedef struct {
     float beta1, beta2, eps;
     float step_size;              // learning rate / (1 − β₁ᵗ)
