@@ -3,6 +3,8 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinTensor
+@testable import FaceTwinTraining
 
 /// FaceTwin's kernels in both of their builds, AVX2/FMA and baseline x86-64 (Sources/CKernels/
 /// cpu.c), in one process: each build against a Double reference, and the two builds against each
