@@ -38,6 +38,8 @@
 #     wheel from PyPI that face_recognition users get (scripts/bench-dlib-wheel.py:
 #     $DLIB_WHEEL_PYTHON, else .venv-dlib-bench/, created on first use) and PyTorch
 #     (scripts/bench-resnet-torch.py, 2 threads), with the ratios and their targets;
+#   - a cold verify with dlib's ResNet on a 640x480 photo against 3 templates, `facetwin verify`
+#     against face_recognition (scripts/bench-verify-fr.py: $FR_PYTHON, else .venv-fr-bench/);
 # and prints each side's median and the ratio FaceTwin / PyTorch, the step's GFLOP/s as a share
 # of a nominal peak (cores x 32 FLOP/cycle x /proc/cpuinfo's MHz) and of a large SGEMM, and the
 # product's speed targets, each with this run's figure and whether it is met.
@@ -104,6 +106,82 @@ resnet_rows() {
     echo "bench: PyTorch ResNet rows skipped: no Python with torch (\$BENCH_PYTHON or .venv-bench)" >&2
   fi
 }
+# A cold verify with dlib's ResNet on a photo, process start to answer: `facetwin verify` against
+# a gallery of 3 photos of one person, and scripts/bench-verify-fr.py doing what a face_recognition
+# user does (its defaults; templates in a JSON file). Photos: 640x480 JPEGs of s1 composed by
+# scripts/compose-photos.py (scale 1.5-3x, so that face_recognition's detector finds them);
+# enrolled and probe photos are those where face_recognition finds exactly one face. Writes
+# $out/resnet-verify.json, or a reason to $out/resnet-verify.skipped.
+RESNET_VERIFY_TIMER=$(cat <<'PY'
+import json, statistics, subprocess, sys, time
+runs, dest, facetwin, fr_python, gallery, templates, probe = sys.argv[1:]
+sides = {"facetwin": [facetwin, "verify", "--gallery", gallery, "--claim", "s1", probe],
+         "face_recognition": [fr_python, "scripts/bench-verify-fr.py", "verify", templates, probe]}
+
+def run(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    ms = 1000 * (time.perf_counter() - t0)
+    if p.returncode not in (0, 1):
+        sys.exit(f"bench: {' '.join(cmd)} failed (exit {p.returncode}): {p.stderr.strip()}")
+    return ms, p.stdout
+
+for cmd in sides.values():
+    run(cmd)
+times = {k: [] for k in sides}
+for r in range(int(runs)):
+    for k in (list(sides) if r % 2 == 0 else list(reversed(sides))):
+        times[k].append(run(sides[k])[0])
+answers = {"facetwin": json.loads(run(sides["facetwin"] + ["--json"])[1]),
+           "face_recognition": json.loads(run(sides["face_recognition"])[1])}
+json.dump({k: {"ms": statistics.median(times[k]), "runs_ms": times[k], "answer": answers[k]} for k in sides},
+          open(dest, "w"))
+PY
+)
+resnet_verify_rows() {
+  local orl=${ORL_DIR:-data/orl}
+  if [ ! -f "$RESNET_MODEL" ]; then skip resnet-verify "no $RESNET_MODEL (scripts/fetch-models.sh)"; return; fi
+  if [ ! -f "$orl/s1/10.pgm" ]; then skip resnet-verify "no ORL data at $orl"; return; fi
+  local fr=${FR_PYTHON:-.venv-fr-bench/bin/python}
+  if ! "$fr" -c "import face_recognition, PIL, numpy" 2>/dev/null; then
+    echo "bench: creating .venv-fr-bench with face_recognition (on the dlib-bin wheel)" >&2
+    if python3 -m venv .venv-fr-bench && .venv-fr-bench/bin/pip install -q dlib-bin face_recognition_models numpy pillow click >&2 &&
+      .venv-fr-bench/bin/pip install -q --no-deps face_recognition >&2; then
+      fr=.venv-fr-bench/bin/python
+    else
+      skip resnet-verify "cannot install face_recognition"; return
+    fi
+  fi
+  swift build -c release --product facetwin >&2
+  local facetwin
+  facetwin="$(swift build -c release --show-bin-path)/facetwin"
+  echo "bench: cold verify with dlib's ResNet on a photo, FaceTwin and face_recognition, $VERIFY_RUNS runs each" >&2
+  "$fr" scripts/compose-photos.py --orl "$orl" --out "$out/rv-photos" --identities s1 --count 10 --two 0 --none 0 \
+    --scale 1.5,3 --seed 11 >&2 || { skip resnet-verify "compose-photos.py failed"; return; }
+  local kept
+  mapfile -t kept < <("$fr" scripts/bench-verify-fr.py enroll "$out/rv-all.json" "$out"/rv-photos/jpeg/s1/*.jpg)
+  if [ "${#kept[@]}" -lt 4 ]; then skip resnet-verify "face_recognition found one face in only ${#kept[@]} of 10 photos"; return; fi
+  "$fr" scripts/bench-verify-fr.py enroll "$out/rv-templates.json" "${kept[@]:0:3}" >/dev/null
+  "$facetwin" enroll --gallery "$out/rv-gallery.sqlite" --model "$RESNET_MODEL" --name s1 "${kept[@]:0:3}" >/dev/null ||
+    { skip resnet-verify "facetwin enroll of ${kept[*]:0:3} failed"; return; }
+  python3 -c "$RESNET_VERIFY_TIMER" "$VERIFY_RUNS" "$out/resnet-verify.json" "$facetwin" "$fr" "$out/rv-gallery.sqlite" \
+    "$out/rv-templates.json" "${kept[3]}" || skip resnet-verify "a verify run failed"
+}
+RESNET_VERIFY_TABLE=$(cat <<'PY'
+import json, os, sys
+out = sys.argv[1]
+if os.path.exists(f"{out}/resnet-verify.skipped"):
+    print(f"cold verify, dlib's ResNet, photo: skipped: {open(f'{out}/resnet-verify.skipped').read().strip()}")
+    sys.exit(0)
+v = json.load(open(f"{out}/resnet-verify.json"))
+f, r = v["facetwin"], v["face_recognition"]
+verdict = lambda a: "MATCH" if a["isMatch"] else "NO MATCH"
+print(f"cold verify, dlib's ResNet, a 640x480 JPEG against 3 templates, process start to answer (median of "
+      f"{len(f['runs_ms'])}): FaceTwin {f['ms']:.0f} ms, face_recognition {r['ms']:.0f} ms ({r['ms'] / f['ms']:.2f}x); "
+      f"FaceTwin {verdict(f['answer'])} {f['answer']['distance']:.4f}, face_recognition {verdict(r['answer'])} "
+      f"{r['answer']['distance']:.4f}")
+PY
+)
 RESNET_TABLE=$(cat <<'PY'
 import json, os, sys
 out = sys.argv[1]
@@ -140,7 +218,9 @@ if [ "$RESNET_ONLY" = 1 ]; then
   skip() { echo "$2" > "$out/$1.skipped"; echo "bench: $1 skipped: $2" >&2; }
   before=$(cut -d' ' -f1-3 /proc/loadavg)
   resnet_rows
+  resnet_verify_rows
   python3 -c "$RESNET_TABLE" "$out"
+  python3 -c "$RESNET_VERIFY_TABLE" "$out"
   echo "load average: before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
@@ -343,6 +423,7 @@ fi
 
 photo_rows
 resnet_rows
+resnet_verify_rows
 
 # --- Table ------------------------------------------------------------------------------------
 python3 - "$out" "$EPOCHS" "$DEFAULT_EPOCHS" "$PHOTO_TABLE" <<'PY'
@@ -502,4 +583,5 @@ for _, name, value, ok in sorted(targets, key=lambda t: t[0]):
     print(f"  target: {name}: {value}, {'met' if ok else 'NOT MET'}")
 PY
 python3 -c "$RESNET_TABLE" "$out"
+python3 -c "$RESNET_VERIFY_TABLE" "$out"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
