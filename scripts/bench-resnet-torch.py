@@ -28,7 +28,7 @@ def main():
     with safe_open(a.model, "pt") as f:
         architecture = json.loads(f.metadata()["architecture"])
     net = DlibResNet(architecture).eval()
-    state = {k: v for k, v in load_file(a.model).items() if not k.startswith("landmarks.")}
+    state = {k: v for k, v in load_file(a.model).items() if not k.startswith(("landmarks.", "detector."))}
     net.load_state_dict(state)
     torch.manual_seed(0)
     chips = torch.rand(a.chips, 3, 150, 150)
