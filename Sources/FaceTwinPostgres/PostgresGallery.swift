@@ -30,7 +30,7 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
     public let isNew: Bool
 
     /// The schema this build writes and reads.
-    public static let schemaVersion = 1
+    package static let schemaVersion = 1
 
     let location: PostgresLocation
     let connection: PostgresConnection
@@ -666,7 +666,7 @@ extension PostgresGallery {
     }
 
     /// Runs one statement (CREATE DATABASE, DROP DATABASE, …) on the server `server` names, on a connection of its own.
-    public static func administer(server: String, sql: String) throws(GalleryError) {
+    package static func administer(server: String, sql: String) throws(GalleryError) {
         let location = try PostgresLocation(server)
         var logger = Logger(label: "facetwin.postgres")
         logger.logLevel = .critical
@@ -680,7 +680,7 @@ extension PostgresGallery {
     }
 
     /// `server`'s URL with its database replaced by `database`.
-    public static func url(_ server: String, database: String) -> String {
+    package static func url(_ server: String, database: String) -> String {
         var base = server
         var query = ""
         if let q = base.firstIndex(of: "?") {

@@ -70,7 +70,7 @@ struct ServeCommand: ParsableCommand {
         let g = try GalleryStores.open(gallery, model: m, modelPath: model, mode: .openOrCreate)
         // The key checks' own connection (read-only for an SQLite file).
         let keyReader = try GalleryStores.open(gallery)
-        let service = try FaceService(model: m, modelPath: model, gallery: g, keyReader: keyReader, configuration: c)
+        let server = try FaceServer(model: m, modelPath: model, gallery: g, keyReader: keyReader, configuration: c)
         let keys = try g.keys().count
         let gallery = g.path  // a URL without its password
         if c.requireKeys && keys == 0 {
@@ -83,7 +83,7 @@ struct ServeCommand: ParsableCommand {
         nonisolated(unsafe) var failure: (any Error)? = nil
         Task {
             do {
-                try await FaceTwinServer.run(service: service) { url in
+                try await server.run { url in
                     printError("facetwin: serving \(gallery) on \(url) (\(keysNote))")
                 }
             } catch {
