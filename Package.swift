@@ -129,11 +129,7 @@ let package = Package(
                 // ServerPostgresTests: a database of its own for two servers on one gallery.
                 "FaceTwinPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
-            // The server builds in Swift 6 mode; these tests' fixtures (a gallery, keys, a
-            // temporary folder) are captured by HummingbirdTesting's @Sendable closures and are
-            // read-only there, which Swift 5 mode does not make them spell out.
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            ]
         ),
     ],
     swiftLanguageModes: [.v6],
