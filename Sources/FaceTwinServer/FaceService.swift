@@ -5,7 +5,7 @@ import Foundation
 /// photos, and the metrics. Everything blocking (decoding, detection, the network, the
 /// gallery's SQLite or PostgreSQL calls) runs on the service's own threads; the handlers only
 /// wait for them. (Unchecked: `GalleryStore` is not `Sendable`, yet both stores guard their own
-/// connections, `Gallery` in GRDB's queue and `PostgresGallery` behind its lock, so they may be
+/// connections, `Gallery` in GRDB's queue and `PostgresGallery` in its pool, so they may be
 /// called from any thread; the rest is immutable or a class of its own guarded by a lock.)
 final class FaceService: @unchecked Sendable {
     let configuration: ServerConfiguration
