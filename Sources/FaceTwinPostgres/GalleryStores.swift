@@ -31,7 +31,7 @@ public enum GalleryStores {
     }
 
     /// Opens an existing gallery without a model (listing and editing). `forWriting`: see
-    /// ``Gallery/init(path:forWriting:)``; a PostgreSQL gallery needs no recovery.
+    /// `Gallery.init(path:forWriting:)`; a PostgreSQL gallery needs no recovery.
     public static func open(_ location: String, forWriting: Bool = false) throws(GalleryError) -> any GalleryStore {
         if isPostgres(location) { return try PostgresGallery(url: location) }
         return try Gallery(path: location, forWriting: forWriting)

@@ -143,14 +143,16 @@ final class FaceService: @unchecked Sendable {
     }
 }
 
-/// A store handed to the key thread, which alone uses it.
+/// A store handed to the key thread, which alone uses it (unchecked: `GalleryStore` is not
+/// `Sendable`).
 struct UncheckedStore: @unchecked Sendable {
     let store: any GalleryStore
     init(_ store: any GalleryStore) { self.store = store }
 }
 
 /// Hands out `first` once, then what `more` makes: the first worker's preparer is the one
-/// checked at start-up.
+/// checked at start-up. (Unchecked `Sendable`: `first` is guarded by the lock; `more` makes a
+/// new value for each worker that asks, from immutable inputs.)
 final class FirstThenMore<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var first: T?

@@ -32,7 +32,7 @@ public final class FaceServer: Sendable {
     }
 
     /// A server for `model` (loaded by the caller, from `modelPath`, which messages and
-    /// `/v1/model` show) over `gallery`, opened writable and bound to the model (a ``Gallery``
+    /// `/v1/model` show) over `gallery`, opened writable and bound to the model (a `Gallery`
     /// file or a `PostgresGallery`). `keyReader` is a second store on the same gallery for the
     /// API key checks, so that a key check never waits behind an enroll's write; left out, an
     /// SQLite gallery gets a read-only connection of its own and any other store is shared.
@@ -49,7 +49,7 @@ public final class FaceServer: Sendable {
     }
 
     /// A server for the model file at `model` over the gallery at `gallery`: an SQLite file or
-    /// a `postgres://` URL (``GalleryStores``), created and bound to the model when missing, with
+    /// a `postgres://` URL (`GalleryStores`), created and bound to the model when missing, with
     /// a second connection for the key checks.
     /// - Throws: the model's load errors, `GalleryError`, ``ServerError``.
     public convenience init(model: String, gallery: String, configuration: ServerConfiguration) throws {
