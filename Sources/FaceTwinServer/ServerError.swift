@@ -30,9 +30,9 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
     case image(ImageError)
     /// An enroll whose every photo failed (no face, several faces, blank): nothing written.
     case nothingEnrolled(identity: String, skipped: Int, first: SkippedPhoto)
-    /// `--listen` that is not HOST:PORT.
+    /// A listen address (``ServerConfiguration/setListen(_:)``) that is not HOST:PORT.
     case badListen(String)
-    /// `--insecure-no-keys` on an address that is not loopback.
+    /// A server without API keys on an address that is not loopback.
     case insecureNotLoopback(host: String)
     /// The model cannot prepare photos (a ResNet model file without its landmark model).
     case noLandmarks(model: String)
@@ -66,12 +66,12 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
         case .nothingEnrolled(let identity, let n, let first):
             return "nothing enrolled for \"\(identity)\": \(n) photo(s) skipped, the first \(first.path): \(first.reason)"
         case .badListen(let text):
-            return "--listen: expected HOST:PORT with a port from 0 to 65535 (got \"\(text)\")"
+            return "the listen address must be HOST:PORT with a port from 0 to 65535 (got \"\(text)\")"
         case .insecureNotLoopback(let host):
-            return "--insecure-no-keys serves without keys on loopback only (127.0.0.1, ::1, localhost), not on \(host)"
+            return "a server without API keys listens on loopback only (127.0.0.1, ::1, localhost), not on \(host)"
         case .noLandmarks(let model):
             return "\(model): the model file carries no landmark model (landmarks.shape_predictor_5) to align photos with: "
-                + "convert it again with facetwin import-dlib, or give --detect never for images that are chips already"
+                + "convert it again with its landmark model, or serve images that are chips already with detection off (never)"
         case .alreadyRan:
             return "the server has run already: make a new one to serve again"
         }

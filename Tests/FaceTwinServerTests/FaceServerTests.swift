@@ -65,7 +65,7 @@ final class FaceServerTests: XCTestCase {
         c.requireKeys = false
         XCTAssertThrowsError(try FaceServer(model: model, gallery: gallery, configuration: c)) {
             XCTAssertEqual(
-                "\($0)", "--insecure-no-keys serves without keys on loopback only (127.0.0.1, ::1, localhost), not on 0.0.0.0")
+                "\($0)", "a server without API keys listens on loopback only (127.0.0.1, ::1, localhost), not on 0.0.0.0")
         }
     }
 }

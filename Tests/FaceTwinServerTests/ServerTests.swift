@@ -211,7 +211,7 @@ final class ServerTests: XCTestCase {
             XCTAssertThrowsError(try c.validate(), host) {
                 XCTAssertEqual(
                     "\($0)",
-                    "--insecure-no-keys serves without keys on loopback only (127.0.0.1, ::1, localhost), not on \(host)")
+                    "a server without API keys listens on loopback only (127.0.0.1, ::1, localhost), not on \(host)")
             }
         }
         c.requireKeys = true
