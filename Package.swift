@@ -14,6 +14,10 @@ let package = Package(
     name: "FaceTwin",
     products: [
         .library(name: "FaceTwin", targets: ["FaceTwin"]),
+        // The PostgreSQL gallery (`GalleryStores`, `PostgresGallery`) and the HTTP service
+        // (`FaceServer`), each a product of its own so that a dependent pulls SwiftNIO only with them.
+        .library(name: "FaceTwinPostgres", targets: ["FaceTwinPostgres"]),
+        .library(name: "FaceTwinServer", targets: ["FaceTwinServer"]),
         .executable(name: "facetwin", targets: ["facetwin"]),
         .executable(name: "facetwin-bench", targets: ["facetwin-bench"]),
     ],
@@ -27,6 +31,8 @@ let package = Package(
         // `facetwin serve` (FaceTwinServer): Hummingbird 2 and Prometheus metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        // FaceServer's run and stop (a ServiceGroup); the version Hummingbird resolves to.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         // `swift package generate-documentation` (scripts/docs.sh); a plugin, not linked.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -85,13 +91,16 @@ let package = Package(
             name: "FaceTwinPostgres",
             dependencies: ["FaceTwin", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
-        // The HTTP service of `facetwin serve`: routes, handlers, keys, metrics and the web page.
+        // The HTTP service of `facetwin serve`: routes, handlers, keys, metrics and the web page
+        // (on either gallery: FaceServer(model:gallery:configuration:) opens a URL).
         .target(
             name: "FaceTwinServer",
             dependencies: [
                 "FaceTwin",
+                "FaceTwinPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -120,11 +129,7 @@ let package = Package(
                 // ServerPostgresTests: a database of its own for two servers on one gallery.
                 "FaceTwinPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
-            // The server builds in Swift 6 mode; these tests' fixtures (a gallery, keys, a
-            // temporary folder) are captured by HummingbirdTesting's @Sendable closures and are
-            // read-only there, which Swift 5 mode does not make them spell out.
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            ]
         ),
     ],
     swiftLanguageModes: [.v6],

@@ -241,6 +241,13 @@ public struct ImportReport: Sendable, Equatable, Codable {
     public let duplicates: Int
     /// Identities the import created, in the file's order.
     public let newIdentities: [String]
+
+    /// (`package`: the PostgreSQL store's batched import makes one too.)
+    package init(imported: Int, duplicates: Int, newIdentities: [String]) {
+        self.imported = imported
+        self.duplicates = duplicates
+        self.newIdentities = newIdentities
+    }
 }
 
 extension Gallery {

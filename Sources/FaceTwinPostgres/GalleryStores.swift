@@ -8,7 +8,14 @@ import Musl
 #endif
 
 /// Opens a gallery by its location: a `postgres://` or `postgresql://` URL opens a
-/// ``PostgresGallery``, anything else is an SQLite file (``Gallery``).
+/// ``PostgresGallery``, anything else is an SQLite file (`Gallery`).
+///
+///     let model = try FaceModel.load(path: "model.safetensors")
+///     let gallery = try GalleryStores.open("postgres://faces@db.example/faces", model: model, modelPath: "model.safetensors")
+///     let report = try gallery.enroll(name: "alice", images: ["alice-1.jpg", "alice-2.jpg"])
+///
+/// A store's calls block until the database answers: make them from a thread of your own (a
+/// PostgreSQL gallery called on a SwiftNIO event loop thread throws rather than block it).
 public enum GalleryStores {
     /// Whether `location` names a PostgreSQL gallery.
     public static func isPostgres(_ location: String) -> Bool {
@@ -24,7 +31,7 @@ public enum GalleryStores {
     }
 
     /// Opens an existing gallery without a model (listing and editing). `forWriting`: see
-    /// ``Gallery/init(path:forWriting:)``; a PostgreSQL gallery needs no recovery.
+    /// `Gallery.init(path:forWriting:)`; a PostgreSQL gallery needs no recovery.
     public static func open(_ location: String, forWriting: Bool = false) throws(GalleryError) -> any GalleryStore {
         if isPostgres(location) { return try PostgresGallery(url: location) }
         return try Gallery(path: location, forWriting: forWriting)

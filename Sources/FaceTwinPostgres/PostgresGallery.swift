@@ -19,9 +19,12 @@ import PostgresNIO
 /// process dies before committing; every write transaction first bumps `generation` (taking the
 /// metadata row's lock, so writers queue) and that counter is ``generation()``.
 ///
-/// One connection per store, used by one call at a time (calls from several threads wait for
-/// each other). Calls block on the server's answers through SwiftNIO futures: call them from a
-/// worker thread; on an event loop thread they throw instead of blocking it.
+/// A small pool of connections per store (up to four, opened as concurrent calls need
+/// them): each call holds one connection for its whole length, a write's transaction
+/// included, so reads from several threads run at once while writers queue on the metadata row.
+/// Calls block on the server's answers through SwiftNIO futures: call them from a worker thread;
+/// on an event loop thread they throw instead of blocking it. (Unchecked `Sendable`: the pool's
+/// two fields are guarded by its condition; everything else is immutable.)
 public final class PostgresGallery: GalleryStore, @unchecked Sendable {
     public let path: String
     public let info: GalleryInfo
@@ -30,12 +33,21 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
     public let isNew: Bool
 
     /// The schema this build writes and reads.
-    public static let schemaVersion = 1
+    package static let schemaVersion = 1
 
     let location: PostgresLocation
-    let connection: PostgresConnection
     let logger: Logger
-    private let lock = NSLock()
+    /// Guards `idle` and `opened`; signalled when a connection comes back or a slot frees.
+    private let pool = NSCondition()
+    /// Connections open and not in use.
+    private var idle: [PostgresConnection] = []
+    /// Connections open (in use or idle) or being opened.
+    private var opened = 0
+
+    /// The most connections one store opens; a call beyond them waits for one to come back.
+    /// (PostgresNIO's `PostgresClient` pools too, but only for `async` callers with a task that
+    /// runs it; the gallery is synchronous, so it keeps its own.)
+    package static let maxConnections = 4
 
     /// Opens the gallery at `url` bound to `model`, creating it (mode `.openOrCreate`) when the
     /// database has none. Same errors as ``Gallery/init(path:model:modelPath:mode:)``.
@@ -63,7 +75,6 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
         logger.logLevel = .critical  // the library never prints
         self.logger = logger
         let connection = try Self.connect(location, logger: logger)
-        self.connection = connection
         do {
             var created = false
             var stored = try Self.readInfo(connection, location: location, logger: logger)
@@ -89,6 +100,8 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
             }
             self.info = stored
             self.isNew = created
+            idle = [connection]
+            opened = 1
         } catch {
             Self.close(connection)
             throw Self.galleryError(error, path: location.display)
@@ -96,7 +109,7 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
     }
 
     deinit {
-        Self.close(connection)
+        for connection in idle { Self.close(connection) }
     }
 
     /// Closes a connection: waits for it off the event loops; on one (where waiting would block
@@ -278,11 +291,44 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
 
     // MARK: - Running queries
 
-    /// Runs `body` with the connection, one call at a time.
-    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(GalleryError) -> T {
+    /// A connection for one call: an idle one, else a new one while fewer than
+    /// ``maxConnections`` are open, else the first to come back.
+    func take() throws(GalleryError) -> PostgresConnection {
         try Self.checkNotOnEventLoop(path)
-        lock.lock()
-        defer { lock.unlock() }
+        pool.lock()
+        while idle.isEmpty && opened >= Self.maxConnections { pool.wait() }
+        if let connection = idle.popLast() {
+            pool.unlock()
+            return connection
+        }
+        opened += 1
+        pool.unlock()
+        do {
+            return try Self.connect(location, logger: logger)
+        } catch {
+            pool.lock()
+            opened -= 1
+            pool.signal()
+            pool.unlock()
+            throw error
+        }
+    }
+
+    /// Gives a connection back. One that is closed, or `broken` (its transaction could not be
+    /// rolled back), is closed and forgotten: the next call opens another.
+    func give(_ connection: PostgresConnection, broken: Bool = false) {
+        let keep = !broken && !connection.isClosed
+        pool.lock()
+        if keep { idle.append(connection) } else { opened -= 1 }
+        pool.signal()
+        pool.unlock()
+        if !keep { Self.close(connection) }
+    }
+
+    /// Runs `body` with a connection of the pool, its own for the call.
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws(GalleryError) -> T {
+        let connection = try take()
+        defer { give(connection) }
         do {
             return try body(connection)
         } catch {
@@ -298,22 +344,23 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
     /// metadata row's lock until it ends: writers queue). Rolled back on any error.
     /// `changesTemplates: false` (the keys): no generation bump, no identification index reload.
     func write<T>(changesTemplates: Bool = true, _ body: (PostgresWrites) throws -> T) throws(GalleryError) -> T {
-        try withConnection { c in
+        let c = try take()
+        var broken = false
+        defer { give(c, broken: broken) }
+        do {
             _ = try c.query("BEGIN", logger: logger).wait()
-            do {
-                if changesTemplates {
-                    _ = try c.query(
-                        "UPDATE facetwin.gallery_meta SET generation = generation + 1 WHERE id = 1", logger: logger
-                    ).wait()
-                }
-                let result = try body(PostgresWrites(connection: c, logger: logger))
-                WritePoint.here("gallery: written, before commit")
-                _ = try c.query("COMMIT", logger: logger).wait()
-                return result
-            } catch {
-                _ = try? c.query("ROLLBACK", logger: logger).wait()
-                throw error
+            if changesTemplates {
+                _ = try c.query("UPDATE facetwin.gallery_meta SET generation = generation + 1 WHERE id = 1", logger: logger)
+                    .wait()
             }
+            let result = try body(PostgresWrites(connection: c, logger: logger))
+            WritePoint.here("gallery: written, before commit")
+            _ = try c.query("COMMIT", logger: logger).wait()
+            return result
+        } catch {
+            // A connection whose transaction may still be open never goes back to the pool.
+            if (try? c.query("ROLLBACK", logger: logger).wait()) == nil { broken = true }
+            throw Self.galleryError(error, path: path)
         }
     }
 
@@ -517,7 +564,7 @@ public final class PostgresGallery: GalleryStore, @unchecked Sendable {
     public func importTemplates(_ export: TemplateExport) throws(GalleryError) -> ImportReport {
         try checkImport(export)
         let now = Date()
-        return try write { w in try export.write(into: w, at: now) }
+        return try write { w in try w.importRows(export.rows, at: now) }
     }
 }
 
@@ -647,6 +694,67 @@ struct PostgresWrites: GalleryWriteTransaction {
         }
     }
 
+    /// Rows per INSERT of an import: a few MB a statement, far below the protocol's limits.
+    static let importBatch = 2000
+
+    /// An export's rows written as `TemplateExport.write(into:at:)` writes them, with the same
+    /// report, in batches: the new identities in one statement, the templates `importBatch` to
+    /// an INSERT over arrays (a template the identity already has is left out and counted).
+    func importRows(_ rows: [TemplateExport.Row], at now: Date) throws -> ImportReport {
+        var ids: [String: Int64] = [:]
+        for (id, name) in try allIdentities() where ids[Gallery.normalized(name)] == nil {
+            ids[Gallery.normalized(name)] = id
+        }
+        var created: [String] = []
+        var newNames: [String] = []
+        var keys: [String] = []
+        keys.reserveCapacity(rows.count)
+        var seen = Set<String>()
+        for row in rows {
+            let key = Gallery.normalized(row.identity)
+            keys.append(key)
+            if ids[key] == nil, seen.insert(key).inserted {
+                created.append(row.identity)
+                newNames.append(key)
+            }
+        }
+        for start in stride(from: 0, to: newNames.count, by: Self.importBatch) {
+            let names = Array(newNames[start..<min(start + Self.importBatch, newNames.count)])
+            let inserted = try connection.query(
+                """
+                INSERT INTO facetwin.identities (name, created_at)
+                SELECT n, \(now) FROM unnest(\(names)::text[]) WITH ORDINALITY AS u(n, k) ORDER BY k
+                RETURNING id, name
+                """, logger: logger
+            ).wait().rows
+            for row in inserted {
+                let (id, name) = try row.decode((Int64, String).self)
+                ids[name] = id
+            }
+        }
+        var imported = 0
+        for start in stride(from: 0, to: rows.count, by: Self.importBatch) {
+            let end = min(start + Self.importBatch, rows.count)
+            var identities: [Int64] = [], embeddings: [ByteBuffer] = [], paths: [String] = [], hashes: [String] = []
+            for i in start..<end {
+                identities.append(ids[keys[i]]!)
+                embeddings.append(ByteBuffer(bytes: TemplateCodec.encode(rows[i].embedding)))
+                paths.append(rows[i].imagePath)
+                hashes.append(rows[i].imageSHA256)
+            }
+            let result = try connection.query(
+                """
+                INSERT INTO facetwin.templates (identity_id, embedding, image_path, image_sha256, enrolled_at)
+                SELECT i, e, p, h, \(now) FROM unnest(\(identities)::bigint[], \(embeddings)::bytea[], \(paths)::text[],
+                    \(hashes)::text[]) WITH ORDINALITY AS u(i, e, p, h, k) ORDER BY k
+                ON CONFLICT (identity_id, image_sha256) DO NOTHING
+                """, logger: logger
+            ).wait()
+            imported += result.metadata.rows ?? 0
+        }
+        return ImportReport(imported: imported, duplicates: rows.count - imported, newIdentities: created)
+    }
+
     func templateCount(identity: Int64) throws -> Int {
         try connection.query(
             "SELECT count(*) FROM facetwin.templates WHERE identity_id = \(identity)", logger: logger
@@ -666,7 +774,7 @@ extension PostgresGallery {
     }
 
     /// Runs one statement (CREATE DATABASE, DROP DATABASE, …) on the server `server` names, on a connection of its own.
-    public static func administer(server: String, sql: String) throws(GalleryError) {
+    package static func administer(server: String, sql: String) throws(GalleryError) {
         let location = try PostgresLocation(server)
         var logger = Logger(label: "facetwin.postgres")
         logger.logLevel = .critical
@@ -680,7 +788,7 @@ extension PostgresGallery {
     }
 
     /// `server`'s URL with its database replaced by `database`.
-    public static func url(_ server: String, database: String) -> String {
+    package static func url(_ server: String, database: String) -> String {
         var base = server
         var query = ""
         if let q = base.firstIndex(of: "?") {
@@ -692,9 +800,16 @@ extension PostgresGallery {
         return base + "/" + database + query
     }
 
-    /// Closes the connection (a store is also closed when released).
+    /// Closes the store's idle connections now (a store closes them when released); one in use
+    /// by another thread is closed when its call ends. A later call opens a connection again.
     public func close() {
-        Self.close(connection)
+        pool.lock()
+        let closing = idle
+        idle = []
+        opened -= closing.count
+        pool.broadcast()
+        pool.unlock()
+        for connection in closing { Self.close(connection) }
     }
 }
 

@@ -4,12 +4,14 @@ import Foundation
 /// What `facetwin serve` serves: one loaded model and its gallery, the workers that embed
 /// photos, and the metrics. Everything blocking (decoding, detection, the network, the
 /// gallery's SQLite or PostgreSQL calls) runs on the service's own threads; the handlers only
-/// wait for them.
-public final class FaceService: @unchecked Sendable {
-    public let configuration: ServerConfiguration
-    public let model: FaceModel
-    public let modelPath: String
-    public let gallery: any GalleryStore
+/// wait for them. (Unchecked: `GalleryStore` is not `Sendable`, yet both stores guard their own
+/// connections, `Gallery` in GRDB's queue and `PostgresGallery` in its pool, so they may be
+/// called from any thread; the rest is immutable or a class of its own guarded by a lock.)
+final class FaceService: @unchecked Sendable {
+    let configuration: ServerConfiguration
+    let model: FaceModel
+    let modelPath: String
+    let gallery: any GalleryStore
     let verifier: Verifier
     /// The keys' own connection, so a key check never waits behind an enroll's write.
     let keyReader: any GalleryStore
@@ -19,13 +21,13 @@ public final class FaceService: @unchecked Sendable {
     let pipeline: PhotoPipeline
     let workers: WorkerPool<FacePreparer?>
     let metrics: ServerMetrics
-    public let thresholdMethod: String
+    let thresholdMethod: String
 
     /// Loads nothing itself: `model` is loaded and `gallery` opened (writable, bound to the
     /// model) by the caller. `keyReader` is a second connection to the same gallery for the key
     /// checks (for an SQLite gallery, left out: a read-only connection is opened here).
     /// - Throws: ``ServerError`` or ``GalleryError`` (no threshold, no landmark model).
-    public init(
+    init(
         model: FaceModel, modelPath: String, gallery: any GalleryStore, keyReader: (any GalleryStore)? = nil,
         configuration: ServerConfiguration
     ) throws {
@@ -55,7 +57,7 @@ public final class FaceService: @unchecked Sendable {
     }
 
     /// Ends the workers after the jobs already queued.
-    public func shutdown() {
+    func shutdown() {
         workers.shutdown()
         keyWorker.shutdown()
     }
@@ -76,7 +78,7 @@ public final class FaceService: @unchecked Sendable {
     }
 
     /// The threshold verify, identify and compare judge with.
-    public var threshold: Float { verifier.threshold }
+    var threshold: Float { verifier.threshold }
 
     // MARK: Work
 
@@ -141,14 +143,16 @@ public final class FaceService: @unchecked Sendable {
     }
 }
 
-/// A store handed to the key thread, which alone uses it.
+/// A store handed to the key thread, which alone uses it (unchecked: `GalleryStore` is not
+/// `Sendable`).
 struct UncheckedStore: @unchecked Sendable {
     let store: any GalleryStore
     init(_ store: any GalleryStore) { self.store = store }
 }
 
 /// Hands out `first` once, then what `more` makes: the first worker's preparer is the one
-/// checked at start-up.
+/// checked at start-up. (Unchecked `Sendable`: `first` is guarded by the lock; `more` makes a
+/// new value for each worker that asks, from immutable inputs.)
 final class FirstThenMore<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var first: T?

@@ -24,6 +24,8 @@ struct EmbeddedPhoto: Sendable {
 /// anonymous in-memory file, never a file on disk: the photo is never stored), the face found
 /// and aligned as the CLI's `--detect`/`--faces` say, resized as the model's inputs are, and
 /// run through the one shared network (one forward at a time: its layers reuse buffers).
+/// (Unchecked `Sendable`: `FaceModel` is not; its network runs only under `forward`, the rest
+/// of it is read.)
 final class PhotoPipeline: @unchecked Sendable {
     let model: FaceModel
     let maxPixels: Int

@@ -4,12 +4,12 @@ import Hummingbird
 import NIOCore
 
 /// The request context: Hummingbird's, plus the key the request was made with.
-public struct ServerContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+struct ServerContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
     /// The authenticated key (nil with `--insecure-no-keys`).
     var key: APIKeySummary?
 
-    public init(source: ApplicationRequestContextSource) {
+    init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
     }
 }

@@ -1,12 +1,16 @@
 import FaceTwin
 import Foundation
 
-/// How `facetwin serve` runs: where it listens, its limits, whether keys are required, and the
-/// CLI's photo options (`--detect`, `--faces`, `--landmarks`, `--threshold`).
+/// How a ``FaceServer`` serves: where it listens, its limits, whether keys are required, and how
+/// photos are prepared (the CLI's `--detect`, `--faces`, `--landmarks`, `--threshold`).
 public struct ServerConfiguration: Sendable {
+    /// The address to listen on: a loopback address unless the server should be reachable
+    /// from other machines.
     public var host = "127.0.0.1"
+    /// The port (0: any free port; ``FaceServer/run(stoppingOnSignals:onRunning:)`` tells which).
     public var port = 8080
-    /// False only with `--insecure-no-keys`, which ``validate()`` allows on loopback only.
+    /// Whether every request to `/v1` and `/metrics` needs one of the gallery's API keys
+    /// (`Authorization: Bearer KEY`). False is allowed on loopback only (``validate()``).
     public var requireKeys = true
     /// Largest request body accepted (413 above).
     public var maxBodyBytes = 32 << 20
@@ -21,12 +25,16 @@ public struct ServerConfiguration: Sendable {
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Photos that may wait for a worker before requests are refused with 503.
     public var queueLimit = 256
+    /// Whether faces are found and aligned in photos, as for `facetwin verify`.
     public var detect: FaceDetectionMode = .auto
+    /// What a photo with several faces gets.
     public var faces: MultiFacePolicy = .refuse
+    /// dlib's 68-point landmark model, for a model that aligns with it.
     public var landmarks: String = FaceDetector.defaultLandmarkModel
     /// Overrides the model's stored threshold.
     public var threshold: Float?
 
+    /// The defaults: loopback port 8080, keys required, a worker a core.
     public init() {}
 
     /// `HOST:PORT` (`[::1]:8080` for IPv6) into ``host`` and ``port``.
@@ -51,13 +59,13 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Whether `host` is a loopback address or name.
-    public static func isLoopback(_ host: String) -> Bool {
+    static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1"
             || host.hasPrefix("127.")
                 && host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
     }
 
-    /// Refuses `--insecure-no-keys` away from loopback.
+    /// Refuses serving without keys (``requireKeys`` false) away from loopback.
     public func validate() throws(ServerError) {
         if !requireKeys && !Self.isLoopback(host) { throw .insecureNotLoopback(host: host) }
     }

@@ -3,8 +3,8 @@ import Foundation
 import HTTPTypes
 
 /// Why the server refused a request (or could not start). ``description`` is one line, as the
-/// CLI's messages are; ``status`` is the HTTP status it is answered with, as JSON
-/// `{"error": description, "status": status}`.
+/// CLI's messages are; a request is answered with it as JSON, `{"error": description, "status":
+/// status}`, with the HTTP status docs/ERRORS.md gives each case.
 public enum ServerError: Error, CustomStringConvertible, Sendable {
     /// No `Authorization: Bearer KEY` header (keys are required unless `--insecure-no-keys`).
     case missingKey
@@ -30,12 +30,14 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
     case image(ImageError)
     /// An enroll whose every photo failed (no face, several faces, blank): nothing written.
     case nothingEnrolled(identity: String, skipped: Int, first: SkippedPhoto)
-    /// `--listen` that is not HOST:PORT.
+    /// A listen address (``ServerConfiguration/setListen(_:)``) that is not HOST:PORT.
     case badListen(String)
-    /// `--insecure-no-keys` on an address that is not loopback.
+    /// A server without API keys on an address that is not loopback.
     case insecureNotLoopback(host: String)
     /// The model cannot prepare photos (a ResNet model file without its landmark model).
     case noLandmarks(model: String)
+    /// ``FaceServer/run(stoppingOnSignals:onRunning:)`` called again: a server runs once.
+    case alreadyRan
 
     public var description: String {
         switch self {
@@ -64,17 +66,19 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
         case .nothingEnrolled(let identity, let n, let first):
             return "nothing enrolled for \"\(identity)\": \(n) photo(s) skipped, the first \(first.path): \(first.reason)"
         case .badListen(let text):
-            return "--listen: expected HOST:PORT with a port from 0 to 65535 (got \"\(text)\")"
+            return "the listen address must be HOST:PORT with a port from 0 to 65535 (got \"\(text)\")"
         case .insecureNotLoopback(let host):
-            return "--insecure-no-keys serves without keys on loopback only (127.0.0.1, ::1, localhost), not on \(host)"
+            return "a server without API keys listens on loopback only (127.0.0.1, ::1, localhost), not on \(host)"
         case .noLandmarks(let model):
             return "\(model): the model file carries no landmark model (landmarks.shape_predictor_5) to align photos with: "
-                + "convert it again with facetwin import-dlib, or give --detect never for images that are chips already"
+                + "convert it again with its landmark model, or serve images that are chips already with detection off (never)"
+        case .alreadyRan:
+            return "the server has run already: make a new one to serve again"
         }
     }
 
     /// The HTTP status the error is answered with.
-    public var status: HTTPResponse.Status {
+    var status: HTTPResponse.Status {
         switch self {
         case .missingKey, .unknownKey: return .unauthorized
         case .forbidden: return .forbidden
@@ -84,7 +88,7 @@ public enum ServerError: Error, CustomStringConvertible, Sendable {
         case .busy, .shuttingDown: return .serviceUnavailable
         case .gallery(let e): return Self.status(of: e)
         case .image(let e): return Self.status(of: e)
-        case .badListen, .insecureNotLoopback, .noLandmarks: return .internalServerError
+        case .badListen, .insecureNotLoopback, .noLandmarks, .alreadyRan: return .internalServerError
         }
     }
 

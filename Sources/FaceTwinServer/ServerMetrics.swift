@@ -1,14 +1,14 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics (swift-prometheus, a registry of its own, so several servers
 /// in one process — the tests — do not share counts): requests by route, method and status,
 /// request latency by route, photos embedded, and the gallery's size (read at each scrape).
-final class ServerMetrics: @unchecked Sendable {
+final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let lock = NSLock()
-    private var counters: [String: Counter] = [:]
-    private var histograms: [String: DurationHistogram] = [:]
+    /// Each route's request counter (by method and status) and latency histogram, made on first use.
+    private let made = Mutex<(counters: [String: Counter], histograms: [String: DurationHistogram])>(([:], [:]))
     let identities: Gauge
     let templates: Gauge
     let photos: Counter
@@ -41,24 +41,25 @@ final class ServerMetrics: @unchecked Sendable {
     /// Counts a request and records its duration.
     func record(route: String, method: String, status: Int, duration: Duration) {
         let key = "\(route) \(method) \(status)"
-        lock.lock()
-        let counter =
-            counters[key]
-            ?? registry.makeCounter(
-                descriptor: MetricNameDescriptor(
-                    namespace: "facetwin", metricName: "http_requests", unitName: "total",
-                    helpText: "HTTP requests by route, method and status"),
-                labels: [("route", route), ("method", method), ("status", String(status))])
-        counters[key] = counter
-        let histogram =
-            histograms[route]
-            ?? registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(
-                    namespace: "facetwin", metricName: "http_request_duration", unitName: "seconds",
-                    helpText: "HTTP request latency by route"),
-                labels: [("route", route)], buckets: Self.buckets)
-        histograms[route] = histogram
-        lock.unlock()
+        let (counter, histogram) = made.withLock { made in
+            let counter =
+                made.counters[key]
+                ?? registry.makeCounter(
+                    descriptor: MetricNameDescriptor(
+                        namespace: "facetwin", metricName: "http_requests", unitName: "total",
+                        helpText: "HTTP requests by route, method and status"),
+                    labels: [("route", route), ("method", method), ("status", String(status))])
+            made.counters[key] = counter
+            let histogram =
+                made.histograms[route]
+                ?? registry.makeDurationHistogram(
+                    descriptor: MetricNameDescriptor(
+                        namespace: "facetwin", metricName: "http_request_duration", unitName: "seconds",
+                        helpText: "HTTP request latency by route"),
+                    labels: [("route", route)], buckets: Self.buckets)
+            made.histograms[route] = histogram
+            return (counter, histogram)
+        }
         counter.increment()
         histogram.record(duration)
     }

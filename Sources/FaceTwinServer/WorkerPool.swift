@@ -4,6 +4,8 @@ import Foundation
 /// SQLite), so none of it runs on the event loop or Swift's cooperative threads. Each thread
 /// owns a `State` (its face detector), made on that thread. The queue is bounded: a job
 /// beyond `queueLimit` waiting is refused with ``ServerError/busy(waiting:)`` at once.
+/// (Unchecked `Sendable`: the queue, the flags and the counts are guarded by `condition`, and a
+/// `State` never leaves the thread that made it.)
 final class WorkerPool<State>: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [(State) -> Void] = []

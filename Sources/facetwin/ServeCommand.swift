@@ -54,6 +54,31 @@ struct ServeCommand: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            try serve()
+        } catch let error as ServerError {
+            throw Self.inFlags(error)
+        }
+    }
+
+    /// The server's start-up errors in this command's words (its flags).
+    static func inFlags(_ error: ServerError) -> any Error {
+        switch error {
+        case .badListen(let text):
+            return CLIError("--listen: expected HOST:PORT with a port from 0 to 65535 (got \"\(text)\")")
+        case .insecureNotLoopback(let host):
+            return CLIError(
+                "--insecure-no-keys serves without keys on loopback only (127.0.0.1, ::1, localhost), not on \(host)")
+        case .noLandmarks(let model):
+            return CLIError(
+                "\(model): the model file carries no landmark model (landmarks.shape_predictor_5) to align photos with: "
+                    + "convert it again with facetwin import-dlib, or give --detect never for images that are chips already")
+        default:
+            return error
+        }
+    }
+
+    func serve() throws {
         var c = ServerConfiguration()
         try c.setListen(listen)
         c.requireKeys = !insecureNoKeys
@@ -70,7 +95,7 @@ struct ServeCommand: ParsableCommand {
         let g = try GalleryStores.open(gallery, model: m, modelPath: model, mode: .openOrCreate)
         // The key checks' own connection (read-only for an SQLite file).
         let keyReader = try GalleryStores.open(gallery)
-        let service = try FaceService(model: m, modelPath: model, gallery: g, keyReader: keyReader, configuration: c)
+        let server = try FaceServer(model: m, modelPath: model, gallery: g, keyReader: keyReader, configuration: c)
         let keys = try g.keys().count
         let gallery = g.path  // a URL without its password
         if c.requireKeys && keys == 0 {
@@ -83,7 +108,7 @@ struct ServeCommand: ParsableCommand {
         nonisolated(unsafe) var failure: (any Error)? = nil
         Task {
             do {
-                try await FaceTwinServer.run(service: service) { url in
+                try await server.run { url in
                     printError("facetwin: serving \(gallery) on \(url) (\(keysNote))")
                 }
             } catch {

@@ -1,5 +1,6 @@
 import FaceTwin
 import FaceTwinPostgres
+import FaceTwinServer
 import Foundation
 import XCTest
 
@@ -9,7 +10,7 @@ import Glibc
 
 /// `facetwin serve` on a PostgreSQL gallery (a database of its own on the server
 /// `FACETWIN_TEST_POSTGRES` names; skipped, saying so, without one): two servers on one
-/// gallery, and a server killed in the middle of an enroll.
+/// gallery, a server killed in the middle of an enroll, and a `FaceServer` opened by URL.
 final class ServerPostgresTests: XCTestCase {
     /// A fresh database's URL, dropped at the end of the test.
     func database() throws -> String {
@@ -104,6 +105,30 @@ final class ServerPostgresTests: XCTestCase {
         XCTAssertEqual(a.stop(), 0, a.stderrText)
         XCTAssertEqual(b.stop(), 0, b.stderrText)
         XCTAssertEqual(try PostgresGallery(url: fx.gallery).identities().map(\.name), ["bob"])
+    }
+
+    /// A `FaceServer` made from a model file and a `postgres://` URL, in this process: it enrolls
+    /// and verifies through its pool of connections, then stops.
+    func testFaceServerOnAPostgresURL() async throws {
+        let fx = try serveFixture(self, gallery: try database())
+        var c = ServerConfiguration()
+        c.port = 0
+        c.workers = 2
+        let server = try FaceServer(model: fx.model, gallery: fx.gallery, configuration: c)
+        let (urls, said) = AsyncStream.makeStream(of: String.self)
+        let running = Task { try await server.run(stoppingOnSignals: false) { said.yield($0) } }
+        var iterator = urls.makeAsyncIterator()
+        let first = await iterator.next()
+        let url = try XCTUnwrap(first)
+        var (code, json) = try request(
+            fx.key, "POST", url + "v1/enroll", form: ["name=alice", "photo=@" + photo(1, 1), "photo=@" + photo(1, 2)])
+        XCTAssertEqual(code, 201, "\(String(describing: json))")
+        (code, json) = try request(fx.key, "POST", url + "v1/verify", form: ["claim=alice", "photo=@" + photo(1, 1)])
+        XCTAssertEqual(code, 200, "\(String(describing: json))")
+        XCTAssertEqual(json?["distance"] as? Double, 0)
+        await server.stop()
+        try await running.value
+        XCTAssertEqual(try PostgresGallery(url: fx.gallery).identities().map(\.templateCount), [2])
     }
 
     /// A server killed (SIGKILL) in the middle of an enroll: the gallery holds all of that

@@ -17,47 +17,57 @@ func orl(_ person: Int, _ image: Int) -> String {
 }
 
 /// A server on a small untrained model (its embeddings differ between images, which is all the
-/// API tests need) over ORL's crops, with a key of each role.
-final class ServerFixture {
+/// API tests need) over ORL's crops, with a key of each role. A `Sendable` value: the tests'
+/// closures, which HummingbirdTesting runs concurrently, capture it.
+struct ServerFixture: Sendable {
     let dir: URL
-    let model: FaceModel
     let modelPath: String
     let galleryPath: String
-    var keys: [KeyRole: String] = [:]
-    let service: FaceService
+    let keys: [KeyRole: String]
+    let server: FaceServer
 
-    init(_ test: XCTestCase, configure: (inout ServerConfiguration) -> Void = { _ in }, model: FaceModel? = nil) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("facetwin-serve-\(UUID().uuidString)")
+    init(_ test: XCTestCase, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("facetwin-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let dir = self.dir
         test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        self.dir = dir
         let config = NetworkConfig(inputHeight: 20, inputWidth: 20, hidden: [64, 32])
-        self.model =
-            model
-            ?? FaceModel(
-                network: SiameseNetwork(config: config, seed: 1),
-                info: ModelInfo(config: config, threshold: 0.5, thresholdMethod: "test"))
+        let model = FaceModel(
+            network: SiameseNetwork(config: config, seed: 1),
+            info: ModelInfo(config: config, threshold: 0.5, thresholdMethod: "test"))
         modelPath = dir.appendingPathComponent("m.safetensors").path
-        if model == nil { try self.model.save(to: modelPath) }
+        try model.save(to: modelPath)
         galleryPath = dir.appendingPathComponent("g.sqlite").path
-        let gallery = try Gallery(path: galleryPath, model: self.model, modelPath: modelPath)
+        let gallery = try Gallery(path: galleryPath, model: model, modelPath: modelPath)
+        var keys: [KeyRole: String] = [:]
         for role in KeyRole.allCases { keys[role] = try gallery.addKey(name: "\(role.rawValue)-key", role: role) }
+        self.keys = keys
         var c = ServerConfiguration()
         c.port = 0
         c.workers = 2
         configure(&c)
-        service = try FaceService(model: self.model, modelPath: modelPath, gallery: gallery, configuration: c)
-        test.addTeardownBlock { [service] in service.shutdown() }
+        let server = try FaceServer(model: model, modelPath: modelPath, gallery: gallery, configuration: c)
+        self.server = server
+        // The router tests never run the server, so its workers are ended here.
+        test.addTeardownBlock { server.service.shutdown() }
     }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        try await FaceTwinServer.application(service: service).test(.router, body)
+        try await server.application().test(.router, body)
     }
 
     func auth(_ role: KeyRole?) -> HTTPFields {
         guard let role, let key = keys[role] else { return [:] }
         return [.authorization: "Bearer \(key)"]
     }
+}
+
+/// An enroll form: `name` and each photo of `paths`.
+func enrollForm(_ name: String, _ paths: [String]) throws -> Form {
+    var form = Form()
+    form.field("name", name)
+    for p in paths { try form.file("photo", path: p) }
+    return form
 }
 
 /// A multipart/form-data body.
@@ -133,13 +143,6 @@ struct IdentifyAnswer: Decodable {
 }
 
 final class ServerTests: XCTestCase {
-    func enrollForm(_ name: String, _ paths: [String]) throws -> Form {
-        var form = Form()
-        form.field("name", name)
-        for p in paths { try form.file("photo", path: p) }
-        return form
-    }
-
     // MARK: Keys
 
     func testEveryAPIRequestNeedsAKeyOfTheRightRole() async throws {
@@ -164,7 +167,7 @@ final class ServerTests: XCTestCase {
             let list = try await client.execute(uri: "/v1/identities", method: .get, headers: fx.auth(.verify))
             XCTAssertEqual(list.status, .forbidden)
             XCTAssertEqual(try errorOf(list).error, "key \"verify-key\" has role verify; this request needs an enroll key")
-            var form = try self.enrollForm("alice", [orl(1, 1)])
+            var form = try enrollForm("alice", [orl(1, 1)])
             let enrollAsVerify = try await client.execute(
                 uri: "/v1/enroll", method: .post, headers: Form.headers(fx.auth(.verify)), body: form.buffer)
             XCTAssertEqual(enrollAsVerify.status, .forbidden)
@@ -173,7 +176,7 @@ final class ServerTests: XCTestCase {
             XCTAssertEqual(deleteAsEnroll.status, .forbidden)
             let status2 = try await client.execute(uri: "/v1/identities", method: .get, headers: fx.auth(.enroll)).status
             XCTAssertEqual(status2, .ok)
-            form = try self.enrollForm("alice", [orl(1, 1)])
+            form = try enrollForm("alice", [orl(1, 1)])
             let adminEnroll = try await client.execute(
                 uri: "/v1/enroll", method: .post, headers: Form.headers(fx.auth(.admin)), body: form.buffer)
             XCTAssertEqual(adminEnroll.status, .created)
@@ -208,7 +211,7 @@ final class ServerTests: XCTestCase {
             XCTAssertThrowsError(try c.validate(), host) {
                 XCTAssertEqual(
                     "\($0)",
-                    "--insecure-no-keys serves without keys on loopback only (127.0.0.1, ::1, localhost), not on \(host)")
+                    "a server without API keys listens on loopback only (127.0.0.1, ::1, localhost), not on \(host)")
             }
         }
         c.requireKeys = true
@@ -245,7 +248,7 @@ final class ServerTests: XCTestCase {
         let fx = try ServerFixture(self)
         try await fx.test { client in
             let admin = Form.headers(fx.auth(.admin))
-            var form = try self.enrollForm("alice", [orl(1, 1), orl(1, 2)])
+            var form = try enrollForm("alice", [orl(1, 1), orl(1, 2)])
             let first = try await client.execute(uri: "/v1/enroll?crop=true", method: .post, headers: admin, body: form.buffer)
             XCTAssertEqual(first.status, .created, String(buffer: first.body))
             let enrolled = try decode(EnrollAnswer.self, first)
@@ -255,12 +258,12 @@ final class ServerTests: XCTestCase {
             XCTAssertTrue(enrolled.crops?["1.pgm"]?.hasPrefix("data:image/png;base64,") ?? false)
 
             // The same photo again is a duplicate; the template count holds.
-            form = try self.enrollForm("alice", [orl(1, 1)])
+            form = try enrollForm("alice", [orl(1, 1)])
             let again = try await client.execute(uri: "/v1/enroll", method: .post, headers: admin, body: form.buffer)
             XCTAssertEqual(again.status, .ok)
             XCTAssertEqual(try decode(EnrollAnswer.self, again).duplicates.count, 1)
             XCTAssertEqual(try decode(EnrollAnswer.self, again).templateCount, 2)
-            form = try self.enrollForm("bob", [orl(2, 1)])
+            form = try enrollForm("bob", [orl(2, 1)])
             let status9 = try await client.execute(uri: "/v1/enroll", method: .post, headers: admin, body: form.buffer).status
             XCTAssertEqual(status9, .created)
 
@@ -428,10 +431,10 @@ final class ServerTests: XCTestCase {
         try await fx.test { client in
             let health = try await client.execute(uri: "/healthz", method: .get)
             XCTAssertEqual(String(buffer: health.body), #"{"status":"ok"}"#)
-            var form = try self.enrollForm("alice", [orl(1, 1), orl(1, 2)])
+            var form = try enrollForm("alice", [orl(1, 1), orl(1, 2)])
             _ = try await client.execute(
                 uri: "/v1/enroll", method: .post, headers: Form.headers(fx.auth(.enroll)), body: form.buffer)
-            form = try self.enrollForm("alice", [orl(1, 3)])
+            form = try enrollForm("alice", [orl(1, 3)])
             _ = try await client.execute(
                 uri: "/v1/enroll", method: .post, headers: Form.headers(fx.auth(.verify)), body: form.buffer)
             let metrics = try await client.execute(uri: "/metrics", method: .get, headers: fx.auth(.verify))

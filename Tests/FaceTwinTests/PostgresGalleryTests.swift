@@ -241,6 +241,90 @@ final class PostgresGalleryTests: GalleryTests {
         XCTAssertEqual(try Gallery(path: foreign).identities().map(\.name), ["x"])
     }
 
+    // MARK: Connections
+
+    /// A read started while another call holds a connection (a 5 s `pg_sleep`) answers at once,
+    /// on a second connection of the store's pool, and the writes still go one at a time.
+    func testReadsDoNotWaitForAnotherCallsConnection() throws {
+        let fx = try GalleryFixture(self, backend: .postgres)
+        let g = try XCTUnwrap(try fx.open() as? PostgresGallery)
+        _ = try g.enroll(name: "alice", images: [fx.photo(1)])
+        let slow = DispatchGroup()
+        let started = DispatchSemaphore(value: 0)
+        slow.enter()
+        DispatchQueue.global().async {
+            started.signal()
+            _ = try? g.textRows("SELECT pg_sleep(5)::text")
+            slow.leave()
+        }
+        started.wait()
+        usleep(300_000)  // the sleep is under way on the server
+        XCTAssertEqual(try g.identities().map(\.name), ["alice"])
+        XCTAssertEqual(try g.distances(probe: [Float](repeating: 0, count: g.info.embeddingSize)).count, 1)
+        XCTAssertEqual(slow.wait(timeout: .now()), .timedOut, "the read waited for the other call's connection")
+        slow.wait()
+
+        // More callers than connections: every call is answered, each write whole.
+        let callers = 3 * PostgresGallery.maxConnections
+        let photos = (0..<callers).map { fx.photo(10 + $0) }
+        let generation = try g.generation()
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: callers) { i in
+            do {
+                if i % 3 == 0 {
+                    _ = try g.enroll(name: "p\(i)", images: [photos[i]])
+                } else {
+                    _ = try g.identities()
+                }
+                results.add(true)
+            } catch {
+                results.fail("\(error)")
+            }
+        }
+        XCTAssertEqual(results.failures, [])
+        XCTAssertEqual(results.values.count, callers)
+        XCTAssertEqual(try g.identities().count, 1 + PostgresGallery.maxConnections)
+        let bumps = Int(try g.generation().token.dropFirst(3))! - Int(generation.token.dropFirst(3))!
+        XCTAssertEqual(bumps, PostgresGallery.maxConnections, "one generation a write")
+    }
+
+    /// An import larger than one INSERT's batch, with new identities in two forms of one name,
+    /// a row twice and rows already there: the same report and templates as SQLite's.
+    func testBatchedImportReportsAsSQLite() throws {
+        let fx = try GalleryFixture(self, backend: .postgres)
+        let size = fx.model.config.embeddingSize
+        var rows: [TemplateExport.Row] = []
+        // Two rows an identity: more new identities than one INSERT takes, too.
+        let count = 4 * PostgresWrites.importBatch + 200
+        for r in 0..<count {
+            let name = r % 3 == 0 ? "Zoe\u{0308} \(r / 2)" : "Zo\u{00EB} \(r / 2)"  // NFD and NFC
+            let photo = r % 50 == 1 ? r - 1 : r  // every 50th row repeats its identity's other photo
+            rows.append(
+                TemplateExport.Row(
+                    identity: name, imagePath: "p/\(r).jpg", imageSHA256: String(format: "%064x", photo),
+                    embedding: (0..<size).map { Float(($0 * 31 + r * 7) % 101) / 101 }, line: r + 3))
+        }
+        let export = TemplateExport(path: "rows.csv", modelFingerprint: fx.model.fingerprint, dimension: size, rows: rows)
+        let sqlite = try Gallery(
+            path: fx.dir.appendingPathComponent("same.sqlite").path, model: fx.model, modelPath: fx.modelPath)
+        let pg = try fx.open()
+        for g in [sqlite as any GalleryStore, pg] {
+            _ = try g.enroll(name: "Zo\u{00EB} 4", images: [fx.photo(1)])
+        }
+        // A first part, then the whole: the second import finds the first's rows.
+        let part = TemplateExport(
+            path: "rows.csv", modelFingerprint: fx.model.fingerprint, dimension: size, rows: Array(rows.prefix(150)))
+        XCTAssertEqual(try pg.importTemplates(part), try sqlite.importTemplates(part))
+        let expected = try sqlite.importTemplates(export)
+        XCTAssertEqual(try pg.importTemplates(export), expected)
+        XCTAssertGreaterThan(expected.duplicates, 150)
+        XCTAssertGreaterThan(expected.newIdentities.count, PostgresWrites.importBatch)
+        func content(_ g: any GalleryStore) throws -> [String] {
+            try g.allTemplates().map { "\($0.identity) \($0.imagePath) \($0.imageSHA256) \($0.embedding.map(\.bitPattern))" }
+        }
+        XCTAssertEqual(try content(pg), try content(sqlite))
+    }
+
     // MARK: Support
 
     func startFacetwin(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
