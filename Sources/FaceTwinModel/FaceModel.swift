@@ -52,7 +52,24 @@ public final class FaceModel {
     /// Loads a model file: FaceTwin's own (configuration from its metadata), or a PyTorch state
     /// dict of the reference architecture saved with safetensors (configuration read off the tensor
     /// shapes; the input is taken as square).
-    public static func load(path: String) throws(ModelFileError) -> FaceModel {
+    ///
+    /// Photos given by path are then prepared as `preparation` says (``facePreparer``): by
+    /// default as the model records (``PhotoPreparation/asRecorded``), so a photo without a face,
+    /// a blank frame or one with several faces is refused with an ``ImageError``; `.none` uses
+    /// them as they are.
+    /// - Throws: ``ModelFileError`` when the file cannot be read as a model, or when
+    ///   `preparation` detects faces for a ResNet model file without its landmark model.
+    public static func load(path: String, preparation: PhotoPreparation = .asRecorded) throws(ModelFileError)
+        -> FaceModel
+    {
+        let model = try read(path: path)
+        do { model.facePreparer = try model.preparer(for: preparation) } catch {
+            throw ModelFileError(path: path, error.description)
+        }
+        return model
+    }
+
+    private static func read(path: String) throws(ModelFileError) -> FaceModel {
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile(path: path)
