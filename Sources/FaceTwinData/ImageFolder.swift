@@ -81,7 +81,7 @@ public struct ImageFolder: Sendable {
     }
 
     /// Image file extensions that are loaded, lower-cased.
-    public static let imageExtensions: Set<String> = ImageFormat.fileExtensions
+    public static let imageExtensions: Set<String> = FolderListing.imageExtensions
 
     /// Scans `root`, decodes every image (in parallel across cores) and stores it
     /// resized to `width × height`.
@@ -101,26 +101,10 @@ public struct ImageFolder: Sendable {
         guard width > 0, height > 0, channels == 1 || channels == 3 else {
             throw .invalidImageSize(root: root, width: width, height: height)
         }
-        var info = stat()
-        if stat(root, &info) != 0 {
-            let code = errno
-            if code == ENOENT { throw .rootNotFound(path: root) }
-            throw .unreadableDirectory(path: root, reason: String(cString: strerror(code)))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .notADirectory(path: root) }
-
-        var skipped = 0
-        var folders: [String] = []
-        for name in try Self.list(root) {
-            let path = Self.join(root, name)
-            let isDirectory = Self.kind(of: path) == .directory
-            if isDirectory && !name.hasPrefix(".") {
-                folders.append(name)
-            } else if !isDirectory {
-                skipped += 1
-            }
-        }
-        folders = NaturalOrder.sorted(folders)
+        let listing = try FolderListing(root)
+        // At the root, identity folders count; hidden folders are ignored, any other entry skipped.
+        let folders = listing.folders.map(\.name)
+        var skipped = listing.entries.count - folders.count + listing.hidden.filter { !$0.isDirectory }.count
 
         let known = Set(folders)
         let unknown = (only ?? []).union(excluding).subtracting(known)
@@ -134,22 +118,14 @@ public struct ImageFolder: Sendable {
         var labels: [Int] = []
         var byLabel: [[Int]] = []
         for (label, identity) in selected.enumerated() {
-            let folder = Self.join(root, identity)
-            var images: [String] = []
-            for name in try Self.list(folder) {
-                let path = Self.join(folder, name)
-                if !name.hasPrefix("."), Self.kind(of: path) != .directory,
-                    Self.imageExtensions.contains(Self.fileExtension(name))
-                {
-                    images.append(name)
-                } else {
-                    skipped += 1
-                }
-            }
+            let folder = FolderListing.join(root, identity)
+            let contents = try FolderListing(folder)
+            let images = contents.images.map(\.path)
+            skipped += contents.entries.count + contents.hidden.count - images.count
             if images.count < 2 { throw .tooFewImages(folder: folder, count: images.count) }
             byLabel.append(Array(paths.count..<paths.count + images.count))
-            for name in NaturalOrder.sorted(images) {
-                paths.append(Self.join(folder, name))
+            for path in images {
+                paths.append(path)
                 labels.append(label)
             }
         }
@@ -251,50 +227,10 @@ public struct ImageFolder: Sendable {
         return (pixels, sizes, errors)
     }
 
-    // MARK: - File system
-
-    private enum Kind { case directory, other }
-
-    /// `nil` if nothing exists at `path`; follows symlinks.
-    private static func kind(of path: String) -> Kind? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
-    }
-
-    /// Entry names of a directory, without `.` and `..`, in no particular order.
-    private static func list(_ path: String) throws(DatasetError) -> [String] {
-        guard let dir = opendir(path) else {
-            let code = errno
-            if code == ENOTDIR { throw .notADirectory(path: path) }
-            if code == ENOENT { throw .rootNotFound(path: path) }
-            throw .unreadableDirectory(path: path, reason: String(cString: strerror(code)))
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    private static func join(_ directory: String, _ name: String) -> String {
-        directory.hasSuffix("/") ? directory + name : directory + "/" + name
-    }
-
     /// The folder part of `path` (everything before its last "/").
     private static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }
         return String(path[..<slash])
-    }
-
-    /// Lower-cased text after the last dot, or "" if there is none.
-    private static func fileExtension(_ name: String) -> String {
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
-        return String(name[name.index(after: dot)...]).lowercased()
     }
 }
 
@@ -338,7 +274,7 @@ extension ImageFolder {
             }
             names.append(name)
         }
-        let folders = Set(names.map { Self.join(root, $0) })
+        let folders = Set(names.map { FolderListing.join(root, $0) })
         let failed = failedToAcquire.filter { folders.contains(Self.parent(of: $0.path)) }
         return ImageFolder(
             root: root, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
