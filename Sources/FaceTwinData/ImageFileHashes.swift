@@ -19,12 +19,23 @@ public enum ImageFileHashes {
     /// The first file of `test` (in order) whose bytes equal those of a file of `train`, with
     /// that training file; nil when the two sides share no content. `hashes` maps each path to
     /// its hash (from ``sha256(ofFile:)``).
-    public static func firstShared(test: [String], train: [String], hashes: [String: String]) -> (test: String, train: String)? {
+    public static func firstShared(test: [String], train: [String], hashes: [String: String]) -> SharedFile? {
         var trainByHash: [String: String] = [:]
         for path in train { if let h = hashes[path], trainByHash[h] == nil { trainByHash[h] = path } }
         for path in test {
-            if let h = hashes[path], let other = trainByHash[h] { return (path, other) }
+            if let h = hashes[path], let other = trainByHash[h] { return SharedFile(test: path, train: other) }
         }
         return nil
+    }
+}
+
+/// A test file whose bytes equal a training file's (``ImageFileHashes/firstShared(test:train:hashes:)``).
+public struct SharedFile: Equatable, Sendable {
+    public var test: String
+    public var train: String
+
+    public init(test: String, train: String) {
+        self.test = test
+        self.train = train
     }
 }

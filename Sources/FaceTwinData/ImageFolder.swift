@@ -207,7 +207,10 @@ public struct ImageFolder: Sendable {
                             var gray = decoded.gray
                             var rgb = channels == 3 ? decoded.rgb : nil
                             sizes[i] = ImageSize(width: gray.width, height: gray.height)
-                            if let preparer { (gray, rgb) = try preparer.prepare(gray, rgb: rgb, path: paths[i]) }
+                            if let preparer {
+                                let p = try preparer.prepared(gray, rgb: rgb, path: paths[i])
+                                (gray, rgb) = (p.gray, p.rgb)
+                            }
                             if let rgb {
                                 let input = Resize.networkInput(rgb.inset(inset), width: width, height: height, invert: invert)
                                 _ = slot.update(fromContentsOf: input)
@@ -254,7 +257,7 @@ extension ImageFolder {
     /// This folder without the identities `held`, and those identities alone, made from the
     /// images in memory (nothing is read again). Each keeps the folder's order; `held` must
     /// name loaded identities and leave at least 2 on each side.
-    public func splitting(off held: Set<String>) -> (rest: ImageFolder, held: ImageFolder) {
+    package func splitting(off held: Set<String>) -> (rest: ImageFolder, held: ImageFolder) {
         precondition(held.isSubset(of: identities), "held identities must be loaded ones")
         precondition(held.count >= 2 && identities.count - held.count >= 2, "each side needs 2 identities")
         return (subset { !held.contains($0) }, subset { held.contains($0) })
@@ -287,5 +290,17 @@ extension ImageFolder {
 /// `FacePreparer` (a face detected and aligned): the grey image and, when the image is kept in
 /// colour, its colour planes, prepared alike; `path` names the file in errors.
 public protocol ImagePreparing: Sendable {
-    func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?)
+    func prepared(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> PreparedImage
+}
+
+/// A decoded image as an ``ImagePreparing`` left it: its grey image and, when kept in colour,
+/// its colour planes (prepared alike).
+public struct PreparedImage: Sendable {
+    public var gray: GrayImage
+    public var rgb: RGBImage?
+
+    public init(gray: GrayImage, rgb: RGBImage?) {
+        self.gray = gray
+        self.rgb = rgb
+    }
 }

@@ -55,7 +55,7 @@ public final class ResidualAdd {
 
     /// The gradients with respect to the last forward's two inputs: each the output gradient
     /// over that input's extent.
-    public func backward(_ gradOutput: Tensor) -> (Tensor, Tensor) {
+    package func backward(_ gradOutput: Tensor) -> (Tensor, Tensor) {
         let ga = Tensor.reuse(gradA, shape: shapes.a), gb = Tensor.reuse(gradB, shape: shapes.b)
         gradA = ga
         gradB = gb

@@ -312,7 +312,10 @@ extension FaceModel {
         let decoded = try ImageDecoder.decodeImage(path: path, keepColor: config.isColor)
         var gray = decoded.gray
         var rgb = config.isColor ? decoded.rgb : nil
-        if let facePreparer { (gray, rgb) = try facePreparer.prepare(gray, rgb: rgb, path: path) }
+        if let facePreparer {
+            let p = try facePreparer.prepared(gray, rgb: rgb, path: path)
+            (gray, rgb) = (p.gray, p.rgb)
+        }
         let (w, h, inset) = (config.inputWidth, config.inputHeight, config.inputInset ?? 0)
         var pixels =
             rgb.map { Resize.networkInput($0.inset(inset), width: w, height: h, invert: config.invert) }
