@@ -85,7 +85,7 @@ public enum DlibModelImport {
 
     /// A converted model: the file's contents, ready to write, and what they hold.
     public struct Conversion {
-        public var writer: SafeTensorsWriter
+        package var writer: SafeTensorsWriter
         public var summary: Summary
     }
 

@@ -6,7 +6,7 @@ import Foundation
 /// into the PyTorch reference network) or dlib's pretrained ResNet (``DlibResNet``, format
 /// `facetwin.dlib-resnet`, written by `facetwin import-dlib`).
 public final class FaceModel {
-    public let network: any EmbeddingNetwork
+    package let network: any EmbeddingNetwork
     public var info: ModelInfo
     /// The twin, for what only it does (training, its layers' options); nil for a ResNet model.
     public var siamese: SiameseNetwork? { network as? SiameseNetwork }
@@ -40,7 +40,7 @@ public final class FaceModel {
     public static let format = "facetwin.siamese"
     public static let formatVersion = "1"
 
-    public init(network: any EmbeddingNetwork, info: ModelInfo) {
+    package init(network: any EmbeddingNetwork, info: ModelInfo) {
         self.network = network
         self.info = info
     }
@@ -222,7 +222,7 @@ public final class FaceModel {
 
     /// Writes the model into a temporary file beside `path` (see ``OutputFile/stage(_:)``)
     /// without renaming it into place: the caller commits it, e.g. after a companion file.
-    public func stage(to path: String) throws(ModelFileError) -> StagedFile {
+    package func stage(to path: String) throws(ModelFileError) -> StagedFile {
         var writer = SafeTensorsWriter()
         var metadata = ["format": Self.format, "format_version": Self.formatVersion]
         if let siamese {
