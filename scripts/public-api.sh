@@ -3,10 +3,9 @@
 # products, FaceTwinServer and FaceTwinPostgres, left out):
 #   scripts/public-api.sh [--grep COMMIT] [--list]
 # Default: symbol graphs of the release build's modules (`swift symbolgraph-extract`, minimum
-# access level public, synthesized members skipped; build first: swift build -c release --product
-# facetwin): declarations =
-# symbols, types = classes, structs, enums, protocols and type aliases; a symbol re-exported by
-# several modules is counted once (by its precise identifier).
+# access level public, synthesized members skipped; build first, e.g. swift build -c release
+# --product facetwin): declarations = symbols, types = classes, structs, enums, protocols and
+# type aliases; a symbol re-exported by several modules is counted once (by its identifier).
 # --grep COMMIT: source lines of that commit that declare with the `public` keyword (types:
 # `public` class, struct, enum, protocol, actor or typealias), for commits without a build.
 # --list: also print each public type (symbol graphs) or line (grep).

@@ -38,7 +38,7 @@ public struct Augmentation: Sendable, Equatable, Codable {
 
     /// Writes an augmented copy of `source` (`channels` planes of [height × width], row-major)
     /// into `destination`; every plane gets the same change.
-    public func apply(
+    package func apply(
         _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
         width: Int, height: Int, channels: Int = 1, rng: inout RandomSource
     ) {

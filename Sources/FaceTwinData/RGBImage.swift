@@ -87,7 +87,7 @@ extension Resize {
     /// ``networkInput(_:width:height:invert:matching:)`` resizes a gray image,
     /// then the three planes one after the other (`[3 × height × width]`, R, G, B),
     /// as torchvision's `ToTensor` lays out an RGB image.
-    public static func networkInput(
+    package static func networkInput(
         _ image: RGBImage, width: Int, height: Int, invert: Bool = false,
         matching pillow: PillowVersion = .pillow13
     ) -> [Float] {
