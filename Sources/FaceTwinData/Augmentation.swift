@@ -38,7 +38,7 @@ public struct Augmentation: Sendable, Equatable, Codable {
 
     /// Writes an augmented copy of `source` (`channels` planes of [height × width], row-major)
     /// into `destination`; every plane gets the same change.
-    public func apply(
+    package func apply(
         _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
         width: Int, height: Int, channels: Int = 1, rng: inout RandomSource
     ) {
@@ -85,8 +85,8 @@ public struct Augmentation: Sendable, Equatable, Codable {
 /// Per-image standardisation: each image shifted and scaled to mean 0 and standard deviation 1
 /// over its pixels, so that a photo's overall brightness and contrast (camera exposure,
 /// lighting) do not reach the network. Constant images become all zeros.
-public enum Standardization {
-    public static func apply(_ pixels: UnsafeMutablePointer<Float>, count: Int) {
+package enum Standardization {
+    package static func apply(_ pixels: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
         var sum: Double = 0, squares: Double = 0
         for i in 0..<count { sum += Double(pixels[i]); squares += Double(pixels[i]) * Double(pixels[i]) }

@@ -81,7 +81,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .blankImage(let path):
             return "\(path): blank image (one grey level), no face"
         case .multipleFaces(let path, let count):
-            return "\(path): \(count) faces found; refused (--faces largest keeps the largest)"
+            return "\(path): \(count) faces found; refused"
         case .detectionFailed(let path, let reason):
             return "\(path): face detection failed: \(reason)"
         }

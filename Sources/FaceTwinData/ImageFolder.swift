@@ -81,7 +81,7 @@ public struct ImageFolder: Sendable {
     }
 
     /// Image file extensions that are loaded, lower-cased.
-    public static let imageExtensions: Set<String> = ImageFormat.fileExtensions
+    public static let imageExtensions: Set<String> = FolderListing.imageExtensions
 
     /// Scans `root`, decodes every image (in parallel across cores) and stores it
     /// resized to `width × height`.
@@ -101,26 +101,10 @@ public struct ImageFolder: Sendable {
         guard width > 0, height > 0, channels == 1 || channels == 3 else {
             throw .invalidImageSize(root: root, width: width, height: height)
         }
-        var info = stat()
-        if stat(root, &info) != 0 {
-            let code = errno
-            if code == ENOENT { throw .rootNotFound(path: root) }
-            throw .unreadableDirectory(path: root, reason: String(cString: strerror(code)))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .notADirectory(path: root) }
-
-        var skipped = 0
-        var folders: [String] = []
-        for name in try Self.list(root) {
-            let path = Self.join(root, name)
-            let isDirectory = Self.kind(of: path) == .directory
-            if isDirectory && !name.hasPrefix(".") {
-                folders.append(name)
-            } else if !isDirectory {
-                skipped += 1
-            }
-        }
-        folders = NaturalOrder.sorted(folders)
+        let listing = try FolderListing(root)
+        // At the root, identity folders count; hidden folders are ignored, any other entry skipped.
+        let folders = listing.folders.map(\.name)
+        var skipped = listing.entries.count - folders.count + listing.hidden.filter { !$0.isDirectory }.count
 
         let known = Set(folders)
         let unknown = (only ?? []).union(excluding).subtracting(known)
@@ -134,22 +118,14 @@ public struct ImageFolder: Sendable {
         var labels: [Int] = []
         var byLabel: [[Int]] = []
         for (label, identity) in selected.enumerated() {
-            let folder = Self.join(root, identity)
-            var images: [String] = []
-            for name in try Self.list(folder) {
-                let path = Self.join(folder, name)
-                if !name.hasPrefix("."), Self.kind(of: path) != .directory,
-                    Self.imageExtensions.contains(Self.fileExtension(name))
-                {
-                    images.append(name)
-                } else {
-                    skipped += 1
-                }
-            }
+            let folder = FolderListing.join(root, identity)
+            let contents = try FolderListing(folder)
+            let images = contents.images.map(\.path)
+            skipped += contents.entries.count + contents.hidden.count - images.count
             if images.count < 2 { throw .tooFewImages(folder: folder, count: images.count) }
             byLabel.append(Array(paths.count..<paths.count + images.count))
-            for name in NaturalOrder.sorted(images) {
-                paths.append(Self.join(folder, name))
+            for path in images {
+                paths.append(path)
                 labels.append(label)
             }
         }
@@ -231,7 +207,10 @@ public struct ImageFolder: Sendable {
                             var gray = decoded.gray
                             var rgb = channels == 3 ? decoded.rgb : nil
                             sizes[i] = ImageSize(width: gray.width, height: gray.height)
-                            if let preparer { (gray, rgb) = try preparer.prepare(gray, rgb: rgb, path: paths[i]) }
+                            if let preparer {
+                                let p = try preparer.prepared(gray, rgb: rgb, path: paths[i])
+                                (gray, rgb) = (p.gray, p.rgb)
+                            }
                             if let rgb {
                                 let input = Resize.networkInput(rgb.inset(inset), width: width, height: height, invert: invert)
                                 _ = slot.update(fromContentsOf: input)
@@ -251,50 +230,10 @@ public struct ImageFolder: Sendable {
         return (pixels, sizes, errors)
     }
 
-    // MARK: - File system
-
-    private enum Kind { case directory, other }
-
-    /// `nil` if nothing exists at `path`; follows symlinks.
-    private static func kind(of path: String) -> Kind? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
-    }
-
-    /// Entry names of a directory, without `.` and `..`, in no particular order.
-    private static func list(_ path: String) throws(DatasetError) -> [String] {
-        guard let dir = opendir(path) else {
-            let code = errno
-            if code == ENOTDIR { throw .notADirectory(path: path) }
-            if code == ENOENT { throw .rootNotFound(path: path) }
-            throw .unreadableDirectory(path: path, reason: String(cString: strerror(code)))
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    private static func join(_ directory: String, _ name: String) -> String {
-        directory.hasSuffix("/") ? directory + name : directory + "/" + name
-    }
-
     /// The folder part of `path` (everything before its last "/").
     private static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }
         return String(path[..<slash])
-    }
-
-    /// Lower-cased text after the last dot, or "" if there is none.
-    private static func fileExtension(_ name: String) -> String {
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
-        return String(name[name.index(after: dot)...]).lowercased()
     }
 }
 
@@ -318,7 +257,7 @@ extension ImageFolder {
     /// This folder without the identities `held`, and those identities alone, made from the
     /// images in memory (nothing is read again). Each keeps the folder's order; `held` must
     /// name loaded identities and leave at least 2 on each side.
-    public func splitting(off held: Set<String>) -> (rest: ImageFolder, held: ImageFolder) {
+    package func splitting(off held: Set<String>) -> (rest: ImageFolder, held: ImageFolder) {
         precondition(held.isSubset(of: identities), "held identities must be loaded ones")
         precondition(held.count >= 2 && identities.count - held.count >= 2, "each side needs 2 identities")
         return (subset { !held.contains($0) }, subset { held.contains($0) })
@@ -338,7 +277,7 @@ extension ImageFolder {
             }
             names.append(name)
         }
-        let folders = Set(names.map { Self.join(root, $0) })
+        let folders = Set(names.map { FolderListing.join(root, $0) })
         let failed = failedToAcquire.filter { folders.contains(Self.parent(of: $0.path)) }
         return ImageFolder(
             root: root, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
@@ -351,5 +290,17 @@ extension ImageFolder {
 /// `FacePreparer` (a face detected and aligned): the grey image and, when the image is kept in
 /// colour, its colour planes, prepared alike; `path` names the file in errors.
 public protocol ImagePreparing: Sendable {
-    func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?)
+    func prepared(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> PreparedImage
+}
+
+/// A decoded image as an ``ImagePreparing`` left it: its grey image and, when kept in colour,
+/// its colour planes (prepared alike).
+public struct PreparedImage: Sendable {
+    public var gray: GrayImage
+    public var rgb: RGBImage?
+
+    public init(gray: GrayImage, rgb: RGBImage?) {
+        self.gray = gray
+        self.rgb = rgb
+    }
 }

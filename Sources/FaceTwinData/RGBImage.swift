@@ -44,9 +44,9 @@ public struct RGBImage: Equatable, Sendable {
     }
 
     /// The pixel at column `x`, row `y`.
-    public subscript(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
+    public subscript(x: Int, y: Int) -> RGBPixel {
         let i = 3 * (y * width + x)
-        return (pixels[i], pixels[i + 1], pixels[i + 2])
+        return RGBPixel(r: pixels[i], g: pixels[i + 1], b: pixels[i + 2])
     }
 
     /// Pillow's `convert("L")`: ITU-R 601-2 luma in 16-bit fixed point,
@@ -87,7 +87,7 @@ extension Resize {
     /// ``networkInput(_:width:height:invert:matching:)`` resizes a gray image,
     /// then the three planes one after the other (`[3 × height × width]`, R, G, B),
     /// as torchvision's `ToTensor` lays out an RGB image.
-    public static func networkInput(
+    package static func networkInput(
         _ image: RGBImage, width: Int, height: Int, invert: Bool = false,
         matching pillow: PillowVersion = .pillow13
     ) -> [Float] {
@@ -106,5 +106,18 @@ extension RGBImage {
             out.replaceSubrange(3 * y * w..<3 * (y + 1) * w, with: pixels[src..<src + 3 * w])
         }
         return RGBImage(width: w, height: h, pixels: out)
+    }
+}
+
+/// One pixel of an ``RGBImage``.
+public struct RGBPixel: Equatable, Sendable {
+    public var r: UInt8
+    public var g: UInt8
+    public var b: UInt8
+
+    public init(r: UInt8, g: UInt8, b: UInt8) {
+        self.r = r
+        self.g = g
+        self.b = b
     }
 }

@@ -19,9 +19,9 @@
 /// differ by 1 between the two orders), so the order is selectable with
 /// ``PillowVersion``; the default matches Pillow 13, the version the reference
 /// environment uses.
-public enum Resize {
+package enum Resize {
     /// Which Pillow release's pass order to reproduce.
-    public enum PillowVersion: Sendable {
+    package enum PillowVersion: Sendable {
         /// Pillow 13.0 and later: vertical pass first when
         /// `inHeight - outHeight > 0` and `> 2 * (inWidth - outWidth)`.
         case pillow13
@@ -36,7 +36,7 @@ public enum Resize {
     /// `Image.resize((width, height), Image.BILINEAR)` does for mode "L".
     /// A dimension that does not change is not resampled (Pillow skips that
     /// pass), so same-size resizing returns the image unchanged.
-    public static func bilinear(
+    package static func bilinear(
         _ image: GrayImage, width: Int, height: Int,
         matching pillow: PillowVersion = .pillow13
     ) -> GrayImage {
@@ -81,7 +81,7 @@ public enum Resize {
 
     /// The network input for `image`: resized with ``bilinear(_:width:height:)``
     /// then mapped to `height*width` floats `pixel/255` (or `1 - pixel/255`).
-    public static func networkInput(
+    package static func networkInput(
         _ image: GrayImage, width: Int, height: Int, invert: Bool = false,
         matching pillow: PillowVersion = .pillow13
     ) -> [Float] {

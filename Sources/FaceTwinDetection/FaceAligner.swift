@@ -62,20 +62,20 @@ public struct FaceAligner: Equatable, Sendable {
     }
 
     /// The face's eye centres: its landmarks, else estimated from its box.
-    public static func eyes(of face: DetectedFace) -> (left: ImagePoint, right: ImagePoint) {
-        if let l = face.leftEye, let r = face.rightEye { return (l, r) }
+    public static func eyes(of face: DetectedFace) -> EyePositions {
+        if let l = face.leftEye, let r = face.rightEye { return EyePositions(left: l, right: r) }
         let b = face.box
-        return (
-            ImagePoint(x: b.x + boxLeftEye.x * b.width, y: b.y + boxLeftEye.y * b.height),
-            ImagePoint(x: b.x + boxRightEye.x * b.width, y: b.y + boxRightEye.y * b.height)
+        return EyePositions(
+            left: ImagePoint(x: b.x + boxLeftEye.x * b.width, y: b.y + boxLeftEye.y * b.height),
+            right: ImagePoint(x: b.x + boxRightEye.x * b.width, y: b.y + boxRightEye.y * b.height)
         )
     }
 
     /// The eye targets in crop pixels.
-    public var targets: (left: ImagePoint, right: ImagePoint) {
-        (
-            ImagePoint(x: leftEye.x * Double(width), y: leftEye.y * Double(height)),
-            ImagePoint(x: rightEye.x * Double(width), y: rightEye.y * Double(height))
+    public var targets: EyePositions {
+        EyePositions(
+            left: ImagePoint(x: leftEye.x * Double(width), y: leftEye.y * Double(height)),
+            right: ImagePoint(x: rightEye.x * Double(width), y: rightEye.y * Double(height))
         )
     }
 
@@ -132,5 +132,16 @@ public struct FaceAligner: Equatable, Sendable {
             }
         }
         return GrayImage(width: width, height: height, pixels: out)
+    }
+}
+
+/// Where a face's two eyes are (or are put), the one on the image's left first.
+public struct EyePositions: Equatable, Sendable {
+    public var left: ImagePoint
+    public var right: ImagePoint
+
+    public init(left: ImagePoint, right: ImagePoint) {
+        self.left = left
+        self.right = right
     }
 }

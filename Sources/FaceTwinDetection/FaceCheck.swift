@@ -11,17 +11,17 @@ import Foundation
 /// doubles it as it does every small image). Found in all 400 of ORL's crops; at half size
 /// (46×56) in 398, at a third 395, at a quarter (23×28) 386, so crops lower than
 /// ``minimumHeight`` are not looked at (only the blank check applies to them).
-public enum FaceCheck {
+package enum FaceCheck {
     /// Pixel standard deviation, in grey levels of 255, below which an image is blank (a lens
     /// cap, a black or grey frame): no face can be in it. ORL's 400 crops lie between 32.4 and 64.3.
-    public static let blankDeviation = 4.0
+    package static let blankDeviation = 4.0
     /// Crops lower than this are too small for the face check.
-    public static let minimumHeight = 56
+    package static let minimumHeight = 56
     /// The height a crop is scaled to for the detector.
-    public static let detectorHeight = 224
+    package static let detectorHeight = 224
 
     /// The standard deviation of the image's grey levels.
-    public static func deviation(_ image: GrayImage) -> Double {
+    package static func deviation(_ image: GrayImage) -> Double {
         var sum = 0.0, squares = 0.0
         for p in image.pixels {
             let v = Double(p)
@@ -34,12 +34,12 @@ public enum FaceCheck {
     }
 
     /// Whether the image is (nearly) one grey level.
-    public static func isBlank(_ image: GrayImage) -> Bool { deviation(image) < blankDeviation }
+    package static func isBlank(_ image: GrayImage) -> Bool { deviation(image) < blankDeviation }
 
     /// The crop as the detector is shown it: scaled by a whole factor to about
     /// ``detectorHeight`` (not shrunk), then padded on every side by a seventh of its height with
     /// its edge pixels repeated.
-    public static func detectorView(of crop: GrayImage) -> GrayImage {
+    package static func detectorView(of crop: GrayImage) -> GrayImage {
         let factor = max(1, Int((Double(detectorHeight) / Double(crop.height)).rounded()))
         let scaled = factor == 1 ? crop : Resize.bilinear(crop, width: crop.width * factor, height: crop.height * factor)
         let pad = scaled.height / 7
@@ -60,7 +60,7 @@ public enum FaceCheck {
     /// Whether dlib's detector finds a face in `crop` (a crop lower than ``minimumHeight``
     /// passes unlooked at).
     /// - Throws: ``FaceDetectionError`` when the detector cannot be made or fails.
-    public static func findsFace(inCrop crop: GrayImage) throws(FaceDetectionError) -> Bool {
+    package static func findsFace(inCrop crop: GrayImage) throws(FaceDetectionError) -> Bool {
         try facesInCrop(crop) > 0
     }
 
@@ -68,7 +68,7 @@ public enum FaceCheck {
     /// lower than ``minimumHeight`` counts as one face, unlooked at). Each of ORL's 400 crops
     /// gives exactly one.
     /// - Throws: ``FaceDetectionError`` when the detector cannot be made or fails.
-    public static func facesInCrop(_ crop: GrayImage) throws(FaceDetectionError) -> Int {
+    package static func facesInCrop(_ crop: GrayImage) throws(FaceDetectionError) -> Int {
         guard crop.height >= minimumHeight else { return 1 }
         return try CropDetectors.shared.detect(detectorView(of: crop)).count
     }

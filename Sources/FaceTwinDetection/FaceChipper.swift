@@ -47,7 +47,13 @@ public final class FaceChipper: @unchecked Sendable {
         /// (i + 0.5, j + 0.5)).
         public var landmarks: [ImagePoint]
         /// The same landmarks as dlib reports them: whole pixel indices.
-        public var dlibLandmarks: [(x: Int, y: Int)]
+        public var dlibLandmarks: [PixelIndex]
+    }
+
+    /// A pixel's column and row, as dlib reports a landmark.
+    public struct PixelIndex: Equatable, Sendable {
+        public var x: Int
+        public var y: Int
     }
 
     /// dlib's chip geometry for the ResNet.
@@ -131,7 +137,7 @@ public final class FaceChipper: @unchecked Sendable {
         guard status == Int32(FACETWIN_DLIBNET_OK) else {
             throw .dlibFailed(reason: message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
-        let dlibPoints = (0..<5).map { (x: Int(points[2 * $0]), y: Int(points[2 * $0 + 1])) }
+        let dlibPoints = (0..<5).map { PixelIndex(x: Int(points[2 * $0]), y: Int(points[2 * $0 + 1])) }
         return Chip(
             image: RGBImage(width: size, height: size, pixels: out),
             landmarks: dlibPoints.map { ImagePoint(x: Double($0.x) + 0.5, y: Double($0.y) + 0.5) },

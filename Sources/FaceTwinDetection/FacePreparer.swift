@@ -125,14 +125,14 @@ public struct FacePreparer: Sendable {
 
     /// The face crop of a photo kept in colour: found on `gray`, and each of `rgb`'s channels
     /// aligned by the same transform (``prepare(_:path:)`` when `rgb` is nil).
-    public func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?) {
+    public func prepared(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> PreparedImage {
         if let chips {
             let chip = try chips.chip(gray, rgb: rgb, path: path)
-            return (chip.gray, rgb == nil ? nil : chip)
+            return PreparedImage(gray: chip.gray, rgb: rgb == nil ? nil : chip)
         }
-        guard let rgb else { return (try prepare(gray, path: path), nil) }
+        guard let rgb else { return PreparedImage(gray: try prepare(gray, path: path), rgb: nil) }
         try check(gray, path: path)
-        if takesAsCrop(gray) { return (gray, rgb) }
+        if takesAsCrop(gray) { return PreparedImage(gray: gray, rgb: rgb) }
         let a: FaceAcquisition
         do { a = try cropper().acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
         switch a.status {
@@ -140,8 +140,15 @@ public struct FacePreparer: Sendable {
         case .refused: throw .multipleFaces(path: path, count: a.faces.count)
         case .ok:
             let face = a.faces[a.kept[0]]
-            return (a.crops[0], RGBImage(planes: (0..<3).map { aligner.align(rgb.channel($0), face: face) }))
+            return PreparedImage(
+                gray: a.crops[0], rgb: RGBImage(planes: (0..<3).map { aligner.align(rgb.channel($0), face: face) }))
         }
+    }
+
+    /// ``prepared(_:rgb:path:)`` as a pair (for the service's photo pipeline).
+    package func prepare(_ gray: GrayImage, rgb: RGBImage?, path: String) throws(ImageError) -> (GrayImage, RGBImage?) {
+        let p = try prepared(gray, rgb: rgb, path: path)
+        return (p.gray, p.rgb)
     }
 }
 

@@ -195,7 +195,7 @@ struct VerificationBootstrap: Sendable {
     }
 
     /// The figures with every weight 1: the point estimates.
-    public func pointEstimates() -> (eer: Double, tarAtFMR1Percent: Double, tarAtFMR0_1Percent: Double) {
+    func pointEstimates() -> (eer: Double, tarAtFMR1Percent: Double, tarAtFMR0_1Percent: Double) {
         let f = figures(sortedWeights: [Int](repeating: 1, count: sortedGenuine.count))!
         return (f.eer, f.tar1, f.tar01)
     }

@@ -336,7 +336,7 @@ extension Evaluation {
     /// rejection, as ISO/IEC 19795-1's FAR and FRR do: FAR = impostor pairs accepted over all
     /// impostor pairs, FRR = (genuine pairs rejected + genuine pairs not scored) over all
     /// genuine pairs. nil without ``acquisition`` (they equal FMR and FNMR then).
-    public func transactionRates(atThreshold threshold: Float) -> (far: Double, frr: Double)? {
+    public func transactionRates(atThreshold threshold: Float) -> TransactionRates? {
         guard let a = acquisition else { return nil }
         var accepted = 0, rejected = 0
         for k in distances.indices {
@@ -346,7 +346,8 @@ extension Evaluation {
         }
         let genuineAll = metrics.genuineCount + a.genuinePairsNotScored
         let impostorAll = metrics.impostorCount + a.impostorPairsNotScored
-        return (Double(accepted) / Double(impostorAll), Double(rejected + a.genuinePairsNotScored) / Double(genuineAll))
+        return TransactionRates(
+            far: Double(accepted) / Double(impostorAll), frr: Double(rejected + a.genuinePairsNotScored) / Double(genuineAll))
     }
 }
 
@@ -372,5 +373,17 @@ public enum EvaluationError: Error, CustomStringConvertible, Sendable {
         case .inputMismatch(let m): return m
         case .metrics(let e, let context): return "\(context): \(e.description)"
         }
+    }
+}
+
+/// ISO/IEC 19795-1's false accept and false reject rates at one threshold
+/// (``Evaluation/transactionRates(atThreshold:)``).
+public struct TransactionRates: Equatable, Sendable {
+    public var far: Double
+    public var frr: Double
+
+    public init(far: Double, frr: Double) {
+        self.far = far
+        self.frr = frr
     }
 }

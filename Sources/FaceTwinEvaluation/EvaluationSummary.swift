@@ -126,13 +126,26 @@ public struct EvaluationSummary: Codable, Equatable, Sendable {
 extension Evaluation {
     /// False match rate (impostor pairs accepted) and false non-match rate (genuine pairs
     /// rejected) of "match iff distance ≤ threshold" on these pairs.
-    public func errorRates(atThreshold threshold: Float) -> (fmr: Double, fnmr: Double) {
+    public func errorRates(atThreshold threshold: Float) -> ErrorRates {
         var falseAccepts = 0, falseRejects = 0
         for k in distances.indices {
             let accepted = distances[k] <= threshold
             if genuine[k] && !accepted { falseRejects += 1 }
             if !genuine[k] && accepted { falseAccepts += 1 }
         }
-        return (Double(falseAccepts) / Double(metrics.impostorCount), Double(falseRejects) / Double(metrics.genuineCount))
+        return ErrorRates(
+            fmr: Double(falseAccepts) / Double(metrics.impostorCount), fnmr: Double(falseRejects) / Double(metrics.genuineCount))
+    }
+}
+
+/// The false match rate (impostor pairs accepted) and false non-match rate (genuine pairs
+/// rejected) at one threshold.
+public struct ErrorRates: Equatable, Sendable {
+    public var fmr: Double
+    public var fnmr: Double
+
+    public init(fmr: Double, fnmr: Double) {
+        self.fmr = fmr
+        self.fnmr = fnmr
     }
 }

@@ -33,18 +33,11 @@ public enum TrainingIdentities: Sendable, Equatable {
                 root: root)
             return
         }
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else {
+        guard let listing = try? FolderListing(root) else {
             self = .unknown(reason: "the model's training folder \(root) is not readable from here")
             return
         }
-        var folders: [String] = []
-        for name in entries where !name.hasPrefix(".") {
-            var isDirectory: ObjCBool = false
-            let path = root.hasSuffix("/") ? root + name : root + "/" + name
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                folders.append(name)
-            }
-        }
+        let folders = listing.folders.map(\.name)
         // The validation identities (carved from the training ones) were kept out of training too.
         let held = Set(t.holdout).union(t.validation ?? [])
         let trained = NaturalOrder.sorted(folders.filter { !held.contains($0) })

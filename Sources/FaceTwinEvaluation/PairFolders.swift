@@ -60,17 +60,13 @@ extension PairList {
         }
         guard labelColumn != nil else { throw PairListError(file: annos, line: nil, "empty (expected a header with \"label\")") }
 
+        // Pair folders pair with the label rows in byte order of their names.
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: root).filter { name in
-                var dir: ObjCBool = false
-                return !name.hasPrefix(".")
-                    && FileManager.default.fileExists(atPath: Self.resolve(name, root: root), isDirectory: &dir)
-                    && dir.boolValue
-            }
-            .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            names = try FolderListing(root).folders.map(\.name)
+                .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         } catch {
-            throw PairListError(file: root, line: nil, "cannot list: \(error.localizedDescription)")
+            throw PairListError(file: root, line: nil, "cannot list: \(Self.listingProblem(error))")
         }
         guard !names.isEmpty else { throw PairListError(file: root, line: nil, "no pair folders") }
         guard names.count == labels.count else {
@@ -97,11 +93,21 @@ extension PairList {
         self.init(pairs: pairs, file: annos, root: root)
     }
 
+    /// Why a folder cannot be listed, without its path (the error names it).
+    private static func listingProblem(_ error: DatasetError) -> String {
+        switch error {
+        case .unreadableDirectory(_, let reason): reason
+        case .notADirectory: "not a directory"
+        case .rootNotFound: "not found"
+        default: error.description
+        }
+    }
+
     /// The names of `a.<ext>` and `b.<ext>` in a pair folder (an image extension, any case).
     private static func pairImages(in folder: String, annos: String, line: Int) throws(PairListError) -> (a: String, b: String) {
         let entries: [String]
-        do { entries = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
-            throw PairListError(file: folder, line: nil, "cannot list: \(error.localizedDescription)")
+        do { entries = try FolderListing(folder).entries.map(\.name) } catch {
+            throw PairListError(file: folder, line: nil, "cannot list: \(Self.listingProblem(error))")
         }
         func find(_ stem: String) throws(PairListError) -> String {
             let found = entries.filter { name in

@@ -108,12 +108,9 @@ public struct PairList: Sendable {
                     case ("same", _), ("different", _):
                         throw PairListError(
                             file: file, line: lineNumber,
-                            "the header names the third column \"\(fields[2])\" but --label-means says \(labelMeans!.rawValue)")
+                            labelMeaning: .contradicted(column: fields[2], given: labelMeans!))
                     case ("label", nil):
-                        throw PairListError(
-                            file: file, line: lineNumber,
-                            "third column is named \"label\": say what 1 means with --label-means same|different, or name it \"same\" (1 = same person, 0 = different people)"
-                        )
+                        throw PairListError(file: file, line: lineNumber, labelMeaning: .unstated)
                     default:
                         throw PairListError(
                             file: file, line: lineNumber,
@@ -285,10 +282,38 @@ public struct PairListError: Error, CustomStringConvertible, Equatable, Sendable
     public let line: Int?
     public let message: String
 
+    /// When the problem is the meaning of the third column's labels, which the caller's
+    /// `labelMeans` settles (a caller words it in its own terms: the CLI names `--label-means`).
+    public let labelMeaning: LabelMeaningProblem?
+
+    /// What is wrong with the meaning of a pair list's labels.
+    public enum LabelMeaningProblem: Equatable, Sendable {
+        /// The header names the column (`same` or `different`) the other way from the meaning given.
+        case contradicted(column: String, given: PairLabelMeaning)
+        /// The column is named `label` and no meaning was given.
+        case unstated
+    }
+
     public init(file: String, line: Int?, _ message: String) {
         self.file = file
         self.line = line
         self.message = message
+        labelMeaning = nil
+    }
+
+    /// A problem with the labels' meaning, worded with the `labelMeans` value that settles it.
+    public init(file: String, line: Int?, labelMeaning problem: LabelMeaningProblem) {
+        self.file = file
+        self.line = line
+        labelMeaning = problem
+        switch problem {
+        case .contradicted(let column, let given):
+            message =
+                "the header names the third column \"\(column)\" but the labels' meaning given (labelMeans) is \(given.rawValue)"
+        case .unstated:
+            message =
+                "third column is named \"label\": give what 1 means (labelMeans: same or different), or name it \"same\" (1 = same person, 0 = different people)"
+        }
     }
 
     public var description: String {

@@ -70,14 +70,14 @@ extension Gallery {
     public static func planFolder(root: String, model: FaceModel, gallery: String, skipBad: Bool = false)
         throws(GalleryError) -> EnrollPlan
     {
-        let folders = try Self.entries(of: root).filter { !$0.hasPrefix(".") && Self.isDirectory(Self.join(root, $0)) }
+        let folders = try Self.listing(root).folders.map(\.name)
         guard !folders.isEmpty else {
             throw .nothingToEnroll(path: root, reason: "no identity folders (expected \(root)/<name>/<photo>.pgm)")
         }
         var batches: [EnrollBatch] = []
         var dropped: [SkippedPhoto] = []
-        for name in NaturalOrder.sorted(folders) {
-            let folder = Self.join(root, name)
+        for name in folders {
+            let folder = FolderListing.join(root, name)
             do throws(GalleryError) {
                 try Self.validate(name: name)
             } catch {
@@ -85,10 +85,7 @@ extension Gallery {
                 dropped.append(SkippedPhoto(path: folder, reason: error.description))
                 continue
             }
-            let photos = try Self.entries(of: folder).filter { entry in
-                !entry.hasPrefix(".") && !Self.isDirectory(Self.join(folder, entry))
-                    && ImageFolder.imageExtensions.contains(URL(fileURLWithPath: entry).pathExtension.lowercased())
-            }
+            let photos = try Self.listing(folder).images.map(\.path)
             if photos.isEmpty {
                 let reason = "no photos (.pgm, .ppm, .pnm, .pam, .png, .jpg, .jpeg or .webp files)"
                 if !skipBad { throw .nothingToEnroll(path: folder, reason: reason) }
@@ -98,7 +95,7 @@ extension Gallery {
             }
             batches.append(
                 EnrollBatch(
-                    name: Self.normalized(name), photos: NaturalOrder.sorted(photos).map { Self.join(folder, $0) },
+                    name: Self.normalized(name), photos: photos,
                     skipped: []))
         }
         return try prepare(batches, model: model, gallery: gallery, skipBad: skipBad, dropped: dropped)
@@ -199,27 +196,19 @@ extension Gallery {
         return d.hasPrefix(error.path + ": ") ? String(d.dropFirst(error.path.count + 2)) : d
     }
 
-    static func entries(of directory: String) throws(GalleryError) -> [String] {
-        guard isDirectory(directory) else {
-            if FileManager.default.fileExists(atPath: directory) {
-                throw .folder(path: directory, reason: "not a directory (expected <root>/<name>/<photo> folders)")
-            }
-            throw .folder(path: directory, reason: "folder not found")
-        }
+    /// The folder's entries (``FolderListing``), its problems as gallery errors naming it.
+    static func listing(_ directory: String) throws(GalleryError) -> FolderListing {
         do {
-            return try FileManager.default.contentsOfDirectory(atPath: directory)
+            return try FolderListing(directory)
         } catch {
-            throw .folder(path: directory, reason: "cannot list directory: \(error.localizedDescription)")
+            switch error {
+            case .rootNotFound: throw .folder(path: directory, reason: "folder not found")
+            case .notADirectory:
+                throw .folder(path: directory, reason: "not a directory (expected <root>/<name>/<photo> folders)")
+            case .unreadableDirectory(_, let reason): throw .folder(path: directory, reason: "cannot list directory: \(reason)")
+            default: throw .folder(path: directory, reason: error.description)
+            }
         }
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
-    }
-
-    static func join(_ directory: String, _ name: String) -> String {
-        directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }
 

@@ -89,7 +89,7 @@ extension GalleryStore {
     }
 
     /// The export file's text (see ``TemplateExport``) and its number of templates.
-    public func exportText() throws(GalleryError) -> (text: String, count: Int) {
+    public func exportText() throws(GalleryError) -> ExportedText {
         var text = TemplateExport.comment(fingerprint: info.modelFingerprint, dimension: info.embeddingSize) + "\n"
         text += TemplateExport.header(dimension: info.embeddingSize) + "\n"
         let templates = try allTemplates()
@@ -98,15 +98,15 @@ extension GalleryStore {
             for v in t.embedding { cells.append(String(format: "%.9g", Double(v))) }
             text += cells.joined(separator: ",") + "\n"
         }
-        return (text, templates.count)
+        return ExportedText(text: text, templateCount: templates.count)
     }
 
     /// Writes every template to `path` (atomically, through ``OutputFile``); returns how many.
     @discardableResult
     public func export(to path: String) throws(GalleryError) -> Int {
-        let (text, count) = try exportText()
-        do { try OutputFile.write(text, to: path) } catch { throw .file(error) }
-        return count
+        let export = try exportText()
+        do { try OutputFile.write(export.text, to: path) } catch { throw .file(error) }
+        return export.templateCount
     }
 
     /// Every template of this gallery as an export (the fingerprint kept), to copy it into another gallery.
@@ -264,5 +264,16 @@ public enum GalleryDistances {
             sum += diff * diff
         }
         return sum.squareRoot()
+    }
+}
+
+/// A gallery's export file as text (``GalleryStore/exportText()``).
+public struct ExportedText: Equatable, Sendable {
+    public var text: String
+    public var templateCount: Int
+
+    public init(text: String, templateCount: Int) {
+        self.text = text
+        self.templateCount = templateCount
     }
 }

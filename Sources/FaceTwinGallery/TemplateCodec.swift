@@ -2,16 +2,16 @@ import Foundation
 
 /// A template's embedding as stored in a gallery row: little-endian Float32 values. Kept apart
 /// from the database code so the fuzzer (scripts/fuzz.sh) can decode stored bytes on its own.
-public enum TemplateCodec {
+package enum TemplateCodec {
     /// Float32 values → little-endian bytes.
-    public static func encode(_ values: [Float]) -> Data {
+    package static func encode(_ values: [Float]) -> Data {
         var data = Data(capacity: values.count * 4)
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         return data
     }
 
     /// Little-endian Float32 bytes → values; the blob must hold exactly `size` of them.
-    public static func decode(_ data: Data, size: Int, path: String) throws(GalleryError) -> [Float] {
+    package static func decode(_ data: Data, size: Int, path: String) throws(GalleryError) -> [Float] {
         guard size > 0, data.count % 4 == 0, data.count / 4 == size else {
             throw .notAGallery(path: path, reason: "a template has \(data.count) bytes, not \(size) Float32 values")
         }

@@ -1,22 +1,22 @@
 /// Average pooling over k × k windows moved by a stride, without padding, as dlib's `avg_pool`
 /// with padding 0 computes it (`avg_pool<2,2,2,2>` on a ResNet's shortcut: 35 → 17): output side
 /// 1 + (side − k) / stride, each output the mean of its k² inputs.
-public final class AvgPool2d: Layer {
-    public let kernel: Int, stride: Int
+package final class AvgPool2d: Layer {
+    package let kernel: Int, stride: Int
     private var output: Tensor?
     private var inputShape: [Int] = []
     private var gradInput: Tensor?
 
-    public init(kernel: Int, stride: Int) {
+    package init(kernel: Int, stride: Int) {
         precondition(kernel >= 1 && stride >= 1)
         self.kernel = kernel
         self.stride = stride
     }
 
     /// The output side for an input side.
-    public func outputSide(_ side: Int) -> Int { 1 + (side - kernel) / stride }
+    package func outputSide(_ side: Int) -> Int { 1 + (side - kernel) / stride }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(input.shape.count == 4, "AvgPool2d takes [N, C, H, W], got \(input.shape)")
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         precondition(h >= kernel && w >= kernel, "AvgPool2d: input \(h)×\(w) is smaller than the window")
@@ -44,7 +44,7 @@ public final class AvgPool2d: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
         let gin = Tensor.reuse(gradInput, shape: inputShape)
         gradInput = gin

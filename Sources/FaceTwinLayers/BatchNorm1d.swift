@@ -1,15 +1,15 @@
 /// Batch normalization of [N, C] features over the batch, for each feature (PyTorch's
 /// `BatchNorm1d`, eps 1e-5, momentum 0.1, affine, tracking running statistics). The sigmoid
 /// score head normalizes the pair distance with one.
-public final class BatchNorm1d: Layer, BatchStatisticsTracking {
-    public let features: Int
-    public let eps: Float
-    public let momentum: Float
-    public let weight: Parameter
-    public let bias: Parameter
-    public let runningMean: Tensor
-    public let runningVar: Tensor
-    public var numBatchesTracked: Int64 = 0
+package final class BatchNorm1d: Layer, BatchStatisticsTracking {
+    package let features: Int
+    package let eps: Float
+    package let momentum: Float
+    package let weight: Parameter
+    package let bias: Parameter
+    package let runningMean: Tensor
+    package let runningVar: Tensor
+    package var numBatchesTracked: Int64 = 0
 
     /// What the last training forward keeps for the backward: its input and each feature's
     /// batch mean and 1/√(var + eps).
@@ -19,7 +19,7 @@ public final class BatchNorm1d: Layer, BatchStatisticsTracking {
     private var output: Tensor?
     private var gradInput: Tensor?
 
-    public init(_ features: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
+    package init(_ features: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.features = features
         self.eps = eps
         self.momentum = momentum
@@ -31,10 +31,10 @@ public final class BatchNorm1d: Layer, BatchStatisticsTracking {
         runningVar.fill(1)
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
-    public var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    package var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(
             input.shape.count == 2 && input.shape[1] == features, "BatchNorm1d expects [N, \(features)], got \(input.shape)")
         let n = input.shape[0], c = features
@@ -74,7 +74,7 @@ public final class BatchNorm1d: Layer, BatchStatisticsTracking {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("BatchNorm1d.backward without a training forward") }
         let n = input.shape[0], c = features
         let (x, dy) = (input.pointer, gradOutput.pointer)
@@ -103,7 +103,7 @@ public final class BatchNorm1d: Layer, BatchStatisticsTracking {
 }
 
 /// A layer with PyTorch's `num_batches_tracked` counter (saved as an int64 scalar).
-public protocol BatchStatisticsTracking: AnyObject {
+package protocol BatchStatisticsTracking: AnyObject {
     var numBatchesTracked: Int64 { get set }
 }
 

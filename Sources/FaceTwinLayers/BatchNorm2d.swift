@@ -8,25 +8,25 @@ import CKernels
 /// `forward_once(x1)`, `forward_once(x2)` normalizes each twin's B images with their own
 /// statistics and updates the running statistics twice, first with x1's. Groups reproduce that
 /// exactly.
-public final class BatchNorm2d: Layer {
-    public let channels: Int
-    public let eps: Float
-    public let momentum: Float
-    public let weight: Parameter
-    public let bias: Parameter
-    public let runningMean: Tensor
-    public let runningVar: Tensor
+package final class BatchNorm2d: Layer {
+    package let channels: Int
+    package let eps: Float
+    package let momentum: Float
+    package let weight: Parameter
+    package let bias: Parameter
+    package let runningMean: Tensor
+    package let runningVar: Tensor
     /// Forward passes in training mode so far, as PyTorch's `num_batches_tracked` (one per group).
-    public var numBatchesTracked: Int64 = 0
+    package var numBatchesTracked: Int64 = 0
     /// How many equal parts of the batch are normalized separately in training mode.
-    public var groups = 1
+    package var groups = 1
 
     /// What the last training forward keeps for the backward.
     private var batch = Batch()
     private var output: Tensor?
     private var gradInput: Tensor?
 
-    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
+    package init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
         self.eps = eps
         self.momentum = momentum
@@ -38,10 +38,10 @@ public final class BatchNorm2d: Layer {
         runningVar.fill(1)
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
-    public var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    package var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(
             input.shape.count == 4 && input.shape[1] == channels, "BatchNorm2d expects [N, \(channels), H, W], got \(input.shape)"
         )
@@ -76,7 +76,7 @@ public final class BatchNorm2d: Layer {
         return (scale, shift)
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input = batch.input else { preconditionFailure("BatchNorm2d.backward without a training forward") }
         addParameterGradients(gradOutput, batch: &batch)
         guard needsInputGradient else { return nil }

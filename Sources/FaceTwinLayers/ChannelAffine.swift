@@ -1,10 +1,10 @@
 /// dlib's `affine` layer in its convolutional mode: y[n, c, i] = weight[c] · x[n, c, i] +
 /// bias[c], one scale and shift per channel (what a trained batch normalisation becomes in
 /// dlib's inference networks). Parameters `weight` (dlib's gamma) and `bias` (beta).
-public final class ChannelAffine: Layer {
-    public let channels: Int
-    public let weight: Parameter
-    public let bias: Parameter
+package final class ChannelAffine: Layer {
+    package let channels: Int
+    package let weight: Parameter
+    package let bias: Parameter
 
     /// Cache for backward: the forward's input.
     private var input: Tensor?
@@ -12,7 +12,7 @@ public final class ChannelAffine: Layer {
     private var gradInput: Tensor?
 
     /// Scale 1 and shift 0: the identity, until weights are loaded or trained.
-    public init(_ channels: Int) {
+    package init(_ channels: Int) {
         precondition(channels > 0)
         self.channels = channels
         weight = Parameter(shape: [channels])
@@ -20,9 +20,9 @@ public final class ChannelAffine: Layer {
         weight.value.fill(1)
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(
             input.shape.count >= 2 && input.shape[1] == channels, "ChannelAffine expects [N, \(channels), …], got \(input.shape)")
         let out = Tensor.reuse(output, shape: input.shape)
@@ -41,7 +41,7 @@ public final class ChannelAffine: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("ChannelAffine.backward before forward") }
         let n = input.shape[0], plane = input.count / max(n * channels, 1)
         let (x, g) = (input.pointer, gradOutput.pointer)

@@ -10,16 +10,16 @@ import CKernels
 /// the FMA units busier at those sizes than the direct kernels. Images are split across the
 /// cores; each worker sums its images' weight gradients into its own partial sums, which are
 /// added at the end, so the result does not depend on thread timing.
-public final class Conv2d: Layer {
-    public let inChannels: Int, outChannels: Int, kernel: Int
-    public let weight: Parameter
-    public let bias: Parameter
+package final class Conv2d: Layer {
+    package let inChannels: Int, outChannels: Int, kernel: Int
+    package let weight: Parameter
+    package let bias: Parameter
 
     /// Cache for backward: the forward's input.
     private var input: Tensor?
     private var workspace = Workspace()
 
-    public init(
+    package init(
         _ inChannels: Int, _ outChannels: Int, kernel: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true
     ) {
         self.inChannels = inChannels
@@ -34,14 +34,14 @@ public final class Conv2d: Layer {
         }
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         self.input = input
         return Self.forward(input, weight: weight, bias: bias, padding: 0, epilogue: .none, workspace: &workspace)
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("Conv2d.backward before forward") }
         return Self.backward(
             gradOutput, input: input, weight: weight, bias: bias, padding: 0,

@@ -12,12 +12,12 @@ import CKernels
 /// `modules` are the four (or five) PyTorch modules it stands for; their parameters are the block's, so a
 /// block in a container takes four state-dict indices (`1.weight` is the convolution's,
 /// `3.running_mean` the BatchNorm's), and run one by one they compute what the block does.
-public final class ConvBlock: Layer {
-    public let pad: ReflectionPad2d
-    public let conv: Conv2d
-    public let relu: ReLU
-    public let norm: BatchNorm2d
-    public let pool: MaxPool2d?
+package final class ConvBlock: Layer {
+    package let pad: ReflectionPad2d
+    package let conv: Conv2d
+    package let relu: ReLU
+    package let norm: BatchNorm2d
+    package let pool: MaxPool2d?
 
     /// Cache for backward: the block's input, and what BatchNorm's training forward keeps
     /// (its input is the ReLU's output).
@@ -28,7 +28,7 @@ public final class ConvBlock: Layer {
     /// The gradient with respect to the ReLU's output, masked by it: the convolution's output gradient.
     private var gradActivations: Tensor?
 
-    public init(
+    package init(
         _ inChannels: Int, _ outChannels: Int, kernel: Int = 3, padding: Int = 1, pool: Int = 0,
         rng: inout some RandomNumberGenerator, initialize: Bool = true
     ) {
@@ -39,11 +39,11 @@ public final class ConvBlock: Layer {
         self.pool = pool > 1 ? MaxPool2d(pool) : nil
     }
 
-    public var modules: [Layer] { [pad, conv, relu, norm] + (pool.map { [$0] } ?? []) }
-    public var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
-    public var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
+    package var modules: [Layer] { [pad, conv, relu, norm] + (pool.map { [$0] } ?? []) }
+    package var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
+    package var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         switch mode {
         case .training:
             self.input = input
@@ -68,7 +68,7 @@ public final class ConvBlock: Layer {
         }
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input, let activations = normBatch.input else {
             preconditionFailure("ConvBlock.backward without a training forward")
         }
@@ -96,30 +96,30 @@ public final class ConvBlock: Layer {
 /// the intermediate maps (160 and 320 KB for a 100 × 100 image) staying in its cache, where block
 /// by block they would go out to memory and back for the whole batch (30 MB at a batch of 64).
 /// The same kernels and epilogues as the blocks' own evaluation, so the same numbers to the bit.
-public final class ConvStack: Layer {
-    public let blocks: [ConvBlock]
+package final class ConvStack: Layer {
+    package let blocks: [ConvBlock]
     /// Whether evaluation runs image by image (true) or block by block.
-    public var imageByImageEvaluation = true
+    package var imageByImageEvaluation = true
 
     /// Per worker, the padded input of a block and each inner block's output, for
     /// `evaluateImageByImage`.
     private var imageScratch: [[Tensor]] = []
     private var output: Tensor?
 
-    public init(_ blocks: [ConvBlock]) { self.blocks = blocks }
+    package init(_ blocks: [ConvBlock]) { self.blocks = blocks }
 
-    public var modules: [Layer] { blocks.flatMap(\.modules) }
-    public var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
-    public var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
+    package var modules: [Layer] { blocks.flatMap(\.modules) }
+    package var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
+    package var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         if mode == .evaluation, imageByImageEvaluation, let y = evaluateImageByImage(input) { return y }
         var x = input
         for block in blocks { x = block.forward(x, mode: mode) }
         return x
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         var g: Tensor? = gradOutput
         for i in blocks.indices.reversed() {
             guard let grad = g else { break }

@@ -1,12 +1,12 @@
 /// The mean of each channel's map: [N, C, H, W] → [N, C] (dlib's `avg_pool_everything`).
-public final class GlobalAvgPool2d: Layer {
+package final class GlobalAvgPool2d: Layer {
     private var output: Tensor?
     private var inputShape: [Int] = []
     private var gradInput: Tensor?
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(input.shape.count == 4, "GlobalAvgPool2d takes [N, C, H, W], got \(input.shape)")
         let (n, c) = (input.shape[0], input.shape[1]), plane = input.shape[2] * input.shape[3]
         let out = Tensor.reuse(output, shape: [n, c])
@@ -22,7 +22,7 @@ public final class GlobalAvgPool2d: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
         let gin = Tensor.reuse(gradInput, shape: inputShape)
         gradInput = gin

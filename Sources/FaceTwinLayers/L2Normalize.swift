@@ -4,15 +4,15 @@
 /// a threshold mean the same thing whatever the scale of the features before.
 ///
 /// Backward: with u = x / ‖x‖, dx = s / ‖x‖ · (g − u (u · g)).
-public final class L2Normalize: Layer {
-    public let scale: Float
+package final class L2Normalize: Layer {
+    package let scale: Float
     private var output: Tensor?
     private var norms: [Float] = []
     private var gradInput: Tensor?
 
-    public init(scale: Float = 1) { self.scale = scale }
+    package init(scale: Float = 1) { self.scale = scale }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let n = input.shape[0], d = input.count / max(n, 1)
         let out = Tensor.reuse(output, shape: input.shape)
         output = out
@@ -28,7 +28,7 @@ public final class L2Normalize: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient, let out = output else { return nil }
         let n = out.shape[0], d = out.count / max(n, 1)
         let gin = Tensor.reuse(gradInput, shape: out.shape)

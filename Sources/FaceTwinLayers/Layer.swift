@@ -69,7 +69,7 @@ package struct FusedAdamUpdate {
 
 /// Whether a forward pass trains (BatchNorm uses batch statistics and updates its running ones)
 /// or evaluates (BatchNorm uses its running statistics).
-public enum Mode: Sendable {
+package enum Mode: Sendable {
     case training
     case evaluation
 }
@@ -81,7 +81,7 @@ public enum Mode: Sendable {
 /// the parameter gradients into each `Parameter.grad` (as PyTorch accumulates `.grad`) and
 /// returns the gradient with respect to the forward's input, or `nil` when
 /// `needsInputGradient` is false (the first layers of a network need none).
-public protocol Layer: AnyObject {
+package protocol Layer: AnyObject {
     func forward(_ input: Tensor, mode: Mode) -> Tensor
     func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor?
     /// Learnable parameters under their PyTorch names (`weight`, `bias`).
@@ -95,9 +95,9 @@ public protocol Layer: AnyObject {
 }
 
 extension Layer {
-    public var parameters: [(name: String, parameter: Parameter)] { [] }
-    public var buffers: [(name: String, tensor: Tensor)] { [] }
-    public var modules: [Layer] { [self] }
+    package var parameters: [(name: String, parameter: Parameter)] { [] }
+    package var buffers: [(name: String, tensor: Tensor)] { [] }
+    package var modules: [Layer] { [self] }
 }
 
 /// `modules` numbered as an `nn.Sequential` numbers its children in the state dict: each module's

@@ -1,10 +1,10 @@
 /// Fully connected layer y = x·Wᵀ + b, with W in PyTorch's [out × in] layout. Every pass is a
 /// GEMM over the whole batch, split between the cores: this layer (80 000 → 500 in the reference network) is
 /// where nearly all of a training step's arithmetic is.
-public final class Linear: Layer {
-    public let inFeatures: Int, outFeatures: Int
-    public let weight: Parameter
-    public let bias: Parameter
+package final class Linear: Layer {
+    package let inFeatures: Int, outFeatures: Int
+    package let weight: Parameter
+    package let bias: Parameter
 
     /// Cache for backward: the forward's input, [N, in].
     private var input: Tensor?
@@ -15,10 +15,10 @@ public final class Linear: Layer {
     /// Whether batches go through FaceTwin's own kernels (`WeightGEMM`) where this CPU runs them,
     /// rather than OpenBLAS: the forward product, and in training the weight gradient folded
     /// into Adam. Set by the network from its `EngineOptions`, between passes.
-    public var useWeightGEMM = true
+    package var useWeightGEMM = true
     private var weightGEMM: Bool { useWeightGEMM && WeightGEMM.isSupported }
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
+    package init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         weight = Parameter(shape: [outFeatures, inFeatures])
@@ -30,9 +30,9 @@ public final class Linear: Layer {
         }
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let n = input.shape[0]
         precondition(input.count == n * inFeatures, "Linear expects [N, \(inFeatures)], got \(input.shape)")
         let out = Tensor.reuse(output, shape: [n, outFeatures])
@@ -76,7 +76,7 @@ public final class Linear: Layer {
         Parallel.chunks(units) { _, r in body((r.lowerBound * 16)..<min(count, r.upperBound * 16)) }
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("Linear.backward before forward") }
         let n = input.shape[0]
         let dy = gradOutput.pointer

@@ -1,15 +1,15 @@
 /// Fully connected layer without bias, y = x·Wᵀ, W [out × in] (dlib's `fc_no_bias`, whose
 /// parameters dlib keeps as in × out; the model file holds them transposed, as here).
-public final class LinearNoBias: Layer {
-    public let inFeatures: Int, outFeatures: Int
-    public let weight: Parameter
+package final class LinearNoBias: Layer {
+    package let inFeatures: Int, outFeatures: Int
+    package let weight: Parameter
 
     /// Cache for backward: the forward's input, [N, in].
     private var input: Tensor?
     private var output: Tensor?
     private var gradInput: Tensor?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
+    package init(_ inFeatures: Int, _ outFeatures: Int, rng: inout some RandomNumberGenerator, initialize: Bool = true) {
         precondition(inFeatures > 0 && outFeatures > 0)
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -17,9 +17,9 @@ public final class LinearNoBias: Layer {
         if initialize { initializeUniform(weight.value, bound: 1 / Float(inFeatures).squareRoot(), rng: &rng) }
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let n = input.shape[0]
         precondition(input.count == n * inFeatures, "LinearNoBias expects [N, \(inFeatures)], got \(input.shape)")
         let out = Tensor.reuse(output, shape: [n, outFeatures])
@@ -35,7 +35,7 @@ public final class LinearNoBias: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("LinearNoBias.backward before forward") }
         let n = input.shape[0]
         BLAS.setThreads(1)

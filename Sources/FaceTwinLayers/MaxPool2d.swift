@@ -2,19 +2,19 @@
 /// padding, rows and columns that do not fill a window dropped). The forward keeps, for each
 /// output, the offset of its winning input within the plane, so the backward routes each
 /// gradient to exactly one input, as PyTorch does (the first maximum wins ties).
-public final class MaxPool2d: Layer {
-    public let kernel: Int
+package final class MaxPool2d: Layer {
+    package let kernel: Int
     private var output: Tensor?
     private var argmax: [Int32] = []
     private var inputShape: [Int] = []
     private var gradInput: Tensor?
 
-    public init(_ kernel: Int = 2) {
+    package init(_ kernel: Int = 2) {
         precondition(kernel >= 1)
         self.kernel = kernel
     }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(input.shape.count == 4, "MaxPool2d takes [N, C, H, W], got \(input.shape)")
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let k = kernel, ho = h / k, wo = w / k
@@ -73,7 +73,7 @@ public final class MaxPool2d: Layer {
         }
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
         let gin = Tensor.reuse(gradInput, shape: inputShape)
         gradInput = gin

@@ -1,11 +1,11 @@
 /// max(0, x), elementwise. Computed in place on its input (PyTorch's `inplace=True`): the
 /// backward needs only the output's sign, so no copy of the input is kept.
-public final class ReLU: Layer {
+package final class ReLU: Layer {
     private var output: Tensor?
 
-    public init() {}
+    package init() {}
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let p = input.pointer
         Parallel.chunks(input.count / 4096 + 1) { _, blocks in
             let lo = blocks.lowerBound * 4096, hi = min(input.count, blocks.upperBound * 4096)
@@ -15,7 +15,7 @@ public final class ReLU: Layer {
         return input
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient, let out = output?.pointer else { return nil }
         // In place on the incoming gradient: nothing upstream reads it again.
         let g = gradOutput.pointer, n = gradOutput.count

@@ -1,19 +1,19 @@
 /// Pads the two spatial dimensions of an NCHW tensor by reflecting at the border, without
 /// repeating the edge (PyTorch's `ReflectionPad2d`): with padding 1, row -1 is row 1.
-public final class ReflectionPad2d: Layer {
-    public let padding: Int
+package final class ReflectionPad2d: Layer {
+    package let padding: Int
     private var output: Tensor?
     private var gradInput: Tensor?
     private var inputShape: [Int] = []
 
-    public init(_ padding: Int) { self.padding = padding }
+    package init(_ padding: Int) { self.padding = padding }
 
     @inline(__always)
     static func reflect(_ i: Int, _ n: Int) -> Int {
         i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i)
     }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         precondition(padding < h && padding < w, "reflection padding \(padding) needs an input larger than \(h)×\(w)")
         let p = padding, ho = h + 2 * p, wo = w + 2 * p
@@ -75,7 +75,7 @@ public final class ReflectionPad2d: Layer {
         }
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let p = padding, ho = h + 2 * p, wo = w + 2 * p

@@ -6,20 +6,20 @@
 ///
 /// It takes two inputs, so it is not a ``Layer``: `forward(_:_:)` and `backward(_:)` give the
 /// gradient of each input.
-public final class ResidualAdd {
+package final class ResidualAdd {
     private var output: Tensor?
     private var shapes: (a: [Int], b: [Int]) = ([], [])
     private var gradA: Tensor?
     private var gradB: Tensor?
 
-    public init() {}
+    package init() {}
 
     /// The output shape for inputs of shapes `a` and `b` ([N, C, H, W] each).
-    public static func outputShape(_ a: [Int], _ b: [Int]) -> [Int] {
+    package static func outputShape(_ a: [Int], _ b: [Int]) -> [Int] {
         [a[0], max(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
     }
 
-    public func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
+    package func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(
             a.shape.count == 4 && b.shape.count == 4 && a.shape[0] == b.shape[0],
             "ResidualAdd takes two [N, C, H, W] tensors of the same N, got \(a.shape) and \(b.shape)")
@@ -55,7 +55,7 @@ public final class ResidualAdd {
 
     /// The gradients with respect to the last forward's two inputs: each the output gradient
     /// over that input's extent.
-    public func backward(_ gradOutput: Tensor) -> (Tensor, Tensor) {
+    package func backward(_ gradOutput: Tensor) -> (Tensor, Tensor) {
         let ga = Tensor.reuse(gradA, shape: shapes.a), gb = Tensor.reuse(gradB, shape: shapes.b)
         gradA = ga
         gradB = gb

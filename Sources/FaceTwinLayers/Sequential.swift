@@ -2,18 +2,18 @@
 /// composition, as in PyTorch's `nn.Sequential`: the module's index, then its own name
 /// (`3.running_mean`); a layer that computes several modules (`ConvBlock`) takes one index per
 /// module.
-public final class Sequential: Layer {
-    public let layers: [Layer]
+package final class Sequential: Layer {
+    package let layers: [Layer]
 
-    public init(_ layers: [Layer]) { self.layers = layers }
+    package init(_ layers: [Layer]) { self.layers = layers }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         var x = input
         for layer in layers { x = layer.forward(x, mode: mode) }
         return x
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         // The first layer that has parameters is the last one whose input gradient is needed,
         // unless the caller needs it: no work is spent on gradients nobody reads.
         let firstLearnable = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
@@ -25,7 +25,7 @@ public final class Sequential: Layer {
         return g
     }
 
-    public var modules: [Layer] { layers.flatMap(\.modules) }
-    public var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
-    public var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
+    package var modules: [Layer] { layers.flatMap(\.modules) }
+    package var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
+    package var buffers: [(name: String, tensor: Tensor)] { sequentialBuffers(modules) }
 }

@@ -4,23 +4,23 @@
 /// first maximum in row-major window order), so the backward routes each gradient to exactly one
 /// input; in evaluation it keeps nothing and takes each window's maximum as the maximum over its
 /// columns of the maxima over its rows (the same value), without the winners' bookkeeping.
-public final class StridedMaxPool2d: Layer {
-    public let kernel: Int, stride: Int
+package final class StridedMaxPool2d: Layer {
+    package let kernel: Int, stride: Int
     private var output: Tensor?
     private var argmax: [Int32] = []
     private var inputShape: [Int] = []
     private var gradInput: Tensor?
 
-    public init(kernel: Int, stride: Int) {
+    package init(kernel: Int, stride: Int) {
         precondition(kernel >= 1 && stride >= 1)
         self.kernel = kernel
         self.stride = stride
     }
 
     /// The output side for an input side.
-    public func outputSide(_ side: Int) -> Int { 1 + (side - kernel) / stride }
+    package func outputSide(_ side: Int) -> Int { 1 + (side - kernel) / stride }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor {
         precondition(input.shape.count == 4, "StridedMaxPool2d takes [N, C, H, W], got \(input.shape)")
         let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         precondition(h >= kernel && w >= kernel, "StridedMaxPool2d: input \(h)×\(w) is smaller than the window")
@@ -79,7 +79,7 @@ public final class StridedMaxPool2d: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard needsInputGradient else { return nil }
         let gin = Tensor.reuse(gradInput, shape: inputShape)
         gradInput = gin

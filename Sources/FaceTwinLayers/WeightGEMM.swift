@@ -4,23 +4,23 @@ import CKernels
 /// (Sources/CKernels/gemm.c says how and why they beat OpenBLAS on the reference network's 80 000 × 500
 /// layer): the forward product X · Wᵀ, and in training the weight gradient folded into Adam.
 /// Scratch buffers are the caller's, reused between calls.
-public enum WeightGEMM {
+package enum WeightGEMM {
     /// Whether the kernels run here: the CPU has AVX2 and FMA and `FACETWIN_CPU=baseline` does
     /// not force the portable path (Sources/CKernels/cpu.c); without them the layer uses OpenBLAS.
-    public static var isSupported: Bool { facetwin_gemm_available() != 0 }
+    package static var isSupported: Bool { facetwin_gemm_available() != 0 }
 
     /// Scratch space for one layer: the packed rows of X and the per-tile sums (forward), the
     /// packed dY (weight gradient folded into Adam).
-    public struct Workspace {
+    package struct Workspace {
         var packed: Tensor?
         var sums: Tensor?
         var packedGradient: Tensor?
-        public init() {}
+        package init() {}
     }
 
     /// c[i][j] += Σ_p x[i][p] · w[j][p], rows of x and c with strides `k` and `ldc`, split over
     /// the cores when there is enough work. Requires `isSupported`.
-    public static func addProduct(
+    package static func addProduct(
         m: Int, n: Int, k: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, workspace: inout Workspace
     ) {

@@ -8,10 +8,10 @@
 /// cores (one chip) the GEMM is split between the cores by output channels or by columns; with
 /// more, each core takes its own images. Weight-gradient partial sums are per worker and added
 /// at the end, so the result does not depend on thread timing.
-public final class ZeroPaddedConv2d: Layer {
-    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
-    public let weight: Parameter
-    public let bias: Parameter
+package final class ZeroPaddedConv2d: Layer {
+    package let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    package let weight: Parameter
+    package let bias: Parameter
 
     /// Cache for backward: the forward's input.
     private var input: Tensor?
@@ -30,7 +30,7 @@ public final class ZeroPaddedConv2d: Layer {
     /// instead of 7.7 CPU ms a chip at batch 32 (facetwin-bench --resnet).
     static let columnBudget = 1 << 17
 
-    public init(
+    package init(
         _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
         rng: inout some RandomNumberGenerator, initialize: Bool = true
     ) {
@@ -49,10 +49,10 @@ public final class ZeroPaddedConv2d: Layer {
         }
     }
 
-    public var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
+    package var parameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
 
     /// The output side for an input side: 1 + (side + 2·padding − kernel) / stride.
-    public func outputSide(_ side: Int) -> Int { 1 + (side + 2 * padding - kernel) / stride }
+    package func outputSide(_ side: Int) -> Int { 1 + (side + 2 * padding - kernel) / stride }
 
     private var depth: Int { inChannels * kernel * kernel }
 
@@ -70,23 +70,23 @@ public final class ZeroPaddedConv2d: Layer {
     /// Per output channel y ← y · scale + shift, then max(y, 0) with `relu`: a following
     /// ``ChannelAffine`` (and ReLU) applied as the outputs are stored, in the order dlib computes
     /// them, so evaluation needs no pass over memory for them and no buffer of its own.
-    public struct Epilogue {
-        public var scale: UnsafePointer<Float>
-        public var shift: UnsafePointer<Float>
-        public var relu: Bool
+    package struct Epilogue {
+        package var scale: UnsafePointer<Float>
+        package var shift: UnsafePointer<Float>
+        package var relu: Bool
 
-        public init(_ affine: ChannelAffine, relu: Bool) {
+        package init(_ affine: ChannelAffine, relu: Bool) {
             scale = UnsafePointer(affine.weight.value.pointer)
             shift = UnsafePointer(affine.bias.value.pointer)
             self.relu = relu
         }
     }
 
-    public func forward(_ input: Tensor, mode: Mode) -> Tensor { forward(input, epilogue: nil) }
+    package func forward(_ input: Tensor, mode: Mode) -> Tensor { forward(input, epilogue: nil) }
 
     /// The forward with `epilogue` applied to each output (the backward is the plain
     /// convolution's: use it in evaluation).
-    public func forward(_ input: Tensor, epilogue: Epilogue?) -> Tensor {
+    package func forward(_ input: Tensor, epilogue: Epilogue?) -> Tensor {
         precondition(
             input.shape.count == 4 && input.shape[1] == inChannels,
             "ZeroPaddedConv2d expects [N, \(inChannels), H, W], got \(input.shape)")
@@ -180,7 +180,7 @@ public final class ZeroPaddedConv2d: Layer {
         return out
     }
 
-    public func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
+    package func backward(_ gradOutput: Tensor, needsInputGradient: Bool) -> Tensor? {
         guard let input else { preconditionFailure("ZeroPaddedConv2d.backward before forward") }
         let (n, h, w) = (input.shape[0], input.shape[2], input.shape[3])
         let (ho, wo) = (outputSide(h), outputSide(w))

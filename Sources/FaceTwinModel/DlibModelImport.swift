@@ -40,9 +40,7 @@ public enum DlibModelImport {
 
     /// The safetensors contents for `resnet` (and `landmarks`), without writing them.
     /// - Throws: ``DlibModelError`` naming the file at fault.
-    public static func convert(resnet: String, landmarks: String?) throws(DlibModelError) -> (
-        SafeTensorsWriter, Summary
-    ) {
+    public static func convert(resnet: String, landmarks: String?) throws(DlibModelError) -> Conversion {
         let net = try DlibNetwork(path: resnet)
         let architecture = net.architectureJSON
         guard architecture == architectureJSON else {
@@ -82,7 +80,13 @@ public enum DlibModelImport {
         let summary = Summary(
             tensors: writer.tensors.count, parameters: count, resnetSHA256: resnetHash, landmarksSHA256: landmarksHash,
             source: source)
-        return (writer, summary)
+        return Conversion(writer: writer, summary: summary)
+    }
+
+    /// A converted model: the file's contents, ready to write, and what they hold.
+    public struct Conversion {
+        package var writer: SafeTensorsWriter
+        public var summary: Summary
     }
 
     /// Converts `resnet` (and carries `landmarks`) into the model file `out`, atomically: on any
@@ -90,8 +94,8 @@ public enum DlibModelImport {
     /// - Throws: ``DlibModelError`` for the inputs, ``SafeTensorsError`` when `out` cannot be written.
     @discardableResult
     public static func run(resnet: String, landmarks: String?, out: String) throws -> Summary {
-        let (writer, summary) = try convert(resnet: resnet, landmarks: landmarks)
-        try writer.write(to: URL(fileURLWithPath: out))
-        return summary
+        let conversion = try convert(resnet: resnet, landmarks: landmarks)
+        try conversion.writer.write(to: URL(fileURLWithPath: out))
+        return conversion.summary
     }
 }

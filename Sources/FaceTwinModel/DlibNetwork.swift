@@ -14,29 +14,29 @@ import Darwin
 /// (the reference for parity tests and benchmarks). See Sources/CDlibNet.
 ///
 /// Safe to share between threads (dlib's forward is serialized inside).
-public final class DlibNetwork: @unchecked Sendable {
+package final class DlibNetwork: @unchecked Sendable {
     // @unchecked Sendable: `handle` is a C pointer the compiler cannot check; the C side
     // serializes dlib's forward under one mutex and only reads the parameters (Sources/CDlibNet).
     /// One parameter tensor: its name in FaceTwin's model file, shape and values (row-major;
     /// convolution filters OIHW, `fc.weight` out × in).
-    public struct Parameter: Sendable {
-        public let name: String
-        public let shape: [Int]
-        public let values: [Float]
+    package struct Parameter: Sendable {
+        package let name: String
+        package let shape: [Int]
+        package let values: [Float]
     }
 
     /// Side of dlib's square RGB face chip.
-    public static let chipSize = Int(FACETWIN_DLIBNET_CHIP_SIZE)
+    package static let chipSize = Int(FACETWIN_DLIBNET_CHIP_SIZE)
     /// Length of the descriptor.
-    public static let embeddingSize = Int(FACETWIN_DLIBNET_EMBEDDING)
+    package static let embeddingSize = Int(FACETWIN_DLIBNET_EMBEDDING)
 
     private let handle: OpaquePointer
     /// The file loaded.
-    public let path: String
+    package let path: String
 
     /// Deserialises `path` with dlib and checks every layer against the architecture.
     /// - Throws: ``DlibModelError/unreadable(path:reason:)`` or ``DlibModelError/notResNet(path:reason:)``.
-    public init(path: String) throws(DlibModelError) {
+    package init(path: String) throws(DlibModelError) {
         // Opened through InputFile first: a FIFO or device is refused, not waited on.
         do { close(try InputFile.open(path)) } catch { throw .unreadable(path: path, reason: error.message) }
         var status: Int32 = 0
@@ -61,13 +61,13 @@ public final class DlibNetwork: @unchecked Sendable {
 
     /// The architecture as read from the file: the compact JSON of the model file's
     /// `architecture` metadata.
-    public var architectureJSON: String { String(cString: facetwin_dlibnet_architecture(handle)) }
+    package var architectureJSON: String { String(cString: facetwin_dlibnet_architecture(handle)) }
 
     /// Number of parameter tensors (117).
-    public var parameterCount: Int { Int(facetwin_dlibnet_tensor_count(handle)) }
+    package var parameterCount: Int { Int(facetwin_dlibnet_tensor_count(handle)) }
 
     /// Parameter `index` (forward order), copied out of dlib's tensors.
-    public func parameter(_ index: Int) -> Parameter {
+    package func parameter(_ index: Int) -> Parameter {
         precondition(index >= 0 && index < parameterCount, "parameter \(index) of \(parameterCount)")
         var name: UnsafePointer<CChar>? = nil
         var rank: Int32 = 0
@@ -86,11 +86,11 @@ public final class DlibNetwork: @unchecked Sendable {
     }
 
     /// All parameters, in forward order.
-    public var parameters: [Parameter] { (0..<parameterCount).map(parameter) }
+    package var parameters: [Parameter] { (0..<parameterCount).map(parameter) }
 
     /// dlib's own descriptors of `chips` (each ``chipSize`` × ``chipSize``), run as one batch.
     /// - Throws: ``DlibModelError/dlibFailed(reason:)``.
-    public func embed(_ chips: [RGBImage]) throws(DlibModelError) -> [[Float]] {
+    package func embed(_ chips: [RGBImage]) throws(DlibModelError) -> [[Float]] {
         if chips.isEmpty { return [] }
         let side = Self.chipSize
         precondition(chips.allSatisfy { $0.width == side && $0.height == side }, "dlib chips are \(side)x\(side)")

@@ -6,7 +6,7 @@ import Foundation
 /// into the PyTorch reference network) or dlib's pretrained ResNet (``DlibResNet``, format
 /// `facetwin.dlib-resnet`, written by `facetwin import-dlib`).
 public final class FaceModel {
-    public let network: any EmbeddingNetwork
+    package let network: any EmbeddingNetwork
     public var info: ModelInfo
     /// The twin, for what only it does (training, its layers' options); nil for a ResNet model.
     public var siamese: SiameseNetwork? { network as? SiameseNetwork }
@@ -40,7 +40,7 @@ public final class FaceModel {
     public static let format = "facetwin.siamese"
     public static let formatVersion = "1"
 
-    public init(network: any EmbeddingNetwork, info: ModelInfo) {
+    package init(network: any EmbeddingNetwork, info: ModelInfo) {
         self.network = network
         self.info = info
     }
@@ -52,7 +52,24 @@ public final class FaceModel {
     /// Loads a model file: FaceTwin's own (configuration from its metadata), or a PyTorch state
     /// dict of the reference architecture saved with safetensors (configuration read off the tensor
     /// shapes; the input is taken as square).
-    public static func load(path: String) throws(ModelFileError) -> FaceModel {
+    ///
+    /// Photos given by path are then prepared as `preparation` says (``facePreparer``): by
+    /// default as the model records (``PhotoPreparation/asRecorded``), so a photo without a face,
+    /// a blank frame or one with several faces is refused with an ``ImageError``; `.none` uses
+    /// them as they are.
+    /// - Throws: ``ModelFileError`` when the file cannot be read as a model, or when
+    ///   `preparation` detects faces for a ResNet model file without its landmark model.
+    public static func load(path: String, preparation: PhotoPreparation = .asRecorded) throws(ModelFileError)
+        -> FaceModel
+    {
+        let model = try read(path: path)
+        do { model.facePreparer = try model.preparer(for: preparation) } catch {
+            throw ModelFileError(path: path, error.description)
+        }
+        return model
+    }
+
+    private static func read(path: String) throws(ModelFileError) -> FaceModel {
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile(path: path)
@@ -205,7 +222,7 @@ public final class FaceModel {
 
     /// Writes the model into a temporary file beside `path` (see ``OutputFile/stage(_:)``)
     /// without renaming it into place: the caller commits it, e.g. after a companion file.
-    public func stage(to path: String) throws(ModelFileError) -> StagedFile {
+    package func stage(to path: String) throws(ModelFileError) -> StagedFile {
         var writer = SafeTensorsWriter()
         var metadata = ["format": Self.format, "format_version": Self.formatVersion]
         if let siamese {
@@ -295,7 +312,10 @@ extension FaceModel {
         let decoded = try ImageDecoder.decodeImage(path: path, keepColor: config.isColor)
         var gray = decoded.gray
         var rgb = config.isColor ? decoded.rgb : nil
-        if let facePreparer { (gray, rgb) = try facePreparer.prepare(gray, rgb: rgb, path: path) }
+        if let facePreparer {
+            let p = try facePreparer.prepared(gray, rgb: rgb, path: path)
+            (gray, rgb) = (p.gray, p.rgb)
+        }
         let (w, h, inset) = (config.inputWidth, config.inputHeight, config.inputInset ?? 0)
         var pixels =
             rgb.map { Resize.networkInput($0.inset(inset), width: w, height: h, invert: config.invert) }

@@ -3,7 +3,7 @@ extension SiameseNetwork {
     /// `num_batches_tracked`) from a safetensors file, each under `prefix` + its PyTorch name.
     /// Every tensor must be present with the network's shape; a file with more tensors is fine
     /// (a fixture may hold several states).
-    public func loadState(from file: SafeTensorsFile, prefix: String = "") throws(ModelFileError) {
+    package func loadState(from file: SafeTensorsFile, prefix: String = "") throws(ModelFileError) {
         func fail(_ message: String) -> ModelFileError { ModelFileError(path: file.path, message) }
         // New weights: whatever was built from the old ones goes.
         thaw()

@@ -5,7 +5,7 @@
 /// others are still recognised so a file holding them opens and their bytes can be read.
 /// The 8-bit float types (`F8_E4M3`, `F8_E5M2`, …) are deliberately not listed: a header
 /// naming them is rejected as an unknown dtype rather than half-supported.
-public enum SafeTensorsDType: String, Sendable, CaseIterable, Hashable {
+package enum SafeTensorsDType: String, Sendable, CaseIterable, Hashable {
     case bool = "BOOL"
     case uint8 = "U8"
     case int8 = "I8"
@@ -21,7 +21,7 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable, Hashable {
     case uint64 = "U64"
 
     /// Bytes per element.
-    public var byteSize: Int {
+    package var byteSize: Int {
         switch self {
         case .bool, .uint8, .int8: return 1
         case .int16, .uint16, .float16, .bfloat16: return 2
@@ -31,7 +31,7 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether `SafeTensorsFile.floats(_:)` converts this type.
-    public var isFloatingPoint: Bool {
+    package var isFloatingPoint: Bool {
         switch self {
         case .float16, .bfloat16, .float32, .float64: return true
         default: return false
@@ -39,7 +39,7 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether `SafeTensorsFile.int64s(_:)` converts this type.
-    public var isInteger: Bool {
+    package var isInteger: Bool {
         switch self {
         case .bool, .uint8, .int8, .int16, .uint16, .int32, .uint32, .int64, .uint64: return true
         default: return false

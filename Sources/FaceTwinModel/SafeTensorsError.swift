@@ -13,7 +13,7 @@ import Darwin
 /// Tensor names and paths are quoted with control characters escaped, so a hostile
 /// header cannot break the line.
 public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendable {
-    public enum Problem: Equatable, Sendable {
+    package enum Problem: Equatable, Sendable {
         /// A system call failed (`operation` is e.g. "open", "write", "rename").
         case io(operation: String, message: String)
         /// The path names a directory or other non-regular file.
@@ -66,9 +66,9 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable, Senda
 
     /// The file the problem concerns, as the caller named it.
     public let path: String
-    public let problem: Problem
+    package let problem: Problem
 
-    public init(path: String, problem: Problem) {
+    package init(path: String, problem: Problem) {
         self.path = path
         self.problem = problem
     }

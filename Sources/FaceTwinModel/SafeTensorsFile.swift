@@ -26,32 +26,32 @@ import Darwin
 /// renames a new file over the old one) does not disturb an open reader: it keeps the
 /// old file's pages. Truncating the file in place while it is open is not supported
 /// (the kernel would signal the reading process).
-public final class SafeTensorsFile: @unchecked Sendable {
+package final class SafeTensorsFile: @unchecked Sendable {
     // @unchecked Sendable: every stored property is immutable after `init`, and the
     // mapping is read-only and lives until `deinit`.
 
     /// Headers above this size are rejected, as by the reference implementation.
-    public static let maximumHeaderLength = 100_000_000
+    package static let maximumHeaderLength = 100_000_000
 
     /// One tensor's header entry.
-    public struct TensorInfo: Sendable, Equatable {
-        public let name: String
-        public let dtype: SafeTensorsDType
+    package struct TensorInfo: Sendable, Equatable {
+        package let name: String
+        package let dtype: SafeTensorsDType
         /// Dimensions, outermost first; `[]` for a scalar.
-        public let shape: [Int]
+        package let shape: [Int]
         /// Byte range within the data section (the bytes after the header).
-        public let dataOffsets: Range<Int>
+        package let dataOffsets: Range<Int>
 
         /// Number of elements: the product of `shape` (1 for a scalar).
-        public var elementCount: Int { shape.reduce(1, *) }
+        package var elementCount: Int { shape.reduce(1, *) }
     }
 
     /// The path the file was opened with; errors name it.
-    public let path: String
+    package let path: String
     /// The `__metadata__` string map (empty when the header has none).
-    public let metadata: [String: String]
+    package let metadata: [String: String]
     /// Tensor names in the order their data lies in the file.
-    public let tensorNames: [String]
+    package let tensorNames: [String]
 
     private let infos: [String: TensorInfo]
     private let mapping: UnsafeMutableRawPointer
@@ -60,12 +60,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private let dataStart: Int
 
     /// Opens and validates the file at `path`.
-    public convenience init(path: String) throws {
+    package convenience init(path: String) throws {
         try self.init(contentsOf: URL(fileURLWithPath: path))
     }
 
     /// Opens and validates the file at `url` (a file URL).
-    public init(contentsOf url: URL) throws {
+    package init(contentsOf url: URL) throws {
         let path = url.path
         // Through InputFile: a named pipe, socket or device is refused instead of blocking.
         let fd: Int32
@@ -112,22 +112,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// Whether the file holds a tensor of that name.
-    public func contains(_ name: String) -> Bool { infos[name] != nil }
+    package func contains(_ name: String) -> Bool { infos[name] != nil }
 
     /// The header entry of a tensor.
-    public func info(_ name: String) throws -> TensorInfo {
+    package func info(_ name: String) throws -> TensorInfo {
         guard let info = infos[name] else { throw error(.noSuchTensor(name)) }
         return info
     }
 
     /// The tensor's shape (`[]` for a scalar).
-    public func shape(of name: String) throws -> [Int] { try info(name).shape }
+    package func shape(of name: String) throws -> [Int] { try info(name).shape }
 
     /// The tensor's element type.
-    public func dtype(of name: String) throws -> SafeTensorsDType { try info(name).dtype }
+    package func dtype(of name: String) throws -> SafeTensorsDType { try info(name).dtype }
 
     /// The tensor's raw little-endian bytes, valid only inside `body`.
-    public func withUnsafeBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    package func withUnsafeBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let info = try self.info(name)
         return try body(
             UnsafeRawBufferPointer(
@@ -137,7 +137,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// The tensor's elements as `Float`, row-major. F32 is copied as is; F16 and BF16
     /// convert exactly; F64 rounds to the nearest `Float`. Integer dtypes throw.
-    public func floats(_ name: String) throws -> [Float] {
+    package func floats(_ name: String) throws -> [Float] {
         let info = try self.info(name)
         guard info.dtype.isFloatingPoint else {
             throw error(.unsupportedConversion(tensor: name, dtype: info.dtype, to: "Float"))
@@ -180,7 +180,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// The tensor's elements as `Int64`, row-major: any integer dtype, and BOOL as 0/1.
     /// PyTorch's BatchNorm `num_batches_tracked` is an I64 scalar (shape `[]`): one element.
     /// Float dtypes throw, as does a U64 element above `Int64.max`.
-    public func int64s(_ name: String) throws -> [Int64] {
+    package func int64s(_ name: String) throws -> [Int64] {
         let info = try self.info(name)
         guard info.dtype.isInteger else {
             throw error(.unsupportedConversion(tensor: name, dtype: info.dtype, to: "Int64"))

@@ -20,9 +20,9 @@ import Darwin
 /// (a temporary file in the destination's folder, `fsync`ed and renamed over the
 /// destination, which must be a regular file or a new path). On any failure the temporary
 /// file is removed and the destination is left as it was.
-public struct SafeTensorsWriter: Sendable {
+package struct SafeTensorsWriter: Sendable {
     /// The elements of one tensor.
-    public enum Elements: Sendable {
+    package enum Elements: Sendable {
         /// Stored as F32.
         case floats([Float])
         /// Stored as I64.
@@ -32,14 +32,14 @@ public struct SafeTensorsWriter: Sendable {
     }
 
     /// One tensor to write.
-    public struct Tensor: Sendable {
-        public var name: String
-        public var dtype: SafeTensorsDType
+    package struct Tensor: Sendable {
+        package var name: String
+        package var dtype: SafeTensorsDType
         /// Dimensions, outermost first; `[]` for a scalar.
-        public var shape: [Int]
-        public var elements: Elements
+        package var shape: [Int]
+        package var elements: Elements
 
-        public init(name: String, dtype: SafeTensorsDType, shape: [Int], elements: Elements) {
+        package init(name: String, dtype: SafeTensorsDType, shape: [Int], elements: Elements) {
             self.name = name
             self.dtype = dtype
             self.shape = shape
@@ -47,49 +47,49 @@ public struct SafeTensorsWriter: Sendable {
         }
 
         /// An F32 tensor.
-        public static func float32(_ name: String, shape: [Int], _ values: [Float]) -> Tensor {
+        package static func float32(_ name: String, shape: [Int], _ values: [Float]) -> Tensor {
             Tensor(name: name, dtype: .float32, shape: shape, elements: .floats(values))
         }
 
         /// An I64 tensor (e.g. BatchNorm's `num_batches_tracked`, shape `[]`).
-        public static func int64(_ name: String, shape: [Int], _ values: [Int64]) -> Tensor {
+        package static func int64(_ name: String, shape: [Int], _ values: [Int64]) -> Tensor {
             Tensor(name: name, dtype: .int64, shape: shape, elements: .int64s(values))
         }
     }
 
     /// Tensors in file order.
-    public var tensors: [Tensor]
+    package var tensors: [Tensor]
     /// The `__metadata__` string map (omitted from the file when empty).
-    public var metadata: [String: String]
+    package var metadata: [String: String]
 
-    public init(tensors: [Tensor] = [], metadata: [String: String] = [:]) {
+    package init(tensors: [Tensor] = [], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
     }
 
     /// Appends an F32 tensor.
-    public mutating func add(_ name: String, floats: [Float], shape: [Int]) {
+    package mutating func add(_ name: String, floats: [Float], shape: [Int]) {
         tensors.append(.float32(name, shape: shape, floats))
     }
 
     /// Appends an I64 tensor.
-    public mutating func add(_ name: String, int64s: [Int64], shape: [Int]) {
+    package mutating func add(_ name: String, int64s: [Int64], shape: [Int]) {
         tensors.append(.int64(name, shape: shape, int64s))
     }
 
     /// Appends a tensor given as raw little-endian bytes of `dtype`.
-    public mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int], bytes: Data) {
+    package mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int], bytes: Data) {
         tensors.append(Tensor(name: name, dtype: dtype, shape: shape, elements: .bytes(bytes)))
     }
 
     /// Validates the tensors and writes the file atomically (see the type's documentation).
     /// Errors name `url`'s path.
-    public func write(to url: URL) throws {
+    package func write(to url: URL) throws {
         try write(to: url, injectingFailureAt: nil)
     }
 
     /// Writes `tensors` and `metadata` to `url` atomically.
-    public static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL) throws {
+    package static func write(_ tensors: [Tensor], metadata: [String: String] = [:], to url: URL) throws {
         try SafeTensorsWriter(tensors: tensors, metadata: metadata).write(to: url)
     }
 
@@ -116,7 +116,7 @@ public struct SafeTensorsWriter: Sendable {
 
     /// Validates the tensors and writes the file's bytes into `file` (through ``OutputFile``),
     /// without committing it: the caller renames it into place, e.g. after a companion file.
-    public func write(into file: StagedFile) throws {
+    package func write(into file: StagedFile) throws {
         try write(into: file, header: try headerBytes(path: file.path), injectingFailureAt: nil)
     }
 

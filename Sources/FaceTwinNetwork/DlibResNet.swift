@@ -89,7 +89,7 @@ public struct DlibResNetArchitecture: Codable, Equatable, Sendable {
 
     /// Every tensor the network holds, name and shape, in forward order, computed without
     /// building it: what a model file must hold.
-    public var stateShapes: [(name: String, shape: [Int])] {
+    package var stateShapes: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = [
             ("conv1.weight", [stem.out, input.channels, stem.kernel, stem.kernel]), ("conv1.bias", [stem.out]),
             ("affine1.weight", [stem.out]), ("affine1.bias", [stem.out])
@@ -197,9 +197,9 @@ public final class DlibResNet {
     /// One residual block: conv1 → affine1 → ReLU → conv2 → affine2, plus the shortcut (the
     /// block's input, through a 2×2 average pool at stride 2), ReLU.
     public final class Block {
-        public let conv1: ZeroPaddedConv2d, affine1: ChannelAffine, relu1 = ReLU()
-        public let conv2: ZeroPaddedConv2d, affine2: ChannelAffine
-        public let shortcutPool: AvgPool2d?
+        package let conv1: ZeroPaddedConv2d, affine1: ChannelAffine, relu1 = ReLU()
+        package let conv2: ZeroPaddedConv2d, affine2: ChannelAffine
+        package let shortcutPool: AvgPool2d?
         let add = ResidualAdd()
         let relu2 = ReLU()
         /// The gradient with respect to the block's input: the two paths' sum.
@@ -221,7 +221,7 @@ public final class DlibResNet {
             }
         }
 
-        public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        package func forward(_ x: Tensor, mode: Mode) -> Tensor {
             let shortcut = shortcutPool?.forward(x, mode: mode) ?? x
             let residual: Tensor
             if mode == .evaluation {
@@ -251,13 +251,13 @@ public final class DlibResNet {
         }
     }
 
-    public let conv1: ZeroPaddedConv2d
-    public let affine1: ChannelAffine
+    package let conv1: ZeroPaddedConv2d
+    package let affine1: ChannelAffine
     let relu1 = ReLU()
-    public let pool: StridedMaxPool2d
+    package let pool: StridedMaxPool2d
     public let blocks: [Block]
     let globalPool = GlobalAvgPool2d()
-    public let fc: LinearNoBias
+    package let fc: LinearNoBias
     /// The learned score head (``DlibResNetArchitecture/head`` sigmoid), monotone in the distance.
     public let head: SigmoidHead?
     /// The scaled input of the last forward.
@@ -297,7 +297,7 @@ public final class DlibResNet {
     }
 
     /// Learnable parameters under the model file's names, in forward order.
-    public var namedParameters: [(name: String, parameter: Parameter)] {
+    package var namedParameters: [(name: String, parameter: Parameter)] {
         var out = [("conv1.weight", conv1.weight), ("conv1.bias", conv1.bias)]
         out += [("affine1.weight", affine1.weight), ("affine1.bias", affine1.bias)]
         for (i, b) in blocks.enumerated() { out += b.parameters.map { ("blocks.\(i).\($0.name)", $0.parameter) } }
@@ -306,14 +306,14 @@ public final class DlibResNet {
     }
 
     /// The score head's parameters under their model-file names (`head.0.weight`, …).
-    public var headParameters: [(name: String, parameter: Parameter)] {
+    package var headParameters: [(name: String, parameter: Parameter)] {
         head?.parameters.map { ("head.\($0.name)", $0.parameter) } ?? []
     }
 
     /// Images [N, 3, S, S] with values in [0, 1] → embeddings [N, dim], a tensor the network
     /// owns and overwrites on the next call. `.evaluation` applies each affine map and ReLU as
     /// its convolution stores its outputs; `.training` keeps what `backward` needs.
-    public func forward(_ images: Tensor, mode: Mode) -> Tensor {
+    package func forward(_ images: Tensor, mode: Mode) -> Tensor {
         let size = architecture.input.size
         precondition(
             images.shape == [images.shape[0], 3, size, size], "DlibResNet expects [N, 3, \(size), \(size)], got \(images.shape)")

@@ -3,7 +3,7 @@ import Foundation
 /// What a ``FaceModel`` needs of its network to embed faces and score pairs: FaceTwin's own
 /// twin (``SiameseNetwork``, trained by ``Trainer``) or dlib's pretrained ResNet (``DlibResNet``,
 /// fine-tuned by ``ResNetFineTuner``).
-public protocol EmbeddingNetwork: AnyObject {
+package protocol EmbeddingNetwork: AnyObject {
     /// How images are prepared for the network (size, colour, scaling) and its embedding size.
     var config: NetworkConfig { get }
     /// Embeddings of `count` prepared images (flat [count × C × H × W] values) → [count × dim].
@@ -63,7 +63,7 @@ extension DlibResNet: EmbeddingNetwork {
     public func scores(distances: [Float]) -> [Float] { head?.scores(distances) ?? distances }
 
     /// The backbone's parameters, then the head's parameters and running statistics.
-    public var stateTensors: [(name: String, tensor: Tensor)] {
+    package var stateTensors: [(name: String, tensor: Tensor)] {
         var out = namedParameters.map { ($0.name, $0.parameter.value) }
         if let head {
             out += [

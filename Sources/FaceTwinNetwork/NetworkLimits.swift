@@ -50,7 +50,7 @@ extension NetworkConfig {
     /// Every tensor of the network's state dict, name and shape, in
     /// ``SiameseNetwork/stateTensors`` order, computed without building the network: what a
     /// model file must hold for this configuration.
-    public var stateShapes: [(name: String, shape: [Int])] {
+    package var stateShapes: [(name: String, shape: [Int])] {
         var out: [(String, [Int])] = []
         var inChannels = inputChannels
         let modulesPerBlock = pool > 1 ? 5 : 4

@@ -24,8 +24,8 @@ public enum HeadKind: String, Codable, CaseIterable, Sendable {
 /// (``NetworkConfig/monotoneHead``); a file without it holds the plain PyTorch head (the
 /// parameters used as they are), loaded only when its w·γ is positive.
 public final class SigmoidHead {
-    public let norm: BatchNorm1d
-    public let dense: Linear
+    package let norm: BatchNorm1d
+    package let dense: Linear
     /// Whether γ and w are the softplus of the stored parameters (else the parameters as stored).
     public let monotone: Bool
     /// The last training forward's scores, kept for the backward.
@@ -47,8 +47,8 @@ public final class SigmoidHead {
     }
 
     /// As PyTorch's `nn.Sequential` lists them: state-dict indices 0 and 1.
-    public var modules: [Layer] { [norm, dense] }
-    public var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
+    package var modules: [Layer] { [norm, dense] }
+    package var parameters: [(name: String, parameter: Parameter)] { sequentialParameters(modules) }
 
     /// PyTorch's `F.softplus` (β 1, threshold 20).
     static func softplus(_ x: Float) -> Float { x > 20 ? x : log1p(exp(x)) }

@@ -3,14 +3,14 @@
 /// `cnn1.3.running_var`, `fc1.0.weight`, …), so models move between FaceTwin and PyTorch.
 public final class SiameseNetwork {
     public let config: NetworkConfig
-    public let cnn1: ConvStack
-    public let fc1: Sequential
+    package let cnn1: ConvStack
+    package let fc1: Sequential
     /// The linear layers of `fc1`, in order.
     private let linears: [Linear]
     /// The learned score head (`config.head == .sigmoid`), after the twin.
     public let head: SigmoidHead?
     /// The BatchNorm layers of `cnn1`, with their module indices, for `num_batches_tracked`.
-    public let batchNorms: [(index: Int, layer: BatchNorm2d)]
+    package let batchNorms: [(index: Int, layer: BatchNorm2d)]
 
     /// How this network computes; the layers that depend on it follow every change.
     public var options: EngineOptions {
@@ -74,7 +74,7 @@ public final class SiameseNetwork {
 
     /// `forward_once`: images [N, C, H, W] → embeddings [N, dim]. The returned tensor belongs to
     /// the network and is overwritten by the next call.
-    public func forwardOnce(_ images: Tensor, mode: Mode) -> Tensor {
+    package func forwardOnce(_ images: Tensor, mode: Mode) -> Tensor {
         let n = images.shape[0]
         let features = cnn1.forward(images, mode: mode)
         if mode == .evaluation, let sparse = sparseProduct(batch: n) {
@@ -215,7 +215,7 @@ public final class SiameseNetwork {
     }
 
     /// Every layer that counts `num_batches_tracked`: the CNN's BatchNorms, then the head's.
-    public var batchStatisticLayers: [any BatchStatisticsTracking] {
+    package var batchStatisticLayers: [any BatchStatisticsTracking] {
         batchNorms.map(\.layer) + (head.map { [$0.norm] } ?? [])
     }
 }

@@ -2,23 +2,23 @@
 /// photos, and text in the built-in 5×7 font (``PNGFont``), then encoded with ``PNGEncoder``.
 struct PNGCanvas: Sendable {
     struct Color: Sendable, Equatable {
-        public var r: UInt8, g: UInt8, b: UInt8
-        public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
-        public static let white = Color(255, 255, 255)
-        public static let black = Color(0, 0, 0)
-        public static let gray = Color(110, 110, 110)
-        public static let lightGray = Color(235, 235, 235)
-        public static let green = Color(0, 130, 40)
-        public static let red = Color(200, 20, 20)
-        public static let blue = Color(30, 80, 180)
+        var r: UInt8, g: UInt8, b: UInt8
+        init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+        static let white = Color(255, 255, 255)
+        static let black = Color(0, 0, 0)
+        static let gray = Color(110, 110, 110)
+        static let lightGray = Color(235, 235, 235)
+        static let green = Color(0, 130, 40)
+        static let red = Color(200, 20, 20)
+        static let blue = Color(30, 80, 180)
     }
 
-    public let width: Int
-    public let height: Int
+    let width: Int
+    let height: Int
     /// RGB bytes, row-major, top row first.
-    public private(set) var pixels: [UInt8]
+    private(set) var pixels: [UInt8]
 
-    public init(width: Int, height: Int, background: Color = .white) {
+    init(width: Int, height: Int, background: Color = .white) {
         precondition(width > 0 && height > 0)
         self.width = width
         self.height = height
@@ -28,13 +28,13 @@ struct PNGCanvas: Sendable {
         }
     }
 
-    public func pixel(x: Int, y: Int) -> Color {
+    func pixel(x: Int, y: Int) -> Color {
         let i = 3 * (y * width + x)
         return Color(pixels[i], pixels[i + 1], pixels[i + 2])
     }
 
     /// Fills a rectangle, clipped to the canvas.
-    public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ c: Color) {
+    mutating func fill(x: Int, y: Int, width w: Int, height h: Int, _ c: Color) {
         let x0 = max(0, x), y0 = max(0, y), x1 = min(width, x + w), y1 = min(height, y + h)
         guard x0 < x1, y0 < y1 else { return }
         for yy in y0..<y1 {
@@ -47,7 +47,7 @@ struct PNGCanvas: Sendable {
     }
 
     /// Outlines a rectangle with a border `thickness` pixels wide, drawn inside it.
-    public mutating func stroke(x: Int, y: Int, width w: Int, height h: Int, thickness t: Int, _ c: Color) {
+    mutating func stroke(x: Int, y: Int, width w: Int, height h: Int, thickness t: Int, _ c: Color) {
         fill(x: x, y: y, width: w, height: t, c)
         fill(x: x, y: y + h - t, width: w, height: t, c)
         fill(x: x, y: y, width: t, height: h, c)
@@ -56,7 +56,7 @@ struct PNGCanvas: Sendable {
 
     /// Draws a grayscale image with its top-left corner at (x, y), scaled to `w × h`
     /// (bilinear, as Pillow), clipped to the canvas.
-    public mutating func draw(_ image: GrayImage, x: Int, y: Int, width w: Int, height h: Int) {
+    mutating func draw(_ image: GrayImage, x: Int, y: Int, width w: Int, height h: Int) {
         let scaled = (image.width == w && image.height == h) ? image : Resize.bilinear(image, width: w, height: h)
         for yy in 0..<h where y + yy >= 0 && y + yy < height {
             for xx in 0..<w where x + xx >= 0 && x + xx < width {
@@ -69,7 +69,7 @@ struct PNGCanvas: Sendable {
 
     /// Draws a colour image with its top-left corner at (x, y), scaled to `w × h` (each channel
     /// bilinearly, as Pillow), clipped to the canvas.
-    public mutating func draw(_ image: RGBImage, x: Int, y: Int, width w: Int, height h: Int) {
+    mutating func draw(_ image: RGBImage, x: Int, y: Int, width w: Int, height h: Int) {
         let planes = (0..<3).map { c -> GrayImage in
             let p = image.channel(c)
             return (p.width == w && p.height == h) ? p : Resize.bilinear(p, width: w, height: h)
@@ -83,17 +83,17 @@ struct PNGCanvas: Sendable {
     }
 
     /// Width in pixels of `text` drawn at `scale`.
-    public static func textWidth(_ text: String, scale: Int) -> Int {
+    static func textWidth(_ text: String, scale: Int) -> Int {
         let n = text.count
         return n == 0 ? 0 : (n * PNGFont.advance - 1) * scale
     }
 
     /// Height in pixels of a line of text at `scale`.
-    public static func textHeight(scale: Int) -> Int { PNGFont.height * scale }
+    static func textHeight(scale: Int) -> Int { PNGFont.height * scale }
 
     /// Draws one line of text with its top-left corner at (x, y); each font pixel is a
     /// `scale × scale` square. Lower-case letters are drawn as capitals.
-    public mutating func text(_ text: String, x: Int, y: Int, scale: Int = 2, _ c: Color = .black) {
+    mutating func text(_ text: String, x: Int, y: Int, scale: Int = 2, _ c: Color = .black) {
         var cx = x
         for ch in text {
             let rows = PNGFont.glyph(ch)
@@ -107,7 +107,7 @@ struct PNGCanvas: Sendable {
     }
 
     /// The picture as a PNG file.
-    public func png(compression: PNGEncoder.Compression = .fixedHuffman) -> [UInt8] {
+    package func png(compression: PNGEncoder.Compression = .fixedHuffman) -> [UInt8] {
         PNGEncoder.encode(width: width, height: height, channels: 3, pixels: pixels, compression: compression)
     }
 }

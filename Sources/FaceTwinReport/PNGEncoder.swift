@@ -6,7 +6,7 @@
 /// Each scanline uses PNG filter 0 (none) or 1 (sub), whichever has the smaller sum of
 /// absolute values (the usual heuristic of libpng).
 package enum PNGEncoder {
-    public enum Compression: Sendable {
+    package enum Compression: Sendable {
         /// Stored deflate blocks: no compression, simplest to decode.
         case stored
         /// LZ77 matches and the fixed Huffman code.
@@ -15,7 +15,7 @@ package enum PNGEncoder {
 
     /// A PNG file of `width × height` pixels, `channels` = 1 (gray) or 3 (RGB) bytes a pixel,
     /// rows top to bottom.
-    public static func encode(
+    package static func encode(
         width: Int, height: Int, channels: Int, pixels: [UInt8],
         compression: Compression = .fixedHuffman
     ) -> [UInt8] {
@@ -81,14 +81,14 @@ package enum PNGEncoder {
     }
 
     /// CRC-32 (ISO 3309, as PNG and zip use).
-    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+    package static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for b in bytes { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
         return c ^ 0xFFFF_FFFF
     }
 
     /// Adler-32 (the zlib stream checksum).
-    public static func adler32(_ bytes: [UInt8]) -> UInt32 {
+    package static func adler32(_ bytes: [UInt8]) -> UInt32 {
         var a: UInt32 = 1, b: UInt32 = 0
         var i = 0
         while i < bytes.count {

@@ -7,13 +7,16 @@ import Foundation
 public struct TrainingBands: Sendable, Equatable {
     public struct Row: Sendable, Equatable {
         public var epoch: Int
-        public var genuine: (mean: Double, p10: Double, p90: Double)
-        public var impostor: (mean: Double, p10: Double, p90: Double)
+        public var genuine: Band
+        public var impostor: Band
         public var collapsed: Bool
+    }
 
-        public static func == (a: Row, b: Row) -> Bool {
-            a.epoch == b.epoch && a.collapsed == b.collapsed && a.genuine == b.genuine && a.impostor == b.impostor
-        }
+    /// One band's distances after an epoch: the mean and the 10th and 90th percentiles.
+    public struct Band: Sendable, Equatable {
+        public var mean: Double
+        public var p10: Double
+        public var p90: Double
     }
 
     /// In the order they ran (an epoch appears again after a restart).
@@ -37,7 +40,10 @@ public struct TrainingBands: Sendable, Equatable {
             guard cells.count == header.count, let epoch = Int(cells[columns[0]]) else { continue }
             let v = columns[1...6].map { Double(cells[$0]) ?? .nan }
             rows.append(
-                Row(epoch: epoch, genuine: (v[0], v[1], v[2]), impostor: (v[3], v[4], v[5]), collapsed: cells[columns[7]] == "1"))
+                Row(
+                    epoch: epoch, genuine: Band(mean: v[0], p10: v[1], p90: v[2]),
+                    impostor: Band(mean: v[3], p10: v[4], p90: v[5]),
+                    collapsed: cells[columns[7]] == "1"))
         }
         guard !rows.isEmpty else { return nil }
         self.rows = rows

@@ -17,11 +17,11 @@ import Darwin
 /// opening a FIFO return at once), checked with `fstat` to be a regular file, and only then
 /// switched back to blocking reads. What is checked is the opened file itself, so a path
 /// swapped between a check and the open cannot slip through.
-public enum InputFile {
+package enum InputFile {
     /// Opens `path` for reading; the caller closes the descriptor.
     /// - Throws: ``FileError`` naming `path`: missing, unreadable, not a regular file, or
     ///   larger than `maxBytes`.
-    public static func open(_ path: String, maxBytes: Int = .max) throws(FileError) -> Int32 {
+    package static func open(_ path: String, maxBytes: Int = .max) throws(FileError) -> Int32 {
         let fd = systemOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, String(cString: strerror(errno))) }
         var st = stat()
@@ -48,7 +48,7 @@ public enum InputFile {
     }
 
     /// The whole file's bytes, read through ``open(_:maxBytes:)``.
-    public static func read(_ path: String, maxBytes: Int = .max) throws(FileError) -> Data {
+    package static func read(_ path: String, maxBytes: Int = .max) throws(FileError) -> Data {
         let fd = try open(path, maxBytes: maxBytes)
         defer { close(fd) }
         var data = Data()
@@ -65,7 +65,7 @@ public enum InputFile {
     }
 
     /// Words for a file type: "a directory", "a named pipe (FIFO)", …
-    public static func kind(_ mode: mode_t) -> String {
+    package static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFDIR: return "a directory"
         case S_IFIFO: return "a named pipe (FIFO)"

@@ -4,11 +4,11 @@
 /// ORL names its identities `s1 … s40` and its images `1.pgm … 10.pgm`; plain
 /// lexicographic order would put `s10` before `s2`, which makes labels, folds
 /// and listings surprising to anyone who reads them next to the folder names.
-public enum NaturalOrder {
+package enum NaturalOrder {
     /// `true` if `a` sorts before `b`. Digit runs compare by value (leading
     /// zeros ignored), everything else by Unicode scalar; strings that are equal
     /// under that rule (`s01`, `s1`) fall back to plain `<` so the order is total.
-    public static func areInIncreasingOrder(_ a: String, _ b: String) -> Bool {
+    package static func areInIncreasingOrder(_ a: String, _ b: String) -> Bool {
         let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
         var i = 0, j = 0
         while i < x.count && j < y.count {
@@ -33,7 +33,7 @@ public enum NaturalOrder {
     }
 
     /// `names` in natural order.
-    public static func sorted<S: Sequence>(_ names: S) -> [String] where S.Element == String {
+    package static func sorted<S: Sequence>(_ names: S) -> [String] where S.Element == String {
         names.sorted(by: areInIncreasingOrder)
     }
 

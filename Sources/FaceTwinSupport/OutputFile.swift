@@ -25,31 +25,31 @@ import Darwin
 ///
 /// ``write(_:to:)`` does it all for bytes in memory; ``stage(_:)`` gives a ``StagedFile`` to
 /// stream into and commit later, e.g. to rename two files in a chosen order.
-public enum OutputFile {
+package enum OutputFile {
     /// Marks the temporaries' names: `.<name>` + this + `<pid>-<random hex>`.
     static let temporaryMarker = ".facetwin-tmp-"
 
     /// Writes `data` to `path` as described above.
-    public static func write(_ data: Data, to path: String) throws(FileError) {
+    package static func write(_ data: Data, to path: String) throws(FileError) {
         let file = try stage(path)
         try file.write(data)
         try file.commit()
     }
 
     /// Writes UTF-8 text to `path`.
-    public static func write(_ text: String, to path: String) throws(FileError) {
+    package static func write(_ text: String, to path: String) throws(FileError) {
         try write(Data(text.utf8), to: path)
     }
 
     /// Checks that `path` can be written now, before long work whose result goes there: a
     /// temporary file is made beside its target and removed; nothing is written at `path`.
-    public static func checkWritable(_ path: String) throws(FileError) {
+    package static func checkWritable(_ path: String) throws(FileError) {
         try stage(path).discard()
     }
 
     /// Checks `path` and opens a temporary file beside its target; nothing is visible at
     /// `path` until ``StagedFile/commit()``.
-    public static func stage(_ path: String) throws(FileError) -> StagedFile {
+    package static func stage(_ path: String) throws(FileError) -> StagedFile {
         let target = try destination(path)
         removeStaleTemporaries(in: target.directory)
         return try StagedFile(path: path, target: target)
@@ -124,7 +124,7 @@ public enum OutputFile {
 
     /// Removes the temporaries in `directory` whose process no longer exists (left by a
     /// killed write). A temporary of a live process, or of this one, is left alone.
-    public static func removeStaleTemporaries(in directory: String) {
+    package static func removeStaleTemporaries(in directory: String) {
         guard let dir = opendir(directory) else { return }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
@@ -151,11 +151,11 @@ public enum OutputFile {
 
 /// A file being written by ``OutputFile``: bytes go to a temporary beside the target until
 /// ``commit()`` renames it into place. Dropped without a commit, the temporary is removed.
-public final class StagedFile {
+package final class StagedFile {
     /// The path as given (errors name it).
-    public let path: String
+    package let path: String
     /// The file actually replaced (`path`, or the end of its symbolic links).
-    public let target: String
+    package let target: String
     let temporary: String
     private let directory: String
     private let existing: stat?
@@ -178,7 +178,7 @@ public final class StagedFile {
     deinit { discard() }
 
     /// Appends bytes.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
         guard fd >= 0, !committed else { throw FileError(path: path, "write after commit") }
         guard var pointer = bytes.baseAddress else { return }
         var remaining = bytes.count
@@ -199,7 +199,7 @@ public final class StagedFile {
     }
 
     /// Appends bytes.
-    public func write(_ data: Data) throws(FileError) {
+    package func write(_ data: Data) throws(FileError) {
         do {
             try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in try write(raw) }
         } catch let e as FileError {
@@ -211,7 +211,7 @@ public final class StagedFile {
 
     /// Syncs the temporary, gives it the target's permissions, renames it over the target
     /// and syncs the folder. After it returns the new content is in place and durable.
-    public func commit() throws(FileError) {
+    package func commit() throws(FileError) {
         guard fd >= 0, !committed else { throw FileError(path: path, "already committed") }
         if let existing {
             _ = fchmod(fd, existing.st_mode & 0o7777)
@@ -235,7 +235,7 @@ public final class StagedFile {
     }
 
     /// Removes the temporary (nothing happens at `path`).
-    public func discard() {
+    package func discard() {
         if fd >= 0 {
             close(fd)
             fd = -1

@@ -1,9 +1,9 @@
 /// A small, fast, seedable generator (xoshiro256**, seeded through SplitMix64), so that a
 /// training run is reproducible from its `--seed` on any machine.
-public struct RandomSource: RandomNumberGenerator {
+package struct RandomSource: RandomNumberGenerator {
     @usableFromInline var s: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var z = seed
         func splitMix(_ z: inout UInt64) -> UInt64 {
             z &+= 0x9E37_79B9_7F4A_7C15
@@ -15,7 +15,7 @@ public struct RandomSource: RandomNumberGenerator {
         s = (splitMix(&z), splitMix(&z), splitMix(&z), splitMix(&z))
     }
 
-    @inlinable public mutating func next() -> UInt64 {
+    @inlinable package mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
         s.2 ^= s.0

@@ -15,7 +15,7 @@ import CKernels
 ///     hash.update("abc")
 ///     hash.hexDigest()   // "ba7816bf…"
 ///     SHA256.hexDigest(of: bytes)
-public struct SHA256: Sendable {
+package struct SHA256: Sendable {
     /// The hash value H(i) so far.
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
@@ -28,16 +28,16 @@ public struct SHA256: Sendable {
     private var hardware: Bool
 
     /// Whether this CPU runs SHA-256 in hardware (not under `FACETWIN_CPU=baseline`).
-    public static let usesHardware = facetwin_sha256_ni_available() != 0 && facetwin_cpu_baseline_forced() == 0
+    package static let usesHardware = facetwin_sha256_ni_available() != 0 && facetwin_cpu_baseline_forced() == 0
 
     /// A hasher; `portable` forces the Swift compression function (tests compare the two).
-    public init(portable: Bool = false) {
+    package init(portable: Bool = false) {
         hardware = !portable && Self.usesHardware
         pending.reserveCapacity(64)
     }
 
     /// Adds bytes to the message.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard var base = bytes.baseAddress, bytes.count > 0 else { return }
         var remaining = bytes.count
         length &+= UInt64(remaining)
@@ -64,7 +64,7 @@ public struct SHA256: Sendable {
     }
 
     /// Adds a byte sequence (an array, `Data`, a string's UTF-8 view, …) to the message.
-    public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+    package mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         let done: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
         if done == nil {
             let copy = Array(bytes)
@@ -73,14 +73,14 @@ public struct SHA256: Sendable {
     }
 
     /// Adds a string's UTF-8 bytes to the message.
-    public mutating func update(_ string: String) {
+    package mutating func update(_ string: String) {
         var s = string
         s.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
     /// The 32-byte digest of everything added so far. The hasher itself is not changed, so
     /// more bytes can still be added (the digest is of a padded copy).
-    public func digest() -> [UInt8] {
+    package func digest() -> [UInt8] {
         var copy = self
         var tail = copy.pending
         let bitLength = length &* 8
@@ -101,19 +101,19 @@ public struct SHA256: Sendable {
     }
 
     /// The digest as 64 lower-case hexadecimal digits.
-    public func hexDigest() -> String {
+    package func hexDigest() -> String {
         Self.hex(digest())
     }
 
     /// The hex digest of a byte sequence.
-    public static func hexDigest<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    package static func hexDigest<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var h = SHA256()
         h.update(bytes)
         return h.hexDigest()
     }
 
     /// Lower-case hexadecimal text of bytes.
-    public static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(bytes.count * 2)

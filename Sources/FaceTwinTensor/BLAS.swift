@@ -4,7 +4,7 @@ import COpenBLAS
 /// OpenBLAS is opened on first use with OPENBLAS_NUM_THREADS=1 (Sources/COpenBLAS/openblas.c
 /// says why), except under an address-space limit (`ulimit -v`), where portable kernels take
 /// its place; a machine without it stops there with a message saying what to install.
-public enum BLAS {
+package enum BLAS {
     nonisolated(unsafe) private static var currentThreads = -1
 
     private static let loaded: Void = {
@@ -17,7 +17,7 @@ public enum BLAS {
     /// Sets OpenBLAS's thread count for the GEMMs that follow. The engine keeps it at 1 and splits
     /// the work between cores itself (`Linear.split`); facetwin-bench raises it to time a large
     /// SGEMM. Called from the coordinating thread only, between phases.
-    public static func setThreads(_ n: Int) {
+    package static func setThreads(_ n: Int) {
         _ = loaded
         if n != currentThreads {
             facetwin_openblas_set_threads(Int32(n))
@@ -28,7 +28,7 @@ public enum BLAS {
     /// y[m] = A[m×n] · x[n] + beta · y, A row-major: one probe through a linear layer, where a
     /// GEMV streams the weights once instead of packing them for a GEMM.
     @inline(__always)
-    public static func gemv(
+    package static func gemv(
         m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float = 0,
         y: UnsafeMutablePointer<Float>
     ) {
@@ -39,7 +39,7 @@ public enum BLAS {
     /// C[m×n] = op(A) · op(B) + beta · C, row-major with explicit leading dimensions (row
     /// strides), for blocks of larger matrices.
     @inline(__always)
-    public static func gemm(
+    package static func gemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
@@ -64,7 +64,7 @@ public enum BLAS {
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, all row-major and contiguous.
     /// op(A) is m×k (A is k×m when `transA`), op(B) is k×n (B is n×k when `transB`).
     @inline(__always)
-    public static func gemm(
+    package static func gemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         beta: Float = 0, c: UnsafeMutablePointer<Float>

@@ -2,13 +2,13 @@ import Dispatch
 import Foundation
 
 /// Splits work across the machine's cores.
-public enum Parallel {
+package enum Parallel {
     /// Worker count: the cores the process may use.
-    public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    package static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Calls `body` once per worker with a contiguous, disjoint slice of `0..<n`, in parallel.
     /// `body` gets the worker index too, so it can use per-worker scratch space.
-    public static func chunks(_ n: Int, workers: Int = Parallel.workers, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+    package static func chunks(_ n: Int, workers: Int = Parallel.workers, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
         let w = min(max(1, workers), n)
         if w <= 1 {
             if n > 0 { body(0, 0..<n) }

@@ -70,6 +70,19 @@ func exit(for error: any Error) -> Never {
 /// The message of a library error as the CLI prints it: the library names values, and where a
 /// value is an option's, the CLI names the option or the command that gives it.
 func commandLineMessage(for error: any Error) -> String {
+    if case .multipleFaces(let path, let count)? = error as? ImageError {
+        return "\(path): \(count) faces found; refused (--faces largest keeps the largest)"
+    }
+    if let e = error as? PairListError, let problem = e.labelMeaning {
+        let message =
+            switch problem {
+            case .contradicted(let column, let given):
+                "the header names the third column \"\(column)\" but --label-means says \(given.rawValue)"
+            case .unstated:
+                "third column is named \"label\": say what 1 means with --label-means same|different, or name it \"same\" (1 = same person, 0 = different people)"
+            }
+        return e.line.map { "\(e.file):\($0): \(message)" } ?? "\(e.file): \(message)"
+    }
     switch error as? GalleryError {
     case .notFound(let path)?:
         return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"

@@ -221,45 +221,36 @@ struct DetectCommand: ParsableCommand {
 enum PhotoList {
     struct Photo { var path: String; var identity: String?; var name: String; var stem: String }
 
-    static func isPhoto(_ name: String) -> Bool {
-        !name.hasPrefix(".") && ImageFolder.imageExtensions.contains((name as NSString).pathExtension.lowercased())
-    }
-
     /// The photos of `root` (a folder, or one photo), leaving out `excluded` paths (the output
     /// folder and contact sheet, when they lie inside `root`).
     static func list(_ root: String, excluding excluded: [String] = []) throws -> [Photo] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir) else {
-            throw CLIError("\(root): no such file or folder")
-        }
-        guard isDir.boolValue else {
-            let name = (root as NSString).lastPathComponent
-            return [Photo(path: root, identity: nil, name: name, stem: (name as NSString).deletingPathExtension)]
+        let listing: FolderListing
+        do { listing = try FolderListing(root) } catch {
+            switch error {
+            case .rootNotFound: throw CLIError("\(root): no such file or folder")
+            case .notADirectory:
+                let name = (root as NSString).lastPathComponent
+                return [Photo(path: root, identity: nil, name: name, stem: (name as NSString).deletingPathExtension)]
+            case .unreadableDirectory(_, let reason): throw CLIError("\(root): cannot list: \(reason)")
+            default: throw error
+            }
         }
         let skip = Set(excluded.map(canonical))
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: root) } catch {
-            throw CLIError("\(root): cannot list: \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
-        }
         var photos: [Photo] = []
-        for name in NaturalOrder.sorted(names) where !name.hasPrefix(".") {
-            let path = (root as NSString).appendingPathComponent(name)
-            if skip.contains(canonical(path)) { continue }
-            var sub: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &sub)
-            if sub.boolValue {
-                let inner = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                for f in NaturalOrder.sorted(inner) where isPhoto(f) {
-                    let file = (path as NSString).appendingPathComponent(f)
-                    if skip.contains(canonical(file)) { continue }
-                    photos.append(Photo(path: file, identity: name, name: f, stem: (f as NSString).deletingPathExtension))
+        for entry in listing.entries where !skip.contains(canonical(entry.path)) {
+            if entry.isDirectory {
+                // A folder that cannot be listed holds no photos.
+                for file in (try? FolderListing(entry.path))?.images ?? [] where !skip.contains(canonical(file.path)) {
+                    photos.append(Photo(path: file.path, identity: entry.name, name: file.name, stem: Self.stem(file.name)))
                 }
-            } else if isPhoto(name) {
-                photos.append(Photo(path: path, identity: nil, name: name, stem: (name as NSString).deletingPathExtension))
+            } else if entry.hasImageExtension {
+                photos.append(Photo(path: entry.path, identity: nil, name: entry.name, stem: Self.stem(entry.name)))
             }
         }
         return photos
     }
+
+    static func stem(_ name: String) -> String { (name as NSString).deletingPathExtension }
 
     /// `path` absolute, with symbolic links resolved where it exists.
     static func canonical(_ path: String) -> String {

@@ -301,25 +301,14 @@ struct DetectOptionsGroup: ParsableArguments {
     /// pass as crops never load it. `always` loads it here, so a missing landmark model is
     /// reported before any photo is read.
     func apply(to model: FaceModel) throws {
-        // dlib's ResNet takes its chips in every mode (never: the face is looked for only in the
-        // image taken as a crop); without the landmark model, only --detect never (images that are
-        // chips already, checked as crops).
-        if model.resnet != nil, model.landmarkModel != nil || detect != .never {
-            guard let bytes = model.landmarkModel else {
-                throw CLIError(
-                    "the model file carries no landmark model (landmarks.shape_predictor_5) to align photos with: convert it again with facetwin import-dlib, or give --detect never for images that are chips already"
-                )
-            }
-            model.facePreparer = FacePreparer(
-                chipsWith: bytes, modelName: "landmarks.shape_predictor_5", detectorModel: model.detectorModel, mode: detect,
-                policy: faces)
-            return
+        do {
+            model.facePreparer = try model.preparer(for: .detect(detect, faces: faces, landmarks: landmarks))
+        } catch .noLandmarkModel {
+            throw CLIError(
+                "the model file carries no landmark model (landmarks.shape_predictor_5) to align photos with: convert it again with facetwin import-dlib, or give --detect never for images that are chips already"
+            )
         }
-        let landmarks = self.landmarks
-        model.facePreparer = FacePreparer(
-            for: model.info, mode: detect, policy: faces,
-            detector: { () throws(FaceDetectionError) in try FaceDetector(landmarkModel: landmarks) })
-        if detect == .always { _ = try model.facePreparer?.cropper() }
+        if detect == .always, model.resnet == nil { _ = try model.facePreparer?.cropper() }
     }
 }
 

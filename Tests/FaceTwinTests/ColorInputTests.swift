@@ -65,7 +65,7 @@ final class ColorInputTests: XCTestCase {
 
         let path = try temporaryDirectory(self).appendingPathComponent("colour.safetensors").path
         try result.model.save(to: path)
-        let loaded = try FaceModel.load(path: path)
+        let loaded = try FaceModel.load(path: path, preparation: .none)
         XCTAssertEqual(loaded.config.inputChannels, 3)
         XCTAssertEqual(loaded.info, result.model.info)
         let photos = [orl + "/s5/1.pgm", PhotoDecodeTests.path("colour_q90.jpg")]

@@ -73,10 +73,11 @@ final class DlibParityTests: XCTestCase {
         }
     }
 
-    /// A 150×150 chip given by path goes through `prepareImage` unchanged (no resize), so a
-    /// chip file's embedding is dlib's embedding of its pixels.
+    /// A 150×150 chip given by path to a model loaded without preparation goes through
+    /// `prepareImage` unchanged (no resize), so a chip file's embedding is dlib's embedding of
+    /// its pixels.
     func testChipFileEmbedsAsDlibDoes() throws {
-        let model = try FaceModel.load(path: try DlibModels.path("dlib-resnet.safetensors"))
+        let model = try FaceModel.load(path: try DlibModels.path("dlib-resnet.safetensors"), preparation: .none)
         let dlib = try DlibNetwork(path: try DlibModels.path(DlibModels.resnet))
         let path = packageRoot.appendingPathComponent("Tests/FaceTwinTests/Fixtures/dlib-chips/astronaut.png").path
         let ours = try model.embed(imagesAt: [path])[0]

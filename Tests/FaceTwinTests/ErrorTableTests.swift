@@ -74,7 +74,7 @@ final class ErrorTableTests: XCTestCase {
         let lines = text.components(separatedBy: "\n")
         var result: [(String, [String])] = []
         var i = 0
-        let enumPattern = try! NSRegularExpression(pattern: #"^\s*(public |internal )?enum (\w+)\b"#)
+        let enumPattern = try! NSRegularExpression(pattern: #"^\s*(public |package |internal )?enum (\w+)\b"#)
         let casePattern = try! NSRegularExpression(pattern: #"^\s*case\s+([a-zA-Z_]\w*)\s*(\(|,|$)"#)
         while i < lines.count {
             let line = lines[i]

@@ -90,7 +90,8 @@ final class PairDataTests: XCTestCase {
         let text = "image1,image2,label\na.pgm,b.pgm,1\na.pgm,c.pgm,0\n"
         XCTAssertThrowsError(try PairList(text: text, file: "p.csv", root: "/r")) {
             XCTAssertTrue(
-                "\($0)".hasPrefix("p.csv:1: third column is named \"label\": say what 1 means with --label-means"), "\($0)")
+                "\($0)".hasPrefix("p.csv:1: third column is named \"label\": give what 1 means (labelMeans: same or different)"),
+                "\($0)")
         }
         XCTAssertEqual(try PairList(text: text, file: "p.csv", root: "/r", labelMeans: .same).pairs.map(\.same), [true, false])
         XCTAssertEqual(
@@ -98,7 +99,9 @@ final class PairDataTests: XCTestCase {
         let different = "image1,image2,different\na.pgm,b.pgm,1\n"
         XCTAssertEqual(try PairList(text: different, file: "p.csv", root: "/r").pairs.map(\.same), [false])
         XCTAssertThrowsError(try PairList(text: different, file: "p.csv", root: "/r", labelMeans: .same)) {
-            XCTAssertEqual("\($0)", "p.csv:1: the header names the third column \"different\" but --label-means says same")
+            XCTAssertEqual(
+                "\($0)",
+                "p.csv:1: the header names the third column \"different\" but the labels' meaning given (labelMeans) is same")
         }
         XCTAssertThrowsError(
             try PairList(text: "a.pgm,b.pgm,1\na.pgm,c.pgm,2\n", file: "p.csv", root: "/r", labelMeans: .different)

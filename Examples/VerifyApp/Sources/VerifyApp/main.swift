@@ -12,17 +12,8 @@ let (modelPath, name, photos, probe) = (arguments[0], arguments[1], [arguments[2
 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("verifyapp-\(UUID().uuidString)")
 var status: Int32 = 2
 do {
+    // Photos are prepared as the model records: faces detected and aligned, non-faces refused.
     let model = try FaceModel.load(path: modelPath)
-    // Photos prepared as the model records (`facetwin --detect auto`): dlib's 5-point chips for the
-    // pretrained ResNet, else the face found and aligned as the twin's training images were.
-    if let landmarks = model.landmarkModel, model.resnet != nil {
-        model.facePreparer = FacePreparer(
-            chipsWith: landmarks, modelName: "landmarks.shape_predictor_5", mode: .auto, policy: .refuse)
-    } else {
-        model.facePreparer = FacePreparer(for: model.info, mode: .auto, policy: .refuse) {
-            () throws(FaceDetectionError) in try FaceDetector()
-        }
-    }
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let gallery = try Gallery(path: folder.appendingPathComponent("gallery.sqlite").path, model: model, modelPath: modelPath)
     let enrolled = try gallery.enroll(name: name, images: photos)
