@@ -255,7 +255,7 @@ public final class ResNetFineTuner {
             epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize, learningRate: options.learningRate,
             seed: options.seed, finalLoss: history.last!.meanLoss, bestEpochLoss: best.loss,
             validationEER: validation == nil ? nil : best.eer, validationAUC: validation == nil ? nil : best.auc,
-            seconds: seconds, recipe: options.recipe)
+            seconds: seconds, recipe: options.recipe.rawValue)
         summary.epochsRun = history.last!.epoch
         summary.trainPairs = pairs
         if case .identities(let f) = training { summary.trainedIdentities = NaturalOrder.sorted(f.identities) }

@@ -33,8 +33,8 @@ public struct TrainingOptions: Sendable {
     /// Times a collapsed run restarts from its last healthy state at a tenth of the learning
     /// rate before it gives up (0: it stops at the first collapse).
     public var collapseRestarts = 2
-    /// The recipe's name, recorded in the model file.
-    public var recipe = "reference"
+    /// The recipe these options come from, recorded in the model file by its name.
+    public var recipe: Recipe = .reference
     /// Share of the training identities held out (seeded, at least 2) when the run is given no
     /// validation identities: scored after every epoch to choose the kept epoch and to stop
     /// early. 0: no validation split (the last healthy epoch is kept).
@@ -75,7 +75,7 @@ public struct TrainingOptions: Sendable {
         o.weightDecay = 1e-4
         o.warmupEpochs = 2
         o.cosineDecay = true
-        o.recipe = "default"
+        o.recipe = .default
         return o
     }
 }
@@ -115,20 +115,38 @@ extension TrainingOptions {
         o.pairing = .identityBatches(imagesPerIdentity: 4, hardShare: 0.5)
         o.warmupEpochs = 1
         o.cosineDecay = true
-        o.recipe = "resnet-fine-tune"
+        o.recipe = .resNetFineTune
         return o
     }
 }
 
-/// A named recipe: a network and how to train it.
+/// A named recipe: a network and how to train it. Its raw value is the name a model file
+/// records (``TrainingSummary/recipe``).
 public enum Recipe: String, Sendable, CaseIterable, Codable {
     /// The classic PyTorch siamese ORL tutorial, reproduced exactly.
     case reference
     /// The best recipe measured on identities never seen in training (docs/DESIGN.md).
     case `default`
+    /// Fine-tuning dlib's pretrained ResNet (``ResNetFineTuner``): the network is the backbone's.
+    case resNetFineTune = "resnet-fine-tune"
 
-    public var config: NetworkConfig { self == .reference ? .reference : .default }
-    public var options: TrainingOptions { self == .reference ? .reference : .default }
+    /// The twin network the recipe trains from its seed; nil for ``resNetFineTune``, whose
+    /// network is the backbone's.
+    public var config: NetworkConfig? {
+        switch self {
+        case .reference: return .reference
+        case .default: return .default
+        case .resNetFineTune: return nil
+        }
+    }
+
+    public var options: TrainingOptions {
+        switch self {
+        case .reference: return .reference
+        case .default: return .default
+        case .resNetFineTune: return .resNetFineTuning
+        }
+    }
 }
 
 extension TrainingOptions {
@@ -523,7 +541,7 @@ public final class Trainer {
             learningRate: options.learningRate, seed: options.seed, finalLoss: history.last!.meanLoss,
             bestEpochLoss: best.loss, validationEER: validation == nil ? nil : best.eer,
             validationAUC: validation == nil ? nil : best.auc, seconds: Date().timeIntervalSince(start),
-            recipe: options.recipe, collapseRestarts: restarts)
+            recipe: options.recipe.rawValue, collapseRestarts: restarts)
         if case .identities(let v) = validation { summary.validation = v.identities }
         summary.epochsRun = history.last!.epoch
         summary.patience = validation != nil && options.patience > 0 ? options.patience : nil

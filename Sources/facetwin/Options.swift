@@ -30,8 +30,16 @@ struct ThresholdOption: ParsableArguments {
 
 /// The network and training options of `train` and `crossval`: same names, defaults (the
 /// recipe's: `--recipe` then the options that change it) and help in both.
-extension Recipe: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
+
+/// `--recipe`'s values: the recipes that train a twin from its seed (fine-tuning dlib's ResNet,
+/// ``Recipe/resNetFineTune``, comes with --backbone).
+enum RecipeChoice: String, ExpressibleByArgument, CaseIterable {
+    case reference, `default`
+
+    var recipe: Recipe { self == .reference ? .reference : .default }
+    var config: NetworkConfig { self == .reference ? .reference : .default }
+}
 
 /// `--pairing`'s values.
 enum PairingChoice: String, ExpressibleByArgument, CaseIterable {
@@ -43,7 +51,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         help:
             "The recipe: default (the best measured on unseen people) or reference (the PyTorch ORL tutorial, exactly). The options below change it."
     )
-    var recipe: Recipe = .default
+    var recipe: RecipeChoice = .default
 
     @Option(help: "Training epochs; an epoch is as many pairs as there are training images (default 50).")
     var epochs: Int?
@@ -245,7 +253,7 @@ struct TrainingOptionsGroup: ParsableArguments {
 
     /// The recipe's training options (or `base`'s) with the options given.
     func trainingOptions(seed: UInt64, base: TrainingOptions? = nil) -> TrainingOptions {
-        var o = base ?? recipe.options
+        var o = base ?? recipe.recipe.options
         o.epochs = epochs ?? o.epochs
         o.batchSize = batch ?? o.batchSize
         o.learningRate = lr ?? o.learningRate

@@ -167,6 +167,7 @@ final class ResNetFineTuningTests: XCTestCase {
         let result = try tuner.run()
         XCTAssertEqual(result.history.map(\.steps), [2, 2])
         XCTAssertEqual(result.model.info.training?.trainPairs, 4)
+        XCTAssertEqual(result.model.info.training?.recipe, "resnet-fine-tune", "the recipe's name, as model files record it")
         XCTAssertEqual(result.model.info.thresholdMethod, "EER on validation pairs pairs.csv")
         XCTAssertNotNil(result.history.last?.validation)
     }
