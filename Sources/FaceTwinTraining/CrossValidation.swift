@@ -432,6 +432,8 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
     case dataset(DatasetError)
     case training(fold: Int, count: Int, TrainingError)
     case evaluation(fold: Int, count: Int, EvaluationError)
+    /// A summary (``CrossValidationSummary``) asked of no fold.
+    case noFolds
 
     public var description: String {
         switch self {
@@ -453,6 +455,8 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
             return "fold \(f + 1)/\(k): \(e.description)"
         case .evaluation(let f, let k, let e):
             return "fold \(f + 1)/\(k): \(e.description)"
+        case .noFolds:
+            return "cross-validation: no fold to sum up"
         }
     }
 }

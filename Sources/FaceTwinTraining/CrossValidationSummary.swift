@@ -36,15 +36,20 @@ public struct CrossValidationSummary: Sendable {
     /// "t-interval of the mean over 15 folds × seeds (t = 2.145, 14 degrees of freedom)".
     public let intervalMethod: String
 
-    /// `runs`: each split seed with its folds' results. Needs at least one fold.
-    public init(runs: [(seed: UInt64, folds: [CrossValidationFoldResult])], level: Double = 0.95) {
+    /// The intervals' confidence level.
+    static let level = 0.95
+
+    /// `runs`: each split seed with its folds' results. Throws ``CrossValidationError/noFolds``
+    /// without a fold.
+    public init(runs: [(seed: UInt64, folds: [CrossValidationFoldResult])]) throws(CrossValidationError) {
         let figures = runs.flatMap { run in
             run.folds.map {
                 FoldFigures(
                     seed: run.seed, fold: $0.fold.index + 1, eer: $0.metrics.eer, tarAtFMR1Percent: $0.metrics.tarAtFMR1Percent)
             }
         }
-        precondition(!figures.isEmpty, "no folds")
+        guard !figures.isEmpty else { throw .noFolds }
+        let level = Self.level
         folds = figures
         eer = Self.mean(figures.map(\.eer), level: level)
         worstFold = figures.max { $0.eer < $1.eer }!

@@ -13,10 +13,13 @@ public final class ResNetTrainingStep {
     public let headAdam: Adam?
     private var gradEmbeddings: Tensor?
 
+    /// Throws ``TrainingError/backbone(_:)`` (``BackboneError/nothingToTrain``) for a frozen
+    /// backbone (`trainsBackbone` false) under a network without a score head.
     public init(
         network: DlibResNet, margin: Float, learningRate: Float, backboneScale: Float, weightDecay: Float = 0,
         trainsBackbone: Bool = true
-    ) {
+    ) throws(TrainingError) {
+        guard trainsBackbone || network.head != nil else { throw .backbone(.nothingToTrain) }
         self.network = network
         self.margin = margin
         backboneAdam =
@@ -141,12 +144,17 @@ public final class ResNetFineTuner {
         let source = backbone.resnet!
         var architecture = source.architecture
         architecture.head = head == .sigmoid ? .sigmoid : nil
-        let network = DlibResNet(architecture: architecture, seed: options.seed)
+        let network: DlibResNet
+        do {
+            network = try DlibResNet(architecture: architecture, seed: options.seed)
+        } catch {
+            throw .invalidOption("the fine-tuned network: \(error.description)")
+        }
         for ((_, mine), (_, theirs)) in zip(network.namedParameters, source.namedParameters) {
             mine.value.copy(from: theirs.value)
         }
         let frozen = options.freezeBackbone
-        let step = ResNetTrainingStep(
+        let step = try ResNetTrainingStep(
             network: network, margin: options.margin, learningRate: options.learningRate,
             backboneScale: options.backboneLearningRateScale, weightDecay: options.weightDecay, trainsBackbone: !frozen)
         let total = options.epochs * stepsPerEpoch
@@ -196,7 +204,7 @@ public final class ResNetFineTuner {
             }
             let meanLoss = Float(sum / Double(stepsPerEpoch))
             guard meanLoss.isFinite, meanLoss <= Trainer.divergenceFactor * reference else {
-                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
+                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference, learningRate: options.learningRate)
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
             // Validation (or, without it, a look at the training images) after the epoch.
@@ -225,7 +233,7 @@ public final class ResNetFineTuner {
             progress(report)
             if validation != nil, options.patience > 0, let k = kept, epoch - k.epoch >= options.patience { break }
         }
-        guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: 0) }
+        guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: 0, learningRate: options.learningRate) }
         if let state = best.state {
             for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
         }

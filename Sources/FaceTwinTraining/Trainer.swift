@@ -46,15 +46,18 @@ public final class Trainer {
             throw .invalidOption("margin must be positive (got \(options.margin))")
         }
         if let problem = options.problem() { throw .invalidOption(problem) }
-        if validation == nil, options.reduceOnPlateau != nil || options.keep == .bestLoss {
-            throw .invalidOption("--reduce-lr-on-plateau and --keep best-loss need validation data (the validation loss)")
+        // Validation identities carved from the training identities, when none are given.
+        var carved: [String] = []
+        if validation == nil, case .identities(let folder) = training {
+            carved = folder.validationIdentities(share: options.validationShare, seed: options.seed &+ 0x7F4A_7C15)
+        }
+        if validation == nil, carved.isEmpty, options.reduceOnPlateau != nil || options.keep == .bestLoss {
+            throw .validationLossNeeded(reduceOnPlateau: options.reduceOnPlateau, keep: options.keep)
         }
         if let p = options.reduceOnPlateau, !(p.factor > 0 && p.factor < 1) || p.patience < 1 {
-            throw .invalidOption("--reduce-lr-on-plateau needs a factor in (0, 1) and a patience of at least 1 epoch")
+            throw .invalidPlateauReduction(p)
         }
-        if options.freezeBackbone, config.head == .distance {
-            throw .invalidOption("a frozen backbone with the distance head leaves nothing to train (use --head sigmoid)")
-        }
+        if options.freezeBackbone, config.head == .distance { throw .backbone(.nothingToTrain) }
         // The model must also load: every command embeds NetworkLimits.inferenceBatch images at once.
         if let problem = config.problem(batch: options.batchSize, training: true) ?? config.problem() {
             throw .invalidOption(problem)
@@ -70,12 +73,8 @@ public final class Trainer {
         }
         self.config = config
         self.options = options
-        var carved: [String] = []
         var split: (rest: ImageFolder, held: ImageFolder)? = nil
-        if validation == nil, case .identities(let folder) = training {
-            carved = folder.validationIdentities(share: options.validationShare, seed: options.seed &+ 0x7F4A_7C15)
-            if !carved.isEmpty { split = folder.splitting(off: Set(carved)) }
-        }
+        if !carved.isEmpty, case .identities(let folder) = training { split = folder.splitting(off: Set(carved)) }
         if let split {
             self.training = .identities(split.rest)
             self.validation = .identities(split.held)
@@ -108,7 +107,7 @@ public final class Trainer {
             network.copyTwin(from: backbone)
         }
         var adam = makeOptimizer(network)
-        let step = TrainingStep(
+        let step = try TrainingStep(
             network: network, loss: ContrastiveLoss(margin: options.margin),
             trainsBackbone: backbone == nil || !options.freezeBackbone)
         // A seed of its own for the pairs and the augmentation, derived from the run's seed.
@@ -139,7 +138,7 @@ public final class Trainer {
                 step, adam, &batches, steps: stepsPerEpoch, from: (epoch - 1) * stepsPerEpoch,
                 of: options.epochs * stepsPerEpoch, schedule: schedule, firstLoss: &reference)
             guard meanLoss.isFinite, meanLoss <= Self.divergenceFactor * reference else {
-                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
+                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference, learningRate: options.learningRate)
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
 
@@ -176,7 +175,9 @@ public final class Trainer {
             history.append(report)
             progress(report)
             if collapsed {
-                guard restarts < options.collapseRestarts else { throw .collapsed(epoch: epoch, restarts: restarts) }
+                guard restarts < options.collapseRestarts else {
+                    throw .collapsed(epoch: epoch, restarts: restarts, learningRate: options.learningRate)
+                }
                 restarts += 1
                 healthy.state.restore(into: network)
                 schedule.peak /= 10
@@ -190,7 +191,9 @@ public final class Trainer {
             epoch += 1
         }
 
-        guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: restarts) }
+        guard let best = kept else {
+            throw .collapsed(epoch: options.epochs, restarts: restarts, learningRate: options.learningRate)
+        }
         // A learned score that ranks held-out impostors above genuine pairs is an inverted
         // scorer, whatever its loss says: no model. (The distance head's score is the distance
         // itself; its AUC below 0.5 on a few held-out people is a weak network, reported as is.)

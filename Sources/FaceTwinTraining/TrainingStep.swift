@@ -14,8 +14,10 @@ public final class TrainingStep {
     /// the score head learns.
     public let trainsBackbone: Bool
 
-    public init(network: SiameseNetwork, loss: ContrastiveLoss, trainsBackbone: Bool = true) {
-        precondition(trainsBackbone || network.head != nil, "a frozen backbone without a head has nothing to train")
+    /// Throws ``TrainingError/backbone(_:)`` (``BackboneError/nothingToTrain``) for a frozen
+    /// backbone (`trainsBackbone` false) under a network without a score head.
+    public init(network: SiameseNetwork, loss: ContrastiveLoss, trainsBackbone: Bool = true) throws(TrainingError) {
+        guard trainsBackbone || network.head != nil else { throw .backbone(.nothingToTrain) }
         self.network = network
         self.loss = loss
         self.trainsBackbone = trainsBackbone

@@ -70,6 +70,10 @@ func exit(for error: any Error) -> Never {
 /// The message of a library error as the CLI prints it: the library names values, and where a
 /// value is an option's, the CLI names the option or the command that gives it.
 func commandLineMessage(for error: any Error) -> String {
+    if let e = error as? TrainingError { return trainingMessage(e) }
+    if case .training(let f, let k, let e)? = error as? CrossValidationError {
+        return "fold \(f + 1)/\(k): \(trainingMessage(e))"
+    }
     switch error as? GalleryError {
     case .notFound(let path)?:
         return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"

@@ -40,7 +40,7 @@ final class GoldenTests: XCTestCase {
         try net.loadState(from: file, prefix: "init.")
         let adam = Adam(parameters: net.namedParameters.map(\.parameter), learningRate: c.lr)
         if fusingAdam { adam.fusionMinimum = 1 }
-        let training = TrainingStep(network: net, loss: ContrastiveLoss(margin: c.margin))
+        let training = try TrainingStep(network: net, loss: ContrastiveLoss(margin: c.margin))
         let hw = c.inputHeight * c.inputWidth, b = c.batch, dim = c.embeddingSize
         let images = Tensor(shape: [2 * b, 1, c.inputHeight, c.inputWidth])
 

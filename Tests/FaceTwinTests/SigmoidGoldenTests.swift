@@ -23,7 +23,7 @@ final class SigmoidGoldenTests: XCTestCase {
         try net.loadState(from: file, prefix: "init.")
         XCTAssertEqual(net.head?.norm.numBatchesTracked, 2)
         let adam = Adam(parameters: net.namedParameters.map(\.parameter), learningRate: c.lr)
-        let step = TrainingStep(network: net, loss: ContrastiveLoss(margin: c.margin))
+        let step = try TrainingStep(network: net, loss: ContrastiveLoss(margin: c.margin))
         let b = c.batch, dim = c.embeddingSize
         let x = try file.floats("x1") + file.floats("x2")
         let images = Tensor(shape: [2 * b, c.inputChannels, c.inputHeight, c.inputWidth], values: x)
