@@ -39,9 +39,20 @@ public struct CrossValidationSummary: Sendable {
     /// The intervals' confidence level.
     static let level = 0.95
 
+    /// The folds of one split seed.
+    public struct Run {
+        public var seed: UInt64
+        public var folds: [CrossValidationFoldResult]
+
+        public init(seed: UInt64, folds: [CrossValidationFoldResult]) {
+            self.seed = seed
+            self.folds = folds
+        }
+    }
+
     /// `runs`: each split seed with its folds' results. Throws ``CrossValidationError/noFolds``
     /// without a fold.
-    public init(runs: [(seed: UInt64, folds: [CrossValidationFoldResult])]) throws(CrossValidationError) {
+    public init(runs: [Run]) throws(CrossValidationError) {
         let figures = runs.flatMap { run in
             run.folds.map {
                 FoldFigures(
@@ -111,7 +122,7 @@ extension CrossValidationSummary.Mean: Codable {
 enum StudentT {
     /// The `p` quantile (0.5 < p < 1) with `degreesOfFreedom` ≥ 1: bisection on the CDF, which
     /// is computed from the regularized incomplete beta function (continued fraction).
-    public static func quantile(_ p: Double, degreesOfFreedom v: Int) -> Double {
+    static func quantile(_ p: Double, degreesOfFreedom v: Int) -> Double {
         precondition(p > 0.5 && p < 1 && v >= 1, "0.5 < p < 1, at least 1 degree of freedom")
         var low = 0.0, high = 1.0
         while cdf(high, degreesOfFreedom: v) < p { high *= 2 }
@@ -123,7 +134,7 @@ enum StudentT {
     }
 
     /// P(T ≤ t) for t ≥ 0.
-    public static func cdf(_ t: Double, degreesOfFreedom v: Int) -> Double {
+    static func cdf(_ t: Double, degreesOfFreedom v: Int) -> Double {
         let x = Double(v) / (Double(v) + t * t)
         return 1 - 0.5 * incompleteBeta(x, a: Double(v) / 2, b: 0.5)
     }

@@ -4,18 +4,18 @@ import Foundation
 /// gradients zeroed, the training forward, the contrastive loss (on the distance, or on the
 /// sigmoid head's score), the backward, and Adam's update: the backbone at its own learning rate
 /// (the run's × ``TrainingOptions/backboneLearningRateScale``), the head at the run's.
-public final class ResNetTrainingStep {
-    public let network: DlibResNet
-    public let margin: Float
+final class ResNetTrainingStep {
+    let network: DlibResNet
+    let margin: Float
     /// Adam over the backbone's parameters (nil for a frozen backbone: no moments are kept for
     /// it), and over the head's (nil without a head).
-    public let backboneAdam: Adam?
-    public let headAdam: Adam?
+    let backboneAdam: Adam?
+    let headAdam: Adam?
     private var gradEmbeddings: Tensor?
 
     /// Throws ``TrainingError/backbone(_:)`` (``BackboneError/nothingToTrain``) for a frozen
     /// backbone (`trainsBackbone` false) under a network without a score head.
-    public init(
+    init(
         network: DlibResNet, margin: Float, learningRate: Float, backboneScale: Float, weightDecay: Float = 0,
         trainsBackbone: Bool = true
     ) throws(TrainingError) {
@@ -30,7 +30,7 @@ public final class ResNetTrainingStep {
     }
 
     /// Sets the step's learning rate (the head's; the backbone's is `scale` times it).
-    public func setLearningRate(_ rate: Float, backboneScale scale: Float) {
+    func setLearningRate(_ rate: Float, backboneScale scale: Float) {
         backboneAdam?.learningRate = rate * scale
         headAdam?.learningRate = rate
     }
@@ -39,7 +39,7 @@ public final class ResNetTrainingStep {
     /// people) from the batch's embeddings [N × dim]. Returns the loss. A step whose backbone is
     /// frozen does not run (the fine-tuner trains its head on fixed embeddings instead): it
     /// returns NaN.
-    public func run(images: Tensor, pairs choose: (UnsafePointer<Float>) -> [IdentityBatchSampler.MinedPair]) -> Float {
+    func run(images: Tensor, pairs choose: (UnsafePointer<Float>) -> [IdentityBatchSampler.MinedPair]) -> Float {
         let n = images.shape[0], dim = network.architecture.embedding
         guard let backboneAdam else { return .nan }
         backboneAdam.zeroGradients()
@@ -65,7 +65,7 @@ public final class ResNetTrainingStep {
 /// sigmoid score head (``SigmoidHead``) on the distance.
 ///
 /// Identity folders train on batches of identities × `imagesPerIdentity` images with every
-/// genuine pair and as many impostor pairs (``IdentityBatchSampler``); a pair list on its pairs
+/// genuine pair and as many impostor pairs, the pairing's `hardShare` of them the batch's hardest; a pair list on its pairs
 /// in a seeded shuffled order. An epoch is as many pairs as there are training images (a pair
 /// list: its pairs), the learning rate follows the run's warm-up and cosine decay, the backbone's
 /// at ``TrainingOptions/backboneLearningRateScale`` of it.

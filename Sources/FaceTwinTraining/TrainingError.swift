@@ -4,7 +4,7 @@ import Foundation
 /// rate, the plateau reduction, the kept epoch), never as command-line options: the caller words
 /// them for its users.
 public enum TrainingError: Error, CustomStringConvertible, Sendable {
-    /// An option out of bounds (``TrainingOptions/problem()``), or a network too small or too
+    /// An option out of bounds (``NetworkConfig/limits``), or a network too small or too
     /// large for the run: the message names the value.
     case invalidOption(String)
     case sizeMismatch(String)
@@ -47,7 +47,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         }
     }
 
-    /// The description of a run stopped by its loss (``diverged``, ``collapsed``), with `advice`
+    /// The description of a run stopped by its loss (``diverged(epoch:loss:reference:learningRate:)``, ``collapsed(epoch:restarts:learningRate:)``), with `advice`
     /// in the parentheses that close it: the library names the learning rate, the CLI its option.
     package func description(advice: String) -> String {
         switch self {

@@ -122,7 +122,7 @@ extension TrainingOptions {
 
 extension TrainingOptions {
     /// What is out of ``NetworkConfig/limits`` in these options, or nil.
-    public func problem() -> String? {
+    func problem() -> String? {
         let l = NetworkConfig.limits
         if !l.epochs.contains(epochs) { return "epochs \(epochs) is outside \(l.epochs.lowerBound)…\(l.epochs.upperBound)" }
         if !l.batch.contains(batchSize) { return "batch \(batchSize) is outside \(l.batch.lowerBound)…\(l.batch.upperBound)" }

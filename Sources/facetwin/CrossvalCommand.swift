@@ -149,7 +149,7 @@ struct CrossvalCommand: ParsableCommand {
             let (r, paths) = try runFolds(cv, seed: s, several: seedValues.count > 1)
             results.append((s, r, paths))
         }
-        let summary = try CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
+        let summary = try CrossValidationSummary(runs: results.map { .init(seed: $0.seed, folds: $0.folds) })
         if json {
             try printJSON(jsonOutput(results, summary: summary, config: config, seeds: seedValues))
         } else {
@@ -193,7 +193,7 @@ struct CrossvalCommand: ParsableCommand {
             let (r, paths) = try runFolds(cv, seed: s, several: seedValues.count > 1)
             results.append((s, r, paths))
         }
-        let summary = try CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
+        let summary = try CrossValidationSummary(runs: results.map { .init(seed: $0.seed, folds: $0.folds) })
         if json {
             try printJSON(jsonOutput(results, summary: summary, config: model.config, seeds: seedValues))
         } else {

@@ -266,7 +266,8 @@ final class GradientCheckTests: XCTestCase {
         // The loss in Double from the embeddings; the engine's own Float value must agree with it.
         var worstLossMismatch = 0.0
         func objective() -> Double {
-            let (value, emb) = step.run(images: images, labels: labels)
+            let output = step.run(images: images, labels: labels)
+            let (value, emb) = (output.loss, output.embeddings)
             let e = emb.toArray()
             let reference = referenceContrastive(
                 Array(e[0..<(b * dim)]), Array(e[(b * dim)...]), dim: dim, labels: labels, margin: 2)
@@ -715,7 +716,8 @@ extension GradientCheckTests {
 
         var worstLossMismatch = 0.0
         func objective() -> Double {
-            let (value, emb) = step.run(images: images, labels: labels)
+            let output = step.run(images: images, labels: labels)
+            let (value, emb) = (output.loss, output.embeddings)
             let e = emb.toArray()
             let d = (0..<b).map { k -> Double in
                 var sq = 0.0

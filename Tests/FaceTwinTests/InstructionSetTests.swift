@@ -192,7 +192,8 @@ final class InstructionSetTests: XCTestCase {
                 shape: [2 * batch, config.inputChannels, config.inputHeight, config.inputWidth],
                 values: values(2 * batch * size, &rng))
             adam.zeroGradients(fuseIntoBackward: true)
-            let (loss, e) = step.run(images: images, labels: [0, 1, 0, 1])
+            let output = step.run(images: images, labels: [0, 1, 0, 1])
+            let (loss, e) = (output.loss, output.embeddings)
             adam.update()
             losses.append(loss)
             embeddings = e.toArray()
