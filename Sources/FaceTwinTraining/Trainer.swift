@@ -54,9 +54,7 @@ public final class Trainer {
         if validation == nil, carved.isEmpty, options.reduceOnPlateau != nil || options.keep == .bestLoss {
             throw .validationLossNeeded(reduceOnPlateau: options.reduceOnPlateau, keep: options.keep)
         }
-        if let p = options.reduceOnPlateau, !(p.factor > 0 && p.factor < 1) || p.patience < 1 {
-            throw .invalidPlateauReduction(p)
-        }
+        if let p = options.reduceOnPlateau, !p.isValid { throw .invalidPlateauReduction(p) }
         if options.freezeBackbone, config.head == .distance { throw .backbone(.nothingToTrain) }
         // The model must also load: every command embeds NetworkLimits.inferenceBatch images at once.
         if let problem = config.problem(batch: options.batchSize, training: true) ?? config.problem() {

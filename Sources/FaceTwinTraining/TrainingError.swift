@@ -23,7 +23,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     /// ``TrainingOptions/reduceOnPlateau`` (when given) or ``TrainingOptions/keep``
     /// ``KeepPolicy/bestLoss`` without validation data: both follow the validation loss.
     case validationLossNeeded(reduceOnPlateau: PlateauReduction?, keep: KeepPolicy)
-    /// A ``PlateauReduction`` whose factor is outside (0, 1) or whose patience is below 1 epoch.
+    /// A ``PlateauReduction`` whose factor is outside (0, 1) or whose patience is below 1 epoch
+    /// (or above ``NetworkLimits/patience``).
     case invalidPlateauReduction(PlateauReduction)
 
     public var description: String {
@@ -43,7 +44,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
             return "\(what) needs validation data: it follows the validation loss"
         case .invalidPlateauReduction(let p):
             return
-                "plateau reduction factor \(p.factor), patience \(p.patience): the factor must be in (0, 1) and the patience at least 1 epoch"
+                "plateau reduction factor \(p.factor), patience \(p.patience): the factor must be in (0, 1) and the patience from 1 to \(NetworkConfig.limits.patience.upperBound) epochs"
         }
     }
 

@@ -91,6 +91,12 @@ public struct PlateauReduction: Sendable, Equatable {
         self.factor = factor
         self.patience = patience
     }
+
+    /// Whether the factor is in (0, 1) and the patience at least 1 epoch, within
+    /// ``NetworkLimits/patience``.
+    package var isValid: Bool {
+        factor > 0 && factor < 1 && patience >= 1 && NetworkConfig.limits.patience.contains(patience)
+    }
 }
 
 /// Which epoch a run keeps.
@@ -130,8 +136,25 @@ extension TrainingOptions {
             return "learning rate \(learningRate) is outside \(l.learningRate.lowerBound)…\(l.learningRate.upperBound)"
         }
         if !l.margin.contains(margin) { return "margin \(margin) is outside \(l.margin.lowerBound)…\(l.margin.upperBound)" }
-        if !(0...0.5).contains(validationShare) { return "validation share \(validationShare) is outside 0…0.5" }
-        if !(0...l.epochs.upperBound).contains(patience) { return "patience \(patience) is outside 0…\(l.epochs.upperBound)" }
+        if !l.validationShare.contains(validationShare) {
+            return
+                "validation share \(validationShare) is outside \(l.validationShare.lowerBound)…\(l.validationShare.upperBound)"
+        }
+        if !l.patience.contains(patience) {
+            return "patience \(patience) is outside \(l.patience.lowerBound)…\(l.patience.upperBound)"
+        }
+        if case .identityBatches(let k, let share) = pairing {
+            if !l.imagesPerIdentity.contains(k) {
+                return "images per identity \(k) is outside \(l.imagesPerIdentity.lowerBound)…\(l.imagesPerIdentity.upperBound)"
+            }
+            if !l.hardShare.contains(share) {
+                return "hard share \(share) is outside \(l.hardShare.lowerBound)…\(l.hardShare.upperBound)"
+            }
+        }
+        let decay = l.weightDecay(learningRate: learningRate)
+        if !decay.contains(weightDecay) {
+            return "weight decay \(weightDecay) is outside 0…1/learning rate (\(decay.upperBound))"
+        }
         return nil
     }
 }

@@ -162,7 +162,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let hardShare, !l.hardShare.contains(hardShare) {
             throw ValidationError("--hard-share must be \(between(l.hardShare)) (got \(hardShare))")
         }
-        if let weightDecay, !(weightDecay >= 0 && weightDecay <= 1 / o.learningRate) {
+        if let weightDecay, !l.weightDecay(learningRate: o.learningRate).contains(weightDecay) {
             throw ValidationError("--weight-decay must be between 0 and 1/--lr (got \(weightDecay))")
         }
         if let warmup { try check(warmup, 0...o.epochs, "--warmup") }
@@ -170,7 +170,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let validationShare, !l.validationShare.contains(validationShare) {
             throw ValidationError("--validation-share must be \(between(l.validationShare)) (got \(validationShare))")
         }
-        if let patience { try check(patience, 0...l.epochs.upperBound, "--patience") }
+        if let patience { try check(patience, l.patience, "--patience") }
         if let inset, !l.inset.contains(inset) {
             throw ValidationError("--inset must be \(between(l.inset)) (got \(inset))")
         }

@@ -212,7 +212,7 @@ struct TrainCommand: ParsableCommand {
             data = try trainingPairs(config, preparer: preparer)
         } else {
             guard let root = self.data else { return }
-            let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            let held = Set(CommaList.items(holdout).filter { !$0.isEmpty })
             let trainSet = try ImageFolder(root: root, for: config, excluding: held, preparer: preparer)
             let validation = held.isEmpty ? nil : try ImageFolder(root: root, for: config, only: held, preparer: preparer)
             failed = trainSet.failedToAcquire + (validation?.failedToAcquire ?? [])

@@ -12,7 +12,7 @@ func trainingMessage(_ error: TrainingError) -> String {
             + " needs validation data (the validation loss): give --holdout, --validation-share or --validation-pairs"
     case .invalidPlateauReduction(let p):
         return
-            "--reduce-lr-on-plateau needs a factor in (0, 1) and a patience of at least 1 epoch (got \(p.factor),\(p.patience))"
+            "--reduce-lr-on-plateau needs a factor in (0, 1) and a patience from 1 to \(NetworkConfig.limits.patience.upperBound) epochs (got \(p.factor),\(p.patience))"
     case .backbone(.nothingToTrain):
         return "--freeze-backbone with --head distance leaves nothing to train; give --head sigmoid"
     default:

@@ -80,6 +80,43 @@ final class TrainingErrorTests: XCTestCase {
         }
     }
 
+    /// Training options out of ``NetworkLimits`` are refused by the library, naming the field
+    /// and its value (a negative hard share or images per identity would trap in the sampler),
+    /// and by the CLI's options, naming the option, at the same bounds.
+    func testTrainingOptionsAreHeldToNetworkLimits() throws {
+        let l = NetworkConfig.limits
+        let data = try ImageFolder(root: try Self.identities(self, count: 6).path, for: Self.config)
+        let cases: [(String, (inout TrainingOptions) -> Void)] = [
+            ("hard share -0.5", { $0.pairing = .identityBatches(imagesPerIdentity: 4, hardShare: -0.5) }),
+            (
+                "hard share \(l.hardShare.upperBound + 0.5)",
+                { $0.pairing = .identityBatches(imagesPerIdentity: 4, hardShare: 1.5) }
+            ),
+            ("images per identity 0", { $0.pairing = .identityBatches(imagesPerIdentity: 0, hardShare: 0.5) }),
+            ("weight decay 3000.0 is outside 0…1/learning rate", { $0.weightDecay = 3000 }),
+            ("validation share 0.75", { $0.validationShare = 0.75 }),
+            ("patience \(l.patience.upperBound + 1)", { $0.patience = l.patience.upperBound + 1 })
+        ]
+        for (expected, change) in cases {
+            var options = TrainingOptions(epochs: 1, batchSize: 4)
+            change(&options)
+            XCTAssertThrowsError(try Trainer(config: Self.config, options: options, training: data, validation: nil)) {
+                guard case TrainingError.invalidOption(let message) = $0 else { return XCTFail("\(expected): \($0)") }
+                XCTAssertTrue(message.hasPrefix(expected), message)
+                XCTAssertFalse(message.contains("--"), message)
+            }
+        }
+        let train = ["train", "--data", "/nonexistent", "--out", "/tmp/never.safetensors"]
+        let patience = try runFacetwin(train + ["--patience", "\(l.patience.upperBound + 1)"])
+        XCTAssertEqual(patience.status, 2)
+        XCTAssertTrue(patience.stderr.contains("--patience must be between 0 and \(l.patience.upperBound)"), patience.stderr)
+        let plateau = try runFacetwin(train + ["--reduce-lr-on-plateau", "0.5,\(l.patience.upperBound + 1)"])
+        XCTAssertEqual(plateau.status, 2)
+        XCTAssertTrue(plateau.stderr.contains("--reduce-lr-on-plateau takes FACTOR,PATIENCE"), plateau.stderr)
+        XCTAssertTrue(PlateauReduction(factor: 0.5, patience: l.patience.upperBound).isValid)
+        XCTAssertFalse(PlateauReduction(factor: 1, patience: 1).isValid)
+    }
+
     /// A plateau reduction out of its bounds, given with validation data.
     func testAPlateauReductionOutOfBoundsIsRefused() throws {
         let root = try Self.identities(self, count: 6)
@@ -92,7 +129,7 @@ final class TrainingErrorTests: XCTestCase {
             XCTAssertEqual(p, PlateauReduction(factor: 1.5, patience: 0))
             XCTAssertEqual(
                 "\($0)",
-                "plateau reduction factor 1.5, patience 0: the factor must be in (0, 1) and the patience at least 1 epoch")
+                "plateau reduction factor 1.5, patience 0: the factor must be in (0, 1) and the patience from 1 to 100000 epochs")
         }
     }
 
