@@ -40,9 +40,11 @@ public struct NetworkLimits: Sendable {
     public var patience: ClosedRange<Int> = 0...100_000
     public var imagesPerIdentity: ClosedRange<Int> = 2...4096
 
-    /// AdamW's decoupled weight decay at `learningRate`: each step scales the weights by
-    /// 1 − learningRate · weightDecay, which stays in [0, 1].
-    public func weightDecay(learningRate: Float) -> ClosedRange<Float> { 0...(1 / learningRate) }
+    /// Whether AdamW's decoupled weight decay fits `learningRate`: each step scales the weights
+    /// by 1 − learningRate · weightDecay, which must stay in [0, 1] (weightDecay 0…1/learningRate).
+    public func allowsWeightDecay(_ weightDecay: Float, learningRate: Float) -> Bool {
+        weightDecay >= 0 && learningRate * weightDecay <= 1
+    }
 
     /// Images embedded at once when a loaded model is used (`SiameseNetwork.embed`'s batch).
     public static let inferenceBatch = 64

@@ -151,9 +151,8 @@ extension TrainingOptions {
                 return "hard share \(share) is outside \(l.hardShare.lowerBound)…\(l.hardShare.upperBound)"
             }
         }
-        let decay = l.weightDecay(learningRate: learningRate)
-        if !decay.contains(weightDecay) {
-            return "weight decay \(weightDecay) is outside 0…1/learning rate (\(decay.upperBound))"
+        if !l.allowsWeightDecay(weightDecay, learningRate: learningRate) {
+            return "weight decay \(weightDecay) is outside 0…1/learning rate (learning rate \(learningRate))"
         }
         return nil
     }

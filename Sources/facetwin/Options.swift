@@ -162,7 +162,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let hardShare, !l.hardShare.contains(hardShare) {
             throw ValidationError("--hard-share must be \(between(l.hardShare)) (got \(hardShare))")
         }
-        if let weightDecay, !l.weightDecay(learningRate: o.learningRate).contains(weightDecay) {
+        if let weightDecay, !l.allowsWeightDecay(weightDecay, learningRate: o.learningRate) {
             throw ValidationError("--weight-decay must be between 0 and 1/--lr (got \(weightDecay))")
         }
         if let warmup { try check(warmup, 0...o.epochs, "--warmup") }

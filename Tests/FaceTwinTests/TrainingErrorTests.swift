@@ -20,7 +20,7 @@ final class TrainingErrorTests: XCTestCase {
         XCTAssertNoThrow(
             try TrainingStep(network: SiameseNetwork(config: headed, seed: 1), loss: ContrastiveLoss(), trainsBackbone: false))
 
-        let resnet = try DlibResNet(architecture: .reduced(widthDivisor: 32, inputSize: 40), seed: 1)
+        let resnet = try DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1)
         XCTAssertThrowsError(
             try ResNetTrainingStep(network: resnet, margin: 1, learningRate: 1e-3, backboneScale: 0.01, trainsBackbone: false)
         ) {
