@@ -19,6 +19,9 @@ public final class Trainer {
     /// the head (``Backbone/twinConfiguration(backbone:run:freeze:)``), else `run` throws
     /// ``TrainingError/backbone(_:)``.
     public var backbone: SiameseNetwork?
+    /// Where the backbone was loaded from, recorded in the model with whether it was frozen
+    /// (nil: "(not recorded)").
+    public var backbonePath: String?
 
     public convenience init(config: NetworkConfig, options: TrainingOptions, training: ImageFolder, validation: ImageFolder?)
         throws(TrainingError)
@@ -218,6 +221,10 @@ public final class Trainer {
         summary.trainPairs = trainPairs
         if case .identities(let f) = training { summary.trainedIdentities = NaturalOrder.sorted(f.identities) }
         if case .pairs(let v) = validation { summary.validationPairs = v.source }
+        if backbone != nil {
+            summary.backbone = backbonePath ?? "(not recorded)"
+            summary.backboneFrozen = options.freezeBackbone
+        }
         var info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
             thresholdMethod: best.threshold == nil ? nil : method, training: summary)
