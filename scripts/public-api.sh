@@ -31,21 +31,9 @@ if [ "$MODE" = grep ]; then
   exit 0
 fi
 
-BIN=$(swift build -c release --show-bin-path)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-modules=$(ls Sources | grep -E '^FaceTwin[A-Za-z]*$' | grep -Ev '^FaceTwin(Server|Postgres)$')
-# The C modules the Swift modules import: the package's own and its dependencies' (their module
-# maps as the build wrote them, and system-library targets' own, such as GRDB's SQLite).
-includes=()
-for d in Sources/C*/include; do includes+=(-Xcc "-I$PWD/$d"); done
-for m in "$BIN"/*.build/module.modulemap .build/checkouts/*/Sources/*/module.modulemap; do
-  [ -f "$m" ] && includes+=(-Xcc "-fmodule-map-file=$PWD/${m#$PWD/}")
-done
-for m in $modules; do
-  swift symbolgraph-extract -module-name "$m" -I "$BIN/Modules" -I "$BIN" "${includes[@]}" \
-    -target x86_64-unknown-linux-gnu -minimum-access-level public -skip-synthesized-members -output-dir "$out" >/dev/null
-done
+scripts/symbol-graphs.sh "$out"
 python3 - "$out" "$LIST" <<'PY'
 import json, os, sys
 out, show = sys.argv[1], sys.argv[2] == "1"

@@ -81,7 +81,7 @@ extension FaceModel {
             }
             info = decoded
         }
-        let network = DlibResNet(architecture: architecture, seed: nil)
+        let network = DlibResNet(checked: architecture, seed: nil)
         let fingerprint = try loadWeights(into: network, from: file)
         if let head = network.head {
             let variance = head.norm.runningVar.pointer[0]

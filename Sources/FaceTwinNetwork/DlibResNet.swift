@@ -186,6 +186,19 @@ public struct DlibResNetArchitecture: Codable, Equatable, Sendable {
     }
 }
 
+/// Why a ``DlibResNet`` cannot be built.
+public enum DlibResNetError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The architecture has a ``DlibResNetArchitecture/problem()``: a value outside the bounds
+    /// FaceTwin runs, or maps that shrink below a window.
+    case implausibleArchitecture(String)
+
+    public var description: String {
+        switch self {
+        case .implausibleArchitecture(let problem): return "implausible network architecture: \(problem)"
+        }
+    }
+}
+
 /// dlib's face-recognition ResNet in FaceTwin's engine: forward (evaluation and training) and
 /// backward, from the layers of `Layers/`. Images come as FaceTwin prepares them (RGB planes in
 /// [0, 1], a chip of `architecture.input.size`); the network scales them as dlib's
@@ -268,8 +281,17 @@ public final class DlibResNet {
 
     /// A network with PyTorch-style uniform initialisation drawn from `seed` (affine maps the
     /// identity); with `seed` nil the weights are zero, for a network whose state is loaded next.
-    /// The architecture must have no ``DlibResNetArchitecture/problem()``.
-    public init(architecture: DlibResNetArchitecture, seed: UInt64? = 0) {
+    /// Throws ``DlibResNetError/implausibleArchitecture(_:)`` when the architecture has a
+    /// ``DlibResNetArchitecture/problem()``, before anything is allocated.
+    public convenience init(architecture: DlibResNetArchitecture, seed: UInt64? = 0) throws(DlibResNetError) {
+        if let problem = architecture.problem() { throw .implausibleArchitecture(problem) }
+        self.init(checked: architecture, seed: seed)
+    }
+
+    /// The network of an architecture its caller has found without a problem (a model file's,
+    /// checked before its tensors are read).
+    package init(checked architecture: DlibResNetArchitecture, seed: UInt64?) {
+        // An invariant of the package: every caller checks the architecture first.
         precondition(architecture.problem() == nil, architecture.problem() ?? "")
         self.architecture = architecture
         var rng = RandomSource(seed: seed ?? 0)

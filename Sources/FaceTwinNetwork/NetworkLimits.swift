@@ -35,6 +35,16 @@ public struct NetworkLimits: Sendable {
     /// The share of mined impostor pairs, and of training identities held out for validation.
     public var hardShare: ClosedRange<Double> = 0...1
     public var validationShare: ClosedRange<Double> = 0...0.5
+    /// Epochs without a better validation figure before a run stops (0: never) or its learning
+    /// rate is reduced (from 1), at most the epochs' bound; images of each identity in a batch.
+    public var patience: ClosedRange<Int> = 0...100_000
+    public var imagesPerIdentity: ClosedRange<Int> = 2...4096
+
+    /// Whether AdamW's decoupled weight decay fits `learningRate`: each step scales the weights
+    /// by 1 − learningRate · weightDecay, which must stay in [0, 1] (weightDecay 0…1/learningRate).
+    public func allowsWeightDecay(_ weightDecay: Float, learningRate: Float) -> Bool {
+        weightDecay >= 0 && learningRate * weightDecay <= 1
+    }
 
     /// Images embedded at once when a loaded model is used (`SiameseNetwork.embed`'s batch).
     public static let inferenceBatch = 64

@@ -2,19 +2,19 @@ import Foundation
 
 /// Adam (Kingma and Ba, 2015) with PyTorch's semantics and defaults: β = (0.9, 0.999),
 /// eps 1e-8 added after dividing √v by √(1 − β₂ᵗ), optional decoupled weight decay (`weightDecay`), no AMSGrad.
-public final class Adam {
-    public let parameters: [Parameter]
-    public var learningRate: Float
-    public let beta1: Float, beta2: Float, eps: Float
+package final class Adam {
+    package let parameters: [Parameter]
+    package var learningRate: Float
+    package let beta1: Float, beta2: Float, eps: Float
     /// Decoupled weight decay (AdamW, as PyTorch's `AdamW`): each step first scales the weights
     /// by 1 − learningRate · weightDecay. Parameters updated inside their layer's backward
     /// (`zeroGradients(fuseIntoBackward: true)`) get none: the trainer fuses only without decay.
-    public var weightDecay: Float = 0
-    public private(set) var step = 0
+    package var weightDecay: Float = 0
+    package private(set) var step = 0
     private let firstMoments: [Tensor]
     private let secondMoments: [Tensor]
 
-    public init(parameters: [Parameter], learningRate: Float = 5e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8)
+    package init(parameters: [Parameter], learningRate: Float = 5e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8)
     {
         self.parameters = parameters
         self.learningRate = learningRate
@@ -37,7 +37,7 @@ public final class Adam {
     /// Linear does, for its weight, with FaceTwin's kernels): the same arithmetic as `update()`,
     /// without writing the gradient and reading it back (160 MB each way for the reference network). The
     /// gradient is then not kept, so leave it off when you need to read gradients.
-    public func zeroGradients(fuseIntoBackward: Bool = false) {
+    package func zeroGradients(fuseIntoBackward: Bool = false) {
         let (stepSize, correction2) = coefficients(step: step + 1)
         for (j, p) in parameters.enumerated() {
             if p.grad.count >= 1 << 16 {
@@ -64,7 +64,7 @@ public final class Adam {
     }
 
     /// One update of every parameter from its gradient, as one fused pass per tensor.
-    public func update() {
+    package func update() {
         step += 1
         let (stepSize, correction2) = coefficients(step: step)
         let (b1, b2, eps) = (beta1, beta2, self.eps)

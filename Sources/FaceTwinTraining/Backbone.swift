@@ -30,7 +30,7 @@ public enum BackboneError: Error, CustomStringConvertible, Sendable, Equatable {
 /// The rules a backbone and a run must agree on.
 public enum Backbone {
     /// "WxH colour" or "WxH grey".
-    public static func inputText(_ c: NetworkConfig) -> String {
+    static func inputText(_ c: NetworkConfig) -> String {
         "\(c.inputWidth)x\(c.inputHeight) \(c.isColor ? "colour" : "grey")"
     }
 

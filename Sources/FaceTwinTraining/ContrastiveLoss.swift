@@ -2,16 +2,16 @@
 /// `mean((1 − y)·d² + y·max(0, margin − d)²)` with d = ‖o₁ − o₂ + 1e-6‖ (PyTorch's
 /// `pairwise_distance`, whose eps keeps the gradient finite at d = 0) and y = 1 for a pair of
 /// *different* people.
-public struct ContrastiveLoss {
-    public var margin: Float
+package struct ContrastiveLoss {
+    package var margin: Float
     /// PyTorch's `pairwise_distance` eps, added to the difference before the norm.
-    public static let eps: Float = 1e-6
+    package static let eps: Float = 1e-6
 
-    public init(margin: Float = 2) { self.margin = margin }
+    package init(margin: Float = 2) { self.margin = margin }
 
     /// The loss over `labels.count` pairs, and its gradient with respect to both embeddings.
     /// `first` and `second` are [B × dim] row-major; `gradFirst`/`gradSecond` are overwritten.
-    public func evaluate(
+    package func evaluate(
         first: UnsafePointer<Float>, second: UnsafePointer<Float>, dim: Int, labels: [Float],
         gradFirst: UnsafeMutablePointer<Float>, gradSecond: UnsafeMutablePointer<Float>
     ) -> Float {
@@ -43,7 +43,7 @@ extension ContrastiveLoss {
     /// identities with its mined pairs), and its gradient with respect to every row, written to
     /// `gradient` [N × dim] (rows in several pairs add up; rows in none get zeros). The same
     /// per-pair terms as `evaluate(first:second:…)`, averaged over the pairs.
-    public func evaluate(
+    func evaluate(
         embeddings: UnsafePointer<Float>, dim: Int, pairs: [IdentityBatchSampler.MinedPair],
         rows: Int, gradient: UnsafeMutablePointer<Float>
     ) -> Float {

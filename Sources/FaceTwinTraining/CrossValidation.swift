@@ -22,7 +22,8 @@ public struct CrossValidationFoldResult {
     public let finalLoss: Float
     /// Training and evaluation time.
     public let seconds: Double
-    /// The seed the fold trained with (``CrossValidation/trainingSeed(seed:fold:)``).
+    /// The seed the fold trained with: the split seed for fold 0, then steps of the golden-ratio
+    /// constant (see ``CrossValidation``).
     public let trainingSeed: UInt64
     /// 95 % intervals over the fold's test identities; nil when `bootstrapResamples` is 0.
     public let intervals: BootstrapIntervals?
@@ -50,7 +51,7 @@ public struct CrossValidationStatistic: Sendable, Equatable, Codable {
     public let minimum: Double
     public let maximum: Double
 
-    public init(_ values: [Double]) {
+    package init(_ values: [Double]) {
         let n = Double(values.count)
         let m = values.reduce(0, +) / n
         mean = m
@@ -64,7 +65,7 @@ public struct CrossValidationStatistic: Sendable, Equatable, Codable {
 /// The outcome of a cross-validation.
 public struct CrossValidationResult {
     public let folds: [CrossValidationFoldResult]
-    public init(folds: [CrossValidationFoldResult]) { self.folds = folds }
+    init(folds: [CrossValidationFoldResult]) { self.folds = folds }
     public var eer: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.eer)) }
     public var auc: CrossValidationStatistic { CrossValidationStatistic(folds.map(\.metrics.auc)) }
     /// TAR at FMR 1 % over folds; nil unless every fold's impostor pairs support it.
@@ -91,7 +92,8 @@ public enum CrossValidationEvent {
 /// identities. With `options.validationShare` above 0 the trainer holds a seeded share of the
 /// fold's training identities out of its training to choose the kept epoch (and stop early);
 /// without it the last epoch is kept. The test identities influence nothing. Fold f trains
-/// with ``trainingSeed(seed:fold:)``.
+/// with the split seed + f × 0x9E3779B97F4A7C15 (wrapping), so that the runs of several split
+/// seeds never share a training seed.
 ///
 /// Before any training, no test image may equal a training image byte for byte (SHA-256): the
 /// same photo filed under two identities would otherwise be seen in training and tested on.
@@ -213,7 +215,7 @@ public final class CrossValidation {
     /// 0, then steps of the golden-ratio constant 0x9E3779B97F4A7C15, so that the runs of
     /// several split seeds never share a training seed (with `seed + fold`, seed 0's fold 2
     /// and seed 1's fold 1 would start from the same weights).
-    public static func trainingSeed(seed: UInt64, fold: Int) -> UInt64 {
+    static func trainingSeed(seed: UInt64, fold: Int) -> UInt64 {
         seed &+ UInt64(fold) &* 0x9E37_79B9_7F4A_7C15
     }
 
@@ -239,7 +241,7 @@ public final class CrossValidation {
     /// Deals `identities` into `folds` disjoint folds after a seeded Fisher–Yates shuffle.
     /// Every fold needs at least 2 test identities (else it has no impostor pairs), so
     /// `identities.count ≥ 2 × folds`; and at least 2 folds.
-    public static func split(_ identities: [String], folds k: Int, seed: UInt64) throws(CrossValidationError)
+    static func split(_ identities: [String], folds k: Int, seed: UInt64) throws(CrossValidationError)
         -> [CrossValidationFold]
     {
         guard k >= 2 else { throw .invalidFoldCount(k) }
@@ -432,6 +434,8 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
     case dataset(DatasetError)
     case training(fold: Int, count: Int, TrainingError)
     case evaluation(fold: Int, count: Int, EvaluationError)
+    /// A summary (``CrossValidationSummary``) asked of no fold.
+    case noFolds
 
     public var description: String {
         switch self {
@@ -453,6 +457,8 @@ public enum CrossValidationError: Error, CustomStringConvertible, Sendable {
             return "fold \(f + 1)/\(k): \(e.description)"
         case .evaluation(let f, let k, let e):
             return "fold \(f + 1)/\(k): \(e.description)"
+        case .noFolds:
+            return "cross-validation: no fold to sum up"
         }
     }
 }

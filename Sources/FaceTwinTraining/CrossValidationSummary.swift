@@ -36,15 +36,31 @@ public struct CrossValidationSummary: Sendable {
     /// "t-interval of the mean over 15 folds × seeds (t = 2.145, 14 degrees of freedom)".
     public let intervalMethod: String
 
-    /// `runs`: each split seed with its folds' results. Needs at least one fold.
-    public init(runs: [(seed: UInt64, folds: [CrossValidationFoldResult])], level: Double = 0.95) {
+    /// The intervals' confidence level.
+    static let level = 0.95
+
+    /// The folds of one split seed.
+    public struct Run {
+        public var seed: UInt64
+        public var folds: [CrossValidationFoldResult]
+
+        public init(seed: UInt64, folds: [CrossValidationFoldResult]) {
+            self.seed = seed
+            self.folds = folds
+        }
+    }
+
+    /// `runs`: each split seed with its folds' results. Throws ``CrossValidationError/noFolds``
+    /// without a fold.
+    public init(runs: [Run]) throws(CrossValidationError) {
         let figures = runs.flatMap { run in
             run.folds.map {
                 FoldFigures(
                     seed: run.seed, fold: $0.fold.index + 1, eer: $0.metrics.eer, tarAtFMR1Percent: $0.metrics.tarAtFMR1Percent)
             }
         }
-        precondition(!figures.isEmpty, "no folds")
+        guard !figures.isEmpty else { throw .noFolds }
+        let level = Self.level
         folds = figures
         eer = Self.mean(figures.map(\.eer), level: level)
         worstFold = figures.max { $0.eer < $1.eer }!
@@ -106,7 +122,7 @@ extension CrossValidationSummary.Mean: Codable {
 enum StudentT {
     /// The `p` quantile (0.5 < p < 1) with `degreesOfFreedom` ≥ 1: bisection on the CDF, which
     /// is computed from the regularized incomplete beta function (continued fraction).
-    public static func quantile(_ p: Double, degreesOfFreedom v: Int) -> Double {
+    static func quantile(_ p: Double, degreesOfFreedom v: Int) -> Double {
         precondition(p > 0.5 && p < 1 && v >= 1, "0.5 < p < 1, at least 1 degree of freedom")
         var low = 0.0, high = 1.0
         while cdf(high, degreesOfFreedom: v) < p { high *= 2 }
@@ -118,7 +134,7 @@ enum StudentT {
     }
 
     /// P(T ≤ t) for t ≥ 0.
-    public static func cdf(_ t: Double, degreesOfFreedom v: Int) -> Double {
+    static func cdf(_ t: Double, degreesOfFreedom v: Int) -> Double {
         let x = Double(v) / (Double(v) + t * t)
         return 1 - 0.5 * incompleteBeta(x, a: Double(v) / 2, b: 0.5)
     }

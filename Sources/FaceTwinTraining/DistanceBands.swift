@@ -10,7 +10,7 @@ public struct DistanceBands: Sendable, Equatable, Codable {
     public var impostorP10: Double
     public var impostorP90: Double
 
-    public init(genuine: [Float], impostor: [Float]) {
+    init(genuine: [Float], impostor: [Float]) {
         func stats(_ v: [Float]) -> (Double, Double, Double) {
             guard !v.isEmpty else { return (.nan, .nan, .nan) }
             let s = v.sorted()
@@ -29,7 +29,7 @@ public struct DistanceBands: Sendable, Equatable, Codable {
     /// `start` is the untrained network's bands: a pull *together* also means the far
     /// impostors are less than half as far apart as they started, so a network that simply
     /// has not spread out yet (small initial outputs) does not count.
-    public func isCollapsed(margin: Float, start: DistanceBands, fraction: Double = 0.1) -> Bool {
+    func isCollapsed(margin: Float, start: DistanceBands, fraction: Double = 0.1) -> Bool {
         guard impostorP90.isFinite, genuineMean.isFinite else { return true }
         return impostorP90 < fraction * Double(margin) && !(impostorP90 >= 0.5 * start.impostorP90)
     }

@@ -6,15 +6,15 @@
 /// so the loss stays balanced 50/50 like the reference's sampler; a share of the impostors are
 /// the batch's hardest (closest) ones, the pairs the current model gets wrong, and the rest are
 /// drawn at random so that easy impostors keep being pushed past the margin too.
-public struct IdentityBatchSampler {
-    public let identitiesPerBatch: Int
-    public let imagesPerIdentity: Int
+struct IdentityBatchSampler {
+    let identitiesPerBatch: Int
+    let imagesPerIdentity: Int
     private let byLabel: [[Int]]
     private var rng: RandomSource
 
     /// `labels[i]` is image i's identity in `0..<identityCount`. Identities with fewer than
     /// `imagesPerIdentity` images give what they have (at least 2, as ImageFolder guarantees).
-    public init(labels: [Int], identitiesPerBatch: Int, imagesPerIdentity: Int, seed: UInt64) {
+    init(labels: [Int], identitiesPerBatch: Int, imagesPerIdentity: Int, seed: UInt64) {
         var groups = [[Int]](repeating: [], count: (labels.max() ?? -1) + 1)
         for (i, l) in labels.enumerated() { groups[l].append(i) }
         byLabel = groups.filter { $0.count >= 2 }
@@ -23,8 +23,8 @@ public struct IdentityBatchSampler {
         rng = RandomSource(seed: seed)
     }
 
-    /// The next batch: image indices, and for each the batch-local identity (0..<P).
-    public mutating func next() -> (images: [Int], identities: [Int]) {
+    /// The next batch.
+    mutating func next() -> IdentityBatch {
         var order = Array(byLabel.indices)
         order.shuffle(using: &rng)
         var images: [Int] = [], identities: [Int] = []
@@ -36,19 +36,19 @@ public struct IdentityBatchSampler {
                 identities.append(p)
             }
         }
-        return (images, identities)
+        return IdentityBatch(images: images, identities: identities)
     }
 
     /// A pair of rows of a batch and its contrastive label (0 same, 1 different).
-    public struct MinedPair: Equatable, Sendable {
-        public var first: Int
-        public var second: Int
-        public var label: Float
+    struct MinedPair: Equatable, Sendable {
+        var first: Int
+        var second: Int
+        var label: Float
     }
 
     /// Every genuine pair of the batch and as many impostor pairs: `hardShare` of them the
     /// closest impostors under `distance`, the rest drawn uniformly from the others.
-    public mutating func minePairs(identities: [Int], hardShare: Double, distance: (Int, Int) -> Float) -> [MinedPair] {
+    mutating func minePairs(identities: [Int], hardShare: Double, distance: (Int, Int) -> Float) -> [MinedPair] {
         var genuine: [MinedPair] = [], impostors: [(pair: MinedPair, d: Float)] = []
         for i in identities.indices {
             for j in (i + 1)..<identities.count {
@@ -71,4 +71,10 @@ public struct IdentityBatchSampler {
         }
         return genuine + chosen
     }
+}
+
+/// A batch of identities × images: image indices, and for each the batch-local identity (0..<P).
+struct IdentityBatch: Equatable {
+    var images: [Int]
+    var identities: [Int]
 }

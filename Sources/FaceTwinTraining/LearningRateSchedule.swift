@@ -5,21 +5,21 @@ import Foundation
 /// Adam's first, badly estimated steps from throwing a fresh network around; the decay lets
 /// the last epochs settle instead of ending on a noisy step.
 struct LearningRateSchedule: Sendable, Equatable, Codable {
-    public var peak: Float
-    public var warmupSteps: Int
+    var peak: Float
+    var warmupSteps: Int
     /// Whether the rate decays along a half cosine after the warm-up.
-    public var cosineDecay: Bool
+    var cosineDecay: Bool
 
-    public init(peak: Float, warmupSteps: Int = 0, cosineDecay: Bool = false) {
+    init(peak: Float, warmupSteps: Int = 0, cosineDecay: Bool = false) {
         self.peak = peak
         self.warmupSteps = warmupSteps
         self.cosineDecay = cosineDecay
     }
 
-    public static func constant(_ rate: Float) -> LearningRateSchedule { LearningRateSchedule(peak: rate) }
+    static func constant(_ rate: Float) -> LearningRateSchedule { LearningRateSchedule(peak: rate) }
 
     /// The rate for step `step` (0-based) of `total`.
-    public func rate(step: Int, total: Int) -> Float {
+    func rate(step: Int, total: Int) -> Float {
         var r = peak
         if warmupSteps > 0, step < warmupSteps { r *= Float(step + 1) / Float(warmupSteps) }
         if cosineDecay, total > 0 {

@@ -2,14 +2,14 @@
 /// with probability ½ another image of the same identity (label 0), else an image of another
 /// identity (label 1 = different).
 struct PairSampler {
-    public let labels: [Int]
+    let labels: [Int]
     /// Image indices of each identity.
     private let byLabel: [[Int]]
     private var rng: RandomSource
 
     /// `labels[i]` is image i's identity, in `0..<identityCount`. Every identity needs at least
     /// two images and there must be at least two identities (ImageFolder guarantees both).
-    public init(labels: [Int], seed: UInt64) {
+    init(labels: [Int], seed: UInt64) {
         self.labels = labels
         let identities = (labels.max() ?? -1) + 1
         var groups = [[Int]](repeating: [], count: identities)
@@ -18,14 +18,14 @@ struct PairSampler {
         rng = RandomSource(seed: seed)
     }
 
-    public struct Pair: Equatable, Sendable {
-        public var first: Int
-        public var second: Int
+    struct Pair: Equatable, Sendable {
+        var first: Int
+        var second: Int
         /// 0 for the same identity, 1 for different identities.
-        public var label: Float
+        var label: Float
     }
 
-    public mutating func next() -> Pair {
+    mutating func next() -> Pair {
         let a = Int.random(in: 0..<labels.count, using: &rng)
         let la = labels[a]
         if Bool.random(using: &rng) {
@@ -46,5 +46,5 @@ struct PairSampler {
         }
     }
 
-    public mutating func next(_ count: Int) -> [Pair] { (0..<count).map { _ in next() } }
+    mutating func next(_ count: Int) -> [Pair] { (0..<count).map { _ in next() } }
 }

@@ -4,19 +4,22 @@ import Foundation
 /// gradients zeroed, the training forward, the contrastive loss (on the distance, or on the
 /// sigmoid head's score), the backward, and Adam's update: the backbone at its own learning rate
 /// (the run's × ``TrainingOptions/backboneLearningRateScale``), the head at the run's.
-public final class ResNetTrainingStep {
-    public let network: DlibResNet
-    public let margin: Float
+final class ResNetTrainingStep {
+    let network: DlibResNet
+    let margin: Float
     /// Adam over the backbone's parameters (nil for a frozen backbone: no moments are kept for
     /// it), and over the head's (nil without a head).
-    public let backboneAdam: Adam?
-    public let headAdam: Adam?
+    let backboneAdam: Adam?
+    let headAdam: Adam?
     private var gradEmbeddings: Tensor?
 
-    public init(
+    /// Throws ``TrainingError/backbone(_:)`` (``BackboneError/nothingToTrain``) for a frozen
+    /// backbone (`trainsBackbone` false) under a network without a score head.
+    init(
         network: DlibResNet, margin: Float, learningRate: Float, backboneScale: Float, weightDecay: Float = 0,
         trainsBackbone: Bool = true
-    ) {
+    ) throws(TrainingError) {
+        guard trainsBackbone || network.head != nil else { throw .backbone(.nothingToTrain) }
         self.network = network
         self.margin = margin
         backboneAdam =
@@ -27,7 +30,7 @@ public final class ResNetTrainingStep {
     }
 
     /// Sets the step's learning rate (the head's; the backbone's is `scale` times it).
-    public func setLearningRate(_ rate: Float, backboneScale scale: Float) {
+    func setLearningRate(_ rate: Float, backboneScale scale: Float) {
         backboneAdam?.learningRate = rate * scale
         headAdam?.learningRate = rate
     }
@@ -36,7 +39,7 @@ public final class ResNetTrainingStep {
     /// people) from the batch's embeddings [N × dim]. Returns the loss. A step whose backbone is
     /// frozen does not run (the fine-tuner trains its head on fixed embeddings instead): it
     /// returns NaN.
-    public func run(images: Tensor, pairs choose: (UnsafePointer<Float>) -> [IdentityBatchSampler.MinedPair]) -> Float {
+    func run(images: Tensor, pairs choose: (UnsafePointer<Float>) -> [IdentityBatchSampler.MinedPair]) -> Float {
         let n = images.shape[0], dim = network.architecture.embedding
         guard let backboneAdam else { return .nan }
         backboneAdam.zeroGradients()
@@ -62,7 +65,7 @@ public final class ResNetTrainingStep {
 /// sigmoid score head (``SigmoidHead``) on the distance.
 ///
 /// Identity folders train on batches of identities × `imagesPerIdentity` images with every
-/// genuine pair and as many impostor pairs (``IdentityBatchSampler``); a pair list on its pairs
+/// genuine pair and as many impostor pairs, the pairing's `hardShare` of them the batch's hardest; a pair list on its pairs
 /// in a seeded shuffled order. An epoch is as many pairs as there are training images (a pair
 /// list: its pairs), the learning rate follows the run's warm-up and cosine decay, the backbone's
 /// at ``TrainingOptions/backboneLearningRateScale`` of it.
@@ -141,12 +144,17 @@ public final class ResNetFineTuner {
         let source = backbone.resnet!
         var architecture = source.architecture
         architecture.head = head == .sigmoid ? .sigmoid : nil
-        let network = DlibResNet(architecture: architecture, seed: options.seed)
+        let network: DlibResNet
+        do {
+            network = try DlibResNet(architecture: architecture, seed: options.seed)
+        } catch {
+            throw .invalidOption("the fine-tuned network: \(error.description)")
+        }
         for ((_, mine), (_, theirs)) in zip(network.namedParameters, source.namedParameters) {
             mine.value.copy(from: theirs.value)
         }
         let frozen = options.freezeBackbone
-        let step = ResNetTrainingStep(
+        let step = try ResNetTrainingStep(
             network: network, margin: options.margin, learningRate: options.learningRate,
             backboneScale: options.backboneLearningRateScale, weightDecay: options.weightDecay, trainsBackbone: !frozen)
         let total = options.epochs * stepsPerEpoch
@@ -196,7 +204,7 @@ public final class ResNetFineTuner {
             }
             let meanLoss = Float(sum / Double(stepsPerEpoch))
             guard meanLoss.isFinite, meanLoss <= Trainer.divergenceFactor * reference else {
-                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference)
+                throw .diverged(epoch: epoch, loss: meanLoss, reference: reference, learningRate: options.learningRate)
             }
             let trainSeconds = Date().timeIntervalSince(epochStart)
             // Validation (or, without it, a look at the training images) after the epoch.
@@ -225,7 +233,7 @@ public final class ResNetFineTuner {
             progress(report)
             if validation != nil, options.patience > 0, let k = kept, epoch - k.epoch >= options.patience { break }
         }
-        guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: 0) }
+        guard let best = kept else { throw .collapsed(epoch: options.epochs, restarts: 0, learningRate: options.learningRate) }
         if let state = best.state {
             for ((_, tensor), saved) in zip(network.stateTensors, state) { tensor.copy(from: saved) }
         }
@@ -255,7 +263,7 @@ public final class ResNetFineTuner {
             epochs: options.epochs, bestEpoch: best.epoch, batchSize: options.batchSize, learningRate: options.learningRate,
             seed: options.seed, finalLoss: history.last!.meanLoss, bestEpochLoss: best.loss,
             validationEER: validation == nil ? nil : best.eer, validationAUC: validation == nil ? nil : best.auc,
-            seconds: seconds, recipe: options.recipe)
+            seconds: seconds, recipe: options.recipe.rawValue)
         summary.epochsRun = history.last!.epoch
         summary.trainPairs = pairs
         if case .identities(let f) = training { summary.trainedIdentities = NaturalOrder.sorted(f.identities) }

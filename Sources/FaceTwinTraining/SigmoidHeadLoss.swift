@@ -5,7 +5,7 @@ extension SigmoidHead {
     /// The contrastive loss on the scores of `pairs` of rows of `embeddings` [rows × dim]
     /// (label 1 = different), `mean((1 − y)·s² + y·max(0, margin − s)²)`, with its gradient
     /// with respect to every row written to `gradient` (rows in no pair get zeros).
-    public func contrastive(
+    func contrastive(
         embeddings e: UnsafePointer<Float>, dim: Int, pairs: [IdentityBatchSampler.MinedPair], rows: Int, margin: Float,
         gradient: UnsafeMutablePointer<Float>
     ) -> Float {

@@ -2,9 +2,9 @@
 /// both twins, the contrastive loss and its gradient with respect to the embeddings, and the
 /// network's backward from that gradient, adding into the parameters' gradients (the optimizer
 /// is the caller's: zero the gradients before, update after).
-public final class TrainingStep {
-    public let network: SiameseNetwork
-    public let loss: ContrastiveLoss
+package final class TrainingStep {
+    package let network: SiameseNetwork
+    package let loss: ContrastiveLoss
     /// The loss's gradient with respect to the embeddings, [2B, dim], reused between steps.
     var gradEmbeddings: Tensor?
 
@@ -12,10 +12,12 @@ public final class TrainingStep {
     /// embeds in evaluation mode (BatchNorm on its running statistics, nothing kept for a
     /// backward), no backward runs through it and none of its gradients is ever allocated: only
     /// the score head learns.
-    public let trainsBackbone: Bool
+    package let trainsBackbone: Bool
 
-    public init(network: SiameseNetwork, loss: ContrastiveLoss, trainsBackbone: Bool = true) {
-        precondition(trainsBackbone || network.head != nil, "a frozen backbone without a head has nothing to train")
+    /// Throws ``TrainingError/backbone(_:)`` (``BackboneError/nothingToTrain``) for a frozen
+    /// backbone (`trainsBackbone` false) under a network without a score head.
+    package init(network: SiameseNetwork, loss: ContrastiveLoss, trainsBackbone: Bool = true) throws(TrainingError) {
+        guard trainsBackbone || network.head != nil else { throw .backbone(.nothingToTrain) }
         self.network = network
         self.loss = loss
         self.trainsBackbone = trainsBackbone
@@ -33,11 +35,18 @@ public final class TrainingStep {
         if trainsBackbone { network.backwardPairs(grad) }
     }
 
+    /// What one step on pairs gives.
+    package struct Output {
+        package let loss: Float
+        /// The batch's embeddings [2B, dim] (first B rows: first twins), which belong to the
+        /// network until its next pass.
+        package let embeddings: Tensor
+    }
+
     /// One step on `images` [2B, 1, H, W] (the pairs' first images, then their second images)
-    /// with `labels` (1 for a pair of different people). Returns the loss and the embeddings
-    /// (first B rows: first twins), which belong to the network until its next pass.
+    /// with `labels` (1 for a pair of different people): the loss and the embeddings.
     @discardableResult
-    public func run(images: Tensor, labels: [Float]) -> (loss: Float, embeddings: Tensor) {
+    package func run(images: Tensor, labels: [Float]) -> Output {
         let b = labels.count, dim = network.config.embeddingSize
         precondition(images.shape[0] == 2 * b, "\(images.shape[0]) images for \(b) pairs")
         let emb = embed(images, pairs: true)
@@ -50,13 +59,13 @@ public final class TrainingStep {
             let value = head.contrastive(
                 embeddings: emb.pointer, dim: dim, pairs: pairs, rows: 2 * b, margin: loss.margin, gradient: grad.pointer)
             backward(grad)
-            return (value, emb)
+            return Output(loss: value, embeddings: emb)
         }
         let value = loss.evaluate(
             first: emb.pointer, second: emb.pointer + b * dim, dim: dim, labels: labels,
             gradFirst: grad.pointer, gradSecond: grad.pointer + b * dim)
         network.backwardPairs(grad)
-        return (value, emb)
+        return Output(loss: value, embeddings: emb)
     }
 }
 
@@ -65,7 +74,7 @@ extension TrainingStep {
     /// identity. Embeds the batch once (BatchNorm over the whole batch), mines every genuine
     /// pair and as many impostor pairs from the embeddings (`hardShare` of them the closest),
     /// and backpropagates the contrastive loss over those pairs. Returns the loss.
-    public func run(images: Tensor, identities: [Int], sampler: inout IdentityBatchSampler, hardShare: Double) -> Float {
+    func run(images: Tensor, identities: [Int], sampler: inout IdentityBatchSampler, hardShare: Double) -> Float {
         let n = images.shape[0], dim = network.config.embeddingSize
         precondition(identities.count == n, "\(identities.count) identities for \(n) images")
         let emb = embed(images, pairs: false)

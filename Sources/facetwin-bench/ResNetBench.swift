@@ -30,7 +30,12 @@ func runResNetBench(modelPath: String?, dlibPath: String?, batch: Int, steps: In
             exit(2)
         }
     } else {
-        network = DlibResNet(architecture: .v1, seed: 1)
+        do {
+            network = try DlibResNet(architecture: .v1, seed: 1)
+        } catch {
+            FileHandle.standardError.write(Data("facetwin-bench: \(error)\n".utf8))
+            exit(2)
+        }
     }
     let side = network.architecture.input.size
     var rng = RandomSource(seed: 2)

@@ -83,6 +83,10 @@ func commandLineMessage(for error: any Error) -> String {
             }
         return e.line.map { "\(e.file):\($0): \(message)" } ?? "\(e.file): \(message)"
     }
+    if let e = error as? TrainingError { return trainingMessage(e) }
+    if case .training(let f, let k, let e)? = error as? CrossValidationError {
+        return "fold \(f + 1)/\(k): \(trainingMessage(e))"
+    }
     switch error as? GalleryError {
     case .notFound(let path)?:
         return "\(path): no gallery here (facetwin enroll --gallery \(path) --model M … creates one)"

@@ -122,10 +122,11 @@ struct CrossvalCommand: ParsableCommand {
     /// The training options of seed `seed`: the recipe's, or dlib's ResNet's fine-tuning.
     func runOptions(seed: UInt64) -> TrainingOptions {
         guard backbone.backbone != nil else { return training.trainingOptions(seed: seed) }
-        var o = backbone.resNetOptions(training, seed: seed)
-        if zeroShot { o.recipe = "zero-shot" }
-        return o
+        return backbone.resNetOptions(training, seed: seed)
     }
+
+    /// What the folds run, as the output names it: the recipe, or zero-shot (no training).
+    func recipeName(_ o: TrainingOptions) -> String { zeroShot ? "zero-shot" : o.recipe.rawValue }
 
     func run() throws {
         if backbone.backbone != nil { return try runResNet() }
@@ -148,7 +149,7 @@ struct CrossvalCommand: ParsableCommand {
             let (r, paths) = try runFolds(cv, seed: s, several: seedValues.count > 1)
             results.append((s, r, paths))
         }
-        let summary = CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
+        let summary = try CrossValidationSummary(runs: results.map { .init(seed: $0.seed, folds: $0.folds) })
         if json {
             try printJSON(jsonOutput(results, summary: summary, config: config, seeds: seedValues))
         } else {
@@ -192,7 +193,7 @@ struct CrossvalCommand: ParsableCommand {
             let (r, paths) = try runFolds(cv, seed: s, several: seedValues.count > 1)
             results.append((s, r, paths))
         }
-        let summary = CrossValidationSummary(runs: results.map { ($0.seed, $0.folds) })
+        let summary = try CrossValidationSummary(runs: results.map { .init(seed: $0.seed, folds: $0.folds) })
         if json {
             try printJSON(jsonOutput(results, summary: summary, config: model.config, seeds: seedValues))
         } else {
@@ -340,7 +341,8 @@ struct CrossvalCommand: ParsableCommand {
         let foldMethod = all.first?.intervals.map { Self.foldIntervalMethod($0) }
         let o = runOptions(seed: seeds[0])
         return JSONOutput(
-            data: data ?? pairs ?? pairFolders.pairFolders ?? "", folds: folds, seeds: seeds, recipe: o.recipe, epochs: o.epochs,
+            data: data ?? pairs ?? pairFolders.pairFolders ?? "", folds: folds, seeds: seeds, recipe: recipeName(o),
+            epochs: o.epochs,
             batch: o.batchSize, lr: o.learningRate,
             margin: o.margin, network: config, bootstrapResamples: bootstrap, results: rows,
             summary: JSONSummary(
@@ -362,12 +364,12 @@ struct CrossvalCommand: ParsableCommand {
             ? "the best epoch on \(o.validationShare) of each fold's training identities kept"
                 + (o.patience > 0 ? ", patience \(o.patience)" : "")
             : backbone.backbone != nil ? "last epoch kept" : "last healthy epoch kept"
-        var what = "\(o.recipe) recipe, \(seedText), \(o.epochs) epochs each (\(kept))"
+        var what = "\(recipeName(o)) recipe, \(seedText), \(o.epochs) epochs each (\(kept))"
         if let path = backbone.backbone {
             what =
                 zeroShot
                 ? "dlib's ResNet \(path) as it is (no training), \(seedText)"
-                : "\(o.recipe) of \(path) (\(o.freezeBackbone ? "frozen, a sigmoid head trained" : String(format: "backbone lr %g x %g", o.backboneLearningRateScale, o.learningRate))), \(seedText), \(o.epochs) epochs each (\(kept))"
+                : "\(recipeName(o)) of \(path) (\(o.freezeBackbone ? "frozen, a sigmoid head trained" : String(format: "backbone lr %g x %g", o.backboneLearningRateScale, o.learningRate))), \(seedText), \(o.epochs) epochs each (\(kept))"
         }
         print("crossval: \(folds) subject-disjoint folds of \(data ?? pairs ?? pairFolders.pairFolders ?? ""), \(what)")
         print("seed  fold  test identities                     EER     (95 % interval)    AUC     TAR@FMR=1%  final loss   time")

@@ -30,8 +30,16 @@ struct ThresholdOption: ParsableArguments {
 
 /// The network and training options of `train` and `crossval`: same names, defaults (the
 /// recipe's: `--recipe` then the options that change it) and help in both.
-extension Recipe: ExpressibleByArgument {}
 extension HeadKind: ExpressibleByArgument {}
+
+/// `--recipe`'s values: the recipes that train a twin from its seed (fine-tuning dlib's ResNet,
+/// ``Recipe/resNetFineTune``, comes with --backbone).
+enum RecipeChoice: String, ExpressibleByArgument, CaseIterable {
+    case reference, `default`
+
+    var recipe: Recipe { self == .reference ? .reference : .default }
+    var config: NetworkConfig { self == .reference ? .reference : .default }
+}
 
 /// `--pairing`'s values.
 enum PairingChoice: String, ExpressibleByArgument, CaseIterable {
@@ -43,7 +51,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         help:
             "The recipe: default (the best measured on unseen people) or reference (the PyTorch ORL tutorial, exactly). The options below change it."
     )
-    var recipe: Recipe = .default
+    var recipe: RecipeChoice = .default
 
     @Option(help: "Training epochs; an epoch is as many pairs as there are training images (default 50).")
     var epochs: Int?
@@ -154,7 +162,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let hardShare, !l.hardShare.contains(hardShare) {
             throw ValidationError("--hard-share must be \(between(l.hardShare)) (got \(hardShare))")
         }
-        if let weightDecay, !(weightDecay >= 0 && weightDecay <= 1 / o.learningRate) {
+        if let weightDecay, !l.allowsWeightDecay(weightDecay, learningRate: o.learningRate) {
             throw ValidationError("--weight-decay must be between 0 and 1/--lr (got \(weightDecay))")
         }
         if let warmup { try check(warmup, 0...o.epochs, "--warmup") }
@@ -162,7 +170,7 @@ struct TrainingOptionsGroup: ParsableArguments {
         if let validationShare, !l.validationShare.contains(validationShare) {
             throw ValidationError("--validation-share must be \(between(l.validationShare)) (got \(validationShare))")
         }
-        if let patience { try check(patience, 0...l.epochs.upperBound, "--patience") }
+        if let patience { try check(patience, l.patience, "--patience") }
         if let inset, !l.inset.contains(inset) {
             throw ValidationError("--inset must be \(between(l.inset)) (got \(inset))")
         }
@@ -245,7 +253,7 @@ struct TrainingOptionsGroup: ParsableArguments {
 
     /// The recipe's training options (or `base`'s) with the options given.
     func trainingOptions(seed: UInt64, base: TrainingOptions? = nil) -> TrainingOptions {
-        var o = base ?? recipe.options
+        var o = base ?? recipe.recipe.options
         o.epochs = epochs ?? o.epochs
         o.batchSize = batch ?? o.batchSize
         o.learningRate = lr ?? o.learningRate

@@ -22,8 +22,8 @@ struct ScheduleOptions: ParsableArguments {
     func plateau() throws -> PlateauReduction? {
         guard let text = reduceLrOnPlateau else { return nil }
         let parts = CommaList.items(text)
-        guard parts.count == 2, let factor = Float(parts[0]), factor > 0, factor < 1, let patience = Int(parts[1]), patience >= 1,
-            patience <= NetworkConfig.limits.epochs.upperBound
+        guard parts.count == 2, let factor = Float(parts[0]), let patience = Int(parts[1]),
+            PlateauReduction(factor: factor, patience: patience).isValid
         else {
             throw ValidationError(
                 "--reduce-lr-on-plateau takes FACTOR,PATIENCE with FACTOR in (0, 1) and PATIENCE at least 1 epoch, e.g. 0.1,10 (got \"\(text.prefix(40))\")"

@@ -137,6 +137,7 @@ struct TrainCommand: ParsableCommand {
         try schedule.apply(to: &options)
         let trainer = try Trainer(config: config, options: options, data: data.0, validation: data.1)
         trainer.backbone = network
+        trainer.backbonePath = backbone.backbone
         if case .identities(let t) = trainer.training {
             var summary = "data: \(t.identities.count) identities, \(t.count) images for training"
             if case .identities(let v) = trainer.validation {
@@ -162,10 +163,6 @@ struct TrainCommand: ParsableCommand {
             if let note = collapseText(r) { printError(note) }
         }
         result.model.info.preparation = preparation
-        if let path = backbone.backbone {
-            result.model.info.training?.backbone = path
-            result.model.info.training?.backboneFrozen = backbone.freezeBackbone
-        }
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)
         try TrainingFiles.save(result.model, historyCSV: result.historyCSV, modelPath: out, historyPath: historyPath)
@@ -212,7 +209,7 @@ struct TrainCommand: ParsableCommand {
             data = try trainingPairs(config, preparer: preparer)
         } else {
             guard let root = self.data else { return }
-            let held = Set(holdout.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            let held = Set(CommaList.items(holdout).filter { !$0.isEmpty })
             let trainSet = try ImageFolder(root: root, for: config, excluding: held, preparer: preparer)
             let validation = held.isEmpty ? nil : try ImageFolder(root: root, for: config, only: held, preparer: preparer)
             failed = trainSet.failedToAcquire + (validation?.failedToAcquire ?? [])

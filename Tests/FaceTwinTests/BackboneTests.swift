@@ -33,8 +33,12 @@ final class BackboneTests: XCTestCase {
         options.freezeBackbone = true
         let trainer = try Trainer(config: config, options: options, data: train, validation: val)
         trainer.backbone = base.siamese!
+        trainer.backbonePath = "base.safetensors"
         let result = try trainer.run()
         let net = result.model.siamese!
+        // The library's model records where the backbone came from and that it was frozen.
+        XCTAssertEqual(result.model.info.training?.backbone, "base.safetensors")
+        XCTAssertEqual(result.model.info.training?.backboneFrozen, true)
         let before = Dictionary(uniqueKeysWithValues: base.siamese!.stateTensors.map { ($0.name, $0.tensor.toArray()) })
         for (name, tensor) in net.stateTensors where !name.hasPrefix("head.") {
             XCTAssertEqual(tensor.toArray(), before[name], "\(name) is the backbone's")
@@ -50,7 +54,10 @@ final class BackboneTests: XCTestCase {
         options.freezeBackbone = false
         let tuner = try Trainer(config: config, options: options, data: train, validation: val)
         tuner.backbone = base.siamese!
-        let tuned = try tuner.run().model.siamese!
+        let tunedModel = try tuner.run().model
+        XCTAssertEqual(tunedModel.info.training?.backbone, "(not recorded)")
+        XCTAssertEqual(tunedModel.info.training?.backboneFrozen, false)
+        let tuned = tunedModel.siamese!
         XCTAssertNotEqual(tuned.stateTensors.first { $0.name == "cnn1.1.weight" }!.tensor.toArray(), before["cnn1.1.weight"])
 
         // A frozen backbone with the distance head has nothing to train.

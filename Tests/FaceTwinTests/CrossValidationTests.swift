@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinTraining
 
 /// Subject-disjoint folds: the split, and a tiny end-to-end run.
 final class CrossValidationTests: XCTestCase {

@@ -9,8 +9,8 @@ import XCTest
 /// architecture (widths divided by 16): the numbers, not the faces, are under test here
 /// (`DlibParityTests` checks the pretrained weights against dlib).
 final class DlibResNetModelTests: XCTestCase {
-    static func narrowModel(seed: UInt64 = 1) -> FaceModel {
-        let net = DlibResNet(architecture: .reduced(widthDivisor: 16), seed: seed)
+    static func narrowModel(seed: UInt64 = 1) throws -> FaceModel {
+        let net = try DlibResNet(architecture: .reduced(widthDivisor: 16), seed: seed)
         for (i, (_, p)) in net.namedParameters.enumerated() where p.value.shape.count == 1 {
             var rng = RandomSource(seed: seed * 1000 + UInt64(i))
             for j in 0..<p.value.count { p.value.pointer[j] = Float.random(in: 0.5...1.5, using: &rng) }
@@ -26,7 +26,7 @@ final class DlibResNetModelTests: XCTestCase {
     func testSaveAndLoadKeepWeightsThresholdLandmarksAndSource() throws {
         let dir = try temporaryDirectory(self)
         let path = dir.appendingPathComponent("r.safetensors").path
-        let model = Self.narrowModel()
+        let model = try Self.narrowModel()
         XCTAssertEqual(model.info.threshold, 0.6)
         XCTAssertEqual(model.info.thresholdMethod, "dlib default (0.6)")
         model.landmarkModel = Data([9, 8, 7])
@@ -59,14 +59,14 @@ final class DlibResNetModelTests: XCTestCase {
         XCTAssertEqual(calibrated.info.threshold, 0.42)
         XCTAssertEqual(calibrated.info.thresholdMethod, "EER on test identities")
         XCTAssertEqual(calibrated.fingerprint, model.computeFingerprint())
-        XCTAssertNotEqual(Self.narrowModel(seed: 2).computeFingerprint(), model.computeFingerprint())
+        XCTAssertNotEqual(try Self.narrowModel(seed: 2).computeFingerprint(), model.computeFingerprint())
     }
 
     /// A file as `import-dlib` writes it (no `info` metadata) gets dlib's threshold.
     func testFileWithoutInfoGetsDlibsThreshold() throws {
         let dir = try temporaryDirectory(self)
         let path = dir.appendingPathComponent("r.safetensors").path
-        let model = Self.narrowModel()
+        let model = try Self.narrowModel()
         var writer = SafeTensorsWriter()
         for (name, t) in model.network.stateTensors { writer.add(name, floats: t.toArray(), shape: t.shape) }
         writer.metadata = [

@@ -178,7 +178,7 @@ final class ErrorTableTests: XCTestCase {
             try FileManager.default.copyItem(atPath: model, toPath: moved)
             try Self.run(["enroll", "--gallery", orphanGallery, "--model", moved] + alice)
             try FileManager.default.removeItem(atPath: moved)
-            let resnet = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1))
+            let resnet = try FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 32), seed: 1))
             resnet.landmarkModel = Data([1, 2, 3, 4])
             resnet.detectorModel = Data([5, 6, 7, 8])
             try resnet.save(to: resnetModel)
@@ -491,6 +491,10 @@ final class ErrorTableTests: XCTestCase {
                 + "ScheduleOptions.swift --reduce-lr-on-plateau takes FACTOR,PATIENCE with FACTOR in (0, 1) and PATIENCE at least 1 epoch, e.g. 0.1,10 (got \"{text}\")":
                 {
                     train + ["--reduce-lr-on-plateau", "2,1"]
+                },
+            "TrainingError.validationLossNeeded {--reduce-lr-on-plateau or --keep best-loss} needs validation data (the validation loss): give --holdout, --validation-share or --validation-pairs":
+                {
+                    train + ["--keep", "best-loss", "--out", f.path("m.safetensors")]
                 },
             cli + "PairOptions.swift --label-means goes with --pairs or --pair-folders": {
                 verify + ["--label-means", "same", f.probe]

@@ -247,7 +247,7 @@ final class GradientCheckTests: XCTestCase {
 
     // MARK: TrainingStep
 
-    func testSiameseTrainStepGradients() {
+    func testSiameseTrainStepGradients() throws {
         let config = NetworkConfig(inputHeight: 6, inputWidth: 5, channels: [2, 3], hidden: [7], embeddingSize: 3)
         let net = SiameseNetwork(config: config, seed: 80)
         // Non-trivial BatchNorm affine parameters, so their gradients pass through scaled.
@@ -261,12 +261,13 @@ final class GradientCheckTests: XCTestCase {
         let b = 3, dim = config.embeddingSize
         let labels: [Float] = [0, 1, 1]
         let images = randomTensor([2 * b, 1, config.inputHeight, config.inputWidth], seed: 82, offset: 0.5, spread: 1)
-        let step = TrainingStep(network: net, loss: ContrastiveLoss(margin: 2))
+        let step = try TrainingStep(network: net, loss: ContrastiveLoss(margin: 2))
 
         // The loss in Double from the embeddings; the engine's own Float value must agree with it.
         var worstLossMismatch = 0.0
         func objective() -> Double {
-            let (value, emb) = step.run(images: images, labels: labels)
+            let output = step.run(images: images, labels: labels)
+            let (value, emb) = (output.loss, output.embeddings)
             let e = emb.toArray()
             let reference = referenceContrastive(
                 Array(e[0..<(b * dim)]), Array(e[(b * dim)...]), dim: dim, labels: labels, margin: 2)
@@ -694,7 +695,7 @@ extension GradientCheckTests {
     /// A whole training step of a twin with the sigmoid head: every parameter's gradient, from
     /// the images through the CNN, the distance and the head, against finite differences of the
     /// loss computed in Double from the step's embeddings and the head's parameters.
-    func testSigmoidHeadTrainStepGradients() {
+    func testSigmoidHeadTrainStepGradients() throws {
         let config = NetworkConfig(
             inputHeight: 6, inputWidth: 5, channels: [2, 3], hidden: [7], embeddingSize: 3, inputChannels: 3, head: .sigmoid)
         let net = SiameseNetwork(config: config, seed: 96)
@@ -711,11 +712,12 @@ extension GradientCheckTests {
         let b = 4, dim = config.embeddingSize
         let labels: [Float] = [0, 1, 1, 0]
         let images = randomTensor([2 * b, 3, config.inputHeight, config.inputWidth], seed: 98, offset: 0.5, spread: 1)
-        let step = TrainingStep(network: net, loss: ContrastiveLoss(margin: 1))
+        let step = try TrainingStep(network: net, loss: ContrastiveLoss(margin: 1))
 
         var worstLossMismatch = 0.0
         func objective() -> Double {
-            let (value, emb) = step.run(images: images, labels: labels)
+            let output = step.run(images: images, labels: labels)
+            let (value, emb) = (output.loss, output.embeddings)
             let e = emb.toArray()
             let d = (0..<b).map { k -> Double in
                 var sq = 0.0

@@ -379,7 +379,7 @@ final class HostileValuesTests: XCTestCase {
             "train", "--recipe", "reference", "--data", data, "--size", "24", "--hidden", "32", "--lr", "10", "--epochs", "4",
             "--holdout", "s1,s2", "--out", out, "--quiet"
         ])
-        assertRefused(r, ["diverged at epoch"], "--lr 10")
+        assertRefused(r, ["diverged at epoch", "no model was written (try a smaller --lr)"], "--lr 10")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no model written")
     }
 

@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import FaceTwin
+@testable import FaceTwinTraining
 
 final class IdentityBatchTests: XCTestCase {
     /// 6 identities with 5, 5, 4, 3, 2 and 6 images.

@@ -112,7 +112,7 @@ final class InstructionSetTests: XCTestCase {
         for (name, config) in configs {
             var runs: [InstructionSet: (losses: [Float], embeddings: [Float])] = [:]
             for set in InstructionSet.available {
-                runs[set] = InstructionSet.forcing(set) { trainingSteps(config) }
+                runs[set] = try InstructionSet.forcing(set) { try trainingSteps(config) }
             }
             let (a, b) = (try XCTUnwrap(runs[.avx2FMA]), try XCTUnwrap(runs[.baseline]))
             assertClose(a.losses, b.losses.map(Double.init), "\(name): losses, AVX2 against baseline")
@@ -128,7 +128,7 @@ final class InstructionSetTests: XCTestCase {
         let file = try SafeTensorsFile(path: path)
         let architecture = try JSONDecoder().decode(
             DlibResNetArchitecture.self, from: Data(try XCTUnwrap(file.metadata["architecture"]).utf8))
-        let net = DlibResNet(architecture: architecture, seed: nil)
+        let net = try DlibResNet(architecture: architecture, seed: nil)
         for (name, p) in net.namedParameters {
             p.value.copy(from: Tensor(shape: p.value.shape, values: try file.floats("init." + name)))
         }
@@ -179,11 +179,11 @@ final class InstructionSetTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private func trainingSteps(_ config: NetworkConfig) -> (losses: [Float], embeddings: [Float]) {
+    private func trainingSteps(_ config: NetworkConfig) throws -> (losses: [Float], embeddings: [Float]) {
         let net = SiameseNetwork(config: config, seed: 5)
         let adam = Adam(parameters: net.namedParameters.map(\.parameter), learningRate: 1e-3)
         adam.fusionMinimum = 1 << 10
-        let step = TrainingStep(network: net, loss: ContrastiveLoss(margin: 2))
+        let step = try TrainingStep(network: net, loss: ContrastiveLoss(margin: 2))
         var rng = RandomSource(seed: 6)
         let batch = 4, size = config.imageSize
         var losses: [Float] = [], embeddings: [Float] = []
@@ -192,7 +192,8 @@ final class InstructionSetTests: XCTestCase {
                 shape: [2 * batch, config.inputChannels, config.inputHeight, config.inputWidth],
                 values: values(2 * batch * size, &rng))
             adam.zeroGradients(fuseIntoBackward: true)
-            let (loss, e) = step.run(images: images, labels: [0, 1, 0, 1])
+            let output = step.run(images: images, labels: [0, 1, 0, 1])
+            let (loss, e) = (output.loss, output.embeddings)
             adam.update()
             losses.append(loss)
             embeddings = e.toArray()

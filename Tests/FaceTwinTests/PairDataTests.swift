@@ -121,7 +121,7 @@ final class PairDataTests: XCTestCase {
         XCTAssertEqual(train.count, 48)
         XCTAssertEqual(train.genuineCount, 24)
         var options = TrainingOptions(epochs: 3, batchSize: 8, seed: 5)
-        options.recipe = "reference"
+        options.recipe = .reference
         var reports: [EpochReport] = []
         let result = try Trainer(config: config, options: options, data: .pairs(train), validation: .pairs(val)).run {
             reports.append($0)

@@ -18,11 +18,11 @@ final class ResNetFineTuningTests: XCTestCase {
         let architecture = try JSONDecoder().decode(
             DlibResNetArchitecture.self, from: Data(try XCTUnwrap(file.metadata["architecture"]).utf8))
         XCTAssertEqual(architecture.head, .sigmoid)
-        let net = DlibResNet(architecture: architecture, seed: nil)
+        let net = try DlibResNet(architecture: architecture, seed: nil)
         let state = net.stateTensors
         for (name, tensor) in state { tensor.copy(from: Tensor(shape: tensor.shape, values: try file.floats("init." + name))) }
         let lr = try file.floats("lr")[0], scale = try file.floats("backbone_scale")[0]
-        let step = ResNetTrainingStep(network: net, margin: 1, learningRate: lr, backboneScale: scale)
+        let step = try ResNetTrainingStep(network: net, margin: 1, learningRate: lr, backboneScale: scale)
         XCTAssertEqual(step.backboneAdam?.learningRate, lr * scale)
         XCTAssertEqual(step.headAdam?.learningRate, lr)
 
@@ -84,7 +84,7 @@ final class ResNetFineTuningTests: XCTestCase {
 
     func testFrozenBackboneStaysBitIdenticalAndOnlyTheHeadLearns() throws {
         let architecture = DlibResNetArchitecture.reduced(widthDivisor: 16, embedding: 8)
-        let backbone = FaceModel(resnet: DlibResNet(architecture: architecture, seed: 5))
+        let backbone = try FaceModel(resnet: DlibResNet(architecture: architecture, seed: 5))
         let before = backbone.resnet!.namedParameters.map { $0.parameter.value.toArray() }
         let root = try folder(identities: 4, images: 3, side: 150)
         let data = try ImageFolder(root: root.path, for: backbone.config)
@@ -123,7 +123,7 @@ final class ResNetFineTuningTests: XCTestCase {
     /// crossval of dlib's ResNet: subject-disjoint folds of its chips, each scored zero-shot (the
     /// backbone's own figure on the fold's people) or after fine-tuning on the other folds.
     func testCrossValidationZeroShotAndFineTuned() throws {
-        let backbone = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 9))
+        let backbone = try FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 9))
         let chips = try ImageFolder(root: try folder(identities: 4, images: 3, side: 150).path, for: backbone.config)
         var options = TrainingOptions.resNetFineTuning
         options.epochs = 1
@@ -151,7 +151,7 @@ final class ResNetFineTuningTests: XCTestCase {
 
     /// Labelled pairs instead of identity folders: each step takes the next listed pairs.
     func testFineTunesOnLabelledPairs() throws {
-        let backbone = FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 4))
+        let backbone = try FaceModel(resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 4))
         let root = try folder(identities: 3, images: 2, side: 150)
         func image(_ id: Int, _ i: Int) -> String { root.appendingPathComponent("p\(id)/\(i).pgm").path }
         let list = [
@@ -167,6 +167,7 @@ final class ResNetFineTuningTests: XCTestCase {
         let result = try tuner.run()
         XCTAssertEqual(result.history.map(\.steps), [2, 2])
         XCTAssertEqual(result.model.info.training?.trainPairs, 4)
+        XCTAssertEqual(result.model.info.training?.recipe, "resnet-fine-tune", "the recipe's name, as model files record it")
         XCTAssertEqual(result.model.info.thresholdMethod, "EER on validation pairs pairs.csv")
         XCTAssertNotNil(result.history.last?.validation)
     }
@@ -175,7 +176,7 @@ final class ResNetFineTuningTests: XCTestCase {
     func testHeadWithANegativeVarianceIsRefused() throws {
         var architecture = DlibResNetArchitecture.reduced(widthDivisor: 32)
         architecture.head = .sigmoid
-        let network = DlibResNet(architecture: architecture, seed: 2)
+        let network = try DlibResNet(architecture: architecture, seed: 2)
         try XCTUnwrap(network.head).norm.runningVar.fill(-0.5)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ft-\(UUID().uuidString).safetensors").path
         addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
@@ -186,7 +187,7 @@ final class ResNetFineTuningTests: XCTestCase {
     }
 
     func testBackboneRulesAreTypedErrors() throws {
-        let backbone = FaceModel(
+        let backbone = try FaceModel(
             resnet: DlibResNet(architecture: .reduced(widthDivisor: 16, embedding: 8), seed: 5))
         let data = try ImageFolder(root: try folder(identities: 2, images: 2, side: 150).path, for: backbone.config)
         var options = TrainingOptions.resNetFineTuning

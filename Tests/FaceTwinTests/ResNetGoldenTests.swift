@@ -14,7 +14,7 @@ final class ResNetGoldenTests: XCTestCase {
         let architecture = try JSONDecoder().decode(
             DlibResNetArchitecture.self, from: Data(try XCTUnwrap(file.metadata["architecture"]).utf8))
         XCTAssertNil(architecture.problem())
-        let net = DlibResNet(architecture: architecture, seed: nil)
+        let net = try DlibResNet(architecture: architecture, seed: nil)
         for (name, p) in net.namedParameters {
             let values = try file.floats("init." + name)
             XCTAssertEqual(values.count, p.value.count, name)

@@ -160,8 +160,8 @@ final class ResNetLayerGradientTests: XCTestCase {
     /// in each single weight, so a large step costs no truncation error and keeps Float32
     /// rounding of the forward small beside the difference; the checker's half-step estimate
     /// catches the steps that cross a ReLU or max-pool kink.
-    func testResNetGradients() {
-        let net = DlibResNet(architecture: Self.smallArchitecture, seed: 80)
+    func testResNetGradients() throws {
+        let net = try DlibResNet(architecture: Self.smallArchitecture, seed: 80)
         for (i, (_, p)) in net.namedParameters.enumerated() where p.value.shape.count == 1 {
             // Affine maps away from the identity, so that their gradients are checked too.
             p.value.copy(from: randomTensor(p.value.shape, seed: 81 + UInt64(i), offset: 1, spread: 0.3))
@@ -190,8 +190,8 @@ final class ResNetLayerGradientTests: XCTestCase {
         XCTAssertEqual(numeric, analytic, accuracy: 0.02 * abs(analytic), "the images' gradient along a random direction")
     }
 
-    func testResNetEvaluationMatchesTraining() {
-        let net = DlibResNet(architecture: Self.smallArchitecture, seed: 92)
+    func testResNetEvaluationMatchesTraining() throws {
+        let net = try DlibResNet(architecture: Self.smallArchitecture, seed: 92)
         let x = randomTensor([3, 3, 24, 24], seed: 93, offset: 0.5, spread: 0.5)
         let training = net.forward(x, mode: .training).toArray()
         let evaluation = net.forward(x, mode: .evaluation).toArray()

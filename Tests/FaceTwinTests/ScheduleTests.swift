@@ -45,11 +45,24 @@ final class ScheduleTests: XCTestCase {
         var options = TrainingOptions(epochs: 2, batchSize: 8, margin: 1)
         options.keep = .bestLoss
         XCTAssertThrowsError(try Trainer(config: Self.config, options: options, data: train, validation: nil)) {
-            XCTAssertTrue("\($0)".contains("need validation data"), "\($0)")
+            guard case TrainingError.validationLossNeeded(let plateau, let keep) = $0 else { return XCTFail("\($0)") }
+            XCTAssertNil(plateau)
+            XCTAssertEqual(keep, .bestLoss)
+            XCTAssertEqual(
+                "\($0)",
+                "keeping the epoch of best-loss (the lowest validation loss) needs validation data: it follows the validation loss"
+            )
         }
         options.keep = .bestEER
         options.reduceOnPlateau = PlateauReduction(factor: 0.1, patience: 10)
-        XCTAssertThrowsError(try Trainer(config: Self.config, options: options, data: train, validation: nil))
+        XCTAssertThrowsError(try Trainer(config: Self.config, options: options, data: train, validation: nil)) {
+            guard case TrainingError.validationLossNeeded(let plateau, _) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(plateau, PlateauReduction(factor: 0.1, patience: 10))
+            XCTAssertEqual(
+                "\($0)",
+                "the plateau reduction of the learning rate (factor 0.1, patience 10) needs validation data: it follows the validation loss"
+            )
+        }
         let bad = try runFacetwin(["train", "--data", "x", "--reduce-lr-on-plateau", "1.5,3"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("--reduce-lr-on-plateau takes FACTOR,PATIENCE"), bad.stderr)

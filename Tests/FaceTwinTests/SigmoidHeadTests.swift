@@ -33,7 +33,7 @@ final class SigmoidHeadTests: XCTestCase {
         let valList = try PairList(pairFolders: dir.appendingPathComponent("val").path)
         let val = try PairImages(valList.labelledPairs, for: Self.config)
         var options = TrainingOptions(epochs: 2, batchSize: 8, margin: 1, seed: 2)
-        options.recipe = "reference"
+        options.recipe = .reference
         let result = try Trainer(config: Self.config, options: options, data: .pairs(train), validation: .pairs(val)).run()
         let model = result.model
         XCTAssertEqual(model.info.threshold, 0.5)
@@ -148,7 +148,7 @@ final class SigmoidHeadTests: XCTestCase {
         let val = try PairImages(
             try PairList(pairFolders: dir.appendingPathComponent("val").path).labelledPairs, for: Self.config)
         var options = TrainingOptions(epochs: 2, batchSize: 8, margin: 1, seed: 2)
-        options.recipe = "reference"
+        options.recipe = .reference
         XCTAssertThrowsError(
             try Trainer(config: Self.config, options: options, data: .pairs(train), validation: .pairs(val)).run()
         ) { error in

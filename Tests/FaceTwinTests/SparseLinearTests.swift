@@ -90,11 +90,11 @@ final class SparseLinearTests: XCTestCase {
     }
 
     /// A trained network with non-trivial BatchNorm statistics.
-    private func trainedNetwork() -> SiameseNetwork {
+    private func trainedNetwork() throws -> SiameseNetwork {
         let network = SiameseNetwork(config: Self.config, seed: 5)
         let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: 5e-3)
         let batch = Tensor(shape: [8, 1, 20, 20], values: images(8, seed: 6))
-        let step = TrainingStep(network: network, loss: ContrastiveLoss(margin: 2))
+        let step = try TrainingStep(network: network, loss: ContrastiveLoss(margin: 2))
         for _ in 0..<5 {
             adam.zeroGradients()
             step.run(images: batch, labels: [0, 1, 0, 1])
@@ -103,8 +103,8 @@ final class SparseLinearTests: XCTestCase {
         return network
     }
 
-    func testFrozenNetworkGivesTheDenseEmbeddingsOncePastItsThreshold() {
-        let network = trainedNetwork()
+    func testFrozenNetworkGivesTheDenseEmbeddingsOncePastItsThreshold() throws {
+        let network = try trainedNetwork()
         network.options.sparseBuildThreshold = 40
         let pixels = images(20, seed: 7)
         let dense = network.embed(pixels: pixels, count: 20, batchSize: 20)
@@ -130,7 +130,7 @@ final class SparseLinearTests: XCTestCase {
     }
 
     func testTrainingAndLoadingThawTheNetwork() throws {
-        let network = trainedNetwork()
+        let network = try trainedNetwork()
         network.options.sparseBuildThreshold = 0
         let pixels = images(16, seed: 8)
         network.freezeForInference()
@@ -140,7 +140,7 @@ final class SparseLinearTests: XCTestCase {
         // A training step changes the weights: the network thaws, and embeds with the new ones.
         let adam = Adam(parameters: network.namedParameters.map(\.parameter), learningRate: 5e-2)
         adam.zeroGradients()
-        TrainingStep(network: network, loss: ContrastiveLoss(margin: 2))
+        try TrainingStep(network: network, loss: ContrastiveLoss(margin: 2))
             .run(images: Tensor(shape: [8, 1, 20, 20], values: images(8, seed: 9)), labels: [1, 0, 1, 0])
         adam.update()
         XCTAssertFalse(network.isFrozen)

@@ -161,13 +161,17 @@ final class CollapseTests: XCTestCase {
         } catch {
             failure = error
         }
-        guard let failure, case .collapsed(let epoch, let restarts) = failure else {
+        guard let failure, case .collapsed(let epoch, let restarts, let rate) = failure else {
             return XCTFail("no collapse: \(String(describing: failure))")
         }
         XCTAssertEqual(epoch, 1)
         XCTAssertEqual(restarts, 0)
+        XCTAssertEqual(rate, trainer.options.learningRate)
         XCTAssertTrue(failure.description.contains("training collapsed at epoch 1"), failure.description)
         XCTAssertTrue(failure.description.contains("no model was written"), failure.description)
+        // The library names the learning rate's value, not a command-line option.
+        XCTAssertTrue(failure.description.contains("(learning rate \(rate): try a smaller one)"), failure.description)
+        XCTAssertFalse(failure.description.contains("--"), failure.description)
         XCTAssertEqual(seen.count, 1)
         XCTAssertTrue(seen[0].collapsed)
         XCTAssertLessThan(seen[0].bands.impostorP90, 0.2, "the impostors' distances are near zero")
@@ -184,7 +188,7 @@ final class CollapseTests: XCTestCase {
             XCTAssertFalse(kept.collapsed)
             XCTAssertGreaterThan(result.model.info.training?.collapseRestarts ?? 0, 0)
         } catch {
-            guard case .collapsed(_, let restarts) = error else { return XCTFail("\(error)") }
+            guard case .collapsed(_, let restarts, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(restarts, 2, "it gives up only after its restarts")
         }
         let collapses = seen.filter(\.collapsed)
