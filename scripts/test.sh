@@ -8,7 +8,10 @@
 # The tests run optimised, built by the release configuration with testability
 # (-enable-testing, for `@testable import`) and the test-only write-point hook
 # (-D FACETWIN_TEST_HOOKS, Sources/FaceTwinSupport/WritePoint.swift): they train real networks,
-# and the package carries no optimisation flags of its own. Arguments go to `swift test` (e.g. --filter GoldenTests).
+# and the package carries no optimisation flags of its own. The build refuses a target that imports
+# another of the package's targets without depending on it (--explicit-target-dependency-import-check),
+# so the layering of docs/DESIGN.md holds even in an incremental build. Arguments go to `swift test`
+# (e.g. --filter GoldenTests).
 # Before the suite: the release binary under an emulated CPU without AVX2
 # (scripts/check-portable.sh) and the example package that depends on FaceTwin
 # (scripts/example.sh).
@@ -16,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
 scripts/format.sh --check
-TESTING=(-c release -Xswiftc -enable-testing -Xswiftc -DFACETWIN_TEST_HOOKS)
+TESTING=(-c release -Xswiftc -enable-testing -Xswiftc -DFACETWIN_TEST_HOOKS --explicit-target-dependency-import-check error)
 swift build "${TESTING[@]}" --build-tests
 BIN="$(swift build "${TESTING[@]}" --show-bin-path)/facetwin"
 scripts/fetch-models.sh --facetwin "$BIN" || echo "test: going on without the pretrained model" >&2

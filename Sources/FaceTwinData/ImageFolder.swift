@@ -68,6 +68,9 @@ public struct ImageFolder: Sendable {
     public let attemptedByLabel: [Int]
     /// The size every image had as decoded (before preparation), nil when sizes varied.
     public let sourceSize: ImageSize?
+    /// What prepared each image before resizing (face detection and alignment), nil for images
+    /// taken as given.
+    public let preparer: (any ImagePreparing)?
 
     /// Number of images.
     public var count: Int { labels.count }
@@ -155,14 +158,16 @@ public struct ImageFolder: Sendable {
             root: root, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
             inset: inset, identities: selected, pixels: keptPixels, labels: keptLabels, paths: keptPaths,
             imagesByLabel: keptByLabel, skippedFiles: skipped, failedToAcquire: failed,
-            attemptedByLabel: byLabel.map(\.count), sourceSize: sizes.count == 1 ? sizes.first : nil)
+            attemptedByLabel: byLabel.map(\.count), sourceSize: sizes.count == 1 ? sizes.first : nil,
+            preparer: preparer)
     }
 
     /// A folder from its parts (the scan above, and ``splitting(off:)``).
     private init(
         root: String, width: Int, height: Int, channels: Int, invert: Bool, standardize: Bool, inset: Double,
         identities: [String], pixels: [Float], labels: [Int], paths: [String], imagesByLabel: [[Int]],
-        skippedFiles: Int, failedToAcquire: [ImageError], attemptedByLabel: [Int], sourceSize: ImageSize?
+        skippedFiles: Int, failedToAcquire: [ImageError], attemptedByLabel: [Int], sourceSize: ImageSize?,
+        preparer: (any ImagePreparing)?
     ) {
         self.root = root
         self.width = width
@@ -180,6 +185,7 @@ public struct ImageFolder: Sendable {
         self.failedToAcquire = failedToAcquire
         self.attemptedByLabel = attemptedByLabel
         self.sourceSize = sourceSize
+        self.preparer = preparer
     }
 
     /// Decodes, prepares, resizes and normalizes every file into one contiguous array (the
@@ -282,7 +288,8 @@ extension ImageFolder {
         return ImageFolder(
             root: root, width: width, height: height, channels: channels, invert: invert, standardize: standardize,
             inset: inset, identities: names, pixels: pixels, labels: labels, paths: paths, imagesByLabel: byLabel,
-            skippedFiles: skippedFiles, failedToAcquire: failed, attemptedByLabel: attempted, sourceSize: sourceSize)
+            skippedFiles: skippedFiles, failedToAcquire: failed, attemptedByLabel: attempted, sourceSize: sourceSize,
+            preparer: preparer)
     }
 }
 

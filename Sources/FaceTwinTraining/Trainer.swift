@@ -227,7 +227,8 @@ public final class Trainer {
         }
         var info = ModelInfo(
             config: config, margin: options.margin, threshold: best.threshold,
-            thresholdMethod: best.threshold == nil ? nil : method, training: summary)
+            thresholdMethod: best.threshold == nil ? nil : method, training: summary,
+            preparation: TrainingData.preparationRecord(training: training, validation: validation))
         if config.head == .sigmoid {
             info.threshold = SigmoidHead.decision
             info.thresholdMethod = SigmoidHead.decisionMethod

@@ -71,3 +71,23 @@ public enum TrainingData: Sendable {
         }
     }
 }
+
+extension TrainingData {
+    /// How the images of `training` and `validation` were prepared, as a model trained on them
+    /// records it (``ModelInfo/preparation``): faces detected and aligned by a ``FacePreparer``,
+    /// or crops taken as given (with their size when they all share one). Nil for pairs.
+    static func preparationRecord(training: TrainingData, validation: TrainingData?) -> FacePreparationRecord? {
+        guard case .identities(let folder) = training else { return nil }
+        var folders = [folder]
+        if case .identities(let v)? = validation { folders.append(v) }
+        if let preparer = folder.preparer as? FacePreparer {
+            return FacePreparationRecord(
+                detect: .always, aligner: preparer.aligner, faces: preparer.policy,
+                failedToAcquire: folders.reduce(0) { $0 + $1.failedToAcquire.count })
+        }
+        let sizes = Set(folders.map(\.sourceSize))
+        let size = sizes.count == 1 ? sizes.first! : nil
+        return FacePreparationRecord(
+            detect: .never, cropSize: size, aligner: FaceAligner(width: size?.width ?? 92, height: size?.height ?? 112))
+    }
+}

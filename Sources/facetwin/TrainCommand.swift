@@ -98,21 +98,9 @@ struct TrainCommand: ParsableCommand {
         var notes: [String] = []
         if trainSet.skippedFiles > 0 { notes.append("skipped \(trainSet.skippedFiles) non-image files") }
         if preparer != nil { notes.append("faces detected and aligned, \(failed.count) image(s) without a usable face left out") }
-        let preparation: FacePreparationRecord
-        if let preparer {
-            preparation = FacePreparationRecord(
-                detect: .always, aligner: preparer.aligner, faces: preparer.policy,
-                failedToAcquire: failed.count)
-        } else {
-            // Crops as given: their size (when they share one) tells crops from photos for --detect auto.
-            let sizes = Set([trainSet.sourceSize, validation?.sourceSize ?? trainSet.sourceSize])
-            let size = sizes.count == 1 ? sizes.first! : nil
-            preparation = FacePreparationRecord(
-                detect: .never, cropSize: size, aligner: FaceAligner(width: size?.width ?? 92, height: size?.height ?? 112))
-        }
         try train(
             config: config, backbone: backboneNetwork, data: (.identities(trainSet), validation.map { .identities($0) }),
-            notes: notes, failed: failed, preparation: preparation)
+            notes: notes, failed: failed)
     }
 
     /// The pair data (training and validation), loaded for `config` (through `preparer`), with a summary line.
@@ -130,7 +118,7 @@ struct TrainCommand: ParsableCommand {
 
     func train(
         config: NetworkConfig, backbone network: SiameseNetwork?, data: (TrainingData, TrainingData?),
-        notes: [String] = [], failed: [ImageError] = [], preparation: FacePreparationRecord? = nil
+        notes: [String] = [], failed: [ImageError] = []
     ) throws {
         var options = recipe.trainingOptions(seed: seed)
         options.freezeBackbone = backbone.freezeBackbone
@@ -162,7 +150,6 @@ struct TrainCommand: ParsableCommand {
             printError(line)
             if let note = collapseText(r) { printError(note) }
         }
-        result.model.info.preparation = preparation
         // The model and its history as a pair: see TrainingFiles for the order and the check.
         let historyPath = TrainingFiles.historyPath(for: out)
         try TrainingFiles.save(result.model, historyCSV: result.historyCSV, modelPath: out, historyPath: historyPath)

@@ -127,6 +127,26 @@ final class FacePreparationTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("  \(root.path)/s37/3.ppm: no face found\n"), r.stdout)
     }
 
+    /// The record is the library's: a program that trains with `Trainer` gets the same record as
+    /// `facetwin train`, with no step of its own.
+    func testTrainerRecordsHowItsImagesWerePrepared() throws {
+        let root = try photoFolder()
+        let config = NetworkConfig(inputHeight: 8, inputWidth: 8, channels: [4], hidden: [8])
+        let options = TrainingOptions(epochs: 1, batchSize: 2, seed: 1)
+        let preparer = FacePreparer(cropper: FaceCropper(detector: try FaceDetector(), policy: .largest))
+        let detected = try ImageFolder(root: root.path, for: config, preparer: preparer)
+        var info = try Trainer(config: config, options: options, training: detected, validation: nil).run().model.info
+        XCTAssertEqual(info.preparation?.detect, .always)
+        XCTAssertEqual(info.preparation?.faces, .largest)
+        XCTAssertEqual(info.preparation?.failedToAcquire, 1)
+        XCTAssertEqual(info.preparation?.aligner, FaceAligner())
+
+        let crops = try ImageFolder(root: root.path, for: config)
+        info = try Trainer(config: config, options: options, training: crops, validation: nil).run().model.info
+        XCTAssertEqual(info.preparation?.detect, .never)
+        XCTAssertEqual(info.preparation?.cropSize, ImageSize(width: 160, height: 120))
+    }
+
     func testTrainRecordsHowItsImagesWerePrepared() throws {
         let root = try photoFolder()
         let dir = try temporaryDirectory(self)
