@@ -33,8 +33,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         // FaceServer's run and stop (a ServiceGroup); the version Hummingbird resolves to.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
-        // `swift package generate-documentation` (scripts/docs.sh); a plugin, not linked.
-        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS is opened with dlopen at first use, or portable kernels run under a memory limit

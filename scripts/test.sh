@@ -13,8 +13,8 @@
 # so the layering of docs/DESIGN.md holds even in an incremental build. Arguments go to `swift test`
 # (e.g. --filter GoldenTests).
 # Before the suite: the release binary under an emulated CPU without AVX2
-# (scripts/check-portable.sh) and the example package that depends on FaceTwin
-# (scripts/example.sh).
+# (scripts/check-portable.sh), the example package that depends on FaceTwin
+# (scripts/example.sh), and the API documentation, whose every link must resolve (scripts/docs.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
@@ -26,6 +26,13 @@ scripts/fetch-models.sh --facetwin "$BIN" || echo "test: going on without the pr
 scripts/fetch-test-tools.sh || echo "test: going on without schemathesis or chromium" >&2
 scripts/check-portable.sh --facetwin "$BIN"
 scripts/example.sh --facetwin "$BIN"
+if command -v docc >/dev/null; then
+  docs=$(mktemp -d)
+  scripts/docs.sh --no-build --out "$docs"
+  rm -rf "$docs"
+else
+  echo "test: API documentation not checked: no docc in the Swift toolchain" >&2
+fi
 if [ "${FACETWIN_TEST_POSTGRES:-}" = "none" ]; then
   unset FACETWIN_TEST_POSTGRES
 elif [ -z "${FACETWIN_TEST_POSTGRES:-}" ]; then

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One folder's entries, as every reader of identity folders (`<root>/<identity>/<image>`) sees
-/// them: natural order (``NaturalOrder``: `s2` before `s10`), hidden entries (names starting
+/// them: natural order (`NaturalOrder`: `s2` before `s10`), hidden entries (names starting
 /// with a dot: `.git`, `.DS_Store`) kept apart, each entry's kind found by following symbolic
 /// links. A folder lists its own entries only: a link back up the tree is an entry, never
 /// followed further, so a loop of links cannot make a scan run forever.

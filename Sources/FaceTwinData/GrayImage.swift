@@ -2,7 +2,7 @@
 ///
 /// This is the one in-memory image form of the data layer: every Netpbm
 /// variant is reduced to it by ``ImageDecoder`` (so the rest of the code never
-/// sees maxvals, channels or alpha), and ``Resize`` works on it exactly as
+/// sees maxvals, channels or alpha), and `Resize` works on it exactly as
 /// Pillow works on a mode "L" image, which keeps us byte-compatible with the
 /// PyTorch reference pipeline.
 public struct GrayImage: Equatable, Sendable {

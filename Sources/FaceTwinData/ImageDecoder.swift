@@ -102,7 +102,7 @@ public struct DecodedImage: Equatable, Sendable {
 /// (`CNetpbm`, `CImageCodecs`): a bad file becomes a thrown ``ImageError`` with
 /// a one-line message, never an `exit()` or a crash. The header's
 /// `width × height` is checked against `maxPixels` before any pixel memory is
-/// allocated, whatever the format. Files are opened with ``InputFile``, so a named
+/// allocated, whatever the format. Files are opened with `InputFile`, so a named
 /// pipe, socket or device is refused rather than waited on.
 ///
 /// Conversion rules, chosen to match what `PIL.Image.open(path)` then

@@ -31,7 +31,7 @@ public enum ImageError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Face detection was asked for (``FaceModel/facePreparer``) and found no face: a failure
     /// to acquire (to enroll, when enrolling).
     case noFace(path: String)
-    /// The image is (nearly) one grey level (``FaceCheck/isBlank(_:)``): no face can be in it, a
+    /// The image is (nearly) one grey level (`FaceCheck/isBlank(_:)`): no face can be in it, a
     /// failure to acquire.
     case blankImage(path: String)
     /// Face detection found several faces and the policy refuses such photos.

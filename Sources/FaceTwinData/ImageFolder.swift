@@ -14,7 +14,7 @@ import Darwin
 /// This is the layout of ORL and of every "folder per person" dataset, and of
 /// `torchvision.datasets.ImageFolder`. Everything the training and evaluation
 /// code needs is computed here, once: each image is decoded with
-/// ``ImageDecoder``, resized with Pillow-exact ``Resize/bilinear(_:width:height:)``
+/// ``ImageDecoder``, resized with Pillow-exact `Resize/bilinear(_:width:height:)`
 /// and scaled to [0, 1], so an epoch never touches the disk and a Swift run
 /// sees the same inputs as the PyTorch reference.
 ///

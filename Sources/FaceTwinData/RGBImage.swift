@@ -2,7 +2,7 @@
 ///
 /// What a colour photo (PNG, JPEG, PPM) decodes to before it is reduced to
 /// ``GrayImage``; the colour network input (three planes) is built from it with
-/// ``channel(_:)`` and ``Resize/networkInput(_:width:height:invert:matching:)-(RGBImage,_,_,_,_)``.
+/// ``channel(_:)`` and `Resize/networkInput(_:width:height:invert:matching:)-(RGBImage,_,_,_,_)`.
 public struct RGBImage: Equatable, Sendable {
     /// Number of columns.
     public let width: Int
@@ -68,7 +68,7 @@ public struct RGBImage: Equatable, Sendable {
 
     /// One channel (0 red, 1 green, 2 blue) as a gray image: Pillow resizes an
     /// RGB image band by band with the same arithmetic as an "L" image, so
-    /// resizing each channel with ``Resize`` gives what Pillow gives for the RGB image.
+    /// resizing each channel with `Resize` gives what Pillow gives for the RGB image.
     public func channel(_ c: Int) -> GrayImage {
         precondition((0..<3).contains(c), "RGB channel \(c) is not 0, 1 or 2")
         let count = width * height

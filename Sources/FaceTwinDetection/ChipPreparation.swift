@@ -82,7 +82,7 @@ final class ChipSource: @unchecked Sendable {
 }
 
 extension FacePreparer {
-    /// The preparation of photos for dlib's ResNet (``ChipSource``), with the 5-point landmark
+    /// The preparation of photos for dlib's ResNet (`ChipSource`), with the 5-point landmark
     /// model `landmarkModel` (the bytes of dlib's `shape_predictor_5_face_landmarks.dat`, which
     /// the model file carries; `modelName` names the model in errors) and, when given, the face
     /// detector `detectorModel` the model file carries (``FaceDetector/exportDetector()``).

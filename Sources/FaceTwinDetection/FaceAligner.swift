@@ -93,7 +93,7 @@ public struct FaceAligner: Equatable, Sendable {
 
     /// The crop with `left` and `right` (photo coordinates) at the eye targets. Outside the
     /// photo the edge pixels are repeated. When the crop shrinks the face by more than 1.5×,
-    /// the photo is first shrunk with ``Resize/bilinear(_:width:height:)`` (which filters, as
+    /// the photo is first shrunk with `Resize/bilinear(_:width:height:)` (which filters, as
     /// Pillow does) so the final bilinear step does not alias.
     public func align(_ image: GrayImage, left: ImagePoint, right: ImagePoint) -> GrayImage {
         var source = image

@@ -19,7 +19,7 @@ import Darwin
 ///
 /// Small faces: dlib's detector window is 80×80 pixels, so images up to ``upsampleLimit`` pixels
 /// are first upsampled 2× (faces down to about 40 px wide are found); images larger than
-/// ``downscaleLimit`` are shrunk (the Pillow-exact bilinear of ``Resize``) before detection and
+/// ``downscaleLimit`` are shrunk (the Pillow-exact bilinear of `Resize`) before detection and
 /// the results mapped back, so the time per photo stays bounded.
 ///
 /// Safe to share between threads (calls are serialized inside).

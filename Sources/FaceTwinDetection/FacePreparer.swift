@@ -3,7 +3,7 @@ import Foundation
 /// Turns a decoded photo into the face crop the network's resize takes: face detection and
 /// alignment (``FaceCropper``), except for images taken as crops (of ``passThroughSize``, or
 /// every image when ``alignsPhotos`` is false), which are used as they are once
-/// ``FaceCheck`` found a face in them. A blank image is refused before anything else.
+/// `FaceCheck` found a face in them. A blank image is refused before anything else.
 ///
 /// The detector can be made on first use (``init(aligner:policy:passThroughSize:detector:)``),
 /// so a run whose images are all crops never loads dlib's landmark model.
@@ -42,7 +42,7 @@ public struct FacePreparer: Sendable {
     }
 
     /// A preparer that takes every image as a crop: refused when blank, without a face found by
-    /// ``FaceCheck``, or with several when `policy` refuses them; else used as it is.
+    /// `FaceCheck`, or with several when `policy` refuses them; else used as it is.
     public init(takingCropsAsTheyAre aligner: FaceAligner = FaceAligner(), policy: MultiFacePolicy = .refuse) {
         self.aligner = aligner
         self.policy = policy

@@ -8,7 +8,7 @@ import Foundation
 /// - ``init(model:folder:)`` / ``init(model:root:identities:)``: all pairs of the images of
 ///   some identities (`VerificationPairs.allPairs`, the protocol of `scripts/facetwin_torch.py`):
 ///   n(n−1)/2 pairs, genuine iff both images are of the same identity.
-/// - ``init(model:pairList:)``: the pairs of a labelled ``PairList``.
+/// - `init(model:pairList:)`: the pairs of a labelled ``PairList``.
 ///
 /// Convention throughout: smaller distance = more similar; match iff distance ≤ threshold.
 public struct Evaluation: Sendable {

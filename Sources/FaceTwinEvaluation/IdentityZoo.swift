@@ -116,7 +116,7 @@ public struct IdentityZoo: Codable, Equatable, Sendable {
         return k + 1 < s.count ? s[k] + (h - Double(k)) * (s[k + 1] - s[k]) : s[k]
     }
 
-    /// The table as CSV (identity names through ``CSV/field(_:)``).
+    /// The table as CSV (identity names through `CSV/field(_:)`).
     public func csv() -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "" }
         var s =

@@ -96,7 +96,7 @@ public struct LFWProtocolResult: Codable, Sendable, Equatable {
 }
 
 extension LFWPairs {
-    /// The LFW figure of an evaluation of ``list`` (``Evaluation/init(model:pairList:)``): its
+    /// The LFW figure of an evaluation of ``list`` (`Evaluation/init(model:pairList:)`): its
     /// scored pairs are matched to the file's pairs in order, pairs left out (failures to
     /// acquire) are counted in their folds.
     public func result(of evaluation: Evaluation) throws(MetricsError) -> LFWProtocolResult {

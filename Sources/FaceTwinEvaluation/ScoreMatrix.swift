@@ -8,7 +8,7 @@ extension Evaluation {
     /// Writes the all-against-all distance matrix of the evaluated images as CSV, for other
     /// tools: a header `image,<path 1>,…,<path n>`, then one row per image, its path and its
     /// Euclidean embedding distance to every image (0 on the diagonal), in the order of
-    /// ``imagePaths``. Rows are written as they are made, through ``OutputFile`` (nothing at
+    /// ``imagePaths``. Rows are written as they are made, through `OutputFile` (nothing at
     /// `path` until the whole matrix is written).
     /// - Throws: `FileError` when the file cannot be written, or when there are more than
     ///   ``scoreMatrixLimit`` images.

@@ -66,7 +66,7 @@ extension Gallery {
             skipBad: skipBad)
     }
 
-    /// ``enrollFolder(root:skipBad:)``'s photos decoded, checked and embedded, not yet written.
+    /// `enrollFolder(root:skipBad:)`'s photos decoded, checked and embedded, not yet written.
     public static func planFolder(root: String, model: FaceModel, gallery: String, skipBad: Bool = false)
         throws(GalleryError) -> EnrollPlan
     {

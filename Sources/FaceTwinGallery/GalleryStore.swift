@@ -101,7 +101,7 @@ extension GalleryStore {
         return ExportedText(text: text, templateCount: templates.count)
     }
 
-    /// Writes every template to `path` (atomically, through ``OutputFile``); returns how many.
+    /// Writes every template to `path` (atomically, through `OutputFile`); returns how many.
     @discardableResult
     public func export(to path: String) throws(GalleryError) -> Int {
         let export = try exportText()
@@ -137,7 +137,7 @@ extension GalleryStore {
 
 /// The writes of one transaction of a store, in the terms enroll and import need. Each store
 /// implements it over its own connection inside its own transaction; the logic of what to
-/// write (``EnrollPlan/write(into:)``, ``TemplateExport/write(into:)``) is shared.
+/// write (`EnrollPlan/write(into:)`, `TemplateExport/write(into:)`) is shared.
 public protocol GalleryWriteTransaction {
     /// The identity whose name is `name` up to Unicode normalization, or nil.
     func identityID(name: String) throws -> Int64?

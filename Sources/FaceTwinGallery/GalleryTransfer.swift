@@ -10,7 +10,7 @@ import GRDB
 ///     identity,path,sha256,e0,e1,…,e<d-1>
 ///     alice,alice/1.pgm,<sha256 hex>,0.0123456789,…
 ///
-/// Identity and path are written with ``CSV/field(_:)`` (quoted when they hold a comma, quote or
+/// Identity and path are written with `CSV/field(_:)` (quoted when they hold a comma, quote or
 /// line break; a leading apostrophe before a character a spreadsheet reads as a formula, which
 /// reading drops again); the values as `%.9g`, which gives every Float32 back exactly.
 public struct TemplateExport: Sendable {

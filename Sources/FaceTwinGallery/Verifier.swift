@@ -89,7 +89,7 @@ public final class Verifier: @unchecked Sendable {
     ///   - threshold: overrides the model's stored threshold.
     /// - Throws: ``GalleryError/noModel(path:)`` for a gallery opened without a model;
     ///   ``GalleryError/noThreshold(modelPath:)`` when neither a threshold is given nor the
-    ///   model has one; ``GalleryError/invalidThreshold(_:)`` for a negative or non-finite one.
+    ///   model has one; `GalleryError/invalidThreshold(_:)` for a negative or non-finite one.
     public init(gallery: any GalleryStore, threshold: Float? = nil) throws(GalleryError) {
         guard let model = gallery.model else { throw .noModel(path: gallery.path) }
         guard let t = threshold ?? model.info.threshold else {

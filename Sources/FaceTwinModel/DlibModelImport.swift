@@ -1,7 +1,7 @@
 import Foundation
 
 /// `facetwin import-dlib`: dlib's face-recognition ResNet, deserialised by dlib itself
-/// (``DlibNetwork``), written as a FaceTwin model file (format `facetwin.dlib-resnet`):
+/// (`DlibNetwork`), written as a FaceTwin model file (format `facetwin.dlib-resnet`):
 /// safetensors with every parameter as F32 under readable names, the architecture read from the
 /// .dat in the metadata, and (optionally) the bytes of dlib's 5-point landmark model, which the
 /// model's chips are aligned with, as the U8 tensor `landmarks.shape_predictor_5`.

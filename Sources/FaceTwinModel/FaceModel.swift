@@ -212,7 +212,7 @@ public final class FaceModel {
 
     // MARK: Saving
 
-    /// Writes the model atomically through ``OutputFile``: to a temporary file beside `path`,
+    /// Writes the model atomically through `OutputFile`: to a temporary file beside `path`,
     /// then renamed over it.
     public func save(to path: String) throws(ModelFileError) {
         let file = try stage(to: path)

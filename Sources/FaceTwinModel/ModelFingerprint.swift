@@ -8,9 +8,9 @@ extension FaceModel {
     /// mean nothing).
     ///
     /// Hashed, in order: a version tag, the network's description
-    /// (``EmbeddingNetwork/fingerprintDescription``: the twin's configuration, or the ResNet's
+    /// (`EmbeddingNetwork/fingerprintDescription`: the twin's configuration, or the ResNet's
     /// architecture, as JSON with sorted keys), then for each tensor of
-    /// ``EmbeddingNetwork/stateTensors`` its name, shape and raw little-endian
+    /// `EmbeddingNetwork/stateTensors` its name, shape and raw little-endian
     /// Float32 bytes, each part preceded by its length so no two models can run together
     /// into the same byte stream. Metadata (threshold, how it was chosen, training facts) is
     /// deliberately left out: calibrating a model's threshold keeps its galleries valid.
@@ -20,7 +20,7 @@ extension FaceModel {
     /// file's metadata is only a hint (``recordedFingerprint``), because a gallery that trusted
     /// it would accept a file whose weights were changed with the metadata left alone. `load`
     /// computes it on a second thread while it copies the weights in, each stretch hashed from
-    /// the network's memory as soon as it is there (``loadWeights(into:from:)``), so a model
+    /// the network's memory as soon as it is there (`loadWeights(into:from:)`), so a model
     /// loaded from a file has it at no cost beyond the load; a model built or changed in
     /// memory computes it on first use, then caches it.
     ///

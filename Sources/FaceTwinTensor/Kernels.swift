@@ -4,15 +4,15 @@ import CKernels
 
 /// Sum of `n` floats with eight SIMD lanes; the lanes are combined in Double.
 @inlinable @inline(__always)
-public func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+package func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     Float(sumDouble(p, n))
 }
 
 /// Sum of `n` floats, accumulated in eight Float lanes per block of 1024 and in Double across
 /// blocks, so long reductions (BatchNorm over 320 000 values) keep their precision
 /// (`facetwin_sum_double`, Sources/CKernels/vector.c: AVX2 or baseline, the same bits).
-@inline(__always)
-public func sumDouble(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+@usableFromInline @inline(__always)
+package func sumDouble(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
     facetwin_sum_double(p, n)
 }
 

@@ -85,7 +85,7 @@ public enum CrossValidationEvent {
 
 /// Subject-disjoint K-fold cross-validation, the project's headline quality protocol.
 ///
-/// The identities are shuffled with a seeded ``RandomSource`` and dealt into K folds like
+/// The identities are shuffled with a seeded `RandomSource` and dealt into K folds like
 /// cards: fold f tests on shuffled[f], shuffled[f+K], shuffled[f+2K], … (the protocol of
 /// `scripts/facetwin_torch.py --folds`, though its shuffle is Python's, so its folds differ). Each
 /// fold trains a fresh network on the other identities, then scores all pairs of its test

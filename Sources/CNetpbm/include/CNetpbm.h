@@ -41,12 +41,12 @@ typedef enum facetwin_netpbm_status {
  * - Images with width*height > max_pixels are rejected after the header is
  *   read and before any raster memory is allocated.
  *
- * On FACETWIN_NETPBM_OK, *out_width/*out_height are set and *out_pixels points to a
+ * On FACETWIN_NETPBM_OK, *out_width and *out_height are set and *out_pixels points to a
  * malloc'ed width*height row-major buffer that the caller releases with
  * facetwin_netpbm_free(). On any other status *out_pixels is NULL, nothing is leaked,
  * and `message` (capacity `message_capacity`, may be 0) holds a one-line,
  * NUL-terminated description without the file name. Once a header has been
- * read, *out_width/*out_height hold its size even on failure (for messages).
+ * read, *out_width and *out_height hold its size even on failure (for messages).
  *
  * Thread-safe: calls are serialized by one internal mutex. Never prints, never
  * exits.
