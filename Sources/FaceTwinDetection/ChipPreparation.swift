@@ -11,6 +11,8 @@ import Foundation
 /// pixels rather than black). A blank image is refused first; several faces follow the policy
 /// (the largest, or refused).
 final class ChipSource: @unchecked Sendable {
+    // @unchecked Sendable: `chipper` and `detector`, made on first use, are read and written under
+    // `lock`; both are themselves safe to share (their C sides serialize every call).
     private let lock = NSLock()
     private let landmarkModel: Data
     private let modelName: String

@@ -18,7 +18,7 @@ import Foundation
 /// The rows of one identity are contiguous. Templates holding NaN or infinity are left out of
 /// the matrix and counted per identity. ``generation`` is the store's when the index was read
 /// (``Verifier`` reloads the index when the store's changes).
-public final class TemplateIndex: @unchecked Sendable {
+public final class TemplateIndex: Sendable {
     /// Values per template.
     public let dimension: Int
     /// The store's generation when this index was read (read before the rows: a change during
@@ -78,6 +78,8 @@ public final class TemplateIndex: @unchecked Sendable {
 
     /// Builds an index from rows read identity by identity (the rows of one identity together).
     public final class Builder: @unchecked Sendable {
+        // @unchecked Sendable: a builder is filled by one thread at a time (the store's reader,
+        // inside one synchronous read while its caller waits), then read once by `finish`.
         let dimension: Int
         let path: String
         var names: [String] = []

@@ -78,6 +78,9 @@ public struct IdentificationResult: Sendable, Equatable, Codable {
 /// again when the gallery's ``GalleryStore/generation()`` changes (an enroll, remove or rename
 /// by any process). A Verifier may be shared between threads.
 public final class Verifier: @unchecked Sendable {
+    // @unchecked Sendable: `cachedIndex`, the one mutable field, is read and written under
+    // `indexLock`; `gallery` and `model` are not `Sendable` types, but both stores and the model
+    // serialize or only read what a verify or identify touches.
     public let gallery: any GalleryStore
     public let threshold: Float
     let model: FaceModel
