@@ -55,9 +55,10 @@ static void load(void) {
     void *h = NULL;
     for (size_t i = 0; i < sizeof names / sizeof *names && !h; i++) h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
     if (!h) {
+        // Without OpenBLAS the portable kernels do its work, slower (apt-get install libopenblas0).
         const char *why = dlerror();
-        snprintf(load_error, sizeof load_error, "cannot load OpenBLAS (libopenblas.so.0; apt-get install libopenblas0): %s",
-                 why ? why : "not found");
+        snprintf(load_error, sizeof load_error, "cannot load OpenBLAS (libopenblas.so.0): %s", why ? why : "not found");
+        portable = 1;
         return;
     }
     p_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
@@ -66,12 +67,13 @@ static void load(void) {
     if (!p_sgemm || !p_sgemv || !p_threads) {
         snprintf(load_error, sizeof load_error, "the OpenBLAS library found lacks cblas_sgemm, cblas_sgemv or openblas_set_num_threads");
         p_sgemm = NULL;
+        portable = 1;
     }
 }
 
 int facetwin_openblas_load(char *error, size_t size) {
     pthread_once(&once, load);
-    if (p_sgemm || portable) return 0;
+    if (!load_error[0]) return 0;
     if (error && size) snprintf(error, size, "%s", load_error);
     return -1;
 }

@@ -3,16 +3,22 @@ import COpenBLAS
 /// Thin wrappers over OpenBLAS's `cblas_sgemm`, in row-major terms, and its thread count.
 /// OpenBLAS is opened on first use with OPENBLAS_NUM_THREADS=1 (Sources/COpenBLAS/openblas.c
 /// says why), except under an address-space limit (`ulimit -v`), where portable kernels take
-/// its place; a machine without it stops there with a message saying what to install.
+/// its place; on a machine without it the portable kernels run too, slower, with the reason in
+/// ``unavailableReason``.
 package enum BLAS {
     nonisolated(unsafe) private static var currentThreads = -1
 
-    private static let loaded: Void = {
-        var message = [CChar](repeating: 0, count: 256)
-        if facetwin_openblas_load(&message, message.count) != 0 {
-            fatalError(String(cString: message))
+    /// Why OpenBLAS could not be loaded (the portable kernels run instead), or nil.
+    package static let unavailableReason: String? = {
+        var message = [UInt8](repeating: 0, count: 256)
+        let status = message.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { facetwin_openblas_load($0.baseAddress, $0.count) }
         }
+        guard status != 0 else { return nil }
+        return String(decoding: message.prefix { $0 != 0 }, as: UTF8.self)
     }()
+
+    private static let loaded: Void = { _ = unavailableReason }()
 
     /// Sets OpenBLAS's thread count for the GEMMs that follow. The engine keeps it at 1 and splits
     /// the work between cores itself (`Linear.split`); facetwin-bench raises it to time a large
