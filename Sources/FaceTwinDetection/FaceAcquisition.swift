@@ -24,6 +24,9 @@ public struct FaceAcquisition: Sendable {
     /// Indices into `faces` of the faces kept, and their aligned crops (same order).
     public var kept: [Int]
     public var crops: [GrayImage]
+    /// For a colour photo, the kept faces' crops in colour (each channel aligned by the grey
+    /// crop's transform, same order); empty otherwise.
+    public var colorCrops: [RGBImage] = []
 
     public var isMultiFace: Bool { faces.count > 1 }
 }
@@ -40,8 +43,9 @@ public struct FaceCropper: Sendable {
         self.policy = policy
     }
 
-    /// Finds the faces in `image` and aligns those the policy keeps.
-    public func acquire(_ image: GrayImage) throws(FaceDetectionError) -> FaceAcquisition {
+    /// Finds the faces in `image` and aligns those the policy keeps; with `color` (the same photo
+    /// in colour), their colour crops too.
+    public func acquire(_ image: GrayImage, color: RGBImage? = nil) throws(FaceDetectionError) -> FaceAcquisition {
         let faces = try detector.detect(image)
         if faces.isEmpty { return FaceAcquisition(status: .noFace, faces: [], kept: [], crops: []) }
         var kept: [Int]
@@ -52,6 +56,10 @@ public struct FaceCropper: Sendable {
             if faces.count > 1 { return FaceAcquisition(status: .refused, faces: faces, kept: [], crops: []) }
             kept = [0]
         }
-        return FaceAcquisition(status: .ok, faces: faces, kept: kept, crops: kept.map { aligner.align(image, face: faces[$0]) })
+        var a = FaceAcquisition(status: .ok, faces: faces, kept: kept, crops: kept.map { aligner.align(image, face: faces[$0]) })
+        if let color {
+            a.colorCrops = kept.map { i in RGBImage(planes: (0..<3).map { aligner.align(color.channel($0), face: faces[i]) }) }
+        }
+        return a
     }
 }

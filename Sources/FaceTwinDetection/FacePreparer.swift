@@ -134,14 +134,13 @@ public struct FacePreparer: Sendable {
         try check(gray, path: path)
         if takesAsCrop(gray) { return PreparedImage(gray: gray, rgb: rgb) }
         let a: FaceAcquisition
-        do { a = try cropper().acquire(gray) } catch { throw .detectionFailed(path: path, reason: error.description) }
+        do { a = try cropper().acquire(gray, color: rgb) } catch {
+            throw .detectionFailed(path: path, reason: error.description)
+        }
         switch a.status {
         case .noFace: throw .noFace(path: path)
         case .refused: throw .multipleFaces(path: path, count: a.faces.count)
-        case .ok:
-            let face = a.faces[a.kept[0]]
-            return PreparedImage(
-                gray: a.crops[0], rgb: RGBImage(planes: (0..<3).map { aligner.align(rgb.channel($0), face: face) }))
+        case .ok: return PreparedImage(gray: a.crops[0], rgb: a.colorCrops[0])
         }
     }
 

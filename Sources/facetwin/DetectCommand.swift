@@ -141,7 +141,7 @@ struct DetectCommand: ParsableCommand {
             let colorPhoto = decoded.isColor ? decoded.rgb : nil
             let start = DispatchTime.now().uptimeNanoseconds
             let a: FaceAcquisition
-            do { a = try cropper.acquire(image) } catch {
+            do { a = try cropper.acquire(image, color: colorPhoto) } catch {
                 summary.failed += 1
                 reports.append(
                     PhotoReport(
@@ -154,10 +154,7 @@ struct DetectCommand: ParsableCommand {
             totalMs += ms
             timed += 1
             let folder = photo.identity.map { (out as NSString).appendingPathComponent($0) } ?? out
-            let colorCrops =
-                colorPhoto.map { rgb in
-                    a.kept.map { i in RGBImage(planes: (0..<3).map { cropper.aligner.align(rgb.channel($0), face: a.faces[i]) }) }
-                } ?? []
+            let colorCrops = a.colorCrops
             var written: [String] = []
             var failure: String? = nil
             do {
