@@ -39,4 +39,5 @@ elif [ -z "${FACETWIN_TEST_POSTGRES:-}" ]; then
   eval "$(scripts/postgres-test-server.sh start)"
   trap 'scripts/postgres-test-server.sh stop "$FACETWIN_TEST_POSTGRES_DIR"' EXIT
 fi
-swift test "${TESTING[@]}" "$@"
+# The tests were built above (--build-tests); run them without planning the build again.
+swift test "${TESTING[@]}" --skip-build "$@"
