@@ -18,13 +18,11 @@ package enum BLAS {
         return String(decoding: message.prefix { $0 != 0 }, as: UTF8.self)
     }()
 
-    private static let loaded: Void = { _ = unavailableReason }()
-
     /// Sets OpenBLAS's thread count for the GEMMs that follow. The engine keeps it at 1 and splits
     /// the work between cores itself (`Linear.split`); facetwin-bench raises it to time a large
     /// SGEMM. Called from the coordinating thread only, between phases.
     package static func setThreads(_ n: Int) {
-        _ = loaded
+        _ = unavailableReason
         if n != currentThreads {
             facetwin_openblas_set_threads(Int32(n))
             currentThreads = n
@@ -38,7 +36,7 @@ package enum BLAS {
         m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float = 0,
         y: UnsafeMutablePointer<Float>
     ) {
-        _ = loaded
+        _ = unavailableReason
         facetwin_sgemv(Int32(m), Int32(n), 1, a, Int32(n), x, beta, y)
     }
 
@@ -50,7 +48,7 @@ package enum BLAS {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        _ = loaded
+        _ = unavailableReason
         facetwin_sgemm(
             transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -75,7 +73,7 @@ package enum BLAS {
         alpha: Float = 1, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         beta: Float = 0, c: UnsafeMutablePointer<Float>
     ) {
-        _ = loaded
+        _ = unavailableReason
         facetwin_sgemm(
             transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
             a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
